@@ -1,0 +1,176 @@
+"""mlflow-census command line: ``mine`` a corpus, then ``analyze`` it."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from miner import __version__
+from miner.ftypes import MineEvent, MinerError, MineSettings, RepoStatus
+from miner.spec import DEFAULT_SPEC, load_spec
+
+app = typer.Typer(
+    help="Measure how projects track experiments with MLflow: mine a corpus of repositories, "
+    "then analyze it into CSV tables.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+class Exit(enum.IntEnum):
+    """Exit codes of every command."""
+
+    OK = 0
+    SOME_FAILED = 1  # the run finished, but some repositories, releases or windows failed
+    BAD_INPUT = 2  # bad options, spec or lock file: nothing was done
+    INTERRUPTED = 130
+
+
+class _Renderer:
+    """Turns the library's progress events into progress bars and lines."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def _task(self, name: str, total: int | None) -> TaskID:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=total)
+        return self.tasks[name]
+
+    def __call__(self, event: MineEvent) -> None:
+        if event.kind in ("phase", "wait", "message"):
+            self.progress.console.print(f"[dim]{event.kind}:[/] {event.message}")
+        elif event.kind == "search_page":
+            self.progress.update(self._task("search: repositories found", None), completed=event.done)
+        elif event.kind in ("clone_start", "clone_done"):
+            task = self._task("repositories", event.total)
+            self.progress.update(task, completed=event.done, total=event.total)
+        elif event.kind == "release":
+            self.progress.update(self._task("MLflow releases", event.total), completed=event.done, total=event.total)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"mlflow-census {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details to stderr.")] = False,
+) -> None:
+    """mlflow-census: a repository-mining static analyzer for MLflow usage."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def mine(
+    spec: Annotated[Path, typer.Option(help="Corpus spec (TOML) saying what to mine.",
+                                       envvar="MLFLOW_CENSUS_SPEC")] = DEFAULT_SPEC,
+    corpus: Annotated[Optional[Path], typer.Option(
+        help="Corpus directory for manifest.csv, lock.csv and checkouts (repos/). "
+        "Default: corpora/<spec name>/.", envvar="MLFLOW_CENSUS_CORPUS")] = None,
+    from_local: Annotated[Optional[Path], typer.Option(
+        "--from-local", help="Mine every git repository under this directory (bare or not, any depth) "
+        "instead of searching GitHub. Reads HEAD; never writes into them.")] = None,
+    mlflow_from: Annotated[Optional[Path], typer.Option(
+        "--mlflow-from", help="Take MLflow releases from this folder (unpacked releases or "
+        ".whl/.tar.gz archives) instead of the spec's source.", envvar="MLFLOW_CENSUS_MLFLOW_FROM")] = None,
+    lock: Annotated[Optional[Path], typer.Option(
+        help="Re-mine exactly the (repo, commit) pairs of this lock.csv.")] = None,
+    api_url: Annotated[str, typer.Option(
+        help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
+        envvar="GITHUB_API_URL")] = "https://api.github.com",
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Enumerate and filter as a real run would and write the manifest, clone nothing.")] = False,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not fetch MLflow releases.")] = False,
+    forks: Annotated[Optional[bool], typer.Option("--forks/--no-forks", help="Include forks (spec default: no).")] = None,
+    archived: Annotated[Optional[bool], typer.Option("--archived/--no-archived", help="Include archived repositories.")] = None,
+    min_stars: Annotated[Optional[int], typer.Option(help="Skip repositories with fewer stars.")] = None,
+    pushed_after: Annotated[Optional[str], typer.Option(help="Skip repositories last pushed before this date (YYYY-MM-DD).")] = None,
+    max_size_kb: Annotated[Optional[int], typer.Option(help="Skip repositories larger than this (GitHub's size, KB).")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Repositories fetched at once.")] = 1,
+) -> None:
+    """Build a corpus: search GitHub (or read local clones, or a lock file), fetch each repository's
+    tree at one commit, fetch MLflow's source releases, and write manifest.csv and lock.csv.
+
+    A token is read from GITHUB_TOKEN if set (optional; it raises the rate limit). Interrupt at
+    any time and run again: finished repositories are kept, the rest is done.
+    """
+    try:
+        corpus_spec = load_spec(spec)
+        sel = corpus_spec.github
+        overrides = {k: v for k, v in {"include_forks": forks, "include_archived": archived,
+                                       "min_stars": min_stars, "pushed_after": pushed_after,
+                                       "max_size_kb": max_size_kb}.items() if v is not None}
+        corpus_spec = dataclasses.replace(corpus_spec, github=dataclasses.replace(sel, **overrides))
+        settings = MineSettings(
+            spec=corpus_spec,
+            corpus_dir=corpus or (spec.resolve().parent / corpus_spec.name),
+            api_url=api_url,
+            token=os.environ.get("GITHUB_TOKEN") or None,
+            from_local=from_local,
+            mlflow_from=mlflow_from,
+            lock=lock,
+            dry_run=dry_run,
+            skip_mlflow=no_mlflow,
+            jobs=jobs,
+        )
+    except MinerError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(Exit.BAD_INPUT) from err
+
+    from miner.mine import mine as run_mine
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=False)
+    try:
+        with progress:
+            summary = run_mine(settings, _Renderer(progress))
+    except MinerError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(Exit.BAD_INPUT) from err
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: finished repositories are kept; run the same command again to finish.")
+        raise typer.Exit(Exit.INTERRUPTED) from None
+
+    out = typer.echo
+    out(f"corpus: {summary.corpus_dir}")
+    if summary.total_count is not None:
+        collected = sum(1 for _ in summary.rows)
+        state = "complete" if summary.complete else "INCOMPLETE"
+        out(f"search: {collected} of total_count {summary.total_count} collected ({state}, {len(summary.windows)} windows)")
+        for w in summary.windows:
+            if w.note or w.incomplete_results:
+                out(f"  window {w.created_from}..{w.created_to}: {w.note or 'incomplete_results'}")
+    out(f"mined: {summary.count(RepoStatus.OK)}  planned: {summary.count(RepoStatus.PLANNED)}  "
+        f"skipped: {summary.count(RepoStatus.SKIPPED)}  failed: {summary.count(RepoStatus.FAILED)}  "
+        f"duplicates: {summary.n_duplicates}  file problems: {len(summary.problems)}")
+    for row in summary.rows:
+        if row.status in (RepoStatus.SKIPPED.value, RepoStatus.FAILED.value):
+            out(f"  {row.status}: {row.repo}: {row.reason}")
+    if summary.releases:
+        ok = sum(1 for r in summary.releases if r.status == RepoStatus.OK.value)
+        out(f"MLflow releases: {ok} of {len(summary.releases)} ({', '.join(r.version for r in summary.releases if r.version)})")
+        for rel in summary.releases:
+            if rel.status != RepoStatus.OK.value:
+                out(f"  failed: MLflow {rel.version or rel.origin}: {rel.reason}")
+    raise typer.Exit(Exit.SOME_FAILED if summary.failed else Exit.OK)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

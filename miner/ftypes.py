@@ -1,0 +1,240 @@
+"""Value types of the miner: corpus spec, settings, manifest rows and progress events."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+
+class MinerError(Exception):
+    """A configuration or input error the miner cannot go on from (bad spec, bad lock file)."""
+
+
+class RepoStatus(str, enum.Enum):
+    """What became of one repository in a mine."""
+
+    OK = "ok"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PLANNED = "planned"  # --dry-run: selected, not cloned
+
+
+@dataclass(frozen=True)
+class GitHubSelection:
+    """Which GitHub repositories a corpus takes, and how they are found."""
+
+    topic: str = "mlflow-projects"
+    extra_query: str = ""
+    include_forks: bool = False
+    include_archived: bool = True
+    min_stars: int = 0
+    pushed_after: str = ""  # ISO date, empty: no limit
+    max_size_kb: int = 0  # 0: no limit
+    created_from: str = "2008-01-01"  # GitHub's first day; start of the date windows
+    per_page: int = 100
+
+
+@dataclass(frozen=True)
+class MlflowSelection:
+    """Which MLflow releases' source a corpus takes."""
+
+    source: str = "pypi"  # pypi | github | none
+    versions: tuple[str, ...] = ()  # explicit list; empty: every minor release in range
+    min_version: str = "1.0"
+    max_version: str = ""  # empty: latest
+    github_repo: str = "mlflow/mlflow"
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """A committed description of a corpus (``corpora/<name>.toml``)."""
+
+    name: str
+    path: Path  # the spec file itself
+    github: GitHubSelection = field(default_factory=GitHubSelection)
+    mlflow: MlflowSelection = field(default_factory=MlflowSelection)
+    blob_limit: str = "1m"  # git --filter=blob:limit=<n>; empty: whole blobs
+
+
+@dataclass(frozen=True)
+class MineSettings:
+    """Everything one ``mine`` run needs, passed explicitly."""
+
+    spec: CorpusSpec
+    corpus_dir: Path
+    api_url: str = "https://api.github.com"
+    token: str | None = None
+    from_local: Path | None = None
+    mlflow_from: Path | None = None
+    lock: Path | None = None
+    dry_run: bool = False
+    skip_mlflow: bool = False
+    jobs: int = 1
+    http_timeout: float = 30.0
+    clone_timeout: float = 900.0
+    max_wait_s: float = 3900.0  # longest single rate-limit wait accepted
+    max_retries: int = 5
+    cache_path: Path | None = None  # default: <corpus>/http_cache.sqlite
+    sleep: Callable[[float], None] | None = None  # injected by tests; default time.sleep
+
+
+@dataclass(frozen=True)
+class RepoCandidate:
+    """A repository found by a source, before selection and cloning."""
+
+    repo: str  # owner/name
+    source: str  # github | local | lock
+    clone_url: str
+    default_branch: str = ""
+    commit: str = ""  # pinned commit, if any
+    stars: int | None = None
+    forks: int | None = None
+    is_fork: bool | None = None
+    archived: bool | None = None
+    license: str = ""
+    topics: tuple[str, ...] = ()
+    created_at: str = ""
+    pushed_at: str = ""
+    size_kb: int | None = None
+    description: str = ""
+
+
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "repo", "source", "commit", "default_branch", "clone_path", "stars", "forks",
+    "is_fork", "archived", "license", "topics", "created_at", "pushed_at", "size_kb",
+    "description", "mined_at", "tool_version", "status", "reason", "duplicate_of",
+    "root_commit", "content_hash", "n_files", "n_missing", "clone_url",
+)
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One row of ``manifest.csv``: a repository and what became of it."""
+
+    repo: str
+    source: str
+    commit: str = ""
+    default_branch: str = ""
+    clone_path: str = ""
+    stars: int | None = None
+    forks: int | None = None
+    is_fork: bool | None = None
+    archived: bool | None = None
+    license: str = ""
+    topics: str = ""  # ';'-joined
+    created_at: str = ""
+    pushed_at: str = ""
+    size_kb: int | None = None
+    description: str = ""
+    mined_at: str = ""
+    tool_version: str = ""
+    status: str = RepoStatus.OK.value
+    reason: str = ""
+    duplicate_of: str = ""
+    root_commit: str = ""
+    content_hash: str = ""
+    n_files: int | None = None
+    n_missing: int | None = None
+    clone_url: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """The row as CSV cells (None is an empty cell, booleans are true/false)."""
+        out: dict[str, str] = {}
+        for name in MANIFEST_COLUMNS:
+            value = getattr(self, name)
+            if value is None:
+                out[name] = ""
+            elif isinstance(value, bool):
+                out[name] = "true" if value else "false"
+            else:
+                out[name] = str(value)
+        return out
+
+    def replace(self, **changes: object) -> ManifestRow:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file or step that could not be handled; becomes a row of ``problems.csv``."""
+
+    repo: str
+    path: str
+    line: int | None
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SearchWindow:
+    """One search query over a ``created:`` window and how complete its answer was."""
+
+    query: str
+    created_from: str
+    created_to: str
+    total_count: int
+    collected: int
+    incomplete_results: bool
+    split: bool  # True when the window was divided instead of read
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MlflowRelease:
+    """One MLflow release whose source is in the corpus."""
+
+    version: str
+    source: str  # pypi | github | local
+    path: str  # relative to the corpus directory
+    origin: str  # archive file name, tag or directory it came from
+    sha256: str = ""
+    status: str = RepoStatus.OK.value
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MineEvent:
+    """A progress event the library emits; the CLI renders it."""
+
+    kind: str  # phase | search_page | wait | clone_start | clone_done | release | message
+    message: str = ""
+    done: int = 0
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class MineSummary:
+    """What one ``mine`` run did."""
+
+    corpus_dir: Path
+    rows: tuple[ManifestRow, ...]
+    windows: tuple[SearchWindow, ...]
+    releases: tuple[MlflowRelease, ...]
+    problems: tuple[Problem, ...]
+    total_count: int | None  # GitHub's total_count for the whole query, None without GitHub
+    complete: bool  # collected == total_count and no window incomplete
+
+    def count(self, status: RepoStatus) -> int:
+        """How many rows have that status."""
+        return sum(1 for r in self.rows if r.status == status.value)
+
+    @property
+    def n_duplicates(self) -> int:
+        """How many rows are marked as a duplicate of another."""
+        return sum(1 for r in self.rows if r.duplicate_of)
+
+    @property
+    def failed(self) -> bool:
+        """True when any repository or release failed, or the search was incomplete."""
+        return (
+            self.count(RepoStatus.FAILED) > 0
+            or any(r.status == RepoStatus.FAILED.value for r in self.releases)
+            or not self.complete
+        )
+
+
+ProgressFn = Callable[[MineEvent], None]

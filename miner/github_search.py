@@ -1,0 +1,222 @@
+"""GitHub source: repositories of a topic, through PyGithub, complete despite the 1,000-result cap.
+
+The Search API answers at most 1,000 results per query. ``GitHubSearch`` splits the
+``created:`` range in halves until every window holds at most 1,000 repositories, reads each
+window page by page (following ``Link: rel="next"``), and checks that what it collected equals
+the ``total_count`` of the whole query. A window that still exceeds 1,000 at one-day granularity
+is read as far as GitHub allows and recorded as incomplete; it is never split further.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable
+
+import requests
+from github import Auth, Github, GithubException
+
+from miner.ftypes import GitHubSelection, MineEvent, MinerError, ProgressFn, RepoCandidate, SearchWindow
+
+log = logging.getLogger(__name__)
+
+SEARCH_CAP = 1000
+LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class SearchError(MinerError):
+    """The search could not go on (retries exhausted, a wait too long, a bad answer)."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """All candidates of a search and how complete the search was."""
+
+    candidates: tuple[RepoCandidate, ...]
+    windows: tuple[SearchWindow, ...]
+    total_count: int
+    complete: bool
+
+
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def rate_limit_wait(status: int, headers: Mapping[str, Any] | None, now: float) -> float | None:
+    """Seconds to wait before retrying a 403/429, or None if the answer is no rate limit.
+
+    ``Retry-After`` (secondary limits) wins; else ``X-RateLimit-Reset`` when
+    ``X-RateLimit-Remaining`` is 0 (primary limit). A 429 with neither waits one minute,
+    as GitHub's documentation advises.
+    """
+    if status not in (403, 429):
+        return None
+    retry_after = _header(headers, "Retry-After")
+    if retry_after is not None:
+        try:
+            return max(1.0, float(retry_after))
+        except ValueError:
+            pass
+    remaining = _header(headers, "X-RateLimit-Remaining")
+    reset = _header(headers, "X-RateLimit-Reset")
+    if remaining == "0" and reset is not None:
+        try:
+            return max(1.0, float(reset) - now + 1.0)
+        except ValueError:
+            pass
+    return 60.0 if status == 429 else None
+
+
+def candidate_from_item(item: Mapping[str, Any]) -> RepoCandidate:
+    """A search result item (GitHub's repository JSON) as a candidate."""
+    license_info = item.get("license") or {}
+    return RepoCandidate(
+        repo=str(item["full_name"]),
+        source="github",
+        clone_url=str(item.get("clone_url") or ""),
+        default_branch=str(item.get("default_branch") or ""),
+        stars=item.get("stargazers_count"),
+        forks=item.get("forks_count"),
+        is_fork=item.get("fork"),
+        archived=item.get("archived"),
+        license=str(license_info.get("spdx_id") or "") if isinstance(license_info, dict) else "",
+        topics=tuple(str(t) for t in item.get("topics") or ()),
+        created_at=str(item.get("created_at") or ""),
+        pushed_at=str(item.get("pushed_at") or ""),
+        size_kb=item.get("size"),
+        description=str(item.get("description") or ""),
+    )
+
+
+class GitHubSearch:
+    """Searches a topic on GitHub's REST API (or GitHub Enterprise, or a test server)."""
+
+    def __init__(
+        self,
+        selection: GitHubSelection,
+        *,
+        api_url: str,
+        token: str | None,
+        timeout: float,
+        max_retries: int,
+        max_wait_s: float,
+        progress: ProgressFn,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        today: date | None = None,
+        request_interval: float | None = None,
+    ) -> None:
+        self.selection = selection
+        self.max_retries = max_retries
+        self.max_wait_s = max_wait_s
+        self.progress = progress
+        self.sleep = sleep
+        self.clock = clock
+        self.today = today or datetime.now(timezone.utc).date()
+        self.github = Github(
+            auth=Auth.Token(token) if token else None,
+            base_url=api_url.rstrip("/"),
+            timeout=int(max(1, timeout)),
+            retry=None,
+            per_page=selection.per_page,
+            seconds_between_requests=request_interval,
+        )
+        self.n_requests = 0
+
+    def query(self, lo: date, hi: date) -> str:
+        """The search query for one ``created:`` window (forks included, filtered later)."""
+        parts = [f"topic:{self.selection.topic}", "fork:true", f"created:{lo.isoformat()}..{hi.isoformat()}"]
+        if self.selection.extra_query:
+            parts.append(self.selection.extra_query)
+        return " ".join(parts)
+
+    def _get(self, url: str, params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+        """One GET with waits on rate limits and retries on 5xx, timeouts and resets."""
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            try:
+                self.n_requests += 1
+                headers, data = self.github.requester.requestJsonAndCheck("GET", url, parameters=params)
+                return headers, data
+            except GithubException as err:
+                wait = rate_limit_wait(err.status, err.headers, self.clock())
+                if wait is not None:
+                    if wait > self.max_wait_s:
+                        raise SearchError(f"rate limited for {wait:.0f}s, over the {self.max_wait_s:.0f}s allowed") from err
+                    self.progress(MineEvent("wait", f"rate limited (HTTP {err.status}); waiting {wait:.0f}s"))
+                    self.sleep(wait)
+                    continue
+                if err.status >= 500:
+                    last = f"HTTP {err.status}"
+                else:
+                    raise SearchError(f"HTTP {err.status} from {url}: {str(err.data)[:200]}") from err
+            except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as err:
+                last = type(err).__name__
+            backoff = min(60.0, 2.0 ** attempt)
+            self.progress(MineEvent("wait", f"{last} from the API; retrying in {backoff:.0f}s"))
+            self.sleep(backoff)
+        raise SearchError(f"gave up after {self.max_retries + 1} attempts: {last}")
+
+    def _read_window(self, query: str) -> Generator[tuple[int, bool, list[dict[str, Any]]], None, None]:
+        """Pages of one query: (total_count, incomplete_results, items), following Link headers."""
+        url: str | None = "/search/repositories"
+        params: dict[str, Any] | None = {"q": query, "per_page": self.selection.per_page}
+        while url is not None:
+            headers, data = self._get(url, params)
+            if not isinstance(data, dict) or "items" not in data:
+                raise SearchError(f"unexpected search answer for {query!r}")
+            yield int(data.get("total_count", 0)), bool(data.get("incomplete_results")), list(data["items"])
+            link = _header(headers, "Link") or ""
+            match = LINK_NEXT.search(link)
+            url, params = (match.group(1), None) if match else (None, None)
+
+    def _window(self, lo: date, hi: date, found: dict[str, RepoCandidate], windows: list[SearchWindow]) -> int:
+        """Collect one window into ``found`` (splitting it when over the cap); return its total."""
+        query = self.query(lo, hi)
+        pages = self._read_window(query)
+        total, incomplete, items = next(pages)
+        if total > SEARCH_CAP and lo < hi:
+            pages.close()
+            mid = lo + timedelta(days=(hi - lo).days // 2)
+            windows.append(SearchWindow(query, lo.isoformat(), hi.isoformat(), total, 0, incomplete, True))
+            self._window(lo, mid, found, windows)
+            self._window(mid + timedelta(days=1), hi, found, windows)
+            return total
+        collected: dict[str, RepoCandidate] = {}
+        for item in items:
+            collected[str(item["full_name"])] = candidate_from_item(item)
+        self.progress(MineEvent("search_page", query, len(found) + len(collected)))
+        for _total, page_incomplete, more in pages:
+            incomplete = incomplete or page_incomplete
+            for item in more:
+                collected[str(item["full_name"])] = candidate_from_item(item)
+            self.progress(MineEvent("search_page", query, len(found) + len(collected)))
+            if not more:
+                break
+        note = ""
+        if total > SEARCH_CAP:
+            note = f"{total} results in one day exceed the {SEARCH_CAP} cap; read {len(collected)}"
+            log.warning("search window %s: %s", lo, note)
+        elif len(collected) < total:
+            note = f"collected {len(collected)} of {total}"
+        windows.append(SearchWindow(query, lo.isoformat(), hi.isoformat(), total, len(collected), incomplete, False, note))
+        found.update(collected)
+        return total
+
+    def search(self) -> SearchResult:
+        """Every repository of the topic created from ``created_from`` to today."""
+        lo = date.fromisoformat(self.selection.created_from)
+        found: dict[str, RepoCandidate] = {}
+        windows: list[SearchWindow] = []
+        total = self._window(lo, self.today, found, windows)
+        complete = len(found) == total and not any(w.incomplete_results or w.note for w in windows if not w.split)
+        return SearchResult(tuple(found[k] for k in sorted(found, key=str.lower)), tuple(windows), total, complete)
