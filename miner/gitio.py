@@ -31,8 +31,9 @@ SAFE_CONFIG: tuple[str, ...] = (
     "-c", "safe.directory=*",
 )
 
-OFFLINE_CONFIG: tuple[str, ...] = ("-c", "protocol.allow=never")
+OFFLINE_CONFIG: tuple[str, ...] = ("-c", "protocol.allow=never", "-c", "protocol.file.allow=never")
 
+MISSING_REASON = "object missing from the clone (partial clone or snapshot)"
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 # Files whose contents identify a copy of a project (code, MLproject, environments).
@@ -207,6 +208,12 @@ def list_tree(git_dir: Path, commit: str) -> list[TreeEntry]:
     return entries
 
 
+def missing_objects(git_dir: Path, commit: str) -> set[str]:
+    """Objects of the commit's tree absent from the repository; asks no remote for them."""
+    out = run_git(["rev-list", "--objects", "--missing=print", "-n", "1", commit], git_dir=git_dir)
+    return {line[1:].split()[0] for line in out.splitlines() if line.startswith("?")}
+
+
 def _safe_relpath(path: str) -> PurePosixPath | None:
     p = PurePosixPath(path)
     if p.is_absolute() or any(part in ("..", "", ".git") for part in p.parts):
@@ -232,6 +239,7 @@ def materialize(git_dir: Path, commit: str, dest: Path, *, timeout: float = 900.
     leave the repository are not written and are returned as ``missing`` with a reason.
     """
     entries = list_tree(git_dir, commit)
+    absent = missing_objects(git_dir, commit)
     dest.mkdir(parents=True, exist_ok=True)
     missing: list[tuple[str, str]] = []
     blobs: list[tuple[TreeEntry, PurePosixPath]] = []
@@ -243,9 +251,12 @@ def materialize(git_dir: Path, commit: str, dest: Path, *, timeout: float = 900.
         elif entry.type == "commit":
             missing.append((entry.path, "submodule not fetched"))
         elif entry.type == "blob":
-            blobs.append((entry, rel))
             if entry.mode != "120000":
                 blob_shas[entry.path] = entry.sha
+            if entry.sha in absent:
+                missing.append((entry.path, MISSING_REASON))
+            else:
+                blobs.append((entry, rel))
 
     cmd = ["git", *SAFE_CONFIG, *OFFLINE_CONFIG, "--git-dir", str(git_dir), "cat-file", "--batch"]
     proc = subprocess.Popen(
@@ -274,7 +285,7 @@ def materialize(git_dir: Path, commit: str, dest: Path, *, timeout: float = 900.
                 raise GitError(["cat-file"], proc.wait(), "fatal: cat-file ended early")
             fields = header.split()
             if len(fields) >= 2 and fields[1] == b"missing":
-                missing.append((entry.path, "object missing from the clone (partial clone or snapshot)"))
+                missing.append((entry.path, MISSING_REASON))
                 continue
             size = int(fields[2])
             data = proc.stdout.read(size)

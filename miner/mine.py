@@ -267,8 +267,10 @@ class Miner:
         return rows, problems
 
     def _reusable(self, prev: ManifestRow | None, cand: RepoCandidate) -> bool:
-        if prev is None or prev.status != RepoStatus.OK.value:
-            return False
+        if prev is None or prev.status == RepoStatus.FAILED.value:
+            return False  # failures are tried again
+        if prev.status == RepoStatus.SKIPPED.value:
+            return not cand.commit  # e.g. an empty repository: nothing to fetch
         if cand.commit and cand.commit != prev.commit:
             return False
         return bool(prev.clone_path) and (self.corpus / prev.clone_path).is_dir()

@@ -1,0 +1,214 @@
+"""Shared fixtures: tiny git repositories in tmp_path, a loopback GitHub API, a dumb-HTTP git server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer, BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
+    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    """Run git for a test fixture."""
+    env = {**os.environ, **GIT_ENV}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def make_repo(path: Path, files: dict[str, str | bytes], *, bare: bool = False, origin: str = "",
+              commits: int = 1, branch: str = "main") -> Path:
+    """A git repository at ``path`` holding ``files``; bare ones are made by cloning a work tree.
+
+    Returns the repository path (the bare directory, or the work tree).
+    """
+    work = Path(tempfile.mkdtemp(prefix="work-")) / path.name if bare else path
+    work.mkdir(parents=True)
+    git("init", "-q", "-b", branch, cwd=work)
+    for i in range(commits):
+        for name, content in files.items():
+            target = work / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            elif content.startswith("symlink:"):
+                if not target.is_symlink():
+                    os.symlink(content.removeprefix("symlink:"), target)
+            else:
+                target.write_text(content + (f"\n# rev {i}\n" if i and name.endswith(".py") else ""))
+        git("add", "-A", cwd=work)
+        git("commit", "-q", "-m", f"commit {i}", cwd=work)
+    if origin:
+        git("remote", "add", "origin", origin, cwd=work)
+    if not bare:
+        return work
+    git("clone", "-q", "--bare", str(work), str(path))
+    if origin:
+        git("remote", "add", "origin", origin, cwd=path)
+    git("config", "uploadpack.allowFilter", "true", cwd=path)
+    git("update-server-info", cwd=path)
+    return path
+
+
+def make_empty_bare(path: Path) -> Path:
+    """A bare repository with no commit."""
+    git("init", "-q", "--bare", str(path))
+    git("update-server-info", cwd=path)
+    return path
+
+
+def repo_item(full_name: str, clone_url: str, created: str, **extra: Any) -> dict[str, Any]:
+    """A search result item with GitHub's repository fields."""
+    owner, name = full_name.split("/")
+    item: dict[str, Any] = {
+        "id": abs(hash(full_name)) % 10**9, "name": name, "full_name": full_name,
+        "owner": {"login": owner, "id": 1, "type": "User"}, "private": False,
+        "html_url": f"https://github.com/{full_name}", "description": f"{name} description",
+        "fork": False, "url": f"https://api.github.com/repos/{full_name}",
+        "created_at": f"{created}T12:00:00Z", "updated_at": f"{created}T12:00:00Z",
+        "pushed_at": f"{created}T13:00:00Z", "clone_url": clone_url, "size": 120,
+        "stargazers_count": 3, "watchers_count": 3, "language": "Python", "forks_count": 0,
+        "archived": False, "disabled": False, "open_issues_count": 0,
+        "license": {"key": "mit", "name": "MIT License", "spdx_id": "MIT"},
+        "topics": ["mlflow-projects"], "visibility": "public", "default_branch": "main", "score": 1.0,
+    }
+    item.update(extra)
+    return item
+
+
+@dataclass
+class FakeGitHub:
+    """State of the loopback GitHub API: repositories, injected faults and requests seen."""
+
+    repos: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (kind, status, headers)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    incomplete_queries: set[str] = field(default_factory=set)
+    base_url: str = ""
+    timeout_sleep: float = 2.5
+
+
+class _GitHubHandler(BaseHTTPRequestHandler):
+    state: FakeGitHub
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        st = self.state
+        st.requests.append((self.path, {k: v for k, v in self.headers.items()}))
+        reset = str(int(time.time()) + 30)
+        rate = {"X-RateLimit-Limit": "30", "X-RateLimit-Remaining": "29", "X-RateLimit-Reset": reset,
+                "X-RateLimit-Used": "1", "X-RateLimit-Resource": "search"}
+        if st.faults:
+            kind, status, headers = st.faults.pop(0)
+            if kind == "timeout":
+                time.sleep(st.timeout_sleep)
+                return
+            msg = {"message": "API rate limit exceeded for 127.0.0.1." if status in (403, 429) else "Server Error",
+                   "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
+            self._send(status, msg, {**rate, **headers})
+            return
+        url = urllib.parse.urlsplit(self.path)
+        if url.path != "/search/repositories":
+            self._send(404, {"message": "Not Found"}, rate)
+            return
+        qs = urllib.parse.parse_qs(url.query)
+        q = qs.get("q", [""])[0]
+        per_page = min(100, int(qs.get("per_page", ["30"])[0]))
+        page = int(qs.get("page", ["1"])[0])
+        terms = dict(t.split(":", 1) for t in q.split() if ":" in t)
+        lo, hi = terms.get("created", "1970-01-01..2999-12-31").split("..")
+        topic = terms.get("topic")
+        matched = [r for r in st.repos if lo <= r["created_at"][:10] <= hi
+                   and (topic is None or topic in r["topics"])
+                   and (terms.get("fork") == "true" or not r["fork"])]
+        total = len(matched)
+        visible = matched[:1000]  # GitHub serves at most 1,000 results per query
+        if (page - 1) * per_page >= 1000:
+            self._send(422, {"message": "Only the first 1000 search results are available"}, rate)
+            return
+        items = visible[(page - 1) * per_page: page * per_page]
+        last = max(1, -(-len(visible) // per_page))
+        links = []
+
+        def link(p: int, rel: str) -> str:
+            query = urllib.parse.urlencode({"q": q, "per_page": per_page, "page": p})
+            return f'<{st.base_url}/search/repositories?{query}>; rel="{rel}"'
+
+        if page < last:
+            links += [link(page + 1, "next"), link(last, "last")]
+        if page > 1:
+            links += [link(1, "first"), link(page - 1, "prev")]
+        headers = dict(rate)
+        if links:
+            headers["Link"] = ", ".join(links)
+        body = {"total_count": total, "incomplete_results": q in st.incomplete_queries, "items": items}
+        self._send(200, body, headers)
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """A loopback server answering GitHub's repository search like GitHub does."""
+    state = FakeGitHub()
+    handler = type("Handler", (_GitHubHandler,), {"state": state})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def dumb_http(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A folder served over plain HTTP (git's dumb protocol serves bare repositories in it)."""
+    root = tmp_path / "served"
+    root.mkdir()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def spread_dates(n: int, start: date, per_day: int) -> list[str]:
+    """``n`` ISO dates, ``per_day`` on each day from ``start``."""
+    return [(start + timedelta(days=i // per_day)).isoformat() for i in range(n)]

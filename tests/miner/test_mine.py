@@ -1,0 +1,292 @@
+"""The whole mine: GitHub, local clones, lock files, faults, resumption and duplicates."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from miner import mine as mine_mod
+from miner.fileio import Journal, read_csv
+from miner.ftypes import CorpusSpec, GitHubSelection, MineSettings, MlflowSelection, RepoStatus
+from miner.mine import clone_path_for, mine
+from tests.conftest import FakeGitHub, git, make_empty_bare, make_repo, repo_item
+
+PROJECT = {
+    "MLproject": "name: p\nentry_points:\n  main:\n    command: python train.py\n",
+    "train.py": "import mlflow\nmlflow.log_metric('acc', 1.0)\n",
+    "conda.yaml": "dependencies:\n  - python=3.10\n",
+}
+
+
+def _spec(tmp_path: Path, **github: object) -> CorpusSpec:
+    sel = replace(GitHubSelection(created_from="2020-01-01"), **github)  # type: ignore[arg-type]
+    return CorpusSpec(name="t", path=tmp_path / "t.toml", github=sel, mlflow=MlflowSelection(source="none"))
+
+
+def _settings(tmp_path: Path, **kw: object) -> MineSettings:
+    spec = kw.pop("spec", None) or _spec(tmp_path)
+    base = MineSettings(spec=spec, corpus_dir=tmp_path / "corpus", sleep=lambda s: None,  # type: ignore[arg-type]
+                        skip_mlflow=True, http_timeout=5)
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _tree_digest(root: Path) -> str:
+    """Contents and mtimes of every file under root: proves nothing was written."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        st = p.lstat()
+        h.update(f"{p.relative_to(root)} {st.st_mtime_ns} {st.st_size}".encode())
+    return h.hexdigest()
+
+
+def _rows(corpus: Path) -> dict[str, dict[str, str]]:
+    return {r["repo"]: r for r in read_csv(corpus / "manifest.csv")}
+
+
+# ---- local clones ----------------------------------------------------------------------------
+
+def test_local_mines_bare_and_worktree_repos_at_any_depth_without_touching_them(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    make_repo(src / "alice" / "proj", PROJECT, origin="https://github.com/alice/proj.git")
+    make_repo(src / "deep" / "er" / "bob.git", {"a.py": "x = 1\n"}, bare=True)
+    make_repo(src / "carol+thing" / "repo", {"b.py": "y = 2\n"}, bare=True)
+    before = _tree_digest(src)
+    summary = mine(_settings(tmp_path, from_local=src))
+    assert _tree_digest(src) == before
+    rows = _rows(tmp_path / "corpus")
+    assert set(rows) == {"alice/proj", "deep/er/bob", "carol/thing"}
+    alice = rows["alice/proj"]
+    assert alice["status"] == "ok" and alice["source"] == "local"
+    assert alice["commit"] == git("rev-parse", "HEAD", cwd=src / "alice" / "proj").strip()
+    assert alice["default_branch"] == "main"
+    checkout = tmp_path / "corpus" / alice["clone_path"]
+    assert (checkout / "train.py").read_text() == PROJECT["train.py"]
+    assert not (checkout / ".git").exists()
+    assert summary.count(RepoStatus.OK) == 3 and not summary.failed
+    lock = read_csv(tmp_path / "corpus" / "lock.csv")
+    assert {r["repo"]: r["commit"] for r in lock} == {k: v["commit"] for k, v in rows.items()}
+    prov = (tmp_path / "corpus" / "manifest.csv.provenance.json").read_text()
+    assert '"tool_version"' in prov and '"source": "local"' in prov
+
+
+def test_empty_local_repository_is_skipped_with_reason(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    make_empty_bare(src / "empty.git")
+    make_repo(src / "full", {"a.py": "1\n"})
+    mine(_settings(tmp_path, from_local=src))
+    rows = _rows(tmp_path / "corpus")
+    assert rows["empty"]["status"] == "skipped"
+    assert rows["empty"]["reason"] == "empty repository (no commit)"
+    assert rows["full"]["status"] == "ok"
+
+
+def test_symlink_leaving_the_repository_is_a_problem_row(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    make_repo(src / "r", {"a.py": "1\n", "evil": "symlink:../../../etc/passwd", "ok_link": "symlink:a.py"})
+    summary = mine(_settings(tmp_path, from_local=src))
+    checkout = tmp_path / "corpus" / "repos" / "r"
+    assert (checkout / "ok_link").is_symlink()
+    assert not (checkout / "evil").exists() and not (checkout / "evil").is_symlink()
+    problems = read_csv(tmp_path / "corpus" / "problems.csv")
+    assert [(p["repo"], p["path"], p["stage"]) for p in problems] == [("r", "evil", "mine")]
+    assert "symlink leaves the repository" in problems[0]["reason"]
+    assert summary.rows[0].n_missing == 1
+
+
+# ---- GitHub ----------------------------------------------------------------------------------
+
+def _github_corpus(tmp_path: Path, fake: FakeGitHub) -> dict[str, Path]:
+    """Bare repositories served as file:// URLs and listed by the fake GitHub."""
+    served = tmp_path / "served"
+    repos = {
+        "a/one": make_repo(served / "a-one.git", PROJECT, bare=True),
+        "b/two": make_repo(served / "b-two.git", {"x.py": "import os\n"}, bare=True),
+        "c/empty": make_empty_bare(served / "c-empty.git"),
+        "d/big": make_repo(served / "d-big.git", {"x.py": "1\n"}, bare=True),
+        "e/fork": make_repo(served / "e-fork.git", {"x.py": "2\n"}, bare=True),
+    }
+    fake.repos += [
+        repo_item("a/one", repos["a/one"].as_uri(), "2020-02-01"),
+        repo_item("b/two", repos["b/two"].as_uri(), "2020-03-01"),
+        repo_item("c/empty", repos["c/empty"].as_uri(), "2020-04-01"),
+        repo_item("d/big", repos["d/big"].as_uri(), "2020-05-01", size=9_000_000),
+        repo_item("e/fork", repos["e/fork"].as_uri(), "2020-06-01", fork=True),
+        repo_item("f/gone", (served / "missing.git").as_uri(), "2020-07-01"),
+    ]
+    return repos
+
+
+def test_github_mine_end_to_end(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    _github_corpus(tmp_path, fake_github)
+    settings = _settings(tmp_path, api_url=fake_github.base_url, spec=_spec(tmp_path, max_size_kb=1_000_000))
+    summary = mine(settings)
+    rows = _rows(tmp_path / "corpus")
+    assert rows["a/one"]["status"] == "ok"
+    assert (tmp_path / "corpus" / "repos" / "a" / "one" / "MLproject").read_text() == PROJECT["MLproject"]
+    assert (rows["a/one"]["stars"], rows["a/one"]["license"], rows["a/one"]["topics"]) == ("3", "MIT", "mlflow-projects")
+    assert rows["c/empty"]["status"] == "skipped" and "empty" in rows["c/empty"]["reason"]
+    assert rows["d/big"]["status"] == "skipped" and "over the 1000000 KB limit" in rows["d/big"]["reason"]
+    assert rows["e/fork"]["status"] == "skipped" and rows["e/fork"]["reason"] == "fork"
+    assert rows["f/gone"]["status"] == "failed" and rows["f/gone"]["reason"].startswith("clone failed:")
+    assert summary.failed  # one clone failed: the exit code must say so
+    search = read_csv(tmp_path / "corpus" / "search.csv")
+    assert search[0]["total_count"] == "6" and search[0]["collected"] == "6"
+    assert not (tmp_path / "corpus" / "repos" / ".partial").exists() or not any((tmp_path / "corpus" / "repos" / ".partial").iterdir())
+
+
+def test_second_run_asks_the_network_nothing_and_refetches_nothing(tmp_path: Path, fake_github: FakeGitHub,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _github_corpus(tmp_path, fake_github)
+    fake_github.repos = [r for r in fake_github.repos if r["full_name"] != "f/gone"]
+    settings = _settings(tmp_path, api_url=fake_github.base_url, token="ghp_SECRETSECRET123")
+    mine(settings)
+    assert fake_github.requests[0][1].get("Authorization") == "token ghp_SECRETSECRET123"
+    n_requests = len(fake_github.requests)
+    fetched: list[str] = []
+    real = mine_mod.fetch_repository
+    monkeypatch.setattr(mine_mod, "fetch_repository", lambda c, s: fetched.append(c.repo) or real(c, s))
+    mine(settings)
+    assert len(fake_github.requests) == n_requests  # every answer came from the cache
+    assert fetched == []
+    journal_repos = [r["row"]["repo"] for r in Journal(settings.corpus_dir / ".mine-journal.jsonl").read()]
+    assert len(journal_repos) == len(set(journal_repos))
+    # the token never reaches the cache or any output file
+    for path in settings.corpus_dir.rglob("*"):
+        if path.is_file():
+            assert b"SECRETSECRET" not in path.read_bytes(), path
+    with sqlite3.connect(settings.corpus_dir / "http_cache.sqlite") as db:
+        n = db.execute("select count(*) from responses").fetchone()[0]
+    assert n >= 1
+
+
+def test_clone_over_dumb_http(tmp_path: Path, fake_github: FakeGitHub, dumb_http: tuple[Path, str]) -> None:
+    root, url = dumb_http
+    make_repo(root / "h.git", PROJECT, bare=True, commits=2)
+    fake_github.repos.append(repo_item("h/http", f"{url}/h.git", "2020-02-02"))
+    summary = mine(_settings(tmp_path, api_url=fake_github.base_url))
+    row = summary.rows[0]
+    assert row.status == "ok", row.reason
+    assert row.commit == git("rev-parse", "HEAD", cwd=root / "h.git").strip()
+    assert (tmp_path / "corpus" / row.clone_path / "train.py").is_file()
+
+
+def test_partial_clone_missing_blob_is_a_problem_row(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    served = make_repo(tmp_path / "served" / "p.git", {**PROJECT, "data/big.bin": b"\0" * 300_000}, bare=True)
+    fake_github.repos.append(repo_item("p/partial", served.as_uri(), "2020-02-02"))
+    spec = replace(_spec(tmp_path), blob_limit="100k")
+    summary = mine(_settings(tmp_path, api_url=fake_github.base_url, spec=spec))
+    assert summary.rows[0].status == "ok"
+    assert (tmp_path / "corpus" / "repos" / "p" / "partial" / "train.py").is_file()
+    assert not (tmp_path / "corpus" / "repos" / "p" / "partial" / "data" / "big.bin").exists()
+    assert [(p.path, p.stage) for p in summary.problems] == [("data/big.bin", "mine")]
+    assert "missing" in summary.problems[0].reason
+
+
+def test_dry_run_writes_manifest_and_clones_nothing(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    _github_corpus(tmp_path, fake_github)
+    mine(_settings(tmp_path, api_url=fake_github.base_url, dry_run=True))
+    rows = _rows(tmp_path / "corpus")
+    assert rows["a/one"]["status"] == "planned" and rows["a/one"]["commit"] == ""
+    assert rows["e/fork"]["status"] == "skipped"
+    assert not (tmp_path / "corpus" / "repos" / "a").exists()
+    assert not (tmp_path / "corpus" / "lock.csv").exists()
+
+
+def test_odd_names_get_safe_distinct_paths() -> None:
+    assert clone_path_for("owner/name.with-dots_ok") == "repos/owner/name.with-dots_ok"
+    weird = clone_path_for("we ird/na:me")
+    assert weird.startswith("repos/we_ird-") and "/na_me-" in weird
+    assert clone_path_for("a/..") != clone_path_for("a/.")
+    assert ".." not in clone_path_for("a/..").split("/")
+
+
+# ---- resumption ----------------------------------------------------------------------------------
+
+def test_interrupted_run_resumes_without_refetching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "src"
+    for i in range(5):
+        make_repo(src / f"r{i}", {f"m{i}.py": f"x = {i}\n"})
+    real = mine_mod.fetch_repository
+    calls: list[str] = []
+
+    def flaky(cand, settings):  # type: ignore[no-untyped-def]
+        calls.append(cand.repo)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(cand, settings)
+
+    monkeypatch.setattr(mine_mod, "fetch_repository", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        mine(_settings(tmp_path, from_local=src))
+    assert not (tmp_path / "corpus" / "manifest.csv").exists()
+    # a kill -9 in the middle of a journal write leaves a torn last line
+    with (tmp_path / "corpus" / ".mine-journal.jsonl").open("ab") as fh:
+        fh.write(b'{"type": "repo", "row": {"repo": "r9"')
+    calls.clear()
+    monkeypatch.setattr(mine_mod, "fetch_repository", lambda c, s: calls.append(c.repo) or real(c, s))
+    summary = mine(_settings(tmp_path, from_local=src))
+    assert calls == ["r2", "r3", "r4"]
+    assert summary.count(RepoStatus.OK) == 5
+    manifest = read_csv(tmp_path / "corpus" / "manifest.csv")
+    assert sorted(r["repo"] for r in manifest) == [f"r{i}" for i in range(5)]
+    assert not any(p.name.endswith(".tmp") for p in (tmp_path / "corpus").iterdir())
+
+
+def test_lock_file_remines_exactly_those_commits(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    work = make_repo(src / "r", {"a.py": "v = 1\n"})
+    mine(_settings(tmp_path, from_local=src))
+    pinned = read_csv(tmp_path / "corpus" / "lock.csv")[0]["commit"]
+    (work / "a.py").write_text("v = 2\n")
+    git("commit", "-qam", "later", cwd=work)
+    other = replace(_settings(tmp_path, lock=tmp_path / "corpus" / "lock.csv"), corpus_dir=tmp_path / "again")
+    summary = mine(other)
+    assert summary.rows[0].commit == pinned
+    assert (tmp_path / "again" / "repos" / "r" / "a.py").read_text() == "v = 1\n"
+
+
+def test_bad_lock_file_names_file_and_line(tmp_path: Path) -> None:
+    lock = tmp_path / "lock.csv"
+    lock.write_text("repo,commit,source,clone_url\na/b,abc,local,/x\n")
+    from miner.ftypes import MinerError
+
+    with pytest.raises(MinerError, match=r"lock.csv:2: expected a repo and a full 40-hex commit"):
+        mine(_settings(tmp_path, lock=lock))
+
+
+# ---- duplicates --------------------------------------------------------------------------------
+
+def test_duplicates_by_root_commit_and_by_content(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    orig = make_repo(src / "orig", PROJECT, commits=2)
+    git("clone", "-q", str(orig), str(src / "copy"))  # clone-and-push: same root commit
+    (src / "copy" / "extra.py").write_text("z = 3\n")
+    git("add", "-A", cwd=src / "copy")
+    git("commit", "-qm", "student work", cwd=src / "copy")
+    git("remote", "remove", "origin", cwd=src / "copy")
+    make_repo(src / "classroom", PROJECT)  # same files, fresh history
+    make_repo(src / "other", {"other.py": "print(1)\n"})
+    summary = mine(_settings(tmp_path, from_local=src))
+    dup = {r.repo: r.duplicate_of for r in summary.rows}
+    assert dup["other"] == ""
+    family = {"orig", "copy", "classroom"}
+    leaders = {dup[r] for r in family} - {""}
+    assert len(leaders) == 1
+    leader = leaders.pop()
+    assert dup[leader] == "" and all(dup[r] == leader for r in family - {leader})
+    assert summary.n_duplicates == 2
+
+
+def test_journal_survives_torn_line(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append({"a": 1})
+    with journal.path.open("ab") as fh:
+        fh.write(b'{"b": ')
+    journal.append({"c": 3})
+    assert list(journal.read()) == [{"a": 1}, {"c": 3}]
+    assert os.path.getsize(journal.path) > 0
