@@ -1,0 +1,99 @@
+"""The command line, through typer's CliRunner, and the README's set-up commands."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli import Exit, app
+from miner.fileio import read_csv
+from tests.conftest import FakeGitHub, make_repo, repo_item
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def test_help_explains_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("mine",):
+        assert command in result.output
+    mine_help = runner.invoke(app, ["mine", "--help"], env={"COLUMNS": "200"})
+    assert mine_help.exit_code == 0
+    for option in ("--corpus", "--from-local", "--mlflow-from", "--lock", "--api-url", "--dry-run", "--jobs"):
+        assert option in mine_help.output
+
+
+def test_bad_spec_names_the_file_and_exits_2(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text("[github]\ntopic = 'x'\nmin_stars = 'many'\n")
+    result = runner.invoke(app, ["mine", "--spec", str(spec), "--corpus", str(tmp_path / "c")])
+    assert result.exit_code == Exit.BAD_INPUT
+    assert "bad.toml" in result.output and "min_stars" in result.output
+
+
+def test_malformed_toml_names_file_and_line(tmp_path: Path) -> None:
+    spec = tmp_path / "broken.toml"
+    spec.write_text("[github]\ntopic = \n")
+    result = runner.invoke(app, ["mine", "--spec", str(spec)])
+    assert result.exit_code == Exit.BAD_INPUT
+    assert "broken.toml" in result.output and "line 2" in result.output
+
+
+def test_mine_from_local_summary_and_exit_code(tmp_path: Path) -> None:
+    make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\n"})
+    (tmp_path / "src" / "e.git").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "src" / "e.git")], check=True)
+    result = runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
+                                 "--no-mlflow"])
+    assert result.exit_code == Exit.OK, result.output
+    assert "mined: 1" in result.output and "skipped: 1" in result.output
+    assert "skipped: e: empty repository (no commit)" in result.output
+
+
+def test_mine_exit_code_says_something_failed(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    fake_github.repos.append(repo_item("x/gone", (tmp_path / "nope.git").as_uri(), "2020-01-02"))
+    result = runner.invoke(app, ["mine", "--api-url", fake_github.base_url, "--corpus", str(tmp_path / "c"),
+                                 "--no-mlflow"])
+    assert result.exit_code == Exit.SOME_FAILED
+    assert "failed: x/gone: clone failed" in result.output
+    assert "search: 1 of total_count 1 collected (complete" in result.output
+
+
+def _readme_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```(?:bash|sh)\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_first_two_commands_are_main_job_then_tests() -> None:
+    main_job, tests = _readme_blocks()[:2]
+    assert "pip install" in main_job and "python cli.py mine" in main_job
+    assert "pip install" in tests and "pytest" in tests
+
+
+def test_readme_main_job_runs_on_a_fresh_corpus(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    """The README's first command, verbatim, against the loopback GitHub and local MLflow releases."""
+    served = make_repo(tmp_path / "served" / "p.git", {"train.py": "import mlflow\nmlflow.log_param('a', 1)\n",
+                                                        "MLproject": "name: p\n"}, bare=True)
+    fake_github.repos.append(repo_item("p/proj", served.as_uri(), "2021-05-05"))
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    with zipfile.ZipFile(releases / "mlflow-2.5.0-py3-none-any.whl", "w") as zf:
+        zf.writestr("mlflow/__init__.py", "from mlflow.tracking.fluent import log_param\n")
+        zf.writestr("mlflow/version.py", 'VERSION = "2.5.0"\n')
+        zf.writestr("mlflow/tracking/fluent.py", "def log_param(key, value):\n    pass\n")
+    main_job = _readme_blocks()[0]
+    env = {**os.environ, "GITHUB_API_URL": fake_github.base_url, "MLFLOW_CENSUS_CORPUS": str(tmp_path / "corpus"),
+           "MLFLOW_CENSUS_MLFLOW_FROM": str(releases), "MLFLOW_CENSUS_RESULTS": str(tmp_path / "results"),
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", "-ec", main_job], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    manifest = read_csv(tmp_path / "corpus" / "manifest.csv")
+    assert [(r["repo"], r["status"]) for r in manifest] == [("p/proj", "ok")]
+    assert (tmp_path / "corpus" / "mlflow" / "2.5.0" / "mlflow" / "tracking" / "fluent.py").is_file()
