@@ -55,11 +55,15 @@ def test_local_mines_bare_and_worktree_repos_at_any_depth_without_touching_them(
     make_repo(src / "alice" / "proj", PROJECT, origin="https://github.com/alice/proj.git")
     make_repo(src / "deep" / "er" / "bob.git", {"a.py": "x = 1\n"}, bare=True)
     make_repo(src / "carol+thing" / "repo", {"b.py": "y = 2\n"}, bare=True)
+    make_repo(src / "we ird ü" / "na:me", {"c.py": "z = 3\n"})
     before = _tree_digest(src)
     summary = mine(_settings(tmp_path, from_local=src))
     assert _tree_digest(src) == before
     rows = _rows(tmp_path / "corpus")
-    assert set(rows) == {"alice/proj", "deep/er/bob", "carol/thing"}
+    assert set(rows) == {"alice/proj", "deep/er/bob", "carol/thing", "we ird ü/na:me"}
+    odd = rows["we ird ü/na:me"]
+    assert odd["status"] == "ok" and (tmp_path / "corpus" / odd["clone_path"] / "c.py").read_text() == "z = 3\n"
+    assert " " not in odd["clone_path"] and ":" not in odd["clone_path"]
     alice = rows["alice/proj"]
     assert alice["status"] == "ok" and alice["source"] == "local"
     assert alice["commit"] == git("rev-parse", "HEAD", cwd=src / "alice" / "proj").strip()
@@ -67,7 +71,7 @@ def test_local_mines_bare_and_worktree_repos_at_any_depth_without_touching_them(
     checkout = tmp_path / "corpus" / alice["clone_path"]
     assert (checkout / "train.py").read_text() == PROJECT["train.py"]
     assert not (checkout / ".git").exists()
-    assert summary.count(RepoStatus.OK) == 3 and not summary.failed
+    assert summary.count(RepoStatus.OK) == 4 and not summary.failed
     lock = read_csv(tmp_path / "corpus" / "lock.csv")
     assert {r["repo"]: r["commit"] for r in lock} == {k: v["commit"] for k, v in rows.items()}
     prov = (tmp_path / "corpus" / "manifest.csv.provenance.json").read_text()
@@ -290,3 +294,38 @@ def test_journal_survives_torn_line(tmp_path: Path) -> None:
     journal.append({"c": 3})
     assert list(journal.read()) == [{"a": 1}, {"c": 3}]
     assert os.path.getsize(journal.path) > 0
+
+
+def test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)  # read nothing, answer nothing: the transfer stalls
+
+    threading.Thread(target=accept, daemon=True).start()
+    good = make_repo(tmp_path / "served" / "g.git", PROJECT, bare=True)
+    fake_github.repos += [
+        repo_item("h/hang", f"http://127.0.0.1:{listener.getsockname()[1]}/h.git", "2020-02-02"),
+        repo_item("g/good", good.as_uri(), "2020-02-03"),
+    ]
+    try:
+        summary = mine(_settings(tmp_path, api_url=fake_github.base_url, clone_timeout=3.0))
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    status = {r.repo: (r.status, r.reason) for r in summary.rows}
+    assert status["g/good"] == ("ok", "")
+    assert status["h/hang"][0] == "failed" and "timed out after 3s" in status["h/hang"][1]
+    assert not any((tmp_path / "corpus" / "repos" / ".partial").iterdir())
