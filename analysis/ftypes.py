@@ -1,0 +1,80 @@
+"""Value types of the analysis: findings of the per-file passes and settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SourceError(Exception):
+    """A file that cannot be read or parsed; carries where and why."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call of an MLflow API (a row of ``call_sites.csv`` without repo and path)."""
+
+    cell: int | None
+    line: int
+    col: int
+    api: str
+    category: str
+    style: str  # fluent | client | flavor | other | unresolved
+    enclosing_function: str
+    in_loop: bool
+    in_run_context: bool
+    key_kind: str  # literal | fstring | name | dict | call | other | none
+    key: str
+    has_step: bool
+    n_args: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Integration:
+    """Logging to MLflow through another library (a row of ``integrations.csv``)."""
+
+    cell: int | None
+    line: int
+    col: int
+    framework: str
+    target: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class TrackingUri:
+    """A tracking URI configured somewhere (a row of ``tracking_uris.csv``)."""
+
+    line: int
+    source: str  # code | notebook | env-file | shell | compose | ci | makefile | dockerfile | config
+    via: str  # set_tracking_uri | environ | MlflowClient | MLFlowLogger | assignment
+    value: str
+    scheme: str
+    host_kind: str  # localhost | remote | none
+    cell: int | None = None
+
+
+@dataclass(frozen=True)
+class FileFindings:
+    """Everything the per-file passes found in one file."""
+
+    call_sites: tuple[CallSite, ...] = ()
+    integrations: tuple[Integration, ...] = ()
+    tracking_uris: tuple[TrackingUri, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnalyzeSettings:
+    """Everything one ``analyze`` run needs."""
+
+    corpus_dir: Path
+    out_dir: Path
+    jobs: int = 1
+    max_file_bytes: int = 5_000_000
+    use_cache: bool = True
