@@ -172,5 +172,53 @@ def mine(
     raise typer.Exit(Exit.SOME_FAILED if summary.failed else Exit.OK)
 
 
+@app.command()
+def analyze(
+    corpus: Annotated[Optional[Path], typer.Option(
+        help="Mined corpus directory (holding manifest.csv). Default: corpora/mlflow-projects/.",
+        envvar="MLFLOW_CENSUS_CORPUS")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Where the CSVs go. Default: results/<corpus name>/.", envvar="MLFLOW_CENSUS_RESULTS")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes (one repository each at a time).")] = os.cpu_count() or 1,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the per-file result cache.")] = False,
+) -> None:
+    """Analyze a mined corpus: MLflow call sites, integrations and tracking URIs in every .py file and
+    notebook, against an API catalog read from the corpus's MLflow releases (or the shipped snapshot).
+
+    Writes call_sites.csv, integrations.csv, tracking_uris.csv, files.csv, problems.csv and
+    api_catalog.csv, each with a .provenance.json sidecar. Per-file results are cached by content
+    hash, so a re-run over an unchanged corpus parses nothing.
+    """
+    from analysis.analyze import AnalysisError
+    from analysis.analyze import analyze as run_analyze
+    from analysis.ftypes import AnalyzeSettings
+
+    corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
+    out_dir = out or (Path("results") / corpus_dir.resolve().name)
+    settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console)
+    try:
+        with progress:
+            task = progress.add_task("repositories", total=None)
+
+            def tick(repo: str, done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total, description=f"repositories ({repo})")
+
+            summary = run_analyze(settings, tick)
+    except AnalysisError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(Exit.BAD_INPUT) from err
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: finished repositories are cached; run again to finish.")
+        raise typer.Exit(Exit.INTERRUPTED) from None
+    typer.echo(f"results: {summary.out_dir}")
+    typer.echo(f"repos: {summary.n_repos}  files: {summary.n_files}  call sites: {summary.n_call_sites}  "
+               f"problems: {summary.n_problems}")
+    typer.echo(f"parsed: {summary.n_parsed}  from cache: {summary.n_cached}  "
+               f"without 'mlflow' (not parsed): {summary.n_prefiltered}  catalog: {summary.catalog_origin}")
+    raise typer.Exit(Exit.OK)
+
+
 if __name__ == "__main__":
     sys.exit(app())

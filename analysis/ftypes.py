@@ -16,6 +16,18 @@ class SourceError(Exception):
 
 
 @dataclass(frozen=True)
+class FileContext:
+    """What the repository around a file says about how its imports resolve."""
+
+    local_mlflow: bool = False  # a project module named mlflow shadows MLflow for this file
+    reexports: frozenset[str] = frozenset()  # project modules doing `from mlflow import *`
+
+    def key(self) -> str:
+        """For cache keys."""
+        return f"{int(self.local_mlflow)}:{','.join(sorted(self.reexports))}"
+
+
+@dataclass(frozen=True)
 class CallSite:
     """One call of an MLflow API (a row of ``call_sites.csv`` without repo and path)."""
 

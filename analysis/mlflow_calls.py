@@ -21,13 +21,15 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog
-from analysis.ftypes import CallSite, FileFindings, Integration, SourceError, TrackingUri
+from analysis.ftypes import CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
 from analysis.uris import classify_uri
 
 CLIENT = "<client>"
 RUN = "<run>"
 OTHER = "<other>"
 NONE = "<none>"
+CLIENT_GUESS = "<client?>"  # an unannotated parameter named like a client, in a module using MLflow
+CLIENT_PARAM = re.compile(r"(?i)^(mlflow_?|ml_)?client$")
 
 KEY_KEYWORDS = ("key", "params", "metrics", "tags")
 # Where ``step`` sits positionally in the signatures that take it.
@@ -121,11 +123,15 @@ class _Visitor(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self, catalog_aliases: Mapping[str, str], top_level: frozenset[str],
-                 local_mlflow: bool, cell_of_line: Mapping[int, tuple[int, int]] | None) -> None:
+                 local_mlflow: bool, cell_of_line: Mapping[int, tuple[int, int]] | None,
+                 implicit_mlflow: bool = False, reexports: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.aliases = catalog_aliases
         self.top_level = top_level
         self.local_mlflow = local_mlflow
+        self.implicit_mlflow = implicit_mlflow
+        self.reexports = reexports
+        self.returns: dict[str, list[tuple[cst.BaseExpression, Scope]]] = {}
         self.cell_of_line = cell_of_line
         self.module = Scope("module", None)
         self.scope = self.module
@@ -156,6 +162,8 @@ class _Visitor(cst.CSTVisitor):
             current = current.parent
         if self.module.star_mlflow and name in self.top_level:
             return f"mlflow.{name}"
+        if self.implicit_mlflow and name == "mlflow":
+            return "mlflow"  # brought by `%run` of another notebook
         return None
 
     def qualify(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
@@ -167,6 +175,9 @@ class _Visitor(cst.CSTVisitor):
             return self._entry(entry, depth) if entry is not None else None
         if isinstance(node, cst.Attribute):
             base = self.qualify(node.value, scope, depth + 1)
+            if base == CLIENT_GUESS:
+                method = f"{CLIENT_API}.{node.attr.value}"
+                return f"{CLIENT}.{node.attr.value}" if method in self.catalog_rows else None
             if base is not None and base not in (OTHER, NONE, RUN):
                 return f"{base}.{node.attr.value}"
             chain = _attr_chain(node)
@@ -181,8 +192,25 @@ class _Visitor(cst.CSTVisitor):
                 return CLIENT
             if api == "mlflow.start_run":
                 return RUN
+            if func is None and self._returns_client(node.func, depth):
+                return CLIENT
             return None
         return None
+
+    def _returns_client(self, func: cst.BaseExpression, depth: int) -> bool:
+        """A call of this module's own function or method that returns an MlflowClient."""
+        if isinstance(func, cst.Name):
+            name = func.value
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            name = func.attr.value
+        else:
+            return False
+        returned = self.returns.get(name, [])
+        return bool(returned) and all(self.qualify(v, s, depth + 1) == CLIENT for v, s in returned)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None and self.names:
+            self.returns.setdefault(self.names[-1], []).append((node.value, self.scope))
 
     def _entry(self, entry: Entry, depth: int) -> str | None:
         if isinstance(entry, str):
@@ -193,7 +221,13 @@ class _Visitor(cst.CSTVisitor):
         if kind == "param" and isinstance(payload, cst.BaseExpression):
             annotated = self.qualify(payload, where, depth + 1)
             return CLIENT if annotated in CLIENT_CLASS_PATHS else OTHER
+        if kind == "param" and isinstance(payload, str) and CLIENT_PARAM.match(payload) and self._uses_mlflow():
+            return CLIENT_GUESS
         return OTHER
+
+    def _uses_mlflow(self) -> bool:
+        """True when the module binds MLflow anywhere at top level (a client parameter is then likely one)."""
+        return any(isinstance(v, str) and v.startswith("mlflow") for v in self.module.names.values()) or self.implicit_mlflow
 
     def _value(self, value: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
         if isinstance(value, (cst.Name, cst.Attribute, cst.Call)):
@@ -228,7 +262,7 @@ class _Visitor(cst.CSTVisitor):
         self._enter("function", node.name.value)
         params = node.params
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            ann = param.annotation.annotation if param.annotation else None
+            ann = param.annotation.annotation if param.annotation else param.name.value
             self.scope.bind(param.name.value, ("param", ann, self.scope.parent or self.module))
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
@@ -302,12 +336,19 @@ class _Visitor(cst.CSTVisitor):
     def _is_local_module(self, module: str) -> bool:
         return self.local_mlflow and module.split(".")[0] == "mlflow"
 
+    def _rename(self, qualified: str) -> str:
+        """A project module that re-exports MLflow (``from mlflow import *``) stands for ``mlflow``."""
+        for module in self.reexports:
+            if qualified == module or qualified.startswith(module + "."):
+                return "mlflow" + qualified[len(module):]
+        return qualified
+
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
             module = _dotted(alias.name) or ""
             local = self._is_local_module(module)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.scope.bind(alias.asname.name.value, OTHER if local else module)
+                self.scope.bind(alias.asname.name.value, OTHER if local else self._rename(module))
             else:
                 top = module.split(".")[0]
                 self.scope.bind(top, OTHER if local else top)
@@ -323,7 +364,7 @@ class _Visitor(cst.CSTVisitor):
         for alias in node.names:
             name = _dotted(alias.name) or ""
             bound = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
-            self.scope.bind(bound, OTHER if local else f"{module}.{name}")
+            self.scope.bind(bound, OTHER if local else self._rename(f"{module}.{name}"))
 
     def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Name):
@@ -450,6 +491,8 @@ class _Visitor(cst.CSTVisitor):
         if not (qualified.startswith("mlflow.") or qualified.startswith(CLIENT + ".")):
             return None, None
         api = self.canonical(qualified)
+        if isinstance(func, cst.Attribute) and self.qualify(func.value, p.scope) == CLIENT_GUESS:
+            note = "client inferred from a parameter name"
         style = self._style(api)
         in_run = any(self.qualify(expr, scope) == RUN for expr, scope in p.run_contexts)
         key_arg = self._key_arg(args, style, api)
@@ -527,8 +570,9 @@ class Resolver:
         return cls(catalog.aliases(), top, rows)
 
 
-def find_in_module(source: str, resolver: Resolver, *, local_mlflow: bool = False,
-                   cell_of_line: Mapping[int, tuple[int, int]] | None = None) -> FileFindings:
+def find_in_module(source: str, resolver: Resolver, *, context: FileContext = FileContext(),
+                   cell_of_line: Mapping[int, tuple[int, int]] | None = None,
+                   implicit_mlflow: bool = False) -> FileFindings:
     """Parse one module with libcst and return its MLflow findings; raise SourceError if it can't."""
     try:
         module = cst.parse_module(source)
@@ -536,7 +580,8 @@ def find_in_module(source: str, resolver: Resolver, *, local_mlflow: bool = Fals
         raise SourceError(f"syntax error: {err.message}", err.raw_line) from err
     except (RecursionError, ValueError) as err:
         raise SourceError(f"cannot parse: {type(err).__name__}") from err
-    visitor = _Visitor(resolver.aliases, resolver.top_level, local_mlflow, cell_of_line)
+    visitor = _Visitor(resolver.aliases, resolver.top_level, context.local_mlflow, cell_of_line, implicit_mlflow,
+                       context.reexports)
     visitor.catalog_rows = resolver.rows
     MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
     return visitor.findings()

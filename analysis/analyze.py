@@ -1,0 +1,424 @@
+"""The ``analyze`` job: every file of every mined repository through the per-file passes, into CSVs.
+
+Work is independent per repository (one task each, run in ``--jobs`` processes). Per-file
+results are cached by content hash in ``<out>/.cache.sqlite`` (with the tool version and the
+catalog's fingerprint in the key), so a second run over an unchanged corpus parses nothing and
+an interrupted run loses only the repository it was in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import libcst as cst
+
+from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for
+from analysis.ftypes import AnalyzeSettings, CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
+from analysis.mlflow_calls import Resolver, find_in_module
+from analysis.sources import decode_python, is_binary, neutralize_magics, notebook_code
+from analysis.uris import config_source, scan_text
+from miner import __version__
+from miner.fileio import read_csv, sha256_file, utc_now, write_csv, write_provenance
+
+log = logging.getLogger(__name__)
+
+CALL_COLUMNS = ("repo", "path", "cell", "line", "col", "api", "category", "style", "enclosing_function",
+                "in_loop", "in_run_context", "key_kind", "key", "has_step", "n_args", "note")
+INTEGRATION_COLUMNS = ("repo", "path", "cell", "line", "col", "framework", "target", "evidence")
+URI_COLUMNS = ("repo", "path", "cell", "line", "source", "via", "value", "scheme", "host_kind")
+PROBLEM_COLUMNS = ("repo", "path", "line", "stage", "reason")
+FILE_COLUMNS = ("repo", "path", "kind", "size", "status", "reason", "cached")
+
+
+class AnalysisError(Exception):
+    """The analysis cannot start (no manifest, unreadable corpus)."""
+
+
+@dataclass(frozen=True)
+class RepoTask:
+    """One repository to analyze."""
+
+    repo: str
+    root: str
+    commit: str
+
+
+@dataclass
+class RepoResult:
+    """What the passes found in one repository."""
+
+    repo: str
+    files: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    call_sites: list[dict[str, Any]] = field(default_factory=list)
+    integrations: list[dict[str, Any]] = field(default_factory=list)
+    uris: list[dict[str, Any]] = field(default_factory=list)
+    new_cache: dict[str, str] = field(default_factory=dict)
+    n_parsed: int = 0
+    n_cached: int = 0
+
+
+@dataclass(frozen=True)
+class AnalyzeSummary:
+    """What one ``analyze`` run did."""
+
+    out_dir: Path
+    n_repos: int
+    n_files: int
+    n_call_sites: int
+    n_problems: int
+    n_parsed: int
+    n_cached: int
+    n_prefiltered: int
+    catalog_origin: str
+
+
+def file_kind(rel: str) -> str:
+    """python, notebook, config (may set a tracking URI) or other."""
+    lower = rel.lower()
+    if lower.endswith(".py"):
+        return "python"
+    if lower.endswith(".ipynb"):
+        return "notebook"
+    if config_source(rel) is not None:
+        return "config"
+    return "other"
+
+
+def walk(root: Path) -> Iterator[tuple[str, Path]]:
+    """(posix relative path, path) of every file under root, sorted, symlinks included, no descent into them."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        base = Path(dirpath)
+        for name in sorted(filenames):
+            path = base / name
+            yield path.relative_to(root).as_posix(), path
+        for name in dirnames:
+            if (base / name).is_symlink():
+                yield (base / name).relative_to(root).as_posix(), base / name
+
+
+_STAR = re.compile(rb"(?m)^from\s+mlflow\s+import\s+\*")
+
+
+def mlflow_reexports(root: Path, paths: list[str]) -> frozenset[str]:
+    """Dotted names of the project's modules that re-export MLflow with ``from mlflow import *``."""
+    out: set[str] = set()
+    for rel in paths:
+        if not rel.endswith(".py") or "mlflow" not in rel.lower():
+            continue  # a re-exporting module is named after mlflow in practice; keeps this pass cheap
+        path = root / rel
+        try:
+            if path.is_symlink() or path.stat().st_size > 1_000_000 or not _STAR.search(path.read_bytes()):
+                continue
+        except OSError:
+            continue
+        parts = list(PurePosixPath(rel).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        # every suffix: the import root may be any ancestor directory (src/ layouts)
+        out.update(".".join(parts[i:]) for i in range(len(parts)) if parts[i:] != ["mlflow"])
+    return frozenset(out)
+
+
+def local_mlflow_dirs(paths: Iterator[str] | list[str]) -> set[str]:
+    """Script directories where ``import mlflow`` would load the project's own module, not MLflow.
+
+    Python puts the directory of the script it runs first on ``sys.path``, so a ``mlflow.py`` or
+    ``mlflow/__init__.py`` beside a script shadows MLflow. Inside a package (a directory with
+    ``__init__.py``) files are imported, not run, and ``import mlflow`` is absolute: no shadowing.
+    """
+    listed = list(paths)
+    packages = {str(PurePosixPath(rel).parent) for rel in listed if PurePosixPath(rel).name == "__init__.py"}
+    out = set()
+    for rel in listed:
+        p = PurePosixPath(rel)
+        if p.name == "mlflow.py":
+            out.add(str(p.parent))
+        elif p.name == "__init__.py" and p.parent.name == "mlflow":
+            out.add(str(p.parent.parent))
+    return out - packages
+
+
+Bad = list[tuple[int | None, str]]
+
+
+def _findings_to_json(f: FileFindings, bad: Bad) -> str:
+    return json.dumps({"c": [asdict(x) for x in f.call_sites], "i": [asdict(x) for x in f.integrations],
+                       "u": [asdict(x) for x in f.tracking_uris], "p": bad})
+
+
+def _findings_from_json(text: str) -> tuple[FileFindings, Bad]:
+    data = json.loads(text)
+    findings = FileFindings(tuple(CallSite(**x) for x in data["c"]), tuple(Integration(**x) for x in data["i"]),
+                            tuple(TrackingUri(**x) for x in data["u"]))
+    return findings, [(line, reason) for line, reason in data.get("p", [])]
+
+
+def notebook_findings(data: bytes, resolver: Resolver, context: FileContext) -> tuple[FileFindings, Bad]:
+    """Findings of a notebook; code cells that do not parse alone are blanked and reported."""
+    code = notebook_code(data)
+    bad: Bad = []
+    if code.language not in ("python", "python3", "ipython", ""):
+        raise NotPython(f"notebook language is {code.language}")
+    implicit = "%run" in data.decode("utf-8", "replace")
+    try:
+        return find_in_module(code.source, resolver, context=context, cell_of_line=code.cell_of_line,
+                              implicit_mlflow=implicit), bad
+    except SourceError:
+        pass
+    # Every Jupyter cell is a complete statement list: find the cells that fail alone.
+    lines = code.source.split("\n")
+    for cell, first, last in code.cells():
+        try:
+            cst.parse_module("\n".join(lines[first - 1:last]) + "\n")
+        except (cst.ParserSyntaxError, RecursionError, ValueError) as err:
+            line = err.raw_line if isinstance(err, cst.ParserSyntaxError) else None
+            message = err.message if isinstance(err, cst.ParserSyntaxError) else type(err).__name__
+            bad.append((line, f"cell {cell}: syntax error: {message}"))
+            lines[first - 1:last] = [""] * (last - first + 1)
+    findings = find_in_module("\n".join(lines), resolver, context=context,
+                              cell_of_line=code.cell_of_line, implicit_mlflow=implicit)
+    return findings, bad
+
+
+def python_findings(data: bytes, resolver: Resolver, context: FileContext) -> tuple[FileFindings, Bad]:
+    """Findings of a ``.py`` file; IPython magics (Databricks and Jupytext exports) are neutralized."""
+    text = decode_python(data)
+    head = text[:200]
+    exported = head.startswith("# Databricks notebook source") or "# COMMAND ----------" in text
+    implicit = exported and "%run" in text
+    try:
+        return find_in_module(text, resolver, context=context, implicit_mlflow=implicit), []
+    except SourceError as err:
+        if not exported and not _MAGIC_LINE.search(text):
+            raise
+        first_error = err
+    text = neutralize_magics(text)
+    try:
+        return find_in_module(text, resolver, context=context, implicit_mlflow=implicit), []
+    except SourceError:
+        if not exported:
+            raise first_error from None
+    # A Databricks export is a notebook: blank the cells that do not parse alone.
+    lines = text.split("\n")
+    starts = [0] + [i + 1 for i, ln in enumerate(lines) if ln.strip() == "# COMMAND ----------"]
+    bad: Bad = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] - 1 if n + 1 < len(starts) else len(lines)
+        try:
+            cst.parse_module("\n".join(lines[start:end]) + "\n")
+        except (cst.ParserSyntaxError, RecursionError, ValueError) as err:
+            line = start + err.raw_line if isinstance(err, cst.ParserSyntaxError) else start + 1
+            bad.append((line, f"cell {n}: syntax error: {getattr(err, 'message', type(err).__name__)}"))
+            lines[start:end] = [""] * (end - start)
+    return find_in_module("\n".join(lines), resolver, context=context, implicit_mlflow=implicit), bad
+
+
+_MAGIC_LINE = re.compile(r"(?m)^\s*[!%]")
+
+
+class NotPython(Exception):
+    """A notebook in another language: skipped, not a problem."""
+
+
+class _Worker:
+    """Per-process state: the resolver and a read-only cache connection."""
+
+    resolver: Resolver | None = None
+    fingerprint: str = ""
+    cache: sqlite3.Connection | None = None
+    max_bytes: int = 0
+
+
+def _init_worker(resolver: Resolver, fingerprint: str, cache_path: str, max_bytes: int) -> None:
+    _Worker.resolver = resolver
+    _Worker.fingerprint = fingerprint
+    _Worker.max_bytes = max_bytes
+    _Worker.cache = None
+    if cache_path and Path(cache_path).is_file():
+        _Worker.cache = sqlite3.connect(f"file:{cache_path}?mode=ro", uri=True)
+
+
+def _cached(key: str) -> str | None:
+    if _Worker.cache is None:
+        return None
+    try:
+        row = _Worker.cache.execute("select value from results where key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def analyze_repository(task: RepoTask) -> RepoResult:
+    """Run the per-file passes over one repository checkout."""
+    resolver = _Worker.resolver
+    assert resolver is not None
+    root = Path(task.root)
+    result = RepoResult(task.repo)
+    entries = list(walk(root))
+    shadow_dirs = local_mlflow_dirs([rel for rel, _ in entries])
+    reexports = mlflow_reexports(root, [rel for rel, _ in entries])
+
+    def problem(rel: str, line: int | None, stage: str, reason: str) -> None:
+        result.problems.append({"repo": task.repo, "path": rel, "line": line, "stage": stage, "reason": reason})
+
+    for rel, path in entries:
+        kind = file_kind(rel)
+        row: dict[str, Any] = {"repo": task.repo, "path": rel, "kind": kind, "size": "", "status": "",
+                               "reason": "", "cached": False}
+        result.files.append(row)
+        if path.is_symlink():
+            row.update(kind="symlink", status="skipped", reason="symlink (its target is analyzed where it lies)")
+            continue
+        if kind == "other":
+            row["status"] = "not-analyzed"
+            continue
+        size = path.stat().st_size
+        row["size"] = size
+        if size > _Worker.max_bytes:
+            row.update(status="problem", reason=f"file too large ({size} bytes)")
+            problem(rel, None, "read", row["reason"])
+            continue
+        data = path.read_bytes()
+        if is_binary(data):
+            row.update(status="problem", reason="binary content")
+            problem(rel, None, "read", "binary content")
+            continue
+        if b"mlflow" not in data.lower():
+            row.update(status="no-mlflow", reason="no 'mlflow' in the text: not parsed")
+            continue
+        context = FileContext(str(PurePosixPath(rel).parent) in shadow_dirs, reexports)
+        key = hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{_Worker.fingerprint}".encode()).hexdigest()
+        hit = _cached(key) or result.new_cache.get(key)
+        bad: Bad = []
+        if hit is not None:
+            (findings, bad), row["cached"] = _findings_from_json(hit), True
+            result.n_cached += 1
+        else:
+            try:
+                if kind == "python":
+                    findings, bad = python_findings(data, resolver, context)
+                elif kind == "notebook":
+                    findings, bad = notebook_findings(data, resolver, context)
+                else:
+                    source = config_source(rel) or "config"
+                    findings = FileFindings(tracking_uris=tuple(scan_text(data.decode("utf-8", "replace"), source)))
+            except NotPython as err:
+                row.update(status="skipped", reason=str(err))
+                continue
+            except SourceError as err:
+                hint = " (Python 2 syntax?)" if kind == "python" and _looks_python2(data) else ""
+                row.update(status="problem", reason=err.reason + hint)
+                problem(rel, err.line, "parse" if "syntax" in err.reason else "read", err.reason + hint)
+                continue
+            result.n_parsed += 1
+            result.new_cache[key] = _findings_to_json(findings, bad)
+        for line, reason in bad:
+            problem(rel, line, "parse", reason)
+        row["status"] = "analyzed"
+        for site in findings.call_sites:
+            result.call_sites.append({"repo": task.repo, "path": rel, **asdict(site)})
+        for integ in findings.integrations:
+            result.integrations.append({"repo": task.repo, "path": rel, **asdict(integ)})
+        for uri in findings.tracking_uris:
+            source = uri.source if kind == "config" else ("notebook" if kind == "notebook" else "code")
+            result.uris.append({"repo": task.repo, "path": rel, **asdict(uri), "source": source})
+    return result
+
+
+def _looks_python2(data: bytes) -> bool:
+    return re.search(rb"^\s*print\s+[\"'\w]", data, re.M) is not None or b"except Exception, " in data
+
+
+def _fingerprint(catalog: Catalog) -> str:
+    payload = json.dumps([__version__, sorted(catalog.aliases().items()), sorted(catalog.by_api)])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _open_cache(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.execute("create table if not exists results (key text primary key, value text not null)")
+    db.commit()
+    return db
+
+
+def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None] | None = None) -> AnalyzeSummary:
+    """Analyze a mined corpus into ``settings.out_dir``; see the module docstring."""
+    manifest = settings.corpus_dir / "manifest.csv"
+    if not manifest.is_file():
+        raise AnalysisError(f"{manifest}: no manifest; run `python cli.py mine` first")
+    rows = read_csv(manifest)
+    tasks = [RepoTask(r["repo"], str(settings.corpus_dir / r["clone_path"]), r["commit"])
+             for r in rows if r.get("status") == "ok" and r.get("clone_path")]
+    catalog = catalog_for(settings.corpus_dir)
+    resolver = Resolver.from_catalog(catalog)
+    fingerprint = _fingerprint(catalog)
+    out = settings.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    cache_path = out / ".cache.sqlite"
+    db = _open_cache(cache_path) if settings.use_cache else None
+    init = (resolver, fingerprint, str(cache_path) if db is not None else "", settings.max_file_bytes)
+    results: list[RepoResult] = []
+    report = progress or (lambda _r, _d, _t: None)
+
+    def collect(res: RepoResult) -> None:
+        results.append(res)
+        if db is not None and res.new_cache:
+            db.executemany("insert or replace into results values (?, ?)", res.new_cache.items())
+            db.commit()  # per repository: an interrupted run keeps what it finished
+        report(res.repo, len(results), len(tasks))
+
+    try:
+        if settings.jobs > 1 and len(tasks) > 1:
+            with ProcessPoolExecutor(settings.jobs, initializer=_init_worker, initargs=init) as pool:
+                for res in pool.map(analyze_repository, tasks, chunksize=1):
+                    collect(res)
+        else:
+            _init_worker(*init)
+            for task in tasks:
+                collect(analyze_repository(task))
+    finally:
+        if db is not None:
+            db.close()
+
+    mine_problems = read_csv(settings.corpus_dir / "problems.csv") if (settings.corpus_dir / "problems.csv").is_file() else []
+    problems = [*mine_problems, *(p for r in results for p in r.problems)]
+    prov = {
+        "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
+        "corpus": str(settings.corpus_dir), "manifest_sha256": sha256_file(manifest),
+        "catalog_origin": catalog.origin, "catalog_releases": list(catalog.releases),
+        "n_repositories": len(tasks), "commits": {t.repo: t.commit for t in tasks},
+    }
+    outputs = {
+        "call_sites.csv": (CALL_COLUMNS, [c for r in results for c in r.call_sites]),
+        "integrations.csv": (INTEGRATION_COLUMNS, [c for r in results for c in r.integrations]),
+        "tracking_uris.csv": (URI_COLUMNS, [c for r in results for c in r.uris]),
+        "problems.csv": (PROBLEM_COLUMNS, problems),
+        "files.csv": (FILE_COLUMNS, [f for r in results for f in r.files]),
+        "api_catalog.csv": (CATALOG_COLUMNS, list(catalog.rows)),
+    }
+    for name, (columns, table) in outputs.items():
+        write_csv(out / name, columns, (_cells(row) for row in table))
+        write_provenance(out / name, prov)
+    files = [f for r in results for f in r.files]
+    return AnalyzeSummary(
+        out, len(tasks), len(files), len(outputs["call_sites.csv"][1]), len(problems),
+        sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
+        sum(1 for f in files if f["status"] == "no-mlflow"), catalog.origin,
+    )
+
+
+def _cells(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("true" if v is True else "false" if v is False else v) for k, v in row.items()}

@@ -1,0 +1,115 @@
+"""Reading files users wrote: decoding Python sources and turning notebooks into parseable code.
+
+Every function here is pure (bytes in, text or a typed record out) and raises SourceError with
+a reason and, where known, a line; the caller turns it into a ``problems.csv`` row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from analysis.ftypes import SourceError
+
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_MAGIC = re.compile(r"^(\s*)([%!]|\?\??[\w.]+\s*$|[\w.]+\?\??\s*$)")
+
+
+def is_binary(data: bytes) -> bool:
+    """True for bytes that are not text (a NUL in the first 8 KiB)."""
+    return b"\0" in data[:8192]
+
+
+def decode_python(data: bytes) -> str:
+    """Decode a Python source as the interpreter would (BOM, PEP 263 cookie, else UTF-8)."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+        encoding = "utf-8"
+    else:
+        encoding = "utf-8"
+        for first in data.splitlines()[:2]:
+            match = _CODING.match(first)
+            if match:
+                encoding = match.group(1).decode("ascii", "replace")
+                break
+    try:
+        return data.decode(encoding)
+    except LookupError as err:
+        raise SourceError(f"unknown encoding {encoding!r} declared", 1) from err
+    except UnicodeDecodeError as err:
+        lineno = data[: err.start].count(b"\n") + 1
+        raise SourceError(f"bytes not valid {encoding}", lineno) from err
+
+
+@dataclass(frozen=True)
+class NotebookCode:
+    """The code cells of a notebook joined into one module, with where each cell starts."""
+
+    source: str
+    cell_of_line: Mapping[int, tuple[int, int]]  # module line -> (cell index, first module line of that cell)
+    n_cells: int
+    language: str = "python"
+
+    def cells(self) -> list[tuple[int, int, int]]:
+        """(cell index, first module line, last module line) of each code cell."""
+        spans: dict[int, list[int]] = {}
+        for line, (cell, _first) in self.cell_of_line.items():
+            spans.setdefault(cell, []).append(line)
+        return [(cell, min(ls), max(ls)) for cell, ls in sorted(spans.items())]
+
+
+def neutralize_magics(cell: str) -> str:
+    """Cell magics blank the cell; line magics and ``!shell`` lines become ``pass``: lines keep their numbers."""
+    lines = cell.split("\n")
+    if lines and lines[0].lstrip().startswith("%%"):
+        return "\n".join("" for _ in lines)
+    out = []
+    for line in lines:
+        match = _MAGIC.match(line)
+        if match:
+            out.append(f"{match.group(1)}pass")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def notebook_code(data: bytes) -> NotebookCode:
+    """The code cells of an ``.ipynb`` (plain JSON, nbformat 3 or 4), magics neutralized."""
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise SourceError("notebook is not UTF-8") from err
+    except json.JSONDecodeError as err:
+        raise SourceError(f"notebook is not valid JSON: {err.msg}", err.lineno) from err
+    if not isinstance(nb, dict):
+        raise SourceError("notebook JSON is not an object")
+    cells = nb.get("cells")
+    if cells is None and isinstance(nb.get("worksheets"), list) and nb["worksheets"]:
+        cells = nb["worksheets"][0].get("cells")  # nbformat 3
+    if not isinstance(cells, list):
+        raise SourceError("notebook has no cells list")
+    parts: list[str] = []
+    cell_of_line: dict[int, tuple[int, int]] = {}
+    line = 1
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        raw = cell.get("source", cell.get("input", ""))
+        text = "".join(raw) if isinstance(raw, list) else str(raw)
+        code = neutralize_magics(text.replace("\r\n", "\n"))
+        n_lines = code.count("\n") + 1
+        for offset in range(n_lines):
+            cell_of_line[line + offset] = (index, line)
+        parts.append(code)
+        line += n_lines
+    meta = _mapping(nb.get("metadata"))
+    kernel, info = _mapping(meta.get("kernelspec")), _mapping(meta.get("language_info"))
+    language = str(kernel.get("language") or info.get("name") or "python").lower()
+    return NotebookCode("\n".join(parts) + "\n", cell_of_line, len(cells), language)
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
