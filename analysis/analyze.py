@@ -22,13 +22,13 @@ from typing import Any
 
 import libcst as cst
 
-from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for
+from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for, corpus_releases
 from analysis.ftypes import AnalyzeSettings, CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
 from analysis.mlflow_calls import Resolver, find_in_module
 from analysis.sources import decode_python, is_binary, neutralize_magics, notebook_code
 from analysis.uris import config_source, scan_text
 from miner import __version__
-from miner.fileio import read_csv, sha256_file, utc_now, write_csv, write_provenance
+from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
 
 log = logging.getLogger(__name__)
 
@@ -346,6 +346,30 @@ def _fingerprint(catalog: Catalog) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def cached_catalog(corpus_dir: Path) -> Catalog:
+    """The catalog, from ``<corpus>/mlflow/.catalog.json`` when the releases are those it was built from.
+
+    Release directories are renamed into place complete and never changed, so their names and
+    modification times identify them. Without releases, the shipped snapshot.
+    """
+    releases = corpus_releases(corpus_dir)
+    if not releases:
+        return catalog_for(corpus_dir)
+    stamp = hashlib.sha256(json.dumps([__version__, sorted((v, p.stat().st_mtime_ns) for v, p in releases.items())])
+                           .encode()).hexdigest()
+    path = corpus_dir / "mlflow" / ".catalog.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("stamp") == stamp:
+            return Catalog(tuple(data["rows"]), tuple(data["releases"]), data["origin"])
+    except (OSError, ValueError, KeyError):
+        pass
+    catalog = catalog_for(corpus_dir)
+    atomic_write_text(path, json.dumps({"stamp": stamp, "rows": list(catalog.rows),
+                                        "releases": list(catalog.releases), "origin": catalog.origin}))
+    return catalog
+
+
 def _open_cache(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
@@ -362,13 +386,13 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     rows = read_csv(manifest)
     tasks = [RepoTask(r["repo"], str(settings.corpus_dir / r["clone_path"]), r["commit"])
              for r in rows if r.get("status") == "ok" and r.get("clone_path")]
-    catalog = catalog_for(settings.corpus_dir)
-    resolver = Resolver.from_catalog(catalog)
-    fingerprint = _fingerprint(catalog)
     out = settings.out_dir
     out.mkdir(parents=True, exist_ok=True)
     cache_path = out / ".cache.sqlite"
     db = _open_cache(cache_path) if settings.use_cache else None
+    catalog = cached_catalog(settings.corpus_dir)
+    resolver = Resolver.from_catalog(catalog)
+    fingerprint = _fingerprint(catalog)
     init = (resolver, fingerprint, str(cache_path) if db is not None else "", settings.max_file_bytes)
     results: list[RepoResult] = []
     report = progress or (lambda _r, _d, _t: None)

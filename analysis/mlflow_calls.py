@@ -12,7 +12,9 @@ guarded-import idiom ``try: import mlflow / except ImportError: mlflow = None``)
 
 from __future__ import annotations
 
+import ast
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Union
@@ -69,12 +71,9 @@ class Scope:
 
 @dataclass
 class _Pending:
-    node: cst.Call | cst.Decorator
+    node: cst.BaseExpression  # the call, or a decorator's expression
     func: cst.BaseExpression
     scope: Scope
-    cell: int | None
-    line: int
-    col: int
     enclosing: str
     in_loop: bool
     run_contexts: tuple[tuple[cst.BaseExpression, Scope], ...]
@@ -120,8 +119,6 @@ def key_kind(node: cst.BaseExpression | None) -> tuple[str, str]:
 
 
 class _Visitor(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
     def __init__(self, catalog_aliases: Mapping[str, str], top_level: frozenset[str],
                  local_mlflow: bool, cell_of_line: Mapping[int, tuple[int, int]] | None,
                  implicit_mlflow: bool = False, reexports: frozenset[str] = frozenset()) -> None:
@@ -141,15 +138,20 @@ class _Visitor(cst.CSTVisitor):
         self.run_contexts: list[tuple[cst.BaseExpression, Scope]] = []
         self.pending: list[_Pending] = []
         self.integrations: list[Integration] = []
-        self.uris: list[tuple[int, int, str, cst.BaseExpression | None, Scope]] = []
+        self.uris: list[tuple[cst.CSTNode, str, cst.BaseExpression | None, Scope]] = []
+        self.report_to: list[cst.Call] = []
+        self.calls: list[cst.Call] = []
+        self.bare_decorators: list[cst.BaseExpression] = []
+        self.needs_provider = False  # a finding at a node the ast matching does not cover
+        self.positions: dict[int, tuple[int, int]] = {}
 
     # ---- positions ------------------------------------------------------------------------
     def _where(self, node: cst.CSTNode) -> tuple[int | None, int, int]:
-        pos = self.get_metadata(PositionProvider, node).start
+        line, col = self.positions[id(node)]
         if self.cell_of_line is not None:
-            cell, first = self.cell_of_line.get(pos.line, (0, 1))
-            return cell, pos.line - first + 1, pos.column
-        return None, pos.line, pos.column
+            cell, first = self.cell_of_line.get(line, (0, 1))
+            return cell, line - first + 1, col
+        return None, line, col
 
     # ---- resolution ------------------------------------------------------------------------
     def lookup(self, name: str, scope: Scope) -> Entry | None:
@@ -255,29 +257,44 @@ class _Visitor(cst.CSTVisitor):
         if kind == "function":
             self.loop_depth.pop()
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        for dec in node.decorators:
-            dec.visit(self)
-        self.scope.bind(node.name.value, OTHER)
-        self._enter("function", node.name.value)
-        params = node.params
+    def _visit_params(self, params: cst.Parameters) -> None:
+        """Annotations and defaults, in source order (the ast position matching relies on it)."""
+        ordered: list[cst.Param | cst.ParamStar | cst.MaybeSentinel] = [
+            *params.posonly_params, *params.params, params.star_arg, *params.kwonly_params]
+        if params.star_kwarg is not None:
+            ordered.append(params.star_kwarg)
+        for param in ordered:
+            if isinstance(param, cst.Param):
+                if param.annotation is not None:
+                    param.annotation.visit(self)
+                if param.default is not None:
+                    param.default.visit(self)
+
+    def _bind_params(self, params: cst.Parameters) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             ann = param.annotation.annotation if param.annotation else param.name.value
             self.scope.bind(param.name.value, ("param", ann, self.scope.parent or self.module))
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 self.scope.bind(star.name.value, OTHER)
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            if param.default is not None:
-                param.default.visit(self)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        for dec in node.decorators:
+            dec.visit(self)
+        self._visit_params(node.params)
+        if node.returns is not None:
+            node.returns.visit(self)
+        self.scope.bind(node.name.value, OTHER)
+        self._enter("function", node.name.value)
+        self._bind_params(node.params)
         node.body.visit(self)
         self._leave("function")
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self._visit_params(node.params)
         self._enter("function", self.names[-1] if self.names else "<lambda>")
-        for param in node.params.params:
-            self.scope.bind(param.name.value, OTHER)
+        self._bind_params(node.params)
         node.body.visit(self)
         self._leave("function")
         return False
@@ -285,7 +302,7 @@ class _Visitor(cst.CSTVisitor):
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         for dec in node.decorators:
             dec.visit(self)
-        for arg in node.bases:
+        for arg in (*node.bases, *node.keywords):
             arg.visit(self)
         self.scope.bind(node.name.value, OTHER)
         self._enter("class", node.name.value)
@@ -415,14 +432,16 @@ class _Visitor(cst.CSTVisitor):
         if isinstance(index, cst.Index) and _string_value(index.value) == TRACKING_ENV:
             base = self.qualify(target.value, self.scope)
             if base == "os.environ":
-                line = self._where(target)
-                self.uris.append((line[1], line[0] or -1, "environ", value, self.scope))
+                self.needs_provider = True
+                self.uris.append((target, "environ", value, self.scope))
 
     def visit_Decorator(self, node: cst.Decorator) -> None:
         if not isinstance(node.decorator, cst.Call):
-            self._pend(node, node.decorator)
+            self.bare_decorators.append(node.decorator)
+            self._pend(node.decorator, node.decorator)
 
     def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
         self._pend(node, node.func)
         for arg in node.args:
             if arg.keyword is not None and arg.keyword.value == "report_to":
@@ -431,15 +450,11 @@ class _Visitor(cst.CSTVisitor):
                     _string_value(e.value) for e in getattr(arg.value, "elements", ()) if hasattr(e, "value")
                 ]
                 if any(v is not None and v.lower() == "mlflow" for v in values):
-                    cell, line, col = self._where(node)
-                    self.integrations.append(Integration(cell, line, col, "huggingface",
-                                                         _dotted(node.func) or "?", 'report_to="mlflow"'))
+                    self.report_to.append(node)
 
-    def _pend(self, node: cst.Call | cst.Decorator, func: cst.BaseExpression) -> None:
-        cell, line, col = self._where(node)
+    def _pend(self, node: cst.BaseExpression, func: cst.BaseExpression) -> None:
         self.pending.append(_Pending(
-            node, func, self.scope, cell, line, col, ".".join(self.names), self.loop_depth[-1] > 0,
-            tuple(self.run_contexts),
+            node, func, self.scope, ".".join(self.names), self.loop_depth[-1] > 0, tuple(self.run_contexts),
         ))
 
     def findings(self) -> FileFindings:
@@ -452,8 +467,14 @@ class _Visitor(cst.CSTVisitor):
                 sites.append(site)
             if uri is not None:
                 uris.append(uri)
-        for line, cell, via, value, scope in self.uris:
-            uris.append(self._uri(line, None if cell < 0 else cell, via, value, scope))
+        for node, via, value, scope in self.uris:
+            cell, line, _col = self._where(node)
+            uris.append(self._uri(line, cell, via, value, scope))
+        for call in self.report_to:
+            cell, line, col = self._where(call)
+            self.integrations.append(Integration(cell, line, col, "huggingface", _dotted(call.func) or "?",
+                                                 'report_to="mlflow"'))
+        self.integrations.sort(key=lambda i: (i.cell or 0, i.line, i.col))
         return FileFindings(tuple(sites), tuple(self.integrations), tuple(uris))
 
     def _uri(self, line: int, cell: int | None, via: str, value: cst.BaseExpression | None, scope: Scope) -> TrackingUri:
@@ -481,7 +502,8 @@ class _Visitor(cst.CSTVisitor):
             name = _string_value(func.args[1].value) if len(func.args) > 1 else None
             if name is None:
                 api = (CLIENT_API if target == CLIENT else self.canonical(target)) + ".<dynamic>"
-                site = CallSite(p.cell, p.line, p.col, api, "other", "unresolved", p.enclosing, p.in_loop,
+                cell, line, col = self._where(p.node)
+                site = CallSite(cell, line, col, api, "other", "unresolved", p.enclosing, p.in_loop,
                                 False, "none", "", False, len(args), "getattr with a computed name")
                 return site, None
             qualified, note = f"{target}.{name}", "getattr with a literal name"
@@ -501,25 +523,27 @@ class _Visitor(cst.CSTVisitor):
         positional = [a for a in args if a.keyword is None and not a.star]
         has_step = any(a.keyword is not None and a.keyword.value == "step" for a in args) or (
             step_pos is not None and len(positional) > step_pos)
-        site = CallSite(p.cell, p.line, p.col, api, self._category(api), style, p.enclosing, p.in_loop,
+        cell, line, col = self._where(p.node)
+        site = CallSite(cell, line, col, api, self._category(api), style, p.enclosing, p.in_loop,
                         in_run, kind, key, has_step, len(args), note)
         uri = None
         if api == "mlflow.set_tracking_uri" or (api == CLIENT_API and args):
             value = self._arg(args, 0, "uri" if api == "mlflow.set_tracking_uri" else "tracking_uri")
             if value is not None:
                 via = "set_tracking_uri" if api == "mlflow.set_tracking_uri" else "MlflowClient"
-                uri = self._uri(p.line, p.cell, via, value, p.scope)
+                uri = self._uri(line, cell, via, value, p.scope)
         return site, uri
 
     def _integration(self, qualified: str, p: _Pending) -> None:
         root = qualified.split(".")[0]
         last = qualified.rsplit(".", 1)[-1]
         if root in INTEGRATION_ROOTS and INTEGRATION_NAME.match(last):
-            self.integrations.append(Integration(p.cell, p.line, p.col, INTEGRATION_ROOTS[root], qualified, "call"))
+            cell, line, col = self._where(p.node)
+            self.integrations.append(Integration(cell, line, col, INTEGRATION_ROOTS[root], qualified, "call"))
             if isinstance(p.node, cst.Call):
                 value = self._arg(p.node.args, None, "tracking_uri")
                 if value is not None:
-                    self.uris.append((p.line, -1 if p.cell is None else p.cell, last, value, p.scope))
+                    self.uris.append((p.node, last, value, p.scope))
 
     @staticmethod
     def _arg(args: tuple[cst.Arg, ...] | list[cst.Arg] | object, position: int | None, keyword: str) -> cst.BaseExpression | None:
@@ -583,5 +607,60 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
     visitor = _Visitor(resolver.aliases, resolver.top_level, context.local_mlflow, cell_of_line, implicit_mlflow,
                        context.reexports)
     visitor.catalog_rows = resolver.rows
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    module.visit(visitor)
+    positions = None if visitor.needs_provider else ast_positions(source, visitor.calls, visitor.bare_decorators)
+    if positions is None:
+        # LibCST's own positions: exact, but a second full pass over the tree (about 2x the parse)
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        resolved = wrapper.resolve(PositionProvider)
+        positions = {id(node): (pos.start.line, pos.start.column) for node, pos in resolved.items()}
+    visitor.positions = positions
     return visitor.findings()
+
+
+def _ast_dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _ast_dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseExpression]) -> dict[int, tuple[int, int]] | None:
+    """Positions of LibCST call nodes, taken from ``ast`` (a cheaper parse than LibCST's positions).
+
+    Calls are paired in source order (start, then the outer call first) and checked name by name;
+    any disagreement, or source ``ast`` cannot parse, returns None and the caller uses LibCST's own
+    positions instead. Columns are converted from UTF-8 bytes (``ast``) to characters (LibCST).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    found: list[ast.Call] = []
+    decos: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            found.append(node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            decos.extend(d for d in node.decorator_list if not isinstance(d, ast.Call))
+    if len(found) != len(calls) or len(decos) != len(decorators):
+        return None
+    order = lambda n: (n.lineno, n.col_offset, -(n.end_lineno or 0), -(n.end_col_offset or 0))  # noqa: E731
+    found.sort(key=order)
+    decos.sort(key=order)
+    lines = source.split("\n")
+    out: dict[int, tuple[int, int]] = {}
+    for cst_nodes, ast_nodes in ((calls, found), (decorators, decos)):
+        for cst_node, ast_node in zip(cst_nodes, ast_nodes):
+            target = cst_node.func if isinstance(cst_node, cst.Call) else cst_node
+            ast_target = ast_node.func if isinstance(ast_node, ast.Call) else ast_node
+            if _dotted(target) != _ast_dotted(ast_target):
+                return None
+            text = lines[ast_node.lineno - 1] if ast_node.lineno <= len(lines) else ""
+            col = len(text.encode("utf-8")[: ast_node.col_offset].decode("utf-8", "replace"))
+            out[id(cst_node)] = (ast_node.lineno, col)
+    return out

@@ -1,0 +1,78 @@
+"""Speed of ``analyze`` on a mined corpus, as ratios to ``ast.parse`` of the same .py files in this run.
+
+    python benchmarks/analyze.py --corpus corpora/mlflow-projects [--jobs N]
+
+Prints the floor (``ast.parse`` of every .py file of the corpus's ok repositories, one process),
+the cold run (a fresh output directory: every file read, hashed and, if it mentions mlflow,
+parsed), the warm run (same output directory: every result from the cache), their ratios, and
+the peak memory of this process and its workers. The API catalog is built once before timing
+(it is a property of the corpus, cached in ``<corpus>/mlflow/.catalog.json``) and reported apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from analysis.analyze import analyze, cached_catalog  # noqa: E402
+from analysis.ftypes import AnalyzeSettings  # noqa: E402
+from miner.fileio import read_csv  # noqa: E402
+
+
+def ast_floor(corpus: Path) -> tuple[float, int]:
+    """Seconds to ast.parse every .py file of the corpus's ok repositories, and how many parsed."""
+    files = []
+    for row in read_csv(corpus / "manifest.csv"):
+        if row["status"] == "ok" and row["clone_path"]:
+            files += [p for p in sorted((corpus / row["clone_path"]).rglob("*.py")) if p.is_file() and not p.is_symlink()]
+    start = time.perf_counter()
+    n = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in files:
+            try:
+                ast.parse(path.read_bytes())
+                n += 1
+            except (SyntaxError, ValueError):
+                pass
+    return time.perf_counter() - start, n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    catalog = cached_catalog(args.corpus)
+    t_catalog = time.perf_counter() - t0
+    floor, n_ast = ast_floor(args.corpus)
+    with tempfile.TemporaryDirectory() as out:
+        settings = AnalyzeSettings(corpus_dir=args.corpus, out_dir=Path(out), jobs=args.jobs)
+        t0 = time.perf_counter()
+        cold = analyze(settings)
+        t_cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        warm = analyze(settings)
+        t_warm = time.perf_counter() - t0
+    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print(f"catalog ({catalog.origin}, {len(catalog.releases)} releases): {t_catalog:.2f}s (built once, then cached)")
+    print(f"floor  ast.parse of {n_ast} .py files: {floor:.2f}s")
+    print(f"cold   analyze, jobs={args.jobs}: {t_cold:.2f}s = {t_cold / floor:.2f}x floor "
+          f"({cold.n_parsed} parsed, {cold.n_prefiltered} without 'mlflow', {cold.n_files} files)")
+    print(f"warm   analyze, jobs={args.jobs}: {t_warm:.2f}s = {t_warm / floor:.2f}x floor = {t_warm / t_cold:.3f}x cold "
+          f"({warm.n_parsed} parsed, {warm.n_cached} from cache)")
+    print(f"peak memory (largest process): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
