@@ -24,7 +24,7 @@ import libcst as cst
 
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for, corpus_releases
 from analysis.ftypes import AnalyzeSettings, CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
-from analysis.mlflow_calls import Resolver, find_in_module
+from analysis.mlflow_calls import Resolver, find_in_module, python_error_line
 from analysis.sources import decode_python, is_binary, neutralize_magics, notebook_code
 from analysis.uris import config_source, scan_text
 from miner import __version__
@@ -180,10 +180,11 @@ def notebook_findings(data: bytes, resolver: Resolver, context: FileContext) -> 
     # Every Jupyter cell is a complete statement list: find the cells that fail alone.
     lines = code.source.split("\n")
     for cell, first, last in code.cells():
+        cell_text = "\n".join(lines[first - 1:last]) + "\n"
         try:
-            cst.parse_module("\n".join(lines[first - 1:last]) + "\n")
+            cst.parse_module(cell_text)
         except (cst.ParserSyntaxError, RecursionError, ValueError) as err:
-            line = err.raw_line if isinstance(err, cst.ParserSyntaxError) else None
+            line = python_error_line(cell_text, err.raw_line) if isinstance(err, cst.ParserSyntaxError) else None
             message = err.message if isinstance(err, cst.ParserSyntaxError) else type(err).__name__
             bad.append((line, f"cell {cell}: syntax error: {message}"))
             lines[first - 1:last] = [""] * (last - first + 1)
@@ -216,10 +217,12 @@ def python_findings(data: bytes, resolver: Resolver, context: FileContext) -> tu
     bad: Bad = []
     for n, start in enumerate(starts):
         end = starts[n + 1] - 1 if n + 1 < len(starts) else len(lines)
+        cell_text = "\n".join(lines[start:end]) + "\n"
         try:
-            cst.parse_module("\n".join(lines[start:end]) + "\n")
+            cst.parse_module(cell_text)
         except (cst.ParserSyntaxError, RecursionError, ValueError) as err:
-            line = start + err.raw_line if isinstance(err, cst.ParserSyntaxError) else start + 1
+            raw = err.raw_line if isinstance(err, cst.ParserSyntaxError) else 1
+            line = start + python_error_line(cell_text, raw)
             bad.append((line, f"cell {n}: syntax error: {getattr(err, 'message', type(err).__name__)}"))
             lines[start:end] = [""] * (end - start)
     return find_in_module("\n".join(lines), resolver, context=context, implicit_mlflow=implicit), bad

@@ -601,7 +601,7 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
-        raise SourceError(f"syntax error: {err.message}", err.raw_line) from err
+        raise SourceError(f"syntax error: {err.message}", python_error_line(source, err.raw_line)) from err
     except (RecursionError, ValueError) as err:
         raise SourceError(f"cannot parse: {type(err).__name__}") from err
     visitor = _Visitor(resolver.aliases, resolver.top_level, context.local_mlflow, cell_of_line, implicit_mlflow,
@@ -664,3 +664,16 @@ def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseE
             col = len(text.encode("utf-8")[: ast_node.col_offset].decode("utf-8", "replace"))
             out[id(cst_node)] = (ast_node.lineno, col)
     return out
+
+
+def python_error_line(source: str, fallback: int) -> int:
+    """The line CPython's own parser blames (more precise than LibCST's), else LibCST's."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source)
+    except SyntaxError as err:
+        return err.lineno or fallback
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return fallback

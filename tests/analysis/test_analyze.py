@@ -1,0 +1,189 @@
+"""The analyze job end to end on tiny mined corpora: every file accounted for, bad input as rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from analysis.analyze import AnalysisError, analyze, local_mlflow_dirs, mlflow_reexports
+from analysis.ftypes import AnalyzeSettings
+from miner.fileio import read_csv
+from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
+from miner.mine import mine
+from tests.conftest import make_repo
+
+
+def notebook(*cells: str, language: str = "python") -> str:
+    return json.dumps({
+        "cells": [{"cell_type": "markdown", "source": ["# title"]}]
+        + [{"cell_type": "code", "source": c.splitlines(keepends=True), "outputs": []} for c in cells],
+        "metadata": {"kernelspec": {"language": language, "name": language}}, "nbformat": 4, "nbformat_minor": 5,
+    })
+
+
+FILES: dict[str, str | bytes] = {
+    "train.py": "import mlflow\nimport os\nos.environ['MLFLOW_TRACKING_URI'] = 'http://localhost:5000'\n"
+                "mlflow.set_tracking_uri('sqlite:///mlflow.db')\nmlflow.log_metric('acc', 1)\n",
+    "plain.py": "print('no tracking here')\n",
+    "broken.py": "import mlflow\ndef f(:\n    pass\n",
+    "py2.py": "import mlflow\nprint 'hello'\n",
+    "latin.py": b"import mlflow\nx = '\xe9t\xe9'\n",
+    "latin_declared.py": b"# -*- coding: latin-1 -*-\nimport mlflow\nmlflow.log_param('\xe9', 1)\n",
+    "binary.py": b"mlflow\0\0\0binary",
+    "nb.ipynb": notebook("%matplotlib inline\nimport mlflow", "!pip install mlflow\nmlflow.log_param('a', 1)",
+                        "def broken(:\n    pass", "mlflow.log_metric('b', 2)"),
+    "sql.ipynb": notebook("SELECT mlflow FROM t", language="sql"),
+    "db_export.py": "# Databricks notebook source\n# MAGIC %run ./Common\n\n# COMMAND ----------\n\n"
+                    "!pip install mlflow\nmlflow.start_run()\n",
+    "lightning.py": "from pytorch_lightning.loggers import MLFlowLogger\n"
+                    "logger = MLFlowLogger(experiment_name='e', tracking_uri='https://mlflow.example.org')\n"
+                    "from transformers import TrainingArguments\nargs = TrainingArguments(report_to='mlflow')\n",
+    ".env": "MLFLOW_TRACKING_URI=postgresql://u:p@db.example.org/mlflow\n",
+    "run.sh": "export MLFLOW_TRACKING_URI=${TRACKING}\nmlflow run .\n",
+    "docker-compose.yml": "services:\n  app:\n    environment:\n      - MLFLOW_TRACKING_URI=http://mlflow:5000\n",
+    "data.csv": "a,b\n1,2\n",
+    "link.py": "symlink:train.py",
+}
+
+
+def _corpus(tmp_path: Path, files: dict[str, str | bytes] = FILES) -> Path:
+    make_repo(tmp_path / "src" / "r", files)
+    corpus = tmp_path / "corpus"
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=corpus, from_local=tmp_path / "src", skip_mlflow=True))
+    return corpus
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    tmp = tmp_path_factory.mktemp("analyze")
+    corpus = _corpus(tmp)
+    out = tmp / "out"
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out))
+    return out, summary
+
+
+def _rows(out: Path, name: str) -> list[dict[str, str]]:
+    return read_csv(out / name)
+
+
+def test_every_file_is_accounted_for(results: tuple[Path, object]) -> None:
+    out, _ = results
+    files = {r["path"]: (r["status"], r["reason"]) for r in _rows(out, "files.csv")}
+    tracked = {p for p in FILES}
+    assert set(files) == tracked
+    assert files["train.py"][0] == "analyzed"
+    assert files["plain.py"] == ("no-mlflow", "no 'mlflow' in the text: not parsed")
+    assert files["data.csv"][0] == "not-analyzed"
+    assert files["binary.py"] == ("problem", "binary content")
+    assert files["link.py"][0] == "skipped"
+    assert files["sql.ipynb"] == ("skipped", "notebook language is sql")
+    assert files["broken.py"][0] == "problem"
+
+
+def test_bad_input_becomes_problem_rows_with_lines(results: tuple[Path, object]) -> None:
+    out, _ = results
+    problems = {(r["path"], r["line"], r["stage"]): r["reason"] for r in _rows(out, "problems.csv")}
+    assert problems[("broken.py", "2", "parse")].startswith("syntax error")
+    assert "(Python 2 syntax?)" in problems[("py2.py", "2", "parse")]
+    assert problems[("latin.py", "2", "read")] == "bytes not valid utf-8"
+    assert problems[("binary.py", "", "read")] == "binary content"
+    assert problems[("nb.ipynb", "1", "parse")].startswith("cell 3: syntax error")
+
+
+def test_call_sites_in_code_notebooks_and_exports(results: tuple[Path, object]) -> None:
+    out, _ = results
+    calls = {(r["path"], r["cell"], r["line"], r["api"]) for r in _rows(out, "call_sites.csv")}
+    assert ("train.py", "", "5", "mlflow.log_metric") in calls
+    assert ("train.py", "", "4", "mlflow.set_tracking_uri") in calls
+    assert ("latin_declared.py", "", "3", "mlflow.log_param") in calls
+    assert ("nb.ipynb", "2", "2", "mlflow.log_param") in calls  # cell 2, line 2 of that cell
+    assert ("nb.ipynb", "4", "1", "mlflow.log_metric") in calls  # after a cell that does not parse
+    assert ("db_export.py", "", "7", "mlflow.start_run") in calls  # mlflow from %run, !pip neutralized
+    assert not any(c[0] == "link.py" for c in calls)
+
+
+def test_integrations_and_tracking_uris(results: tuple[Path, object]) -> None:
+    out, _ = results
+    integrations = {(r["path"], r["line"], r["framework"], r["evidence"]) for r in _rows(out, "integrations.csv")}
+    assert integrations == {("lightning.py", "2", "lightning", "call"),
+                            ("lightning.py", "4", "huggingface", 'report_to="mlflow"')}
+    uris = {(r["path"], r["line"], r["source"], r["scheme"], r["host_kind"]) for r in _rows(out, "tracking_uris.csv")}
+    assert uris == {
+        ("train.py", "3", "code", "http", "localhost"),
+        ("train.py", "4", "code", "sqlite", "none"),
+        ("lightning.py", "2", "code", "https", "remote"),
+        (".env", "1", "env-file", "postgresql", "remote"),
+        ("run.sh", "1", "shell", "env-only", "none"),
+        ("docker-compose.yml", "4", "compose", "http", "remote"),
+    }
+
+
+def test_outputs_carry_provenance(results: tuple[Path, object]) -> None:
+    out, _ = results
+    for name in ("call_sites.csv", "files.csv", "problems.csv", "api_catalog.csv", "tracking_uris.csv"):
+        prov = json.loads((out / f"{name}.provenance.json").read_text())
+        assert prov["tool_version"] and prov["manifest_sha256"] and prov["commits"]["r"]
+        assert prov["catalog_origin"] == "snapshot"
+
+
+def test_second_run_parses_nothing_and_gives_the_same_rows(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "out")
+    first = analyze(settings)
+    names = ("call_sites.csv", "problems.csv", "integrations.csv", "tracking_uris.csv")
+    before = {n: (tmp_path / "out" / n).read_text() for n in names}
+    files_before = [{k: v for k, v in r.items() if k != "cached"} for r in read_csv(tmp_path / "out" / "files.csv")]
+    second = analyze(settings)
+    assert first.n_parsed > 0 and second.n_parsed == 0 and second.n_cached == first.n_parsed
+    assert {n: (tmp_path / "out" / n).read_text() for n in names} == before
+    files_after = read_csv(tmp_path / "out" / "files.csv")
+    assert [{k: v for k, v in r.items() if k != "cached"} for r in files_after] == files_before
+    assert {r["path"] for r in files_after if r["cached"] == "true"} >= {"train.py", "nb.ipynb"}
+
+
+def test_parallel_jobs_give_the_same_rows(tmp_path: Path) -> None:
+    make_repo(tmp_path / "src" / "a", {"a.py": "import mlflow\nmlflow.log_param('a', 1)\n"})
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    one = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o1", jobs=1, use_cache=False))
+    two = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o2", jobs=2, use_cache=False))
+    assert one.n_call_sites == two.n_call_sites == 2
+    assert (tmp_path / "o1" / "call_sites.csv").read_text() == (tmp_path / "o2" / "call_sites.csv").read_text()
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(AnalysisError, match="manifest.csv: no manifest"):
+        analyze(AnalyzeSettings(corpus_dir=tmp_path, out_dir=tmp_path / "o"))
+
+
+def test_huge_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"big.py": "import mlflow\n" + "x = 1\n" * 2000})
+    settings = replace(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"), max_file_bytes=1000)
+    analyze(settings)
+    problems = read_csv(tmp_path / "o" / "problems.csv")
+    assert [(p["path"], p["stage"]) for p in problems] == [("big.py", "read")]
+    assert problems[0]["reason"].startswith("file too large")
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (["mlflow.py", "train.py"], {"."}),
+        (["pkg/__init__.py", "pkg/mlflow.py"], set()),
+        (["scripts/mlflow/__init__.py", "scripts/run.py"], {"scripts"}),
+        (["app/__init__.py", "app/mlflow/__init__.py"], set()),
+    ],
+)
+def test_local_mlflow_dirs(paths: list[str], expected: set[str]) -> None:
+    assert local_mlflow_dirs(paths) == expected
+
+
+def test_mlflow_reexports(tmp_path: Path) -> None:
+    (tmp_path / "src" / "mylib").mkdir(parents=True)
+    (tmp_path / "src" / "mylib" / "mlflow.py").write_text("from mlflow import *\n")
+    (tmp_path / "src" / "mylib" / "other_mlflow.py").write_text("import mlflow\n")
+    got = mlflow_reexports(tmp_path, ["src/mylib/mlflow.py", "src/mylib/other_mlflow.py"])
+    assert got == frozenset({"src.mylib.mlflow", "mylib.mlflow"})
