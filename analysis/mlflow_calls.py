@@ -512,6 +512,9 @@ class _Visitor(cst.CSTVisitor):
         self._integration(qualified, p)
         if not (qualified.startswith("mlflow.") or qualified.startswith(CLIENT + ".")):
             return None, None
+        owner = qualified.rpartition(".")[0]
+        if owner not in self.modules and any(part.startswith("_") for part in owner.split(".")[1:]):
+            return None, None  # a method of a private object (`fluent._active_run_stack.get`), not an API
         api = self.canonical(qualified)
         if isinstance(func, cst.Attribute) and self.qualify(func.value, p.scope) == CLIENT_GUESS:
             note = "client inferred from a parameter name"
@@ -577,6 +580,7 @@ class _Visitor(cst.CSTVisitor):
         return "fluent" if api.count(".") == 1 else "other"
 
     catalog_rows: Mapping[str, Mapping[str, str]] = {}
+    modules: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -586,12 +590,17 @@ class Resolver:
     aliases: Mapping[str, str]
     top_level: frozenset[str]
     rows: Mapping[str, Mapping[str, str]]
+    modules: frozenset[str]  # MLflow modules known to define catalog APIs, with their packages
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Resolver:
         rows = catalog.by_api
         top = frozenset(api.split(".", 1)[1] for api, r in rows.items() if r["kind"] == "function")
-        return cls(catalog.aliases(), top, rows)
+        modules: set[str] = set()
+        for row in rows.values():
+            parts = row["module"].split(".")
+            modules.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        return cls(catalog.aliases(), top, rows, frozenset(modules))
 
 
 def find_in_module(source: str, resolver: Resolver, *, context: FileContext = FileContext(),
@@ -607,6 +616,7 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
     visitor = _Visitor(resolver.aliases, resolver.top_level, context.local_mlflow, cell_of_line, implicit_mlflow,
                        context.reexports)
     visitor.catalog_rows = resolver.rows
+    visitor.modules = resolver.modules
     module.visit(visitor)
     positions = None if visitor.needs_provider else ast_positions(source, visitor.calls, visitor.bare_decorators)
     if positions is None:

@@ -238,3 +238,13 @@ def test_row_details() -> None:
     assert (client.key_kind, client.has_step, client.style) == ("name", True, "client")
     tag = found[(11, "mlflow.set_tag")]
     assert (tag.in_run_context, tag.in_loop, tag.key_kind) == (False, False, "literal")
+
+
+def test_methods_of_private_objects_are_not_api_calls() -> None:
+    code = "from mlflow.tracking.fluent import _active_run_stack, _get_experiment_id\n_active_run_stack.get()\n_get_experiment_id()\n"
+    assert sites(code) == [(3, "mlflow.tracking.fluent._get_experiment_id")]
+
+
+def test_private_modules_of_mlflow_still_count() -> None:
+    code = "from mlflow.tracking._tracking_service import utils\nutils._use_tracking_uri('x')\n"
+    assert sites(code) == [(2, "mlflow.tracking._tracking_service.utils._use_tracking_uri")]
