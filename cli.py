@@ -131,7 +131,7 @@ def mine(
             jobs=jobs,
         )
     except MinerError as err:
-        console.print(f"[red]error:[/] {err}")
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(Exit.BAD_INPUT) from err
 
     from miner.mine import mine as run_mine
@@ -142,7 +142,7 @@ def mine(
         with progress:
             summary = run_mine(settings, _Renderer(progress))
     except MinerError as err:
-        console.print(f"[red]error:[/] {err}")
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(Exit.BAD_INPUT) from err
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished repositories are kept; run the same command again to finish.")
@@ -207,7 +207,7 @@ def analyze(
 
             summary = run_analyze(settings, tick)
     except AnalysisError as err:
-        console.print(f"[red]error:[/] {err}")
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(Exit.BAD_INPUT) from err
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished repositories are cached; run again to finish.")

@@ -22,7 +22,7 @@ runner = CliRunner()
 def test_help_explains_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("mine",):
+    for command in ("mine", "analyze"):
         assert command in result.output
     mine_help = runner.invoke(app, ["mine", "--help"], env={"COLUMNS": "200"})
     assert mine_help.exit_code == 0
@@ -73,7 +73,7 @@ def _readme_blocks() -> list[str]:
 
 def test_readme_first_two_commands_are_main_job_then_tests() -> None:
     main_job, tests = _readme_blocks()[:2]
-    assert "pip install" in main_job and "python cli.py mine" in main_job
+    assert "pip install" in main_job and "python cli.py mine" in main_job and "python cli.py analyze" in main_job
     assert "pip install" in tests and "pytest" in tests
 
 
@@ -97,3 +97,23 @@ def test_readme_main_job_runs_on_a_fresh_corpus(tmp_path: Path, fake_github: Fak
     manifest = read_csv(tmp_path / "corpus" / "manifest.csv")
     assert [(r["repo"], r["status"]) for r in manifest] == [("p/proj", "ok")]
     assert (tmp_path / "corpus" / "mlflow" / "2.5.0" / "mlflow" / "tracking" / "fluent.py").is_file()
+    calls = read_csv(tmp_path / "results" / "call_sites.csv")
+    assert [(c["repo"], c["path"], c["line"], c["api"]) for c in calls] == [("p/proj", "train.py", "2", "mlflow.log_param")]
+    catalog = read_csv(tmp_path / "results" / "api_catalog.csv")
+    assert {c["api"] for c in catalog} == {"mlflow.log_param"}  # read from the corpus's release
+
+
+def test_analyze_without_manifest_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", "--corpus", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == Exit.BAD_INPUT
+    assert "manifest.csv: no manifest" in result.output
+
+
+def test_analyze_summary(tmp_path: Path) -> None:
+    make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\nmlflow.log_metric('a', 1)\n", "u.py": "x = 1\n"})
+    assert runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
+                               "--no-mlflow"]).exit_code == 0
+    result = runner.invoke(app, ["analyze", "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == Exit.OK, result.output
+    assert "repos: 1  files: 2  call sites: 1  problems: 0" in result.output
+    assert "catalog: snapshot" in result.output
