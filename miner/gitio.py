@@ -128,6 +128,12 @@ def fetch_commit(
         if is_empty_remote_error(err) and not commit:
             raise
         log.debug("shallow fetch of %s failed (%s); fetching whole", url, err.last_line)
+        if "dumb http" in err.stderr.lower():
+            # git's dumb HTTP transport hangs on partial-clone filters: fetch whole blobs there,
+            # into a fresh repository (the failed attempt left a promisor remote configured)
+            base = [a for a in base if not a.startswith("--filter=")]
+            remove_tree(git_dir)
+            run_git(["init", "--bare", "--quiet", "--template=", str(git_dir)], timeout=60)
         if commit:
             run_git([*base, url, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"],
                     git_dir=git_dir, offline=False, timeout=timeout)
