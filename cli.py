@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -58,6 +60,22 @@ class _Renderer:
             self.progress.update(task, completed=event.done, total=event.total)
         elif event.kind == "release":
             self.progress.update(self._task("MLflow releases", event.total), completed=event.done, total=event.total)
+
+
+@contextlib.contextmanager
+def _running(bad_input: tuple[type[Exception], ...], kept: str) -> Iterator[Progress]:
+    """Progress bars around a library call; its input errors exit 2, Ctrl-C exits 130."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console)
+    try:
+        with progress:
+            yield progress
+    except bad_input as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(Exit.BAD_INPUT) from err
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/]: {kept}; run the same command again to finish.")
+        raise typer.Exit(Exit.INTERRUPTED) from None
 
 
 def _version_callback(value: bool) -> None:
@@ -136,17 +154,8 @@ def mine(
 
     from miner.mine import mine as run_mine
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=False)
-    try:
-        with progress:
-            summary = run_mine(settings, _Renderer(progress))
-    except MinerError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(Exit.BAD_INPUT) from err
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: finished repositories are kept; run the same command again to finish.")
-        raise typer.Exit(Exit.INTERRUPTED) from None
+    with _running((MinerError,), "finished repositories are kept") as progress:
+        summary = run_mine(settings, _Renderer(progress))
 
     out = typer.echo
     out(f"corpus: {summary.corpus_dir}")
@@ -196,22 +205,13 @@ def analyze(
     corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
     out_dir = out or (Path("results") / corpus_dir.resolve().name)
     settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console)
-    try:
-        with progress:
-            task = progress.add_task("repositories", total=None)
+    with _running((AnalysisError,), "finished repositories are cached") as progress:
+        task = progress.add_task("repositories", total=None)
 
-            def tick(repo: str, done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total, description=f"repositories ({repo})")
+        def tick(repo: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=f"repositories ({repo})")
 
-            summary = run_analyze(settings, tick)
-    except AnalysisError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(Exit.BAD_INPUT) from err
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: finished repositories are cached; run again to finish.")
-        raise typer.Exit(Exit.INTERRUPTED) from None
+        summary = run_analyze(settings, tick)
     typer.echo(f"results: {summary.out_dir}")
     typer.echo(f"repos: {summary.n_repos}  files: {summary.n_files}  call sites: {summary.n_call_sites}  "
                f"problems: {summary.n_problems}")

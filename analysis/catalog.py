@@ -110,11 +110,12 @@ class _ModuleIndex:
         return _module_file(self.root, dotted) is not None
 
 
-def _dotted(node: ast.expr) -> str | None:
+def ast_dotted(node: ast.expr) -> str | None:
+    """``a.b.c`` of a Name/Attribute chain, None for anything else."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
+        base = ast_dotted(node.value)
         return f"{base}.{node.attr}" if base else None
     return None
 
@@ -138,7 +139,7 @@ def _module_statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
 def _is_deprecated(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
     for dec in node.decorator_list:
         target = dec.func if isinstance(dec, ast.Call) else dec
-        name = _dotted(target) or ""
+        name = ast_dotted(target) or ""
         if "deprecat" in name.lower():
             return True
     return False
@@ -168,12 +169,12 @@ def module_bindings(tree: ast.Module, module: str) -> dict[str, str | ast.AST]:
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             name = stmt.targets[0].id
             value = stmt.value
-            if isinstance(value, ast.Call) and _dotted(value.func) in ("LazyLoader", "_LazyLoader") and value.args:
+            if isinstance(value, ast.Call) and ast_dotted(value.func) in ("LazyLoader", "_LazyLoader") and value.args:
                 first = value.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     out[name] = first.value
                     continue
-            dotted = _dotted(value)
+            dotted = ast_dotted(value)
             if dotted is not None:
                 head, _, rest = dotted.partition(".")
                 target = out.get(head)

@@ -22,7 +22,7 @@ from typing import Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog
+from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, ast_dotted
 from analysis.ftypes import CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
 from analysis.uris import classify_uri
 
@@ -310,30 +310,18 @@ class _Visitor(cst.CSTVisitor):
         self._leave("class")
         return False
 
-    def _loop(self) -> None:
+    def _enter_loop(self, node: cst.CSTNode) -> None:
         self.loop_depth[-1] += 1
 
-    def _unloop(self) -> None:
+    def _leave_loop(self, original_node: cst.CSTNode) -> None:
         self.loop_depth[-1] -= 1
 
     def visit_For(self, node: cst.For) -> None:
         self._bind_target(node.target, None)
-        self._loop()
+        self._enter_loop(node)
 
-    def leave_For(self, original_node: cst.For) -> None:
-        self._unloop()
-
-    def visit_While(self, node: cst.While) -> None:
-        self._loop()
-
-    def leave_While(self, original_node: cst.While) -> None:
-        self._unloop()
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._loop()
-
-    def leave_CompFor(self, original_node: cst.CompFor) -> None:
-        self._unloop()
+    visit_While = visit_CompFor = _enter_loop
+    leave_For = leave_While = leave_CompFor = _leave_loop
 
     def visit_With(self, node: cst.With) -> bool:
         pushed = 0
@@ -628,15 +616,6 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
     return visitor.findings()
 
 
-def _ast_dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _ast_dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
 def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseExpression]) -> dict[int, tuple[int, int]] | None:
     """Positions of LibCST call nodes, taken from ``ast`` (a cheaper parse than LibCST's positions).
 
@@ -668,7 +647,7 @@ def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseE
         for cst_node, ast_node in zip(cst_nodes, ast_nodes):
             target = cst_node.func if isinstance(cst_node, cst.Call) else cst_node
             ast_target = ast_node.func if isinstance(ast_node, ast.Call) else ast_node
-            if _dotted(target) != _ast_dotted(ast_target):
+            if _dotted(target) != ast_dotted(ast_target):
                 return None
             text = lines[ast_node.lineno - 1] if ast_node.lineno <= len(lines) else ""
             col = len(text.encode("utf-8")[: ast_node.col_offset].decode("utf-8", "replace"))
