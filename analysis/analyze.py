@@ -24,6 +24,7 @@ import libcst as cst
 
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for, corpus_releases
 from analysis.ftypes import AnalyzeSettings, CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
+from analysis.mlproject import MLproject, is_mlproject_name, parse_mlproject
 from analysis.mlflow_calls import Resolver, find_in_module, python_error_line
 from analysis.sources import decode_python, is_binary, neutralize_magics, notebook_code
 from analysis.uris import config_source, scan_text
@@ -38,6 +39,10 @@ INTEGRATION_COLUMNS = ("repo", "path", "cell", "line", "col", "framework", "targ
 URI_COLUMNS = ("repo", "path", "cell", "line", "source", "via", "value", "scheme", "host_kind")
 PROBLEM_COLUMNS = ("repo", "path", "line", "stage", "reason")
 FILE_COLUMNS = ("repo", "path", "kind", "size", "status", "reason", "cached")
+MLPROJECT_COLUMNS = ("repo", "path", "name", "env_type", "env_declared", "env_file", "docker_image", "docker_pinned",
+                     "databricks_spark_job", "n_entry_points", "valid", "error")
+ENTRY_POINT_COLUMNS = ("repo", "mlproject_path", "entry_point", "command", "script", "n_params")
+PARAMETER_COLUMNS = ("repo", "mlproject_path", "entry_point", "name", "type", "default", "required", "used_in_command")
 
 
 class AnalysisError(Exception):
@@ -63,6 +68,9 @@ class RepoResult:
     call_sites: list[dict[str, Any]] = field(default_factory=list)
     integrations: list[dict[str, Any]] = field(default_factory=list)
     uris: list[dict[str, Any]] = field(default_factory=list)
+    mlprojects: list[dict[str, Any]] = field(default_factory=list)
+    entry_points: list[dict[str, Any]] = field(default_factory=list)
+    parameters: list[dict[str, Any]] = field(default_factory=list)
     new_cache: dict[str, str] = field(default_factory=dict)
     n_parsed: int = 0
     n_cached: int = 0
@@ -84,8 +92,10 @@ class AnalyzeSummary:
 
 
 def file_kind(rel: str) -> str:
-    """python, notebook, config (may set a tracking URI) or other."""
+    """python, notebook, mlproject, config (may set a tracking URI) or other."""
     lower = rel.lower()
+    if is_mlproject_name(PurePosixPath(rel).name):
+        return "mlproject"
     if lower.endswith(".py"):
         return "python"
     if lower.endswith(".ipynb"):
@@ -270,6 +280,7 @@ def analyze_repository(task: RepoTask) -> RepoResult:
     root = Path(task.root)
     result = RepoResult(task.repo)
     entries = list(walk(root))
+    all_paths = frozenset(rel for rel, _ in entries)
     shadow_dirs = local_mlflow_dirs([rel for rel, _ in entries])
     reexports = mlflow_reexports(root, [rel for rel, _ in entries])
 
@@ -294,6 +305,9 @@ def analyze_repository(task: RepoTask) -> RepoResult:
             problem(rel, None, "read", row["reason"])
             continue
         data = path.read_bytes()
+        if kind == "mlproject":
+            _mlproject(task.repo, rel, data, all_paths, result, row)
+            continue
         if is_binary(data):
             row.update(status="problem", reason="binary content")
             problem(rel, None, "read", "binary content")
@@ -338,6 +352,33 @@ def analyze_repository(task: RepoTask) -> RepoResult:
             source = uri.source if kind == "config" else ("notebook" if kind == "notebook" else "code")
             result.uris.append({"repo": task.repo, "path": rel, **asdict(uri), "source": source})
     return result
+
+
+def _mlproject(repo: str, rel: str, data: bytes, files: frozenset[str], result: RepoResult,
+               row: dict[str, Any]) -> None:
+    """Parse one MLproject into the three MLproject tables (and a problem row if MLflow would refuse it)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        spec = MLproject(path=rel, valid=False, error=f"bytes not valid utf-8 at line {line}")
+    else:
+        spec = parse_mlproject(text, rel, files)
+    row["status"] = "analyzed" if spec.valid else "problem"
+    row["reason"] = spec.error
+    if not spec.valid:
+        result.problems.append({"repo": repo, "path": rel, "line": None, "stage": "mlproject", "reason": spec.error})
+    result.mlprojects.append({
+        "repo": repo, "path": rel, "name": spec.name, "env_type": spec.env_type, "env_declared": spec.env_declared,
+        "env_file": spec.env_file, "docker_image": spec.docker_image, "docker_pinned": spec.docker_pinned,
+        "databricks_spark_job": spec.databricks_spark_job, "n_entry_points": len(spec.entry_points),
+        "valid": spec.valid, "error": spec.error,
+    })
+    for ep in spec.entry_points:
+        result.entry_points.append({"repo": repo, "mlproject_path": rel, "entry_point": ep.name,
+                                    "command": ep.command, "script": ep.script, "n_params": len(ep.parameters)})
+        for param in ep.parameters:
+            result.parameters.append({"repo": repo, "mlproject_path": rel, "entry_point": ep.name, **asdict(param)})
 
 
 def _looks_python2(data: bytes) -> bool:
@@ -434,6 +475,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         "tracking_uris.csv": (URI_COLUMNS, [c for r in results for c in r.uris]),
         "problems.csv": (PROBLEM_COLUMNS, problems),
         "files.csv": (FILE_COLUMNS, [f for r in results for f in r.files]),
+        "mlprojects.csv": (MLPROJECT_COLUMNS, [m for r in results for m in r.mlprojects]),
+        "entry_points.csv": (ENTRY_POINT_COLUMNS, [m for r in results for m in r.entry_points]),
+        "parameters.csv": (PARAMETER_COLUMNS, [m for r in results for m in r.parameters]),
         "api_catalog.csv": (CATALOG_COLUMNS, list(catalog.rows)),
     }
     for name, (columns, table) in outputs.items():

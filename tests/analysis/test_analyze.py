@@ -45,6 +45,10 @@ FILES: dict[str, str | bytes] = {
     "run.sh": "export MLFLOW_TRACKING_URI=${TRACKING}\nmlflow run .\n",
     "docker-compose.yml": "services:\n  app:\n    environment:\n      - MLFLOW_TRACKING_URI=http://mlflow:5000\n",
     "data.csv": "a,b\n1,2\n",
+    "proj/MLproject": "name: p\nconda_env: conda.yaml\nentry_points:\n  main:\n    parameters:\n      alpha: float\n"
+                      "    command: python train.py {alpha}\n",
+    "proj/conda.yaml": "dependencies: [python=3.10]\n",
+    "bad/MLproject": "conda_env: missing.yaml\npython_env: p.yaml\n",
     "link.py": "symlink:train.py",
 }
 
@@ -120,6 +124,23 @@ def test_integrations_and_tracking_uris(results: tuple[Path, object]) -> None:
         ("run.sh", "1", "shell", "env-only", "none"),
         ("docker-compose.yml", "4", "compose", "http", "remote"),
     }
+
+
+def test_mlproject_tables(results: tuple[Path, object]) -> None:
+    out, _ = results
+    projects = {r["path"]: r for r in _rows(out, "mlprojects.csv")}
+    assert (projects["proj/MLproject"]["env_type"], projects["proj/MLproject"]["env_file"],
+            projects["proj/MLproject"]["valid"]) == ("conda_env", "proj/conda.yaml", "true")
+    assert projects["bad/MLproject"]["valid"] == "false"
+    assert projects["bad/MLproject"]["error"].startswith("Project cannot contain multiple environment fields")
+    eps = _rows(out, "entry_points.csv")
+    assert [(e["mlproject_path"], e["entry_point"], e["script"], e["n_params"]) for e in eps] == [
+        ("proj/MLproject", "main", "proj/train.py", "1")]
+    params = _rows(out, "parameters.csv")
+    assert [(p["name"], p["type"], p["required"], p["used_in_command"]) for p in params] == [
+        ("alpha", "float", "true", "true")]
+    problems = [(p["path"], p["stage"]) for p in _rows(out, "problems.csv")]
+    assert ("bad/MLproject", "mlproject") in problems
 
 
 def test_outputs_carry_provenance(results: tuple[Path, object]) -> None:
