@@ -8,6 +8,7 @@ an interrupted run loses only the repository it was in.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ import libcst as cst
 
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for, corpus_releases
 from analysis.ftypes import AnalyzeSettings, CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
+from analysis.environments import decode_env_file, env_file_kind, parse_conda, parse_python_env, parse_requirements
 from analysis.mlproject import MLproject, is_mlproject_name, parse_mlproject
 from analysis.mlflow_calls import Resolver, find_in_module, python_error_line
 from analysis.sources import decode_python, is_binary, neutralize_magics, notebook_code
@@ -42,6 +44,9 @@ FILE_COLUMNS = ("repo", "path", "kind", "size", "status", "reason", "cached")
 MLPROJECT_COLUMNS = ("repo", "path", "name", "env_type", "env_declared", "env_file", "docker_image", "docker_pinned",
                      "databricks_spark_job", "n_entry_points", "valid", "error")
 ENTRY_POINT_COLUMNS = ("repo", "mlproject_path", "entry_point", "command", "script", "n_params")
+DEPENDENCY_COLUMNS = ("repo", "path", "line", "file", "kind", "manager", "name", "spec", "pin_class", "marker", "origin")
+ENVIRONMENT_COLUMNS = ("repo", "path", "kind", "n_deps", "exact_share", "python_version", "mlflow_pinned",
+                       "referenced_by_mlproject", "origin")
 PARAMETER_COLUMNS = ("repo", "mlproject_path", "entry_point", "name", "type", "default", "required", "used_in_command")
 
 
@@ -71,6 +76,8 @@ class RepoResult:
     mlprojects: list[dict[str, Any]] = field(default_factory=list)
     entry_points: list[dict[str, Any]] = field(default_factory=list)
     parameters: list[dict[str, Any]] = field(default_factory=list)
+    dependencies: list[dict[str, Any]] = field(default_factory=list)
+    environments: list[dict[str, Any]] = field(default_factory=list)
     new_cache: dict[str, str] = field(default_factory=dict)
     n_parsed: int = 0
     n_cached: int = 0
@@ -96,6 +103,8 @@ def file_kind(rel: str) -> str:
     lower = rel.lower()
     if is_mlproject_name(PurePosixPath(rel).name):
         return "mlproject"
+    if env_file_kind(rel) is not None:
+        return "environment"
     if lower.endswith(".py"):
         return "python"
     if lower.endswith(".ipynb"):
@@ -281,6 +290,7 @@ def analyze_repository(task: RepoTask) -> RepoResult:
     result = RepoResult(task.repo)
     entries = list(walk(root))
     all_paths = frozenset(rel for rel, _ in entries)
+    env_rows: list[tuple[str, bytes, dict[str, Any]]] = []
     shadow_dirs = local_mlflow_dirs([rel for rel, _ in entries])
     reexports = mlflow_reexports(root, [rel for rel, _ in entries])
 
@@ -307,6 +317,9 @@ def analyze_repository(task: RepoTask) -> RepoResult:
         data = path.read_bytes()
         if kind == "mlproject":
             _mlproject(task.repo, rel, data, all_paths, result, row)
+            continue
+        if kind == "environment":
+            env_rows.append((rel, data, row))
             continue
         if is_binary(data):
             row.update(status="problem", reason="binary content")
@@ -351,7 +364,68 @@ def analyze_repository(task: RepoTask) -> RepoResult:
         for uri in findings.tracking_uris:
             source = uri.source if kind == "config" else ("notebook" if kind == "notebook" else "code")
             result.uris.append({"repo": task.repo, "path": rel, **asdict(uri), "source": source})
+    _environments(task.repo, root, all_paths, env_rows, result)
     return result
+
+
+def _environments(repo: str, root: Path, files: frozenset[str], env_rows: list[tuple[str, bytes, dict[str, Any]]],
+                  result: RepoResult) -> None:
+    """Dependencies of every environment file (by name, or referenced by an MLproject)."""
+    referenced = {m["env_file"] for m in result.mlprojects if m["env_file"]}
+    seen = {rel for rel, _d, _r in env_rows}
+    for rel in sorted(referenced - seen):
+        path = root / rel
+        if rel in files and not path.is_symlink() and path.stat().st_size <= _Worker.max_bytes:
+            row = next(f for f in result.files if f["path"] == rel)
+            row["kind"] = "environment"
+            env_rows.append((rel, path.read_bytes(), row))
+
+    def read(rel: str) -> str | None:
+        path = root / rel
+        if rel not in files or path.is_symlink() or path.stat().st_size > _Worker.max_bytes:
+            return None
+        return path.read_bytes().decode("utf-8", "replace")
+
+    for rel, data, row in env_rows:
+        if is_binary(data) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            row.update(status="problem", reason="binary content")
+            result.problems.append({"repo": repo, "path": rel, "line": None, "stage": "environment",
+                                    "reason": "binary content"})
+            continue
+        try:
+            text = decode_env_file(data)
+        except UnicodeDecodeError as err:
+            line = data[: err.start].count(b"\n") + 1
+            row.update(status="problem", reason="bytes not valid utf-8")
+            result.problems.append({"repo": repo, "path": rel, "line": line, "stage": "environment",
+                                    "reason": "bytes not valid utf-8"})
+            continue
+        kind = env_file_kind(rel) or ("python_env" if rel.endswith("python_env.yaml") else "conda")
+        python = ""
+        if kind == "requirements":
+            deps, problems = parse_requirements(text, rel, read)
+        elif kind == "python_env":
+            deps, problems, python = parse_python_env(text, rel, read)
+        else:
+            deps, problems, python = parse_conda(text, rel, read)
+        row["status"] = "analyzed"
+        origin = "model-artifact" if ("mlruns/" in f"/{rel}" or f"{PurePosixPath(rel).parent}/MLmodel" in files
+                                      or (PurePosixPath(rel).parent.as_posix() == "." and "MLmodel" in files)) else "project"
+        for dep in deps:
+            result.dependencies.append({"repo": repo, **asdict(dep), "file": rel, "origin": origin})
+        for prob in problems:
+            result.problems.append({"repo": repo, "path": prob.path, "line": prob.line, "stage": "environment",
+                                    "reason": prob.reason})
+        own = [d for d in deps if d.name != "python" and d.kind != "python_env-build"]
+        exact = sum(1 for d in own if d.pin_class == "exact")
+        mlflow = [d for d in own if d.name in ("mlflow", "mlflow-skinny")]
+        result.environments.append({
+            "repo": repo, "path": rel, "kind": kind, "n_deps": len(own),
+            "exact_share": round(exact / len(own), 4) if own else "",
+            "python_version": python or next((d.spec for d in deps if d.name == "python"), ""),
+            "mlflow_pinned": (mlflow[0].pin_class == "exact") if mlflow else "",
+            "referenced_by_mlproject": rel in referenced, "origin": origin,
+        })
 
 
 def _mlproject(repo: str, rel: str, data: bytes, files: frozenset[str], result: RepoResult,
@@ -478,6 +552,8 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         "mlprojects.csv": (MLPROJECT_COLUMNS, [m for r in results for m in r.mlprojects]),
         "entry_points.csv": (ENTRY_POINT_COLUMNS, [m for r in results for m in r.entry_points]),
         "parameters.csv": (PARAMETER_COLUMNS, [m for r in results for m in r.parameters]),
+        "dependencies.csv": (DEPENDENCY_COLUMNS, [m for r in results for m in r.dependencies]),
+        "environments.csv": (ENVIRONMENT_COLUMNS, [m for r in results for m in r.environments]),
         "api_catalog.csv": (CATALOG_COLUMNS, list(catalog.rows)),
     }
     for name, (columns, table) in outputs.items():

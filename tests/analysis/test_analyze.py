@@ -49,6 +49,9 @@ FILES: dict[str, str | bytes] = {
                       "    command: python train.py {alpha}\n",
     "proj/conda.yaml": "dependencies: [python=3.10]\n",
     "bad/MLproject": "conda_env: missing.yaml\npython_env: p.yaml\n",
+    "requirements.txt": "-r requirements.txt\nmlflow==2.9.2\nnumpy\n",
+    "bin/requirements.txt": b"\x00\x01\x02binary",
+    "latin/environment.yml": b"dependencies: [caf\xe9]\n",
     "link.py": "symlink:train.py",
 }
 
@@ -143,6 +146,22 @@ def test_mlproject_tables(results: tuple[Path, object]) -> None:
     assert ("bad/MLproject", "mlproject") in problems
 
 
+def test_environment_tables(results: tuple[Path, object]) -> None:
+    out, _ = results
+    envs = {r["path"]: r for r in _rows(out, "environments.csv")}
+    assert set(envs) == {"proj/conda.yaml", "requirements.txt"}
+    assert (envs["proj/conda.yaml"]["referenced_by_mlproject"], envs["proj/conda.yaml"]["python_version"]) == ("true", "=3.10")
+    req = envs["requirements.txt"]
+    assert (req["n_deps"], req["exact_share"], req["mlflow_pinned"], req["origin"]) == ("2", "0.5", "true", "project")
+    deps = {(d["path"], d["line"], d["name"], d["pin_class"]) for d in _rows(out, "dependencies.csv")}
+    assert deps == {("proj/conda.yaml", "", "python", "range"), ("requirements.txt", "2", "mlflow", "exact"),
+                    ("requirements.txt", "3", "numpy", "unpinned")}
+    problems = {(p["path"], p["line"], p["stage"]): p["reason"] for p in _rows(out, "problems.csv")}
+    assert problems[("requirements.txt", "1", "environment")] == "recursive include of requirements.txt"
+    assert problems[("bin/requirements.txt", "", "environment")] == "binary content"
+    assert problems[("latin/environment.yml", "1", "environment")] == "bytes not valid utf-8"
+
+
 def test_outputs_carry_provenance(results: tuple[Path, object]) -> None:
     out, _ = results
     for name in ("call_sites.csv", "files.csv", "problems.csv", "api_catalog.csv", "tracking_uris.csv"):
@@ -181,11 +200,12 @@ def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_huge_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    corpus = _corpus(tmp_path, {"big.py": "import mlflow\n" + "x = 1\n" * 2000})
+    corpus = _corpus(tmp_path, {"big.py": "import mlflow\n" + "x = 1\n" * 2000,
+                                "conda.yaml": "dependencies:\n" + "  - numpy\n" * 2000})
     settings = replace(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"), max_file_bytes=1000)
     analyze(settings)
     problems = read_csv(tmp_path / "o" / "problems.csv")
-    assert [(p["path"], p["stage"]) for p in problems] == [("big.py", "read")]
+    assert [(p["path"], p["stage"]) for p in problems] == [("big.py", "read"), ("conda.yaml", "read")]
     assert problems[0]["reason"].startswith("file too large")
 
 
