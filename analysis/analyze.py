@@ -25,7 +25,17 @@ import libcst as cst
 
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for, corpus_releases
 from analysis.ftypes import AnalyzeSettings, CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
-from analysis.environments import decode_env_file, env_file_kind, parse_conda, parse_python_env, parse_requirements
+from analysis.environments import (
+    decode_env_file,
+    env_file_kind,
+    parse_conda,
+    parse_dockerfile,
+    parse_pyproject,
+    parse_python_env,
+    parse_requirements,
+    parse_setup_cfg,
+    parse_setup_py,
+)
 from analysis.mlproject import MLproject, is_mlproject_name, parse_mlproject
 from analysis.mlflow_calls import Resolver, find_in_module, python_error_line
 from analysis.sources import decode_python, is_binary, neutralize_magics, notebook_code
@@ -48,6 +58,10 @@ DEPENDENCY_COLUMNS = ("repo", "path", "line", "file", "kind", "manager", "name",
 ENVIRONMENT_COLUMNS = ("repo", "path", "kind", "n_deps", "exact_share", "python_version", "mlflow_pinned",
                        "referenced_by_mlproject", "origin")
 PARAMETER_COLUMNS = ("repo", "mlproject_path", "entry_point", "name", "type", "default", "required", "used_in_command")
+
+
+STATIC_PARSERS = {"pyproject.toml": parse_pyproject, "setup.cfg": parse_setup_cfg, "setup.py": parse_setup_py,
+                  "dockerfile": parse_dockerfile}
 
 
 class AnalysisError(Exception):
@@ -103,8 +117,8 @@ def file_kind(rel: str) -> str:
     lower = rel.lower()
     if is_mlproject_name(PurePosixPath(rel).name):
         return "mlproject"
-    if env_file_kind(rel) is not None:
-        return "environment"
+    if env_file_kind(rel) not in (None, "setup.py"):
+        return "environment"  # setup.py stays python (call sites) and is read for dependencies too
     if lower.endswith(".py"):
         return "python"
     if lower.endswith(".ipynb"):
@@ -318,9 +332,10 @@ def analyze_repository(task: RepoTask) -> RepoResult:
         if kind == "mlproject":
             _mlproject(task.repo, rel, data, all_paths, result, row)
             continue
-        if kind == "environment":
+        if kind == "environment" or rel.endswith("setup.py") and env_file_kind(rel) == "setup.py":
             env_rows.append((rel, data, row))
-            continue
+            if kind == "environment":
+                continue
         if is_binary(data):
             row.update(status="problem", reason="binary content")
             problem(rel, None, "read", "binary content")
@@ -404,11 +419,13 @@ def _environments(repo: str, root: Path, files: frozenset[str], env_rows: list[t
         python = ""
         if kind == "requirements":
             deps, problems = parse_requirements(text, rel, read)
+        elif kind in STATIC_PARSERS:
+            deps, problems = STATIC_PARSERS[kind](text, rel)
         elif kind == "python_env":
             deps, problems, python = parse_python_env(text, rel, read)
         else:
             deps, problems, python = parse_conda(text, rel, read)
-        row["status"] = "analyzed"
+        row["status"] = row["status"] or "analyzed"
         origin = "model-artifact" if ("mlruns/" in f"/{rel}" or f"{PurePosixPath(rel).parent}/MLmodel" in files
                                       or (PurePosixPath(rel).parent.as_posix() == "." and "MLmodel" in files)) else "project"
         for dep in deps:
@@ -416,6 +433,9 @@ def _environments(repo: str, root: Path, files: frozenset[str], env_rows: list[t
         for prob in problems:
             result.problems.append({"repo": repo, "path": prob.path, "line": prob.line, "stage": "environment",
                                     "reason": prob.reason})
+        if kind == "dockerfile":
+            for uri in scan_text(text, "dockerfile"):
+                result.uris.append({"repo": repo, "path": rel, **asdict(uri)})
         own = [d for d in deps if d.name != "python" and d.kind != "python_env-build"]
         exact = sum(1 for d in own if d.pin_class == "exact")
         mlflow = [d for d in own if d.name in ("mlflow", "mlflow-skinny")]

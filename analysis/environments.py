@@ -52,8 +52,13 @@ class EnvProblem:
 def env_file_kind(path: str) -> str | None:
     """requirements, conda or python_env for file names that hold environments, else None."""
     name = PurePosixPath(path).name
-    if name.lower() == "python_env.yaml":
+    lower = name.lower()
+    if lower == "python_env.yaml":
         return "python_env"
+    if lower in ("pyproject.toml", "setup.cfg", "setup.py"):
+        return lower
+    if lower.startswith("dockerfile") or lower.endswith(".dockerfile"):
+        return "dockerfile"
     if _REQ_NAME.match(name):
         return "requirements"
     if _CONDA_NAME.match(name):
@@ -239,3 +244,126 @@ def decode_env_file(data: bytes) -> str:
         if data.startswith(bom):
             return data.decode(encoding)
     return data.decode("utf-8")
+
+
+def parse_pyproject(text: str, path: str) -> tuple[list[Dependency], list[EnvProblem]]:
+    """``[project]`` dependencies and optional dependencies, and Poetry's dependency tables."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        return [], [EnvProblem(path, None, f"TOML error: {err}")]
+    deps: list[Dependency] = []
+    problems: list[EnvProblem] = []
+    project: dict[str, Any] = data["project"] if isinstance(data.get("project"), dict) else {}
+    lines = list(project.get("dependencies") or [])
+    for extra in (project.get("optional-dependencies") or {}).values():
+        lines += list(extra or [])
+    for line in lines:
+        one = parse_pip_line(str(line), path, None, "pyproject")
+        (deps if isinstance(one, Dependency) else problems).append(one)  # type: ignore[arg-type]
+    tool: dict[str, Any] = data["tool"] if isinstance(data.get("tool"), dict) else {}
+    poetry: dict[str, Any] = tool["poetry"] if isinstance(tool.get("poetry"), dict) else {}
+    tables = [poetry.get("dependencies") or {}, poetry.get("dev-dependencies") or {}]
+    tables += [g.get("dependencies") or {} for g in (poetry.get("group") or {}).values() if isinstance(g, dict)]
+    for table in tables:
+        for name, value in table.items():
+            version = value.get("version", "") if isinstance(value, dict) else str(value)
+            if isinstance(value, dict) and ("git" in value or "path" in value or "url" in value):
+                pin = "vcs" if "git" in value else ("local" if "path" in value else "url")
+            elif not version or version == "*":
+                pin = "unpinned"
+            elif re.fullmatch(r"=?=?\d[\w.]*", version):
+                pin = "exact"  # Poetry: a bare version is an exact pin
+            else:
+                pin = "range"  # ^, ~, >=, wildcards
+            deps.append(Dependency(path, None, "pyproject-poetry", "pip", canonicalize_name(name), version, pin))
+    return deps, problems
+
+
+def parse_setup_cfg(text: str, path: str) -> tuple[list[Dependency], list[EnvProblem]]:
+    """``[options] install_requires`` and ``[options.extras_require]`` of a setup.cfg."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error as err:
+        return [], [EnvProblem(path, None, f"setup.cfg error: {str(err).splitlines()[0]}")]
+    values = []
+    if parser.has_option("options", "install_requires"):
+        values.append(parser.get("options", "install_requires"))
+    if parser.has_section("options.extras_require"):
+        values += [v for _k, v in parser.items("options.extras_require")]
+    deps: list[Dependency] = []
+    problems: list[EnvProblem] = []
+    for value in values:
+        for line in value.splitlines():
+            if line.strip():
+                one = parse_pip_line(line.strip(), path, None, "setup.cfg")
+                (deps if isinstance(one, Dependency) else problems).append(one)  # type: ignore[arg-type]
+    return deps, problems
+
+
+def parse_setup_py(text: str, path: str) -> tuple[list[Dependency], list[EnvProblem]]:
+    """Literal ``install_requires``/``extras_require`` of ``setup(...)``, read with ``ast``: never run."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError) as err:
+        return [], [EnvProblem(path, getattr(err, "lineno", None), f"syntax error: {err}")]
+    names: dict[str, ast.expr] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            names[node.targets[0].id] = node.value
+    deps: list[Dependency] = []
+    problems: list[EnvProblem] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and (getattr(node.func, "id", None) == "setup"
+                                                or getattr(node.func, "attr", None) == "setup")):
+            continue
+        for kw in node.keywords:
+            if kw.arg not in ("install_requires", "extras_require"):
+                continue
+            value = names.get(kw.value.id, kw.value) if isinstance(kw.value, ast.Name) else kw.value
+            lists = list(value.values) if isinstance(value, ast.Dict) else [value]
+            for item in lists:
+                item = names.get(item.id, item) if isinstance(item, ast.Name) else item
+                if not isinstance(item, (ast.List, ast.Tuple)):
+                    problems.append(EnvProblem(path, kw.value.lineno, f"{kw.arg} is computed, not a literal list"))
+                    continue
+                for element in item.elts:
+                    if isinstance(element, ast.Constant) and isinstance(element.value, str):
+                        one = parse_pip_line(element.value, path, element.lineno, "setup.py")
+                        (deps if isinstance(one, Dependency) else problems).append(one)  # type: ignore[arg-type]
+    return deps, problems
+
+
+_FROM = re.compile(r"(?im)^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)")
+_PIP_INSTALL = re.compile(r"(?i)\bpip3?\s+install\s+([^&|;]+)")
+
+
+def parse_dockerfile(text: str, path: str) -> tuple[list[Dependency], list[EnvProblem]]:
+    """``FROM`` images (pinned by digest, tag or not) and the packages of ``pip install`` lines."""
+    from analysis.mlproject import docker_pinning
+
+    deps: list[Dependency] = []
+    problems: list[EnvProblem] = []
+    joined = re.sub(r"\\\s*\n", " ", text)
+    for match in _FROM.finditer(text):
+        image = match.group(1)
+        line = text[: match.start(1)].count("\n") + 1
+        pin = docker_pinning(image)
+        deps.append(Dependency(path, line, "dockerfile-from", "docker", image.split("@")[0].rsplit(":", 1)[0]
+                               if "/" not in image.rsplit(":", 1)[-1] else image, image,
+                               {"digest": "exact", "tag": "range", "latest": "unpinned", "none": "unpinned"}[pin]))
+    for match in _PIP_INSTALL.finditer(joined):
+        for word in match.group(1).split():
+            word = word.strip("\"'")
+            if not word or word.startswith("-") or word.startswith("$"):
+                continue
+            one = parse_pip_line(word, path, None, "dockerfile-pip")
+            (deps if isinstance(one, Dependency) else problems).append(one)  # type: ignore[arg-type]
+    return deps, problems

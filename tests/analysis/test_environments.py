@@ -6,6 +6,10 @@ import pytest
 
 from analysis.environments import (
     conda_pin_class,
+    parse_dockerfile,
+    parse_pyproject,
+    parse_setup_cfg,
+    parse_setup_py,
     decode_env_file,
     env_file_kind,
     parse_conda,
@@ -119,7 +123,8 @@ def test_python_env_file() -> None:
 @pytest.mark.parametrize(
     ("path", "kind"),
     [("requirements.txt", "requirements"), ("req/requirements-dev.txt", "requirements"), ("conda.yaml", "conda"),
-     ("environment.yml", "conda"), ("python_env.yaml", "python_env"), ("setup.py", None), ("data.yaml", None)],
+     ("environment.yml", "conda"), ("python_env.yaml", "python_env"), ("setup.py", "setup.py"), ("pyproject.toml", "pyproject.toml"),
+     ("docker/Dockerfile", "dockerfile"), ("data.yaml", None)],
 )
 def test_env_file_kind(path: str, kind: str | None) -> None:
     assert env_file_kind(path) == kind
@@ -129,3 +134,48 @@ def test_utf16_requirements_decode_like_pip() -> None:
     assert decode_env_file("numpy==1.0\n".encode("utf-16")) == "numpy==1.0\n"
     with pytest.raises(UnicodeDecodeError):
         decode_env_file(b"numpy==1.0\n\xff\xfe\xfa")
+
+
+def test_pyproject_pep621_and_poetry() -> None:
+    text = """
+[project]
+dependencies = ["mlflow==2.9.2", "numpy>=1"]
+[project.optional-dependencies]
+dev = ["pytest"]
+[tool.poetry.dependencies]
+python = "^3.10"
+pandas = "2.1.0"
+torch = {version = "^2.0"}
+mylib = {git = "https://example.org/x.git"}
+"""
+    deps, problems = parse_pyproject(text, "pyproject.toml")
+    assert [(d.kind, d.name, d.pin_class) for d in deps] == [
+        ("pyproject", "mlflow", "exact"), ("pyproject", "numpy", "range"), ("pyproject", "pytest", "unpinned"),
+        ("pyproject-poetry", "python", "range"), ("pyproject-poetry", "pandas", "exact"),
+        ("pyproject-poetry", "torch", "range"), ("pyproject-poetry", "mylib", "vcs")]
+    assert problems == []
+    assert parse_pyproject("[project\n", "pyproject.toml")[1][0].reason.startswith("TOML error")
+
+
+def test_setup_cfg_and_setup_py_are_read_not_run() -> None:
+    cfg = "[options]\ninstall_requires =\n    mlflow>=2\n    scikit-learn==1.3.0\n"
+    assert [(d.name, d.pin_class) for d in parse_setup_cfg(cfg, "setup.cfg")[0]] == [
+        ("mlflow", "range"), ("scikit-learn", "exact")]
+    py = ("import os\nREQS = ['mlflow==2.0', 'pandas']\nos.system('rm -rf /')\n"
+          "setup(name='x', install_requires=REQS, extras_require={'t': ['pytest>=7']})\n")
+    deps, problems = parse_setup_py(py, "setup.py")
+    assert [(d.line, d.name, d.pin_class) for d in deps] == [(2, "mlflow", "exact"), (2, "pandas", "unpinned"),
+                                                              (4, "pytest", "range")]
+    computed = parse_setup_py("setup(install_requires=open('r.txt').read().split())\n", "setup.py")
+    assert computed[0] == [] and "computed" in computed[1][0].reason
+
+
+def test_dockerfile_from_and_pip_install() -> None:
+    text = "FROM python:3.10-slim AS base\nFROM repo/img@sha256:" + "a" * 64 + "\nFROM ubuntu\n" \
+           "RUN pip install --no-cache-dir mlflow==2.9.2 \\\n    numpy && echo ok\n"
+    deps, problems = parse_dockerfile(text, "Dockerfile")
+    assert [(d.kind, d.line, d.spec, d.pin_class) for d in deps if d.kind == "dockerfile-from"] == [
+        ("dockerfile-from", 1, "python:3.10-slim", "range"), ("dockerfile-from", 2, "repo/img@sha256:" + "a" * 64, "exact"),
+        ("dockerfile-from", 3, "ubuntu", "unpinned")]
+    assert [(d.name, d.pin_class) for d in deps if d.kind == "dockerfile-pip"] == [("mlflow", "exact"), ("numpy", "unpinned")]
+    assert problems == []
