@@ -342,7 +342,9 @@ def parse_setup_py(text: str, path: str) -> tuple[list[Dependency], list[EnvProb
 
 
 _FROM = re.compile(r"(?im)^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)")
-_PIP_INSTALL = re.compile(r"(?i)\bpip3?\s+install\s+([^&|;]+)")
+_PIP_INSTALL = re.compile(r"(?i)\bpip3?\s+install\s+([^&|;\n#]+)")
+_VALUE_FLAGS = frozenset({"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
+                          "--extra-index-url", "-f", "--find-links", "-t", "--target", "--prefix", "--root"})
 
 
 def parse_dockerfile(text: str, path: str) -> tuple[list[Dependency], list[EnvProblem]]:
@@ -360,9 +362,10 @@ def parse_dockerfile(text: str, path: str) -> tuple[list[Dependency], list[EnvPr
                                if "/" not in image.rsplit(":", 1)[-1] else image, image,
                                {"digest": "exact", "tag": "range", "latest": "unpinned", "none": "unpinned"}[pin]))
     for match in _PIP_INSTALL.finditer(joined):
-        for word in match.group(1).split():
+        words = match.group(1).split()
+        for i, word in enumerate(words):
             word = word.strip("\"'")
-            if not word or word.startswith("-") or word.startswith("$"):
+            if not word or word.startswith(("-", "$")) or (i and words[i - 1] in _VALUE_FLAGS):
                 continue
             one = parse_pip_line(word, path, None, "dockerfile-pip")
             (deps if isinstance(one, Dependency) else problems).append(one)  # type: ignore[arg-type]

@@ -172,7 +172,8 @@ def test_setup_cfg_and_setup_py_are_read_not_run() -> None:
 
 def test_dockerfile_from_and_pip_install() -> None:
     text = "FROM python:3.10-slim AS base\nFROM repo/img@sha256:" + "a" * 64 + "\nFROM ubuntu\n" \
-           "RUN pip install --no-cache-dir mlflow==2.9.2 \\\n    numpy && echo ok\n"
+           "RUN pip install --no-cache-dir mlflow==2.9.2 \\\n    numpy && echo ok\n" \
+           "RUN pip install -r requirements.txt  # comment\nCMD [\"python\", \"x.py\"]\n"
     deps, problems = parse_dockerfile(text, "Dockerfile")
     assert [(d.kind, d.line, d.spec, d.pin_class) for d in deps if d.kind == "dockerfile-from"] == [
         ("dockerfile-from", 1, "python:3.10-slim", "range"), ("dockerfile-from", 2, "repo/img@sha256:" + "a" * 64, "exact"),
