@@ -36,6 +36,7 @@ from analysis.environments import (
     parse_setup_cfg,
     parse_setup_py,
 )
+from analysis.reproducibility import REPRODUCIBILITY_COLUMNS, sets_seed, signals
 from analysis.mlproject import MLproject, is_mlproject_name, parse_mlproject
 from analysis.mlflow_calls import Resolver, find_in_module, python_error_line
 from analysis.sources import decode_python, is_binary, neutralize_magics, notebook_code
@@ -92,6 +93,8 @@ class RepoResult:
     parameters: list[dict[str, Any]] = field(default_factory=list)
     dependencies: list[dict[str, Any]] = field(default_factory=list)
     environments: list[dict[str, Any]] = field(default_factory=list)
+    reproducibility: list[dict[str, Any]] = field(default_factory=list)
+    seeds: bool = False
     new_cache: dict[str, str] = field(default_factory=dict)
     n_parsed: int = 0
     n_cached: int = 0
@@ -340,6 +343,8 @@ def analyze_repository(task: RepoTask) -> RepoResult:
             row.update(status="problem", reason="binary content")
             problem(rel, None, "read", "binary content")
             continue
+        if kind in ("python", "notebook") and not result.seeds:
+            result.seeds = sets_seed(data)
         if b"mlflow" not in data.lower():
             row.update(status="no-mlflow", reason="no 'mlflow' in the text: not parsed")
             continue
@@ -380,6 +385,8 @@ def analyze_repository(task: RepoTask) -> RepoResult:
             source = uri.source if kind == "config" else ("notebook" if kind == "notebook" else "code")
             result.uris.append({"repo": task.repo, "path": rel, **asdict(uri), "source": source})
     _environments(task.repo, root, all_paths, env_rows, result)
+    result.reproducibility.append(signals(task.repo, result.mlprojects, result.environments, result.dependencies,
+                                          result.call_sites, result.seeds))
     return result
 
 
@@ -574,6 +581,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         "parameters.csv": (PARAMETER_COLUMNS, [m for r in results for m in r.parameters]),
         "dependencies.csv": (DEPENDENCY_COLUMNS, [m for r in results for m in r.dependencies]),
         "environments.csv": (ENVIRONMENT_COLUMNS, [m for r in results for m in r.environments]),
+        "reproducibility.csv": (REPRODUCIBILITY_COLUMNS, [m for r in results for m in r.reproducibility]),
         "api_catalog.csv": (CATALOG_COLUMNS, list(catalog.rows)),
     }
     for name, (columns, table) in outputs.items():

@@ -162,6 +162,15 @@ def test_environment_tables(results: tuple[Path, object]) -> None:
     assert problems[("latin/environment.yml", "1", "environment")] == "bytes not valid utf-8"
 
 
+def test_reproducibility_row(results: tuple[Path, object]) -> None:
+    out, _ = results
+    (row,) = _rows(out, "reproducibility.csv")
+    assert (row["repo"], row["has_mlproject"], row["env_spec"], row["python_pinned"]) == ("r", "true", "conda", "true")
+    assert (row["seeds_set"], row["data_logged"], row["params_logged"]) == ("false", "false", "true")
+    assert (row["n_deps"], row["pinned_share"], row["mlflow_pinned"]) == ("2", "0.5", "true")
+    assert 0 < float(row["readiness"]) < 1
+
+
 def test_outputs_carry_provenance(results: tuple[Path, object]) -> None:
     out, _ = results
     for name in ("call_sites.csv", "files.csv", "problems.csv", "api_catalog.csv", "tracking_uris.csv"):
