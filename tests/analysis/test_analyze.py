@@ -237,3 +237,14 @@ def test_mlflow_reexports(tmp_path: Path) -> None:
     (tmp_path / "src" / "mylib" / "other_mlflow.py").write_text("import mlflow\n")
     got = mlflow_reexports(tmp_path, ["src/mylib/mlflow.py", "src/mylib/other_mlflow.py"])
     assert got == frozenset({"src.mylib.mlflow", "mylib.mlflow"})
+
+
+def test_twenty_megabyte_environment_file_and_non_utf8_mlproject(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"environment.yml": "dependencies:\n" + "  - numpy\n" * 2_000_000,
+                                "MLproject": b"name: caf\xe9\nentry_points: {}\n", "a.py": "x = 1\n"})
+    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"))
+    problems = {(p["path"], p["stage"]): p["reason"] for p in read_csv(tmp_path / "o" / "problems.csv")}
+    assert problems[("environment.yml", "read")].startswith("file too large (20000014 bytes)")
+    assert problems[("MLproject", "mlproject")] == "bytes not valid utf-8 at line 1"
+    files = {f["path"]: f["status"] for f in read_csv(tmp_path / "o" / "files.csv")}
+    assert files == {"environment.yml": "problem", "MLproject": "problem", "a.py": "no-mlflow"}
