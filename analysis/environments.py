@@ -176,14 +176,20 @@ def conda_pin_class(rest: str) -> tuple[str, str]:
     return spec, "range"
 
 
-def parse_conda(text: str, path: str, read: Callable[[str], str | None]) -> tuple[list[Dependency], list[EnvProblem], str]:
-    """A conda environment file: conda specs and its ``pip:`` section; returns the python spec too."""
+def _yaml_mapping(text: str, path: str, what: str) -> dict[str, Any] | EnvProblem:
+    """A YAML file's top-level mapping, or the problem that stops it being one."""
     try:
         obj = safe_yaml(text)
     except MLprojectInvalid as err:
-        return [], [EnvProblem(path, None, str(err))], ""
-    if not isinstance(obj, dict):
-        return [], [EnvProblem(path, None, "conda file is not a YAML mapping")], ""
+        return EnvProblem(path, None, str(err))
+    return obj if isinstance(obj, dict) else EnvProblem(path, None, f"{what} is not a YAML mapping")
+
+
+def parse_conda(text: str, path: str, read: Callable[[str], str | None]) -> tuple[list[Dependency], list[EnvProblem], str]:
+    """A conda environment file: conda specs and its ``pip:`` section; returns the python spec too."""
+    obj = _yaml_mapping(text, path, "conda file")
+    if isinstance(obj, EnvProblem):
+        return [], [obj], ""
     deps: list[Dependency] = []
     problems: list[EnvProblem] = []
     python = ""
@@ -216,12 +222,9 @@ def parse_conda(text: str, path: str, read: Callable[[str], str | None]) -> tupl
 
 def parse_python_env(text: str, path: str, read: Callable[[str], str | None]) -> tuple[list[Dependency], list[EnvProblem], str]:
     """MLflow's ``python_env.yaml``: ``python``, ``build_dependencies`` and ``dependencies``."""
-    try:
-        obj: Any = safe_yaml(text)
-    except MLprojectInvalid as err:
-        return [], [EnvProblem(path, None, str(err))], ""
-    if not isinstance(obj, dict):
-        return [], [EnvProblem(path, None, "python_env file is not a YAML mapping")], ""
+    obj = _yaml_mapping(text, path, "python_env file")
+    if isinstance(obj, EnvProblem):
+        return [], [obj], ""
     deps: list[Dependency] = []
     problems: list[EnvProblem] = []
     python = str(obj.get("python") or "")
