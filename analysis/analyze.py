@@ -36,6 +36,7 @@ from analysis.environments import (
     parse_setup_cfg,
     parse_setup_py,
 )
+from analysis.statistics import community_statistics
 from analysis.reproducibility import REPRODUCIBILITY_COLUMNS, sets_seed, signals
 from analysis.mlproject import MLproject, is_mlproject_name, parse_mlproject
 from analysis.mlflow_calls import Resolver, find_in_module, python_error_line
@@ -587,6 +588,11 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     for name, (columns, table) in outputs.items():
         write_csv(out / name, columns, (_cells(row) for row in table))
         write_provenance(out / name, prov)
+    practices, usage = community_statistics(out, manifest, catalog.latest)
+    for name, frame in (("practices.csv", practices), ("api_usage.csv", usage)):
+        write_csv(out / name, list(frame.columns), (_cells(r) for r in frame.to_dict("records")))
+        write_provenance(out / name, {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv",
+                                                                "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
     files = [f for r in results for f in r.files]
     return AnalyzeSummary(
         out, len(tasks), len(files), len(outputs["call_sites.csv"][1]), len(problems),

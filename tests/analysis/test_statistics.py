@@ -1,0 +1,80 @@
+"""Community statistics: Wilson intervals, and numbers recomputed from the rows they come from."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+
+from analysis.analyze import analyze
+from analysis.ftypes import AnalyzeSettings
+from analysis.statistics import wilson
+from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
+from miner.mine import mine
+from tests.conftest import make_repo
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [(0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (10, 10, 0.7225, 1.0), (39, 57, 0.5552, 0.7900), (0, 0, 0.0, 0.0)],
+)
+def test_wilson_known_values(k: int, n: int, low: float, high: float) -> None:
+    got = wilson(k, n)
+    assert math.isclose(got[0], low, abs_tol=1e-4) and math.isclose(got[1], high, abs_tol=1e-4)
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("stats")
+    copy = {"train.py": "import mlflow\nmlflow.log_param('a', 1)\nmlflow.log_metric('m', 1, step=2)\n",
+            "MLproject": "name: x\nentry_points:\n  main:\n    command: python train.py\n"}
+    make_repo(tmp / "src" / "orig", copy)
+    make_repo(tmp / "src" / "copy", copy)  # a classroom copy: same files, fresh history
+    make_repo(tmp / "src" / "auto", {"t.py": "import mlflow\nmlflow.autolog()\nmlflow.set_tag('k', 'v')\n"})
+    make_repo(tmp / "src" / "none", {"t.py": "print(1)\n"})
+    spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
+    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out"))
+    return tmp / "out"
+
+
+def _practice(out: Path, population: str, name: str) -> dict[str, str]:
+    return next(r for r in _read(out / "practices.csv") if r["population"] == population and r["practice"] == name)
+
+
+def test_practices_recomputed_from_the_rows(out: Path) -> None:
+    manifest = _read(out.parent / "corpus" / "manifest.csv")
+    leaders = {r["repo"] for r in manifest if r["status"] == "ok" and not r["duplicate_of"]}
+    calls = _read(out / "call_sites.csv")
+    for population, repos in (("one-per-family", leaders), ("all", {r["repo"] for r in manifest})):
+        params = {c["repo"] for c in calls if c["category"] == "param" and c["repo"] in repos}
+        row = _practice(out, population, "logs params")
+        assert (int(row["n_repos"]), int(row["n_eligible"])) == (len(params), len(repos))
+        low, high = wilson(len(params), len(repos))
+        assert (float(row["ci_low"]), float(row["ci_high"])) == (round(low, 4), round(high, 4))
+    assert len(leaders) == 3  # the copy is counted once by default
+
+
+def test_effect_of_the_duplicate_filter_is_visible(out: Path) -> None:
+    assert (_practice(out, "one-per-family", "logs params")["n_repos"], _practice(out, "all", "logs params")["n_repos"]) == ("1", "2")
+    steps = _practice(out, "one-per-family", "uses steps")
+    assert (steps["n_repos"], steps["n_eligible"]) == ("1", "1")  # eligible: repositories logging metrics
+    auto = _practice(out, "one-per-family", "autolog only")
+    assert (auto["n_repos"], auto["n_eligible"]) == ("1", "2")
+    assert _practice(out, "one-per-family", "MLproject present")["n_repos"] == "1"
+
+
+def test_api_usage_counts_sites_and_repositories(out: Path) -> None:
+    usage = {r["api"]: r for r in _read(out / "api_usage.csv")}
+    assert (usage["mlflow.log_param"]["n_call_sites"], usage["mlflow.log_param"]["n_repos"]) == ("1", "1")
+    assert usage["mlflow.log_param"]["share_repos"] == str(round(1 / 3, 4))
+    assert usage["mlflow.autolog"]["first_version"] != ""
+    prov = (out / "practices.csv.provenance.json").read_text()
+    assert "call_sites.csv" in prov and "manifest_sha256" in prov
