@@ -37,6 +37,7 @@ from analysis.environments import (
     parse_setup_py,
 )
 from analysis.statistics import community_statistics
+from analysis.storage import STORAGE_COLUMNS, storage_rows
 from analysis.reproducibility import REPRODUCIBILITY_COLUMNS, sets_seed, signals
 from analysis.mlproject import MLproject, is_mlproject_name, parse_mlproject
 from analysis.mlflow_calls import Resolver, find_in_module, python_error_line
@@ -492,28 +493,47 @@ def _fingerprint(catalog: Catalog) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def cached_catalog(corpus_dir: Path) -> Catalog:
-    """The catalog, from ``<corpus>/mlflow/.catalog.json`` when the releases are those it was built from.
+def _release_cached(corpus_dir: Path, name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """``build()``'s result, kept in ``<corpus>/mlflow/<name>`` for as long as the releases are the same.
 
     Release directories are renamed into place complete and never changed, so their names and
-    modification times identify them. Without releases, the shipped snapshot.
+    modification times identify them. None when the corpus has no releases.
     """
     releases = corpus_releases(corpus_dir)
     if not releases:
-        return catalog_for(corpus_dir)
+        return None
     stamp = hashlib.sha256(json.dumps([__version__, sorted((v, p.stat().st_mtime_ns) for v, p in releases.items())])
                            .encode()).hexdigest()
-    path = corpus_dir / "mlflow" / ".catalog.json"
+    path = corpus_dir / "mlflow" / name
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         if data.get("stamp") == stamp:
-            return Catalog(tuple(data["rows"]), tuple(data["releases"]), data["origin"])
-    except (OSError, ValueError, KeyError):
+            return data
+    except (OSError, ValueError):
         pass
-    catalog = catalog_for(corpus_dir)
-    atomic_write_text(path, json.dumps({"stamp": stamp, "rows": list(catalog.rows),
-                                        "releases": list(catalog.releases), "origin": catalog.origin}))
-    return catalog
+    data = {**build(), "stamp": stamp}
+    atomic_write_text(path, json.dumps(data))
+    return data
+
+
+def cached_catalog(corpus_dir: Path) -> Catalog:
+    """The catalog of the corpus's releases (cached), or the shipped snapshot without releases."""
+
+    def build() -> dict[str, Any]:
+        catalog = catalog_for(corpus_dir)
+        return {"rows": list(catalog.rows), "releases": list(catalog.releases), "origin": catalog.origin}
+
+    data = _release_cached(corpus_dir, ".catalog.json", build)
+    if data is None:
+        return catalog_for(corpus_dir)
+    return Catalog(tuple(data["rows"]), tuple(data["releases"]), data["origin"])
+
+
+def cached_storage(corpus_dir: Path) -> list[dict[str, str]]:
+    """``mlflow_storage.csv`` rows of the corpus's releases (cached); none without releases."""
+    data = _release_cached(corpus_dir, ".storage.json",
+                           lambda: {"rows": storage_rows(corpus_releases(corpus_dir))})
+    return list(data["rows"]) if data else []
 
 
 def _open_cache(path: Path) -> sqlite3.Connection:
@@ -588,6 +608,8 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     for name, (columns, table) in outputs.items():
         write_csv(out / name, columns, (_cells(row) for row in table))
         write_provenance(out / name, prov)
+    write_csv(out / "mlflow_storage.csv", STORAGE_COLUMNS, cached_storage(settings.corpus_dir))
+    write_provenance(out / "mlflow_storage.csv", {**prov, "releases": list(corpus_releases(settings.corpus_dir))})
     practices, usage = community_statistics(out, manifest, catalog.latest)
     for name, frame in (("practices.csv", practices), ("api_usage.csv", usage)):
         write_csv(out / name, list(frame.columns), (_cells(r) for r in frame.to_dict("records")))
