@@ -37,6 +37,8 @@ from analysis.environments import (
     parse_setup_py,
 )
 from analysis.statistics import community_statistics
+from analysis.traceability import TRACEABILITY_COLUMNS, build_graph, co_usage, usage_graph, write_graphml
+from analysis.traceability import metrics as trace_metrics
 from analysis.storage import STORAGE_COLUMNS, storage_rows
 from analysis.reproducibility import REPRODUCIBILITY_COLUMNS, sets_seed, signals
 from analysis.mlproject import MLproject, is_mlproject_name, parse_mlproject
@@ -96,6 +98,7 @@ class RepoResult:
     dependencies: list[dict[str, Any]] = field(default_factory=list)
     environments: list[dict[str, Any]] = field(default_factory=list)
     reproducibility: list[dict[str, Any]] = field(default_factory=list)
+    traceability: list[dict[str, Any]] = field(default_factory=list)
     seeds: bool = False
     new_cache: dict[str, str] = field(default_factory=dict)
     n_parsed: int = 0
@@ -280,10 +283,12 @@ class _Worker:
     fingerprint: str = ""
     cache: sqlite3.Connection | None = None
     max_bytes: int = 0
+    graphs_dir: str = ""
 
 
-def _init_worker(resolver: Resolver, fingerprint: str, cache_path: str, max_bytes: int) -> None:
+def _init_worker(resolver: Resolver, fingerprint: str, cache_path: str, max_bytes: int, graphs_dir: str = "") -> None:
     _Worker.resolver = resolver
+    _Worker.graphs_dir = graphs_dir
     _Worker.fingerprint = fingerprint
     _Worker.max_bytes = max_bytes
     _Worker.cache = None
@@ -389,6 +394,13 @@ def analyze_repository(task: RepoTask) -> RepoResult:
     _environments(task.repo, root, all_paths, env_rows, result)
     result.reproducibility.append(signals(task.repo, result.mlprojects, result.environments, result.dependencies,
                                           result.call_sites, result.seeds))
+    py_files = [rel for rel, path in entries if rel.endswith(".py") and not path.is_symlink()]
+    tables = {"mlprojects": result.mlprojects, "entry_points": result.entry_points, "parameters": result.parameters,
+              "dependencies": result.dependencies, "tracking_uris": result.uris, "call_sites": result.call_sites}
+    graph = build_graph(task.repo, root, py_files, tables)
+    result.traceability.append(trace_metrics(graph, task.repo, root, tables))
+    if _Worker.graphs_dir:
+        write_graphml(graph, Path(_Worker.graphs_dir) / (re.sub(r"[^A-Za-z0-9._-]", "_", task.repo.replace("/", "__")) + ".graphml"))
     return result
 
 
@@ -559,7 +571,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     catalog = cached_catalog(settings.corpus_dir)
     resolver = Resolver.from_catalog(catalog)
     fingerprint = _fingerprint(catalog)
-    init = (resolver, fingerprint, str(cache_path) if db is not None else "", settings.max_file_bytes)
+    init = (resolver, fingerprint, str(cache_path) if db is not None else "", settings.max_file_bytes, str(out / "graphs"))
     results: list[RepoResult] = []
     report = progress or (lambda _r, _d, _t: None)
 
@@ -603,11 +615,16 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         "dependencies.csv": (DEPENDENCY_COLUMNS, [m for r in results for m in r.dependencies]),
         "environments.csv": (ENVIRONMENT_COLUMNS, [m for r in results for m in r.environments]),
         "reproducibility.csv": (REPRODUCIBILITY_COLUMNS, [m for r in results for m in r.reproducibility]),
+        "traceability.csv": (TRACEABILITY_COLUMNS, [m for r in results for m in r.traceability]),
         "api_catalog.csv": (CATALOG_COLUMNS, list(catalog.rows)),
     }
     for name, (columns, table) in outputs.items():
         write_csv(out / name, columns, (_cells(row) for row in table))
         write_provenance(out / name, prov)
+    usage_g = usage_graph([c for r in results for c in r.call_sites], {t.repo for t in tasks})
+    write_graphml(usage_g, out / "usage_graph.graphml")
+    write_csv(out / "api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g))
+    write_provenance(out / "api_co_usage.csv", prov)
     write_csv(out / "mlflow_storage.csv", STORAGE_COLUMNS, cached_storage(settings.corpus_dir))
     write_provenance(out / "mlflow_storage.csv", {**prov, "releases": list(corpus_releases(settings.corpus_dir))})
     practices, usage = community_statistics(out, manifest, catalog.latest)

@@ -1,0 +1,225 @@
+"""Traceability graphs (networkx): from MLproject entry points through the repository's own modules to what runs log.
+
+One directed graph per repository, with typed nodes (``kind``) and edges (``kind``: declares, runs,
+imports, logs, uses_env, pins, registers, writes_to, unresolved). Modules are linked by a static,
+by-name import graph of the repository's own ``.py`` files (``ast``, no execution): a key logged
+in a helper module that the entry script imports, directly or not, is reachable from the entry
+point. Imports that cannot be followed statically (``importlib.import_module``, ``__import__``,
+``exec``) are edges of kind ``unresolved``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import networkx as nx
+
+TRACEABILITY_COLUMNS = (
+    "repo", "n_entry_points", "n_declared_params", "declared_params_logged", "declared_params_logged_share",
+    "params_logged_by_mlflow_run", "n_metric_sites", "metric_sites_reachable", "metric_reachable_share",
+    "n_model_sites", "models_in_run", "data_linked", "env_linked", "code_version_linked",
+    "implicit_run_sites", "orphan_logging_sites",
+)
+LOGGING = ("param", "metric", "tag", "artifact", "model", "dataset")
+_DYNAMIC = re.compile(r"\b(importlib\.import_module|__import__|exec)\s*\(")
+_MAIN = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]""")
+
+
+def _true(value: object) -> bool:
+    """Row cells are booleans in memory and "true"/"false" once read back from CSV."""
+    return value is True or value == "true"
+
+
+def module_imports(source: bytes, rel: str) -> tuple[set[str], bool]:
+    """Dotted names a module imports (relative ones made absolute) and whether it imports dynamically."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(source)
+    package = list(PurePosixPath(rel).parent.parts)
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package[: len(package) - node.level + 1] if node.level > 1 else package
+                base = ".".join([*up, *([base] if base else [])])
+            names.add(base)
+            names.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
+    return {n for n in names if n}, _DYNAMIC.search(source.decode("utf-8", "replace")) is not None
+
+
+def resolve_import(name: str, modules: Mapping[str, str]) -> str | None:
+    """The repository file a dotted import names: by its full dotted path, or by a suffix (src layouts)."""
+    if name in modules:
+        return modules[name]
+    for dotted, path in modules.items():
+        if dotted.endswith("." + name):
+            return path
+    return None
+
+
+def dotted_modules(paths: Iterable[str]) -> dict[str, str]:
+    """Dotted module names of the repository's .py files (``a/b/__init__.py`` is ``a.b``)."""
+    out = {}
+    for rel in paths:
+        p = PurePosixPath(rel).with_suffix("")
+        parts = list(p.parts[:-1]) if p.name == "__init__" else list(p.parts)
+        if parts:
+            out[".".join(parts)] = rel
+    return out
+
+
+def build_graph(repo: str, root: Path, py_files: list[str], rows: Mapping[str, list[dict[str, Any]]]) -> nx.DiGraph:
+    """The traceability graph of one repository from its analysis rows and its own import graph."""
+    g = nx.DiGraph(repo=repo)
+    g.add_node(f"repo:{repo}", kind="repository")
+    modules = dotted_modules(py_files)
+    for rel in py_files:
+        g.add_node(f"module:{rel}", kind="module", path=rel)
+        try:
+            imported, dynamic = module_imports((root / rel).read_bytes(), rel)
+        except (SyntaxError, ValueError, RecursionError, OSError):
+            continue
+        for name in sorted(imported):
+            target = resolve_import(name, modules)
+            if target is not None and target != rel:
+                g.add_edge(f"module:{rel}", f"module:{target}", kind="imports")
+        if dynamic:
+            g.add_edge(f"module:{rel}", "unresolved:dynamic-import", kind="unresolved")
+    for m in rows["mlprojects"]:
+        node = f"mlproject:{m['path']}"
+        g.add_node(node, kind="mlproject", valid=_true(m["valid"]))
+        g.add_edge(f"repo:{repo}", node, kind="declares")
+        if m["env_file"]:
+            g.add_edge(node, f"env:{m['env_file']}", kind="uses_env")
+        if m["docker_image"]:
+            g.add_edge(node, f"env:docker:{m['docker_image']}", kind="uses_env")
+    for ep in rows["entry_points"]:
+        node = f"entry_point:{ep['mlproject_path']}:{ep['entry_point']}"
+        g.add_node(node, kind="entry_point", command=ep["command"])
+        g.add_edge(f"mlproject:{ep['mlproject_path']}", node, kind="declares")
+        if ep["script"]:
+            kind = "module" if ep["script"].endswith(".py") and ep["script"] in py_files else "script"
+            g.add_node(f"{kind}:{ep['script']}", kind=kind, path=ep["script"])
+            g.add_edge(node, f"{kind}:{ep['script']}", kind="runs")
+    for p in rows["parameters"]:
+        node = f"parameter:{p['mlproject_path']}:{p['entry_point']}:{p['name']}"
+        g.add_node(node, kind="parameter", name=p["name"])
+        g.add_edge(f"entry_point:{p['mlproject_path']}:{p['entry_point']}", node, kind="declares")
+    for d in rows["dependencies"]:
+        if d["origin"] == "project" and d["name"]:
+            g.add_node(f"env:{d['file']}", kind="environment")
+            g.add_node(f"dependency:{d['name']}", kind="dependency")
+            g.add_edge(f"env:{d['file']}", f"dependency:{d['name']}", kind="pins", pin_class=d["pin_class"])
+    for u in rows["tracking_uris"]:
+        source = f"module:{u['path']}" if u["path"] in py_files else f"config:{u['path']}"
+        g.add_node(f"tracking_uri:{u['scheme']}", kind="tracking_uri")
+        g.add_edge(source, f"tracking_uri:{u['scheme']}", kind="writes_to")
+    for c in rows["call_sites"]:
+        module = f"module:{c['path']}"
+        if c["api"] == "mlflow.start_run":
+            node = f"run_site:{c['path']}:{c['line']}"
+            g.add_node(node, kind="run_site")
+            g.add_edge(module, node, kind="calls")
+        elif c["category"] in LOGGING or c["category"] == "registry":
+            kind = {"param": "param_key", "metric": "metric_key", "tag": "tag", "artifact": "artifact",
+                    "model": "model", "dataset": "dataset", "registry": "model"}[c["category"]]
+            label = c["key"] if c["key_kind"] == "literal" else f"<{c['key_kind']}>@{c['path']}:{c['line']}"
+            node = f"{kind}:{label}" if kind in ("param_key", "metric_key", "tag") else f"{kind}:{c['path']}:{c['line']}"
+            g.add_node(node, kind=kind, api=c["api"])
+            g.add_edge(module, node, kind="registers" if c["category"] == "registry" else "logs")
+    return g
+
+
+def reachable_modules(g: nx.DiGraph, start: str) -> set[str]:
+    """Module paths reachable from a node through runs and imports edges."""
+    if start not in g:
+        return set()
+    sub = nx.subgraph_view(g, filter_edge=lambda u, v: g.edges[u, v]["kind"] in ("runs", "imports"))
+    return {n.split(":", 1)[1] for n in nx.descendants(sub, start) | {start} if n.startswith("module:")}
+
+
+def metrics(g: nx.DiGraph, repo: str, root: Path, rows: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The traceability row of one repository."""
+    eps = [n for n, d in g.nodes(data=True) if d.get("kind") == "entry_point"]
+    from_eps: set[str] = set()
+    for ep in eps:
+        from_eps |= reachable_modules(g, ep)
+    mains = {rel for rel in (n.split(":", 1)[1] for n in g if n.startswith("module:"))
+             if _MAIN.search((root / rel).read_text(encoding="utf-8", errors="replace") if (root / rel).is_file() else "")}
+    from_mains: set[str] = set()
+    for rel in mains:
+        from_mains |= reachable_modules(g, f"module:{rel}")
+    entry_reach = from_eps | from_mains
+    calls = rows["call_sites"]
+    logged_params = {c["key"] for c in calls if c["category"] == "param" and c["key_kind"] == "literal"
+                     and c["path"] in from_eps}
+    declared = {(p["mlproject_path"], p["entry_point"], p["name"]) for p in rows["parameters"]}
+    declared_logged = {d for d in declared if d[2] in logged_params}
+    metric_sites = [c for c in calls if c["category"] == "metric"]
+    metric_reach = [c for c in metric_sites if c["path"] in from_eps]
+    model_sites = [c for c in calls if c["api"].endswith(".log_model")]
+    run_files = {c["path"] for c in calls if c["api"] == "mlflow.start_run"}
+    logging_sites = [c for c in calls if c["category"] in LOGGING and c["style"] != "client"]
+    implicit = [c for c in logging_sites if not _true(c["in_run_context"]) and c["path"] not in run_files]
+    orphan = [c for c in calls if c["category"] in LOGGING and c["path"] not in entry_reach]
+    tags = [c for c in calls if c["category"] == "tag" and re.search(r"(?i)git|commit|version|sha", c["key"])]
+    valid_projects = [m for m in rows["mlprojects"] if _true(m["valid"])]
+    return {
+        "repo": repo, "n_entry_points": len(eps), "n_declared_params": len(declared),
+        "declared_params_logged": len(declared_logged),
+        "declared_params_logged_share": round(len(declared_logged) / len(declared), 4) if declared else "",
+        "params_logged_by_mlflow_run": bool(valid_projects),
+        "n_metric_sites": len(metric_sites), "metric_sites_reachable": len(metric_reach),
+        "metric_reachable_share": round(len(metric_reach) / len(metric_sites), 4) if metric_sites else "",
+        "n_model_sites": len(model_sites),
+        "models_in_run": sum(1 for c in model_sites if _true(c["in_run_context"]) or c["path"] in run_files),
+        "data_linked": any(c["category"] == "dataset" for c in calls),
+        "env_linked": any(m["env_file"] or m["docker_image"] for m in valid_projects),
+        "code_version_linked": bool(valid_projects) or bool(tags),
+        "implicit_run_sites": len(implicit), "orphan_logging_sites": len(orphan),
+    }
+
+
+def write_graphml(g: nx.DiGraph, path: Path) -> None:
+    """GraphML readable by networkx and Gephi (attribute values as strings)."""
+    clean = nx.DiGraph()
+    clean.graph.update({k: str(v) for k, v in g.graph.items()})
+    for node, data in g.nodes(data=True):
+        clean.add_node(node, **{k: str(v) for k, v in data.items()})
+    for u, v, data in g.edges(data=True):
+        clean.add_edge(u, v, **{k: str(v2) for k, v2 in data.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    nx.write_graphml(clean, tmp)
+    tmp.replace(path)
+
+
+def usage_graph(call_sites: Iterable[Mapping[str, str]], repos: Iterable[str]) -> nx.Graph:
+    """The bipartite corpus graph of repositories and the APIs they call, weighted by call sites."""
+    g = nx.Graph()
+    for repo in repos:
+        g.add_node(f"repo:{repo}", bipartite=0, kind="repository")
+    for c in call_sites:
+        if c["repo"] not in repos or c["style"] == "unresolved":
+            continue
+        a, r = f"api:{c['api']}", f"repo:{c['repo']}"
+        g.add_node(a, bipartite=1, kind="api")
+        g.add_edge(r, a, weight=g.edges[r, a]["weight"] + 1 if g.has_edge(r, a) else 1)
+    return g
+
+
+def co_usage(g: nx.Graph) -> list[dict[str, Any]]:
+    """API pairs used by the same repositories: the projection of the bipartite graph onto APIs."""
+    apis = [n for n, d in g.nodes(data=True) if d.get("bipartite") == 1]
+    projected = nx.bipartite.weighted_projected_graph(g, apis)
+    rows = [{"api_a": a.removeprefix("api:"), "api_b": b.removeprefix("api:"), "n_repos": d["weight"]}
+            for a, b, d in projected.edges(data=True)]
+    return sorted(rows, key=lambda r: (-r["n_repos"], r["api_a"], r["api_b"]))

@@ -1,0 +1,88 @@
+"""Traceability graphs: entry point -> script -> imported helpers -> logged keys, and the metrics over them."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from analysis.analyze import analyze
+from analysis.ftypes import AnalyzeSettings
+from analysis.traceability import co_usage, dotted_modules, module_imports, resolve_import, usage_graph
+from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
+from miner.mine import mine
+from tests.conftest import make_repo
+
+REPO = {
+    "MLproject": "name: p\nconda_env: conda.yaml\nentry_points:\n  main:\n    parameters:\n      alpha: float\n"
+                 "      beta: {type: int, default: 1}\n    command: python train.py {alpha}\n",
+    "conda.yaml": "dependencies: [python=3.10, {pip: [mlflow==2.9.2]}]\n",
+    "train.py": "import mlflow\nfrom pkg.helpers import log_all\nwith mlflow.start_run():\n    log_all()\n"
+                "    mlflow.log_metric('acc', 1.0)\n    mlflow.sklearn.log_model(m, 'model')\n",
+    "pkg/__init__.py": "",
+    "pkg/helpers.py": "import mlflow\nfrom . import deep\ndef log_all():\n    mlflow.log_param('alpha', 1)\n    deep.go()\n",
+    "pkg/deep.py": "import mlflow\ndef go():\n    mlflow.log_metric('loss', 2.0)\n",
+    "orphan.py": "import mlflow\nmlflow.log_metric('nobody', 1)\n",
+    "tool.py": "import importlib\nimport mlflow\nif __name__ == '__main__':\n    importlib.import_module('x')\n"
+               "    mlflow.log_param('t', 1)\n",
+}
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("trace")
+    make_repo(tmp / "src" / "r", REPO)
+    spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
+    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out"))
+    return tmp / "out"
+
+
+def test_graph_links_entry_point_to_keys_logged_in_helpers(out: Path) -> None:
+    g = nx.read_graphml(out / "graphs" / "r.graphml")
+    ep = "entry_point:MLproject:main"
+    assert g.edges["mlproject:MLproject", ep]["kind"] == "declares"
+    assert g.edges[ep, "module:train.py"]["kind"] == "runs"
+    assert g.edges[ep, "parameter:MLproject:main:alpha"]["kind"] == "declares"
+    assert g.edges["module:train.py", "module:pkg/helpers.py"]["kind"] == "imports"
+    assert g.edges["module:pkg/helpers.py", "module:pkg/deep.py"]["kind"] == "imports"  # relative import
+    assert g.edges["module:pkg/helpers.py", "param_key:alpha"]["kind"] == "logs"
+    assert g.edges["module:pkg/deep.py", "metric_key:loss"]["kind"] == "logs"
+    assert g.edges["mlproject:MLproject", "env:conda.yaml"]["kind"] == "uses_env"
+    assert g.edges["env:conda.yaml", "dependency:mlflow"]["pin_class"] == "exact"
+    assert g.edges["module:tool.py", "unresolved:dynamic-import"]["kind"] == "unresolved"
+    assert nx.has_path(g, ep, "metric_key:loss")
+
+
+def test_traceability_metrics(out: Path) -> None:
+    (row,) = list(csv.DictReader((out / "traceability.csv").open()))
+    assert (row["n_entry_points"], row["n_declared_params"], row["declared_params_logged"]) == ("1", "2", "1")
+    assert row["declared_params_logged_share"] == "0.5" and row["params_logged_by_mlflow_run"] == "true"
+    # acc (train.py), loss (deep.py) reachable; nobody (orphan.py) not
+    assert (row["n_metric_sites"], row["metric_sites_reachable"]) == ("3", "2")
+    assert (row["n_model_sites"], row["models_in_run"]) == ("1", "1")
+    assert (row["env_linked"], row["code_version_linked"], row["data_linked"]) == ("true", "true", "false")
+    # helpers.py, deep.py, orphan.py, tool.py log outside any start_run of their own file
+    assert row["implicit_run_sites"] == "4"
+    assert row["orphan_logging_sites"] == "1"  # orphan.py: neither an entry point's nor a __main__ script's
+
+
+def test_usage_graph_and_co_usage(out: Path) -> None:
+    g = nx.read_graphml(out / "usage_graph.graphml")
+    assert g.has_edge("repo:r", "api:mlflow.log_metric")
+    rows = {(r["api_a"], r["api_b"]) for r in csv.DictReader((out / "api_co_usage.csv").open())}
+    assert ("mlflow.log_metric", "mlflow.log_param") in rows or ("mlflow.log_param", "mlflow.log_metric") in rows
+    calls = [{"repo": "a", "api": "x", "style": "fluent"}, {"repo": "a", "api": "y", "style": "fluent"},
+             {"repo": "b", "api": "x", "style": "fluent"}, {"repo": "b", "api": "y", "style": "fluent"},
+             {"repo": "b", "api": "z", "style": "unresolved"}]
+    assert co_usage(usage_graph(calls, {"a", "b"})) == [{"api_a": "x", "api_b": "y", "n_repos": 2}]
+
+
+def test_import_resolution() -> None:
+    names, dynamic = module_imports(b"from . import deep\nfrom ..up import thing\nimport os\n", "pkg/sub/m.py")
+    assert {"pkg.sub.deep", "pkg.up", "pkg.up.thing", "os"} <= names and not dynamic
+    modules = dotted_modules(["src/pkg/__init__.py", "src/pkg/m.py", "train.py"])
+    assert resolve_import("pkg.m", modules) == "src/pkg/m.py"  # src layout: by suffix
+    assert resolve_import("os", modules) is None
