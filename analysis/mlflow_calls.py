@@ -515,6 +515,9 @@ class _Visitor(cst.CSTVisitor):
         has_step = any(a.keyword is not None and a.keyword.value == "step" for a in args) or (
             step_pos is not None and len(positional) > step_pos)
         cell, line, col = self._where(p.node)
+        if api == "mlflow.start_run" and any(a.keyword is not None and a.keyword.value == "nested"
+                                             and isinstance(a.value, cst.Name) and a.value.value == "True" for a in args):
+            note = "nested=True"
         site = CallSite(cell, line, col, api, self._category(api), style, p.enclosing, p.in_loop,
                         in_run, kind, key, has_step, len(args), note)
         uri = None

@@ -59,6 +59,7 @@ def per_repository(results: Path, repos: list[str]) -> pd.DataFrame:
     frame["logs_datasets"] = any_call(cat == "dataset")
     frame["sets_tags"] = any_call(cat == "tag")
     frame["client_api"] = any_call(calls["style"] == "client")
+    frame["nested_runs"] = any_call((calls["api"] == "mlflow.start_run") & (calls["note"] == "nested=True"))
     frame["computed_keys"] = any_call(cat.isin(["param", "metric"]) & calls["key_kind"].isin(["fstring", "name", "call", "other"]))
     for scheme in sorted(set(uris["scheme"])):
         hit = set(uris.loc[uris["scheme"] == scheme, "repo"])
@@ -91,6 +92,7 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
         ("logs datasets", facts["logs_datasets"], every, "a dataset call (log_input)"),
         ("sets tags", facts["sets_tags"], every, "a tag call"),
         ("client API", facts["client_api"], every, "an MlflowClient call"),
+        ("nested runs", facts["nested_runs"], every, "start_run(nested=True)"),
         ("MLproject present", facts["has_mlproject"], every, "a valid MLproject file"),
         ("seeds set", facts["seeds_set"], every, "a seeding call or literal random_state= in code"),
         ("python pinned", facts["python_pinned"], every, "an environment file gives the Python version"),

@@ -248,3 +248,9 @@ def test_methods_of_private_objects_are_not_api_calls() -> None:
 def test_private_modules_of_mlflow_still_count() -> None:
     code = "from mlflow.tracking._tracking_service import utils\nutils._use_tracking_uri('x')\n"
     assert sites(code) == [(2, "mlflow.tracking._tracking_service.utils._use_tracking_uri")]
+
+
+def test_nested_runs_are_noted() -> None:
+    code = "import mlflow\nwith mlflow.start_run(nested=True):\n    pass\nmlflow.start_run(nested=False)\n"
+    found = find_in_module(code, RESOLVER).call_sites
+    assert [(s.line, s.note) for s in found] == [(2, "nested=True"), (4, "")]
