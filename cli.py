@@ -212,11 +212,31 @@ def analyze(
             progress.update(task, completed=done, total=total, description=f"repositories ({repo})")
 
         summary = run_analyze(settings, tick)
-    typer.echo(f"results: {summary.out_dir}")
+    typer.echo(f"results: {summary.out_dir}  report: {summary.out_dir / 'report' / 'index.html'}")
     typer.echo(f"repos: {summary.n_repos}  files: {summary.n_files}  call sites: {summary.n_call_sites}  "
                f"problems: {summary.n_problems}")
     typer.echo(f"parsed: {summary.n_parsed}  from cache: {summary.n_cached}  "
                f"without 'mlflow' (not parsed): {summary.n_prefiltered}  catalog: {summary.catalog_origin}")
+    raise typer.Exit(Exit.OK)
+
+
+@app.command()
+def report(
+    results: Annotated[Optional[Path], typer.Option(
+        help="Results directory written by analyze. Default: results/mlflow-projects/.",
+        envvar="MLFLOW_CENSUS_RESULTS")] = None,
+) -> None:
+    """Write report/report.md and a self-contained report/index.html (figures embedded) from the
+    result CSVs: one section per question, every table and figure naming the CSV it comes from.
+    (analyze writes it too.)"""
+    from analysis.report import build_report
+
+    results_dir = results or (Path("results") / DEFAULT_SPEC.stem)
+    if not (results_dir / "practices.csv").is_file():
+        typer.echo(f"error: {results_dir}/practices.csv: no results; run `python cli.py analyze` first", err=True)
+        raise typer.Exit(Exit.BAD_INPUT)
+    md, page = build_report(results_dir)
+    typer.echo(f"report: {page}\nmarkdown: {md}")
     raise typer.Exit(Exit.OK)
 
 

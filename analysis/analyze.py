@@ -36,6 +36,7 @@ from analysis.environments import (
     parse_setup_cfg,
     parse_setup_py,
 )
+from analysis.report import build_report
 from analysis.statistics import community_statistics
 from analysis.traceability import TRACEABILITY_COLUMNS, build_graph, co_usage, usage_graph, write_graphml
 from analysis.traceability import metrics as trace_metrics
@@ -637,6 +638,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         write_csv(out / name, list(frame.columns), (_cells(r) for r in frame.to_dict("records")))
         write_provenance(out / name, {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv",
                                                                 "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
+    build_report(out)
     files = [f for r in results for f in r.files]
     return AnalyzeSummary(
         out, len(tasks), len(files), len(outputs["call_sites.csv"][1]), len(problems),

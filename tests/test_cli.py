@@ -22,7 +22,7 @@ runner = CliRunner()
 def test_help_explains_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("mine", "analyze"):
+    for command in ("mine", "analyze", "report"):
         assert command in result.output
     mine_help = runner.invoke(app, ["mine", "--help"], env={"COLUMNS": "200"})
     assert mine_help.exit_code == 0
@@ -117,3 +117,8 @@ def test_analyze_summary(tmp_path: Path) -> None:
     assert result.exit_code == Exit.OK, result.output
     assert "repos: 1  files: 2  call sites: 1  problems: 0" in result.output
     assert "catalog: snapshot" in result.output
+
+
+def test_report_without_results_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--results", str(tmp_path)])
+    assert result.exit_code == Exit.BAD_INPUT and "practices.csv: no results" in result.output

@@ -1,0 +1,216 @@
+"""The report: ``report/report.md`` and a self-contained ``report/index.html`` from the result CSVs.
+
+One section per question (storage, tracking, traceability, reproducibility). Every table and
+figure names the CSV it was computed from; shares come with their denominators and 95% Wilson
+intervals from ``practices.csv``. Figures are PNG, embedded in the HTML as data URIs so the page
+opens from disk with no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+import networkx as nx  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from miner import __version__  # noqa: E402
+from miner.fileio import atomic_write_bytes, atomic_write_text, utc_now  # noqa: E402
+
+
+@dataclass
+class _Doc:
+    """The report being written, in Markdown and HTML at once."""
+
+    md: list[str]
+    html: list[str]
+    figures: dict[str, bytes]
+
+    def heading(self, text: str, level: int = 2) -> None:
+        self.md.append(f"{'#' * level} {text}\n")
+        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
+
+    def para(self, text: str) -> None:
+        self.md.append(text + "\n")
+        self.html.append(f"<p>{html.escape(text)}</p>")
+
+    def table(self, frame: pd.DataFrame, source: str, caption: str) -> None:
+        note = f"{caption} (computed from `{source}`)"
+        self.md.append(f"{note}\n")
+        if frame.empty:
+            self.md.append("(no rows)\n")
+            self.html.append(f"<p class='caption'>{html.escape(note)}</p><p>(no rows)</p>")
+            return
+        cells = frame.astype(str)
+        self.md.append("| " + " | ".join(cells.columns) + " |")
+        self.md.append("|" + "---|" * len(cells.columns))
+        for row in cells.itertuples(index=False):
+            self.md.append("| " + " | ".join(v.replace("|", "\\|") for v in row) + " |")
+        self.md.append("")
+        self.html.append(f"<p class='caption'>{html.escape(note)}</p>" + cells.to_html(index=False, escape=True))
+
+    def figure(self, name: str, fig: Figure, source: str, caption: str) -> None:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        data = buf.getvalue()
+        self.figures[name] = data
+        note = f"{caption} (computed from `{source}`)"
+        self.md.append(f"![{caption}]({name})\n\n{note}\n")
+        uri = "data:image/png;base64," + base64.b64encode(data).decode()
+        self.html.append(f"<figure><img alt='{html.escape(caption)}' src='{uri}'>"
+                         f"<figcaption>{html.escape(note)}</figcaption></figure>")
+
+
+def _csv(results: Path, name: str) -> pd.DataFrame:
+    path = results / name
+    return pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame()
+
+
+def _practice_rows(practices: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    if practices.empty:
+        return practices
+    rows = practices[(practices["population"] == "one-per-family") & practices["practice"].isin(names)]
+    return rows[["practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high"]]
+
+
+def _bar(labels: list[str], values: list[float], title: str, xlabel: str,
+         errors: tuple[list[float], list[float]] | None = None) -> Figure:
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.3 * len(labels) + 1)))
+    ax.barh(labels[::-1], values[::-1], xerr=None if errors is None else [errors[0][::-1], errors[1][::-1]],
+            color="#4477aa", ecolor="#222222", capsize=3)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    return fig
+
+
+def build_report(results: Path) -> tuple[Path, Path]:
+    """Write ``report/report.md`` and ``report/index.html`` (and the PNGs) under ``results``."""
+    doc = _Doc([], [], {})
+    practices = _csv(results, "practices.csv")
+    usage = _csv(results, "api_usage.csv")
+    repro = _csv(results, "reproducibility.csv")
+    trace = _csv(results, "traceability.csv")
+    storage = _csv(results, "mlflow_storage.csv")
+    uris = _csv(results, "tracking_uris.csv")
+    n_repos = len(repro)
+    doc.heading("MLflow census report", 1)
+    doc.para(f"mlflow-census {__version__}, written {utc_now()} from {results}. {n_repos} repositories analyzed; "
+             "shares are over one repository per duplicate family, with 95% Wilson intervals.")
+
+    doc.heading("1. Storage: what MLflow stores, and where projects send it")
+    if not storage.empty:
+        counts = storage.groupby(["release", "kind"]).size().unstack(fill_value=0)
+        order = sorted(counts.index, key=lambda v: [int(x) if x.isdigit() else 0 for x in v.split(".")])
+        counts = counts.loc[order]
+        fig, ax = plt.subplots(figsize=(9, 3.5))
+        for kind in [k for k in ("sql_table", "entity", "limit", "tracking_scheme", "artifact_scheme") if k in counts]:
+            ax.plot(range(len(order)), counts[kind], marker=".", label=kind)
+        ax.set_xticks(range(len(order)), order, rotation=90, fontsize=6)
+        ax.set_ylabel("count")
+        ax.legend(fontsize=7)
+        ax.set_title("MLflow storage model across releases")
+        doc.figure("fig_storage.png", fig, "mlflow_storage.csv", "Storage schema evolution: tables, entities, limits, schemes")
+        limits = storage[storage["kind"] == "limit"]
+        changes = limits.sort_values("release", key=lambda s: s.map(lambda v: [int(x) if x.isdigit() else 0 for x in v.split(".")]))
+        changes = changes.drop_duplicates(["name", "detail"])[["name", "detail", "release"]].rename(
+            columns={"detail": "value", "release": "from_release"}).sort_values(["name", "from_release"])
+        doc.table(changes.head(40), "mlflow_storage.csv", "Validation limits and the first release with each value")
+    else:
+        doc.para("No MLflow releases in the corpus: the storage model was not read.")
+    doc.table(_practice_rows(practices, [p for p in practices.get("practice", pd.Series(dtype=str))
+                                         if str(p).startswith("explicit tracking URI")]),
+              "practices.csv", "Repositories configuring a tracking URI, by scheme")
+    if not uris.empty:
+        doc.table(uris.groupby(["source", "scheme"]).size().reset_index(name="n_sites"), "tracking_uris.csv",
+                  "Where tracking URIs are configured")
+
+    doc.heading("2. Tracking: which logging APIs projects use, and how")
+    if not usage.empty:
+        top = usage.head(20)
+        doc.figure("fig_api_popularity.png", _bar(list(top["api"]), [float(v) for v in top["share_repos"]],
+                                                  "API popularity", "share of repositories"),
+                   "api_usage.csv", "The 20 most used APIs")
+        doc.table(top[["api", "category", "n_call_sites", "n_repos", "share_repos", "first_version"]],
+                  "api_usage.csv", "API usage (one repository per family)")
+    tracked = ["logs params", "logs metrics", "uses steps", "autolog only", "manual only", "autolog and manual",
+               "computed keys", "logs models", "registers models", "logs datasets", "sets tags", "nested runs",
+               "client API", "uses an API deprecated or removed by the latest release"]
+    rows = _practice_rows(practices, tracked)
+    if not rows.empty:
+        share = [float(v) for v in rows["share"]]
+        low = [s - float(v) for s, v in zip(share, rows["ci_low"])]
+        high = [float(v) - s for s, v in zip(share, rows["ci_high"])]
+        doc.figure("fig_practices.png", _bar(list(rows["practice"]), share, "Practice prevalence (95% CI)",
+                                             "share of eligible repositories", (low, high)),
+                   "practices.csv", "Tracking practices with their confidence intervals")
+    doc.table(rows, "practices.csv", "Tracking practices: n_repos of n_eligible")
+
+    doc.heading("3. Traceability: can a run be traced to its code, parameters, data, environment and model")
+    if not trace.empty:
+        cols = ["params_logged_by_mlflow_run", "env_linked", "code_version_linked", "data_linked"]
+        shares = [(trace[c] == "true").mean() for c in cols]
+        reach = pd.to_numeric(trace["metric_reachable_share"], errors="coerce").dropna()
+        declared = pd.to_numeric(trace["declared_params_logged_share"], errors="coerce").dropna()
+        labels = cols + ["metric sites reachable (mean)", "declared params logged explicitly (mean)"]
+        values = shares + [float(reach.mean()) if len(reach) else 0.0, float(declared.mean()) if len(declared) else 0.0]
+        doc.figure("fig_traceability.png", _bar(labels, values, "Traceability coverage", "share"),
+                   "traceability.csv", "Traceability coverage over repositories")
+        summary = pd.DataFrame({"measure": labels, "value": [round(v, 4) for v in values],
+                                "n": [n_repos] * len(cols) + [len(reach), len(declared)]})
+        doc.table(summary, "traceability.csv", "Traceability measures (n: repositories the measure applies to)")
+        graphs = sorted((results / "graphs").glob("*.graphml")) if (results / "graphs").is_dir() else []
+        sizes = [(nx.read_graphml(p), p.name) for p in graphs[:200]]
+        sizes = [(g, name) for g, name in sizes if 8 <= g.number_of_nodes() <= 60]
+        if sizes:
+            g, name = max(sizes, key=lambda t: t[0].number_of_edges())
+            fig, ax = plt.subplots(figsize=(9, 6))
+            kinds = sorted({d.get("kind", "") for _n, d in g.nodes(data=True)})
+            palette = plt.get_cmap("tab20")
+            colors = [palette(kinds.index(d.get("kind", "")) % 20) for _n, d in g.nodes(data=True)]
+            nx.draw_networkx(g, pos=nx.spring_layout(g, seed=1), ax=ax, node_color=colors, node_size=120,
+                             font_size=5, arrows=True, labels={n: n.split(":", 1)[-1][-28:] for n in g})
+            ax.set_axis_off()
+            doc.figure("fig_graph.png", fig, f"graphs/{name}", f"One traceability graph drawn: {name}")
+
+    doc.heading("4. Reproducibility: how likely a project is to re-run")
+    if not repro.empty:
+        pinned = pd.to_numeric(repro[repro["n_deps"] != "0"]["pinned_share"], errors="coerce").dropna()
+        fig, ax = plt.subplots(figsize=(7, 3))
+        ax.hist(pinned, bins=10, range=(0, 1), color="#228833")
+        ax.set_xlabel("share of exactly pinned dependencies")
+        ax.set_ylabel("repositories")
+        ax.set_title(f"Pinning distribution (n = {len(pinned)} repositories declaring dependencies)")
+        doc.figure("fig_pinning.png", fig, "reproducibility.csv", "Pinning distribution")
+        readiness = pd.to_numeric(repro["readiness"], errors="coerce")
+        doc.para(f"Readiness score: mean {readiness.mean():.3f}, median {readiness.median():.3f} over {len(readiness)} "
+                 "repositories (formula in the README).")
+    names = [p for p in practices.get("practice", pd.Series(dtype=str))
+             if str(p).startswith(("env spec", "exact pinning share")) or p in ("MLproject present", "seeds set",
+                                                                                 "python pinned", "mlflow pinned")]
+    doc.table(_practice_rows(practices, names), "practices.csv", "Reproducibility practices")
+
+    out = results / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in doc.figures.items():
+        atomic_write_bytes(out / name, data)
+    md_path, html_path = out / "report.md", out / "index.html"
+    atomic_write_text(md_path, "\n".join(doc.md) + "\n")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}table{border-collapse:collapse;"
+             "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}.caption,figcaption{color:#555;font-size:12px}"
+             "img{max-width:100%}")
+    # the page counts its own figures once loaded (a test reads it back through headless Chromium)
+    script = ("window.addEventListener('load',function(){var i=document.images,n=0;for(var k=0;k<i.length;k++)"
+              "{if(i[k].complete&&i[k].naturalWidth>0)n++;}document.body.setAttribute('data-images',n+'/'+i.length);});")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>MLflow census report</title><style>{style}</style>"
+            f"<script>{script}</script></head><body>{''.join(doc.html)}</body></html>")
+    atomic_write_text(html_path, page)
+    return md_path, html_path
