@@ -225,6 +225,8 @@ def report(
     results: Annotated[Optional[Path], typer.Option(
         help="Results directory written by analyze. Default: results/mlflow-projects/.",
         envvar="MLFLOW_CENSUS_RESULTS")] = None,
+    all_repos: Annotated[bool, typer.Option("--all-repos", help="Report shares over every repository, duplicates "
+                                            "included (default: one per duplicate family).")] = False,
 ) -> None:
     """Write report/report.md and a self-contained report/index.html (figures embedded) from the
     result CSVs: one section per question, every table and figure naming the CSV it comes from.
@@ -235,7 +237,7 @@ def report(
     if not (results_dir / "practices.csv").is_file():
         typer.echo(f"error: {results_dir}/practices.csv: no results; run `python cli.py analyze` first", err=True)
         raise typer.Exit(Exit.BAD_INPUT)
-    md, page = build_report(results_dir)
+    md, page = build_report(results_dir, all_repos)
     typer.echo(f"report: {page}\nmarkdown: {md}")
     raise typer.Exit(Exit.OK)
 

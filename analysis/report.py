@@ -75,10 +75,10 @@ def _csv(results: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame()
 
 
-def _practice_rows(practices: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+def _practice_rows(practices: pd.DataFrame, names: list[str], population: str) -> pd.DataFrame:
     if practices.empty:
         return practices
-    rows = practices[(practices["population"] == "one-per-family") & practices["practice"].isin(names)]
+    rows = practices[(practices["population"] == population) & practices["practice"].isin(names)]
     return rows[["practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high"]]
 
 
@@ -92,8 +92,13 @@ def _bar(labels: list[str], values: list[float], title: str, xlabel: str,
     return fig
 
 
-def build_report(results: Path) -> tuple[Path, Path]:
-    """Write ``report/report.md`` and ``report/index.html`` (and the PNGs) under ``results``."""
+def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
+    """Write ``report/report.md`` and ``report/index.html`` (and the PNGs) under ``results``.
+
+    Practice shares are those of one repository per duplicate family, or of every repository
+    with ``all_repos`` (both populations are in ``practices.csv``).
+    """
+    population = "all" if all_repos else "one-per-family"
     doc = _Doc([], [], {})
     practices = _csv(results, "practices.csv")
     usage = _csv(results, "api_usage.csv")
@@ -104,7 +109,9 @@ def build_report(results: Path) -> tuple[Path, Path]:
     n_repos = len(repro)
     doc.heading("MLflow census report", 1)
     doc.para(f"mlflow-census {__version__}, written {utc_now()} from {results}. {n_repos} repositories analyzed; "
-             "shares are over one repository per duplicate family, with 95% Wilson intervals.")
+             + ("shares are over every analyzed repository (duplicates included)" if all_repos
+                else "shares are over one repository per duplicate family")
+             + ", with 95% Wilson intervals.")
 
     doc.heading("1. Storage: what MLflow stores, and where projects send it")
     if not storage.empty:
@@ -127,7 +134,7 @@ def build_report(results: Path) -> tuple[Path, Path]:
     else:
         doc.para("No MLflow releases in the corpus: the storage model was not read.")
     doc.table(_practice_rows(practices, [p for p in practices.get("practice", pd.Series(dtype=str))
-                                         if str(p).startswith("explicit tracking URI")]),
+                                         if str(p).startswith("explicit tracking URI")], population),
               "practices.csv", "Repositories configuring a tracking URI, by scheme")
     if not uris.empty:
         doc.table(uris.groupby(["source", "scheme"]).size().reset_index(name="n_sites"), "tracking_uris.csv",
@@ -144,7 +151,7 @@ def build_report(results: Path) -> tuple[Path, Path]:
     tracked = ["logs params", "logs metrics", "uses steps", "autolog only", "manual only", "autolog and manual",
                "computed keys", "logs models", "registers models", "logs datasets", "sets tags", "nested runs",
                "client API", "uses an API deprecated or removed by the latest release"]
-    rows = _practice_rows(practices, tracked)
+    rows = _practice_rows(practices, tracked, population)
     if not rows.empty:
         share = [float(v) for v in rows["share"]]
         low = [s - float(v) for s, v in zip(share, rows["ci_low"])]
@@ -196,7 +203,7 @@ def build_report(results: Path) -> tuple[Path, Path]:
     names = [p for p in practices.get("practice", pd.Series(dtype=str))
              if str(p).startswith(("env spec", "exact pinning share")) or p in ("MLproject present", "seeds set",
                                                                                  "python pinned", "mlflow pinned")]
-    doc.table(_practice_rows(practices, names), "practices.csv", "Reproducibility practices")
+    doc.table(_practice_rows(practices, names, population), "practices.csv", "Reproducibility practices")
 
     out = results / "report"
     out.mkdir(parents=True, exist_ok=True)

@@ -69,3 +69,12 @@ def test_every_figure_loads_in_headless_chromium(report_dir: Path) -> None:
     match = re.search(r'data-images="(\d+)/(\d+)"', proc.stdout)
     assert match is not None, proc.stderr[-500:]
     assert match.group(1) == match.group(2) == "5"
+
+
+def test_all_repos_population(report_dir: Path) -> None:
+    from analysis.report import build_report
+
+    md, _page = build_report(report_dir.parent, all_repos=True)
+    assert "duplicates included" in md.read_text()
+    build_report(report_dir.parent)
+    assert "one repository per duplicate family" in (report_dir / "report.md").read_text()
