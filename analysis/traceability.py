@@ -35,11 +35,16 @@ def _true(value: object) -> bool:
     return value is True or value == "true"
 
 
-def module_imports(source: bytes, rel: str) -> tuple[set[str], bool]:
-    """Dotted names a module imports (relative ones made absolute) and whether it imports dynamically."""
+def parse(source: bytes) -> ast.Module:
+    """``ast.parse`` without warnings about the mined code."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tree = ast.parse(source)
+        return ast.parse(source)
+
+
+def module_imports(source: bytes, rel: str, tree: ast.Module | None = None) -> tuple[set[str], bool]:
+    """Dotted names a module imports (relative ones made absolute) and whether it imports dynamically."""
+    tree = tree or parse(source)
     package = list(PurePosixPath(rel).parent.parts)
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -53,6 +58,88 @@ def module_imports(source: bytes, rel: str) -> tuple[set[str], bool]:
             names.add(base)
             names.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
     return {n for n in names if n}, _DYNAMIC.search(source.decode("utf-8", "replace")) is not None
+
+
+def _defs(tree: ast.Module) -> dict[ast.AST, str]:
+    """Every function and method of a module with its qualified name (``Class.method``, ``outer.inner``)."""
+    out: dict[ast.AST, str] = {}
+
+    def walk(body: list[ast.stmt], prefix: str) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out[stmt] = prefix + stmt.name
+                walk(stmt.body, prefix + stmt.name + ".")
+            elif isinstance(stmt, ast.ClassDef):
+                walk(stmt.body, prefix + stmt.name + ".")
+
+    walk(tree.body, "")
+    return out
+
+
+def call_edges(tree: ast.Module, rel: str, modules: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(caller node, callee node, kind) of the calls a module makes to the repository's own functions.
+
+    The caller is the innermost function (or the module for top-level code). A name called is a
+    function of this module, or one imported from (or a module imported from) the repository; a
+    name bound by assignment and then called is a call through a variable: an ``unresolved`` edge.
+    """
+    defs = _defs(tree)
+    local = {q.rsplit(".", 1)[-1]: q for q in sorted(defs.values(), key=lambda q: q.count("."), reverse=True)}
+    bound: dict[str, tuple[str, str]] = {}  # name -> (file, function name or '')
+    assigned: set[str] = set()
+    package = list(PurePosixPath(rel).parent.parts)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                target = resolve_import(alias.name, modules)
+                if target and alias.asname:
+                    bound[alias.asname] = (target, "")
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package[: len(package) - node.level + 1] if node.level > 1 else package
+                base = ".".join([*up, *([base] if base else [])])
+            for alias in node.names:
+                as_module = resolve_import(f"{base}.{alias.name}" if base else alias.name, modules)
+                source = resolve_import(base, modules) if base else None
+                if as_module:
+                    bound[alias.asname or alias.name] = (as_module, "")
+                elif source:
+                    bound[alias.asname or alias.name] = (source, alias.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            assigned.update(t.id for t in targets if isinstance(t, ast.Name))
+    edges: list[tuple[str, str, str]] = []
+
+    def visit(node: ast.AST, owner: str) -> None:
+        if node in defs:
+            owner = f"function:{rel}:{defs[node]}"
+            edges.append((f"module:{rel}", owner, "defines"))
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                if func.id in local:
+                    edges.append((owner, f"function:{rel}:{local[func.id]}", "calls"))
+                elif func.id in bound:
+                    target, name = bound[func.id]
+                    edges.append((owner, f"function:{target}:{name}" if name else f"module:{target}", "calls"))
+                elif func.id in assigned:
+                    edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                head = func.value.id
+                if head in bound and not bound[head][1]:
+                    edges.append((owner, f"function:{bound[head][0]}:{func.attr}", "calls"))
+                elif head in ("self", "cls") and func.attr in local:
+                    edges.append((owner, f"function:{rel}:{local[func.attr]}", "calls"))
+                else:
+                    edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
+            elif isinstance(func, ast.Attribute):
+                edges.append((owner, f"by-name:{func.attr}", "calls"))
+        for child in ast.iter_child_nodes(node):
+            visit(child, owner)
+
+    visit(tree, f"module:{rel}")
+    return edges
 
 
 def resolve_import(name: str, modules: Mapping[str, str]) -> str | None:
@@ -81,18 +168,38 @@ def build_graph(repo: str, root: Path, py_files: list[str], rows: Mapping[str, l
     g = nx.DiGraph(repo=repo)
     g.add_node(f"repo:{repo}", kind="repository")
     modules = dotted_modules(py_files)
+    by_name: list[tuple[str, str]] = []
     for rel in py_files:
         g.add_node(f"module:{rel}", kind="module", path=rel)
         try:
-            imported, dynamic = module_imports((root / rel).read_bytes(), rel)
+            source = (root / rel).read_bytes()
+            tree = parse(source)
+            imported, dynamic = module_imports(source, rel, tree)
+            calls = call_edges(tree, rel, modules)
         except (SyntaxError, ValueError, RecursionError, OSError):
             continue
+        for caller, callee, kind in calls:
+            if callee.startswith("by-name:"):
+                by_name.append((caller, callee.removeprefix("by-name:")))
+                continue
+            if callee.startswith("function:") and callee not in g:
+                g.add_node(callee, kind="function")
+            g.add_edge(caller, callee, kind=kind)
         for name in sorted(imported):
             target = resolve_import(name, modules)
             if target is not None and target != rel:
                 g.add_edge(f"module:{rel}", f"module:{target}", kind="imports")
         if dynamic:
             g.add_edge(f"module:{rel}", "unresolved:dynamic-import", kind="unresolved")
+    # `obj.method()`: the object's class is unknown statically, so the call reaches every function of
+    # the repository with that name (a method called by name), as the by-name call graph promises
+    functions: dict[str, list[str]] = {}
+    for node in g:
+        if node.startswith("function:"):
+            functions.setdefault(node.rsplit(":", 1)[1].rsplit(".", 1)[-1], []).append(node)
+    for caller, name in by_name:
+        for callee in functions.get(name, []):
+            g.add_edge(caller, callee, kind="calls", by_name=True)
     for m in rows["mlprojects"]:
         node = f"mlproject:{m['path']}"
         g.add_node(node, kind="mlproject", valid=_true(m["valid"]))
@@ -119,11 +226,11 @@ def build_graph(repo: str, root: Path, py_files: list[str], rows: Mapping[str, l
             g.add_node(f"dependency:{d['name']}", kind="dependency")
             g.add_edge(f"env:{d['file']}", f"dependency:{d['name']}", kind="pins", pin_class=d["pin_class"])
     for u in rows["tracking_uris"]:
-        source = f"module:{u['path']}" if u["path"] in py_files else f"config:{u['path']}"
+        writer = f"module:{u['path']}" if u["path"] in py_files else f"config:{u['path']}"
         g.add_node(f"tracking_uri:{u['scheme']}", kind="tracking_uri")
-        g.add_edge(source, f"tracking_uri:{u['scheme']}", kind="writes_to")
+        g.add_edge(writer, f"tracking_uri:{u['scheme']}", kind="writes_to")
     for c in rows["call_sites"]:
-        module = f"module:{c['path']}"
+        module = _owner(g, c)
         if c["api"] == "mlflow.start_run":
             node = f"run_site:{c['path']}:{c['line']}"
             g.add_node(node, kind="run_site")
@@ -138,12 +245,18 @@ def build_graph(repo: str, root: Path, py_files: list[str], rows: Mapping[str, l
     return g
 
 
-def reachable_modules(g: nx.DiGraph, start: str) -> set[str]:
-    """Module paths reachable from a node through runs and imports edges."""
+def reachable(g: nx.DiGraph, start: str) -> set[str]:
+    """Module and function nodes reachable from a node: a script runs its module's top-level code,
+    an import runs the imported module's top-level code, and code runs the functions it calls."""
     if start not in g:
         return set()
-    sub = nx.subgraph_view(g, filter_edge=lambda u, v: g.edges[u, v]["kind"] in ("runs", "imports"))
-    return {n.split(":", 1)[1] for n in nx.descendants(sub, start) | {start} if n.startswith("module:")}
+    sub = nx.subgraph_view(g, filter_edge=lambda u, v: g.edges[u, v]["kind"] in ("runs", "imports", "calls"))
+    return {n for n in nx.descendants(sub, start) | {start} if n.startswith(("module:", "function:"))}
+
+
+def _owner(g: nx.DiGraph, c: Mapping[str, Any]) -> str:
+    owner = f"function:{c['path']}:{c['enclosing_function']}" if c["enclosing_function"] else f"module:{c['path']}"
+    return owner if owner in g else f"module:{c['path']}"
 
 
 def metrics(g: nx.DiGraph, repo: str, root: Path, rows: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -151,25 +264,25 @@ def metrics(g: nx.DiGraph, repo: str, root: Path, rows: Mapping[str, list[dict[s
     eps = [n for n, d in g.nodes(data=True) if d.get("kind") == "entry_point"]
     from_eps: set[str] = set()
     for ep in eps:
-        from_eps |= reachable_modules(g, ep)
+        from_eps |= reachable(g, ep)
     mains = {rel for rel in (n.split(":", 1)[1] for n in g if n.startswith("module:"))
              if _MAIN.search((root / rel).read_text(encoding="utf-8", errors="replace") if (root / rel).is_file() else "")}
     from_mains: set[str] = set()
     for rel in mains:
-        from_mains |= reachable_modules(g, f"module:{rel}")
+        from_mains |= reachable(g, f"module:{rel}")
     entry_reach = from_eps | from_mains
     calls = rows["call_sites"]
     logged_params = {c["key"] for c in calls if c["category"] == "param" and c["key_kind"] == "literal"
-                     and c["path"] in from_eps}
+                     and _owner(g, c) in from_eps}
     declared = {(p["mlproject_path"], p["entry_point"], p["name"]) for p in rows["parameters"]}
     declared_logged = {d for d in declared if d[2] in logged_params}
     metric_sites = [c for c in calls if c["category"] == "metric"]
-    metric_reach = [c for c in metric_sites if c["path"] in from_eps]
+    metric_reach = [c for c in metric_sites if _owner(g, c) in from_eps]
     model_sites = [c for c in calls if c["api"].endswith(".log_model")]
     run_files = {c["path"] for c in calls if c["api"] == "mlflow.start_run"}
     logging_sites = [c for c in calls if c["category"] in LOGGING and c["style"] != "client"]
     implicit = [c for c in logging_sites if not _true(c["in_run_context"]) and c["path"] not in run_files]
-    orphan = [c for c in calls if c["category"] in LOGGING and c["path"] not in entry_reach]
+    orphan = [c for c in calls if c["category"] in LOGGING and _owner(g, c) not in entry_reach]
     tags = [c for c in calls if c["category"] == "tag" and re.search(r"(?i)git|commit|version|sha", c["key"])]
     valid_projects = [m for m in rows["mlprojects"] if _true(m["valid"])]
     return {

@@ -10,7 +10,7 @@ import pytest
 
 from analysis.analyze import analyze
 from analysis.ftypes import AnalyzeSettings
-from analysis.traceability import co_usage, dotted_modules, module_imports, resolve_import, usage_graph
+from analysis.traceability import co_usage, dotted_modules, module_imports, reachable, resolve_import, usage_graph
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
 from tests.conftest import make_repo
@@ -22,7 +22,8 @@ REPO = {
     "train.py": "import mlflow\nfrom pkg.helpers import log_all\nwith mlflow.start_run():\n    log_all()\n"
                 "    mlflow.log_metric('acc', 1.0)\n    mlflow.sklearn.log_model(m, 'model')\n",
     "pkg/__init__.py": "",
-    "pkg/helpers.py": "import mlflow\nfrom . import deep\ndef log_all():\n    mlflow.log_param('alpha', 1)\n    deep.go()\n",
+    "pkg/helpers.py": "import mlflow\nfrom . import deep\ndef log_all():\n    mlflow.log_param('alpha', 1)\n    deep.go()\n"
+                      "def unused():\n    mlflow.log_metric('never', 1)\n    fn = log_all\n    fn()\n",
     "pkg/deep.py": "import mlflow\ndef go():\n    mlflow.log_metric('loss', 2.0)\n",
     "orphan.py": "import mlflow\nmlflow.log_metric('nobody', 1)\n",
     "tool.py": "import importlib\nimport mlflow\nif __name__ == '__main__':\n    importlib.import_module('x')\n"
@@ -48,8 +49,14 @@ def test_graph_links_entry_point_to_keys_logged_in_helpers(out: Path) -> None:
     assert g.edges[ep, "parameter:MLproject:main:alpha"]["kind"] == "declares"
     assert g.edges["module:train.py", "module:pkg/helpers.py"]["kind"] == "imports"
     assert g.edges["module:pkg/helpers.py", "module:pkg/deep.py"]["kind"] == "imports"  # relative import
-    assert g.edges["module:pkg/helpers.py", "param_key:alpha"]["kind"] == "logs"
-    assert g.edges["module:pkg/deep.py", "metric_key:loss"]["kind"] == "logs"
+    assert g.edges["function:pkg/helpers.py:log_all", "param_key:alpha"]["kind"] == "logs"
+    assert g.edges["function:pkg/deep.py:go", "metric_key:loss"]["kind"] == "logs"
+    assert g.edges["module:train.py", "function:pkg/helpers.py:log_all"]["kind"] == "calls"
+    assert g.edges["function:pkg/helpers.py:log_all", "function:pkg/deep.py:go"]["kind"] == "calls"
+    assert g.edges["function:pkg/helpers.py:unused", "unresolved:call through variable fn"]["kind"] == "unresolved"
+    reached = reachable(g, ep)
+    assert {"module:train.py", "function:pkg/helpers.py:log_all", "function:pkg/deep.py:go"} <= reached
+    assert "function:pkg/helpers.py:unused" not in reached  # in an imported module, never called
     assert g.edges["mlproject:MLproject", "env:conda.yaml"]["kind"] == "uses_env"
     assert g.edges["env:conda.yaml", "dependency:mlflow"]["pin_class"] == "exact"
     assert g.edges["module:tool.py", "unresolved:dynamic-import"]["kind"] == "unresolved"
@@ -60,13 +67,14 @@ def test_traceability_metrics(out: Path) -> None:
     (row,) = list(csv.DictReader((out / "traceability.csv").open()))
     assert (row["n_entry_points"], row["n_declared_params"], row["declared_params_logged"]) == ("1", "2", "1")
     assert row["declared_params_logged_share"] == "0.5" and row["params_logged_by_mlflow_run"] == "true"
-    # acc (train.py), loss (deep.py) reachable; nobody (orphan.py) not
-    assert (row["n_metric_sites"], row["metric_sites_reachable"]) == ("3", "2")
+    # acc (train.py), loss (deep.go, called through log_all) reachable; nobody (orphan.py) and never
+    # (helpers.unused: its module is imported, the function is never called) not
+    assert (row["n_metric_sites"], row["metric_sites_reachable"]) == ("4", "2")
     assert (row["n_model_sites"], row["models_in_run"]) == ("1", "1")
     assert (row["env_linked"], row["code_version_linked"], row["data_linked"]) == ("true", "true", "false")
-    # helpers.py, deep.py, orphan.py, tool.py log outside any start_run of their own file
-    assert row["implicit_run_sites"] == "4"
-    assert row["orphan_logging_sites"] == "1"  # orphan.py: neither an entry point's nor a __main__ script's
+    # helpers.py (2), deep.py, orphan.py, tool.py log outside any start_run of their own file
+    assert row["implicit_run_sites"] == "5"
+    assert row["orphan_logging_sites"] == "2"  # orphan.py and helpers.unused: reached by no entry point or script
 
 
 def test_usage_graph_and_co_usage(out: Path) -> None:
@@ -86,3 +94,18 @@ def test_import_resolution() -> None:
     modules = dotted_modules(["src/pkg/__init__.py", "src/pkg/m.py", "train.py"])
     assert resolve_import("pkg.m", modules) == "src/pkg/m.py"  # src layout: by suffix
     assert resolve_import("os", modules) is None
+
+
+def test_method_calls_link_by_name(tmp_path: Path) -> None:
+    from analysis.traceability import build_graph
+
+    (tmp_path / "main.py").write_text("from lib import Trainer\nt = Trainer()\nt.fit()\n")
+    (tmp_path / "lib.py").write_text("class Trainer:\n    def fit(self):\n        self.step()\n    def step(self):\n        pass\n"
+                                     "    def unused(self):\n        pass\n")
+    empty: dict[str, list[dict[str, object]]] = {k: [] for k in (
+        "mlprojects", "entry_points", "parameters", "dependencies", "tracking_uris", "call_sites")}
+    g = build_graph("r", tmp_path, ["main.py", "lib.py"], empty)  # type: ignore[arg-type]
+    assert g.edges["module:main.py", "function:lib.py:Trainer.fit"]["by_name"] is True
+    assert g.edges["function:lib.py:Trainer.fit", "function:lib.py:Trainer.step"]["kind"] == "calls"
+    assert reachable(g, "module:main.py") >= {"function:lib.py:Trainer.fit", "function:lib.py:Trainer.step"}
+    assert "function:lib.py:Trainer.unused" not in reachable(g, "module:main.py")
