@@ -518,6 +518,9 @@ class _Visitor(cst.CSTVisitor):
         if api == "mlflow.start_run" and any(a.keyword is not None and a.keyword.value == "nested"
                                              and isinstance(a.value, cst.Name) and a.value.value == "True" for a in args):
             note = "nested=True"
+        registered = self._registered_name(api, args)
+        if registered:
+            note = f"registered_model_name={registered}"
         site = CallSite(cell, line, col, api, self._category(api), style, p.enclosing, p.in_loop,
                         in_run, kind, key, has_step, len(args), note)
         uri = None
@@ -527,6 +530,16 @@ class _Visitor(cst.CSTVisitor):
                 via = "set_tracking_uri" if api == "mlflow.set_tracking_uri" else "MlflowClient"
                 uri = self._uri(line, cell, via, value, p.scope)
         return site, uri
+
+    def _registered_name(self, api: str, args: tuple[cst.Arg, ...] | object) -> str:
+        """The registered model name of ``log_model(..., registered_model_name=...)`` or ``register_model``."""
+        if api.endswith(".log_model"):
+            value = self._arg(args, None, "registered_model_name")
+        elif api == "mlflow.register_model":
+            value = self._arg(args, 1, "name")
+        else:
+            return ""
+        return (_string_value(value) or "<computed>") if value is not None else ""
 
     def _integration(self, qualified: str, p: _Pending) -> None:
         root = qualified.split(".")[0]

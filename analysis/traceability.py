@@ -240,8 +240,13 @@ def build_graph(repo: str, root: Path, py_files: list[str], rows: Mapping[str, l
                     "model": "model", "dataset": "dataset", "registry": "model"}[c["category"]]
             label = c["key"] if c["key_kind"] == "literal" else f"<{c['key_kind']}>@{c['path']}:{c['line']}"
             node = f"{kind}:{label}" if kind in ("param_key", "metric_key", "tag") else f"{kind}:{c['path']}:{c['line']}"
-            g.add_node(node, kind=kind, api=c["api"])
+            flavor = c["api"].split(".")[1] if kind == "model" and c["api"].count(".") == 2 else ""
+            g.add_node(node, kind=kind, api=c["api"], **({"flavor": flavor} if flavor else {}))
             g.add_edge(module, node, kind="registers" if c["category"] == "registry" else "logs")
+            if c["note"].startswith("registered_model_name="):
+                registered = "registered_model:" + c["note"].split("=", 1)[1]
+                g.add_node(registered, kind="registered_model")
+                g.add_edge(node, registered, kind="registers")
     return g
 
 

@@ -254,3 +254,12 @@ def test_nested_runs_are_noted() -> None:
     code = "import mlflow\nwith mlflow.start_run(nested=True):\n    pass\nmlflow.start_run(nested=False)\n"
     found = find_in_module(code, RESOLVER).call_sites
     assert [(s.line, s.note) for s in found] == [(2, "nested=True"), (4, "")]
+
+
+def test_registered_model_names_are_noted() -> None:
+    code = ("import mlflow\nmlflow.sklearn.log_model(m, 'model', registered_model_name='churn')\n"
+            "mlflow.register_model(uri, name)\nmlflow.register_model(uri, 'fraud')\n")
+    found = find_in_module(code, RESOLVER).call_sites
+    assert [(s.line, s.note) for s in found] == [(2, "registered_model_name=churn"),
+                                                 (3, "registered_model_name=<computed>"),
+                                                 (4, "registered_model_name=fraud")]

@@ -20,7 +20,7 @@ REPO = {
                  "      beta: {type: int, default: 1}\n    command: python train.py {alpha}\n",
     "conda.yaml": "dependencies: [python=3.10, {pip: [mlflow==2.9.2]}]\n",
     "train.py": "import mlflow\nfrom pkg.helpers import log_all\nwith mlflow.start_run():\n    log_all()\n"
-                "    mlflow.log_metric('acc', 1.0)\n    mlflow.sklearn.log_model(m, 'model')\n",
+                "    mlflow.log_metric('acc', 1.0)\n    mlflow.sklearn.log_model(m, 'model', registered_model_name='p')\n",
     "pkg/__init__.py": "",
     "pkg/helpers.py": "import mlflow\nfrom . import deep\ndef log_all():\n    mlflow.log_param('alpha', 1)\n    deep.go()\n"
                       "def unused():\n    mlflow.log_metric('never', 1)\n    fn = log_all\n    fn()\n",
@@ -61,6 +61,9 @@ def test_graph_links_entry_point_to_keys_logged_in_helpers(out: Path) -> None:
     assert g.edges["env:conda.yaml", "dependency:mlflow"]["pin_class"] == "exact"
     assert g.edges["module:tool.py", "unresolved:dynamic-import"]["kind"] == "unresolved"
     assert nx.has_path(g, ep, "metric_key:loss")
+    model = "model:train.py:6"
+    assert g.nodes[model]["flavor"] == "sklearn"
+    assert g.edges[model, "registered_model:p"]["kind"] == "registers"
 
 
 def test_traceability_metrics(out: Path) -> None:
