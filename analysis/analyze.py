@@ -401,7 +401,7 @@ def analyze_repository(task: RepoTask) -> RepoResult:
     graph = build_graph(task.repo, root, py_files, tables)
     result.traceability.append(trace_metrics(graph, task.repo, root, tables))
     if _Worker.graphs_dir:
-        write_graphml(graph, Path(_Worker.graphs_dir) / (re.sub(r"[^A-Za-z0-9._-]", "_", task.repo.replace("/", "__")) + ".graphml"))
+        write_graphml(graph, Path(_Worker.graphs_dir) / graph_name(task.repo))
     return result
 
 
@@ -501,12 +501,18 @@ def _looks_python2(data: bytes) -> bool:
     return re.search(rb"^\s*print\s+[\"'\w]", data, re.M) is not None or b"except Exception, " in data
 
 
+def graph_name(repo: str) -> str:
+    """The GraphML file name of a repository's traceability graph."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", repo.replace("/", "__")) + ".graphml"
+
+
 def _fingerprint(catalog: Catalog) -> str:
     """Cache-key part: the tool version, the catalog, and the source of the per-file passes (so any
     change to a pass invalidates what it cached)."""
     here = Path(__file__).resolve().parent
     code = [hashlib.sha256((here / name).read_bytes()).hexdigest()
-            for name in ("analyze.py", "mlflow_calls.py", "sources.py", "uris.py", "ftypes.py")]
+            for name in ("analyze.py", "mlflow_calls.py", "sources.py", "uris.py", "ftypes.py", "mlproject.py",
+                         "environments.py", "reproducibility.py", "traceability.py")]
     payload = json.dumps([__version__, code, sorted(catalog.aliases().items()), sorted(catalog.by_api)])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -581,25 +587,47 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     results: list[RepoResult] = []
     report = progress or (lambda _r, _d, _t: None)
 
-    def collect(res: RepoResult) -> None:
+    def repo_key(task: RepoTask) -> str:
+        # a repository's tree at a commit never changes: its whole result is reusable
+        raw = f"repo\0{fingerprint}\0{task.repo}\0{task.commit}\0{task.root}\0{settings.max_file_bytes}"
+        return "repo:" + hashlib.sha256(raw.encode()).hexdigest()
+
+    def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
         results.append(res)
-        if db is not None and res.new_cache:
-            db.executemany("insert or replace into results values (?, ?)", res.new_cache.items())
+        if db is not None and not cached:
+            entries = list(res.new_cache.items())
+            entries.append((repo_key(task), json.dumps({k: v for k, v in asdict(res).items() if k != "new_cache"})))
+            db.executemany("insert or replace into results values (?, ?)", entries)
             db.commit()  # per repository: an interrupted run keeps what it finished
         report(res.repo, len(results), len(tasks))
 
+    todo: list[RepoTask] = []
     try:
-        if settings.jobs > 1 and len(tasks) > 1:
+        for task in tasks:
+            row = db.execute("select value from results where key = ?", (repo_key(task),)).fetchone() if db else None
+            if row is not None and (out / "graphs" / graph_name(task.repo)).is_file():
+                data = json.loads(row[0])
+                res = RepoResult(**data)
+                # every file result now comes from the cache: what was parsed then, and what was cached then
+                res.n_cached, res.n_parsed = res.n_parsed + res.n_cached, 0
+                for f in res.files:
+                    f["cached"] = f.get("status") == "analyzed" and f.get("kind") in ("python", "notebook", "config")
+                collect(res, task, cached=True)
+            else:
+                todo.append(task)
+        if settings.jobs > 1 and len(todo) > 1:
             with ProcessPoolExecutor(settings.jobs, initializer=_init_worker, initargs=init) as pool:
-                for res in pool.map(analyze_repository, tasks, chunksize=1):
-                    collect(res)
+                for task, res in zip(todo, pool.map(analyze_repository, todo, chunksize=1)):
+                    collect(res, task)
         else:
             _init_worker(*init)
-            for task in tasks:
-                collect(analyze_repository(task))
+            for task in todo:
+                collect(analyze_repository(task), task)
     finally:
         if db is not None:
             db.close()
+    order = {t.repo: i for i, t in enumerate(tasks)}
+    results.sort(key=lambda r: order[r.repo])
 
     mine_problems = read_csv(settings.corpus_dir / "problems.csv") if (settings.corpus_dir / "problems.csv").is_file() else []
     problems = [*mine_problems, *(p for r in results for p in r.problems)]

@@ -9,6 +9,7 @@ opens from disk with no network.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 from dataclasses import dataclass
@@ -99,6 +100,11 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
     with ``all_repos`` (both populations are in ``practices.csv``).
     """
     population = "all" if all_repos else "one-per-family"
+    out = results / "report"
+    md_path, html_path = out / "report.md", out / "index.html"
+    stamp = _inputs_digest(results, population)
+    if (out / ".inputs.sha256").is_file() and (out / ".inputs.sha256").read_text() == stamp and html_path.is_file():
+        return md_path, html_path  # same rows, same report: nothing to redraw
     doc = _Doc([], [], {})
     practices = _csv(results, "practices.csv")
     usage = _csv(results, "api_usage.csv")
@@ -205,11 +211,9 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
                                                                                  "python pinned", "mlflow pinned")]
     doc.table(_practice_rows(practices, names, population), "practices.csv", "Reproducibility practices")
 
-    out = results / "report"
     out.mkdir(parents=True, exist_ok=True)
     for name, data in doc.figures.items():
         atomic_write_bytes(out / name, data)
-    md_path, html_path = out / "report.md", out / "index.html"
     atomic_write_text(md_path, "\n".join(doc.md) + "\n")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}table{border-collapse:collapse;"
              "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}.caption,figcaption{color:#555;font-size:12px}"
@@ -220,4 +224,22 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>MLflow census report</title><style>{style}</style>"
             f"<script>{script}</script></head><body>{''.join(doc.html)}</body></html>")
     atomic_write_text(html_path, page)
+    atomic_write_text(out / ".inputs.sha256", stamp)
     return md_path, html_path
+
+
+REPORT_INPUTS = ("practices.csv", "api_usage.csv", "reproducibility.csv", "traceability.csv", "mlflow_storage.csv",
+                 "tracking_uris.csv")
+
+
+def _inputs_digest(results: Path, population: str) -> str:
+    """A digest of everything the report is drawn from (its CSVs and graph files)."""
+    digest = hashlib.sha256(f"{__version__}\0{population}\0".encode())
+    digest.update(Path(__file__).read_bytes())
+    for name in REPORT_INPUTS:
+        path = results / name
+        digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"-"))
+    graphs = results / "graphs"
+    for path in sorted(graphs.glob("*.graphml")) if graphs.is_dir() else []:
+        digest.update(path.name.encode() + str(path.stat().st_size).encode())
+    return digest.hexdigest()
