@@ -18,6 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from analysis.mlproject import MLprojectInvalid, safe_yaml
+from analysis.sources import within_repo
 
 MAX_INCLUDE_DEPTH = 10
 _REQ_NAME = re.compile(r"(?i)^requirements?[^/]*\.(txt|in)$|^constraints?[^/]*\.txt$")
@@ -119,7 +120,7 @@ def parse_requirements(text: str, path: str, read: Callable[[str], str | None], 
     for number, line in logical:
         include = re.match(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)", line)
         if include:
-            target = _resolve(path, include.group(2))
+            target = within_repo(str(PurePosixPath(path).parent), include.group(2))
             sub_kind = "constraints" if include.group(1) in ("-c", "--constraint") else kind
             if target is None:
                 problems.append(EnvProblem(path, number, f"include leaves the repository: {include.group(2)}"))
@@ -143,20 +144,6 @@ def parse_requirements(text: str, path: str, read: Callable[[str], str | None], 
             result = parse_pip_line(line.split(" --hash")[0], path, number, kind)
         (deps if isinstance(result, Dependency) else problems).append(result)  # type: ignore[arg-type]
     return deps, problems
-
-
-def _resolve(path: str, rel: str) -> str | None:
-    if rel.startswith("/") or "://" in rel:
-        return None
-    parts = list(PurePosixPath(path).parent.parts)
-    for part in PurePosixPath(rel).parts:
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        elif part != ".":
-            parts.append(part)
-    return "/".join(parts)
 
 
 def conda_pin_class(rest: str) -> tuple[str, str]:

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from analysis.sources import within_repo
+
 ENV_FIELDS = ("docker_env", "python_env", "conda_env")  # MLflow's env_type.ALL
 PYTHON_ENV_FILE = "python_env.yaml"
 CONDA_FILE = "conda.yaml"
@@ -113,29 +115,21 @@ def script_of(command: str, project_dir: str) -> str:
         if re.fullmatch(r"python(\d(\.\d+)?)?|pythonw", base) and i + 1 < len(words):
             rest = [w for w in words[i + 1:] if not w.startswith("-") or w == "-m"]
             if rest[:1] == ["-m"] and len(rest) > 1:
-                return _join(project_dir, rest[1].replace(".", "/") + ".py")
+                return _script(project_dir, rest[1].replace(".", "/") + ".py")
             if rest and rest[0].endswith(".py"):
-                return _join(project_dir, rest[0])
+                return _script(project_dir, rest[0])
         if base in ("Rscript", "bash", "sh", "zsh") and i + 1 < len(words):
             target = words[i + 1]
             if target.endswith((".R", ".r", ".sh")):
-                return _join(project_dir, target)
+                return _script(project_dir, target)
         if word.endswith((".sh", ".py")) and (word.startswith("./") or i == 0):
-            return _join(project_dir, word)
+            return _script(project_dir, word)
     return ""
 
 
-def _join(project_dir: str, rel: str) -> str:
-    if rel.startswith("/"):
-        return rel
-    parts: list[str] = [p for p in PurePosixPath(project_dir).parts if p != "."]
-    for part in PurePosixPath(rel).parts:
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part != ".":
-            parts.append(part)
-    return "/".join(parts)
+def _script(project_dir: str, rel: str) -> str:
+    """A script path from a command: absolute as written, else repository-relative ('' if it leaves)."""
+    return rel if rel.startswith("/") else (within_repo(project_dir, rel) or "")
 
 
 def _parameter(name: str, spec: Any, command: str) -> Parameter:
@@ -226,12 +220,13 @@ def _load(text: str, path: str, project_dir: str, files: Set[str]) -> MLproject:
     for key, what in (("python_env", "python_env file"), ("conda_env", "conda environment file")):
         declared = obj.get(key)
         if declared:
-            env_file = _join(project_dir, str(declared))
-            if env_file not in files:
-                raise MLprojectInvalid(f"Project specified {what} {env_file}, but no such file was found.")
+            env_file = within_repo(project_dir, str(declared))
+            if env_file is None or env_file not in files:
+                shown = env_file or str(PurePosixPath(project_dir) / str(declared))
+                raise MLprojectInvalid(f"Project specified {what} {shown}, but no such file was found.")
             return MLproject(**common, env_type=key, env_declared=key, env_file=env_file)  # type: ignore[arg-type]
     for key, default in (("python_env", PYTHON_ENV_FILE), ("conda_env", CONDA_FILE)):
-        candidate = _join(project_dir, default)
+        candidate = within_repo(project_dir, default)
         if candidate in files:
             return MLproject(**common, env_type=key, env_file=candidate)  # type: ignore[arg-type]
     # MLflow's last fallback: a python_env project with no environment file (a plain local environment)

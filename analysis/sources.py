@@ -11,11 +11,28 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from analysis.ftypes import SourceError
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _MAGIC = re.compile(r"^(\s*)([%!]|\?\??[\w.]+\s*$|[\w.]+\?\??\s*$)")
+
+
+def within_repo(base_dir: str, rel: str) -> str | None:
+    """``rel`` taken from ``base_dir`` as a repository-relative path; None when it is absolute, a URL,
+    or leaves the repository (so nothing outside the checkout is ever named as part of it)."""
+    if rel.startswith("/") or "://" in rel:
+        return None
+    parts = [p for p in PurePosixPath(base_dir).parts if p != "."]
+    for part in PurePosixPath(rel).parts:
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return "/".join(parts)
 
 
 def is_binary(data: bytes) -> bool:
