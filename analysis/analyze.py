@@ -399,7 +399,7 @@ def analyze_repository(task: RepoTask) -> RepoResult:
     tables = {"mlprojects": result.mlprojects, "entry_points": result.entry_points, "parameters": result.parameters,
               "dependencies": result.dependencies, "tracking_uris": result.uris, "call_sites": result.call_sites}
     graph = build_graph(task.repo, root, py_files, tables)
-    result.traceability.append(trace_metrics(graph, task.repo, root, tables))
+    result.traceability.append(trace_metrics(graph, task.repo, tables))
     if _Worker.graphs_dir:
         write_graphml(graph, Path(_Worker.graphs_dir) / graph_name(task.repo))
     return result

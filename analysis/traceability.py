@@ -42,6 +42,15 @@ def parse(source: bytes) -> ast.Module:
         return ast.parse(source)
 
 
+def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
+    """The absolute dotted module of ``from X import ...``, relative levels taken from ``package``."""
+    base = node.module or ""
+    if not node.level:
+        return base
+    up = package[: len(package) - node.level + 1]
+    return ".".join([*up, *([base] if base else [])])
+
+
 def module_imports(source: bytes, rel: str, tree: ast.Module | None = None) -> tuple[set[str], bool]:
     """Dotted names a module imports (relative ones made absolute) and whether it imports dynamically."""
     tree = tree or parse(source)
@@ -51,10 +60,7 @@ def module_imports(source: bytes, rel: str, tree: ast.Module | None = None) -> t
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package[: len(package) - node.level + 1] if node.level > 1 else package
-                base = ".".join([*up, *([base] if base else [])])
+            base = _from_base(node, package)
             names.add(base)
             names.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
     return {n for n in names if n}, _DYNAMIC.search(source.decode("utf-8", "replace")) is not None
@@ -95,10 +101,7 @@ def call_edges(tree: ast.Module, rel: str, modules: Mapping[str, str]) -> list[t
                 if target and alias.asname:
                     bound[alias.asname] = (target, "")
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package[: len(package) - node.level + 1] if node.level > 1 else package
-                base = ".".join([*up, *([base] if base else [])])
+            base = _from_base(node, package)
             for alias in node.names:
                 as_module = resolve_import(f"{base}.{alias.name}" if base else alias.name, modules)
                 source = resolve_import(base, modules) if base else None
@@ -178,6 +181,7 @@ def build_graph(repo: str, root: Path, py_files: list[str], rows: Mapping[str, l
             calls = call_edges(tree, rel, modules)
         except (SyntaxError, ValueError, RecursionError, OSError):
             continue
+        g.nodes[f"module:{rel}"]["main"] = _MAIN.search(source.decode("utf-8", "replace")) is not None
         for caller, callee, kind in calls:
             if callee.startswith("by-name:"):
                 by_name.append((caller, callee.removeprefix("by-name:")))
@@ -264,17 +268,16 @@ def _owner(g: nx.DiGraph, c: Mapping[str, Any]) -> str:
     return owner if owner in g else f"module:{c['path']}"
 
 
-def metrics(g: nx.DiGraph, repo: str, root: Path, rows: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """The traceability row of one repository."""
     eps = [n for n, d in g.nodes(data=True) if d.get("kind") == "entry_point"]
     from_eps: set[str] = set()
     for ep in eps:
         from_eps |= reachable(g, ep)
-    mains = {rel for rel in (n.split(":", 1)[1] for n in g if n.startswith("module:"))
-             if _MAIN.search((root / rel).read_text(encoding="utf-8", errors="replace") if (root / rel).is_file() else "")}
     from_mains: set[str] = set()
-    for rel in mains:
-        from_mains |= reachable(g, f"module:{rel}")
+    for node, data in g.nodes(data=True):
+        if data.get("main"):  # a module with an `if __name__ == "__main__":` block is a script too
+            from_mains |= reachable(g, node)
     entry_reach = from_eps | from_mains
     calls = rows["call_sites"]
     logged_params = {c["key"] for c in calls if c["category"] == "param" and c["key_kind"] == "literal"
