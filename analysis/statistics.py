@@ -36,11 +36,8 @@ def _read(results: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(results / name, dtype=str, keep_default_na=False)
 
 
-def per_repository(results: Path, repos: list[str]) -> pd.DataFrame:
-    """One row per repository with the boolean facts the practices are made of."""
-    calls = _read(results, "call_sites.csv")
-    uris = _read(results, "tracking_uris.csv")
-    repro = _read(results, "reproducibility.csv").set_index("repo")
+def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame, repos: list[str]) -> pd.DataFrame:
+    """One row per repository with the boolean facts the practices are made of (``repro`` indexed by repo)."""
     frame = pd.DataFrame(index=pd.Index(repos, name="repo"))
 
     def any_call(mask: pd.Series) -> pd.Series:
@@ -125,11 +122,9 @@ def practices(facts: pd.DataFrame, population: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS))
 
 
-def api_usage(results: Path, repos: list[str], latest: str) -> pd.DataFrame:
-    """Call sites and repositories per API, with the catalog's versions."""
-    calls = _read(results, "call_sites.csv")
+def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], latest: str) -> pd.DataFrame:
+    """Call sites and repositories per API, with the catalog's versions (``catalog`` indexed by api)."""
     calls = calls[calls["repo"].isin(repos) & (calls["style"] != "unresolved")]
-    catalog = _read(results, "api_catalog.csv").set_index("api")
     grouped = calls.groupby("api").agg(n_call_sites=("repo", "size"), n_repos=("repo", "nunique"),
                                        category=("category", "first")).reset_index()
     grouped["share_repos"] = (grouped["n_repos"] / max(1, len(repos))).round(4)
@@ -146,11 +141,14 @@ def community_statistics(results: Path, manifest: Path, latest: str) -> tuple[pd
     ok = rows[rows["status"] == "ok"]
     everyone = sorted(ok["repo"])
     leaders = sorted(ok.loc[ok["duplicate_of"] == "", "repo"])
-    table = pd.concat([practices(per_repository(results, leaders), "one-per-family"),
-                       practices(per_repository(results, everyone), "all")], ignore_index=True)
-    usage = api_usage(results, leaders, latest)
-    deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
+    # each table is read once, whatever the number of statistics drawn from it
     calls = _read(results, "call_sites.csv")
+    uris = _read(results, "tracking_uris.csv")
+    repro = _read(results, "reproducibility.csv").set_index("repo")
+    table = pd.concat([practices(per_repository(calls, uris, repro, leaders), "one-per-family"),
+                       practices(per_repository(calls, uris, repro, everyone), "all")], ignore_index=True)
+    usage = api_usage(calls, _read(results, "api_catalog.csv").set_index("api"), leaders, latest)
+    deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
     users = set(calls.loc[calls["api"].isin(deprecated["api"]) & calls["repo"].isin(leaders), "repo"])
     low, high = wilson(len(users), len(leaders))
     extra = pd.DataFrame([{"population": "one-per-family", "practice": "uses an API deprecated or removed by the latest release",
