@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -531,7 +531,7 @@ class _Visitor(cst.CSTVisitor):
                 uri = self._uri(line, cell, via, value, p.scope)
         return site, uri
 
-    def _registered_name(self, api: str, args: tuple[cst.Arg, ...] | object) -> str:
+    def _registered_name(self, api: str, args: Sequence[cst.Arg]) -> str:
         """The registered model name of ``log_model(..., registered_model_name=...)`` or ``register_model``."""
         if api.endswith(".log_model"):
             value = self._arg(args, None, "registered_model_name")
@@ -553,23 +553,22 @@ class _Visitor(cst.CSTVisitor):
                     self.uris.append((p.node, last, value, p.scope))
 
     @staticmethod
-    def _arg(args: tuple[cst.Arg, ...] | list[cst.Arg] | object, position: int | None, keyword: str) -> cst.BaseExpression | None:
-        assert isinstance(args, (tuple, list))
+    def _arg(args: Sequence[cst.Arg], position: int | None, keyword: str | None) -> cst.BaseExpression | None:
+        """The argument given by ``keyword``, else the one at ``position`` among positional arguments."""
         for arg in args:
-            if arg.keyword is not None and arg.keyword.value == keyword:
+            if keyword is not None and arg.keyword is not None and arg.keyword.value == keyword:
                 return arg.value
         positional = [a for a in args if a.keyword is None and not a.star]
         if position is not None and len(positional) > position:
             return positional[position].value
         return None
 
-    def _key_arg(self, args: tuple[cst.Arg, ...] | object, style: str, api: str) -> cst.BaseExpression | None:
-        assert isinstance(args, (tuple, list))
+    def _key_arg(self, args: Sequence[cst.Arg], style: str, api: str) -> cst.BaseExpression | None:
         for arg in args:
             if arg.keyword is not None and arg.keyword.value in KEY_KEYWORDS:
                 return arg.value
         position = 1 if style == "client" and self._category(api) in ("param", "metric", "tag") else 0
-        return self._arg(args, position, "\0")
+        return self._arg(args, position, None)
 
     def _category(self, api: str) -> str:
         row = self.catalog_rows.get(api)
