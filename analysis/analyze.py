@@ -637,12 +637,13 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         "catalog_origin": catalog.origin, "catalog_releases": list(catalog.releases),
         "n_repositories": len(tasks), "commits": {t.repo: t.commit for t in tasks},
     }
+    files = [f for r in results for f in r.files]
     outputs = {
         "call_sites.csv": (CALL_COLUMNS, [c for r in results for c in r.call_sites]),
         "integrations.csv": (INTEGRATION_COLUMNS, [c for r in results for c in r.integrations]),
         "tracking_uris.csv": (URI_COLUMNS, [c for r in results for c in r.uris]),
         "problems.csv": (PROBLEM_COLUMNS, problems),
-        "files.csv": (FILE_COLUMNS, [f for r in results for f in r.files]),
+        "files.csv": (FILE_COLUMNS, files),
         "mlprojects.csv": (MLPROJECT_COLUMNS, [m for r in results for m in r.mlprojects]),
         "entry_points.csv": (ENTRY_POINT_COLUMNS, [m for r in results for m in r.entry_points]),
         "parameters.csv": (PARAMETER_COLUMNS, [m for r in results for m in r.parameters]),
@@ -667,7 +668,6 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         write_provenance(out / name, {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv",
                                                                 "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
     build_report(out)
-    files = [f for r in results for f in r.files]
     return AnalyzeSummary(
         out, len(tasks), len(files), len(outputs["call_sites.csv"][1]), len(problems),
         sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
