@@ -22,7 +22,9 @@ from typing import Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from analysis.astscan import ModuleScan, parse, scan
 from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, ast_dotted
+from analysis.cst_walk import Walker
 from analysis.ftypes import CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
 from analysis.uris import classify_uri
 
@@ -50,6 +52,11 @@ INTEGRATION_NAME = re.compile(r"(?i)^(ml_?flow\w*(logger|callback|tracker|mixin)
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
 
+def is_mlflow(qualified: str) -> bool:
+    """``mlflow`` or a name under it (``mlflow_export_import`` is another package)."""
+    return qualified == "mlflow" or qualified.startswith("mlflow.")
+
+
 Entry = Union[str, tuple[str, object, "Scope"]]
 
 
@@ -64,7 +71,7 @@ class Scope:
 
     def bind(self, name: str, entry: Entry) -> None:
         current = self.names.get(name)
-        if entry == NONE and isinstance(current, str) and current.startswith("mlflow"):
+        if entry == NONE and isinstance(current, str) and is_mlflow(current):
             return  # `mlflow = None` in an except branch keeps the import
         self.names[name] = entry
 
@@ -118,11 +125,10 @@ def key_kind(node: cst.BaseExpression | None) -> tuple[str, str]:
     return "other", ""
 
 
-class _Visitor(cst.CSTVisitor):
+class _Visitor(Walker):
     def __init__(self, catalog_aliases: Mapping[str, str], top_level: frozenset[str],
                  local_mlflow: bool, cell_of_line: Mapping[int, tuple[int, int]] | None,
                  implicit_mlflow: bool = False, reexports: frozenset[str] = frozenset()) -> None:
-        super().__init__()
         self.aliases = catalog_aliases
         self.top_level = top_level
         self.local_mlflow = local_mlflow
@@ -229,7 +235,7 @@ class _Visitor(cst.CSTVisitor):
 
     def _uses_mlflow(self) -> bool:
         """True when the module binds MLflow anywhere at top level (a client parameter is then likely one)."""
-        return any(isinstance(v, str) and v.startswith("mlflow") for v in self.module.names.values()) or self.implicit_mlflow
+        return any(isinstance(v, str) and is_mlflow(v) for v in self.module.names.values()) or self.implicit_mlflow
 
     def _value(self, value: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
         if isinstance(value, (cst.Name, cst.Attribute, cst.Call)):
@@ -266,9 +272,9 @@ class _Visitor(cst.CSTVisitor):
         for param in ordered:
             if isinstance(param, cst.Param):
                 if param.annotation is not None:
-                    param.annotation.visit(self)
+                    self.walk(param.annotation)
                 if param.default is not None:
-                    param.default.visit(self)
+                    self.walk(param.default)
 
     def _bind_params(self, params: cst.Parameters) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -280,14 +286,14 @@ class _Visitor(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         for dec in node.decorators:
-            dec.visit(self)
+            self.walk(dec)
         self._visit_params(node.params)
         if node.returns is not None:
-            node.returns.visit(self)
+            self.walk(node.returns)
         self.scope.bind(node.name.value, OTHER)
         self._enter("function", node.name.value)
         self._bind_params(node.params)
-        node.body.visit(self)
+        self.walk(node.body)
         self._leave("function")
         return False
 
@@ -295,18 +301,18 @@ class _Visitor(cst.CSTVisitor):
         self._visit_params(node.params)
         self._enter("function", self.names[-1] if self.names else "<lambda>")
         self._bind_params(node.params)
-        node.body.visit(self)
+        self.walk(node.body)
         self._leave("function")
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         for dec in node.decorators:
-            dec.visit(self)
+            self.walk(dec)
         for arg in (*node.bases, *node.keywords):
-            arg.visit(self)
+            self.walk(arg)
         self.scope.bind(node.name.value, OTHER)
         self._enter("class", node.name.value)
-        node.body.visit(self)
+        self.walk(node.body)
         self._leave("class")
         return False
 
@@ -326,13 +332,13 @@ class _Visitor(cst.CSTVisitor):
     def visit_With(self, node: cst.With) -> bool:
         pushed = 0
         for item in node.items:
-            item.item.visit(self)
+            self.walk(item.item)
             if item.asname is not None:
                 self._bind_target(item.asname.name, item.item)
             if isinstance(item.item, cst.Call):
                 self.run_contexts.append((item.item, self.scope))
                 pushed += 1
-        node.body.visit(self)
+        self.walk(node.body)
         for _ in range(pushed):
             self.run_contexts.pop()
         return False
@@ -485,7 +491,7 @@ class _Visitor(cst.CSTVisitor):
         if (qualified is None and isinstance(func, cst.Call) and isinstance(func.func, cst.Name)
                 and func.func.value == "getattr" and self.lookup("getattr", p.scope) is None and func.args):
             target = self.qualify(func.args[0].value, p.scope)
-            if target is None or not (target.startswith("mlflow") or target == CLIENT):
+            if target is None or not (is_mlflow(target) or target == CLIENT):
                 return None, None
             name = _string_value(func.args[1].value) if len(func.args) > 1 else None
             if name is None:
@@ -606,10 +612,35 @@ class Resolver:
         return cls(catalog.aliases(), top, rows, frozenset(modules))
 
 
+def may_use_mlflow(found: ModuleScan, source: str, context: FileContext, implicit_mlflow: bool = False) -> bool:
+    """False when the LibCST pass cannot find anything in this module, decided from its ``ast`` scan.
+
+    Every name the pass resolves starts at an import (``lookup`` only returns what imports,
+    assignments of imported names and parameters annotated with them bind), so a module that
+    imports neither MLflow nor a package of ``INTEGRATION_ROOTS`` has no call site and no
+    integration call. The findings that need no import are looked for in the text: the
+    ``report_to`` keyword and ``MLFLOW_TRACKING_URI``. ``%run`` of another notebook and the
+    project's own modules re-exporting MLflow (``from .tracking import *``) count as imports.
+    """
+    if implicit_mlflow or context.reexports or "report_to" in source or TRACKING_ENV in source:
+        return True
+    for node in found.imports:
+        if isinstance(node, ast.ImportFrom):
+            modules = [] if node.level else [node.module or ""]
+        else:
+            modules = [alias.name for alias in node.names]
+        if any(m.split(".")[0] == "mlflow" or m.split(".")[0] in INTEGRATION_ROOTS for m in modules):
+            return True
+    return False
+
+
 def find_in_module(source: str, resolver: Resolver, *, context: FileContext = FileContext(),
                    cell_of_line: Mapping[int, tuple[int, int]] | None = None,
-                   implicit_mlflow: bool = False) -> FileFindings:
-    """Parse one module with libcst and return its MLflow findings; raise SourceError if it can't."""
+                   implicit_mlflow: bool = False, found: ModuleScan | None = None) -> FileFindings:
+    """Parse one module with libcst and return its MLflow findings; raise SourceError if it can't.
+
+    ``found`` is the module's ``ast`` scan when the caller has one (of this same ``source``).
+    """
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
@@ -620,8 +651,11 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
                        context.reexports)
     visitor.catalog_rows = resolver.rows
     visitor.modules = resolver.modules
-    module.visit(visitor)
-    positions = None if visitor.needs_provider else ast_positions(source, visitor.calls, visitor.bare_decorators)
+    try:
+        visitor.walk(module)
+    except RecursionError as err:
+        raise SourceError("cannot analyze: nested too deeply") from err
+    positions = None if visitor.needs_provider else ast_positions(source, visitor.calls, visitor.bare_decorators, found)
     if positions is None:
         # LibCST's own positions: exact, but a second full pass over the tree (about 2x the parse)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -631,26 +665,21 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
     return visitor.findings()
 
 
-def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseExpression]) -> dict[int, tuple[int, int]] | None:
+def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseExpression],
+                  found_scan: ModuleScan | None = None) -> dict[int, tuple[int, int]] | None:
     """Positions of LibCST call nodes, taken from ``ast`` (a cheaper parse than LibCST's positions).
 
     Calls are paired in source order (start, then the outer call first) and checked name by name;
     any disagreement, or source ``ast`` cannot parse, returns None and the caller uses LibCST's own
     positions instead. Columns are converted from UTF-8 bytes (``ast``) to characters (LibCST).
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    found: list[ast.Call] = []
-    decos: list[ast.expr] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            found.append(node)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            decos.extend(d for d in node.decorator_list if not isinstance(d, ast.Call))
+    if found_scan is None:
+        try:
+            found_scan = scan(parse(source))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    found = list(found_scan.calls)
+    decos = list(found_scan.bare_decorators)
     if len(found) != len(calls) or len(decos) != len(decorators):
         return None
     order = lambda n: (n.lineno, n.col_offset, -(n.end_lineno or 0), -(n.end_col_offset or 0))  # noqa: E731

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 import networkx as nx  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analysis.traceability import graph_name  # noqa: E402
 from miner import __version__  # noqa: E402
 from miner.fileio import atomic_write_bytes, atomic_write_text, utc_now  # noqa: E402
 
@@ -180,11 +181,12 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
         summary = pd.DataFrame({"measure": labels, "value": [round(v, 4) for v in values],
                                 "n": [n_repos] * len(cols) + [len(reach), len(declared)]})
         doc.table(summary, "traceability.csv", "Traceability measures (n: repositories the measure applies to)")
-        graphs = sorted((results / "graphs").glob("*.graphml")) if (results / "graphs").is_dir() else []
-        sizes = [(nx.read_graphml(p), p.name) for p in graphs[:200]]
-        sizes = [(g, name) for g, name in sizes if 8 <= g.number_of_nodes() <= 60]
+        # the drawable graph (8 to 60 nodes) with the most edges; ties go to the first by file name
+        sizes = sorted((graph_name(r["repo"]), int(r["n_edges"])) for r in trace.to_dict("records")
+                       if "n_nodes" in r and 8 <= int(r["n_nodes"]) <= 60 and (results / "graphs" / graph_name(r["repo"])).is_file())
         if sizes:
-            g, name = max(sizes, key=lambda t: t[0].number_of_edges())
+            name = max(sizes, key=lambda t: t[1])[0]
+            g = nx.read_graphml(results / "graphs" / name)
             fig, ax = plt.subplots(figsize=(9, 6))
             kinds = sorted({d.get("kind", "") for _n, d in g.nodes(data=True)})
             palette = plt.get_cmap("tab20")

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import networkx as nx
 
+from analysis.astscan import ModuleScan
+
 TRACEABILITY_COLUMNS = (
     "repo", "n_entry_points", "n_declared_params", "declared_params_logged", "declared_params_logged_share",
     "params_logged_by_mlflow_run", "n_metric_sites", "metric_sites_reachable", "metric_reachable_share",
     "n_model_sites", "models_in_run", "data_linked", "env_linked", "code_version_linked",
-    "implicit_run_sites", "orphan_logging_sites",
+    "implicit_run_sites", "orphan_logging_sites", "n_nodes", "n_edges",
 )
 LOGGING = ("param", "metric", "tag", "artifact", "model", "dataset")
 _DYNAMIC = re.compile(r"\b(importlib\.import_module|__import__|exec)\s*\(")
@@ -35,11 +37,20 @@ def _true(value: object) -> bool:
     return value is True or value == "true"
 
 
-def parse(source: bytes) -> ast.Module:
-    """``ast.parse`` without warnings about the mined code."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ast.parse(source)
+@dataclass(frozen=True)
+class ModuleFacts:
+    """What the graph needs from one module, computed where the module is parsed."""
+
+    imports: frozenset[str]  # dotted names imported, relative ones made absolute
+    dynamic: bool  # importlib.import_module, __import__ or exec
+    main: bool  # has an ``if __name__ == "__main__":`` block
+    edges: tuple[tuple[str, str, str], ...]  # (caller, callee, kind), see ``call_edges``
+
+
+def module_facts(found: ModuleScan, text: str, rel: str, modules: Mapping[str, str]) -> ModuleFacts:
+    """The facts of one module from its ``ast`` scan and its text."""
+    return ModuleFacts(frozenset(module_imports(found, rel)), _DYNAMIC.search(text) is not None,
+                       _MAIN.search(text) is not None, tuple(call_edges(found, rel, modules)))
 
 
 def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
@@ -51,56 +62,37 @@ def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
     return ".".join([*up, *([base] if base else [])])
 
 
-def module_imports(source: bytes, rel: str, tree: ast.Module | None = None) -> tuple[set[str], bool]:
-    """Dotted names a module imports (relative ones made absolute) and whether it imports dynamically."""
-    tree = tree or parse(source)
+def module_imports(found: ModuleScan, rel: str) -> set[str]:
+    """Dotted names a module imports (relative ones made absolute)."""
     package = list(PurePosixPath(rel).parent.parts)
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in found.imports:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
+        else:
             base = _from_base(node, package)
             names.add(base)
             names.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
-    return {n for n in names if n}, _DYNAMIC.search(source.decode("utf-8", "replace")) is not None
+    return {n for n in names if n}
 
 
-def _defs(tree: ast.Module) -> dict[ast.AST, str]:
-    """Every function and method of a module with its qualified name (``Class.method``, ``outer.inner``)."""
-    out: dict[ast.AST, str] = {}
-
-    def walk(body: list[ast.stmt], prefix: str) -> None:
-        for stmt in body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                out[stmt] = prefix + stmt.name
-                walk(stmt.body, prefix + stmt.name + ".")
-            elif isinstance(stmt, ast.ClassDef):
-                walk(stmt.body, prefix + stmt.name + ".")
-
-    walk(tree.body, "")
-    return out
-
-
-def call_edges(tree: ast.Module, rel: str, modules: Mapping[str, str]) -> list[tuple[str, str, str]]:
+def call_edges(found: ModuleScan, rel: str, modules: Mapping[str, str]) -> list[tuple[str, str, str]]:
     """(caller node, callee node, kind) of the calls a module makes to the repository's own functions.
 
     The caller is the innermost function (or the module for top-level code). A name called is a
     function of this module, or one imported from (or a module imported from) the repository; a
     name bound by assignment and then called is a call through a variable: an ``unresolved`` edge.
     """
-    defs = _defs(tree)
-    local = {q.rsplit(".", 1)[-1]: q for q in sorted(defs.values(), key=lambda q: q.count("."), reverse=True)}
+    local = {q.rsplit(".", 1)[-1]: q for q in sorted(found.defs.values(), key=lambda q: q.count("."), reverse=True)}
     bound: dict[str, tuple[str, str]] = {}  # name -> (file, function name or '')
-    assigned: set[str] = set()
     package = list(PurePosixPath(rel).parent.parts)
-    for node in ast.walk(tree):
+    for node in found.imports:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 target = resolve_import(alias.name, modules)
                 if target and alias.asname:
                     bound[alias.asname] = (target, "")
-        elif isinstance(node, ast.ImportFrom):
+        else:
             base = _from_base(node, package)
             for alias in node.names:
                 as_module = resolve_import(f"{base}.{alias.name}" if base else alias.name, modules)
@@ -109,39 +101,32 @@ def call_edges(tree: ast.Module, rel: str, modules: Mapping[str, str]) -> list[t
                     bound[alias.asname or alias.name] = (as_module, "")
                 elif source:
                     bound[alias.asname or alias.name] = (source, alias.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            assigned.update(t.id for t in targets if isinstance(t, ast.Name))
+    assigned = found.assigned
     edges: list[tuple[str, str, str]] = []
-
-    def visit(node: ast.AST, owner: str) -> None:
-        if node in defs:
-            owner = f"function:{rel}:{defs[node]}"
+    for where, event in found.events:
+        owner = f"function:{rel}:{where}" if where else f"module:{rel}"
+        if not isinstance(event, ast.Call):
             edges.append((f"module:{rel}", owner, "defines"))
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Name):
-                if func.id in local:
-                    edges.append((owner, f"function:{rel}:{local[func.id]}", "calls"))
-                elif func.id in bound:
-                    target, name = bound[func.id]
-                    edges.append((owner, f"function:{target}:{name}" if name else f"module:{target}", "calls"))
-                elif func.id in assigned:
-                    edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
-            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-                head = func.value.id
-                if head in bound and not bound[head][1]:
-                    edges.append((owner, f"function:{bound[head][0]}:{func.attr}", "calls"))
-                elif head in ("self", "cls") and func.attr in local:
-                    edges.append((owner, f"function:{rel}:{local[func.attr]}", "calls"))
-                else:
-                    edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
-            elif isinstance(func, ast.Attribute):
-                edges.append((owner, f"by-name:{func.attr}", "calls"))
-        for child in ast.iter_child_nodes(node):
-            visit(child, owner)
-
-    visit(tree, f"module:{rel}")
+            continue
+        func = event.func
+        if isinstance(func, ast.Name):
+            if func.id in local:
+                edges.append((owner, f"function:{rel}:{local[func.id]}", "calls"))
+            elif func.id in bound:
+                target, name = bound[func.id]
+                edges.append((owner, f"function:{target}:{name}" if name else f"module:{target}", "calls"))
+            elif func.id in assigned:
+                edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            head = func.value.id
+            if head in bound and not bound[head][1]:
+                edges.append((owner, f"function:{bound[head][0]}:{func.attr}", "calls"))
+            elif head in ("self", "cls") and func.attr in local:
+                edges.append((owner, f"function:{rel}:{local[func.attr]}", "calls"))
+            else:
+                edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
+        elif isinstance(func, ast.Attribute):
+            edges.append((owner, f"by-name:{func.attr}", "calls"))
     return edges
 
 
@@ -166,34 +151,34 @@ def dotted_modules(paths: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def build_graph(repo: str, root: Path, py_files: list[str], rows: Mapping[str, list[dict[str, Any]]]) -> nx.DiGraph:
-    """The traceability graph of one repository from its analysis rows and its own import graph."""
+def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts],
+                rows: Mapping[str, list[dict[str, Any]]]) -> nx.DiGraph:
+    """The traceability graph of one repository from its analysis rows and its modules' facts.
+
+    ``facts`` holds the modules that parsed; the others are nodes without edges.
+    """
     g = nx.DiGraph(repo=repo)
     g.add_node(f"repo:{repo}", kind="repository")
     modules = dotted_modules(py_files)
     by_name: list[tuple[str, str]] = []
     for rel in py_files:
         g.add_node(f"module:{rel}", kind="module", path=rel)
-        try:
-            source = (root / rel).read_bytes()
-            tree = parse(source)
-            imported, dynamic = module_imports(source, rel, tree)
-            calls = call_edges(tree, rel, modules)
-        except (SyntaxError, ValueError, RecursionError, OSError):
+        found = facts.get(rel)
+        if found is None:
             continue
-        g.nodes[f"module:{rel}"]["main"] = _MAIN.search(source.decode("utf-8", "replace")) is not None
-        for caller, callee, kind in calls:
+        g.nodes[f"module:{rel}"]["main"] = found.main
+        for caller, callee, kind in found.edges:
             if callee.startswith("by-name:"):
                 by_name.append((caller, callee.removeprefix("by-name:")))
                 continue
             if callee.startswith("function:") and callee not in g:
                 g.add_node(callee, kind="function")
             g.add_edge(caller, callee, kind=kind)
-        for name in sorted(imported):
+        for name in sorted(found.imports):
             target = resolve_import(name, modules)
             if target is not None and target != rel:
                 g.add_edge(f"module:{rel}", f"module:{target}", kind="imports")
-        if dynamic:
+        if found.dynamic:
             g.add_edge(f"module:{rel}", "unresolved:dynamic-import", kind="unresolved")
     # `obj.method()`: the object's class is unknown statically, so the call reaches every function of
     # the repository with that name (a method called by name), as the by-name call graph promises
@@ -306,7 +291,13 @@ def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) 
         "env_linked": any(m["env_file"] or m["docker_image"] for m in valid_projects),
         "code_version_linked": bool(valid_projects) or bool(tags),
         "implicit_run_sites": len(implicit), "orphan_logging_sites": len(orphan),
+        "n_nodes": g.number_of_nodes(), "n_edges": g.number_of_edges(),
     }
+
+
+def graph_name(repo: str) -> str:
+    """The GraphML file name of a repository's traceability graph."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", repo.replace("/", "__")) + ".graphml"
 
 
 def write_graphml(g: nx.DiGraph, path: Path) -> None:

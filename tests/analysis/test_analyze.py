@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.analyze import AnalysisError, analyze, local_mlflow_dirs, mlflow_reexports
+from analysis.analyze import NO_USE_REASON, AnalysisError, analyze, local_mlflow_dirs, mlflow_reexports
 from analysis.ftypes import AnalyzeSettings
 from miner.fileio import read_csv
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
@@ -44,6 +44,8 @@ FILES: dict[str, str | bytes] = {
     ".env": "MLFLOW_TRACKING_URI=postgresql://u:p@db.example.org/mlflow\n",
     "run.sh": "export MLFLOW_TRACKING_URI=${TRACKING}\nmlflow run .\n",
     "docker-compose.yml": "services:\n  app:\n    environment:\n      - MLFLOW_TRACKING_URI=http://mlflow:5000\n",
+    "mentions.py": "# tracked with mlflow elsewhere\nfrom mlflow_helpers import log_metric\nlog_metric('a', 1)\n",
+    "env_only.py": "import os\nos.environ['MLFLOW_TRACKING_URI'] = 'file:./mlruns'\n",
     "data.csv": "a,b\n1,2\n",
     "proj/MLproject": "name: p\nconda_env: conda.yaml\nentry_points:\n  main:\n    parameters:\n      alpha: float\n"
                       "    command: python train.py {alpha}\n",
@@ -84,6 +86,9 @@ def test_every_file_is_accounted_for(results: tuple[Path, object]) -> None:
     assert set(files) == tracked
     assert files["train.py"][0] == "analyzed"
     assert files["plain.py"] == ("no-mlflow", "no 'mlflow' in the text: not parsed")
+    assert files["mentions.py"] == ("no-mlflow-use", NO_USE_REASON)  # mentions mlflow, imports only a look-alike
+    assert files["env_only.py"][0] == "analyzed"  # no import, but sets MLFLOW_TRACKING_URI
+    assert files["lightning.py"][0] == "analyzed"  # imports an integration, not mlflow
     assert files["data.csv"][0] == "not-analyzed"
     assert files["binary.py"] == ("problem", "binary content")
     assert files["link.py"][0] == "skipped"
@@ -122,6 +127,7 @@ def test_integrations_and_tracking_uris(results: tuple[Path, object]) -> None:
     assert uris == {
         ("train.py", "3", "code", "http", "localhost"),
         ("train.py", "4", "code", "sqlite", "none"),
+        ("env_only.py", "2", "code", "file", "none"),
         ("lightning.py", "2", "code", "https", "remote"),
         (".env", "1", "env-file", "postgresql", "remote"),
         ("run.sh", "1", "shell", "env-only", "none"),

@@ -8,7 +8,8 @@ import pytest
 
 from analysis.catalog import load_snapshot
 from analysis.ftypes import FileContext
-from analysis.mlflow_calls import Resolver, find_in_module
+from analysis.astscan import parse, scan
+from analysis.mlflow_calls import Resolver, find_in_module, may_use_mlflow
 
 RESOLVER = Resolver.from_catalog(load_snapshot())
 
@@ -187,6 +188,22 @@ IGNORES = [
         client = boto3.client("s3")
         client.log_batch("x")
         """, id="other-client"),
+    pytest.param("""\
+        from mlflow_export_import.common import utils
+        def copy(client, run_id):
+            client.log_batch(run_id)
+        """, id="client-parameter-in-module-importing-a-package-named-mlflow_-only"),
+    pytest.param("""\
+        import mlflow_utils
+        getattr(mlflow_utils, "log_" + kind)("a", 1)
+        """, id="getattr-on-a-package-named-mlflow_"),
+    pytest.param("""\
+        try:
+            import mlflowx as mlflow
+        except ImportError:
+            mlflow = None
+        mlflow.log_metric("a", 1)
+        """, id="guarded-import-of-a-look-alike"),
 ]
 
 
@@ -263,3 +280,44 @@ def test_registered_model_names_are_noted() -> None:
     assert [(s.line, s.note) for s in found] == [(2, "registered_model_name=churn"),
                                                  (3, "registered_model_name=<computed>"),
                                                  (4, "registered_model_name=fraud")]
+
+
+GATE_KEEPS = [
+    pytest.param("from pytorch_lightning.loggers import MLFlowLogger\nMLFlowLogger()\n", id="integration-import"),
+    pytest.param("import transformers\nargs = transformers.TrainingArguments(report_to=['mlflow'])\n", id="report-to"),
+    pytest.param("import os\nos.environ['MLFLOW_TRACKING_URI'] = 'http://h'\n", id="environ"),
+    pytest.param("def f():\n    import mlflow.sklearn\n    mlflow.sklearn.autolog()\n", id="function-level-import"),
+]
+
+
+@pytest.mark.parametrize("code", [p.values[0] for p in FINDS] + [p.values[0] for p in GATE_KEEPS])
+def test_gate_keeps_every_module_with_findings(code: str) -> None:
+    source = textwrap.dedent(code)
+    findings = find_in_module(source, RESOLVER)
+    assert findings.call_sites or findings.integrations or findings.tracking_uris
+    assert may_use_mlflow(scan(parse(source)), source, FileContext())
+
+
+GATE_SKIPS = [
+    pytest.param("# logged with mlflow by the caller\nx = 1\n", id="comment"),
+    pytest.param("deps = ['mlflow==2.9', 'numpy']\n", id="string"),
+    pytest.param("from mlflow_helpers import log_metric\nlog_metric('a', 1)\n", id="look-alike-package"),
+    pytest.param("from .mlflow import log_metric\nlog_metric('a', 1)\n", id="relative-module-named-mlflow"),
+    pytest.param("import importlib\nmlflow = importlib.import_module('mlflow')\nmlflow.log_metric('a', 1)\n",
+                 id="dynamic-import-not-followed"),
+]
+
+
+@pytest.mark.parametrize("code", GATE_SKIPS)
+def test_gate_skips_modules_that_cannot_use_mlflow(code: str) -> None:
+    assert not may_use_mlflow(scan(parse(code)), code, FileContext())
+    findings = find_in_module(code, RESOLVER)  # what LibCST would have found: nothing
+    assert not (findings.call_sites or findings.integrations or findings.tracking_uris)
+
+
+def test_gate_keeps_modules_of_projects_reexporting_mlflow_and_run_notebooks() -> None:
+    code = "from tools.tracking import log_metric\nlog_metric('a', 1)  # mlflow\n"
+    found = scan(parse(code))
+    assert not may_use_mlflow(found, code, FileContext())
+    assert may_use_mlflow(found, code, FileContext(reexports=frozenset({"tools.tracking"})))
+    assert may_use_mlflow(found, code, FileContext(), implicit_mlflow=True)

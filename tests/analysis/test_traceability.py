@@ -10,7 +10,10 @@ import pytest
 
 from analysis.analyze import analyze
 from analysis.ftypes import AnalyzeSettings
-from analysis.traceability import co_usage, dotted_modules, module_imports, reachable, resolve_import, usage_graph
+from analysis.astscan import parse, scan
+from analysis.traceability import (
+    build_graph, co_usage, dotted_modules, module_facts, module_imports, reachable, resolve_import, usage_graph,
+)
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
 from tests.conftest import make_repo
@@ -92,22 +95,22 @@ def test_usage_graph_and_co_usage(out: Path) -> None:
 
 
 def test_import_resolution() -> None:
-    names, dynamic = module_imports(b"from . import deep\nfrom ..up import thing\nimport os\n", "pkg/sub/m.py")
-    assert {"pkg.sub.deep", "pkg.up", "pkg.up.thing", "os"} <= names and not dynamic
+    names = module_imports(scan(parse("from . import deep\nfrom ..up import thing\nimport os\n")), "pkg/sub/m.py")
+    assert {"pkg.sub.deep", "pkg.up", "pkg.up.thing", "os"} <= names
     modules = dotted_modules(["src/pkg/__init__.py", "src/pkg/m.py", "train.py"])
     assert resolve_import("pkg.m", modules) == "src/pkg/m.py"  # src layout: by suffix
     assert resolve_import("os", modules) is None
 
 
-def test_method_calls_link_by_name(tmp_path: Path) -> None:
-    from analysis.traceability import build_graph
-
-    (tmp_path / "main.py").write_text("from lib import Trainer\nt = Trainer()\nt.fit()\n")
-    (tmp_path / "lib.py").write_text("class Trainer:\n    def fit(self):\n        self.step()\n    def step(self):\n        pass\n"
-                                     "    def unused(self):\n        pass\n")
+def test_method_calls_link_by_name() -> None:
+    sources = {"main.py": "from lib import Trainer\nt = Trainer()\nt.fit()\n",
+               "lib.py": "class Trainer:\n    def fit(self):\n        self.step()\n    def step(self):\n        pass\n"
+                         "    def unused(self):\n        pass\n"}
+    modules = dotted_modules(sources)
+    facts = {rel: module_facts(scan(parse(text)), text, rel, modules) for rel, text in sources.items()}
     empty: dict[str, list[dict[str, object]]] = {k: [] for k in (
         "mlprojects", "entry_points", "parameters", "dependencies", "tracking_uris", "call_sites")}
-    g = build_graph("r", tmp_path, ["main.py", "lib.py"], empty)  # type: ignore[arg-type]
+    g = build_graph("r", list(sources), facts, empty)  # type: ignore[arg-type]
     assert g.edges["module:main.py", "function:lib.py:Trainer.fit"]["by_name"] is True
     assert g.edges["function:lib.py:Trainer.fit", "function:lib.py:Trainer.step"]["kind"] == "calls"
     assert reachable(g, "module:main.py") >= {"function:lib.py:Trainer.fit", "function:lib.py:Trainer.step"}

@@ -1,0 +1,96 @@
+"""One ``ast`` parse and one traversal per ``.py`` file, shared by every pass that reads CPython's view of it.
+
+The traversal collects what three passes need: imports, assigned names and calls with the
+function they sit in (the import and call graphs of ``traceability``), every call and bare
+decorator with its position (the LibCST call-site pass takes line and column from here, see
+``mlflow_calls.ast_positions``), and the imports that decide whether a file that mentions mlflow
+can use it at all (``mlflow_calls.may_use_mlflow``: LibCST is not run on the others).
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field
+
+Def = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass
+class ModuleScan:
+    """What one traversal of a module's ``ast`` found."""
+
+    defs: dict[ast.AST, str]  # functions and methods reached through def/class bodies -> ``Class.method``
+    imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)  # in source order
+    assigned: set[str] = field(default_factory=set)  # names bound by ``=`` or an annotated assignment
+    calls: list[ast.Call] = field(default_factory=list)  # every call, outer before inner
+    bare_decorators: list[ast.expr] = field(default_factory=list)  # decorators that are not calls
+    # (owner, node) in traversal order: a call with the qualified function it runs in ("" for module
+    # level), or a function definition in ``defs`` with its own qualified name
+    events: list[tuple[str, ast.AST]] = field(default_factory=list)
+
+
+def parse(source: str | bytes) -> ast.Module:
+    """``ast.parse`` without warnings about the mined code (invalid escapes and the like)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
+
+
+def _defs(tree: ast.Module) -> dict[ast.AST, str]:
+    """Every function and method of a module with its qualified name (``Class.method``, ``outer.inner``)."""
+    out: dict[ast.AST, str] = {}
+
+    def walk(body: list[ast.stmt], prefix: str) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out[stmt] = prefix + stmt.name
+                walk(stmt.body, prefix + stmt.name + ".")
+            elif isinstance(stmt, ast.ClassDef):
+                walk(stmt.body, prefix + stmt.name + ".")
+
+    walk(tree.body, "")
+    return out
+
+
+# The fields of each node type that can hold nodes (``ctx`` holds only Load/Store/Del markers).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def scan(tree: ast.Module) -> ModuleScan:
+    """Walk a module once, depth first in source order (``ast.iter_child_nodes`` order)."""
+    out = ModuleScan(_defs(tree))
+    defs, calls, events, imports, assigned = out.defs, out.calls, out.events, out.imports, out.assigned
+    decorators = out.bare_decorators
+    fields_of = _FIELDS
+
+    def visit(node: ast.AST, owner: str) -> None:
+        kind = type(node)
+        if kind is ast.Call:
+            calls.append(node)  # type: ignore[arg-type]
+            events.append((owner, node))
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
+            decorators.extend(d for d in node.decorator_list if not isinstance(d, ast.Call))  # type: ignore[attr-defined]
+            if node in defs:
+                owner = defs[node]
+                events.append((owner, node))
+        elif kind is ast.Import or kind is ast.ImportFrom:
+            imports.append(node)  # type: ignore[arg-type]
+        elif kind is ast.Assign:
+            assigned.update(t.id for t in node.targets if isinstance(t, ast.Name))  # type: ignore[attr-defined]
+        elif kind is ast.AnnAssign and isinstance(node.target, ast.Name):  # type: ignore[attr-defined]
+            assigned.add(node.target.id)  # type: ignore[attr-defined]
+        names = fields_of.get(kind)
+        if names is None:
+            names = fields_of[kind] = tuple(f for f in kind._fields if f != "ctx")
+        for name in names:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        visit(item, owner)
+            elif isinstance(value, ast.AST):
+                visit(value, owner)
+
+    visit(tree, "")
+    return out

@@ -1,0 +1,178 @@
+"""Source-order traversal of LibCST trees, for read-only passes.
+
+``CSTNode.visit`` rebuilds every node it walks (``_visit_and_replace_children`` constructs and
+validates a new node even for a read-only ``CSTVisitor``) and calls four hooks per attribute of
+every node, whitespace included: on a module of a few hundred lines that costs more than parsing
+it. ``Walker.walk`` follows only the fields that can hold code, in the order they appear in the
+source (the order LibCST's own visitors use), and calls ``visit_<Node>`` / ``leave_<Node>``
+methods with LibCST's semantics: a ``visit_`` returning False skips the node's children, and
+``leave_`` runs either way. Node types missing from ``CHILD_FIELDS`` (a newer LibCST) are walked
+through ``node.children``, LibCST's own source-ordered list, so nothing is skipped silently.
+
+``CHILD_FIELDS`` was derived from the ``_visit_and_replace_children`` methods of LibCST 1.9.0 with
+whitespace and punctuation fields left out; ``tests/analysis/test_cst_walk.py`` derives it again
+from the installed LibCST and fails when they differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import libcst as cst
+
+# Node types whose fields hold no code (tokens, operators, whitespace, names and literals).
+LEAVES: frozenset[str] = frozenset({
+    "Add", "AddAssign", "And", "AssignEqual", "Asynchronous", "BitAnd", "BitAndAssign", "BitInvert",
+    "BitOr", "BitOrAssign", "BitXor", "BitXorAssign", "Break", "Colon", "Comma", "Comment",
+    "Continue", "Divide", "DivideAssign", "Dot", "Ellipsis", "EmptyLine", "Equal", "Float",
+    "FloorDivide", "FloorDivideAssign", "FormattedStringText", "GreaterThan", "GreaterThanEqual",
+    "Imaginary", "ImportStar", "In", "Integer", "Is", "IsNot", "LeftCurlyBrace", "LeftParen",
+    "LeftShift", "LeftShiftAssign", "LeftSquareBracket", "LessThan", "LessThanEqual",
+    "MatrixMultiply", "MatrixMultiplyAssign", "Minus", "Modulo", "ModuloAssign", "Multiply",
+    "MultiplyAssign", "Name", "Newline", "Not", "NotEqual", "NotIn", "Or", "ParamSlash",
+    "ParamStar", "ParenthesizedWhitespace", "Pass", "Plus", "Power", "PowerAssign",
+    "RightCurlyBrace", "RightParen", "RightShift", "RightShiftAssign", "RightSquareBracket",
+    "Semicolon", "SimpleString", "SimpleWhitespace", "Subtract", "SubtractAssign",
+    "TemplatedStringText", "TrailingWhitespace"
+})
+# The fields of every other node type that can hold code, in source order.
+CHILD_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "AnnAssign": ('target', 'annotation', 'value'),
+    "Annotation": ('annotation',),
+    "Arg": ('keyword', 'value'),
+    "AsName": ('name',),
+    "Assert": ('test', 'msg'),
+    "Assign": ('targets', 'value'),
+    "AssignTarget": ('target',),
+    "Attribute": ('value', 'attr'),
+    "AugAssign": ('target', 'value'),
+    "Await": ('expression',),
+    "BinaryOperation": ('left', 'right'),
+    "BooleanOperation": ('left', 'right'),
+    "Call": ('func', 'args'),
+    "ClassDef": ('decorators', 'name', 'type_parameters', 'bases', 'keywords', 'body'),
+    "CompFor": ('target', 'iter', 'ifs', 'inner_for_in'),
+    "CompIf": ('test',),
+    "Comparison": ('left', 'comparisons'),
+    "ComparisonTarget": ('comparator',),
+    "ConcatenatedString": ('left', 'right'),
+    "Decorator": ('decorator',),
+    "Del": ('target',),
+    "Dict": ('elements',),
+    "DictComp": ('key', 'value', 'for_in'),
+    "DictElement": ('key', 'value'),
+    "Element": ('value',),
+    "Else": ('body',),
+    "ExceptHandler": ('type', 'name', 'body'),
+    "ExceptStarHandler": ('type', 'name', 'body'),
+    "Expr": ('value',),
+    "Finally": ('body',),
+    "For": ('target', 'iter', 'body', 'orelse'),
+    "FormattedString": ('parts',),
+    "FormattedStringExpression": ('expression', 'format_spec'),
+    "From": ('item',),
+    "FunctionDef": ('decorators', 'name', 'type_parameters', 'params', 'returns', 'body'),
+    "GeneratorExp": ('elt', 'for_in'),
+    "Global": ('names',),
+    "If": ('test', 'body', 'orelse'),
+    "IfExp": ('body', 'test', 'orelse'),
+    "Import": ('names',),
+    "ImportAlias": ('name', 'asname'),
+    "ImportFrom": ('module', 'names'),
+    "IndentedBlock": ('body',),
+    "Index": ('value',),
+    "Lambda": ('params', 'body'),
+    "LazyImport": ('names',),
+    "LazyImportFrom": ('module', 'names'),
+    "List": ('elements',),
+    "ListComp": ('elt', 'for_in'),
+    "Match": ('subject', 'cases'),
+    "MatchAs": ('pattern', 'name'),
+    "MatchCase": ('pattern', 'guard', 'body'),
+    "MatchClass": ('cls', 'patterns', 'kwds'),
+    "MatchKeywordElement": ('key', 'pattern'),
+    "MatchList": ('patterns',),
+    "MatchMapping": ('elements', 'rest'),
+    "MatchMappingElement": ('key', 'pattern'),
+    "MatchOr": ('patterns',),
+    "MatchOrElement": ('pattern',),
+    "MatchSequenceElement": ('value',),
+    "MatchSingleton": ('value',),
+    "MatchStar": ('name',),
+    "MatchTuple": ('patterns',),
+    "MatchValue": ('value',),
+    "Module": ('body',),
+    "NameItem": ('name',),
+    "NamedExpr": ('target', 'value'),
+    "Nonlocal": ('names',),
+    "Param": ('name', 'annotation', 'default'),
+    "ParamSpec": ('name',),
+    "Parameters": ('posonly_params', 'params', 'star_arg', 'kwonly_params', 'star_kwarg'),
+    "Raise": ('exc', 'cause'),
+    "Return": ('value',),
+    "Set": ('elements',),
+    "SetComp": ('elt', 'for_in'),
+    "SimpleStatementLine": ('body',),
+    "SimpleStatementSuite": ('body',),
+    "Slice": ('lower', 'upper', 'step'),
+    "StarredDictComp": ('value', 'for_in'),
+    "StarredDictElement": ('value',),
+    "StarredElement": ('value',),
+    "Subscript": ('value', 'slice'),
+    "SubscriptElement": ('slice',),
+    "TemplatedString": ('parts',),
+    "TemplatedStringExpression": ('expression', 'format_spec'),
+    "Try": ('body', 'handlers', 'orelse', 'finalbody'),
+    "TryStar": ('body', 'handlers', 'orelse', 'finalbody'),
+    "Tuple": ('elements',),
+    "TypeAlias": ('name', 'type_parameters', 'value'),
+    "TypeParam": ('param', 'default'),
+    "TypeParameters": ('params',),
+    "TypeVar": ('name', 'bound'),
+    "TypeVarTuple": ('name',),
+    "UnaryOperation": ('expression',),
+    "While": ('test', 'body', 'orelse'),
+    "With": ('items', 'body'),
+    "WithItem": ('item', 'asname'),
+    "Yield": ('value',),
+}
+
+_Hook = Callable[[Any, Any], Any]
+
+
+class Walker:
+    """Base class of a read-only pass: subclasses define ``visit_<Node>`` and ``leave_<Node>``."""
+
+    _plans: dict[type, tuple[_Hook | None, _Hook | None, tuple[str, ...] | None]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._plans = {}
+
+    def _plan(self, kind: type) -> tuple[_Hook | None, _Hook | None, tuple[str, ...] | None]:
+        name = kind.__name__
+        fields: tuple[str, ...] | None = () if name in LEAVES else CHILD_FIELDS.get(name)
+        plan = (getattr(type(self), f"visit_{name}", None), getattr(type(self), f"leave_{name}", None), fields)
+        self._plans[kind] = plan
+        return plan
+
+    def walk(self, node: cst.CSTNode) -> None:
+        """Visit ``node`` and, unless its ``visit_`` hook returns False, everything under it."""
+        plan = self._plans.get(type(node)) or self._plan(type(node))
+        visit, leave, fields = plan
+        if visit is None or visit(self, node) is not False:
+            if fields is None:
+                for child in node.children:
+                    self.walk(child)
+            else:
+                for name in fields:
+                    value = getattr(node, name, None)
+                    if isinstance(value, cst.CSTNode):
+                        self.walk(value)
+                    elif isinstance(value, (tuple, list)):
+                        for item in value:
+                            if isinstance(item, cst.CSTNode):
+                                self.walk(item)
+        if leave is not None:
+            leave(self, node)
