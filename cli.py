@@ -215,8 +215,10 @@ def analyze(
     typer.echo(f"results: {summary.out_dir}  report: {summary.out_dir / 'report' / 'index.html'}")
     typer.echo(f"repos: {summary.n_repos}  files: {summary.n_files}  call sites: {summary.n_call_sites}  "
                f"problems: {summary.n_problems}")
-    typer.echo(f"parsed: {summary.n_parsed}  from cache: {summary.n_cached}  "
-               f"without 'mlflow' (not parsed): {summary.n_prefiltered}  catalog: {summary.catalog_origin}")
+    typer.echo(f"parsed by LibCST: {summary.n_parsed}  from cache: {summary.n_cached}  "
+               f"without 'mlflow': {summary.n_prefiltered}  mentioning it without importing it: {summary.n_gated}  "
+               f"catalog: {summary.catalog_origin}")
+    typer.echo("seconds: " + "  ".join(f"{phase} {t:.1f}" for phase, t in summary.seconds.items()))
     raise typer.Exit(Exit.OK)
 
 

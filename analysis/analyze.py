@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -122,8 +123,10 @@ class AnalyzeSummary:
     n_problems: int
     n_parsed: int
     n_cached: int
-    n_prefiltered: int
+    n_prefiltered: int  # files without the text "mlflow"
     catalog_origin: str
+    n_gated: int = 0  # .py files mentioning mlflow that cannot use it (not parsed by LibCST)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each phase
 
 
 def file_kind(rel: str) -> str:
@@ -657,6 +660,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         report(res.repo, len(results), len(tasks))
 
     todo: list[RepoTask] = []
+    started = time.perf_counter()
     try:
         for task in tasks:
             row = db.execute("select value from results where key = ?", (repo_key(task),)).fetchone() if db else None
@@ -686,6 +690,8 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     finally:
         if db is not None:
             db.close()
+    seconds = {"repositories": time.perf_counter() - started}
+    started = time.perf_counter()
     order = {t.repo: i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order[r.repo])
 
@@ -727,11 +733,15 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         write_csv(out / name, list(frame.columns), (_cells(r) for r in frame.to_dict("records")))
         write_provenance(out / name, {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv",
                                                                 "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
+    seconds["tables"] = time.perf_counter() - started
+    started = time.perf_counter()
     build_report(out)
+    seconds["report"] = time.perf_counter() - started
     return AnalyzeSummary(
         out, len(tasks), len(files), len(outputs["call_sites.csv"][1]), len(problems),
         sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
         sum(1 for f in files if f["status"] == "no-mlflow"), catalog.origin,
+        sum(1 for f in files if f["status"] == "no-mlflow-use"), seconds,
     )
 
 

@@ -47,7 +47,7 @@ class ModuleFacts:
     edges: tuple[tuple[str, str, str], ...]  # (caller, callee, kind), see ``call_edges``
 
 
-def module_facts(found: ModuleScan, text: str, rel: str, modules: Mapping[str, str]) -> ModuleFacts:
+def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -> ModuleFacts:
     """The facts of one module from its ``ast`` scan and its text."""
     return ModuleFacts(frozenset(module_imports(found, rel)), _DYNAMIC.search(text) is not None,
                        _MAIN.search(text) is not None, tuple(call_edges(found, rel, modules)))
@@ -76,7 +76,7 @@ def module_imports(found: ModuleScan, rel: str) -> set[str]:
     return {n for n in names if n}
 
 
-def call_edges(found: ModuleScan, rel: str, modules: Mapping[str, str]) -> list[tuple[str, str, str]]:
+def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex) -> list[tuple[str, str, str]]:
     """(caller node, callee node, kind) of the calls a module makes to the repository's own functions.
 
     The caller is the innermost function (or the module for top-level code). A name called is a
@@ -130,17 +130,24 @@ def call_edges(found: ModuleScan, rel: str, modules: Mapping[str, str]) -> list[
     return edges
 
 
-def resolve_import(name: str, modules: Mapping[str, str]) -> str | None:
+class ModuleIndex(dict[str, str]):
+    """Dotted module name -> file, with every dotted suffix of a name indexed too (src layouts)."""
+
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        super().__init__(modules)
+        self.suffixes: dict[str, str] = {}
+        for dotted, path in self.items():
+            parts = dotted.split(".")
+            for i in range(1, len(parts)):
+                self.suffixes.setdefault(".".join(parts[i:]), path)  # the first module in order wins
+
+
+def resolve_import(name: str, modules: ModuleIndex) -> str | None:
     """The repository file a dotted import names: by its full dotted path, or by a suffix (src layouts)."""
-    if name in modules:
-        return modules[name]
-    for dotted, path in modules.items():
-        if dotted.endswith("." + name):
-            return path
-    return None
+    return modules.get(name) or modules.suffixes.get(name)
 
 
-def dotted_modules(paths: Iterable[str]) -> dict[str, str]:
+def dotted_modules(paths: Iterable[str]) -> ModuleIndex:
     """Dotted module names of the repository's .py files (``a/b/__init__.py`` is ``a.b``)."""
     out = {}
     for rel in paths:
@@ -148,7 +155,7 @@ def dotted_modules(paths: Iterable[str]) -> dict[str, str]:
         parts = list(p.parts[:-1]) if p.name == "__init__" else list(p.parts)
         if parts:
             out[".".join(parts)] = rel
-    return out
+    return ModuleIndex(out)
 
 
 def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts],
