@@ -66,20 +66,20 @@ def scan(tree: ast.Module) -> ModuleScan:
 
     def visit(node: ast.AST, owner: str) -> None:
         kind = type(node)
-        if kind is ast.Call:
-            calls.append(node)  # type: ignore[arg-type]
+        if isinstance(node, ast.Call):
+            calls.append(node)
             events.append((owner, node))
-        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
-            decorators.extend(d for d in node.decorator_list if not isinstance(d, ast.Call))  # type: ignore[attr-defined]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            decorators.extend(d for d in node.decorator_list if not isinstance(d, ast.Call))
             if node in defs:
                 owner = defs[node]
                 events.append((owner, node))
-        elif kind is ast.Import or kind is ast.ImportFrom:
-            imports.append(node)  # type: ignore[arg-type]
-        elif kind is ast.Assign:
-            assigned.update(t.id for t in node.targets if isinstance(t, ast.Name))  # type: ignore[attr-defined]
-        elif kind is ast.AnnAssign and isinstance(node.target, ast.Name):  # type: ignore[attr-defined]
-            assigned.add(node.target.id)  # type: ignore[attr-defined]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(node)
+        elif isinstance(node, ast.Assign):
+            assigned.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            assigned.add(node.target.id)
         names = fields_of.get(kind)
         if names is None:
             names = fields_of[kind] = tuple(f for f in kind._fields if f != "ctx")
