@@ -192,11 +192,20 @@ def analyze(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the per-file result cache.")] = False,
 ) -> None:
     """Analyze a mined corpus: MLflow call sites, integrations and tracking URIs in every .py file and
-    notebook, against an API catalog read from the corpus's MLflow releases (or the shipped snapshot).
+    notebook (against an API catalog read from the corpus's MLflow releases, or the shipped
+    snapshot), MLproject files, environments and dependencies, reproducibility signals,
+    traceability graphs, community statistics and a report.
 
-    Writes call_sites.csv, integrations.csv, tracking_uris.csv, files.csv, problems.csv and
-    api_catalog.csv, each with a .provenance.json sidecar. Per-file results are cached by content
-    hash, so a re-run over an unchanged corpus parses nothing.
+    Writes into --out: call_sites.csv, integrations.csv, tracking_uris.csv, files.csv (every file and
+    what became of it), problems.csv (every file that could not be read or parsed, with its line),
+    mlprojects.csv, entry_points.csv, parameters.csv, environments.csv, dependencies.csv,
+    reproducibility.csv, traceability.csv, practices.csv, api_usage.csv, api_co_usage.csv,
+    mlflow_storage.csv, api_catalog.csv (each with a .provenance.json sidecar), graphs/*.graphml,
+    usage_graph.graphml and report/ (report.md, index.html). Results are cached per file (content
+    hash) and per repository (commit) in --out/.cache.sqlite: an interrupted run keeps the
+    repositories it finished, and a re-run over an unchanged corpus parses nothing.
+
+    Exit codes: 0 done, 2 bad input (no manifest, unreadable corpus), 130 interrupted.
     """
     from analysis.analyze import AnalysisError
     from analysis.analyze import analyze as run_analyze
@@ -206,10 +215,11 @@ def analyze(
     out_dir = out or (Path("results") / corpus_dir.resolve().name)
     settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache)
     with _running((AnalysisError,), "finished repositories are cached") as progress:
-        task = progress.add_task("repositories", total=None)
+        task = progress.add_task("files", total=None)
 
         def tick(repo: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total, description=f"repositories ({repo})")
+            progress.update(task, completed=done, total=total, description=f"files ({repo})"
+                            if repo else "files")
 
         summary = run_analyze(settings, tick)
     typer.echo(f"results: {summary.out_dir}  report: {summary.out_dir / 'report' / 'index.html'}")

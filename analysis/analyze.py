@@ -13,12 +13,13 @@ import gc
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -320,10 +321,14 @@ class _Worker:
     cache: sqlite3.Connection | None = None
     max_bytes: int = 0
     graphs_dir: str = ""
+    files_done: Any = None  # multiprocessing.Value: files finished by every process, for the progress bar
+    on_file: Callable[[], None] | None = None  # in-process runs only: reports progress
 
 
-def _init_worker(resolver: Resolver, fingerprint: str, cache_path: str, max_bytes: int, graphs_dir: str = "") -> None:
+def _init_worker(resolver: Resolver, fingerprint: str, cache_path: str, max_bytes: int, graphs_dir: str = "",
+                 files_done: Any = None) -> None:
     _Worker.resolver = resolver
+    _Worker.files_done = files_done
     _Worker.graphs_dir = graphs_dir
     _Worker.fingerprint = fingerprint
     _Worker.max_bytes = max_bytes
@@ -346,6 +351,14 @@ def _cached(key: str) -> str | None:
     return str(row[0]) if row else None
 
 
+def _file_done() -> None:
+    if _Worker.files_done is not None:
+        with _Worker.files_done.get_lock():
+            _Worker.files_done.value += 1
+    if _Worker.on_file is not None:
+        _Worker.on_file()
+
+
 def analyze_repository(task: RepoTask) -> RepoResult:
     """Run the per-file passes over one repository checkout."""
     resolver = _Worker.resolver
@@ -365,6 +378,7 @@ def analyze_repository(task: RepoTask) -> RepoResult:
         result.problems.append({"repo": task.repo, "path": rel, "line": line, "stage": stage, "reason": reason})
 
     for rel, path in entries:
+        _file_done()  # counted as it starts: every path below may `continue`
         kind = file_kind(rel)
         row: dict[str, Any] = {"repo": task.repo, "path": rel, "kind": kind, "size": "", "status": "",
                                "reason": "", "cached": False}
@@ -562,17 +576,18 @@ def _fingerprint(catalog: Catalog) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _tree_size(root: Path) -> int:
-    """Bytes of the Python sources and notebooks under a checkout (what analysis time grows with)."""
-    total = 0
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
-            if name.endswith((".py", ".ipynb")):
-                try:
-                    total += os.lstat(os.path.join(dirpath, name)).st_size
-                except OSError:
-                    pass
-    return total
+def _tree_stats(root: Path) -> tuple[int, int]:
+    """Files under a checkout as ``walk`` lists them, and the bytes of its Python sources and notebooks
+    (what analysis time grows with)."""
+    n_files = size = 0
+    for rel, path in walk(root):
+        n_files += 1
+        if rel.endswith((".py", ".ipynb")):
+            try:
+                size += path.lstat().st_size
+            except OSError:
+                pass
+    return n_files, size
 
 
 def _release_cached(corpus_dir: Path, name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
@@ -627,7 +642,11 @@ def _open_cache(path: Path) -> sqlite3.Connection:
 
 
 def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None] | None = None) -> AnalyzeSummary:
-    """Analyze a mined corpus into ``settings.out_dir``; see the module docstring."""
+    """Analyze a mined corpus into ``settings.out_dir``; see the module docstring.
+
+    ``progress(repo, files_done, files_total)`` is called as files are started (a few times a
+    second at most) and as each repository finishes (``repo`` is the last one finished).
+    """
     manifest = settings.corpus_dir / "manifest.csv"
     if not manifest.is_file():
         raise AnalysisError(f"{manifest}: no manifest; run `python cli.py mine` first")
@@ -645,6 +664,20 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     results: list[RepoResult] = []
     report = progress or (lambda _r, _d, _t: None)
 
+    files_done: Any = multiprocessing.Value("q", 0)
+    n_cached_files = 0
+    stats: dict[str, tuple[int, int]] = {}
+    last = ""
+    shown = [0.0]
+
+    def show(throttle: bool = False) -> None:
+        """Progress over files: those of cached repositories, and those the workers have started."""
+        now = time.monotonic()
+        if throttle and now - shown[0] < 0.1:
+            return
+        shown[0] = now
+        report(last, n_cached_files + files_done.value, n_cached_files + sum(n for n, _ in stats.values()))
+
     def repo_key(task: RepoTask) -> str:
         # a repository's tree at a commit never changes: its whole result is reusable
         raw = f"repo\0{fingerprint}\0{task.repo}\0{task.commit}\0{task.root}\0{settings.max_file_bytes}"
@@ -657,7 +690,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
             entries.append((repo_key(task), json.dumps({k: v for k, v in vars(res).items() if k != "new_cache"})))
             db.executemany("insert or replace into results values (?, ?)", entries)
             db.commit()  # per repository: an interrupted run keeps what it finished
-        report(res.repo, len(results), len(tasks))
+        nonlocal last
+        last = res.repo
+        show()
 
     todo: list[RepoTask] = []
     started = time.perf_counter()
@@ -671,21 +706,34 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                 res.n_cached, res.n_parsed = res.n_parsed + res.n_cached, 0
                 for f in res.files:
                     f["cached"] = f.get("status") == "analyzed" and f.get("kind") in ("python", "notebook", "config")
+                n_cached_files += len(res.files)
                 collect(res, task, cached=True)
             else:
                 todo.append(task)
+        stats.update((t.repo, _tree_stats(Path(t.root))) for t in todo)
+        # largest first, so that no big repository starts last and runs alone
+        todo.sort(key=lambda t: -stats[t.repo][1])
+        show()
         if settings.jobs > 1 and len(todo) > 1:
-            # largest first, so that no big repository starts last and runs alone
-            todo.sort(key=lambda t: -_tree_size(Path(t.root)))
-            with ProcessPoolExecutor(settings.jobs, initializer=_init_worker, initargs=init) as pool:
-                for task, res in zip(todo, pool.map(analyze_repository, todo, chunksize=1)):
-                    collect(res, task)
+            pool = ProcessPoolExecutor(settings.jobs, initializer=_init_worker, initargs=(*init, files_done))
+            try:
+                futures = {pool.submit(analyze_repository, task): task for task in todo}
+                pending = set(futures)
+                while pending:
+                    finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        collect(future.result(), futures[future])
+                    show()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         else:
-            _init_worker(*init)
+            _init_worker(*init, files_done)
+            _Worker.on_file = lambda: show(throttle=True)
             try:
                 for task in todo:
                     collect(analyze_repository(task), task)
             finally:
+                _Worker.on_file = None
                 gc.unfreeze()
     finally:
         if db is not None:

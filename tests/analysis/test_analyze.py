@@ -209,6 +209,25 @@ def test_parallel_jobs_give_the_same_rows(tmp_path: Path) -> None:
     assert (tmp_path / "o1" / "call_sites.csv").read_text() == (tmp_path / "o2" / "call_sites.csv").read_text()
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_is_over_files(tmp_path: Path, jobs: int) -> None:
+    make_repo(tmp_path / "src" / "a", {f"m{i}.py": f"import mlflow\nmlflow.log_param('p{i}', 1)\n" for i in range(30)})
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\n", "README.md": "x\n"})
+    calls: list[tuple[str, int, int]] = []
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs)
+    analyze(settings, lambda repo, done, total: calls.append((repo, done, total)))
+    n_files = len(read_csv(tmp_path / "o" / "files.csv"))
+    assert n_files == 32
+    assert calls[-1][1:] == (n_files, n_files)
+    assert all(done <= total for _r, done, total in calls)
+    assert [done for _r, done, _t in calls] == sorted(done for _r, done, _t in calls)
+    assert {repo for repo, _d, _t in calls} >= {"a", "r"}
+    # a second run takes every repository from the cache: its files count as done at once
+    calls.clear()
+    analyze(settings, lambda repo, done, total: calls.append((repo, done, total)))
+    assert calls[-1][1:] == (n_files, n_files)
+
+
 def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AnalysisError, match="manifest.csv: no manifest"):
         analyze(AnalyzeSettings(corpus_dir=tmp_path, out_dir=tmp_path / "o"))
