@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -335,10 +337,21 @@ def usage_graph(call_sites: Iterable[Mapping[str, str]], repos: Iterable[str]) -
     return g
 
 
-def co_usage(g: nx.Graph) -> list[dict[str, Any]]:
-    """API pairs used by the same repositories: the projection of the bipartite graph onto APIs."""
-    apis = [n for n, d in g.nodes(data=True) if d.get("bipartite") == 1]
-    projected = nx.bipartite.weighted_projected_graph(g, apis)
-    rows = [{"api_a": a.removeprefix("api:"), "api_b": b.removeprefix("api:"), "n_repos": d["weight"]}
-            for a, b, d in projected.edges(data=True)]
+CO_USAGE_MIN_REPOS = 2
+
+
+def co_usage(g: nx.Graph, min_repos: int = CO_USAGE_MIN_REPOS) -> list[dict[str, Any]]:
+    """API pairs called by at least ``min_repos`` of the same repositories (the bipartite graph projected onto APIs).
+
+    Pairs one repository alone uses say nothing about the community and are quadratic in the
+    APIs a repository calls (MLflow's own source calls 4,198 names under ``mlflow.``: 8.8 million
+    pairs), so only APIs called by ``min_repos`` repositories or more are paired.
+    """
+    shared = {n for n, d in g.nodes(data=True) if d.get("bipartite") == 1 and g.degree(n) >= min_repos}
+    counts: Counter[tuple[str, str]] = Counter()
+    for repo, d in g.nodes(data=True):
+        if d.get("bipartite") == 0:
+            counts.update(combinations(sorted(a for a in g.neighbors(repo) if a in shared), 2))
+    rows = [{"api_a": a.removeprefix("api:"), "api_b": b.removeprefix("api:"), "n_repos": n}
+            for (a, b), n in counts.items() if n >= min_repos]
     return sorted(rows, key=lambda r: (-r["n_repos"], r["api_a"], r["api_b"]))
