@@ -21,6 +21,10 @@ class ModuleScan:
     """What one traversal of a module's ``ast`` found."""
 
     defs: dict[ast.AST, str]  # functions and methods reached through def/class bodies -> ``Class.method``
+    methods: set[str] = field(default_factory=set)  # the qualified names in ``defs`` defined in a class body
+    classes: set[str] = field(default_factory=set)  # qualified names of classes reached the same way
+    # a name or ``self.name`` -> the dotted callee of every ``name = Callee(...)`` (any scope)
+    instances: dict[str, set[str]] = field(default_factory=dict)
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)  # in source order
     assigned: set[str] = field(default_factory=set)  # names bound by ``=`` or an annotated assignment
     calls: list[ast.Call] = field(default_factory=list)  # every call, outer before inner
@@ -37,20 +41,43 @@ def parse(source: str | bytes) -> ast.Module:
         return ast.parse(source)
 
 
-def _defs(tree: ast.Module) -> dict[ast.AST, str]:
-    """Every function and method of a module with its qualified name (``Class.method``, ``outer.inner``)."""
-    out: dict[ast.AST, str] = {}
+def ast_dotted(node: ast.expr) -> str | None:
+    """``a.b.c`` of a Name/Attribute chain, None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = ast_dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
 
-    def walk(body: list[ast.stmt], prefix: str) -> None:
+
+def _defs(tree: ast.Module, out: ModuleScan) -> None:
+    """Every function, method and class of a module with its qualified name (``Class.method``, ``outer.inner``)."""
+
+    def walk(body: list[ast.stmt], prefix: str, in_class: bool) -> None:
         for stmt in body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                out[stmt] = prefix + stmt.name
-                walk(stmt.body, prefix + stmt.name + ".")
+                out.defs[stmt] = prefix + stmt.name
+                if in_class:
+                    out.methods.add(prefix + stmt.name)
+                walk(stmt.body, prefix + stmt.name + ".", False)
             elif isinstance(stmt, ast.ClassDef):
-                walk(stmt.body, prefix + stmt.name + ".")
+                out.classes.add(prefix + stmt.name)
+                walk(stmt.body, prefix + stmt.name + ".", True)
 
-    walk(tree.body, "")
-    return out
+    walk(tree.body, "", False)
+
+
+def _instance(out: ModuleScan, target: ast.expr, value: ast.expr | None) -> None:
+    """Record ``x = Callee(...)`` and ``self.x = Callee(...)``."""
+    if not isinstance(value, ast.Call):
+        return
+    callee = ast_dotted(value.func)
+    name = target.id if isinstance(target, ast.Name) else (
+        f"self.{target.attr}" if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+        and target.value.id == "self" else None)
+    if callee is not None and name is not None:
+        out.instances.setdefault(name, set()).add(callee)
 
 
 # The fields of each node type that can hold nodes (``ctx`` holds only Load/Store/Del markers).
@@ -59,7 +86,8 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 def scan(tree: ast.Module) -> ModuleScan:
     """Walk a module once, depth first in source order (``ast.iter_child_nodes`` order)."""
-    out = ModuleScan(_defs(tree))
+    out = ModuleScan({})
+    _defs(tree, out)
     defs, calls, events, imports, assigned = out.defs, out.calls, out.events, out.imports, out.assigned
     decorators = out.bare_decorators
     fields_of = _FIELDS
@@ -78,8 +106,12 @@ def scan(tree: ast.Module) -> ModuleScan:
             imports.append(node)
         elif isinstance(node, ast.Assign):
             assigned.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            assigned.add(node.target.id)
+            if len(node.targets) == 1:
+                _instance(out, node.targets[0], node.value)
+        elif isinstance(node, ast.AnnAssign):
+            if isinstance(node.target, ast.Name):
+                assigned.add(node.target.id)
+            _instance(out, node.target, node.value)
         names = fields_of.get(kind)
         if names is None:
             names = fields_of[kind] = tuple(f for f in kind._fields if f != "ctx")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from analysis.astscan import ast_dotted
+
 log = logging.getLogger(__name__)
 
 CATALOG_COLUMNS = ("api", "kind", "module", "category", "first_version", "last_version",
@@ -108,16 +110,6 @@ class _ModuleIndex:
 
     def is_module(self, dotted: str) -> bool:
         return _module_file(self.root, dotted) is not None
-
-
-def ast_dotted(node: ast.expr) -> str | None:
-    """``a.b.c`` of a Name/Attribute chain, None for anything else."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = ast_dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
 
 
 def _module_statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:

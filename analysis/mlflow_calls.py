@@ -22,8 +22,8 @@ from typing import Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from analysis.astscan import ModuleScan, parse, scan
-from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, ast_dotted
+from analysis.astscan import ModuleScan, ast_dotted, parse, scan
+from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog
 from analysis.cst_walk import Walker
 from analysis.ftypes import CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
 from analysis.uris import classify_uri

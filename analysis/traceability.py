@@ -21,7 +21,7 @@ from typing import Any
 
 import networkx as nx
 
-from analysis.astscan import ModuleScan
+from analysis.astscan import ModuleScan, ast_dotted
 
 TRACEABILITY_COLUMNS = (
     "repo", "n_entry_points", "n_declared_params", "declared_params_logged", "declared_params_logged_share",
@@ -47,12 +47,15 @@ class ModuleFacts:
     dynamic: bool  # importlib.import_module, __import__ or exec
     main: bool  # has an ``if __name__ == "__main__":`` block
     edges: tuple[tuple[str, str, str], ...]  # (caller, callee, kind), see ``call_edges``
+    methods: frozenset[str] = frozenset()  # qualified names of the module's methods
+    classes: frozenset[str] = frozenset()  # qualified names of the module's classes
 
 
 def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -> ModuleFacts:
     """The facts of one module from its ``ast`` scan and its text."""
     return ModuleFacts(frozenset(module_imports(found, rel)), _DYNAMIC.search(text) is not None,
-                       _MAIN.search(text) is not None, tuple(call_edges(found, rel, modules)))
+                       _MAIN.search(text) is not None, tuple(call_edges(found, rel, modules)),
+                       frozenset(found.methods), frozenset(found.classes))
 
 
 def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
@@ -79,30 +82,68 @@ def module_imports(found: ModuleScan, rel: str) -> set[str]:
 
 
 def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex) -> list[tuple[str, str, str]]:
-    """(caller node, callee node, kind) of the calls a module makes to the repository's own functions.
+    """(caller node, callee, kind) of the calls a module makes to the repository's own code.
 
-    The caller is the innermost function (or the module for top-level code). A name called is a
-    function of this module, or one imported from (or a module imported from) the repository; a
-    name bound by assignment and then called is a call through a variable: an ``unresolved`` edge.
+    The caller is the innermost function (or the module for top-level code). Callees that name
+    another module's function or class, or a method, are references resolved once every module is
+    read (``build_graph``): ``ref:<file>:<name>`` (a function, or a class whose ``__init__`` runs),
+    ``member:<file>:<Class.method>`` (a method of a known class: ``self.m()`` in a class,
+    ``x.m()`` after ``x = Class()``) and ``by-name:<m>`` (``obj.m()`` on anything else). A bare
+    name is a function of this module (not a method) or a name imported from the repository; a
+    name bound by assignment and then called is a call through a variable: ``unresolved``.
     """
-    local = {q.rsplit(".", 1)[-1]: q for q in sorted(found.defs.values(), key=lambda q: q.count("."), reverse=True)}
-    bound: dict[str, tuple[str, str]] = {}  # name -> (file, function name or '')
+    methods = found.methods
+    local = {q.rsplit(".", 1)[-1]: q for q in sorted(found.defs.values(), key=lambda q: q.count("."), reverse=True)
+             if q not in methods}  # the least nested wins
+    bound: dict[str, tuple[str, str]] = {}  # name -> (file, name in it, or '' for the module itself)
+    chains: dict[str, str] = {}  # ``import a.b``: "a.b" -> file
     package = list(PurePosixPath(rel).parent.parts)
     for node in found.imports:
         if isinstance(node, ast.Import):
             for alias in node.names:
-                target = resolve_import(alias.name, modules)
+                target = resolve_import(alias.name, modules, package)
                 if target and alias.asname:
                     bound[alias.asname] = (target, "")
+                elif target:
+                    chains[alias.name] = target
         else:
             base = _from_base(node, package)
             for alias in node.names:
-                as_module = resolve_import(f"{base}.{alias.name}" if base else alias.name, modules)
-                source = resolve_import(base, modules) if base else None
+                near = None if node.level else package
+                as_module = resolve_import(f"{base}.{alias.name}" if base else alias.name, modules, near)
+                source = resolve_import(base, modules, near) if base else None
                 if as_module:
                     bound[alias.asname or alias.name] = (as_module, "")
                 elif source:
                     bound[alias.asname or alias.name] = (source, alias.name)
+
+    def class_of(callee: str) -> tuple[str, str] | None:
+        """(file, class) that ``callee`` names, if it can be a class of the repository."""
+        if callee in found.classes:
+            return rel, callee
+        if callee in bound and bound[callee][1]:
+            return bound[callee]
+        head, _, name = callee.rpartition(".")
+        if head in bound and not bound[head][1]:
+            return bound[head][0], name
+        if head in chains:
+            return chains[head], name
+        return None
+
+    typed: dict[str, tuple[str, str]] = {}  # variable -> (file, class) when only one class is ever assigned
+    for var, callees in found.instances.items():
+        if len(callees) == 1:
+            known = class_of(next(iter(callees)))
+            if known is not None:
+                typed[var] = known
+
+    def enclosing_class(where: str) -> str | None:
+        parts = where.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            if ".".join(parts[:end]) in found.classes:
+                return ".".join(parts[:end])
+        return None
+
     assigned = found.assigned
     edges: list[tuple[str, str, str]] = []
     for where, event in found.events:
@@ -114,21 +155,29 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex) -> list[tuple[
         if isinstance(func, ast.Name):
             if func.id in local:
                 edges.append((owner, f"function:{rel}:{local[func.id]}", "calls"))
+            elif func.id in found.classes:
+                edges.append((owner, f"ref:{rel}:{func.id}", "calls"))
             elif func.id in bound:
                 target, name = bound[func.id]
-                edges.append((owner, f"function:{target}:{name}" if name else f"module:{target}", "calls"))
+                edges.append((owner, f"ref:{target}:{name}" if name else f"module:{target}", "calls"))
             elif func.id in assigned:
                 edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
-        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            head = func.value.id
-            if head in bound and not bound[head][1]:
-                edges.append((owner, f"function:{bound[head][0]}:{func.attr}", "calls"))
-            elif head in ("self", "cls") and func.attr in local:
-                edges.append((owner, f"function:{rel}:{local[func.attr]}", "calls"))
-            else:
-                edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
-        elif isinstance(func, ast.Attribute):
-            edges.append((owner, f"by-name:{func.attr}", "calls"))
+            continue
+        if not isinstance(func, ast.Attribute):
+            continue
+        head = ast_dotted(func.value)
+        cls = enclosing_class(where) if head in ("self", "cls") else None
+        if head is not None and head in bound and not bound[head][1]:
+            edges.append((owner, f"ref:{bound[head][0]}:{func.attr}", "calls"))
+        elif head is not None and head in chains:
+            edges.append((owner, f"ref:{chains[head]}:{func.attr}", "calls"))
+        elif cls is not None:
+            edges.append((owner, f"member:{rel}:{cls}.{func.attr}", "calls"))
+        elif head is not None and head in typed:
+            file, name = typed[head]
+            edges.append((owner, f"member:{file}:{name}.{func.attr}", "calls"))
+        else:
+            edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
     return edges
 
 
@@ -144,8 +193,14 @@ class ModuleIndex(dict[str, str]):
                 self.suffixes.setdefault(".".join(parts[i:]), path)  # the first module in order wins
 
 
-def resolve_import(name: str, modules: ModuleIndex) -> str | None:
-    """The repository file a dotted import names: by its full dotted path, or by a suffix (src layouts)."""
+def resolve_import(name: str, modules: ModuleIndex, near: list[str] | None = None) -> str | None:
+    """The repository file a dotted import names: beside the importing file (``near``, its directory's
+    parts: Python puts a script's own directory first on ``sys.path``), else by its full dotted
+    path, else by a suffix (``src/`` layouts)."""
+    if near:
+        beside = modules.get(".".join([*near, name]))
+        if beside:
+            return beside
     return modules.get(name) or modules.suffixes.get(name)
 
 
@@ -170,33 +225,55 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
     g.add_node(f"repo:{repo}", kind="repository")
     modules = dotted_modules(py_files)
     by_name: list[tuple[str, str]] = []
+    refs: list[tuple[str, str]] = []  # (caller, "ref:..." or "member:...")
+    classes: dict[str, frozenset[str]] = {}
     for rel in py_files:
         g.add_node(f"module:{rel}", kind="module", path=rel)
         found = facts.get(rel)
         if found is None:
             continue
         g.nodes[f"module:{rel}"]["main"] = found.main
+        classes[rel] = found.classes
         for caller, callee, kind in found.edges:
             if callee.startswith("by-name:"):
                 by_name.append((caller, callee.removeprefix("by-name:")))
-                continue
-            if callee.startswith("function:") and callee not in g:
-                g.add_node(callee, kind="function")
-            g.add_edge(caller, callee, kind=kind)
+            elif callee.startswith(("ref:", "member:")):
+                refs.append((caller, callee))
+            else:
+                if callee.startswith("function:") and callee not in g:
+                    g.add_node(callee, kind="function")
+                g.add_edge(caller, callee, kind=kind)
+        for method in found.methods:
+            g.nodes[f"function:{rel}:{method}"]["method"] = True
+        near = list(PurePosixPath(rel).parent.parts)
         for name in sorted(found.imports):
-            target = resolve_import(name, modules)
+            target = resolve_import(name, modules, near)
             if target is not None and target != rel:
                 g.add_edge(f"module:{rel}", f"module:{target}", kind="imports")
         if found.dynamic:
             g.add_edge(f"module:{rel}", "unresolved:dynamic-import", kind="unresolved")
-    # `obj.method()`: the object's class is unknown statically, so the call reaches every function of
-    # the repository with that name (a method called by name), as the by-name call graph promises
-    functions: dict[str, list[str]] = {}
-    for node in g:
-        if node.startswith("function:"):
-            functions.setdefault(node.rsplit(":", 1)[1].rsplit(".", 1)[-1], []).append(node)
+    # references to other modules, now that every module's functions and classes are known
+    for caller, ref in refs:
+        kind, file, name = ref.split(":", 2)
+        node = f"function:{file}:{name}"
+        if node in g:
+            g.add_edge(caller, node, kind="calls")
+        elif kind == "ref" and name in classes.get(file, ()):
+            if f"{node}.__init__" in g:  # constructing a class runs its __init__
+                g.add_edge(caller, f"{node}.__init__", kind="calls")
+        elif kind == "ref":
+            g.add_node(node, kind="function")  # not defined where imported from (a re-export, or unparsed)
+            g.add_edge(caller, node, kind="calls")
+        else:
+            by_name.append((caller, name.rsplit(".", 1)[-1]))  # inherited from a base class: by name
+    # `obj.method()` on an object of unknown class reaches every method of the repository with that
+    # name, as the by-name call graph promises
+    methods: dict[str, list[str]] = {}
+    for node, data in g.nodes(data=True):
+        if data.get("method"):
+            methods.setdefault(node.rsplit(":", 1)[1].rsplit(".", 1)[-1], []).append(node)
     for caller, name in by_name:
-        for callee in functions.get(name, []):
+        for callee in methods.get(name, []):
             g.add_edge(caller, callee, kind="calls", by_name=True)
     for m in rows["mlprojects"]:
         node = f"mlproject:{m['path']}"

@@ -108,18 +108,58 @@ def test_import_resolution() -> None:
     modules = dotted_modules(["src/pkg/__init__.py", "src/pkg/m.py", "train.py"])
     assert resolve_import("pkg.m", modules) == "src/pkg/m.py"  # src layout: by suffix
     assert resolve_import("os", modules) is None
+    scripts = dotted_modules(["a/train.py", "b/train.py", "b/test.py"])
+    assert resolve_import("train", scripts, ["b"]) == "b/train.py"  # the script's own directory first
+    assert resolve_import("train", scripts) == "a/train.py"  # else the first by suffix
 
 
-def test_method_calls_link_by_name() -> None:
-    sources = {"main.py": "from lib import Trainer\nt = Trainer()\nt.fit()\n",
-               "lib.py": "class Trainer:\n    def fit(self):\n        self.step()\n    def step(self):\n        pass\n"
-                         "    def unused(self):\n        pass\n"}
+def test_scripts_import_their_neighbours() -> None:
+    g = _graph({"a/train.py": "def run():\n    pass\n", "b/train.py": "def run():\n    pass\n",
+                "b/test.py": "import train\ntrain.run()\n"})
+    assert g.has_edge("module:b/test.py", "module:b/train.py")
+    assert g.has_edge("module:b/test.py", "function:b/train.py:run")
+    assert not g.has_edge("module:b/test.py", "function:a/train.py:run")
+
+
+def _graph(sources: dict[str, str]) -> nx.DiGraph:
     modules = dotted_modules(sources)
     facts = {rel: module_facts(scan(parse(text)), text, rel, modules) for rel, text in sources.items()}
     empty: dict[str, list[dict[str, object]]] = {k: [] for k in (
         "mlprojects", "entry_points", "parameters", "dependencies", "tracking_uris", "call_sites")}
-    g = build_graph("r", list(sources), facts, empty)  # type: ignore[arg-type]
-    assert g.edges["module:main.py", "function:lib.py:Trainer.fit"]["by_name"] is True
-    assert g.edges["function:lib.py:Trainer.fit", "function:lib.py:Trainer.step"]["kind"] == "calls"
-    assert reachable(g, "module:main.py") >= {"function:lib.py:Trainer.fit", "function:lib.py:Trainer.step"}
-    assert "function:lib.py:Trainer.unused" not in reachable(g, "module:main.py")
+    return build_graph("r", list(sources), facts, empty)  # type: ignore[arg-type]
+
+
+LIB = ("class Trainer:\n    def __init__(self):\n        self.ready = True\n    def fit(self):\n        self.step()\n"
+       "    def step(self):\n        pass\n    def unused(self):\n        pass\n"
+       "class Other:\n    def fit(self):\n        pass\n"
+       "def step():\n    pass\n")
+
+
+def test_calls_on_instances_of_known_classes_reach_their_methods() -> None:
+    g = _graph({"main.py": "from lib import Trainer\nt = Trainer()\nt.fit()\n", "lib.py": LIB})
+    assert g.edges["module:main.py", "function:lib.py:Trainer.__init__"]["kind"] == "calls"  # the constructor
+    assert "by_name" not in g.edges["module:main.py", "function:lib.py:Trainer.fit"]
+    assert not g.has_edge("module:main.py", "function:lib.py:Other.fit")  # t is a Trainer
+    # self.step() is the class's own method, not the module-level function of the same name
+    assert g.has_edge("function:lib.py:Trainer.fit", "function:lib.py:Trainer.step")
+    assert not g.has_edge("function:lib.py:Trainer.fit", "function:lib.py:step")
+    reached = reachable(g, "module:main.py")
+    assert reached >= {"function:lib.py:Trainer.fit", "function:lib.py:Trainer.step"}
+    assert "function:lib.py:Trainer.unused" not in reached and "function:lib.py:Other.fit" not in reached
+
+
+def test_calls_on_objects_of_unknown_class_link_by_name_to_methods_only() -> None:
+    g = _graph({"main.py": "import lib\ndef run(model):\n    model.fit()\n    model.step()\n", "lib.py": LIB})
+    assert g.edges["function:main.py:run", "function:lib.py:Trainer.fit"]["by_name"] is True
+    assert g.edges["function:main.py:run", "function:lib.py:Other.fit"]["by_name"] is True
+    assert g.has_edge("function:main.py:run", "function:lib.py:Trainer.step")
+    assert not g.has_edge("function:main.py:run", "function:lib.py:step")  # a function is not a method
+
+
+def test_dotted_module_calls_and_inherited_methods() -> None:
+    g = _graph({"main.py": "import pkg.lib\npkg.lib.step()\nclass Sub(pkg.lib.Trainer):\n    def go(self):\n"
+                           "        self.fit()\n",
+                "pkg/__init__.py": "", "pkg/lib.py": LIB})
+    assert g.has_edge("module:main.py", "function:pkg/lib.py:step")  # `import a.b` then `a.b.f()`
+    # Sub.fit is not defined: inherited from a class we cannot see statically, so by name
+    assert g.edges["function:main.py:Sub.go", "function:pkg/lib.py:Trainer.fit"]["by_name"] is True
