@@ -23,6 +23,7 @@ class ModuleScan:
     defs: dict[ast.AST, str]  # functions and methods reached through def/class bodies -> ``Class.method``
     methods: set[str] = field(default_factory=set)  # the qualified names in ``defs`` defined in a class body
     classes: set[str] = field(default_factory=set)  # qualified names of classes reached the same way
+    bases: dict[str, list[str]] = field(default_factory=dict)  # class -> dotted base names ("" if not a name)
     # a name or ``self.name`` -> the dotted callee of every ``name = Callee(...)`` (any scope)
     instances: dict[str, set[str]] = field(default_factory=dict)
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)  # in source order
@@ -63,6 +64,7 @@ def _defs(tree: ast.Module, out: ModuleScan) -> None:
                 walk(stmt.body, prefix + stmt.name + ".", False)
             elif isinstance(stmt, ast.ClassDef):
                 out.classes.add(prefix + stmt.name)
+                out.bases[prefix + stmt.name] = [ast_dotted(b) or "" for b in stmt.bases]
                 walk(stmt.body, prefix + stmt.name + ".", True)
 
     walk(tree.body, "", False)

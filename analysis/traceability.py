@@ -49,13 +49,16 @@ class ModuleFacts:
     edges: tuple[tuple[str, str, str], ...]  # (caller, callee, kind), see ``call_edges``
     methods: frozenset[str] = frozenset()  # qualified names of the module's methods
     classes: frozenset[str] = frozenset()  # qualified names of the module's classes
+    # class -> its bases as "file:Class" when they are classes of the repository, "" when not
+    bases: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -> ModuleFacts:
     """The facts of one module from its ``ast`` scan and its text."""
+    edges, bases = call_edges(found, rel, modules)
     return ModuleFacts(frozenset(module_imports(found, rel)), _DYNAMIC.search(text) is not None,
-                       _MAIN.search(text) is not None, tuple(call_edges(found, rel, modules)),
-                       frozenset(found.methods), frozenset(found.classes))
+                       _MAIN.search(text) is not None, tuple(edges), frozenset(found.methods),
+                       frozenset(found.classes), tuple(sorted(bases.items())))
 
 
 def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
@@ -81,14 +84,17 @@ def module_imports(found: ModuleScan, rel: str) -> set[str]:
     return {n for n in names if n}
 
 
-def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex) -> list[tuple[str, str, str]]:
-    """(caller node, callee, kind) of the calls a module makes to the repository's own code.
+def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
+               ) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str, ...]]]:
+    """(caller node, callee, kind) of the calls a module makes to the repository's own code, and
+    the bases of its classes (``file:Class`` when a class of the repository, else "").
 
     The caller is the innermost function (or the module for top-level code). Callees that name
     another module's function or class, or a method, are references resolved once every module is
     read (``build_graph``): ``ref:<file>:<name>`` (a function, or a class whose ``__init__`` runs),
-    ``member:<file>:<Class.method>`` (a method of a known class: ``self.m()`` in a class,
-    ``x.m()`` after ``x = Class()``) and ``by-name:<m>`` (``obj.m()`` on anything else). A bare
+    ``member:<file>:<Class.method>`` (a method of a known class or its bases: ``self.m()`` in a
+    class, ``x.m()`` after ``x = Class()``), ``super:<file>:<Class.method>`` (``super().m()``: the
+    bases only) and ``by-name:<m>`` (``obj.m()`` on anything else). A bare
     name is a function of this module (not a method) or a name imported from the repository; a
     name bound by assignment and then called is a call through a variable: ``unresolved``.
     """
@@ -137,6 +143,11 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex) -> list[tuple[
             if known is not None:
                 typed[var] = known
 
+    bases: dict[str, tuple[str, ...]] = {}
+    for name, dotted in found.bases.items():
+        resolved = [class_of(d) if d else None for d in dotted]
+        bases[name] = tuple(f"{r[0]}:{r[1]}" if r else "" for r in resolved)
+
     def enclosing_class(where: str) -> str | None:
         parts = where.split(".")
         for end in range(len(parts) - 1, 0, -1):
@@ -167,7 +178,12 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex) -> list[tuple[
             continue
         head = ast_dotted(func.value)
         cls = enclosing_class(where) if head in ("self", "cls") else None
-        if head is not None and head in bound and not bound[head][1]:
+        if (isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+                and func.value.func.id == "super"):
+            outer = enclosing_class(where)
+            if outer is not None:
+                edges.append((owner, f"super:{rel}:{outer}.{func.attr}", "calls"))
+        elif head is not None and head in bound and not bound[head][1]:
             edges.append((owner, f"ref:{bound[head][0]}:{func.attr}", "calls"))
         elif head is not None and head in chains:
             edges.append((owner, f"ref:{chains[head]}:{func.attr}", "calls"))
@@ -178,7 +194,7 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex) -> list[tuple[
             edges.append((owner, f"member:{file}:{name}.{func.attr}", "calls"))
         else:
             edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
-    return edges
+    return edges, bases
 
 
 class ModuleIndex(dict[str, str]):
@@ -237,7 +253,7 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
         for caller, callee, kind in found.edges:
             if callee.startswith("by-name:"):
                 by_name.append((caller, callee.removeprefix("by-name:")))
-            elif callee.startswith(("ref:", "member:")):
+            elif callee.startswith(("ref:", "member:", "super:")):
                 refs.append((caller, callee))
             else:
                 if callee.startswith("function:") and callee not in g:
@@ -253,19 +269,43 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
         if found.dynamic:
             g.add_edge(f"module:{rel}", "unresolved:dynamic-import", kind="unresolved")
     # references to other modules, now that every module's functions and classes are known
+    class_bases = {f"{rel}:{cls}": known for rel, found in facts.items() for cls, known in found.bases}
+
+    def lookup(start: list[str], method: str) -> str | None:
+        """The method as the first class defining it finds it, from ``start`` ("file:Class") up its bases."""
+        seen: set[str] = set()
+        queue = list(start)
+        while queue:
+            current = queue.pop(0)
+            if not current or current in seen:
+                continue
+            seen.add(current)
+            node = f"function:{current}.{method}"
+            if node in g:
+                return node
+            queue.extend(class_bases.get(current, ()))
+        return None
+
     for caller, ref in refs:
         kind, file, name = ref.split(":", 2)
         node = f"function:{file}:{name}"
-        if node in g:
+        if kind == "ref" and node in g:
             g.add_edge(caller, node, kind="calls")
         elif kind == "ref" and name in classes.get(file, ()):
-            if f"{node}.__init__" in g:  # constructing a class runs its __init__
-                g.add_edge(caller, f"{node}.__init__", kind="calls")
+            init = lookup([f"{file}:{name}"], "__init__")  # constructing a class runs its __init__
+            if init is not None:
+                g.add_edge(caller, init, kind="calls")
         elif kind == "ref":
             g.add_node(node, kind="function")  # not defined where imported from (a re-export, or unparsed)
             g.add_edge(caller, node, kind="calls")
         else:
-            by_name.append((caller, name.rsplit(".", 1)[-1]))  # inherited from a base class: by name
+            cls, _, method = name.rpartition(".")
+            start = list(class_bases.get(f"{file}:{cls}", ())) if kind == "super" else [f"{file}:{cls}"]
+            found_method = lookup(start, method)
+            if found_method is not None:
+                g.add_edge(caller, found_method, kind="calls")
+            elif kind == "member":
+                by_name.append((caller, method))  # defined in a subclass or an outside base: by name
     # `obj.method()` on an object of unknown class reaches every method of the repository with that
     # name, as the by-name call graph promises
     methods: dict[str, list[str]] = {}

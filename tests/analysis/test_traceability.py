@@ -161,5 +161,25 @@ def test_dotted_module_calls_and_inherited_methods() -> None:
                            "        self.fit()\n",
                 "pkg/__init__.py": "", "pkg/lib.py": LIB})
     assert g.has_edge("module:main.py", "function:pkg/lib.py:step")  # `import a.b` then `a.b.f()`
-    # Sub.fit is not defined: inherited from a class we cannot see statically, so by name
-    assert g.edges["function:main.py:Sub.go", "function:pkg/lib.py:Trainer.fit"]["by_name"] is True
+    # Sub.fit is inherited from Trainer, found through the base class
+    assert "by_name" not in g.edges["function:main.py:Sub.go", "function:pkg/lib.py:Trainer.fit"]
+    assert not g.has_edge("function:main.py:Sub.go", "function:pkg/lib.py:Other.fit")
+
+
+def test_super_calls_reach_the_base_class_only() -> None:
+    g = _graph({"lib.py": LIB, "main.py": (
+        "from lib import Trainer\nimport torch\n"
+        "class Sub(Trainer):\n    def __init__(self):\n        super().__init__()\n"
+        "    def fit(self):\n        super().fit()\n        self.hook()\n"
+        "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "class Plugin:\n    def hook(self):\n        pass\n"
+        "s = Sub()\n")})
+    assert g.has_edge("function:main.py:Sub.__init__", "function:lib.py:Trainer.__init__")
+    assert g.has_edge("function:main.py:Sub.fit", "function:lib.py:Trainer.fit")
+    assert not g.has_edge("function:main.py:Sub.fit", "function:lib.py:Other.fit")
+    assert not g.has_edge("function:main.py:Sub.fit", "function:main.py:Sub.fit")
+    # an outside base (torch): its __init__ is not the repository's
+    assert not any(v.endswith(".__init__") for v in g.successors("function:main.py:Net.__init__"))
+    # a method the class and its known bases do not define: by name
+    assert g.edges["function:main.py:Sub.fit", "function:main.py:Plugin.hook"]["by_name"] is True
+    assert g.has_edge("module:main.py", "function:main.py:Sub.__init__")  # constructing Sub
