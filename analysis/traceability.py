@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
+from xml.sax.saxutils import escape
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -426,17 +427,46 @@ def graph_name(repo: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", repo.replace("/", "__")) + ".graphml"
 
 
-def write_graphml(g: nx.DiGraph, path: Path) -> None:
-    """GraphML readable by networkx and Gephi (attribute values as strings)."""
-    clean = nx.DiGraph()
-    clean.graph.update({k: str(v) for k, v in g.graph.items()})
-    for node, data in g.nodes(data=True):
-        clean.add_node(node, **{k: str(v) for k, v in data.items()})
-    for u, v, data in g.edges(data=True):
-        clean.add_edge(u, v, **{k: str(v2) for k, v2 in data.items()})
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(value: object) -> str:
+    """Text safe inside an XML 1.0 attribute or element (characters XML cannot hold become U+FFFD)."""
+    return escape(_NOT_XML.sub("\ufffd", str(value)), {'"': "&quot;"})
+
+
+def write_graphml(g: nx.Graph, path: Path) -> None:
+    """GraphML readable by networkx and Gephi (attribute values as strings), written as it goes.
+
+    ``nx.write_graphml`` builds the whole XML tree in memory first (300 MB for the 180,000 edges of
+    MLflow's own source); this writes one line per node and edge, into a temporary file renamed
+    into place when complete.
+    """
+    keys: dict[tuple[str, str], str] = {}
+    for domain, items in (("graph", [g.graph]), ("node", (d for _n, d in g.nodes(data=True))),
+                          ("edge", (d for _u, _v, d in g.edges(data=True)))):
+        for data in items:
+            for name in data:
+                keys.setdefault((domain, name), f"d{len(keys)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    nx.write_graphml(clean, tmp)
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write("<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" "
+                  "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml."
+                  "graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n")
+        for (domain, name), key in keys.items():
+            out.write(f'  <key id="{key}" for="{domain}" attr.name="{_xml(name)}" attr.type="string" />\n')
+        out.write(f'  <graph edgedefault="{"directed" if g.is_directed() else "undirected"}">\n')
+
+        def data(domain: str, attrs: Mapping[str, Any]) -> str:
+            return "".join(f'<data key="{keys[domain, k]}">{_xml(v)}</data>' for k, v in attrs.items())
+
+        out.write(f"    {data('graph', g.graph)}\n" if g.graph else "")
+        for node, attrs in g.nodes(data=True):
+            out.write(f'    <node id="{_xml(node)}">{data("node", attrs)}</node>\n')
+        for u, v, attrs in g.edges(data=True):
+            out.write(f'    <edge source="{_xml(u)}" target="{_xml(v)}">{data("edge", attrs)}</edge>\n')
+        out.write("  </graph>\n</graphml>\n")
     tmp.replace(path)
 
 

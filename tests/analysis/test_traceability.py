@@ -183,3 +183,23 @@ def test_super_calls_reach_the_base_class_only() -> None:
     # a method the class and its known bases do not define: by name
     assert g.edges["function:main.py:Sub.fit", "function:main.py:Plugin.hook"]["by_name"] is True
     assert g.has_edge("module:main.py", "function:main.py:Sub.__init__")  # constructing Sub
+
+def test_graphml_round_trips_any_text(tmp_path: Path) -> None:
+    from analysis.traceability import write_graphml
+
+    g = nx.DiGraph(repo="o/r")
+    g.add_node('metric_key:a<b>&"c"\x01', kind="metric_key", api="mlflow.log_metric")
+    g.add_node("module:m.py", kind="module", main=True)
+    g.add_edge("module:m.py", 'metric_key:a<b>&"c"\x01', kind="logs")
+    write_graphml(g, tmp_path / "g.graphml")
+    back = nx.read_graphml(tmp_path / "g.graphml")
+    assert back.is_directed() and back.graph["repo"] == "o/r"
+    assert back.nodes['metric_key:a<b>&"c"\ufffd'] == {"kind": "metric_key", "api": "mlflow.log_metric"}
+    assert back.nodes["module:m.py"]["main"] == "True"
+    assert back.edges["module:m.py", 'metric_key:a<b>&"c"\ufffd'] == {"kind": "logs"}
+    usage = nx.Graph()
+    usage.add_edge("repo:a", "api:mlflow.log_param", weight=3)
+    write_graphml(usage, tmp_path / "u.graphml")
+    back = nx.read_graphml(tmp_path / "u.graphml")
+    assert not back.is_directed() and back.edges["api:mlflow.log_param", "repo:a"] == {"weight": "3"}
+    assert not (tmp_path / "u.graphml.tmp").exists()
