@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 import networkx as nx  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -192,7 +193,11 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
             palette = plt.get_cmap("tab20")
             colors = [palette(kinds.index(d.get("kind", "")) % 20) for _n, d in g.nodes(data=True)]
             nx.draw_networkx(g, pos=nx.spring_layout(g, seed=1), ax=ax, node_color=colors, node_size=120,
-                             font_size=5, arrows=True, labels={n: n.split(":", 1)[-1][-28:] for n in g})
+                             font_size=5, arrows=True, labels={n: n.split(":", 1)[-1][-28:] for n in g},
+                             edge_color="#00000055")
+            ax.legend(handles=[Line2D([], [], marker="o", linestyle="", color=palette(i % 20), label=k or "(none)")
+                               for i, k in enumerate(kinds)], title="node kind", fontsize=6, title_fontsize=7,
+                      loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
             ax.set_axis_off()
             doc.figure("fig_graph.png", fig, f"graphs/{name}", f"One traceability graph drawn: {name}")
 
