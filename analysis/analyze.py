@@ -566,12 +566,10 @@ def _looks_python2(data: bytes) -> bool:
 
 
 def _fingerprint(catalog: Catalog) -> str:
-    """Cache-key part: the tool version, the catalog, and the source of the per-file passes (so any
-    change to a pass invalidates what it cached)."""
+    """Cache-key part: the tool version, the catalog, and the source of every module of ``analysis/``
+    (so any change to a pass, or to a module a pass uses, invalidates what it cached)."""
     here = Path(__file__).resolve().parent
-    code = [hashlib.sha256((here / name).read_bytes()).hexdigest()
-            for name in ("analyze.py", "mlflow_calls.py", "sources.py", "uris.py", "ftypes.py", "mlproject.py",
-                         "environments.py", "reproducibility.py", "traceability.py")]
+    code = [(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(here.glob("*.py"))]
     payload = json.dumps([__version__, code, sorted(catalog.aliases().items()), sorted(catalog.by_api)])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
