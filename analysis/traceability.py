@@ -31,13 +31,19 @@ TRACEABILITY_COLUMNS = (
     "implicit_run_sites", "orphan_logging_sites", "n_nodes", "n_edges",
 )
 LOGGING = ("param", "metric", "tag", "artifact", "model", "dataset")
+# Decorators (last name) that register a function with a framework which calls it: CLIs (click,
+# typer), web apps (flask, fastapi), workflow engines (prefect, airflow, zenml, dagster, kfp).
+FRAMEWORK_DECORATORS = frozenset({
+    "command", "group", "callback", "route", "get", "post", "put", "patch", "delete", "websocket",
+    "task", "flow", "step", "pipeline", "job", "op", "asset", "component", "dsl_pipeline",
+})
 _DYNAMIC = re.compile(r"\b(importlib\.import_module|__import__|exec)\s*\(")
 _MAIN = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]""")
 
 
 def _true(value: object) -> bool:
-    """Row cells are booleans in memory and "true"/"false" once read back from CSV."""
-    return value is True or value == "true"
+    """Booleans in memory, "true"/"false" once read back from CSV, "True"/"False" from GraphML."""
+    return value is True or value in ("true", "True")
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,22 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
         owner = f"function:{rel}:{where}" if where else f"module:{rel}"
         if not isinstance(event, ast.Call):
             edges.append((f"module:{rel}", owner, "defines"))
+            if isinstance(event, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    (ast_dotted(d.func if isinstance(d, ast.Call) else d) or "").rsplit(".", 1)[-1] in FRAMEWORK_DECORATORS
+                    for d in event.decorator_list):
+                edges.append((f"module:{rel}", owner, "defines:registered"))  # with a framework that calls it
             continue
+        for value in [*event.args, *(k.value for k in event.keywords)]:
+            # a function of the repository passed as a value (fire.Fire(main), Thread(target=f), map(f, ...))
+            if isinstance(value, ast.Starred):
+                continue
+            if isinstance(value, ast.Name) and value.id in local:
+                edges.append((owner, f"function:{rel}:{local[value.id]}", "calls:argument"))
+            elif isinstance(value, ast.Name) and value.id in bound and bound[value.id][1]:
+                edges.append((owner, f"ref:{bound[value.id][0]}:{bound[value.id][1]}", "calls:argument"))
+            elif (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+                  and value.value.id in ("self", "cls") and (outer := enclosing_class(where)) is not None):
+                edges.append((owner, f"member:{rel}:{outer}.{value.attr}", "calls:argument"))
         func = event.func
         if isinstance(func, ast.Name):
             if func.id in local:
@@ -242,7 +263,17 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
     g.add_node(f"repo:{repo}", kind="repository")
     modules = dotted_modules(py_files)
     by_name: list[tuple[str, str]] = []
-    refs: list[tuple[str, str]] = []  # (caller, "ref:..." or "member:...")
+    refs: list[tuple[str, str, str]] = []  # (caller, "ref:...", "member:..." or "super:...", via)
+
+    def link(caller: str, callee: str, kind: str = "calls", via: str = "") -> None:
+        """An edge; ``via`` (argument) says a call is inferred, and a direct call overrides it. A module
+        calling a function it defines makes its ``defines`` edge a ``calls`` edge (one edge per pair)."""
+        data = g.get_edge_data(caller, callee)
+        if data is None or data["kind"] == "defines":
+            g.add_edge(caller, callee, kind=kind, **({"via": via} if via else {}))
+        elif not via:
+            data.pop("via", None)
+
     classes: dict[str, frozenset[str]] = {}
     for rel in py_files:
         g.add_node(f"module:{rel}", kind="module", path=rel)
@@ -251,15 +282,18 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
             continue
         g.nodes[f"module:{rel}"]["main"] = found.main
         classes[rel] = found.classes
-        for caller, callee, kind in found.edges:
+        for caller, callee, kinds in found.edges:
+            kind, _, via = kinds.partition(":")
             if callee.startswith("by-name:"):
                 by_name.append((caller, callee.removeprefix("by-name:")))
             elif callee.startswith(("ref:", "member:", "super:")):
-                refs.append((caller, callee))
+                refs.append((caller, callee, via))
+            elif via == "registered":
+                g.nodes[callee]["registered"] = True
             else:
                 if callee.startswith("function:") and callee not in g:
                     g.add_node(callee, kind="function")
-                g.add_edge(caller, callee, kind=kind)
+                link(caller, callee, kind, via)
         for method in found.methods:
             g.nodes[f"function:{rel}:{method}"]["method"] = True
         near = list(PurePosixPath(rel).parent.parts)
@@ -287,25 +321,25 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
             queue.extend(class_bases.get(current, ()))
         return None
 
-    for caller, ref in refs:
+    for caller, ref, via in refs:
         kind, file, name = ref.split(":", 2)
         node = f"function:{file}:{name}"
         if kind == "ref" and node in g:
-            g.add_edge(caller, node, kind="calls")
+            link(caller, node, via=via)
         elif kind == "ref" and name in classes.get(file, ()):
             init = lookup([f"{file}:{name}"], "__init__")  # constructing a class runs its __init__
             if init is not None:
-                g.add_edge(caller, init, kind="calls")
+                link(caller, init, via=via)
         elif kind == "ref":
             g.add_node(node, kind="function")  # not defined where imported from (a re-export, or unparsed)
-            g.add_edge(caller, node, kind="calls")
+            link(caller, node, via=via)
         else:
             cls, _, method = name.rpartition(".")
             start = list(class_bases.get(f"{file}:{cls}", ())) if kind == "super" else [f"{file}:{cls}"]
             found_method = lookup(start, method)
             if found_method is not None:
-                g.add_edge(caller, found_method, kind="calls")
-            elif kind == "member":
+                link(caller, found_method, via=via)
+            elif kind == "member" and not via:
                 by_name.append((caller, method))  # defined in a subclass or an outside base: by name
     # `obj.method()` on an object of unknown class reaches every method of the repository with that
     # name, as the by-name call graph promises
@@ -368,10 +402,17 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
 
 def reachable(g: nx.DiGraph, start: str) -> set[str]:
     """Module and function nodes reachable from a node: a script runs its module's top-level code,
-    an import runs the imported module's top-level code, and code runs the functions it calls."""
+    an import runs the imported module's top-level code, code runs the functions it calls (or
+    passes as a value: ``via`` argument), and a module runs the functions it registers with a
+    framework (``registered``: ``@click.command``, ``@app.route``, ``@task``...)."""
     if start not in g:
         return set()
-    sub = nx.subgraph_view(g, filter_edge=lambda u, v: g.edges[u, v]["kind"] in ("runs", "imports", "calls"))
+    def followed(u: str, v: str) -> bool:
+        kind = g.edges[u, v]["kind"]
+        # a function registered with a framework (``@click.command``) runs when its module runs
+        return kind in ("runs", "imports", "calls") or (kind == "defines" and _true(g.nodes[v].get("registered")))
+
+    sub = nx.subgraph_view(g, filter_edge=followed)
     return {n for n in nx.descendants(sub, start) | {start} if n.startswith(("module:", "function:"))}
 
 

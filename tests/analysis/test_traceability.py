@@ -203,3 +203,27 @@ def test_graphml_round_trips_any_text(tmp_path: Path) -> None:
     back = nx.read_graphml(tmp_path / "u.graphml")
     assert not back.is_directed() and back.edges["api:mlflow.log_param", "repo:a"] == {"weight": "3"}
     assert not (tmp_path / "u.graphml.tmp").exists()
+
+
+def test_functions_passed_as_values_and_registered_with_frameworks_are_reached() -> None:
+    g = _graph({"cli.py": (
+        "import click\nimport fire\nfrom threading import Thread\nfrom lib import step\n"
+        "@click.group()\ndef cli():\n    pass\n"
+        "@cli.command()\ndef train():\n    pass\n"
+        "@staticmethod\ndef helper():\n    pass\n"
+        "def worker():\n    pass\n"
+        "def main():\n    Thread(target=worker).start()\n    list(map(step, [1]))\n"
+        "if __name__ == '__main__':\n    fire.Fire(main)\n"), "lib.py": LIB})
+    assert g.edges["module:cli.py", "function:cli.py:main"] == {"kind": "calls", "via": "argument"}
+    assert g.edges["function:cli.py:main", "function:cli.py:worker"]["via"] == "argument"
+    assert g.edges["function:cli.py:main", "function:lib.py:step"]["via"] == "argument"
+    assert g.nodes["function:cli.py:train"]["registered"] is True
+    assert "registered" not in g.nodes["function:cli.py:helper"]  # @staticmethod registers nothing
+    reached = reachable(g, "module:cli.py")
+    assert {"function:cli.py:train", "function:cli.py:cli", "function:cli.py:worker", "function:lib.py:step"} <= reached
+    assert "function:cli.py:helper" not in reached
+
+
+def test_a_direct_call_is_not_labelled_as_inferred() -> None:
+    g = _graph({"m.py": "def f():\n    pass\ndef g():\n    run(f)\n    f()\n"})
+    assert g.edges["function:m.py:g", "function:m.py:f"] == {"kind": "calls"}
