@@ -273,9 +273,19 @@ def test_duplicates_by_root_commit_and_by_content(tmp_path: Path) -> None:
     git("add", "-A", cwd=src / "copy")
     git("commit", "-qm", "student work", cwd=src / "copy")
     git("remote", "remove", "origin", cwd=src / "copy")
-    make_repo(src / "classroom", PROJECT)  # same files, fresh history
+    # same files as orig's head, fresh history: its root commit differs (another message and tree),
+    # so only the content can tie it to the family
+    classroom = make_repo(src / "classroom", {"README.md": "fresh\n"})
+    for name in PROJECT:
+        (classroom / name).write_bytes((orig / name).read_bytes())
+    (classroom / "README.md").unlink()
+    git("add", "-A", cwd=classroom)
+    git("commit", "-qm", "handed in", cwd=classroom)
     make_repo(src / "other", {"other.py": "print(1)\n"})
     summary = mine(_settings(tmp_path, from_local=src))
+    rows = {r.repo: r for r in summary.rows}
+    assert rows["classroom"].root_commit != rows["orig"].root_commit == rows["copy"].root_commit
+    assert rows["classroom"].content_hash == rows["orig"].content_hash != rows["copy"].content_hash
     dup = {r.repo: r.duplicate_of for r in summary.rows}
     assert dup["other"] == ""
     family = {"orig", "copy", "classroom"}
