@@ -465,6 +465,7 @@ def analyze_repository(task: RepoTask) -> RepoResult:
     graph = build_graph(task.repo, py_files, facts, tables)
     result.traceability.append(trace_metrics(graph, task.repo, tables))
     if _Worker.graphs_dir:
+        graph.graph.update(commit=task.commit, tool=f"mlflow-census {__version__}", written_at=utc_now())  # provenance
         write_graphml(graph, Path(_Worker.graphs_dir) / graph_name(task.repo))
     return result
 
@@ -769,7 +770,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         write_csv(out / name, columns, (_cells(row) for row in table))
         write_provenance(out / name, prov)
     usage_g = usage_graph([c for r in results for c in r.call_sites], {t.repo for t in tasks})
+    usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
     write_graphml(usage_g, out / "usage_graph.graphml")
+    write_provenance(out / "usage_graph.graphml", prov)
     write_csv(out / "api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g))
     write_provenance(out / "api_co_usage.csv", prov)
     write_csv(out / "mlflow_storage.csv", STORAGE_COLUMNS, cached_storage(settings.corpus_dir))

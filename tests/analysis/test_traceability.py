@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import networkx as nx
@@ -46,6 +47,8 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_graph_links_entry_point_to_keys_logged_in_helpers(out: Path) -> None:
     g = nx.read_graphml(out / "graphs" / "r.graphml")
+    commit = {r["repo"]: r["commit"] for r in csv.DictReader((out.parent / "corpus" / "manifest.csv").open())}["r"]
+    assert g.graph["repo"] == "r" and g.graph["commit"] == commit and g.graph["tool"].startswith("mlflow-census ")
     ep = "entry_point:MLproject:main"
     assert g.edges["mlproject:MLproject", ep]["kind"] == "declares"
     assert g.edges[ep, "module:train.py"]["kind"] == "runs"
@@ -85,6 +88,10 @@ def test_traceability_metrics(out: Path) -> None:
 
 def test_usage_graph_and_co_usage(out: Path) -> None:
     g = nx.read_graphml(out / "usage_graph.graphml")
+    provenance = json.loads((out / "usage_graph.graphml.provenance.json").read_text())
+    manifest = {r["repo"]: r["commit"] for r in csv.DictReader((out.parent / "corpus" / "manifest.csv").open())}
+    assert provenance["commits"] == manifest and provenance["tool_version"]
+    assert g.graph["written_at"] == provenance["written_at"]
     assert g.has_edge("repo:r", "api:mlflow.log_metric")
     assert list(csv.DictReader((out / "api_co_usage.csv").open())) == []  # one repository: no pair is shared
     calls = [{"repo": "a", "api": "x", "style": "fluent"}, {"repo": "a", "api": "y", "style": "fluent"},
