@@ -189,7 +189,7 @@ def analyze(
     out: Annotated[Optional[Path], typer.Option(
         help="Where the CSVs go. Default: results/<corpus name>/.", envvar="MLFLOW_CENSUS_RESULTS")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes (one repository each at a time).")] = os.cpu_count() or 1,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the per-file result cache.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the result cache (per file and per repository).")] = False,
 ) -> None:
     """Analyze a mined corpus: MLflow call sites, integrations and tracking URIs in every .py file and
     notebook (against an API catalog read from the corpus's MLflow releases, or the shipped
