@@ -205,7 +205,8 @@ def analyze(
     hash) and per repository (commit) in --out/.cache.sqlite: an interrupted run keeps the
     repositories it finished, and a re-run over an unchanged corpus parses nothing.
 
-    Exit codes: 0 done, 2 bad input (no manifest, unreadable corpus), 130 interrupted.
+    Exit codes: 0 done; 1 done, but a repository could not be analyzed (a pass raised: its problem
+    row says why, the others are complete); 2 bad input (no manifest); 130 interrupted.
     """
     from analysis.analyze import AnalysisError
     from analysis.analyze import analyze as run_analyze
@@ -229,7 +230,9 @@ def analyze(
                f"without 'mlflow': {summary.n_prefiltered}  mentioning it without importing it: {summary.n_gated}  "
                f"catalog: {summary.catalog_origin}")
     typer.echo("seconds: " + "  ".join(f"{phase} {t:.1f}" for phase, t in summary.seconds.items()))
-    raise typer.Exit(Exit.OK)
+    for repo in summary.failed:
+        typer.echo(f"  failed: {repo} (see problems.csv; not cached, so a re-run tries it again)")
+    raise typer.Exit(Exit.SOME_FAILED if summary.failed else Exit.OK)
 
 
 @app.command()

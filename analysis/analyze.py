@@ -111,6 +111,7 @@ class RepoResult:
     new_cache: dict[str, str] = field(default_factory=dict)
     n_parsed: int = 0
     n_cached: int = 0
+    failed: bool = False  # a pass raised: nothing of this repository but a problem row
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class AnalyzeSummary:
     catalog_origin: str
     n_gated: int = 0  # .py files mentioning mlflow that cannot use it (not parsed by LibCST)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each phase
+    failed: tuple[str, ...] = ()  # repositories a pass failed on (see problems.csv)
 
 
 def file_kind(rel: str) -> str:
@@ -357,6 +359,21 @@ def _file_done() -> None:
             _Worker.files_done.value += 1
     if _Worker.on_file is not None:
         _Worker.on_file()
+
+
+def _failure(task: RepoTask, err: BaseException) -> RepoResult:
+    reason = f"repository not analyzed: {type(err).__name__}: {err}"[:500]
+    return RepoResult(task.repo, problems=[{"repo": task.repo, "path": "", "line": None, "stage": "analyze",
+                                            "reason": reason}], failed=True)
+
+
+def analyze_repository_safely(task: RepoTask) -> RepoResult:
+    """``analyze_repository``, where an exception fails this repository only (a problem row)."""
+    try:
+        return analyze_repository(task)
+    except Exception as err:  # a bug, or an input no pass expected: the run goes on without this repository
+        log.exception("%s: analysis failed", task.repo)
+        return _failure(task, err)
 
 
 def analyze_repository(task: RepoTask) -> RepoResult:
@@ -684,7 +701,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
 
     def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
         results.append(res)
-        if db is not None and not cached:
+        if db is not None and not cached and not res.failed:
             entries = list(res.new_cache.items())
             entries.append((repo_key(task), json.dumps({k: v for k, v in vars(res).items() if k != "new_cache"})))
             db.executemany("insert or replace into results values (?, ?)", entries)
@@ -716,12 +733,13 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         if settings.jobs > 1 and len(todo) > 1:
             pool = ProcessPoolExecutor(settings.jobs, initializer=_init_worker, initargs=(*init, files_done))
             try:
-                futures = {pool.submit(analyze_repository, task): task for task in todo}
+                futures = {pool.submit(analyze_repository_safely, task): task for task in todo}
                 pending = set(futures)
                 while pending:
                     finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        collect(future.result(), futures[future])
+                        error = future.exception()  # a worker that died (killed, out of memory)
+                        collect(_failure(futures[future], error) if error else future.result(), futures[future])
                     show()
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -730,7 +748,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
             _Worker.on_file = lambda: show(throttle=True)
             try:
                 for task in todo:
-                    collect(analyze_repository(task), task)
+                    collect(analyze_repository_safely(task), task)
             finally:
                 _Worker.on_file = None
                 gc.unfreeze()
@@ -791,6 +809,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
         sum(1 for f in files if f["status"] == "no-mlflow"), catalog.origin,
         sum(1 for f in files if f["status"] == "no-mlflow-use"), seconds,
+        tuple(r.repo for r in results if r.failed),
     )
 
 

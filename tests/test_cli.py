@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import Exit, app
@@ -117,6 +118,22 @@ def test_analyze_summary(tmp_path: Path) -> None:
     assert result.exit_code == Exit.OK, result.output
     assert "repos: 1  files: 2  call sites: 1  problems: 0" in result.output
     assert "catalog: snapshot" in result.output
+
+
+def test_analyze_exit_code_says_a_repository_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.analyze as analyze_module
+
+    make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\nmlflow.log_metric('a', 1)\n"})
+    assert runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
+                               "--no-mlflow"]).exit_code == 0
+
+    def broken(*_args: object) -> object:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(analyze_module, "build_graph", broken)
+    result = runner.invoke(app, ["analyze", "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == Exit.SOME_FAILED, result.output
+    assert "failed: a (see problems.csv" in result.output
 
 
 def test_report_without_results_exits_2(tmp_path: Path) -> None:

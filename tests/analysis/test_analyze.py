@@ -228,6 +228,33 @@ def test_progress_is_over_files(tmp_path: Path, jobs: int) -> None:
     assert calls[-1][1:] == (n_files, n_files)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    import analysis.analyze as analyze_module
+
+    make_repo(tmp_path / "src" / "bad", {"a.py": "import mlflow\nmlflow.log_param('a', 1)\n"})
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    real = analyze_module.build_graph
+
+    def fails_on_bad(repo: str, *args: object) -> object:
+        if repo == "bad":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(repo, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analyze_module, "build_graph", fails_on_bad)
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs)
+    summary = analyze(settings)
+    assert summary.failed == ("bad",)
+    problems = read_csv(tmp_path / "o" / "problems.csv")
+    assert [(p["repo"], p["path"], p["stage"]) for p in problems] == [("bad", "", "analyze")]
+    assert problems[0]["reason"] == "repository not analyzed: RecursionError: maximum recursion depth exceeded"
+    assert {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"r"}  # the other one is whole
+    monkeypatch.setattr(analyze_module, "build_graph", real)
+    again = analyze(settings)  # the failure was not cached: the repository is analyzed this time
+    assert again.failed == () and {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"bad", "r"}
+
+
 def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AnalysisError, match="manifest.csv: no manifest"):
         analyze(AnalyzeSettings(corpus_dir=tmp_path, out_dir=tmp_path / "o"))
