@@ -139,3 +139,19 @@ def test_analyze_exit_code_says_a_repository_failed(tmp_path: Path, monkeypatch:
 def test_report_without_results_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", "--results", str(tmp_path)])
     assert result.exit_code == Exit.BAD_INPUT and "practices.csv: no results" in result.output
+
+
+def test_the_tool_runs_on_itself(tmp_path: Path) -> None:
+    """Mine this repository (a local clone of its committed tree) and analyze it: a clean exit, every file listed."""
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(tmp_path / "src" / "self")], check=True)
+    mined = runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
+                                "--no-mlflow"])
+    assert mined.exit_code == Exit.OK, mined.output
+    result = runner.invoke(app, ["analyze", "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--jobs", "2"])
+    assert result.exit_code == Exit.OK, result.output
+    files = {r["path"]: r["status"] for r in read_csv(tmp_path / "o" / "files.csv")}
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=tmp_path / "src" / "self", capture_output=True, text=True,
+                             check=True).stdout.rstrip("\0").split("\0")
+    assert set(files) == set(tracked)
+    assert files["analysis/mlflow_calls.py"] in ("analyzed", "no-mlflow-use")
+    assert not [p for p in read_csv(tmp_path / "o" / "problems.csv") if p["stage"] == "analyze"]
