@@ -24,6 +24,9 @@ class ModuleScan:
     methods: set[str] = field(default_factory=set)  # the qualified names in ``defs`` defined in a class body
     classes: set[str] = field(default_factory=set)  # qualified names of classes reached the same way
     bases: dict[str, list[str]] = field(default_factory=dict)  # class -> dotted base names ("" if not a name)
+    params: dict[str, set[str]] = field(default_factory=dict)  # function -> its parameters' names
+    local_names: dict[str, set[str]] = field(default_factory=dict)  # function -> names it assigns
+    properties: set[str] = field(default_factory=set)  # methods read as attributes (``@property``)
     # a name or ``self.name`` -> the dotted callee of every ``name = Callee(...)`` (any scope)
     instances: dict[str, set[str]] = field(default_factory=dict)
     imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)  # in source order
@@ -59,8 +62,14 @@ def _defs(tree: ast.Module, out: ModuleScan) -> None:
         for stmt in body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 out.defs[stmt] = prefix + stmt.name
+                a = stmt.args
+                out.params[prefix + stmt.name] = {p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs,
+                                                                  *filter(None, (a.vararg, a.kwarg)))}
                 if in_class:
                     out.methods.add(prefix + stmt.name)
+                    if any((ast_dotted(d) or "").rsplit(".", 1)[-1] in ("property", "cached_property")
+                           for d in stmt.decorator_list):
+                        out.properties.add(prefix + stmt.name)
                 walk(stmt.body, prefix + stmt.name + ".", False)
             elif isinstance(stmt, ast.ClassDef):
                 out.classes.add(prefix + stmt.name)
@@ -107,12 +116,17 @@ def scan(tree: ast.Module) -> ModuleScan:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.append(node)
         elif isinstance(node, ast.Assign):
-            assigned.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            targets = {t.id for t in node.targets if isinstance(t, ast.Name)}
+            assigned.update(targets)
+            if owner:
+                out.local_names.setdefault(owner, set()).update(targets)
             if len(node.targets) == 1:
                 _instance(out, node.targets[0], node.value)
         elif isinstance(node, ast.AnnAssign):
             if isinstance(node.target, ast.Name):
                 assigned.add(node.target.id)
+                if owner:
+                    out.local_names.setdefault(owner, set()).add(node.target.id)
             _instance(out, node.target, node.value)
         names = fields_of.get(kind)
         if names is None:

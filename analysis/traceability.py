@@ -173,20 +173,31 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
                     for d in event.decorator_list):
                 edges.append((f"module:{rel}", owner, "defines:registered"))  # with a framework that calls it
             continue
+        # parameters and local variables of the enclosing functions shadow the module's names
+        # (pytest fixtures, callbacks, `engine = create_engine()`)
+        enclosing = [".".join(where.split(".")[:n]) for n in range(1, where.count(".") + 2)] if where else []
+        parameters: set[str] = set().union(*(found.params.get(f, set()) for f in enclosing))
+        variables: set[str] = set().union(*(found.local_names.get(f, set()) for f in enclosing))
+        shadowing = parameters | variables
         for value in [*event.args, *(k.value for k in event.keywords)]:
             # a function of the repository passed as a value (fire.Fire(main), Thread(target=f), map(f, ...))
-            if isinstance(value, ast.Starred):
+            if isinstance(value, ast.Name) and value.id in shadowing:
                 continue
             if isinstance(value, ast.Name) and value.id in local:
                 edges.append((owner, f"function:{rel}:{local[value.id]}", "calls:argument"))
             elif isinstance(value, ast.Name) and value.id in bound and bound[value.id][1]:
                 edges.append((owner, f"ref:{bound[value.id][0]}:{bound[value.id][1]}", "calls:argument"))
             elif (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
-                  and value.value.id in ("self", "cls") and (outer := enclosing_class(where)) is not None):
+                  and value.value.id in ("self", "cls") and (outer := enclosing_class(where)) is not None
+                  and f"{outer}.{value.attr}" not in found.properties):  # a property passes its value
                 edges.append((owner, f"member:{rel}:{outer}.{value.attr}", "calls:argument"))
         func = event.func
         if isinstance(func, ast.Name):
-            if func.id in local:
+            if func.id in parameters:
+                continue  # calls what the caller passed
+            if func.id in variables:
+                edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
+            elif func.id in local:
                 edges.append((owner, f"function:{rel}:{local[func.id]}", "calls"))
             elif func.id in found.classes:
                 edges.append((owner, f"ref:{rel}:{func.id}", "calls"))
@@ -199,6 +210,8 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
         if not isinstance(func, ast.Attribute):
             continue
         head = ast_dotted(func.value)
+        if head is not None and head.split(".")[0] in shadowing - {"self", "cls"}:
+            head = None  # a method of what the caller passed: by name
         cls = enclosing_class(where) if head in ("self", "cls") else None
         if (isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
                 and func.value.func.id == "super"):
@@ -326,6 +339,8 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
         node = f"function:{file}:{name}"
         if kind == "ref" and node in g:
             link(caller, node, via=via)
+        elif kind == "ref" and via:
+            continue  # a value that is not a function of the repository (a constant, an object, a class)
         elif kind == "ref" and name in classes.get(file, ()):
             init = lookup([f"{file}:{name}"], "__init__")  # constructing a class runs its __init__
             if init is not None:

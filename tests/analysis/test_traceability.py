@@ -234,3 +234,17 @@ def test_functions_passed_as_values_and_registered_with_frameworks_are_reached()
 def test_a_direct_call_is_not_labelled_as_inferred() -> None:
     g = _graph({"m.py": "def f():\n    pass\ndef g():\n    run(f)\n    f()\n"})
     assert g.edges["function:m.py:g", "function:m.py:f"] == {"kind": "calls"}
+
+
+def test_parameters_shadow_module_names_and_properties_are_values() -> None:
+    g = _graph({"conftest.py": "def ctx():\n    pass\ndef helper():\n    pass\n",
+                "test_x.py": ("from conftest import ctx, helper\n"
+                              "def test_one(ctx, helper):\n    use(ctx)\n    helper()\n"
+                              "class K:\n    @property\n    def dates(self):\n        return 1\n"
+                              "    def cb(self):\n        pass\n"
+                              "    def go(self):\n        run(self.dates, self.cb)\n")})
+    # `ctx` and `helper` inside test_one are pytest fixtures' values, not the module functions
+    assert not g.has_edge("function:test_x.py:test_one", "function:conftest.py:ctx")
+    assert not g.has_edge("function:test_x.py:test_one", "function:conftest.py:helper")
+    assert not g.has_edge("function:test_x.py:K.go", "function:test_x.py:K.dates")  # a property: its value
+    assert g.edges["function:test_x.py:K.go", "function:test_x.py:K.cb"]["via"] == "argument"
