@@ -226,8 +226,14 @@ def notebook_findings(data: bytes, resolver: Resolver, context: FileContext) -> 
         raise NotPython(f"notebook language is {code.language}")
     implicit = "%run" in data.decode("utf-8", "replace")
     try:
+        found: ModuleScan | None = scan(parse(code.source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        found = None  # a cell does not parse: LibCST's cell-by-cell path below reports it
+    if found is not None and not may_use_mlflow(found, code.source, context, implicit):
+        raise NoMlflowUse
+    try:
         return find_in_module(code.source, resolver, context=context, cell_of_line=code.cell_of_line,
-                              implicit_mlflow=implicit), bad
+                              implicit_mlflow=implicit, found=found), bad
     except SourceError:
         pass
     # Every Jupyter cell is a complete statement list: find the cells that fail alone.
@@ -313,6 +319,10 @@ _MAGIC_LINE = re.compile(r"(?m)^\s*[!%]")
 
 class NotPython(Exception):
     """A notebook in another language: skipped, not a problem."""
+
+
+class NoMlflowUse(Exception):
+    """A notebook that mentions mlflow but imports neither it nor an integration: not parsed by LibCST."""
 
 
 class _Worker:
@@ -456,6 +466,9 @@ def analyze_repository(task: RepoTask) -> RepoResult:
                     findings = FileFindings(tracking_uris=tuple(scan_text(data.decode("utf-8", "replace"), source)))
             except NotPython as err:
                 row.update(status="skipped", reason=str(err))
+                continue
+            except NoMlflowUse:
+                row.update(status="no-mlflow-use", reason=NO_USE_REASON)
                 continue
             except SourceError as err:
                 hint = " (Python 2 syntax?)" if kind == "python" and _looks_python2(data) else ""

@@ -36,6 +36,7 @@ FILES: dict[str, str | bytes] = {
     "nb.ipynb": notebook("%matplotlib inline\nimport mlflow", "!pip install mlflow\nmlflow.log_param('a', 1)",
                         "def broken(:\n    pass", "mlflow.log_metric('b', 2)"),
     "sql.ipynb": notebook("SELECT mlflow FROM t", language="sql"),
+    "mentions.ipynb": notebook("# results are in mlflow\nimport pandas", "print('see the mlflow UI')"),
     "db_export.py": "# Databricks notebook source\n# MAGIC %run ./Common\n\n# COMMAND ----------\n\n"
                     "!pip install mlflow\nmlflow.start_run()\n",
     "lightning.py": "from pytorch_lightning.loggers import MLFlowLogger\n"
@@ -87,6 +88,8 @@ def test_every_file_is_accounted_for(results: tuple[Path, object]) -> None:
     assert files["train.py"][0] == "analyzed"
     assert files["plain.py"] == ("no-mlflow", "no 'mlflow' in the text: not parsed")
     assert files["mentions.py"] == ("no-mlflow-use", NO_USE_REASON)  # mentions mlflow, imports only a look-alike
+    assert files["mentions.ipynb"] == ("no-mlflow-use", NO_USE_REASON)
+    assert files["nb.ipynb"][0] == "analyzed"
     assert files["env_only.py"][0] == "analyzed"  # no import, but sets MLFLOW_TRACKING_URI
     assert files["lightning.py"][0] == "analyzed"  # imports an integration, not mlflow
     assert files["data.csv"][0] == "not-analyzed"
