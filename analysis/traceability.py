@@ -227,6 +227,9 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
         elif head is not None and head in typed:
             file, name = typed[head]
             edges.append((owner, f"member:{file}:{name}.{func.attr}", "calls"))
+        elif head is not None and (named := class_of(head)) is not None:
+            # `Base.__init__(self)`, `Config.from_file(...)`: a class's own (or inherited) method
+            edges.append((owner, f"member:{named[0]}:{named[1]}.{func.attr}", "calls"))
         else:
             edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
     return edges, bases

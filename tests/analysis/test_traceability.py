@@ -248,3 +248,12 @@ def test_parameters_shadow_module_names_and_properties_are_values() -> None:
     assert not g.has_edge("function:test_x.py:test_one", "function:conftest.py:helper")
     assert not g.has_edge("function:test_x.py:K.go", "function:test_x.py:K.dates")  # a property: its value
     assert g.edges["function:test_x.py:K.go", "function:test_x.py:K.cb"]["via"] == "argument"
+
+
+def test_methods_called_on_the_class_itself() -> None:
+    g = _graph({"lib.py": LIB, "main.py": (
+        "from lib import Trainer\nclass Sub(Trainer):\n    def __init__(self):\n        Trainer.__init__(self)\n"
+        "def make():\n    return Trainer.fit(None)\n")})
+    assert g.has_edge("function:main.py:Sub.__init__", "function:lib.py:Trainer.__init__")
+    assert "by_name" not in g.edges["function:main.py:make", "function:lib.py:Trainer.fit"]
+    assert not g.has_edge("function:main.py:make", "function:lib.py:Other.fit")
