@@ -121,6 +121,20 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
                 else "shares are over one repository per duplicate family")
              + ", with 95% Wilson intervals.")
 
+    doc.heading("0. Corpus: what was read")
+    files = _csv(results, "files.csv")
+    problems = _csv(results, "problems.csv")
+    if not files.empty:
+        counts = files.groupby(["kind", "status"]).size().unstack(fill_value=0)
+        counts.insert(0, "files", counts.sum(axis=1))
+        counts.loc["all"] = counts.sum()
+        doc.table(counts.reset_index(), "files.csv",
+                  "Every file of every checkout by kind and by what became of it (no-mlflow: no 'mlflow' in "
+                  "the text; no-mlflow-use: mentions mlflow, imports neither it nor an integration)")
+    if not problems.empty:
+        stages = problems.groupby("stage").agg(rows=("path", "size"), repositories=("repo", "nunique")).reset_index()
+        doc.table(stages, "problems.csv", "Inputs that could not be read or parsed, by stage")
+
     doc.heading("1. Storage: what MLflow stores, and where projects send it")
     if not storage.empty:
         counts = storage.groupby(["release", "kind"]).size().unstack(fill_value=0)
@@ -236,7 +250,7 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
 
 
 REPORT_INPUTS = ("practices.csv", "api_usage.csv", "reproducibility.csv", "traceability.csv", "mlflow_storage.csv",
-                 "tracking_uris.csv")
+                 "tracking_uris.csv", "files.csv", "problems.csv")
 
 
 def _inputs_digest(results: Path, population: str) -> str:

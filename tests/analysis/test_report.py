@@ -30,7 +30,8 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      "    mlflow.log_input(ds)\n",
     }
     make_repo(tmp / "src" / "a", files)
-    make_repo(tmp / "src" / "b", {"t.py": "import mlflow\nmlflow.autolog()\nmlflow.set_tracking_uri('http://localhost:5000')\n"})
+    make_repo(tmp / "src" / "b", {"t.py": "import mlflow\nmlflow.autolog()\nmlflow.set_tracking_uri('http://localhost:5000')\n",
+                                  "util.py": "print(1)\n", "notes.txt": "x\n"})
     spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
     mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
     analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out"))
@@ -39,8 +40,11 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_markdown_has_every_question_and_names_its_sources(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
-    for heading in ("1. Storage", "2. Tracking", "3. Traceability", "4. Reproducibility"):
+    for heading in ("0. Corpus", "1. Storage", "2. Tracking", "3. Traceability", "4. Reproducibility"):
         assert f"## {heading}" in md
+    # files by kind and status, with the total that every share's denominator comes from
+    assert "| kind | files | analyzed | no-mlflow | not-analyzed |" in md
+    assert "| python | 4 | 3 | 1 | 0 |" in md and "| other | 1 | 0 | 0 | 1 |" in md and "| all | 7 | 5 | 1 | 1 |" in md
     for source in ("practices.csv", "api_usage.csv", "traceability.csv", "reproducibility.csv", "tracking_uris.csv"):
         assert f"`{source}`" in md
     assert "| logs params | 1 | 2 |" in md  # n_repos of n_eligible, as practices.csv says
