@@ -670,6 +670,34 @@ def _open_cache(path: Path) -> sqlite3.Connection:
     return db
 
 
+def _run_repositories(todo: list[RepoTask], jobs: int, init: tuple[Any, ...],
+                      collect: Callable[[RepoResult, RepoTask], None], show: Callable[..., None]) -> None:
+    """Analyze every repository of ``todo``, in ``jobs`` worker processes when there is more than one
+    repository, handing each result to ``collect`` as it is done and calling ``show`` as files go."""
+    if jobs > 1 and len(todo) > 1:
+        pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=init)
+        try:
+            futures = {pool.submit(analyze_repository_safely, task): task for task in todo}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    error = future.exception()  # a worker that died (killed, out of memory)
+                    collect(_failure(futures[future], error) if error else future.result(), futures[future])
+                show()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return
+    _init_worker(*init)
+    _Worker.on_file = lambda: show(throttle=True)
+    try:
+        for task in todo:
+            collect(analyze_repository_safely(task), task)
+    finally:
+        _Worker.on_file = None
+        gc.unfreeze()
+
+
 def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None] | None = None) -> AnalyzeSummary:
     """Analyze a mined corpus into ``settings.out_dir``; see the module docstring.
 
@@ -743,28 +771,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         # largest first, so that no big repository starts last and runs alone
         todo.sort(key=lambda t: -stats[t.repo][1])
         show()
-        if settings.jobs > 1 and len(todo) > 1:
-            pool = ProcessPoolExecutor(settings.jobs, initializer=_init_worker, initargs=(*init, files_done))
-            try:
-                futures = {pool.submit(analyze_repository_safely, task): task for task in todo}
-                pending = set(futures)
-                while pending:
-                    finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        error = future.exception()  # a worker that died (killed, out of memory)
-                        collect(_failure(futures[future], error) if error else future.result(), futures[future])
-                    show()
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        else:
-            _init_worker(*init, files_done)
-            _Worker.on_file = lambda: show(throttle=True)
-            try:
-                for task in todo:
-                    collect(analyze_repository_safely(task), task)
-            finally:
-                _Worker.on_file = None
-                gc.unfreeze()
+        _run_repositories(todo, settings.jobs, (*init, files_done), collect, show)
     finally:
         if db is not None:
             db.close()
