@@ -418,20 +418,30 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
     return g
 
 
-def reachable(g: nx.DiGraph, start: str) -> set[str]:
-    """Module and function nodes reachable from a node: a script runs its module's top-level code,
-    an import runs the imported module's top-level code, code runs the functions it calls (or
-    passes as a value: ``via`` argument), and a module runs the functions it registers with a
-    framework (``registered``: ``@click.command``, ``@app.route``, ``@task``...)."""
-    if start not in g:
-        return set()
-    def followed(u: str, v: str) -> bool:
-        kind = g.edges[u, v]["kind"]
-        # a function registered with a framework (``@click.command``) runs when its module runs
-        return kind in ("runs", "imports", "calls") or (kind == "defines" and _true(g.nodes[v].get("registered")))
+def execution_graph(g: nx.DiGraph) -> nx.DiGraph:
+    """The edges along which code runs: a script runs its module's top-level code, an import runs
+    the imported module's top-level code, code runs the functions it calls (or passes as a value:
+    ``via`` argument), and a module runs the functions it registers with a framework
+    (``registered``: ``@click.command``, ``@app.route``, ``@task``...)."""
+    run = nx.DiGraph()
+    run.add_nodes_from(g)
+    run.add_edges_from((u, v) for u, v, kind in g.edges(data="kind") if kind in ("runs", "imports", "calls")
+                       or (kind == "defines" and _true(g.nodes[v].get("registered"))))
+    return run
 
-    sub = nx.subgraph_view(g, filter_edge=followed)
-    return {n for n in nx.descendants(sub, start) | {start} if n.startswith(("module:", "function:"))}
+
+def reachable(g: nx.DiGraph, *starts: str, run: nx.DiGraph | None = None) -> set[str]:
+    """Module and function nodes reachable from any of ``starts`` (see ``execution_graph``; pass
+    ``run`` when it is already built)."""
+    run = execution_graph(g) if run is None else run
+    seen = {s for s in starts if s in run}
+    queue = list(seen)
+    while queue:
+        for nxt in run.successors(queue.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return {n for n in seen if n.startswith(("module:", "function:"))}
 
 
 def _owner(g: nx.DiGraph, c: Mapping[str, Any]) -> str:
@@ -442,13 +452,10 @@ def _owner(g: nx.DiGraph, c: Mapping[str, Any]) -> str:
 def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """The traceability row of one repository."""
     eps = [n for n, d in g.nodes(data=True) if d.get("kind") == "entry_point"]
-    from_eps: set[str] = set()
-    for ep in eps:
-        from_eps |= reachable(g, ep)
-    from_mains: set[str] = set()
-    for node, data in g.nodes(data=True):
-        if data.get("main"):  # a module with an `if __name__ == "__main__":` block is a script too
-            from_mains |= reachable(g, node)
+    run = execution_graph(g)
+    from_eps = reachable(g, *eps, run=run)
+    # a module with an `if __name__ == "__main__":` block is a script too
+    from_mains = reachable(g, *(n for n, data in g.nodes(data=True) if _true(data.get("main"))), run=run)
     entry_reach = from_eps | from_mains
     calls = rows["call_sites"]
     logged_params = {c["key"] for c in calls if c["category"] == "param" and c["key_kind"] == "literal"
