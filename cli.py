@@ -190,6 +190,7 @@ def analyze(
         help="Where the CSVs go. Default: results/<corpus name>/.", envvar="MLFLOW_CENSUS_RESULTS")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes (one repository each at a time).")] = os.cpu_count() or 1,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the result cache (per file and per repository).")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Write the tables only; `python cli.py report` draws the report later.")] = False,
 ) -> None:
     """Analyze a mined corpus: MLflow call sites, integrations and tracking URIs in every .py file and
     notebook (against an API catalog read from the corpus's MLflow releases, or the shipped
@@ -214,7 +215,8 @@ def analyze(
 
     corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
     out_dir = out or (Path("results") / corpus_dir.resolve().name)
-    settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache)
+    settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache,
+                               draw_report=not no_report)
     with _running((AnalysisError,), "finished repositories are cached") as progress:
         task = progress.add_task("files", total=None)
 
@@ -223,7 +225,8 @@ def analyze(
                             if repo else "files")
 
         summary = run_analyze(settings, tick)
-    typer.echo(f"results: {summary.out_dir}  report: {summary.out_dir / 'report' / 'index.html'}")
+    drawn = summary.out_dir / "report" / "index.html" if not no_report else "not drawn (--no-report)"
+    typer.echo(f"results: {summary.out_dir}  report: {drawn}")
     typer.echo(f"repos: {summary.n_repos}  files: {summary.n_files}  call sites: {summary.n_call_sites}  "
                f"problems: {summary.n_problems}")
     typer.echo(f"parsed by LibCST: {summary.n_parsed}  from cache: {summary.n_cached}  "

@@ -822,8 +822,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                                                                 "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
     seconds["tables"] = time.perf_counter() - started
     started = time.perf_counter()
-    build_report(out)
-    seconds["report"] = time.perf_counter() - started
+    if settings.draw_report:
+        build_report(out)
+        seconds["report"] = time.perf_counter() - started
     return AnalyzeSummary(
         out, len(tasks), len(files), len(outputs["call_sites.csv"][1]), len(problems),
         sum(r.n_parsed for r in results), sum(r.n_cached for r in results),

@@ -90,3 +90,4 @@ class AnalyzeSettings:
     jobs: int = 1
     max_file_bytes: int = 5_000_000
     use_cache: bool = True
+    draw_report: bool = True  # False: the tables only (``python cli.py report`` draws it later)

@@ -118,6 +118,13 @@ def test_analyze_summary(tmp_path: Path) -> None:
     assert result.exit_code == Exit.OK, result.output
     assert "repos: 1  files: 2  call sites: 1  problems: 0" in result.output
     assert "catalog: snapshot" in result.output
+    assert (tmp_path / "o" / "report" / "index.html").is_file()
+    tables_only = runner.invoke(app, ["analyze", "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "t"),
+                                      "--jobs", "1", "--no-report"])
+    assert tables_only.exit_code == Exit.OK and "report: not drawn (--no-report)" in tables_only.output
+    assert (tmp_path / "t" / "call_sites.csv").is_file() and not (tmp_path / "t" / "report").exists()
+    drawn = runner.invoke(app, ["report", "--results", str(tmp_path / "t")])
+    assert drawn.exit_code == Exit.OK and (tmp_path / "t" / "report" / "index.html").is_file()
 
 
 def test_analyze_exit_code_says_a_repository_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
