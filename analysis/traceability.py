@@ -38,7 +38,8 @@ FRAMEWORK_DECORATORS = frozenset({
     "task", "flow", "step", "pipeline", "job", "op", "asset", "component", "dsl_pipeline",
 })
 _DYNAMIC = re.compile(r"\b(importlib\.import_module|__import__|exec)\s*\(")
-_MAIN = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]""")
+# run as a script: a `__main__` block, or a notebook exported as .py (Databricks, Jupytext/VS Code cells)
+_MAIN = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]|\A# Databricks notebook source|^# %%""", re.M)
 
 
 def _true(value: object) -> bool:
@@ -393,8 +394,11 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
             g.add_node(f"env:{d['file']}", kind="environment")
             g.add_node(f"dependency:{d['name']}", kind="dependency")
             g.add_edge(f"env:{d['file']}", f"dependency:{d['name']}", kind="pins", pin_class=d["pin_class"])
+    for row in [*rows["call_sites"], *rows["tracking_uris"]]:
+        if row["path"].endswith(".ipynb") and f"module:{row['path']}" not in g:
+            g.add_node(f"module:{row['path']}", kind="notebook", path=row["path"], main=True)  # run top to bottom
     for u in rows["tracking_uris"]:
-        writer = f"module:{u['path']}" if u["path"] in py_files else f"config:{u['path']}"
+        writer = f"module:{u['path']}" if f"module:{u['path']}" in g else f"config:{u['path']}"
         g.add_node(f"tracking_uri:{u['scheme']}", kind="tracking_uri")
         g.add_edge(writer, f"tracking_uri:{u['scheme']}", kind="writes_to")
     for c in rows["call_sites"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -13,7 +14,8 @@ from analysis.analyze import analyze
 from analysis.ftypes import AnalyzeSettings
 from analysis.astscan import parse, scan
 from analysis.traceability import (
-    build_graph, co_usage, dotted_modules, module_facts, module_imports, reachable, resolve_import, usage_graph,
+    build_graph, co_usage, dotted_modules, metrics, module_facts, module_imports, reachable, resolve_import,
+    usage_graph,
 )
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
@@ -131,9 +133,9 @@ def test_scripts_import_their_neighbours() -> None:
 def _graph(sources: dict[str, str]) -> nx.DiGraph:
     modules = dotted_modules(sources)
     facts = {rel: module_facts(scan(parse(text)), text, rel, modules) for rel, text in sources.items()}
-    empty: dict[str, list[dict[str, object]]] = {k: [] for k in (
+    empty: dict[str, list[dict[str, Any]]] = {k: [] for k in (
         "mlprojects", "entry_points", "parameters", "dependencies", "tracking_uris", "call_sites")}
-    return build_graph("r", list(sources), facts, empty)  # type: ignore[arg-type]
+    return build_graph("r", list(sources), facts, empty)
 
 
 LIB = ("class Trainer:\n    def __init__(self):\n        self.ready = True\n    def fit(self):\n        self.step()\n"
@@ -257,3 +259,25 @@ def test_methods_called_on_the_class_itself() -> None:
     assert g.has_edge("function:main.py:Sub.__init__", "function:lib.py:Trainer.__init__")
     assert "by_name" not in g.edges["function:main.py:make", "function:lib.py:Trainer.fit"]
     assert not g.has_edge("function:main.py:make", "function:lib.py:Other.fit")
+
+
+def test_notebooks_and_notebook_exports_run_as_scripts() -> None:
+    sources = {"export.py": "# Databricks notebook source\nimport mlflow\nmlflow.log_metric('a', 1)\n",
+               "cells.py": "# %%\nimport mlflow\nmlflow.log_param('b', 1)\n",
+               "lib.py": "import mlflow\ndef unused():\n    mlflow.log_param('c', 1)\n"}
+    modules = dotted_modules(sources)
+    facts = {rel: module_facts(scan(parse(text)), text, rel, modules) for rel, text in sources.items()}
+    site = {"cell": "", "col": "0", "enclosing_function": "", "in_loop": False, "in_run_context": False,
+            "key_kind": "literal", "has_step": False, "n_args": "2", "note": "", "style": "fluent"}
+    calls = [{**site, "path": "nb.ipynb", "line": "2", "api": "mlflow.log_metric", "category": "metric", "key": "acc"},
+             {**site, "path": "export.py", "line": "3", "api": "mlflow.log_metric", "category": "metric", "key": "a"},
+             {**site, "path": "cells.py", "line": "3", "api": "mlflow.log_param", "category": "param", "key": "b"},
+             {**site, "path": "lib.py", "line": "3", "api": "mlflow.log_param", "category": "param", "key": "c",
+              "enclosing_function": "unused"}]
+    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in (
+        "mlprojects", "entry_points", "parameters", "dependencies", "tracking_uris")}
+    rows["call_sites"] = calls
+    g = build_graph("r", list(sources), facts, rows)
+    assert g.nodes["module:nb.ipynb"]["kind"] == "notebook" and g.nodes["module:export.py"]["main"] is True
+    assert g.nodes["module:cells.py"]["main"] is True and g.nodes["module:lib.py"]["main"] is False
+    assert metrics(g, "r", rows)["orphan_logging_sites"] == 1  # only lib.unused, which nothing runs
