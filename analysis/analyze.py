@@ -218,11 +218,14 @@ def _findings_from_json(text: str) -> tuple[FileFindings, Bad]:
     return findings, [(line, reason) for line, reason in data.get("p", [])]
 
 
+PYTHON_NOTEBOOKS = ("python", "python3", "ipython", "")
+
+
 def notebook_findings(data: bytes, resolver: Resolver, context: FileContext) -> tuple[FileFindings, Bad]:
     """Findings of a notebook; code cells that do not parse alone are blanked and reported."""
     code = notebook_code(data)
     bad: Bad = []
-    if code.language not in ("python", "python3", "ipython", ""):
+    if code.language not in PYTHON_NOTEBOOKS:
         raise NotPython(f"notebook language is {code.language}")
     implicit = "%run" in data.decode("utf-8", "replace")
     try:
@@ -265,6 +268,20 @@ def _scan_python(data: bytes) -> tuple[ModuleScan | None, str | None]:
         return scan(parse(text)), text
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None, text
+
+
+def _scan_notebook(data: bytes) -> tuple[ModuleScan | None, str | None]:
+    """The ``ast`` scan of a Python notebook's code cells and their text; None where they do not parse."""
+    try:
+        code = notebook_code(data)
+    except SourceError:
+        return None, None
+    if code.language not in PYTHON_NOTEBOOKS:
+        return None, None
+    try:
+        return scan(parse(code.source)), code.source
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None, code.source
 
 
 def _databricks_export(text: str) -> bool:
@@ -442,6 +459,10 @@ def analyze_repository(task: RepoTask) -> RepoResult:
             found, text = _scan_python(data)
             if found is not None and text is not None:
                 facts[rel] = module_facts(found, text, rel, modules)
+        elif kind == "notebook":  # a notebook is a script of the graph, mlflow in its text or not
+            notebook, source = _scan_notebook(data)
+            if notebook is not None and source is not None:
+                facts[rel] = module_facts(notebook, source, rel, modules)
         if b"mlflow" not in data.lower():
             row.update(status="no-mlflow", reason="no 'mlflow' in the text: not parsed")
             continue
@@ -492,7 +513,8 @@ def analyze_repository(task: RepoTask) -> RepoResult:
                                           result.call_sites, result.seeds))
     tables = {"mlprojects": result.mlprojects, "entry_points": result.entry_points, "parameters": result.parameters,
               "dependencies": result.dependencies, "tracking_uris": result.uris, "call_sites": result.call_sites}
-    graph = build_graph(task.repo, py_files, facts, tables)
+    notebooks = [rel for rel in facts if rel.endswith(".ipynb")]
+    graph = build_graph(task.repo, py_files + notebooks, facts, tables)
     result.traceability.append(trace_metrics(graph, task.repo, tables))
     if _Worker.graphs_dir:
         graph.graph.update(commit=task.commit, tool=f"mlflow-census {__version__}", written_at=utc_now())  # provenance

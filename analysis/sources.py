@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from analysis.astscan import parse
 from analysis.ftypes import SourceError
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -78,16 +79,44 @@ class NotebookCode:
         return [(cell, min(ls), max(ls)) for cell, ls in sorted(spans.items())]
 
 
+# Magics whose argument (line magic) or body (cell magic) is Python that runs: it is kept.
+_PYTHON_MAGICS = frozenset({"time", "timeit", "prun", "memit", "capture"})
+_LINE_MAGIC = re.compile(r"^(\s*)%(\w+)((?:\s+-\w+(?:\s+\d+)?)*\s+)(\S.*)$")
+
+
+def _python_line_magic(line: str) -> str | None:
+    """``%time f(x)`` as ``_ =   f(x)``: the statement kept at its columns; None if it is not that."""
+    match = _LINE_MAGIC.match(line)
+    if match is None or match.group(2) not in _PYTHON_MAGICS:
+        return None
+    indent, rest = match.group(1), match.group(4)
+    prefix = len(line) - len(indent) - len(rest)  # "%time " and its options
+    if prefix < 3:
+        return None
+    rewritten = "_ =" + " " * (prefix - 3) + rest
+    try:
+        parse(rewritten)
+    except (SyntaxError, ValueError):
+        return None  # not one expression or assignment: `pass` below
+    return indent + rewritten
+
+
 def neutralize_magics(cell: str) -> str:
-    """Cell magics blank the cell; line magics and ``!shell`` lines become ``pass``: lines keep their numbers."""
+    """IPython syntax made Python without moving a line: ``!shell`` lines and line magics become
+    ``pass``, except those running Python (``%time f(x)``), kept at their columns; a cell magic
+    blanks its cell, except those running Python (``%%time``), whose first line only is blanked."""
     lines = cell.split("\n")
-    if lines and lines[0].lstrip().startswith("%%"):
-        return "\n".join("" for _ in lines)
+    first = lines[0].lstrip() if lines else ""
+    if first.startswith("%%"):
+        name = first[2:].split(None, 1)[0] if first[2:].strip() else ""
+        if name not in _PYTHON_MAGICS:
+            return "\n".join("" for _ in lines)
+        lines = ["", *lines[1:]]
     out = []
     for line in lines:
         match = _MAGIC.match(line)
         if match:
-            out.append(f"{match.group(1)}pass")
+            out.append(_python_line_magic(line) or f"{match.group(1)}pass")
         else:
             out.append(line)
     return "\n".join(out)

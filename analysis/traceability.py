@@ -274,11 +274,13 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
                 rows: Mapping[str, list[dict[str, Any]]]) -> nx.DiGraph:
     """The traceability graph of one repository from its analysis rows and its modules' facts.
 
-    ``facts`` holds the modules that parsed; the others are nodes without edges.
+    ``py_files`` are its ``.py`` files and the notebooks whose code parsed (scripts that import the
+    repository's modules too); ``facts`` holds the modules that parsed, the others are nodes
+    without edges.
     """
     g = nx.DiGraph(repo=repo)
     g.add_node(f"repo:{repo}", kind="repository")
-    modules = dotted_modules(py_files)
+    modules = dotted_modules(f for f in py_files if f.endswith(".py"))  # notebooks are not importable
     by_name: list[tuple[str, str]] = []
     refs: list[tuple[str, str, str]] = []  # (caller, "ref:...", "member:..." or "super:...", via)
 
@@ -293,11 +295,12 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
 
     classes: dict[str, frozenset[str]] = {}
     for rel in py_files:
-        g.add_node(f"module:{rel}", kind="module", path=rel)
+        notebook = rel.endswith(".ipynb")  # run by hand, top to bottom: a script
+        g.add_node(f"module:{rel}", kind="notebook" if notebook else "module", path=rel)
         found = facts.get(rel)
         if found is None:
             continue
-        g.nodes[f"module:{rel}"]["main"] = found.main
+        g.nodes[f"module:{rel}"]["main"] = found.main or notebook
         classes[rel] = found.classes
         for caller, callee, kinds in found.edges:
             kind, _, via = kinds.partition(":")

@@ -37,6 +37,8 @@ FILES: dict[str, str | bytes] = {
                         "def broken(:\n    pass", "mlflow.log_metric('b', 2)"),
     "sql.ipynb": notebook("SELECT mlflow FROM t", language="sql"),
     "mentions.ipynb": notebook("# results are in mlflow\nimport pandas", "print('see the mlflow UI')"),
+    "run_nb.ipynb": notebook("%run ./setup.ipynb", "mlflow.log_metric('x', 1)"),
+    "timed.ipynb": notebook("%%time\nimport mlflow\nmlflow.log_param('t', 1)", "%time mlflow.log_metric('m', 1)"),
     "db_export.py": "# Databricks notebook source\n# MAGIC %run ./Common\n\n# COMMAND ----------\n\n"
                     "!pip install mlflow\nmlflow.start_run()\n",
     "lightning.py": "from pytorch_lightning.loggers import MLFlowLogger\n"
@@ -118,6 +120,9 @@ def test_call_sites_in_code_notebooks_and_exports(results: tuple[Path, object]) 
     assert ("nb.ipynb", "2", "2", "mlflow.log_param") in calls  # cell 2, line 2 of that cell
     assert ("nb.ipynb", "4", "1", "mlflow.log_metric") in calls  # after a cell that does not parse
     assert ("db_export.py", "", "7", "mlflow.start_run") in calls  # mlflow from %run, !pip neutralized
+    assert ("run_nb.ipynb", "2", "1", "mlflow.log_metric") in calls  # mlflow from the notebook %run brings
+    timed = {(r["cell"], r["line"], r["col"], r["api"]) for r in _rows(out, "call_sites.csv") if r["path"] == "timed.ipynb"}
+    assert timed == {("1", "3", "0", "mlflow.log_param"), ("2", "1", "6", "mlflow.log_metric")}  # %%time, %time
     assert not any(c[0] == "link.py" for c in calls)
 
 

@@ -281,3 +281,20 @@ def test_notebooks_and_notebook_exports_run_as_scripts() -> None:
     assert g.nodes["module:nb.ipynb"]["kind"] == "notebook" and g.nodes["module:export.py"]["main"] is True
     assert g.nodes["module:cells.py"]["main"] is True and g.nodes["module:lib.py"]["main"] is False
     assert metrics(g, "r", rows)["orphan_logging_sites"] == 1  # only lib.unused, which nothing runs
+
+
+def test_a_notebook_runs_the_repository_functions_it_calls(tmp_path: Path) -> None:
+    from tests.analysis.test_analyze import notebook
+
+    make_repo(tmp_path / "src" / "r", {
+        "explore.ipynb": notebook("%matplotlib inline\nfrom src.train import run", "run()"),  # no 'mlflow' in it
+        "src/__init__.py": "", "src/train.py": "import mlflow\ndef run():\n    mlflow.log_metric('loss', 1)\n",
+        "src/unused.py": "import mlflow\ndef never():\n    mlflow.log_metric('x', 1)\n"})
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp_path / "corpus", from_local=tmp_path / "src", skip_mlflow=True))
+    analyze(AnalyzeSettings(corpus_dir=tmp_path / "corpus", out_dir=tmp_path / "out", draw_report=False))
+    g = nx.read_graphml(tmp_path / "out" / "graphs" / "r.graphml")
+    assert g.nodes["module:explore.ipynb"]["kind"] == "notebook" and g.nodes["module:explore.ipynb"]["main"] == "True"
+    assert g.edges["module:explore.ipynb", "function:src/train.py:run"]["kind"] == "calls"
+    row = next(csv.DictReader((tmp_path / "out" / "traceability.csv").open()))
+    assert row["orphan_logging_sites"] == "1"  # never(); run() is reached from the notebook
