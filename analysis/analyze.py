@@ -1,9 +1,14 @@
-"""The ``analyze`` job: every file of every mined repository through the per-file passes, into CSVs.
+"""The ``analyze`` job: every file of every mined repository through the per-file passes, then the
+per-repository passes (environments, reproducibility, traceability graph), into CSVs, then the
+corpus tables, statistics and report.
 
-Work is independent per repository (one task each, run in ``--jobs`` processes). Per-file
-results are cached by content hash in ``<out>/.cache.sqlite`` (with the tool version and the
-catalog's fingerprint in the key), so a second run over an unchanged corpus parses nothing and
-an interrupted run loses only the repository it was in.
+Work is independent per repository (one task each, run in ``--jobs`` processes, largest first).
+Per file: a ``.py`` file is parsed once with ``ast`` (``astscan``: graph facts, call positions,
+and the gate that keeps files which cannot use MLflow away from LibCST), then, if it may use
+MLflow, once with LibCST for the call-site pass. Results are cached in ``<out>/.cache.sqlite``
+per file (content hash, with the tool's source and the catalog in the key) and per repository
+(commit), so a second run over an unchanged corpus parses nothing and an interrupted run loses
+only the repositories it was in. A repository a pass raises on becomes one problem row.
 """
 
 from __future__ import annotations
