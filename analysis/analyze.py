@@ -413,6 +413,8 @@ def analyze_repository(task: RepoTask) -> RepoResult:
     resolver = _Worker.resolver
     assert resolver is not None
     root = Path(task.root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"checkout {root} is missing (mine the corpus again)")
     result = RepoResult(task.repo)
     entries = list(walk(root))
     all_paths = frozenset(rel for rel, _ in entries)

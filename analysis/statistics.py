@@ -138,13 +138,15 @@ def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], late
 def community_statistics(results: Path, manifest: Path, latest: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(practices for both populations, API usage over one repository per family)."""
     rows = pd.read_csv(manifest, dtype=str, keep_default_na=False)
-    ok = rows[rows["status"] == "ok"]
-    everyone = sorted(ok["repo"])
-    leaders = sorted(ok.loc[ok["duplicate_of"] == "", "repo"])
     # each table is read once, whatever the number of statistics drawn from it
     calls = _read(results, "call_sites.csv")
     uris = _read(results, "tracking_uris.csv")
     repro = _read(results, "reproducibility.csv").set_index("repo")
+    # the population: mined repositories that were analyzed (one reproducibility row each); one a pass
+    # failed on is left out, not counted as using nothing
+    ok = rows[(rows["status"] == "ok") & rows["repo"].isin(repro.index)]
+    everyone = sorted(ok["repo"])
+    leaders = sorted(ok.loc[ok["duplicate_of"] == "", "repo"])
     table = pd.concat([practices(per_repository(calls, uris, repro, leaders), "one-per-family"),
                        practices(per_repository(calls, uris, repro, everyone), "all")], ignore_index=True)
     usage = api_usage(calls, _read(results, "api_catalog.csv").set_index("api"), leaders, latest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -258,9 +259,20 @@ def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
     assert [(p["repo"], p["path"], p["stage"]) for p in problems] == [("bad", "", "analyze")]
     assert problems[0]["reason"] == "repository not analyzed: RecursionError: maximum recursion depth exceeded"
     assert {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"r"}  # the other one is whole
+    # left out of the statistics' populations, not counted as a repository that logs nothing
+    assert {p["n_eligible"] for p in read_csv(tmp_path / "o" / "practices.csv") if p["practice"] == "logs params"} == {"1"}
     monkeypatch.setattr(analyze_module, "build_graph", real)
     again = analyze(settings)  # the failure was not cached: the repository is analyzed this time
     assert again.failed == () and {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"bad", "r"}
+
+
+def test_a_missing_checkout_is_a_failed_repository_not_an_empty_one(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    shutil.rmtree(corpus / "repos" / "r")
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"))
+    assert summary.failed == ("r",) and summary.n_files == 0
+    problem = read_csv(tmp_path / "o" / "problems.csv")[0]
+    assert (problem["repo"], problem["stage"]) == ("r", "analyze") and "is missing (mine the corpus again)" in problem["reason"]
 
 
 def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
