@@ -25,7 +25,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -55,9 +55,9 @@ from analysis.traceability import metrics as trace_metrics
 from analysis.storage import STORAGE_COLUMNS, storage_rows
 from analysis.reproducibility import REPRODUCIBILITY_COLUMNS, sets_seed, signals
 from analysis.mlproject import MLproject, is_mlproject_name, parse_mlproject
-from analysis.mlflow_calls import Resolver, find_in_module, may_use_mlflow, python_error_line
-from analysis.sources import decode_python, is_binary, neutralize_magics, notebook_code
-from analysis.uris import config_source, scan_text
+from analysis.mlflow_calls import TRACKING_ENV, Resolver, find_in_module, may_use_mlflow, python_error_line
+from analysis.sources import NotebookCode, decode_python, is_binary, neutralize_magics, notebook_code
+from analysis.uris import classify_uri, config_source, scan_text
 from miner import __version__
 from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
 
@@ -237,11 +237,12 @@ def notebook_findings(data: bytes, resolver: Resolver, context: FileContext) -> 
         found: ModuleScan | None = scan(parse(code.source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         found = None  # a cell does not parse: LibCST's cell-by-cell path below reports it
-    if found is not None and not may_use_mlflow(found, code.source, context, implicit):
+    sets_uri = any(name == TRACKING_ENV for _c, _l, name, _v in code.env_magics)  # `%env`, gone from the source
+    if found is not None and not sets_uri and not may_use_mlflow(found, code.source, context, implicit):
         raise NoMlflowUse
     try:
-        return find_in_module(code.source, resolver, context=context, cell_of_line=code.cell_of_line,
-                              implicit_mlflow=implicit, found=found), bad
+        return _with_env_magics(find_in_module(code.source, resolver, context=context, cell_of_line=code.cell_of_line,
+                                               implicit_mlflow=implicit, found=found), code), bad
     except SourceError:
         pass
     # Every Jupyter cell is a complete statement list: find the cells that fail alone.
@@ -257,7 +258,17 @@ def notebook_findings(data: bytes, resolver: Resolver, context: FileContext) -> 
             lines[first - 1:last] = [""] * (last - first + 1)
     findings = find_in_module("\n".join(lines), resolver, context=context,
                               cell_of_line=code.cell_of_line, implicit_mlflow=implicit)
-    return findings, bad
+    return _with_env_magics(findings, code), bad
+
+
+def _with_env_magics(findings: FileFindings, code: NotebookCode) -> FileFindings:
+    """The findings plus the tracking URIs a notebook sets with ``%env`` (they run, and stay set)."""
+    uris = [TrackingUri(line, "notebook", "%env", value.strip("\"'"), *classify_uri(value), cell)
+            for cell, line, name, value in code.env_magics if name == TRACKING_ENV]
+    if not uris:
+        return findings
+    return replace(findings, tracking_uris=tuple(sorted([*findings.tracking_uris, *uris],
+                                                        key=lambda u: (u.cell or 0, u.line))))
 
 
 NO_USE_REASON = "imports neither mlflow nor a logging integration: not parsed by LibCST"

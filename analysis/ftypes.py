@@ -65,7 +65,7 @@ class TrackingUri:
 
     line: int
     source: str  # code | notebook | env-file | shell | compose | ci | makefile | dockerfile | config
-    via: str  # set_tracking_uri | environ | MlflowClient | MLFlowLogger | assignment
+    via: str  # set_tracking_uri | environ | %env | MlflowClient | MLFlowLogger (or another integration) | assignment
     value: str
     scheme: str
     host_kind: str  # localhost | remote | none

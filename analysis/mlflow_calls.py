@@ -50,6 +50,7 @@ INTEGRATION_ROOTS: Mapping[str, str] = {
 }
 INTEGRATION_NAME = re.compile(r"(?i)^(ml_?flow\w*(logger|callback|tracker|mixin)|setup_mlflow|mlflow_mixin)$")
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+ENVIRON_SETTERS = frozenset({"os.environ.setdefault", "os.environ.update", "os.putenv"})
 
 
 def is_mlflow(qualified: str) -> bool:
@@ -482,6 +483,23 @@ class _Visitor(Walker):
             scheme, host, text = "computed", "none", ""
         return TrackingUri(line, "notebook" if cell is not None else "code", via, text, scheme, host, cell)
 
+    def _environ_call(self, qualified: str, args: Sequence[cst.Arg], p: _Pending) -> TrackingUri | None:
+        """``os.environ.setdefault(KEY, v)``, ``os.putenv(KEY, v)``, ``os.environ.update({KEY: v})``
+        or ``os.environ.update(KEY=v)`` with KEY ``MLFLOW_TRACKING_URI``."""
+        value: cst.BaseExpression | None = None
+        first = self._arg(args, 0, None if qualified == "os.environ.update" else "key")
+        if qualified == "os.environ.update":
+            value = self._arg(args, None, TRACKING_ENV)
+            if value is None and isinstance(first, cst.Dict):
+                value = next((e.value for e in first.elements if isinstance(e, cst.DictElement)
+                              and _string_value(e.key) == TRACKING_ENV), None)
+        elif first is not None and _string_value(first) == TRACKING_ENV:
+            value = self._arg(args, 1, "value" if qualified == "os.putenv" else "default")
+        if value is None:
+            return None
+        cell, line, _col = self._where(p.node)
+        return self._uri(line, cell, "environ", value, p.scope)
+
     def _site(self, p: _Pending) -> tuple[CallSite | None, TrackingUri | None]:
         func = p.func
         qualified = self.qualify(func, p.scope)
@@ -504,6 +522,8 @@ class _Visitor(Walker):
         if qualified is None:
             return None, None
         self._integration(qualified, p)
+        if qualified in ENVIRON_SETTERS:
+            return None, self._environ_call(qualified, args, p)
         if not (qualified.startswith("mlflow.") or qualified.startswith(CLIENT + ".")):
             return None, None
         owner = qualified.rpartition(".")[0]

@@ -17,6 +17,7 @@ from analysis.astscan import parse
 from analysis.ftypes import SourceError
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_ENV_MAGIC = re.compile(r"^\s*%(?:env|set_env)\s+(\w+)(?:\s*=\s*|\s+)(\S.*?)\s*$")
 _MAGIC = re.compile(r"^(\s*)([%!]|\?\??[\w.]+\s*$|[\w.]+\?\??\s*$)")
 
 
@@ -70,6 +71,8 @@ class NotebookCode:
     cell_of_line: Mapping[int, tuple[int, int]]  # module line -> (cell index, first module line of that cell)
     n_cells: int
     language: str = "python"
+    # (cell index, line within the cell, name, value) of each `%env NAME=value` / `%set_env NAME value`
+    env_magics: tuple[tuple[int, int, str, str], ...] = ()
 
     def cells(self) -> list[tuple[int, int, int]]:
         """(cell index, first module line, last module line) of each code cell."""
@@ -138,6 +141,7 @@ def notebook_code(data: bytes) -> NotebookCode:
     if not isinstance(cells, list):
         raise SourceError("notebook has no cells list")
     parts: list[str] = []
+    env: list[tuple[int, int, str, str]] = []
     cell_of_line: dict[int, tuple[int, int]] = {}
     line = 1
     for index, cell in enumerate(cells):
@@ -145,7 +149,10 @@ def notebook_code(data: bytes) -> NotebookCode:
             continue
         raw = cell.get("source", cell.get("input", ""))
         text = "".join(raw) if isinstance(raw, list) else str(raw)
-        code = neutralize_magics(text.replace("\r\n", "\n"))
+        text = text.replace("\r\n", "\n")
+        env += [(index, n, m.group(1), m.group(2)) for n, ln in enumerate(text.split("\n"), start=1)
+                if (m := _ENV_MAGIC.match(ln))]
+        code = neutralize_magics(text)
         n_lines = code.count("\n") + 1
         for offset in range(n_lines):
             cell_of_line[line + offset] = (index, line)
@@ -154,7 +161,7 @@ def notebook_code(data: bytes) -> NotebookCode:
     meta = _mapping(nb.get("metadata"))
     kernel, info = _mapping(meta.get("kernelspec")), _mapping(meta.get("language_info"))
     language = str(kernel.get("language") or info.get("name") or "python").lower()
-    return NotebookCode("\n".join(parts) + "\n", cell_of_line, len(cells), language)
+    return NotebookCode("\n".join(parts) + "\n", cell_of_line, len(cells), language, tuple(env))
 
 
 def _mapping(value: object) -> dict[str, object]:

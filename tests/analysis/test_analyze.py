@@ -39,6 +39,9 @@ FILES: dict[str, str | bytes] = {
     "sql.ipynb": notebook("SELECT mlflow FROM t", language="sql"),
     "mentions.ipynb": notebook("# results are in mlflow\nimport pandas", "print('see the mlflow UI')"),
     "run_nb.ipynb": notebook("%run ./setup.ipynb", "mlflow.log_metric('x', 1)"),
+    "env_nb.ipynb": notebook("import os", "%env MLFLOW_TRACKING_URI=http://tracking.example.org:5000\n%set_env OTHER 1"),
+    "environ.py": "import os\nos.environ.setdefault('MLFLOW_TRACKING_URI', 'sqlite:///runs.db')\n"
+                  "os.environ.update({'MLFLOW_TRACKING_URI': 'databricks'})\nos.putenv('MLFLOW_TRACKING_URI', 'file:./mlruns')\n",
     "timed.ipynb": notebook("%%time\nimport mlflow\nmlflow.log_param('t', 1)", "%time mlflow.log_metric('m', 1)"),
     "db_export.py": "# Databricks notebook source\n# MAGIC %run ./Common\n\n# COMMAND ----------\n\n"
                     "!pip install mlflow\nmlflow.start_run()\n",
@@ -137,6 +140,10 @@ def test_integrations_and_tracking_uris(results: tuple[Path, object]) -> None:
         ("train.py", "3", "code", "http", "localhost"),
         ("train.py", "4", "code", "sqlite", "none"),
         ("env_only.py", "2", "code", "file", "none"),
+        ("env_nb.ipynb", "1", "notebook", "http", "remote"),  # `%env` in the notebook's second code cell
+        ("environ.py", "2", "code", "sqlite", "none"),
+        ("environ.py", "3", "code", "databricks", "remote"),
+        ("environ.py", "4", "code", "file", "none"),
         ("lightning.py", "2", "code", "https", "remote"),
         (".env", "1", "env-file", "postgresql", "remote"),
         ("run.sh", "1", "shell", "env-only", "none"),
