@@ -8,6 +8,11 @@ function are resolved when the traversal ends, against each scope's final bindin
 function may use a module-level import written below it (common in scripts that import in
 ``if __name__ == "__main__":``). Assigning ``None`` never unbinds an MLflow import (the
 guarded-import idiom ``try: import mlflow / except ImportError: mlflow = None``).
+
+The traversal is ``cst_walk.Walker`` (LibCST's own ``visit`` rebuilds every node it passes), and
+positions come from the module's ``ast`` scan (``ast_positions``). ``may_use_mlflow`` tells from
+that scan alone whether this pass can find anything in a module, so most modules that merely
+mention mlflow are never parsed by LibCST.
 """
 
 from __future__ import annotations
