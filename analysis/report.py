@@ -165,11 +165,15 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
     doc.heading("2. Tracking: which logging APIs projects use, and how")
     if not usage.empty:
         top = usage.head(20)
-        doc.figure("fig_api_popularity.png", _bar(list(top["api"]), [float(v) for v in top["share_repos"]],
-                                                  "API popularity", "share of repositories"),
+        share = [float(v) for v in top["share_repos"]]
+        errors = ([s - float(v) for s, v in zip(share, top["ci_low"])], [float(v) - s for s, v in zip(share, top["ci_high"])]
+                  ) if "ci_low" in top else None
+        doc.figure("fig_api_popularity.png", _bar(list(top["api"]), share, "API popularity (95% CI)",
+                                                  "share of repositories", errors),
                    "api_usage.csv", "The 20 most used APIs")
-        doc.table(top[["api", "category", "n_call_sites", "n_repos", "share_repos", "first_version"]],
-                  "api_usage.csv", "API usage (one repository per family)")
+        columns = [c for c in ("api", "category", "n_call_sites", "n_repos", "n_eligible", "share_repos", "ci_low",
+                               "ci_high", "first_version") if c in top]
+        doc.table(top[columns], "api_usage.csv", "API usage (one repository per family)")
     tracked = ["logs params", "logs metrics", "uses steps", "autolog only", "manual only", "autolog and manual",
                "computed keys", "logs models", "registers models", "logs datasets", "sets tags", "nested runs",
                "client API", "uses an API deprecated or removed by the latest release"]

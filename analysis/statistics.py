@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 PRACTICE_COLUMNS = ("population", "practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high", "definition")
-API_USAGE_COLUMNS = ("api", "category", "n_call_sites", "n_repos", "share_repos", "first_version", "last_version",
-                     "deprecated_since", "removed_before_latest")
+API_USAGE_COLUMNS = ("api", "category", "n_call_sites", "n_repos", "n_eligible", "share_repos", "ci_low", "ci_high",
+                     "first_version", "last_version", "deprecated_since", "removed_before_latest")
 Z95 = 1.959963984540054
 
 
@@ -127,7 +127,11 @@ def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], late
     calls = calls[calls["repo"].isin(repos) & (calls["style"] != "unresolved")]
     grouped = calls.groupby("api").agg(n_call_sites=("repo", "size"), n_repos=("repo", "nunique"),
                                        category=("category", "first")).reset_index()
+    grouped["n_eligible"] = len(repos)
     grouped["share_repos"] = (grouped["n_repos"] / max(1, len(repos))).round(4)
+    intervals = [wilson(int(k), len(repos)) for k in grouped["n_repos"]]
+    grouped["ci_low"] = [round(low, 4) for low, _high in intervals]
+    grouped["ci_high"] = [round(high, 4) for _low, high in intervals]
     for column in ("first_version", "last_version", "deprecated_since"):
         grouped[column] = [catalog.at[a, column] if a in catalog.index else "" for a in grouped["api"]]
     grouped["removed_before_latest"] = [bool(v) and bool(latest) and v != latest for v in grouped["last_version"]]

@@ -75,6 +75,9 @@ def test_api_usage_counts_sites_and_repositories(out: Path) -> None:
     usage = {r["api"]: r for r in _read(out / "api_usage.csv")}
     assert (usage["mlflow.log_param"]["n_call_sites"], usage["mlflow.log_param"]["n_repos"]) == ("1", "1")
     assert usage["mlflow.log_param"]["share_repos"] == str(round(1 / 3, 4))
+    assert usage["mlflow.log_param"]["n_eligible"] == "3"
+    low, high = wilson(1, 3)
+    assert (usage["mlflow.log_param"]["ci_low"], usage["mlflow.log_param"]["ci_high"]) == (str(round(low, 4)), str(round(high, 4)))
     assert usage["mlflow.autolog"]["first_version"] != ""
     prov = (out / "practices.csv.provenance.json").read_text()
     assert "call_sites.csv" in prov and "manifest_sha256" in prov
