@@ -247,8 +247,9 @@ def report(
                                             "included (default: one per duplicate family).")] = False,
 ) -> None:
     """Write report/report.md and a self-contained report/index.html (figures embedded) from the
-    result CSVs: one section per question, every table and figure naming the CSV it comes from.
-    (analyze writes it too.)"""
+    result CSVs: what was read, then one section per question, every table and figure naming the
+    CSV it comes from, shares with their denominators and 95% Wilson intervals. (analyze writes it
+    too, unless --no-report.)"""
     from analysis.report import build_report
 
     results_dir = results or (Path("results") / DEFAULT_SPEC.stem)
