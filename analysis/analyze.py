@@ -31,7 +31,7 @@ from typing import Any
 
 import libcst as cst
 
-from analysis.astscan import ModuleScan, parse, scan
+from analysis.astscan import ModuleScan, scan_source
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for, corpus_releases
 from analysis.ftypes import AnalyzeSettings, CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
 from analysis.environments import (
@@ -226,17 +226,19 @@ def _findings_from_json(text: str) -> tuple[FileFindings, Bad]:
 PYTHON_NOTEBOOKS = ("python", "python3", "ipython", "")
 
 
-def notebook_findings(data: bytes, resolver: Resolver, context: FileContext) -> tuple[FileFindings, Bad]:
-    """Findings of a notebook; code cells that do not parse alone are blanked and reported."""
-    code = notebook_code(data)
+def notebook_findings(data: bytes, resolver: Resolver, context: FileContext, code: NotebookCode | None = None,
+                      found: ModuleScan | None = None) -> tuple[FileFindings, Bad]:
+    """Findings of a notebook; code cells that do not parse alone are blanked and reported.
+
+    ``code`` and ``found`` are the notebook's code cells and their ``ast`` scan when the caller has them.
+    """
+    code = code or notebook_code(data)
     bad: Bad = []
     if code.language not in PYTHON_NOTEBOOKS:
         raise NotPython(f"notebook language is {code.language}")
     implicit = "%run" in data.decode("utf-8", "replace")
-    try:
-        found: ModuleScan | None = scan(parse(code.source))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        found = None  # a cell does not parse: LibCST's cell-by-cell path below reports it
+    # None when a cell does not parse: LibCST's cell-by-cell path below reports it
+    found = found or scan_source(code.source)
     sets_uri = any(name == TRACKING_ENV for _c, _l, name, _v in code.env_magics)  # `%env`, gone from the source
     if found is not None and not sets_uri and not may_use_mlflow(found, code.source, context, implicit):
         raise NoMlflowUse
@@ -280,24 +282,18 @@ def _scan_python(data: bytes) -> tuple[ModuleScan | None, str | None]:
         text = decode_python(data)
     except SourceError:
         return None, None
-    try:
-        return scan(parse(text)), text
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None, text
+    return scan_source(text), text
 
 
-def _scan_notebook(data: bytes) -> tuple[ModuleScan | None, str | None]:
-    """The ``ast`` scan of a Python notebook's code cells and their text; None where they do not parse."""
+def _scan_notebook(data: bytes) -> tuple[ModuleScan | None, NotebookCode | None]:
+    """The ``ast`` scan of a Python notebook's code cells and those cells; None where they do not parse."""
     try:
         code = notebook_code(data)
     except SourceError:
         return None, None
     if code.language not in PYTHON_NOTEBOOKS:
         return None, None
-    try:
-        return scan(parse(code.source)), code.source
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None, code.source
+    return scan_source(code.source), code
 
 
 def _databricks_export(text: str) -> bool:
@@ -471,21 +467,23 @@ def analyze_repository(task: RepoTask) -> RepoResult:
             continue
         if kind in ("python", "notebook") and not result.seeds:
             result.seeds = sets_seed(data)
-        found = text = None
+        found = text = code = None
         if kind == "python":
             # one ast parse and scan serves the module graph, the LibCST gate and call positions
             found, text = _scan_python(data)
             if found is not None and text is not None:
                 facts[rel] = module_facts(found, text, rel, modules)
         elif kind == "notebook":  # a notebook is a script of the graph, mlflow in its text or not
-            notebook, source = _scan_notebook(data)
-            if notebook is not None and source is not None:
-                facts[rel] = module_facts(notebook, source, rel, modules)
+            found, code = _scan_notebook(data)
+            if found is not None and code is not None:
+                facts[rel] = module_facts(found, code.source, rel, modules)
         if b"mlflow" not in data.lower():
             row.update(status="no-mlflow", reason="no 'mlflow' in the text: not parsed")
             continue
         context = FileContext(str(PurePosixPath(rel).parent) in shadow_dirs, reexports)
-        if found is not None and text is not None and not may_use_mlflow(found, text, context, _runs_notebook(text)):
+        # notebooks are gated in notebook_findings (their %run and %env are not in the scanned text)
+        if (kind == "python" and found is not None and text is not None
+                and not may_use_mlflow(found, text, context, _runs_notebook(text))):
             row.update(status="no-mlflow-use", reason=NO_USE_REASON)
             continue
         key = hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{_Worker.fingerprint}".encode()).hexdigest()
@@ -499,7 +497,7 @@ def analyze_repository(task: RepoTask) -> RepoResult:
                 if kind == "python":
                     findings, bad = python_findings(data, resolver, context, found)
                 elif kind == "notebook":
-                    findings, bad = notebook_findings(data, resolver, context)
+                    findings, bad = notebook_findings(data, resolver, context, code, found)
                 else:
                     source = config_source(rel) or "config"
                     findings = FileFindings(tracking_uris=tuple(scan_text(data.decode("utf-8", "replace"), source)))

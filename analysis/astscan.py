@@ -45,6 +45,14 @@ def parse(source: str | bytes) -> ast.Module:
         return ast.parse(source)
 
 
+def scan_source(source: str) -> ModuleScan | None:
+    """The scan of a module's source, or None where ``ast`` cannot parse it."""
+    try:
+        return scan(parse(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def ast_dotted(node: ast.expr) -> str | None:
     """``a.b.c`` of a Name/Attribute chain, None for anything else."""
     if isinstance(node, ast.Name):

@@ -112,6 +112,11 @@ class _ModuleIndex:
         return _module_file(self.root, dotted) is not None
 
 
+def is_mlflow(qualified: str) -> bool:
+    """``mlflow`` or a name under it (``mlflow_export_import`` is another package)."""
+    return qualified == "mlflow" or qualified.startswith("mlflow.")
+
+
 def _module_statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
     """Statements executed at module level, looking inside if/try/with blocks."""
     for stmt in body:
@@ -206,7 +211,7 @@ def release_surface(release_root: Path) -> list[ApiEntry]:
         if name.startswith("_"):
             continue
         if isinstance(binding, str):
-            if not binding.startswith("mlflow"):
+            if not is_mlflow(binding):
                 continue
             module, node = resolve_definition(index, binding)
             if node is None:

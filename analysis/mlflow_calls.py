@@ -27,8 +27,8 @@ from typing import Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from analysis.astscan import ModuleScan, ast_dotted, parse, scan
-from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog
+from analysis.astscan import ModuleScan, ast_dotted, scan_source
+from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, is_mlflow
 from analysis.cst_walk import Walker
 from analysis.ftypes import CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
 from analysis.uris import classify_uri
@@ -56,11 +56,6 @@ INTEGRATION_ROOTS: Mapping[str, str] = {
 INTEGRATION_NAME = re.compile(r"(?i)^(ml_?flow\w*(logger|callback|tracker|mixin)|setup_mlflow|mlflow_mixin)$")
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 ENVIRON_SETTERS = frozenset({"os.environ.setdefault", "os.environ.update", "os.putenv"})
-
-
-def is_mlflow(qualified: str) -> bool:
-    """``mlflow`` or a name under it (``mlflow_export_import`` is another package)."""
-    return qualified == "mlflow" or qualified.startswith("mlflow.")
 
 
 Entry = Union[str, tuple[str, object, "Scope"]]
@@ -698,11 +693,9 @@ def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseE
     any disagreement, or source ``ast`` cannot parse, returns None and the caller uses LibCST's own
     positions instead. Columns are converted from UTF-8 bytes (``ast``) to characters (LibCST).
     """
+    found_scan = found_scan or scan_source(source)
     if found_scan is None:
-        try:
-            found_scan = scan(parse(source))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return None
+        return None
     found = list(found_scan.calls)
     decos = list(found_scan.bare_decorators)
     if len(found) != len(calls) or len(decos) != len(decorators):

@@ -51,7 +51,7 @@ def _true(value: object) -> bool:
 class ModuleFacts:
     """What the graph needs from one module, computed where the module is parsed."""
 
-    imports: frozenset[str]  # dotted names imported, relative ones made absolute
+    imports: frozenset[str]  # the repository's files it imports
     dynamic: bool  # importlib.import_module, __import__ or exec
     main: bool  # has an ``if __name__ == "__main__":`` block
     edges: tuple[tuple[str, str, str], ...]  # (caller, callee, kind), see ``call_edges``
@@ -62,11 +62,13 @@ class ModuleFacts:
 
 
 def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -> ModuleFacts:
-    """The facts of one module from its ``ast`` scan and its text."""
+    """The facts of one module from its ``ast`` scan and its text (imports resolved against ``modules``)."""
     edges, bases = call_edges(found, rel, modules)
-    return ModuleFacts(frozenset(module_imports(found, rel)), _DYNAMIC.search(text) is not None,
-                       _MAIN.search(text) is not None, tuple(edges), frozenset(found.methods),
-                       frozenset(found.classes), tuple(sorted(bases.items())))
+    near = list(PurePosixPath(rel).parent.parts)
+    targets = {resolve_import(name, modules, near) for name in module_imports(found, rel)}
+    return ModuleFacts(frozenset(t for t in targets if t is not None and t != rel),
+                       _DYNAMIC.search(text) is not None, _MAIN.search(text) is not None, tuple(edges),
+                       frozenset(found.methods), frozenset(found.classes), tuple(sorted(bases.items())))
 
 
 def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
@@ -280,7 +282,6 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
     """
     g = nx.DiGraph(repo=repo)
     g.add_node(f"repo:{repo}", kind="repository")
-    modules = dotted_modules(f for f in py_files if f.endswith(".py"))  # notebooks are not importable
     by_name: list[tuple[str, str]] = []
     refs: list[tuple[str, str, str]] = []  # (caller, "ref:...", "member:..." or "super:...", via)
 
@@ -316,11 +317,8 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
                 link(caller, callee, kind, via)
         for method in found.methods:
             g.nodes[f"function:{rel}:{method}"]["method"] = True
-        near = list(PurePosixPath(rel).parent.parts)
-        for name in sorted(found.imports):
-            target = resolve_import(name, modules, near)
-            if target is not None and target != rel:
-                g.add_edge(f"module:{rel}", f"module:{target}", kind="imports")
+        for target in sorted(found.imports):
+            g.add_edge(f"module:{rel}", f"module:{target}", kind="imports")
         if found.dynamic:
             g.add_edge(f"module:{rel}", "unresolved:dynamic-import", kind="unresolved")
     # references to other modules, now that every module's functions and classes are known
