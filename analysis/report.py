@@ -85,6 +85,15 @@ def _practice_rows(practices: pd.DataFrame, names: list[str], population: str) -
     return rows[["practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high"]]
 
 
+def _shares(frame: pd.DataFrame, column: str) -> tuple[list[float], tuple[list[float], list[float]] | None]:
+    """The shares of ``column`` and their distances to the 95% bounds (None for a table without bounds)."""
+    share = [float(v) for v in frame[column]]
+    if "ci_low" not in frame:
+        return share, None
+    return share, ([s - float(v) for s, v in zip(share, frame["ci_low"])],
+                   [float(v) - s for s, v in zip(share, frame["ci_high"])])
+
+
 def _bar(labels: list[str], values: list[float], title: str, xlabel: str,
          errors: tuple[list[float], list[float]] | None = None) -> Figure:
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.3 * len(labels) + 1)))
@@ -165,9 +174,7 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
     doc.heading("2. Tracking: which logging APIs projects use, and how")
     if not usage.empty:
         top = usage.head(20)
-        share = [float(v) for v in top["share_repos"]]
-        errors = ([s - float(v) for s, v in zip(share, top["ci_low"])], [float(v) - s for s, v in zip(share, top["ci_high"])]
-                  ) if "ci_low" in top else None
+        share, errors = _shares(top, "share_repos")
         doc.figure("fig_api_popularity.png", _bar(list(top["api"]), share, "API popularity (95% CI)",
                                                   "share of repositories", errors),
                    "api_usage.csv", "The 20 most used APIs")
@@ -179,11 +186,9 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
                "client API", "uses an API deprecated or removed by the latest release"]
     rows = _practice_rows(practices, tracked, population)
     if not rows.empty:
-        share = [float(v) for v in rows["share"]]
-        low = [s - float(v) for s, v in zip(share, rows["ci_low"])]
-        high = [float(v) - s for s, v in zip(share, rows["ci_high"])]
+        share, errors = _shares(rows, "share")
         doc.figure("fig_practices.png", _bar(list(rows["practice"]), share, "Practice prevalence (95% CI)",
-                                             "share of eligible repositories", (low, high)),
+                                             "share of eligible repositories", errors),
                    "practices.csv", "Tracking practices with their confidence intervals")
     doc.table(rows, "practices.csv", "Tracking practices: n_repos of n_eligible")
 
