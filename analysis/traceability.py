@@ -167,6 +167,7 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
 
     assigned = found.assigned
     edges: list[tuple[str, str, str]] = []
+    scopes: dict[str, tuple[set[str], set[str], set[str]]] = {}  # function -> parameters, variables, both
     for where, event in found.events:
         owner = f"function:{rel}:{where}" if where else f"module:{rel}"
         if not isinstance(event, ast.Call):
@@ -176,12 +177,14 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
                     for d in event.decorator_list):
                 edges.append((f"module:{rel}", owner, "defines:registered"))  # with a framework that calls it
             continue
-        # parameters and local variables of the enclosing functions shadow the module's names
-        # (pytest fixtures, callbacks, `engine = create_engine()`)
-        enclosing = [".".join(where.split(".")[:n]) for n in range(1, where.count(".") + 2)] if where else []
-        parameters: set[str] = set().union(*(found.params.get(f, set()) for f in enclosing))
-        variables: set[str] = set().union(*(found.local_names.get(f, set()) for f in enclosing))
-        shadowing = parameters | variables
+        if where not in scopes:
+            # parameters and local variables of the enclosing functions shadow the module's names
+            # (pytest fixtures, callbacks, `engine = create_engine()`); once per function
+            enclosing = [".".join(where.split(".")[:n]) for n in range(1, where.count(".") + 2)] if where else []
+            params: set[str] = set().union(*(found.params.get(f, set()) for f in enclosing))
+            local_vars: set[str] = set().union(*(found.local_names.get(f, set()) for f in enclosing))
+            scopes[where] = (params, local_vars, params | local_vars)
+        parameters, variables, shadowing = scopes[where]
         for value in [*event.args, *(k.value for k in event.keywords)]:
             # a function of the repository passed as a value (fire.Fire(main), Thread(target=f), map(f, ...))
             if isinstance(value, ast.Name) and value.id in shadowing:
