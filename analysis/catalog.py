@@ -25,7 +25,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from analysis.astscan import ast_dotted
+from analysis.astscan import ast_dotted, parse
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class _ModuleIndex:
             tree = None
             if path is not None:
                 try:
-                    tree = ast.parse(path.read_bytes())
+                    tree = parse(path.read_bytes())
                 except (SyntaxError, ValueError) as err:
                     log.warning("%s: cannot parse: %s", path, err)
             self._cache[module] = tree

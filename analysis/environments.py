@@ -7,6 +7,7 @@ specs follow conda's match-spec forms: ``numpy=1.21`` is a prefix pin (``range``
 
 from __future__ import annotations
 
+import ast
 import codecs
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from analysis.astscan import parse
 from analysis.mlproject import MLprojectInvalid, safe_yaml
 from analysis.sources import within_repo
 
@@ -298,10 +300,8 @@ def parse_setup_cfg(text: str, path: str) -> tuple[list[Dependency], list[EnvPro
 
 def parse_setup_py(text: str, path: str) -> tuple[list[Dependency], list[EnvProblem]]:
     """Literal ``install_requires``/``extras_require`` of ``setup(...)``, read with ``ast``: never run."""
-    import ast
-
     try:
-        tree = ast.parse(text)
+        tree = parse(text)
     except (SyntaxError, ValueError) as err:
         return [], [EnvProblem(path, getattr(err, "lineno", None), f"syntax error: {err}")]
     names: dict[str, ast.expr] = {}

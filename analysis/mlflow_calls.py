@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Union
@@ -27,7 +26,7 @@ from typing import Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from analysis.astscan import ModuleScan, ast_dotted, scan_source
+from analysis.astscan import ModuleScan, ast_dotted, parse, scan_source
 from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, is_mlflow
 from analysis.cst_walk import Walker
 from analysis.ftypes import CallSite, FileContext, FileFindings, Integration, SourceError, TrackingUri
@@ -720,9 +719,7 @@ def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseE
 def python_error_line(source: str, fallback: int) -> int:
     """The line CPython's own parser blames (more precise than LibCST's), else LibCST's."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(source)
+        parse(source)
     except SyntaxError as err:
         return err.lineno or fallback
     except (ValueError, RecursionError, MemoryError):

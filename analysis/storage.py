@@ -20,6 +20,8 @@ import operator
 from collections.abc import Iterator
 from pathlib import Path
 
+from analysis.astscan import parse
+
 log = logging.getLogger(__name__)
 
 STORAGE_COLUMNS = ("release", "kind", "name", "detail")
@@ -31,7 +33,7 @@ _OPS = {ast.Mult: operator.mul, ast.Add: operator.add, ast.Sub: operator.sub, as
 
 def _parse(path: Path) -> ast.Module | None:
     try:
-        return ast.parse(path.read_bytes())
+        return parse(path.read_bytes())
     except (SyntaxError, ValueError, OSError) as err:
         log.warning("%s: %s", path, err)
         return None
