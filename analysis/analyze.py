@@ -763,14 +763,15 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     n_cached_files = 0
     stats: dict[str, tuple[int, int]] = {}
     last = ""
-    shown = [0.0]
+    shown = 0.0
 
     def show(throttle: bool = False) -> None:
         """Progress over files: those of cached repositories, and those the workers have started."""
+        nonlocal shown
         now = time.monotonic()
-        if throttle and now - shown[0] < 0.1:
+        if throttle and now - shown < 0.1:
             return
-        shown[0] = now
+        shown = now
         report(last, n_cached_files + files_done.value, n_cached_files + sum(n for n, _ in stats.values()))
 
     def repo_key(task: RepoTask) -> str:
