@@ -260,15 +260,24 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
 
 REPORT_INPUTS = ("practices.csv", "api_usage.csv", "reproducibility.csv", "traceability.csv", "mlflow_storage.csv",
                  "tracking_uris.csv", "files.csv", "problems.csv")
+# Inputs the report reads only some columns of: the others (files.csv's `cached`, which a re-run
+# from the cache flips) must not make it redraw.
+REPORT_INPUT_COLUMNS = {"files.csv": ("kind", "status")}
 
 
 def _inputs_digest(results: Path, population: str) -> str:
-    """A digest of everything the report is drawn from (its CSVs and graph files)."""
+    """A digest of everything the report is drawn from (its CSVs, or the columns it reads, and graph files)."""
     digest = hashlib.sha256(f"{__version__}\0{population}\0".encode())
     digest.update(Path(__file__).read_bytes())
     for name in REPORT_INPUTS:
         path = results / name
-        digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"-"))
+        if not path.is_file():
+            digest.update(name.encode() + b"-")
+        elif name in REPORT_INPUT_COLUMNS:
+            frame = _csv(results, name)
+            digest.update(name.encode() + frame[list(REPORT_INPUT_COLUMNS[name])].to_csv(index=False).encode())
+        else:
+            digest.update(name.encode() + path.read_bytes())
     graphs = results / "graphs"
     for path in sorted(graphs.glob("*.graphml")) if graphs.is_dir() else []:
         digest.update(path.name.encode() + str(path.stat().st_size).encode())

@@ -82,3 +82,22 @@ def test_all_repos_population(report_dir: Path) -> None:
     assert "duplicates included" in md.read_text()
     build_report(report_dir.parent)
     assert "one repository per duplicate family" in (report_dir / "report.md").read_text()
+
+
+def test_a_rerun_from_the_cache_does_not_redraw_the_report(tmp_path: Path) -> None:
+    make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\nmlflow.log_metric('a', 1)\n"})
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp_path / "corpus", from_local=tmp_path / "src", skip_mlflow=True))
+    settings = AnalyzeSettings(corpus_dir=tmp_path / "corpus", out_dir=tmp_path / "out")
+    analyze(settings)
+    page = tmp_path / "out" / "report" / "index.html"
+    drawn = page.stat().st_mtime_ns
+    files_before = (tmp_path / "out" / "files.csv").read_text()
+    analyze(settings)
+    assert (tmp_path / "out" / "files.csv").read_text() != files_before  # `cached` flipped to true
+    assert page.stat().st_mtime_ns == drawn  # but nothing the report reads changed
+    (tmp_path / "out" / "practices.csv").write_text((tmp_path / "out" / "practices.csv").read_text() + "\n")
+    from analysis.report import build_report
+
+    build_report(tmp_path / "out")
+    assert page.stat().st_mtime_ns != drawn  # an input that changed redraws it
