@@ -19,7 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from analysis.astscan import parse
-from analysis.mlproject import MLprojectInvalid, safe_yaml
+from analysis import safe_yaml
 from analysis.sources import within_repo
 
 MAX_INCLUDE_DEPTH = 10
@@ -168,9 +168,9 @@ def conda_pin_class(rest: str) -> tuple[str, str]:
 def _yaml_mapping(text: str, path: str, what: str) -> dict[str, Any] | EnvProblem:
     """A YAML file's top-level mapping, or the problem that stops it being one."""
     try:
-        obj = safe_yaml(text)
-    except MLprojectInvalid as err:
-        return EnvProblem(path, None, str(err))
+        obj = safe_yaml.load(text, path)
+    except safe_yaml.BadYAML as err:
+        return EnvProblem(path, err.line, str(err))
     return obj if isinstance(obj, dict) else EnvProblem(path, None, f"{what} is not a YAML mapping")
 
 
