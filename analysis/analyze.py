@@ -44,6 +44,7 @@ from analysis.environments import (
     parse_requirements,
     parse_setup_cfg,
     parse_setup_py,
+    python_version,
 )
 from analysis.report import build_report
 from analysis.statistics import community_statistics
@@ -597,7 +598,7 @@ def _environments(repo: str, root: Path, files: frozenset[str], env_rows: list[t
         result.environments.append({
             "repo": repo, "path": rel, "kind": kind, "n_deps": len(own),
             "exact_share": round(exact / len(own), 4) if own else "",
-            "python_version": python or next((d.spec for d in deps if d.name == "python"), ""),
+            "python_version": python_version(python, deps),
             "mlflow_pinned": (mlflow[0].pin_class == "exact") if mlflow else "",
             "referenced_by_mlproject": rel in referenced, "origin": origin,
         })

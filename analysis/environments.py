@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import codecs
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -226,6 +226,36 @@ def parse_python_env(text: str, path: str, read: Callable[[str], str | None]) ->
             deps += d
             problems += p
     return deps, problems, python
+
+
+_ONE_VERSION = re.compile(r"^(?:={1,3})?(?P<version>\d+(?:\.\d+)*)(?:\.?\*)?(?:=\S*)?$")
+
+
+def python_version(python: str, deps: Iterable[Dependency]) -> str:
+    """The Python version an environment file asks for, in one form for every kind of file.
+
+    ``python`` is the spec its parser returned (conda, ``python_env.yaml``), else the spec of a
+    dependency named ``python`` is taken (Poetry's ``python``, a Dockerfile's ``FROM python:TAG``).
+    One version or prefix is that version without operator or build (conda ``=3.10.12``,
+    ``==3.10``, ``3.10.*`` and ``python=3.10.12=h1234_0``, python_env ``3.10.12``, image
+    ``python:3.9-slim`` give ``3.10.12``, ``3.10``, ``3.10``, ``3.10.12``, ``3.10.12``, ``3.9``); a
+    range keeps its operators (``>=3.8,<3.11``, ``^3.9``); '' when none is given (``python``
+    unpinned, ``python:latest``). The spec as written stays in ``dependencies.csv``.
+    """
+    spec = python
+    if not spec:
+        dep = next((d for d in deps if d.name == "python"), None)
+        if dep is None:
+            return ""
+        if dep.kind == "dockerfile-from":
+            image = dep.spec.split("@")[0]
+            tag = image.rpartition(":")[2] if ":" in image.rpartition("/")[2] else ""
+            version = re.match(r"\d+(?:\.\d+)*", tag)
+            return version.group(0) if version else ""
+        spec = dep.spec
+    spec = spec.replace(" ", "")
+    match = _ONE_VERSION.match(spec)
+    return match.group("version") if match else spec
 
 
 def decode_env_file(data: bytes) -> str:

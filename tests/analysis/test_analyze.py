@@ -172,7 +172,7 @@ def test_environment_tables(results: tuple[Path, object]) -> None:
     out, _ = results
     envs = {r["path"]: r for r in _rows(out, "environments.csv")}
     assert set(envs) == {"proj/conda.yaml", "requirements.txt"}
-    assert (envs["proj/conda.yaml"]["referenced_by_mlproject"], envs["proj/conda.yaml"]["python_version"]) == ("true", "=3.10")
+    assert (envs["proj/conda.yaml"]["referenced_by_mlproject"], envs["proj/conda.yaml"]["python_version"]) == ("true", "3.10")
     req = envs["requirements.txt"]
     assert (req["n_deps"], req["exact_share"], req["mlflow_pinned"], req["origin"]) == ("2", "0.5", "true", "project")
     deps = {(d["path"], d["line"], d["name"], d["pin_class"]) for d in _rows(out, "dependencies.csv")}
