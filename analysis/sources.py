@@ -68,7 +68,9 @@ class NotebookCode:
     """The code cells of a notebook joined into one module, with where each cell starts."""
 
     source: str
-    cell_of_line: Mapping[int, tuple[int, int]]  # module line -> (cell index, first module line of that cell)
+    # module line -> (cell index, first module line of that cell); a cell's index is its place in the
+    # notebook's `cells` list (0-based, markdown and raw cells counted): how nbformat and tools address it
+    cell_of_line: Mapping[int, tuple[int, int]]
     n_cells: int
     language: str = "python"
     # (cell index, line within the cell, name, value) of each `%env NAME=value` / `%set_env NAME value`
@@ -126,7 +128,11 @@ def neutralize_magics(cell: str) -> str:
 
 
 def notebook_code(data: bytes) -> NotebookCode:
-    """The code cells of an ``.ipynb`` (plain JSON, nbformat 3 or 4), magics neutralized."""
+    """The code cells of an ``.ipynb`` (plain JSON, nbformat 3 or 4), magics neutralized.
+
+    A code cell whose ``source`` is not text (null, a number) makes the notebook a SourceError
+    naming the cell: nbformat allows only a string or a list of strings there.
+    """
     try:
         nb = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as err:
@@ -148,7 +154,13 @@ def notebook_code(data: bytes) -> NotebookCode:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         raw = cell.get("source", cell.get("input", ""))
-        text = "".join(raw) if isinstance(raw, list) else str(raw)
+        if isinstance(raw, list) and all(isinstance(part, str) for part in raw):
+            text = "".join(raw)
+        elif isinstance(raw, str):
+            text = raw
+        else:  # read as code, `None` or `3` would be analyzed as if written there
+            raise SourceError(f"cell {index}: source is {_json_kind(raw)}, not text (nbformat: a string or a "
+                              "list of strings): notebook not read")
         text = text.replace("\r\n", "\n")
         env += [(index, n, m.group(1), m.group(2)) for n, ln in enumerate(text.split("\n"), start=1)
                 if (m := _ENV_MAGIC.match(ln))]
@@ -162,6 +174,17 @@ def notebook_code(data: bytes) -> NotebookCode:
     kernel, info = _mapping(meta.get("kernelspec")), _mapping(meta.get("language_info"))
     language = str(kernel.get("language") or info.get("name") or "python").lower()
     return NotebookCode("\n".join(parts) + "\n", cell_of_line, len(cells), language, tuple(env))
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "an object" if isinstance(value, dict) else "a list holding non-strings"
 
 
 def _mapping(value: object) -> dict[str, object]:

@@ -327,3 +327,27 @@ def test_twenty_megabyte_environment_file_and_non_utf8_mlproject(tmp_path: Path)
     assert problems[("MLproject", "mlproject")] == "bytes not valid utf-8 at line 1"
     files = {f["path"]: f["status"] for f in read_csv(tmp_path / "o" / "files.csv")}
     assert files == {"environment.yml": "problem", "MLproject": "problem", "a.py": "no-mlflow"}
+
+
+def test_notebook_cells_are_their_index_in_the_cells_list_and_bad_sources_are_problems(tmp_path: Path) -> None:
+    def cells(*listed: tuple[str, object]) -> str:
+        return json.dumps({"cells": [{"cell_type": k, "source": s, "metadata": {}} for k, s in listed],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+    corpus = _corpus(tmp_path, {
+        "doc.ipynb": cells(("markdown", "# Title"), ("markdown", ["intro"]), ("code", "import mlflow"),
+                           ("markdown", "## Train"), ("code", ["x = 1\n", "mlflow.log_metric('m', x)\n"])),
+        "null.ipynb": cells(("markdown", "# T"), ("code", "import mlflow"), ("code", None)),
+        "number.ipynb": cells(("code", 7), ("code", "import mlflow\nmlflow.log_param('p', 1)")),
+    })
+    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=1, draw_report=False))
+    calls = {(c["path"], c["cell"], c["line"], c["api"]) for c in read_csv(tmp_path / "o" / "call_sites.csv")}
+    assert calls == {("doc.ipynb", "4", "2", "mlflow.log_metric")}  # the fifth cell of the notebook, line 2 of it
+    problems = {p["path"]: (p["stage"], p["reason"]) for p in read_csv(tmp_path / "o" / "problems.csv")}
+    assert problems == {
+        "null.ipynb": ("read", "cell 2: source is null, not text (nbformat: a string or a list of strings): notebook not read"),
+        "number.ipynb": ("read", "cell 0: source is a number, not text (nbformat: a string or a list of strings): "
+                                 "notebook not read"),
+    }
+    files = {f["path"]: f["status"] for f in read_csv(tmp_path / "o" / "files.csv")}
+    assert files == {"doc.ipynb": "analyzed", "null.ipynb": "problem", "number.ipynb": "problem"}
