@@ -264,7 +264,8 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     for name, (columns, table_rows) in outputs.items():
         write_csv(out / name, columns, (cells(row) for row in table_rows))
         write_provenance(out / name, prov)
-    usage_g = usage_graph(outputs["call_sites.csv"][1], {t.repo for t in tasks})
+    # repositories in manifest order (a set here made the GraphML's node order change from run to run)
+    usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
     usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
     write_graphml(usage_g, out / "usage_graph.graphml")
     write_provenance(out / "usage_graph.graphml", prov)
