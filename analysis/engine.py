@@ -76,15 +76,18 @@ def file_kind(rel: str) -> str:
 
 def walk(root: Path) -> Iterator[tuple[str, Path]]:
     """(posix relative path, path) of every file under root, sorted, symlinks included, no descent into them."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    top = str(root)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        # relative paths by string, not pathlib: this runs for every file of the corpus
+        prefix = dirpath[len(top) + 1:].replace(os.sep, "/")
+        prefix = prefix + "/" if prefix else ""
         base = Path(dirpath)
         for name in sorted(filenames):
-            path = base / name
-            yield path.relative_to(root).as_posix(), path
+            yield prefix + name, base / name
         for name in dirnames:
-            if (base / name).is_symlink():
-                yield (base / name).relative_to(root).as_posix(), base / name
+            if os.path.islink(os.path.join(dirpath, name)):
+                yield prefix + name, base / name
 
 
 _STAR = re.compile(rb"(?m)^from\s+mlflow\s+import\s+\*")

@@ -194,15 +194,22 @@ def _flat_names(row_type: type) -> tuple[str, ...]:
     return tuple(out)
 
 
+_PLANS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
 def flat(row: Any) -> dict[str, Any]:
     """A row as column -> value (findings' fields in place of the finding)."""
+    kind = type(row)
+    plan = _PLANS.get(kind)
+    if plan is None:  # once per row type: which fields hold a finding
+        nested = _nested(kind)
+        plan = _PLANS[kind] = tuple((f.name, f.name in nested) for f in dataclasses.fields(kind))
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(row):
-        value = getattr(row, f.name)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            out.update(flat(value))
+    for name, nested_finding in plan:
+        if nested_finding:
+            out.update(vars(getattr(row, name)))  # findings are flat dataclasses: their fields, in order
         else:
-            out[f.name] = value
+            out[name] = getattr(row, name)
     return out
 
 
