@@ -32,8 +32,9 @@ MIGRATION_DIRS = ("mlflow/store/db_migrations/versions", "mlflow/alembic/version
 
 def _assigned(tree: ast.Module, name: str) -> ast.expr | None:
     for stmt in tree.body:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and stmt.value is not None:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+            return stmt.value
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
             return stmt.value
     return None
 
