@@ -138,7 +138,10 @@ class Checkout:
 
     def inside(self, path: Path) -> bool:
         """True when ``path`` (symlinks resolved) lies in the repository."""
-        real = os.path.realpath(path)
+        try:
+            real = os.path.realpath(path)
+        except OSError:  # a link into /proc and the like
+            return False
         return real == self.real or real.startswith(self.real + os.sep)
 
     def rel(self, path: Path) -> str:
@@ -162,9 +165,13 @@ def is_lfs_pointer(data: bytes) -> bool:
 class _Tree:
     """One walk of a store directory: files with sizes, directories, and symlinks refused or kept."""
 
-    def __init__(self, checkout: Checkout, base: Path, limits: StoreLimits, store: RawStore) -> None:
+    def __init__(self, checkout: Checkout, base: Path | None, limits: StoreLimits, store: RawStore) -> None:
         self.files: dict[str, int] = {}
         self.children: dict[str, list[str]] = {"": []}  # dir -> immediate subdirectory names
+        if base is not None:
+            self._walk(checkout, base, limits, store)
+
+    def _walk(self, checkout: Checkout, base: Path, limits: StoreLimits, store: RawStore) -> None:
         truncated = False
         for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
             here = Path(dirpath)
@@ -214,7 +221,8 @@ class _FileStoreReader:
         self.base = checkout.root / rel
         self.limits = limits
         self.store = RawStore("file")
-        self.tree = _Tree(checkout, self.base, limits, self.store)
+        self.refused = self.base.is_symlink() and not checkout.inside(self.base)
+        self.tree = _Tree(checkout, None if self.refused else self.base, limits, self.store)
         self.sorted_files = sorted(self.tree.files)
         self.store.files = self.tree.files
         self.store.n_files = len(self.tree.files)
@@ -268,7 +276,7 @@ class _FileStoreReader:
         return obj, ""
 
     def read(self) -> RawStore:
-        if self.base.is_symlink() and not self.checkout.inside(self.base):
+        if self.refused:
             self.store.problems.append(StoreProblem(self.rel, None,
                                                     f"symlink leaving the repository (-> {os.readlink(self.base)})"))
             return self.store
@@ -304,9 +312,10 @@ class _FileStoreReader:
             self.store.skipped["runs_in_skipped_experiments"] += len(run_dirs)
             return
         seen.add(exp_id)
-        default_stage = "deleted" if exp_dir.startswith(TRASH) else "active"
+        # in .trash is deleted: MLflow 1.x decided by place and left 'active' in the meta; 3.x writes 'deleted'
+        stage = "deleted" if exp_dir.startswith(TRASH) else _str(meta.get("lifecycle_stage")) or "active"
         self.store.experiments.append(RawExperiment(
-            exp_id, _str(meta.get("name")), _str(meta.get("lifecycle_stage")) or default_stage,
+            exp_id, _str(meta.get("name")), stage,
             _str(meta.get("artifact_location")), _int(meta.get("creation_time")),
             _int(meta.get("last_update_time")), self._values(f"{exp_dir}/tags")))
         for run in run_dirs:

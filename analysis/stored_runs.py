@@ -468,7 +468,7 @@ def commits_in_history(git_dir: Path | None, commits: Iterable[str]) -> dict[str
     if proc.returncode != 0 or len(lines) != len(valid):
         return {c: "unknown" for c in wanted}
     for commit, line in zip(valid, lines):
-        found = line.endswith(" commit")
+        found = line.split()[1:2] == ["commit"]
         out[commit] = "yes" if found else "unknown" if shallow else "no"
     return out
 
