@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.mlproject import MLproject, MLprojectInvalid, safe_yaml
+from analysis.mlproject import MLproject, MLprojectInvalid, is_mlproject_name, safe_yaml
 from analysis.sources import within_repo
 from analysis.statistics import wilson
 from analysis.store_readers import (
@@ -199,6 +199,8 @@ class Store:
     n_problems: int = 0
     skipped_runs: int = 0  # run directories MLflow skips or fails on
     skipped_metric_lines: int = 0
+    n_metric_points: int = 0
+    metric_bytes: int = 0  # FileStore metric files (a database does not say how its bytes divide)
 
 
 @dataclass(frozen=True)
@@ -359,20 +361,20 @@ def artifact_uri_kind(uri: str) -> str:
     return "absolute-local" if rest.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", rest) else "relative"
 
 
-def match_in_checkout(checkout: Checkout, recorded: str, base: str, want_dir: bool) -> str:
+def match_in_checkout(checkout: Checkout, recorded: str, base: str, want_dir: bool, least: int = 0) -> str:
     """The checkout path a recorded path names, '' if none.
 
     A relative path is taken from ``base`` (the directory the store sits in: MLflow's working
     directory when it wrote the store), then from the repository root. An absolute path (the
     author's machine, a drive letter, ``file://``) matches by its longest suffix of components
     that names a file (or directory) of the checkout; for a directory at least two components must
-    match, so a bare ``artifacts`` matches nothing.
+    match (``least`` overrides), so a bare ``artifacts`` matches nothing.
     """
     text = recorded.replace("\\", "/")
     text = text[len("file://"):] if text.startswith("file://") else text.removeprefix("file:")
     if _WINDOWS_DRIVE.match(text) or text.startswith("/"):
         parts = [p for p in _WINDOWS_DRIVE.sub("", text).split("/") if p not in ("", ".")]
-        least = 2 if want_dir else 1
+        least = least or (2 if want_dir else 1)
         candidates = ["/".join(parts[i:]) for i in range(len(parts) - least + 1) if ".." not in parts[i:]]
     else:
         candidates = [c for c in (within_repo(base, text), within_repo("", text)) if c]
@@ -381,6 +383,26 @@ def match_in_checkout(checkout: Checkout, recorded: str, base: str, want_dir: bo
         if rel and (path.is_dir() if want_dir else path.is_file()) and checkout.inside(path):
             return rel
     return ""
+
+
+def source_in_checkout(checkout: Checkout, recorded: str, source_type: str, base: str) -> str:
+    """The checkout file ``mlflow.source.name`` names, '' if none.
+
+    A project run records the project's URI (``file:///home/me/repo#sub``, a git URL): it matches
+    the MLproject of the fragment's directory; without one, of the directory its path names (longest
+    suffix, one component enough) or else of the repository root. Any other source is a script path,
+    matched by ``match_in_checkout``.
+    """
+    if source_type == "PROJECT" or "#" in recorded or re.match(r"^(https?|git|ssh)://", recorded):
+        location, _, fragment = recorded.partition("#")
+        project_dir = within_repo("", fragment) if fragment else (
+            match_in_checkout(checkout, location, base, want_dir=True, least=1) if "://" not in location.removeprefix("file://") else "")
+        folder = checkout.root / project_dir if project_dir is not None else None
+        if folder is None or not folder.is_dir() or not checkout.inside(folder):
+            return ""
+        names = [p.name for p in folder.iterdir() if is_mlproject_name(p.name) and p.is_file()]
+        return f"{project_dir}/{names[0]}".lstrip("/") if names else ""
+    return match_in_checkout(checkout, recorded, base, want_dir=False)
 
 
 def _artifacts(checkout: Checkout, rel_dir: str, limits: StoreLimits,
@@ -559,7 +581,8 @@ def _rows(repo: str, root: Path, ref: StoreRef, raw: RawStore, git_dir: Path | N
     skipped_runs = sum(v for k, v in raw.skipped.items() if k.startswith("runs"))
     row = Store(repo, store, ref.kind, raw.schema_revision, first_release, len(experiments), len(runs), raw.n_bytes,
                 raw.n_files, raw.n_registered_models, raw.n_model_versions, len(problems), skipped_runs,
-                raw.skipped.get("metric_lines", 0))
+                raw.skipped.get("metric_lines", 0), sum(r.n_metric_points for r in runs),
+                sum(size for rel, size in raw.files.items() if "/metrics/" in f"/{rel}" and "/artifacts/" not in f"/{rel}"))
     return StoreReading(row, tuple(experiments), tuple(runs), tuple(params), tuple(metrics), tuple(tags),
                         tuple(inputs), tuple(problems), dict(raw.skipped), history)
 
@@ -587,7 +610,7 @@ def _run_row(repo: str, ref: StoreRef, raw: RawStore, run: RawRun, checkout: Che
     mlflow_version = ";".join(sorted(versions)) or (f">={schema_release}" if schema_release else "")
     commit = tags.get(TAG_GIT_COMMIT, "")
     source = tags.get(TAG_SOURCE_NAME, "")
-    source_path = match_in_checkout(checkout, source, base, want_dir=False) if source else ""
+    source_path = source_in_checkout(checkout, source, tags.get(TAG_SOURCE_TYPE, ""), base) if source else ""
     return StoredRun(
         repo, ref.path, raw.kind, run.experiment_id, exp_names.get(run.experiment_id, ""), run.run_id,
         run.run_name or tags.get(TAG_RUN_NAME, ""), run.status, run.lifecycle_stage, run.start_time, run.end_time,
@@ -641,9 +664,9 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
               f"repositories with at least one store of kind {kind}")
     ratio("runs per store", int(st["n_runs"].sum()), len(st), "runs read / stores")
     ratio("bytes per run", int(st["bytes"].astype(int).sum()), int(st["n_runs"].sum()), "store bytes / runs read")
-    points = int(rn["n_metric_points"].astype(int).sum()) if len(rn) else 0
     file_st = st[st["kind"] == "file"]
-    ratio("bytes per metric point", int(st["bytes"].astype(int).sum()), points, "store bytes / metric points")
+    ratio("bytes per metric point (FileStore)", int(file_st["metric_bytes"].astype(int).sum()),
+          int(file_st["n_metric_points"].astype(int).sum()), "metric file bytes / metric points, FileStore stores")
     ratio("files per run (FileStore)", int(file_st["files"].astype(int).sum()), int(file_st["n_runs"].sum()),
           "FileStore files / runs read (one file per param, metric and tag)")
     n = len(rn)

@@ -565,3 +565,17 @@ def test_shipped_snapshot_covers_the_installed_mlflow() -> None:
     (head,) = heads(migration_graph(root))
     snapshot = load_snapshot()
     assert head in snapshot and snapshot[head].split(".")[:2] <= mlflow.__version__.split(".")[:2]
+
+
+@pytest.mark.parametrize(("recorded", "found"), [
+    pytest.param("file:///home/me/repo#sub", "sub/MLproject", id="fragment-names-the-project-dir"),
+    pytest.param("https://github.com/o/r#sub", "sub/MLproject", id="git-url-with-fragment"),
+    pytest.param("C:\\Users\\me\\work\\sub", "sub/MLproject", id="windows-dir-by-suffix"),
+    pytest.param("file:///home/me/repo#missing", "", id="fragment-without-mlproject"),
+])
+def test_project_source_matches_its_mlproject(tmp_path: Path, recorded: str, found: str) -> None:
+    from analysis.stored_runs import source_in_checkout
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "MLproject").write_text("name: x\n")
+    assert source_in_checkout(Checkout(tmp_path), recorded, "PROJECT", "") == found
