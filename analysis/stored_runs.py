@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import operator
 import os
 import re
 import subprocess
@@ -224,7 +225,8 @@ class StoreReading:
     inputs: tuple[StoredInput, ...] = ()
     problems: tuple[StoreProblem, ...] = ()
     skipped: Mapping[str, int] = field(default_factory=dict)  # what MLflow would skip, by kind
-    history: Mapping[tuple[str, str], tuple[Point, ...]] = field(default_factory=dict)  # (run, key): keep_history
+    # (run, key) -> every (timestamp, value, step) in logging order, with keep_history
+    history: Mapping[tuple[str, str], tuple[Point, ...]] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------ finding
@@ -495,22 +497,27 @@ def commits_in_history(git_dir: Path | None, commits: Iterable[str]) -> dict[str
     return out
 
 
+_BY_STEP_TIME_VALUE = operator.itemgetter(2, 0, 1)
+
+
 def _latest(points: Sequence[Point]) -> Point:
     """MLflow's latest value: max step, then max timestamp, then max value (Python's ``max``, as the
     FileStore computes it, NaN comparisons included)."""
-    return max(points, key=lambda p: (p.step, p.timestamp, p.value))
+    return max(points, key=_BY_STEP_TIME_VALUE)
 
 
 def _metric_row(repo: str, store: str, run_id: str, key: str, points: Sequence[Point], latest: Point | None,
                 sql: bool) -> StoredMetric:
-    last = latest if latest is not None else _latest(points)
-    steps = [p.step for p in points] or [last.step]
-    n_nan = sum(1 for p in points if math.isnan(p.value))
-    n_inf = sum(1 for p in points if math.isinf(p.value) or (sql and abs(p.value) == SQL_INF))
-    distinct = len({(p.step, p.timestamp, "nan" if p.value != p.value else p.value) for p in points})
-    return StoredMetric(repo, store, run_id, key, len(points), last.value, last.step, min(steps), max(steps), n_nan,
-                        n_inf, all(a <= b for a, b in zip(steps, steps[1:])), len(points) - distinct,
-                        last.timestamp, len(points) - len(set(steps)))
+    last_ts, last_value, last_step = latest if latest is not None else _latest(points)
+    steps = [p[2] for p in points] or [last_step]
+    values = [p[1] for p in points]
+    n_nan = sum(map(math.isnan, values))
+    n_inf = sum(map(math.isinf, values)) + (sum(1 for v in values if abs(v) == SQL_INF) if sql else 0)
+    # NaN != NaN: points holding one are compared with NaN spelled out
+    distinct = len(set(points)) if not n_nan else len({(t, "nan" if v != v else v, s) for t, v, s in points})
+    return StoredMetric(repo, store, run_id, key, len(points), last_value, last_step, min(steps), max(steps), n_nan,
+                        n_inf, steps == sorted(steps), len(points) - distinct,
+                        last_ts, len(points) - len(set(steps)))
 
 
 def read_store(repo: str, root: Path, ref: StoreRef, *, git_dir: Path | None = None,

@@ -219,7 +219,7 @@ def _assert_same_as_mlflow(ours: StoreReading, theirs: dict[str, Any]) -> None:
         latest = {m.key: repr(float(m.latest_value)) for m in ours.metrics if m.run_id == run_id}
         assert latest == want["metrics"], run_id
         for key, points in want["history"].items():
-            mine = [[p.timestamp, repr(float(p.value)), p.step] for p in ours.history[(run_id, key)]]
+            mine = [[t, repr(float(v)), s] for t, v, s in ours.history[(run_id, key)]]
             assert sorted(mine) == sorted(points), (run_id, key)
         if want.get("datasets"):
             assert sorted([i.dataset_name, i.digest, i.context] for i in ours.inputs if i.run_id == run_id) == \
@@ -300,8 +300,8 @@ def test_old_release_store_reads_as_that_release_reads_it(old_stores: tuple[Path
 ])
 def test_metric_lines(text: str, points: list[tuple[int, float, int]], bad: list[int]) -> None:
     got, errors = parse_metric_lines(text)
-    assert [(p.timestamp, p.step) for p in got] == [(p[0], p[2]) for p in points]
-    assert [repr(p.value) for p in got] == [repr(p[1]) for p in points]
+    assert [(p[0], p[2]) for p in got] == [(p[0], p[2]) for p in points]
+    assert [repr(p[1]) for p in got] == [repr(p[1]) for p in points]
     assert [line for line, _ in errors] == bad
 
 
