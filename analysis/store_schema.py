@@ -20,7 +20,8 @@ from importlib import resources
 from pathlib import Path
 
 from analysis.astscan import parse
-from analysis.catalog import _version_key, corpus_releases
+from analysis.catalog import version_key
+from miner.corpus import release_dirs
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def heads(graph: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
 def releases_by_head(releases: Mapping[str, Path]) -> dict[str, str]:
     """Head revision -> the first release (in version order) whose migrations end there."""
     out: dict[str, str] = {}
-    for version in sorted(releases, key=_version_key):
+    for version in sorted(releases, key=version_key):
         for head in sorted(heads(migration_graph(releases[version]))):
             out.setdefault(head, version)
     return out
@@ -92,7 +93,7 @@ def load_snapshot() -> dict[str, str]:
 
 def revision_releases(corpus_dir: Path) -> tuple[dict[str, str], str]:
     """(head revision -> first release, origin 'corpus' or 'snapshot') for a corpus."""
-    releases = corpus_releases(corpus_dir)
+    releases = release_dirs(corpus_dir)
     mapping = releases_by_head(releases) if releases else {}
     if mapping:
         return mapping, "corpus"
@@ -104,12 +105,12 @@ def write_snapshot(corpus_dir: Path, dest: Path | None = None) -> Path:
     from miner import __version__
     from miner.fileio import utc_now, write_csv, write_provenance
 
-    releases = corpus_releases(corpus_dir)
+    releases = release_dirs(corpus_dir)
     mapping = releases_by_head(releases)
     if not mapping:
         raise ValueError(f"{corpus_dir}: no MLflow releases with migrations under mlflow/")
     out = dest or Path(__file__).resolve().parent / "data" / SNAPSHOT
-    rows = [{"revision": r, "first_release": v} for r, v in sorted(mapping.items(), key=lambda kv: (_version_key(kv[1]), kv[0]))]
+    rows = [{"revision": r, "first_release": v} for r, v in sorted(mapping.items(), key=lambda kv: (version_key(kv[1]), kv[0]))]
     write_csv(out, SCHEMA_COLUMNS, rows)
     release_files = corpus_dir / "mlflow" / "releases.csv"
     origins = {}
@@ -117,7 +118,7 @@ def write_snapshot(corpus_dir: Path, dest: Path | None = None) -> Path:
         origins = {r["version"]: {"origin": r.get("origin", ""), "sha256": r.get("sha256", "")}
                    for r in csv.DictReader(release_files.open(encoding="utf-8"))}
     write_provenance(out, {"tool_version": __version__, "written_at": utc_now(),
-                           "releases": sorted(releases, key=_version_key), "archives": origins,
+                           "releases": sorted(releases, key=version_key), "archives": origins,
                            "made_by": "analysis.store_schema.write_snapshot over release sources from PyPI "
                                       "(pip download --no-deps mlflow==X)"})
     return out

@@ -34,8 +34,8 @@ from analysis.stored_runs import (
     find_stores,
     match_in_checkout,
     read_store,
-    store_statistics,
 )
+from analysis.store_statistics import store_statistics
 from analysis.store_readers import Checkout
 from tests.conftest import git
 
