@@ -285,4 +285,11 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
         write_csv(out / name, list(frame.columns), (cells(r) for r in frame.to_dict("records")))
         write_provenance(out / name, {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv",
                                                                 "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
+    from analysis.store_statistics import store_statistics
+    analyzed = [r.repo for r in results if not r.failed]
+    stores = store_statistics(analyzed, [s for r in results for s in r.stores], [s for r in results for s in r.stored_runs],
+                              [s for r in results for s in r.stored_params])
+    write_csv(out / "store_statistics.csv", list(stores.columns), (cells(r) for r in stores.to_dict("records")))
+    write_provenance(out / "store_statistics.csv", {**prov, "computed_from": ["stores.csv", "stored_runs.csv",
+                                                                              "stored_params.csv"]})
     return {name: len(rows) for name, (_c, rows) in outputs.items()}
