@@ -31,6 +31,7 @@ from analysis.mlflow_calls import Resolver
 from analysis.repo_state import RepoResult, RepoTask
 from analysis.reproducibility import REPRODUCIBILITY_COLUMNS
 from analysis.storage import STORAGE_COLUMNS, storage_rows
+from analysis.store_schema import revision_releases
 from analysis.tables import TABLES, FileStatus, cells
 from analysis.traceability import TRACEABILITY_COLUMNS, co_usage, graph_name, usage_graph, write_graphml
 from miner import __version__
@@ -153,15 +154,17 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     manifest = settings.corpus_dir / MANIFEST
     if not manifest.is_file():
         raise AnalysisError(f"{manifest}: no manifest; run `python cli.py mine` first")
-    tasks = [RepoTask(r.repo, str(r.root), r.commit) for r in mined_repositories(settings.corpus_dir)]
+    tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or ""))
+             for r in mined_repositories(settings.corpus_dir)]
     out = settings.out_dir
     out.mkdir(parents=True, exist_ok=True)
     cache_path = out / ".cache.sqlite"
     db = ResultCache(cache_path) if settings.use_cache else None
     catalog = cached_catalog(settings.corpus_dir)
     tool = fingerprint(catalog)
+    revisions, revisions_origin = revision_releases(settings.corpus_dir)
     analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
-                            cache_path if db is not None else None, out / "graphs")
+                            cache_path if db is not None else None, out / "graphs", revisions)
     results: list[RepoResult] = []
     report = progress or (lambda _r, _d, _t: None)
     files_done: Any = multiprocessing.Value("q", 0)
@@ -181,7 +184,8 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
 
     def repo_key(task: RepoTask) -> str:
         # a repository's tree at a commit never changes: its whole result is reusable
-        raw = f"repo\0{tool}\0{task.repo}\0{task.commit}\0{task.root}\0{settings.max_file_bytes}"
+        raw = (f"repo\0{tool}\0{task.repo}\0{task.commit}\0{task.root}\0{settings.max_file_bytes}\0{task.git_dir}"
+               f"\0{json.dumps(sorted(revisions.items()))}")
         return "repo:" + hashlib.sha256(raw.encode()).hexdigest()
 
     def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
@@ -228,7 +232,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     results.sort(key=lambda r: order[r.repo])
     problems_file = settings.corpus_dir / PROBLEMS
     mine_problems = read_csv(problems_file) if problems_file.is_file() else []
-    written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems)
+    written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin)
     seconds["tables"] = time.perf_counter() - started
     started = time.perf_counter()
     if settings.draw_report:
@@ -246,13 +250,15 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
 
 
 def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,
-                  results: list[RepoResult], mine_problems: list[dict[str, str]]) -> dict[str, int]:
+                  results: list[RepoResult], mine_problems: list[dict[str, str]],
+                  revisions_origin: str) -> dict[str, int]:
     """Every corpus table, each with its provenance; the number of rows of each."""
     prov = {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
         "corpus": str(settings.corpus_dir), "manifest_sha256": sha256_file(manifest),
         "catalog_origin": catalog.origin, "catalog_releases": list(catalog.releases),
         "n_repositories": len(tasks), "commits": {t.repo: t.commit for t in tasks},
+        "schema_revisions_origin": revisions_origin,
     }
     outputs: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {}
     for name, table in TABLES.items():
@@ -279,4 +285,11 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
         write_csv(out / name, list(frame.columns), (cells(r) for r in frame.to_dict("records")))
         write_provenance(out / name, {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv",
                                                                 "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
+    from analysis.store_statistics import store_statistics
+    analyzed = [r.repo for r in results if not r.failed]
+    stores = store_statistics(analyzed, [s for r in results for s in r.stores], [s for r in results for s in r.stored_runs],
+                              [s for r in results for s in r.stored_params])
+    write_csv(out / "store_statistics.csv", list(stores.columns), (cells(r) for r in stores.to_dict("records")))
+    write_provenance(out / "store_statistics.csv", {**prov, "computed_from": ["stores.csv", "stored_runs.csv",
+                                                                              "stored_params.csv"]})
     return {name: len(rows) for name, (_c, rows) in outputs.items()}

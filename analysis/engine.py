@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from analysis.cache import ResultCache, findings_from_json, findings_to_json
@@ -42,6 +42,7 @@ from analysis.mlproject_pass import mlproject_pass
 from analysis.repo_state import Checkout, RepoResult, RepoTask
 from analysis.reproducibility import sets_seed, signals
 from analysis.sources import is_binary
+from analysis.stored_runs_pass import stored_runs_pass
 from analysis.tables import (
     CallSiteRow,
     FileRow,
@@ -143,6 +144,7 @@ def reproducibility_pass(checkout: Checkout, result: RepoResult) -> None:
 REPO_PASSES: tuple[Callable[[Checkout, RepoResult], None], ...] = (
     environments_pass,
     reproducibility_pass,
+    stored_runs_pass,
 )
 
 
@@ -159,6 +161,7 @@ class RepoAnalyzer:
     max_file_bytes: int = 5_000_000
     cache_path: Path | None = None
     graphs_dir: Path | None = None
+    revision_releases: Mapping[str, str] = field(default_factory=dict)  # alembic head -> first MLflow release
 
     def analyze_safely(self, task: RepoTask, on_file: Callable[[], None] | None = None) -> RepoResult:
         """``analyze``, where an exception fails this repository only (a problem row)."""
@@ -177,9 +180,9 @@ class RepoAnalyzer:
         result = RepoResult(task.repo)
         entries = list(walk(root))
         paths = [rel for rel, _ in entries]
-        checkout = Checkout(task, root, frozenset(paths),
+        checkout = Checkout(task, root, frozenset(paths), paths,
                             [rel for rel, path in entries if rel.endswith(".py") and not path.is_symlink()],
-                            self.max_file_bytes)
+                            self.max_file_bytes, self.revision_releases)
         shadow_dirs = local_mlflow_dirs(paths)
         reexports = mlflow_reexports(root, paths)
         modules = dotted_modules(checkout.py_files)

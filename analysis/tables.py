@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from analysis.ftypes import CallSite, Integration, TrackingUri
+from analysis.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
 
 
 class FileStatus(StrEnum):
@@ -35,6 +36,7 @@ class Stage(StrEnum):
     PARSE = "parse"
     MLPROJECT = "mlproject"
     ENVIRONMENT = "environment"
+    STORE = "store"
     ANALYZE = "analyze"
 
 
@@ -237,4 +239,11 @@ TABLES: dict[str, Table] = {
     "parameters": Table("parameters.csv", ParameterRow),
     "dependencies": Table("dependencies.csv", DependencyRow),
     "environments": Table("environments.csv", EnvironmentRow),
+    "stores": Table("stores.csv", Store),
+    "stored_experiments": Table("stored_experiments.csv", StoredExperiment),
+    "stored_runs": Table("stored_runs.csv", StoredRun),
+    "stored_params": Table("stored_params.csv", StoredParam),
+    "stored_metrics": Table("stored_metrics.csv", StoredMetric),
+    "stored_tags": Table("stored_tags.csv", StoredTag),
+    "stored_inputs": Table("stored_inputs.csv", StoredInput),
 }

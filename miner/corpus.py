@@ -33,6 +33,20 @@ class CorpusRepo:
     repo: str
     root: Path
     commit: str
+    git_dir: Path | None = None  # the repository it was mined from, when that is a git directory on this machine
+
+
+def local_git_dir(clone_url: str) -> Path | None:
+    """The git directory a manifest's ``clone_url`` names when it is on this machine (``--from-local``,
+    ``file://``), with its history; None for remote URLs and for anything that is not a git directory."""
+    text = clone_url.removeprefix("file://")
+    if not text.startswith("/"):
+        return None
+    path = Path(text)
+    for candidate in (path / ".git", path):
+        if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir():
+            return candidate
+    return None
 
 
 def clone_path_for(repo: str) -> str:
@@ -63,5 +77,5 @@ def release_dirs(corpus: Path) -> dict[str, Path]:
 
 def mined_repositories(corpus: Path) -> list[CorpusRepo]:
     """The repositories ``manifest.csv`` lists as mined (``status`` ok, with a checkout), in its order."""
-    return [CorpusRepo(r["repo"], corpus / r["clone_path"], r["commit"])
+    return [CorpusRepo(r["repo"], corpus / r["clone_path"], r["commit"], local_git_dir(r.get("clone_url", "")))
             for r in read_csv(corpus / MANIFEST) if r.get("status") == "ok" and r.get("clone_path")]

@@ -66,3 +66,27 @@ def test_a_missing_checkout_fails_only_that_repository(analyzer: RepoAnalyzer, t
     result = analyzer.analyze_safely(RepoTask("o/gone", str(tmp_path / "gone"), ""))
     assert result.failed and [(p.stage, p.reason.split(":")[0]) for p in result.problems] == [
         ("analyze", "repository not analyzed")]
+
+
+def test_committed_store_is_read_by_the_engine(analyzer: RepoAnalyzer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run stored by MLflow's own FileStore in the checkout comes out as stored_* rows, with its entry point's
+    declared parameters checked against the MLproject."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    from mlflow.tracking import MlflowClient
+
+    task = checkout(tmp_path, {"MLproject": "name: p\nentry_points:\n  main:\n    parameters:\n      lr: float\n"
+                                            "    command: python train.py {lr}\n", "train.py": "print(1)\n"})
+    client = MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
+    run = client.create_run("0", tags={"mlflow.project.entryPoint": "main", "mlflow.source.name": "train.py"})
+    client.log_param(run.info.run_id, "lr", "0.1")
+    client.log_param(run.info.run_id, "epochs", "3")
+    client.log_metric(run.info.run_id, "loss", 0.5, step=2)
+    client.set_terminated(run.info.run_id, "FAILED")
+    result = analyzer.analyze(task)
+    assert [(s.store, s.kind, s.n_runs) for s in result.stores] == [("mlruns", "file", 1)]
+    assert [(r.run_id, r.status, r.entry_point, r.source_in_repo) for r in result.stored_runs] == [
+        (run.info.run_id, "FAILED", "main", "yes")]
+    assert sorted((p.key, p.value, p.declared_in_mlproject) for p in result.stored_params) == [
+        ("epochs", "3", "no"), ("lr", "0.1", "yes")]
+    assert [(m.key, m.latest_value, m.latest_step) for m in result.stored_metrics] == [("loss", 0.5, 2)]
