@@ -35,7 +35,7 @@ from analysis.code_findings import (
 )
 from analysis.environments import env_file_kind
 from analysis.environments_pass import environments_pass
-from analysis.ftypes import FileContext, FileFindings, SourceError
+from analysis.ftypes import FileContext, FileFindings, ReadError, SourceError
 from analysis.mlflow_calls import Resolver, may_use_mlflow
 from analysis.mlproject import is_mlproject_name
 from analysis.mlproject_pass import mlproject_pass
@@ -229,13 +229,14 @@ class RepoAnalyzer:
         if kind in ("python", "notebook") and not result.seeds:
             result.seeds = sets_seed(data)
         found = text = code = None
+        refusal = ""
         if kind == "python":
             # one ast parse and scan serves the module graph, the LibCST gate and call positions
-            found, text = scan_python(data)
+            found, text, refusal = scan_python(data)
             if found is not None and text is not None:
                 checkout.facts[rel] = module_facts(found, text, rel, modules)
         elif kind == "notebook":  # a notebook is a script of the graph, mlflow in its text or not
-            found, code = scan_notebook(data)
+            found, code, refusal = scan_notebook(data)
             if found is not None and code is not None:
                 checkout.facts[rel] = module_facts(found, code.source, rel, modules)
         if b"mlflow" not in data.lower():
@@ -245,6 +246,10 @@ class RepoAnalyzer:
         if (kind == "python" and found is not None and text is not None
                 and not may_use_mlflow(found, text, context, runs_notebook(text))):
             row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
+            return
+        if refusal:
+            row.status, row.reason = FileStatus.PROBLEM, refusal
+            result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, refusal))
             return
         key = hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{self.fingerprint}".encode()).hexdigest()
         hit = (cache.get(key) if cache is not None else None) or result.new_cache.get(key)
@@ -269,8 +274,8 @@ class RepoAnalyzer:
             except SourceError as err:
                 hint = " (Python 2 syntax?)" if kind == "python" and looks_python2(data) else ""
                 row.status, row.reason = FileStatus.PROBLEM, err.reason + hint
-                result.problems.append(ProblemRow(repo, rel, err.line, Stage.PARSE if "syntax" in err.reason
-                                                  else Stage.READ, err.reason + hint))
+                result.problems.append(ProblemRow(repo, rel, err.line, Stage.READ if isinstance(err, ReadError)
+                                                  else Stage.PARSE, err.reason + hint))
                 return
             result.n_parsed += 1
             result.new_cache[key] = findings_to_json(findings, bad)
