@@ -15,16 +15,17 @@ import gc
 import hashlib
 import json
 import multiprocessing
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from analysis.cache import ResultCache, fingerprint
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for
 from analysis.code_findings import NO_USE_REASON
-from analysis.engine import RepoAnalyzer, close_read_only_caches, local_mlflow_dirs, mlflow_reexports, walk
+from analysis.engine import RepoAnalyzer, close_read_only_caches, crashed_file, local_mlflow_dirs, mlflow_reexports, walk
 from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings
 from analysis.mlflow_calls import Resolver
@@ -126,7 +127,6 @@ class _Work:
 
     analyzer: RepoAnalyzer
     files_done: Any  # multiprocessing.Value, shared by every process
-    on_file: Callable[[], None] | None = None  # in-process runs only: reports progress as files start
 
 
 def _setup_worker(_work: _Work) -> None:
@@ -140,8 +140,6 @@ def _analyze_task(work: _Work, task: RepoTask) -> RepoResult:
     def started() -> None:
         with work.files_done.get_lock():
             work.files_done.value += 1
-        if work.on_file is not None:
-            work.on_file()
     return work.analyzer.analyze_safely(task, started)
 
 
@@ -163,8 +161,11 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     catalog = cached_catalog(settings.corpus_dir)
     tool = fingerprint(catalog)
     revisions, revisions_origin = revision_releases(settings.corpus_dir)
+    blackbox = out / ".in-flight"
+    shutil.rmtree(blackbox, ignore_errors=True)
+    blackbox.mkdir()
     analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
-                            cache_path if db is not None else None, out / "graphs", revisions)
+                            cache_path if db is not None else None, out / "graphs", revisions, blackbox)
     results: list[RepoResult] = []
     report = progress or (lambda _r, _d, _t: None)
     files_done: Any = multiprocessing.Value("q", 0)
@@ -215,15 +216,22 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         # largest first, so that no big repository starts last and runs alone
         todo.sort(key=lambda t: -stats[t.repo][1])
         show()
-        work = _Work(analyzer, files_done, (lambda: show(throttle=True)) if settings.jobs <= 1 else None)
+        work = _Work(analyzer, files_done)
+
+        def without_crashed_file(task: RepoTask) -> RepoTask | None:
+            """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
+            rel = crashed_file(blackbox, task.repo)
+            return replace(task, skip=(*task.skip, rel)) if rel is not None else task
+
+        # worker processes even for one job: a native crash in a parser costs its file, not the run
         for task, outcome in run_tasks(_analyze_task, work, todo, jobs=settings.jobs, setup=_setup_worker,
-                                       tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2):
+                                       tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2,
+                                       isolate=True, on_crash=without_crashed_file):
             # a worker that died (killed, out of memory) gives its exception: a failed repository
             collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
     finally:
-        if settings.jobs <= 1:
-            gc.unfreeze()
         close_read_only_caches()
+        shutil.rmtree(blackbox, ignore_errors=True)
         if db is not None:
             db.close()
     seconds = {"repositories": time.perf_counter() - started}

@@ -13,9 +13,11 @@ function ``(checkout, result) -> None`` and one line in ``REPO_PASSES``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -140,6 +142,29 @@ def reproducibility_pass(checkout: Checkout, result: RepoResult) -> None:
         result.flat_rows("dependencies"), result.flat_rows("call_sites"), result.seeds))
 
 
+CRASHED = "the parser killed its worker on this file (a native crash or out of memory): not read"
+
+
+def crashed_file(blackbox_dir: Path, repo: str) -> str | None:
+    """The file of ``repo`` a dead worker was parsing, from the black box (its note is removed); None if none."""
+    for note in sorted(blackbox_dir.glob("[0-9]*")):
+        try:
+            os.kill(int(note.name), 0)
+            continue  # that worker is alive: its note is about a parse under way
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue
+        try:
+            noted_repo, rel = json.loads(note.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if noted_repo == repo:
+            note.unlink(missing_ok=True)
+            return str(rel)
+    return None
+
+
 # Per-repository passes, in order: each reads the checkout and what the passes before it found.
 REPO_PASSES: tuple[Callable[[Checkout, RepoResult], None], ...] = (
     environments_pass,
@@ -162,6 +187,8 @@ class RepoAnalyzer:
     cache_path: Path | None = None
     graphs_dir: Path | None = None
     revision_releases: Mapping[str, str] = field(default_factory=dict)  # alembic head -> first MLflow release
+    # where each worker notes the file LibCST is parsing, so the driver can tell which file killed a worker
+    blackbox_dir: Path | None = None
 
     def analyze_safely(self, task: RepoTask, on_file: Callable[[], None] | None = None) -> RepoResult:
         """``analyze``, where an exception fails this repository only (a problem row)."""
@@ -203,6 +230,10 @@ class RepoAnalyzer:
               modules: ModuleIndex, context: FileContext, cache: ResultCache | None) -> None:
         """The per-file stage of one file: its row of ``files.csv``, and what its passes find."""
         repo, rel, kind = row.repo, row.path, row.kind
+        if rel in checkout.task.skip:
+            row.status, row.reason = FileStatus.PROBLEM, CRASHED
+            result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, CRASHED))
+            return
         if path.is_symlink():
             row.kind, row.status, row.reason = "symlink", FileStatus.SKIPPED, "symlink (its target is analyzed where it lies)"
             return
@@ -259,12 +290,13 @@ class RepoAnalyzer:
             result.n_cached += 1
         else:
             try:
-                if kind == "python":
-                    findings, bad = python_findings(data, self.resolver, context, found)
-                elif kind == "notebook":
-                    findings, bad = notebook_findings(data, self.resolver, context, code, found)
-                else:
-                    findings = config_findings(rel, data)
+                with self._in_flight(repo, rel):
+                    if kind == "python":
+                        findings, bad = python_findings(data, self.resolver, context, found)
+                    elif kind == "notebook":
+                        findings, bad = notebook_findings(data, self.resolver, context, code, found)
+                    else:
+                        findings = config_findings(rel, data)
             except NotPython as err:
                 row.status, row.reason = FileStatus.SKIPPED, str(err)
                 return
@@ -280,6 +312,19 @@ class RepoAnalyzer:
             result.n_parsed += 1
             result.new_cache[key] = findings_to_json(findings, bad)
         self._findings(result, row, findings, bad)
+
+    @contextmanager
+    def _in_flight(self, repo: str, rel: str) -> Iterator[None]:
+        """Note in the black box that this process is parsing ``rel`` (cleared when the parse returns)."""
+        if self.blackbox_dir is None:
+            yield
+            return
+        note = self.blackbox_dir / str(os.getpid())
+        note.write_text(json.dumps([repo, rel]), encoding="utf-8")
+        try:
+            yield
+        finally:
+            note.unlink(missing_ok=True)
 
     @staticmethod
     def _findings(result: RepoResult, row: FileRow, findings: FileFindings, bad: Bad) -> None:

@@ -351,3 +351,34 @@ def test_notebook_cells_are_their_index_in_the_cells_list_and_bad_sources_are_pr
     }
     files = {f["path"]: f["status"] for f in read_csv(tmp_path / "o" / "files.csv")}
     assert files == {"doc.ipynb": "analyzed", "null.ipynb": "problem", "number.ipynb": "problem"}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_worker_killed_by_a_file_costs_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         jobs: int) -> None:
+    """A native crash while parsing one file (here a real SIGSEGV of the worker) is retried without that file."""
+    import os
+    import signal
+
+    import analysis.engine as engine_module
+
+    make_repo(tmp_path / "src" / "boom", {"boom.py": "import mlflow  # SEGV\nmlflow.log_param('x', 1)\n",
+                                          "fine.py": "import mlflow\nmlflow.log_metric('m', 1)\n"})
+    make_repo(tmp_path / "src" / "calm", {"c.py": "import mlflow\nmlflow.log_param('c', 1)\n"})
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    real = engine_module.python_findings
+
+    def crashes_on_marker(data: bytes, *args: object) -> object:
+        if b"# SEGV" in data:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real(data, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "python_findings", crashes_on_marker)
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs, draw_report=False))
+    assert summary.failed == ()
+    problems = read_csv(tmp_path / "o" / "problems.csv")
+    assert [(p["repo"], p["path"], p["stage"], p["reason"]) for p in problems] == [
+        ("boom", "boom.py", "parse", engine_module.CRASHED)]
+    calls = {(c["repo"], c["path"], c["line"]) for c in read_csv(tmp_path / "o" / "call_sites.csv")}
+    assert calls == {("boom", "fine.py", "2"), ("calm", "c.py", "2"), ("r", "b.py", "2")}
+    assert not (tmp_path / "o" / ".in-flight").exists()
