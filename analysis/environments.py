@@ -50,6 +50,7 @@ class EnvProblem:
     path: str
     line: int | None
     reason: str
+    unread: bool = False  # the whole file could not be read (not one line of it)
 
 
 def env_file_kind(path: str) -> str | None:
@@ -170,8 +171,8 @@ def _yaml_mapping(text: str, path: str, what: str) -> dict[str, Any] | EnvProble
     try:
         obj = safe_yaml.load(text, path)
     except safe_yaml.BadYAML as err:
-        return EnvProblem(path, err.line, str(err))
-    return obj if isinstance(obj, dict) else EnvProblem(path, None, f"{what} is not a YAML mapping")
+        return EnvProblem(path, err.line, str(err), unread=True)
+    return obj if isinstance(obj, dict) else EnvProblem(path, None, f"{what} is not a YAML mapping", unread=True)
 
 
 def parse_conda(text: str, path: str, read: Callable[[str], str | None]) -> tuple[list[Dependency], list[EnvProblem], str]:
@@ -275,7 +276,7 @@ def parse_pyproject(text: str, path: str) -> tuple[list[Dependency], list[EnvPro
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        return [], [EnvProblem(path, None, f"TOML error: {err}")]
+        return [], [EnvProblem(path, None, f"TOML error: {err}", unread=True)]
     deps: list[Dependency] = []
     problems: list[EnvProblem] = []
     project: dict[str, Any] = data["project"] if isinstance(data.get("project"), dict) else {}
@@ -312,7 +313,7 @@ def parse_setup_cfg(text: str, path: str) -> tuple[list[Dependency], list[EnvPro
     try:
         parser.read_string(text)
     except configparser.Error as err:
-        return [], [EnvProblem(path, None, f"setup.cfg error: {str(err).splitlines()[0]}")]
+        return [], [EnvProblem(path, None, f"setup.cfg error: {str(err).splitlines()[0]}", unread=True)]
     values = []
     if parser.has_option("options", "install_requires"):
         values.append(parser.get("options", "install_requires"))
@@ -333,7 +334,7 @@ def parse_setup_py(text: str, path: str) -> tuple[list[Dependency], list[EnvProb
     try:
         tree = parse(text)
     except (SyntaxError, ValueError) as err:
-        return [], [EnvProblem(path, getattr(err, "lineno", None), f"syntax error: {err}")]
+        return [], [EnvProblem(path, getattr(err, "lineno", None), f"syntax error: {err}", unread=True)]
     names: dict[str, ast.expr] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):

@@ -68,6 +68,9 @@ def environments_pass(checkout: Checkout, result: RepoResult) -> None:
             deps, problems, python = parse_python_env(text, rel, read)
         else:
             deps, problems, python = parse_conda(text, rel, read)
+        unread = next((p.reason for p in problems if p.unread and p.path == rel), None)
+        if unread is not None and row.kind == "environment":  # setup.py keeps its status as code
+            row.status, row.reason = FileStatus.PROBLEM, unread
         row.status = row.status or FileStatus.ANALYZED
         origin = "model-artifact" if ("mlruns/" in f"/{rel}" or f"{PurePosixPath(rel).parent}/MLmodel" in files
                                       or (PurePosixPath(rel).parent.as_posix() == "." and "MLmodel" in files)) else "project"

@@ -119,3 +119,13 @@ def test_a_module_too_large_for_libcst_keeps_its_graph_facts(analyzer: RepoAnaly
     assert [(p.path, p.stage, p.reason.split(" (")[0]) for p in result.problems] == [
         ("gen.py", "parse", "too large to parse safely")]
     assert result.call_sites == []
+
+
+def test_an_environment_file_that_cannot_be_read_is_a_problem_file(analyzer: RepoAnalyzer, tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9))
+    result = analyzer.analyze(checkout(tmp_path, {"conda.yaml": bomb, "environment.yml": "dependencies:\n  - numpy=1.2\n"}))
+    status = {f.path: (f.status, f.reason.split(" (")[0]) for f in result.files}
+    assert status["conda.yaml"][0] == FileStatus.PROBLEM and "alias" in status["conda.yaml"][1]
+    assert status["environment.yml"] == (FileStatus.ANALYZED, "")
+    assert [(p.path, p.stage) for p in result.problems] == [("conda.yaml", "environment")]
