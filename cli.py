@@ -228,7 +228,7 @@ def analyze(
     Exit codes: 0 done; 1 done, but a repository could not be analyzed (a pass raised: its problem
     row says why, the others are complete); 2 bad input (no manifest); 130 interrupted.
     """
-    from analysis.analyze import AnalysisError
+    from analysis.analyze import AnalysisError, OutputError
     from analysis.analyze import analyze as run_analyze
     from analysis.ftypes import AnalyzeSettings
 
@@ -238,7 +238,7 @@ def analyze(
     _check_directory("--out", out_dir)
     settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache,
                                draw_report=not no_report)
-    with _running((AnalysisError,), "finished repositories are cached") as progress:
+    with _running((AnalysisError,), "finished repositories are cached", failed=(OutputError,)) as progress:
         task = progress.add_task("files", total=None)
 
         def tick(repo: str, done: int, total: int) -> None:

@@ -382,3 +382,55 @@ def test_a_worker_killed_by_a_file_costs_that_file_only(tmp_path: Path, monkeypa
     calls = {(c["repo"], c["path"], c["line"]) for c in read_csv(tmp_path / "o" / "call_sites.csv")}
     assert calls == {("boom", "fine.py", "2"), ("calm", "c.py", "2"), ("r", "b.py", "2")}
     assert not (tmp_path / "o" / ".in-flight").exists()
+
+
+def test_a_read_only_output_directory_is_refused_before_any_work(tmp_path: Path) -> None:
+    import os
+
+    from analysis.analyze import AnalysisError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        if os.access(out, os.W_OK):
+            pytest.skip("running as a user who may write anywhere (root): the kernel grants the write")
+        with pytest.raises(AnalysisError, match="cannot write the results there"):
+            analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False))
+    finally:
+        out.chmod(0o700)
+
+
+def test_a_failed_write_keeps_the_previous_set_and_leaves_no_temporary_file(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.analyze as analyze_module
+    from analysis.analyze import OutputError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)
+    analyze(settings)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
+    real = analyze_module.write_csv
+
+    def disk_full_at_practices(path: Path, *args: object) -> None:
+        if path.name == "practices.csv":
+            raise OSError(28, "No space left on device")
+        real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analyze_module, "write_csv", disk_full_at_practices)
+    (corpus / "repos" / "r" / "c.py").write_text("import mlflow\nmlflow.log_param('new', 1)\n")
+    with pytest.raises(OutputError, match=r"practices.csv: cannot write: No space left on device"):
+        analyze(settings)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
+    assert after.keys() == before.keys()
+    assert {k: v for k, v in after.items() if k != ".cache.sqlite" and not k.startswith(".cache")} == {
+        k: v for k, v in before.items() if k != ".cache.sqlite" and not k.startswith(".cache")}
+    assert not [p for p in (tmp_path / "o").rglob("*") if ".tmp" in p.name or ".staging" in p.name]
+
+
+def test_an_output_directory_under_a_file_is_refused_before_any_work(tmp_path: Path) -> None:
+    from analysis.analyze import AnalysisError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(AnalysisError, match=r"plain/out: cannot write the results there"):
+        analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "plain" / "out", draw_report=False))
+    assert not (corpus / ".." / "plain" / "out").exists()
