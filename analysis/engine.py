@@ -146,21 +146,24 @@ CRASHED = "the parser killed its worker on this file (a native crash or out of m
 
 
 def crashed_file(blackbox_dir: Path, repo: str) -> str | None:
-    """The file of ``repo`` a dead worker was parsing, from the black box (its note is removed); None if none."""
-    for note in sorted(blackbox_dir.glob("[0-9]*")):
+    """The file of ``repo`` the last worker to die was parsing, from the black box (notes of dead
+    workers are removed as they are read); None if none names ``repo``."""
+    dead: list[tuple[float, Path]] = []
+    for note in blackbox_dir.glob("[0-9]*"):
         try:
             os.kill(int(note.name), 0)
             continue  # that worker is alive: its note is about a parse under way
         except ProcessLookupError:
-            pass
+            dead.append((note.stat().st_mtime, note))
         except (OSError, ValueError):
             continue
+    for _time, note in sorted(dead, reverse=True):  # the newest first: the worker that died alone last
         try:
             noted_repo, rel = json.loads(note.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
+        note.unlink(missing_ok=True)
         if noted_repo == repo:
-            note.unlink(missing_ok=True)
             return str(rel)
     return None
 

@@ -66,9 +66,10 @@ def run_tasks(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], *, jobs: 
     picklable for workers and clusters.
 
     A worker that dies (a native crash, the kernel's out-of-memory killer) breaks the local pool:
-    the unfinished tasks go to a new pool, each first through ``on_crash(task)``, which may return
-    a changed task (one that avoids what killed the worker) or None to give it up; a task caught
-    in ``max_crashes`` crashes is given up too. A task given up yields ``BrokenProcessPool``.
+    the tasks it left unfinished run again one at a time, each in a worker of its own; when one
+    kills that worker too, ``on_crash(task)`` may return a changed task (one that avoids what
+    killed the worker) to try instead, or None to give it up; after ``max_crashes`` deaths it is
+    given up too. A task given up yields ``BrokenProcessPool``.
     """
     if scheduler:
         yield from _run_dask(fn, context, tasks, scheduler, setup, tick, tick_seconds)
@@ -85,37 +86,48 @@ def run_tasks(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], *, jobs: 
             if tick is not None:
                 tick()
         return
-    todo = list(tasks)
-    crashes = [0] * len(todo)  # by position in ``todo``
-    while todo:
-        pool = ProcessPoolExecutor(max(1, min(jobs, len(todo))), initializer=_init, initargs=(context, setup))
-        broken: list[int] = []
-        try:
-            futures: dict[Future[R], int] = {pool.submit(_call, fn, task): i for i, task in enumerate(todo)}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, timeout=tick_seconds, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    error = future.exception()
-                    if isinstance(error, BrokenProcessPool):
-                        broken.append(futures[future])  # this task, or another in the pool, killed a worker
-                        continue
-                    yield todo[futures[future]], error if error is not None else future.result()
-                if tick is not None:
-                    tick()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        retry: list[T] = []
-        kept: list[int] = []
-        for i in sorted(broken):
-            crashes[i] += 1
-            again = on_crash(todo[i]) if on_crash is not None else todo[i]
-            if again is None or crashes[i] >= max_crashes:
-                yield todo[i], BrokenProcessPool(f"a worker died {crashes[i]} times while this task was pending")
-            else:
-                retry.append(again)
-                kept.append(crashes[i])
-        todo, crashes = retry, kept
+    # A worker's death breaks the whole pool: every task under way fails, whichever killed it. The
+    # unfinished tasks then run again, those caught in the crash one at a time, each in a pool of
+    # its own, so that a second death points at exactly one task.
+    pool = ProcessPoolExecutor(max(1, min(jobs, len(tasks))), initializer=_init, initargs=(context, setup))
+    caught: list[T] = []
+    try:
+        futures: dict[Future[R], T] = {pool.submit(_call, fn, task): task for task in tasks}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=tick_seconds, return_when=FIRST_COMPLETED)
+            for future in finished:
+                error = future.exception()
+                if isinstance(error, BrokenProcessPool):
+                    caught.append(futures[future])
+                    continue
+                yield futures[future], error if error is not None else future.result()
+            if tick is not None:
+                tick()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for task in caught:
+        crashes = 0
+        while True:
+            alone = ProcessPoolExecutor(1, initializer=_init, initargs=(context, setup))
+            try:
+                future = alone.submit(_call, fn, task)
+                while not future.done():
+                    wait([future], timeout=tick_seconds)
+                    if tick is not None:
+                        tick()
+                error = future.exception()
+            finally:
+                alone.shutdown(wait=True, cancel_futures=True)
+            if not isinstance(error, BrokenProcessPool):
+                yield task, error if error is not None else future.result()
+                break
+            crashes += 1  # this task alone killed its worker
+            again = on_crash(task) if on_crash is not None else None
+            if again is None or crashes >= max_crashes:
+                yield task, BrokenProcessPool(f"the worker died {crashes} times on this task")
+                break
+            task = again
 
 
 def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler: str,
