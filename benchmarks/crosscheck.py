@@ -3,11 +3,12 @@
     python benchmarks/crosscheck.py --corpus corpora/mlflow-projects --results results/mlflow-projects
         [--reference ../shared/corpus/dev-call-sites.csv]
 
-It shares no code with ``analysis/``: its own import table per file (any depth, no scopes), client
+Its detector shares no code with ``analysis/``: its own import table per file (any depth, no scopes), client
 variables as any name or attribute assigned ``MlflowClient(...)``, and every ``ast.Call`` whose
 dotted callee starts with a name bound to MLflow. It looks at ``.py`` files only. It prints how
 many (path, line, api) sites both found, and the ones only one side found, for reading by hand.
-With ``--reference`` it also scores the tool against an adjudicated reference per API family.
+With ``--reference`` it also scores the tool against an adjudicated reference per API family
+(``analysis.reference``, the scoring ``python cli.py report --reference`` prints).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import csv
 import sys
 import warnings
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's analysis/
+
+import pandas as pd  # noqa: E402
+
+from analysis.reference import call_site_agreement, call_site_differences, family  # noqa: E402
 
 CLIENT_PATHS = {"mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.tracking.client.MlflowClient",
                 "mlflow.client.MlflowClient"}
@@ -84,12 +91,6 @@ def detect(source: bytes) -> set[tuple[int, str]]:
     return found
 
 
-def family(api: str) -> str:
-    if api.startswith("mlflow.MlflowClient"):
-        return "client"
-    return "flavor" if api.count(".") > 1 else "fluent"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, required=True)
@@ -122,21 +123,17 @@ def main() -> None:
         for site in sorted(sites)[: args.show]:
             print(f"  {label}: {site[0]} {site[1]}:{site[2]} {site[3]}")
     if args.reference:
-        ref_rows = list(csv.DictReader(args.reference.open()))
-        ref = {(r["repo"], r["path"], int(r["line"]),
-                "mlflow." + r["api"] if r["api"].startswith("MlflowClient.") else r["api"]) for r in ref_rows}
-        covered = {s[3] for s in ref}
-        mine = {s for s in tool if s[3] in covered}
-        print(f"reference: {len(ref)} sites over {len(covered)} APIs")
-        for fam in ("fluent", "flavor", "client"):
-            r = {s for s in ref if family(s[3]) == fam}
-            m = {s for s in mine if family(s[3]) == fam}
-            tp = len(r & m)
-            print(f"  {fam}: reference {len(r)}, tool {len(m)}, both {tp}, "
-                  f"precision {tp / len(m) if m else 1:.4f}, recall {tp / len(r) if r else 1:.4f}")
-        for site in sorted(mine - ref)[: args.show]:
+        reference = pd.read_csv(args.reference, dtype=str, keep_default_na=False)
+        calls = pd.read_csv(args.results / "call_sites.csv", dtype=str, keep_default_na=False)
+        scores = call_site_agreement(calls, reference)
+        print(f"reference: {int(scores.iloc[-1]['reference'])} sites")
+        for row in scores.itertuples(index=False):
+            print(f"  {row.family}: reference {row.reference}, tool {row.tool}, both {row.both}, "
+                  f"precision {row.precision:.4f}, recall {row.recall:.4f}")
+        extra, missed = call_site_differences(calls, reference)
+        for site in extra[: args.show]:
             print(f"  tool, not in reference: {site}")
-        for site in sorted(ref - mine)[: args.show]:
+        for site in missed[: args.show]:
             print(f"  reference, not found by tool: {site}")
 
 
