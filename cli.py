@@ -266,21 +266,48 @@ def report(
         envvar="MLFLOW_CENSUS_RESULTS")] = None,
     all_repos: Annotated[bool, typer.Option("--all-repos", help="Report shares over every repository, duplicates "
                                             "included (default: one per duplicate family).")] = False,
+    corpus: Annotated[Optional[Path], typer.Option(
+        help="The mined corpus, for the selection funnel and what was read. Default: the corpus the results' "
+        "provenance names.")] = None,
+    probe: Annotated[Optional[Path], typer.Option(
+        help="Directory holding probe.csv (python cli.py probe). Default: RESULTS/probe/, else RESULTS/../probe/, "
+        "when there.")] = None,
+    rerun: Annotated[Optional[Path], typer.Option(
+        help="Directory holding rerun.csv (python cli.py rerun). Default: RESULTS/, else RESULTS/rerun/, when "
+        "there.")] = None,
+    reference: Annotated[Optional[Path], typer.Option(
+        help="Adjudicated reference files (dev-call-sites.csv, dev-mlprojects.jsonl, dev-dependencies.csv, as in "
+        "shared/corpus/): adds precision and recall per API family, MLproject and pin-class agreement.")] = None,
+    latex: Annotated[bool, typer.Option("--latex", help="Also write report/latex/: a booktabs .tex per table, "
+                                        "figures as PDF, findings.tex macros for every number quoted.")] = False,
 ) -> None:
-    """Write report/report.md and a self-contained report/index.html (figures embedded) from the
-    result CSVs: what was read, then one section per question, every table and figure naming the
-    CSV it comes from, shares with their denominators and 95% Wilson intervals. (analyze writes it
-    too, unless --no-report.)"""
+    """Write report/report.md, a self-contained report/index.html (figures embedded) and report/findings.csv
+    from the result CSVs: key findings per question with their numbers, denominators and 95% Wilson
+    intervals, the proposal's KPIs, one section per question, methodology, threats to validity and
+    published baselines. A measure whose input is missing (probe, re-run, reference) says "not
+    measured" with the command to run. (analyze writes it too, unless --no-report.)"""
     from analysis.report import build_report
+    from analysis.report_inputs import REFERENCE_FILES, ReportInputs
 
     results_dir = results or (Path("results") / DEFAULT_SPEC.stem)
     if not (results_dir / "practices.csv").is_file():
         typer.echo(f"error: {results_dir}/practices.csv: no results; run `python cli.py analyze` first", err=True)
         raise typer.Exit(Exit.BAD_INPUT)
-    md, page = build_report(results_dir, all_repos)
+    for option, given, needed in (("--corpus", corpus, ("manifest.csv",)), ("--probe", probe, ("probe.csv",)),
+                                  ("--rerun", rerun, ("rerun.csv",)), ("--reference", reference, REFERENCE_FILES)):
+        if given is not None and not any((given / name).is_file() for name in needed):
+            typer.echo(f"error: {option} {given}: holds no {' or '.join(needed)}", err=True)
+            raise typer.Exit(Exit.BAD_INPUT)
+    inputs = ReportInputs.locate(results_dir, corpus=corpus, probe=probe, rerun=rerun, reference=reference)
+    md, page = build_report(results_dir, all_repos, corpus=inputs.corpus, probe=inputs.probe, rerun=inputs.rerun,
+                            reference=reference, latex=latex)
     typer.echo(f"report: {page}\nmarkdown: {md}")
+    for name, where in (("corpus", inputs.corpus), ("probe", inputs.probe), ("rerun", inputs.rerun),
+                        ("reference", inputs.reference)):
+        typer.echo(f"{name}: {where if where is not None else 'not found (not measured)'}")
+    if latex:
+        typer.echo(f"latex: {page.parent / 'latex'}")
     raise typer.Exit(Exit.OK)
-
 
 if __name__ == "__main__":
     sys.exit(app())
