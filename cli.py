@@ -253,7 +253,10 @@ def analyze(
     typer.echo(f"parsed by LibCST: {summary.n_parsed}  from cache: {summary.n_cached}  "
                f"without 'mlflow': {summary.n_prefiltered}  mentioning it without importing it: {summary.n_gated}  "
                f"catalog: {summary.catalog_origin}")
-    typer.echo("seconds: " + "  ".join(f"{phase} {t:.1f}" for phase, t in summary.seconds.items()))
+    if summary.seconds:
+        typer.echo("seconds: " + "  ".join(f"{phase} {t:.1f}" for phase, t in summary.seconds.items()))
+    else:
+        typer.echo("nothing changed since the run that wrote these tables: kept as they are")
     for repo in summary.failed:
         typer.echo(f"  failed: {repo} (see problems.csv; not cached, so a re-run tries it again)")
     raise typer.Exit(Exit.SOME_FAILED if summary.failed else Exit.OK)

@@ -181,11 +181,17 @@ class Table:
         return (*self.lead, *(n for n in names if n not in self.lead))
 
 
+_NESTED: dict[type, dict[str, type]] = {}
+
+
 def _nested(row_type: type) -> dict[str, type]:
-    """Fields of ``row_type`` that hold a finding dataclass, with its type."""
+    """Fields of ``row_type`` that hold a finding dataclass, with its type (worked out once per type)."""
+    if row_type in _NESTED:
+        return _NESTED[row_type]
     hints = typing.get_type_hints(row_type)
-    return {f.name: hints[f.name] for f in dataclasses.fields(row_type)
-            if isinstance(hints[f.name], type) and dataclasses.is_dataclass(hints[f.name])}
+    found = _NESTED[row_type] = {f.name: hints[f.name] for f in dataclasses.fields(row_type)
+                                 if isinstance(hints[f.name], type) and dataclasses.is_dataclass(hints[f.name])}
+    return found
 
 
 def _flat_names(row_type: type) -> tuple[str, ...]:
