@@ -39,6 +39,8 @@ def key_kind(node: cst.BaseExpression | None) -> tuple[str, str]:
 class CallSites:
     """Finds the calls of MLflow's API among a module's calls; needs no hook in the walk."""
 
+    needs_positions = False  # its rows sit at calls
+
     def __init__(self, names: ModuleNames) -> None:
         self.names = names
         self.rows = names.resolver.rows

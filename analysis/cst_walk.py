@@ -1,4 +1,4 @@
-"""Source-order traversal of LibCST trees, for read-only passes.
+"""Source-order traversal of LibCST trees, for read-only passes (and ``dotted``, the name of a Name/Attribute chain).
 
 ``CSTNode.visit`` rebuilds every node it walks (``_visit_and_replace_children`` constructs and
 validates a new node even for a read-only ``CSTVisitor``) and calls four hooks per attribute of
@@ -137,6 +137,16 @@ CHILD_FIELDS: Mapping[str, tuple[str, ...]] = {
     "WithItem": ('item', 'asname'),
     "Yield": ('value',),
 }
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` of a Name/Attribute chain, None for anything else."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
 
 _Hook = Callable[[Any, Any], Any]
 _Plan = tuple[_Hook | None, _Hook | None, tuple[str, ...] | None]

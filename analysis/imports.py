@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from analysis.cst_walk import dotted
+
 
 @dataclass(frozen=True, slots=True)
 class ImportedName:
@@ -57,14 +59,6 @@ def imported_names(node: ast.Import | ast.ImportFrom, package: Sequence[str] = (
     return [ImportedName(base, alias.name, alias.asname, node.level) for alias in node.names]
 
 
-def _cst_dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_cst_dotted(node.value)}.{node.attr.value}"
-    return ""
-
-
 def _asname(alias: cst.ImportAlias) -> str | None:
     return alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else None
 
@@ -72,9 +66,9 @@ def _asname(alias: cst.ImportAlias) -> str | None:
 def cst_imported_names(node: cst.Import | cst.ImportFrom, package: Sequence[str] = ()) -> list[ImportedName]:
     """The names a LibCST import statement binds, one per alias, in order (a star import: one, named "*")."""
     if isinstance(node, cst.Import):
-        return [ImportedName(_cst_dotted(alias.name), "", _asname(alias), 0) for alias in node.names]
+        return [ImportedName(dotted(alias.name) or "", "", _asname(alias), 0) for alias in node.names]
     level = len(node.relative)
-    base = relative_base(_cst_dotted(node.module) if node.module is not None else "", level, package)
+    base = relative_base((dotted(node.module) if node.module is not None else None) or "", level, package)
     if isinstance(node.names, cst.ImportStar):
         return [ImportedName(base, "*", None, level)]
-    return [ImportedName(base, _cst_dotted(alias.name), _asname(alias), level) for alias in node.names]
+    return [ImportedName(base, dotted(alias.name) or "", _asname(alias), level) for alias in node.names]

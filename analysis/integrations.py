@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 import libcst as cst
 
 from analysis.ftypes import Integration
-from analysis.names import Call, Callee, ModuleNames, Where, dotted, string_value
+from analysis.cst_walk import dotted
+from analysis.names import Call, Callee, ModuleNames, Where, string_value
 
 # Third-party loggers and callbacks that write to MLflow: roots of their packages.
 INTEGRATION_ROOTS: Mapping[str, str] = {
@@ -45,6 +46,8 @@ def reports_to_mlflow(node: cst.Call) -> bool:
 
 class Integrations:
     """Finds integration loggers and callbacks among the resolved calls, and ``report_to`` during the walk."""
+
+    needs_positions = False  # its rows sit at calls
 
     def __init__(self, names: ModuleNames) -> None:
         self.report_to: list[cst.Call] = []

@@ -15,17 +15,19 @@ mention mlflow are never parsed by LibCST.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from analysis.astscan import ModuleScan, ast_dotted, parse, scan_source
 from analysis.call_sites import CallSites
+from analysis.cst_walk import dotted
 from analysis.ftypes import FileContext, FileFindings, SourceError
 from analysis.imports import imported_names
 from analysis.integrations import INTEGRATION_ROOTS, Integrations
-from analysis.names import ModuleNames, Resolver, dotted
+from analysis.names import Call, Callee, ModuleNames, Resolver, Where
 from analysis.tracking_uris import TRACKING_ENV, TrackingUris
 
 __all__ = ["TRACKING_ENV", "Resolver", "ast_positions", "find_in_module", "may_use_mlflow", "python_error_line"]
@@ -66,13 +68,31 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
         raise SourceError(f"cannot parse: {type(err).__name__}") from err
     names = ModuleNames(resolver, context, implicit_mlflow)
     call_sites, integrations, uris = CallSites(names), Integrations(names), TrackingUris(names)
-    names.listen(call_sites, integrations, uris)
+    callees, where = walk_module(module, source, names, (call_sites, integrations, uris),
+                                 cell_of_line=cell_of_line, found=found)
+    return FileFindings(tuple(call_sites.findings(callees, where)), tuple(integrations.findings(callees, where)),
+                        tuple(uris.findings(callees, where)))
+
+
+class Finder(Protocol):
+    """A finder of this pass: made on a module's ``ModuleNames``, its ``visit_`` hooks run in their walk."""
+
+    @property
+    def needs_positions(self) -> bool:
+        """Whether it needs the position of a node that is neither a call nor a decorator."""
+
+
+def walk_module(module: cst.Module, source: str, names: ModuleNames, finders: Sequence[Finder], *,
+                cell_of_line: Mapping[int, tuple[int, int]] | None = None, found: ModuleScan | None = None,
+                ) -> tuple[list[tuple[Call, Callee]], Where]:
+    """Walk ``module`` once with ``finders`` listening; the calls that resolve and where nodes are, for their findings."""
+    names.listen(*finders)
     try:
         names.walk(module)
     except RecursionError as err:
         raise SourceError("cannot analyze: nested too deeply") from err
     positions = None
-    if not uris.needs_positions:
+    if not any(finder.needs_positions for finder in finders):
         calls = [c.node for c in names.calls if isinstance(c.node, cst.Call)]
         decorators = [c.node for c in names.calls if not isinstance(c.node, cst.Call)]
         positions = ast_positions(source, calls, decorators, found)
@@ -89,9 +109,7 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
             return cell, line - first + 1, col
         return None, line, col
 
-    callees = [(call, callee) for call in names.calls if (callee := names.callee(call)) is not None]
-    return FileFindings(tuple(call_sites.findings(callees, where)), tuple(integrations.findings(callees, where)),
-                        tuple(uris.findings(callees, where)))
+    return [(call, callee) for call in names.calls if (callee := names.callee(call)) is not None], where
 
 
 def ast_positions(source: str, calls: list[cst.Call], decorators: list[cst.BaseExpression],

@@ -25,7 +25,7 @@ from typing import Union
 import libcst as cst
 
 from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, is_mlflow
-from analysis.cst_walk import Walker
+from analysis.cst_walk import Walker, dotted
 from analysis.ftypes import FileContext
 from analysis.imports import cst_imported_names
 
@@ -114,16 +114,6 @@ class Callee:
     qualified: str  # the function's qualified name; with ``dynamic``, the object's
     dynamic: bool = False  # ``getattr(obj, <computed name>)(...)``: unresolved
     via_getattr: bool = False  # ``getattr(obj, "name")(...)``
-
-
-def dotted(node: cst.BaseExpression) -> str | None:
-    """``a.b.c`` of a Name/Attribute chain, None for anything else."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
 
 
 def string_value(node: cst.BaseExpression) -> str | None:
