@@ -30,7 +30,8 @@ from analysis.integrations import INTEGRATION_ROOTS, Integrations
 from analysis.names import Call, Callee, ModuleNames, Resolver, Where
 from analysis.tracking_uris import TRACKING_ENV, TrackingUris
 
-__all__ = ["TRACKING_ENV", "Resolver", "ast_positions", "find_in_module", "may_use_mlflow", "python_error_line"]
+__all__ = ["TRACKING_ENV", "Finder", "Resolver", "ast_positions", "find_in_module", "may_use_mlflow", "python_error_line",
+           "walk_module"]
 
 
 def may_use_mlflow(found: ModuleScan, source: str, context: FileContext, implicit_mlflow: bool = False) -> bool:

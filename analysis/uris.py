@@ -1,4 +1,4 @@
-"""Moved to ``analysis.tracking_uris``; kept importable until ``analyze`` imports from there."""
+"""Moved to ``analysis.tracking_uris`` (with the finder of URIs set in code); kept until no module imports it."""
 
 from __future__ import annotations
 
