@@ -31,8 +31,8 @@ from analysis.rerun.ftypes import RERUN_COLUMNS, RerunError, RerunRow, RerunSett
     TargetResult, row_from_json
 from analysis.rerun.sandbox import Limits, Sandbox, SandboxUnavailable, machine_facts, probe
 from analysis.rerun.statistics import RerunStatistics, rerun_statistics, summary_frame
-from analysis.rerun.target_run import DRIVER_REQUIREMENT, DRIVER_SPEC, WorkerContext, build, rerun_target, \
-    used_values
+from analysis.rerun.target_run import DRIVER_REQUIREMENT, DRIVER_SPEC, WorkerContext, build, check_worker, \
+    rerun_target, used_values
 from analysis.rerun.targets import load_targets, select
 from analysis.uv_env import EnvBuildError, uv_command
 from miner import __version__
@@ -171,7 +171,9 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     n_budget = 0
     finished = 0
     report("", 0, len(todo))
-    for target, result in run_tasks(rerun_target, context, todo, jobs=settings.jobs, scheduler=settings.scheduler):
+    checked = check_worker if settings.scheduler else None  # local workers share this machine's sandbox
+    for target, result in run_tasks(rerun_target, context, todo, jobs=settings.jobs, scheduler=settings.scheduler,
+                                    setup=checked):
         finished += 1
         label = f"{target.repo}:{target.entry_point}"
         if isinstance(result, BaseException):

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -29,8 +30,8 @@ from analysis.rerun.envplan import EnvInvalid, EnvPlan, plan_environment
 from analysis.rerun.filestore import find_runs, read_store
 from analysis.rerun.ftypes import RerunRow, RunRecord, Target, TargetResult
 from analysis.rerun.outcome import MESSAGE_CHARS, classify
-from analysis.rerun.sandbox import DRIVER, REPO, SCRATCH, BuildWrapper, Limits, Mount, Sandbox, contain, env_mounts, \
-    run_contained
+from analysis.rerun.sandbox import DRIVER, REPO, SCRATCH, BuildWrapper, Limits, Mount, Sandbox, SandboxUnavailable, \
+    contain, env_mounts, probe, run_contained
 from analysis.uv_env import BuiltEnv, EnvBuildError, EnvSpec, ensure_env
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,15 @@ def build(context: WorkerContext, spec: EnvSpec) -> BuiltEnv:
     """An environment from the cache, built in the build sandbox when missing."""
     return ensure_env(spec, Path(context.env_cache), timeout=context.build_timeout,
                       wrap=BuildWrapper(context.sandbox, context.limits))
+
+
+def check_worker(context: WorkerContext) -> None:
+    """On a cluster worker, before its first target: the sandbox works there too (raises, naming the host)."""
+    if context.sandbox.bwrap:
+        try:
+            probe(True, context.limits.processes)
+        except SandboxUnavailable as err:
+            raise RuntimeError(f"worker {socket.gethostname()}: {err}") from err
 
 
 def rerun_target(context: WorkerContext, target: Target) -> TargetResult:

@@ -13,7 +13,10 @@ import json
 import math
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -49,6 +52,7 @@ MLFLOW = DRIVER_SPEC.requirements[0]  # the same spec as the driver's: one envir
 ENV_CACHE = Path.home() / ".cache" / "mlflow-census" / "test-envs" / "rerun"
 MARKER = f"4242.{os.getpid()}"  # the background process's sleep argument: found in /proc if it survived
 SECRET = f"TOPSECRET-{uuid.uuid4().hex}"
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
@@ -567,3 +571,39 @@ def test_a_dask_cluster_gives_the_same_rows(corpus: tuple[Path, Path, Path], env
             assert not summary.errors and summary.n_run == 3
             rows[name] = [{k: v for k, v in r.items() if not k.endswith("_seconds")} for r in read_csv(out / "rerun.csv")]
     assert rows["local"] == rows["dask"] and len(rows["local"]) == 3
+
+
+def _processes_running(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_interrupted_runs_leave_nothing_running_and_resume(corpus: tuple[Path, Path, Path], env_cache: Path,
+                                                           tmp_path: Path, how: signal.Signals) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
+    cmd = [sys.executable, str(ROOT / "cli.py"), "rerun", "--corpus", str(corpus[0]), "--out", str(out),
+           "--env-cache", str(env_cache), "--repo", "case/plain", "--entry-point", "nomodule", "--entry-point", "loop",
+           "--timeout", "120", "--work-dir", str(tmp_path / "work")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not _processes_running("while True: pass") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_running("while True: pass"), "the endless loop never started"
+    os.killpg(proc.pid, how) if how == signal.SIGINT else proc.send_signal(how)  # Ctrl-C reaches the whole group
+    code = proc.wait(timeout=30)
+    assert code == (Exit.INTERRUPTED if how == signal.SIGINT else -signal.SIGKILL)
+    time.sleep(0.5)
+    assert not _processes_running("while True: pass")  # the sandbox died with the tool
+    (row,) = read_csv(out / "rerun.csv")  # nomodule, finished before the loop started, was kept
+    assert row["entry_point"] == "nomodule"
+    again = rerun(_settings(corpus, env_cache, out_dir=out, repos=("case/plain",), entry_points=("nomodule", "loop"),
+                            timeout=2, jobs=1))
+    assert (again.n_already, again.n_run) == (1, 1)
