@@ -77,6 +77,8 @@ def _slug(target: Target) -> str:
 def compare(result: TargetResult, runs: list[RunRecord], target: Target) -> RerunRow:
     """The row of a result with its comparison with the committed runs of the same entry point."""
     row = result.row
+    if row.status == "not-attempted":  # nothing ran: nothing to compare
+        return row
     chosen = pick(of_entry_point(runs, target.entry_point, target.script), used_values(target))
     if chosen is None:
         return row
