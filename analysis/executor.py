@@ -10,6 +10,7 @@ so killing the driver never leaves them running.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import signal
 import sys
 import time
@@ -94,17 +95,17 @@ def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler
               setup: Callable[[C], None] | None, tick: Callable[[], None] | None,
               tick_seconds: float) -> Iterator[tuple[T, R | BaseException]]:
     try:
-        from distributed import Client, as_completed  # an optional extra: imported only when asked for
+        distributed: Any = importlib.import_module("distributed")  # an optional extra: imported only when asked for
     except ImportError as err:
         raise RuntimeError("--scheduler needs Dask: pip install 'mlflow-census[dask]'") from err
-    client = Client(scheduler)
+    client = distributed.Client(scheduler)
     futures: dict[Any, T] = {}
     try:
         if setup is not None:
             client.run(setup, context)
         shared = client.scatter(context, broadcast=True)
         futures = {client.submit(fn, shared, task, pure=False): task for task in tasks}
-        done = as_completed(list(futures), with_results=False)
+        done = distributed.as_completed(list(futures), with_results=False)
         while not done.is_empty():
             for future in done.next_batch(block=False) or []:
                 error = future.exception()

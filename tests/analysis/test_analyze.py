@@ -78,7 +78,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     tmp = tmp_path_factory.mktemp("analyze")
     corpus = _corpus(tmp)
     out = tmp / "out"
-    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out))
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False))
     return out, summary
 
 
@@ -203,7 +203,7 @@ def test_outputs_carry_provenance(results: tuple[Path, object]) -> None:
 
 def test_second_run_parses_nothing_and_gives_the_same_rows(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path)
-    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "out")
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "out", draw_report=False)
     first = analyze(settings)
     names = ("call_sites.csv", "problems.csv", "integrations.csv", "tracking_uris.csv")
     before = {n: (tmp_path / "out" / n).read_text() for n in names}
@@ -219,8 +219,8 @@ def test_second_run_parses_nothing_and_gives_the_same_rows(tmp_path: Path) -> No
 def test_parallel_jobs_give_the_same_rows(tmp_path: Path) -> None:
     make_repo(tmp_path / "src" / "a", {"a.py": "import mlflow\nmlflow.log_param('a', 1)\n"})
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
-    one = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o1", jobs=1, use_cache=False))
-    two = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o2", jobs=2, use_cache=False))
+    one = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o1", jobs=1, use_cache=False, draw_report=False))
+    two = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o2", jobs=2, use_cache=False, draw_report=False))
     assert one.n_call_sites == two.n_call_sites == 2
     assert (tmp_path / "o1" / "call_sites.csv").read_text() == (tmp_path / "o2" / "call_sites.csv").read_text()
 
@@ -230,7 +230,7 @@ def test_progress_is_over_files(tmp_path: Path, jobs: int) -> None:
     make_repo(tmp_path / "src" / "a", {f"m{i}.py": f"import mlflow\nmlflow.log_param('p{i}', 1)\n" for i in range(30)})
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\n", "README.md": "x\n"})
     calls: list[tuple[str, int, int]] = []
-    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs)
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs, draw_report=False)
     analyze(settings, lambda repo, done, total: calls.append((repo, done, total)))
     n_files = len(read_csv(tmp_path / "o" / "files.csv"))
     assert n_files == 32
@@ -247,19 +247,19 @@ def test_progress_is_over_files(tmp_path: Path, jobs: int) -> None:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
-    import analysis.analyze as analyze_module
+    import analysis.engine as engine_module
 
     make_repo(tmp_path / "src" / "bad", {"a.py": "import mlflow\nmlflow.log_param('a', 1)\n"})
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
-    real = analyze_module.build_graph
+    real = engine_module.build_graph
 
     def fails_on_bad(repo: str, *args: object) -> object:
         if repo == "bad":
             raise RecursionError("maximum recursion depth exceeded")
         return real(repo, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(analyze_module, "build_graph", fails_on_bad)
-    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs)
+    monkeypatch.setattr(engine_module, "build_graph", fails_on_bad)
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs, draw_report=False)
     summary = analyze(settings)
     assert summary.failed == ("bad",)
     problems = read_csv(tmp_path / "o" / "problems.csv")
@@ -268,7 +268,7 @@ def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
     assert {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"r"}  # the other one is whole
     # left out of the statistics' populations, not counted as a repository that logs nothing
     assert {p["n_eligible"] for p in read_csv(tmp_path / "o" / "practices.csv") if p["practice"] == "logs params"} == {"1"}
-    monkeypatch.setattr(analyze_module, "build_graph", real)
+    monkeypatch.setattr(engine_module, "build_graph", real)
     again = analyze(settings)  # the failure was not cached: the repository is analyzed this time
     assert again.failed == () and {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"bad", "r"}
 
@@ -276,7 +276,7 @@ def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
 def test_a_missing_checkout_is_a_failed_repository_not_an_empty_one(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
     shutil.rmtree(corpus / "repos" / "r")
-    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"))
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False))
     assert summary.failed == ("r",) and summary.n_files == 0
     problem = read_csv(tmp_path / "o" / "problems.csv")[0]
     assert (problem["repo"], problem["stage"]) == ("r", "analyze") and "is missing (mine the corpus again)" in problem["reason"]
@@ -284,13 +284,13 @@ def test_a_missing_checkout_is_a_failed_repository_not_an_empty_one(tmp_path: Pa
 
 def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AnalysisError, match="manifest.csv: no manifest"):
-        analyze(AnalyzeSettings(corpus_dir=tmp_path, out_dir=tmp_path / "o"))
+        analyze(AnalyzeSettings(corpus_dir=tmp_path, out_dir=tmp_path / "o", draw_report=False))
 
 
 def test_huge_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"big.py": "import mlflow\n" + "x = 1\n" * 2000,
                                 "conda.yaml": "dependencies:\n" + "  - numpy\n" * 2000})
-    settings = replace(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"), max_file_bytes=1000)
+    settings = replace(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False), max_file_bytes=1000)
     analyze(settings)
     problems = read_csv(tmp_path / "o" / "problems.csv")
     assert [(p["path"], p["stage"]) for p in problems] == [("big.py", "read"), ("conda.yaml", "read")]
@@ -321,7 +321,7 @@ def test_mlflow_reexports(tmp_path: Path) -> None:
 def test_twenty_megabyte_environment_file_and_non_utf8_mlproject(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"environment.yml": "dependencies:\n" + "  - numpy\n" * 2_000_000,
                                 "MLproject": b"name: caf\xe9\nentry_points: {}\n", "a.py": "x = 1\n"})
-    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"))
+    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False))
     problems = {(p["path"], p["stage"]): p["reason"] for p in read_csv(tmp_path / "o" / "problems.csv")}
     assert problems[("environment.yml", "read")].startswith("file too large (20000014 bytes)")
     assert problems[("MLproject", "mlproject")] == "bytes not valid utf-8 at line 1"

@@ -13,7 +13,8 @@ import pytest
 from miner import mine as mine_mod
 from miner.fileio import Journal, read_csv
 from miner.ftypes import CorpusSpec, GitHubSelection, MineSettings, MlflowSelection, RepoStatus
-from miner.mine import clone_path_for, mine
+from miner.corpus import clone_path_for
+from miner.mine import mine
 from tests.conftest import FakeGitHub, git, make_empty_bare, make_repo, repo_item
 
 PROJECT = {
@@ -330,12 +331,12 @@ def test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on(tmp_path: P
         repo_item("g/good", good.as_uri(), "2020-02-03"),
     ]
     try:
-        summary = mine(_settings(tmp_path, api_url=fake_github.base_url, clone_timeout=3.0))
+        summary = mine(_settings(tmp_path, api_url=fake_github.base_url, clone_timeout=1.0))
     finally:
         listener.close()
         for conn in held:
             conn.close()
     status = {r.repo: (r.status, r.reason) for r in summary.rows}
     assert status["g/good"] == ("ok", "")
-    assert status["h/hang"][0] == "failed" and "timed out after 3s" in status["h/hang"][1]
+    assert status["h/hang"][0] == "failed" and "timed out after 1s" in status["h/hang"][1]
     assert not any((tmp_path / "corpus" / "repos" / ".partial").iterdir())
