@@ -4,7 +4,7 @@ One module per step, in the order a target goes through them: ``targets`` (what 
 analyze's CSVs), ``envplan`` (the environment ``mlflow run`` would build), ``command`` (the
 parameters substituted as MLflow does), ``sandbox`` (bubblewrap, limits, timeout), ``driver``
 (inside the sandbox: the MLflow run around the command), ``outcome`` (status and failure class
-from the output), ``filestore`` (the runs a store holds), ``compare`` (committed runs, metrics
+from the output), ``compare`` (committed and fresh runs, read by ``analysis/stored_runs``; metrics
 compared), ``target_run`` (one target on a worker), ``job`` (all targets, resumable, written as
 they finish) and ``statistics`` (rates, failures, time, readiness against outcome). Value types
 are in ``ftypes``.

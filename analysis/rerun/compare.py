@@ -1,8 +1,8 @@
 """Committed runs of an entry point, and a re-run's results compared with them.
 
 Committed runs come from ``stored_runs.csv``/``stored_params.csv``/``stored_metrics.csv`` in the
-results directory when ``analyze`` wrote them (``analysis/stored_runs.py``), else from the FileStore
-folders found in the checkout (``filestore.find_runs``). A committed run belongs to an entry point
+results directory, which ``analyze`` writes, else from the stores found in the checkout, read by
+the same ``analysis/stored_runs.py`` (so do the fresh stores a re-run leaves). A committed run belongs to an entry point
 when its ``mlflow.project.entryPoint`` tag names it, or, for runs made without ``mlflow run`` (no
 such tag), when its ``mlflow.source.name`` is the script the entry point runs.
 
@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from pathlib import Path, PurePosixPath
 
-from analysis.rerun.filestore import find_runs
 from analysis.rerun.ftypes import RunRecord
+from analysis.stored_runs import find_stores, read_store
 from miner.fileio import read_csv
 
 EQUAL_RTOL = 1e-9  # what a float survives through text stores; anything beyond is a different number
@@ -37,47 +38,64 @@ def _float(text: str) -> float | None:
         return None
 
 
-def runs_from_csvs(results: Path, repo: str) -> list[RunRecord] | None:
-    """The repository's committed runs from the ``stored_*.csv`` tables, or None when they are not there.
+def _int(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
 
-    Columns read: ``stored_runs.csv`` repo, store, run_id, entry_point (and, when present,
-    source_name, status, start_time); ``stored_params.csv`` and ``stored_metrics.csv`` repo, store,
-    run_id, key, value (metrics: the final value, or the row with the largest step when a step
-    column is there).
-    """
-    if not (results / STORED_RUNS).is_file():
-        return None
-    params: dict[tuple[str, str], dict[str, str]] = {}
-    metrics: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
-    if (results / STORED_PARAMS).is_file():
-        for row in read_csv(results / STORED_PARAMS):
-            if row.get("repo") == repo:
-                params.setdefault((row["store"], row["run_id"]), {})[row["key"]] = row.get("value", "")
-    if (results / STORED_METRICS).is_file():
-        for row in read_csv(results / STORED_METRICS):
-            value = _float(row.get("value", ""))
-            if row.get("repo") == repo and value is not None:
-                step = _float(row.get("step") or "0") or 0.0
-                slot = metrics.setdefault((row["store"], row["run_id"]), {})
-                if row["key"] not in slot or step >= slot[row["key"]][0]:
-                    slot[row["key"]] = (step, value)
-    runs = []
-    for row in read_csv(results / STORED_RUNS):
-        if row.get("repo") != repo:
+
+def _records(runs: Iterable[Mapping[str, Any]], params: Iterable[Mapping[str, Any]],
+             metrics: Iterable[Mapping[str, Any]]) -> list[RunRecord]:
+    """Run records from rows shaped as ``stored_runs``/``stored_params``/``stored_metrics`` (dicts or dataclasses' vars)."""
+    by_run: dict[tuple[str, str], dict[str, str]] = {}
+    for row in params:
+        by_run.setdefault((str(row["store"]), str(row["run_id"])), {})[str(row["key"])] = str(row["value"])
+    finals: dict[tuple[str, str], dict[str, float]] = {}
+    for row in metrics:
+        value = _float(str(row["latest_value"]))
+        if value is not None:
+            finals.setdefault((str(row["store"]), str(row["run_id"])), {})[str(row["key"])] = value
+    records = []
+    for row in runs:
+        if row.get("lifecycle_stage") == "deleted":
             continue
-        ident = (row["store"], row["run_id"])
-        start = row.get("start_time") or "0"
-        runs.append(RunRecord(store=row["store"], run_id=row["run_id"], entry_point=row.get("entry_point", ""),
-                              source_name=row.get("source_name", ""), status=row.get("status", ""),
-                              start_time=int(start) if start.isdigit() else 0, params=params.get(ident, {}),
-                              metrics={k: v for k, (_s, v) in metrics.get(ident, {}).items()}))
-    return runs
+        ident = (str(row["store"]), str(row["run_id"]))
+        records.append(RunRecord(store=ident[0], run_id=ident[1], experiment_id=str(row.get("experiment_id") or ""),
+                                 entry_point=str(row.get("entry_point") or ""),
+                                 source_name=str(row.get("source_name") or ""), status=str(row.get("status") or ""),
+                                 start_time=_int(str(row.get("start_time") or "")), params=by_run.get(ident, {}),
+                                 metrics=finals.get(ident, {})))
+    return records
+
+
+def runs_from_csvs(results: Path, repo: str) -> list[RunRecord] | None:
+    """The repository's committed runs from analyze's ``stored_runs.csv``, ``stored_params.csv`` and
+    ``stored_metrics.csv`` (final value: ``latest_value``), or None when analyze did not write them."""
+    names = (STORED_RUNS, STORED_PARAMS, STORED_METRICS)
+    if not all((results / name).is_file() for name in names):
+        return None
+    runs, params, metrics = ([r for r in read_csv(results / name) if r.get("repo") == repo] for name in names)
+    return _records(runs, params, metrics)
+
+
+def runs_in(root: Path) -> list[RunRecord]:
+    """Every live run of every store under ``root`` (FileStore trees and SQLite databases), read by
+    ``stored_runs`` as ``analyze`` reads committed stores (nothing imported or run)."""
+    if not root.is_dir():
+        return []
+    paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    records = []
+    for ref in find_stores(root, paths):
+        if ref.kind == "registry":
+            continue
+        reading = read_store("", root, ref)
+        records += _records((vars(r) for r in reading.runs), (vars(p) for p in reading.params),
+                            (vars(m) for m in reading.metrics))
+    return records
 
 
 def committed_runs(results: Path, repo: str, checkout: Path) -> list[RunRecord]:
-    """The runs committed in a repository: from the stored-runs tables, else read from its FileStores."""
+    """The runs committed in a repository: from analyze's stored-runs tables, else read from its checkout."""
     from_csv = runs_from_csvs(results, repo)
-    return from_csv if from_csv is not None else find_runs(checkout)
+    return from_csv if from_csv is not None else runs_in(checkout)
 
 
 def of_entry_point(runs: Iterable[RunRecord], entry_point: str, script: str) -> list[RunRecord]:

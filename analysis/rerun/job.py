@@ -29,7 +29,7 @@ from analysis.executor import run_tasks
 from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick
 from analysis.rerun.ftypes import RERUN_COLUMNS, RerunError, RerunRow, RerunSettings, RunRecord, Target, \
     TargetResult, row_from_json
-from analysis.rerun.sandbox import Limits, Sandbox, SandboxUnavailable, machine_facts, probe
+from analysis.rerun.sandbox import Limits, Sandbox, SandboxUnavailable, container_engine, machine_facts, probe
 from analysis.rerun.statistics import RerunStatistics, rerun_statistics, summary_frame
 from analysis.rerun.target_run import DRIVER_REQUIREMENT, DRIVER_SPEC, WorkerContext, build, check_worker, \
     rerun_target, used_values
@@ -125,7 +125,7 @@ def _provenance(settings: RerunSettings, sandbox: Sandbox, targets: Iterable[Tar
 def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | None = None) -> RerunSummary:
     """Re-run the selected targets of an analyzed corpus; see the module docstring.
 
-    ``progress(label, done, total)`` is called as targets finish (and a few times a second).
+    ``progress(label, done, total)`` is called before the first target and as each finishes.
     Raises ``RerunError`` on bad input or when no sandbox can be made (unless ``sandbox=False``).
     """
     started = time.perf_counter()
@@ -143,7 +143,7 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
         raise RerunError("no target matches --repo/--entry-point (" +
                          ", ".join([*settings.repos, *settings.entry_points]) + ")")
     try:
-        sandbox = probe(settings.sandbox, settings.max_processes)
+        sandbox = probe(settings.sandbox)
     except SandboxUnavailable as err:
         raise RerunError(str(err)) from err
     limits = Limits(memory=settings.memory, cpu_seconds=int(settings.timeout * max(1, os.cpu_count() or 1)) + 10,
@@ -158,15 +158,17 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     (out / "rerun" / "logs").mkdir(parents=True, exist_ok=True)
     work_dir = settings.work_dir or Path(tempfile.gettempdir()) / "mlflow-census-rerun"
     work_dir.mkdir(parents=True, exist_ok=True)
-    prov = _provenance(settings, sandbox, targets, limits)
+    engine = container_engine()
+    prov = {**_provenance(settings, sandbox, targets, limits), "container_engine": engine or "none"}
     context = WorkerContext(sandbox, limits, settings.timeout, settings.build_timeout, str(settings.env_cache),
                             str(work_dir), None if settings.budget is None else time.time() + settings.budget,
-                            settings.keep_work)
+                            settings.keep_work, engine)
     if todo:
         try:
             build(context, DRIVER_SPEC)
         except EnvBuildError as err:
             raise RerunError(f"the MLflow that creates runs ({DRIVER_REQUIREMENT}) cannot be installed: {err}") from err
+    write_provenance(out / "rerun.csv", prov)  # also for the rows a killed run leaves
     report = progress or (lambda _label, _done, _total: None)
     statuses: dict[str, int] = {}
     errors: list[str] = []

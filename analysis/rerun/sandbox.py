@@ -143,7 +143,7 @@ def _isolation_args(network: bool) -> list[str]:
     return [*args, "--share-net"] if network else args
 
 
-def probe(use_sandbox: bool = True, max_processes: int = 512) -> Sandbox:
+def probe(use_sandbox: bool = True) -> Sandbox:
     """The sandbox this machine allows, checked by running one; raises ``SandboxUnavailable`` saying why.
 
     With ``use_sandbox=False`` nothing is checked but the process limit (``--no-sandbox``).
@@ -175,6 +175,22 @@ def probe(use_sandbox: bool = True, max_processes: int = 512) -> Sandbox:
             "--security-opt seccomp=unconfined, or as root with CAP_SYS_ADMIN). Or, only if this machine is "
             "itself a throw-away container, pass --no-sandbox.")
     return Sandbox(bwrap, _bwrap_version(bwrap), cgroup, limit)
+
+
+def container_engine() -> str:
+    """A running container engine (``docker info`` succeeds): its name and server version, else ''."""
+    for name in ("docker", "podman"):
+        exe = _which(name)
+        if not exe:
+            continue
+        try:
+            done = subprocess.run([exe, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
+                                  timeout=15)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if done.returncode == 0:
+            return f"{name} {done.stdout.strip()}".strip()
+    return ""
 
 
 def _which(name: str) -> str:

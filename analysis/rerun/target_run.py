@@ -27,7 +27,7 @@ from pathlib import Path
 
 from analysis.rerun.command import ParameterError, compute_command, logged_parameters
 from analysis.rerun.envplan import EnvInvalid, EnvPlan, plan_environment
-from analysis.rerun.filestore import find_runs, read_store
+from analysis.rerun.compare import runs_in
 from analysis.rerun.ftypes import RerunRow, RunRecord, Target, TargetResult
 from analysis.rerun.outcome import MESSAGE_CHARS, classify
 from analysis.rerun.sandbox import DRIVER, REPO, SCRATCH, BuildWrapper, Limits, Mount, Sandbox, SandboxUnavailable, \
@@ -54,6 +54,7 @@ class WorkerContext:
     work_dir: str
     deadline: float | None = None  # time.time() after which no target starts
     keep_work: bool = False
+    container_engine: str = ""  # 'docker 27.1' when one runs on the machine that checked
 
 
 def _tail(text: str) -> str:
@@ -92,7 +93,7 @@ def check_worker(context: WorkerContext) -> None:
     """On a cluster worker, before its first target: the sandbox works there too (raises, naming the host)."""
     if context.sandbox.bwrap:
         try:
-            probe(True, context.limits.processes)
+            probe(True)
         except SandboxUnavailable as err:
             raise RuntimeError(f"worker {socket.gethostname()}: {err}") from err
 
@@ -105,7 +106,7 @@ def rerun_target(context: WorkerContext, target: Target) -> TargetResult:
                    target.env_type if target.env_file else "none")
     if context.deadline is not None and time.time() > context.deadline:
         return TargetResult(row, skipped=True)
-    refused = _refusal(target)
+    refused = _refusal(target, context.container_engine)
     if refused is not None:
         return TargetResult(replace(row, status="not-attempted", failure_class=refused[0], message=refused[1]))
     try:
@@ -120,9 +121,10 @@ def rerun_target(context: WorkerContext, target: Target) -> TargetResult:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _refusal(target: Target) -> tuple[str, str] | None:
+def _refusal(target: Target, engine: str) -> tuple[str, str] | None:
     if target.env_type == "docker_env":
-        return "docker", "docker_env projects need a container engine; rerun runs no container (not implemented)"
+        return "docker", (f"{engine} runs here, but rerun does not run docker_env projects in containers yet"
+                          if engine else "docker_env needs a container engine, and none runs here (docker info failed)")
     if target.databricks_spark_job:
         return "databricks", "a Databricks Spark job runs only on Databricks"
     if target.missing:
@@ -216,7 +218,7 @@ def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str
 
 
 def _fresh_runs(scratch: Path, copy: Path, checkout: Path) -> list[RunRecord]:
-    """Runs of the fresh store, and runs the code wrote into FileStores of its own copy (set_tracking_uri)."""
-    runs = read_store(scratch / "mlruns", "fresh")
-    committed = {r.run_id for r in find_runs(checkout)}
-    return runs + [r for r in find_runs(copy) if r.run_id not in committed]
+    """Runs of the fresh store, and runs the code wrote into stores of its own copy (``set_tracking_uri``)."""
+    runs = [replace(r, store="fresh") for r in runs_in(scratch)]  # the store is scratch/mlruns
+    committed = {r.run_id for r in runs_in(checkout)}
+    return runs + [r for r in runs_in(copy) if r.run_id not in committed]
