@@ -72,7 +72,7 @@ class EnvBuildError(Exception):
 
 
 REASONS = ("python unavailable", "package not found", "resolver conflict", "build error", "network", "timeout",
-           "uv missing")
+           "invalid requirement", "uv missing")
 
 
 def uv_command() -> list[str]:
@@ -174,6 +174,8 @@ def _locked(path: Path) -> Iterator[None]:
 def classify_failure(output: str) -> str:
     """The reason (one of ``REASONS``) uv's output gives for a failed install."""
     low = output.lower()
+    if "couldn't parse requirement" in low or "failed to parse" in low and "requirement" in low:
+        return "invalid requirement"  # a line that is no PEP 508 requirement (``mlflow == 2..7.1``)
     if "was not found in the package registry" in low or "there is no version of" in low \
             or "no matching distribution" in low or "not found in the package registry" in low:
         return "package not found"
@@ -205,6 +207,17 @@ class _Build:
     wrap: CommandWrapper | None
 
 
+def failure_message(output: str) -> str:
+    """The line of uv's output that says what failed (its last ``error:``/``×`` line and the causes under
+    it), else the last line; at most 300 characters."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(("error:", "×")):
+            causes = [ln for ln in lines[i + 1:i + 4] if ln.startswith(("cause:", "├─▶", "╰─▶", "Caused by:"))]
+            return " ".join([lines[i], *causes])[:300]
+    return lines[-1][:300] if lines else "uv failed"
+
+
 def _run(build: _Build, cmd: Sequence[str], timeout: float, writable: Sequence[Path], cwd: Path | None = None) -> None:
     build.log.append("$ " + " ".join(cmd))
     full = list(cmd) if build.wrap is None else build.wrap(cmd, cwd=cwd, writable=writable, readable=build.readable,
@@ -217,8 +230,7 @@ def _run(build: _Build, cmd: Sequence[str], timeout: float, writable: Sequence[P
     build.log.append(done.stdout + done.stderr)
     if done.returncode != 0:
         text = done.stdout + done.stderr
-        last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "uv failed")
-        raise EnvBuildError(classify_failure(text), last[:300], "\n".join(build.log))
+        raise EnvBuildError(classify_failure(text), failure_message(text), "\n".join(build.log))
 
 
 def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, substitute: bool = True,

@@ -9,8 +9,9 @@ built) is a ``not-attempted`` row; a failing run is a ``failed``/``timeout``/``k
 Only a bug of the tool raises. The comparison with committed runs is made by the caller, which has
 them.
 
-The MLflow that creates the run is the project environment's own when it has one (the usual case of
-a user whose ``mlflow`` is the project's), else ``DRIVER_REQUIREMENT`` in an environment of its own.
+The MLflow that creates the run is ``DRIVER_REQUIREMENT``, in an environment of its own: as ``mlflow run``
+is the MLflow of whoever re-runs the project today, not the project's (whose environment may hold an
+older MLflow, or one that no longer imports: that is the project's failure, not the run's).
 """
 
 from __future__ import annotations
@@ -76,11 +77,6 @@ def used_values(target: Target) -> dict[str, str]:
     given = dict(target.values)
     return {p.name: given.get(p.name, p.default or "") for p in target.parameters
             if p.name in given or p.default is not None}
-
-
-def has_mlflow(env: BuiltEnv) -> bool:
-    """The environment holds MLflow (looked up on disk, nothing run)."""
-    return any(env.root.glob("lib/python3*/site-packages/mlflow/__init__.py"))
 
 
 def build(context: WorkerContext, spec: EnvSpec) -> BuiltEnv:
@@ -152,7 +148,7 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
                             build_log=_tail(err.log))
     row = replace(row, env_build="ok", python_used=env.python_version, build_seconds=round(env.build_seconds, 3))
     build_log = _read(env.root / "build.log")
-    driver = env if has_mlflow(env) else build(context, DRIVER_SPEC)
+    driver = build(context, DRIVER_SPEC)
     return _run(context, target, row, logged, plan, env, driver, copy, scratch, build_log)
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.uv_env import EnvBuildError, EnvSpec, classify_failure, ensure_env, env_key, find_interpreters, pick_interpreter
+from analysis.uv_env import (EnvBuildError, EnvSpec, classify_failure, ensure_env, env_key, failure_message,
+                             find_interpreters, pick_interpreter)
 
 MACHINE = {"3.8.18": Path("/p/3.8"), "3.9.18": Path("/p/3.9"), "3.11.2": Path("/p/3.11a"), "3.11.7": Path("/p/3.11b")}
 
@@ -38,9 +39,20 @@ def test_no_version_asked_is_this_interpreter() -> None:
     ("Because you require six==1.16.0 and six==1.15.0, we can conclude that your requirements are unsatisfiable.",
      "resolver conflict"),
     ("× Failed to build `pkg @ file:///x`\n  ╰─▶ The build backend returned an error", "build error"),
+    ("error: Couldn't parse requirement in `r.in` at position 0\n  cause: after parsing `2`, found `..7.1`",
+     "invalid requirement"),
 ])
 def test_classify_failure(output: str, reason: str) -> None:
     assert classify_failure(output) == reason
+
+
+def test_failure_message_is_the_error_and_its_causes() -> None:
+    output = ("Resolved 3 packages\nerror: Couldn't parse requirement in `r.in` at position 0\n"
+              "  cause: after parsing `2`, found `..7.1`, which is not part of a valid version\n"
+              "         mlflow == 2..7.1\n                ^^^^^^^^^\n")
+    assert failure_message(output) == ("error: Couldn't parse requirement in `r.in` at position 0 cause: after parsing "
+                                       "`2`, found `..7.1`, which is not part of a valid version")
+    assert failure_message("just this\n") == "just this"
 
 
 def test_environment_is_built_once_and_reused(tmp_path: Path) -> None:
