@@ -237,11 +237,24 @@ def _read(path: Path) -> str:
         return ""
 
 
+_OURS = re.compile(r"mlflow-census-(?:probe-)?(\d+)-[0-9a-f]+")
+
+
 def pids_cgroup_parent() -> str:
-    """Where per-run pids cgroups can be made (checked by making one), or '' when nowhere."""
+    """Where per-run pids cgroups can be made (checked by making one), or '' when nowhere.
+
+    Groups a killed run left (``kill -9`` of the tool allows no clean-up) are removed on the way:
+    those named after a process that no longer exists.
+    """
     own = _own_pids_cgroup()
     if own is None:
         return ""
+    try:
+        stale = [d for d in own.iterdir() if (m := _OURS.fullmatch(d.name)) and not Path(f"/proc/{m.group(1)}").exists()]
+    except OSError:
+        stale = []
+    for leftover in stale:
+        _remove_cgroup(leftover)
     probe_dir = own / f"mlflow-census-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         probe_dir.mkdir()

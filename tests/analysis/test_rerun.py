@@ -628,3 +628,6 @@ def test_interrupted_runs_leave_nothing_running_and_resume(corpus: tuple[Path, P
     again = rerun(_settings(corpus, env_cache, out_dir=out, repos=("case/plain",), entry_points=("nomodule", "loop"),
                             timeout=2, jobs=1))
     assert (again.n_already, again.n_run) == (1, 1)
+    parent = probe().pids_cgroup
+    if parent:  # the killed run's cgroup is removed by the next run
+        assert not list(Path(parent).glob(f"mlflow-census-{proc.pid}-*"))
