@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from miner import __version__
-from miner.ftypes import MineEvent, MinerError, MineSettings, RepoStatus
+from miner.ftypes import MineEvent, MineFailed, MinerError, MineSettings, RepoStatus
 from miner.spec import DEFAULT_SPEC, load_spec
 
 app = typer.Typer(
@@ -33,7 +33,7 @@ class Exit(enum.IntEnum):
     """Exit codes of every command."""
 
     OK = 0
-    SOME_FAILED = 1  # the run finished, but some repositories, releases or windows failed
+    SOME_FAILED = 1  # the run finished, but some repositories, releases or windows failed; or it could not go on
     BAD_INPUT = 2  # bad options, spec or lock file: nothing was done
     INTERRUPTED = 130
 
@@ -63,8 +63,10 @@ class _Renderer:
 
 
 @contextlib.contextmanager
-def _running(bad_input: tuple[type[Exception], ...], kept: str) -> Iterator[Progress]:
-    """Progress bars around a library call; its input errors exit 2, Ctrl-C exits 130."""
+def _running(bad_input: tuple[type[Exception], ...], kept: str, failed: tuple[type[Exception], ...] = (),
+             hint: str = "") -> Iterator[Progress]:
+    """Progress bars around a library call; its input errors exit 2, its ``failed`` errors (a cause
+    outside the input, such as the network) exit 1 with ``hint``, Ctrl-C exits 130."""
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console)
     try:
@@ -73,9 +75,23 @@ def _running(bad_input: tuple[type[Exception], ...], kept: str) -> Iterator[Prog
     except bad_input as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(Exit.BAD_INPUT) from err
+    except failed as err:
+        typer.echo(f"error: {err}" + (f"\nhint: {hint}" if hint else ""), err=True)
+        raise typer.Exit(Exit.SOME_FAILED) from err
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: {kept}; run the same command again to finish.")
         raise typer.Exit(Exit.INTERRUPTED) from None
+
+
+def _check_directory(option: str, path: Path) -> None:
+    """Exit 2 with one line when ``path``, or the nearest of its parents that exists, is not a directory."""
+    for existing in (path, *path.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                where = "" if existing == path else f" ({existing} is not a directory)"
+                typer.echo(f"error: {option} {path}: not a directory{where}", err=True)
+                raise typer.Exit(Exit.BAD_INPUT)
+            return
 
 
 def _version_callback(value: bool) -> None:
@@ -136,9 +152,11 @@ def mine(
                                        "min_stars": min_stars, "pushed_after": pushed_after,
                                        "max_size_kb": max_size_kb}.items() if v is not None}
         corpus_spec = dataclasses.replace(corpus_spec, github=dataclasses.replace(sel, **overrides))
+        corpus = corpus or (spec.resolve().parent / corpus_spec.name)
+        _check_directory("--corpus", corpus)
         settings = MineSettings(
             spec=corpus_spec,
-            corpus_dir=corpus or (spec.resolve().parent / corpus_spec.name),
+            corpus_dir=corpus,
             api_url=api_url,
             token=os.environ.get("GITHUB_TOKEN") or None,
             from_local=from_local,
@@ -154,7 +172,8 @@ def mine(
 
     from miner.mine import mine as run_mine
 
-    with _running((MinerError,), "finished repositories are kept") as progress:
+    with _running((MinerError,), "finished repositories are kept", (MineFailed,),
+                  "without the network, mine local clones: python cli.py mine --from-local DIR") as progress:
         summary = run_mine(settings, _Renderer(progress))
 
     out = typer.echo
@@ -209,15 +228,17 @@ def analyze(
     Exit codes: 0 done; 1 done, but a repository could not be analyzed (a pass raised: its problem
     row says why, the others are complete); 2 bad input (no manifest); 130 interrupted.
     """
-    from analysis.analyze import AnalysisError
+    from analysis.analyze import AnalysisError, OutputError
     from analysis.analyze import analyze as run_analyze
     from analysis.ftypes import AnalyzeSettings
 
     corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
     out_dir = out or (Path("results") / corpus_dir.resolve().name)
+    _check_directory("--corpus", corpus_dir)
+    _check_directory("--out", out_dir)
     settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache,
                                draw_report=not no_report)
-    with _running((AnalysisError,), "finished repositories are cached") as progress:
+    with _running((AnalysisError,), "finished repositories are cached", failed=(OutputError,)) as progress:
         task = progress.add_task("files", total=None)
 
         def tick(repo: str, done: int, total: int) -> None:

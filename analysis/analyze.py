@@ -15,16 +15,19 @@ import gc
 import hashlib
 import json
 import multiprocessing
+import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from analysis.cache import ResultCache, fingerprint
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for
 from analysis.code_findings import NO_USE_REASON
-from analysis.engine import RepoAnalyzer, close_read_only_caches, local_mlflow_dirs, mlflow_reexports, walk
+from analysis.engine import RepoAnalyzer, close_read_only_caches, crashed_file, local_mlflow_dirs, mlflow_reexports, walk
 from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings
 from analysis.mlflow_calls import Resolver
@@ -38,12 +41,16 @@ from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs, releases_dir
 from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
 
-__all__ = ["AnalysisError", "AnalyzeSummary", "NO_USE_REASON", "analyze", "cached_catalog", "cached_storage",
+__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "NO_USE_REASON", "analyze", "cached_catalog", "cached_storage",
            "local_mlflow_dirs", "mlflow_reexports"]
 
 
 class AnalysisError(Exception):
-    """The analysis cannot start (no manifest, unreadable corpus)."""
+    """The analysis cannot start (no manifest, unreadable corpus, an output directory it cannot write)."""
+
+
+class OutputError(Exception):
+    """The analysis ran but its tables could not be written (the previous set is left as it was)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,6 @@ class _Work:
 
     analyzer: RepoAnalyzer
     files_done: Any  # multiprocessing.Value, shared by every process
-    on_file: Callable[[], None] | None = None  # in-process runs only: reports progress as files start
 
 
 def _setup_worker(_work: _Work) -> None:
@@ -140,8 +146,6 @@ def _analyze_task(work: _Work, task: RepoTask) -> RepoResult:
     def started() -> None:
         with work.files_done.get_lock():
             work.files_done.value += 1
-        if work.on_file is not None:
-            work.on_file()
     return work.analyzer.analyze_safely(task, started)
 
 
@@ -157,14 +161,17 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or ""))
              for r in mined_repositories(settings.corpus_dir)]
     out = settings.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out)
     cache_path = out / ".cache.sqlite"
     db = ResultCache(cache_path) if settings.use_cache else None
     catalog = cached_catalog(settings.corpus_dir)
     tool = fingerprint(catalog)
     revisions, revisions_origin = revision_releases(settings.corpus_dir)
+    blackbox = out / ".in-flight"
+    shutil.rmtree(blackbox, ignore_errors=True)
+    blackbox.mkdir()
     analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
-                            cache_path if db is not None else None, out / "graphs", revisions)
+                            cache_path if db is not None else None, out / "graphs", revisions, blackbox)
     results: list[RepoResult] = []
     report = progress or (lambda _r, _d, _t: None)
     files_done: Any = multiprocessing.Value("q", 0)
@@ -215,15 +222,22 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         # largest first, so that no big repository starts last and runs alone
         todo.sort(key=lambda t: -stats[t.repo][1])
         show()
-        work = _Work(analyzer, files_done, (lambda: show(throttle=True)) if settings.jobs <= 1 else None)
+        work = _Work(analyzer, files_done)
+
+        def without_crashed_file(task: RepoTask) -> RepoTask | None:
+            """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
+            rel = crashed_file(blackbox, task.repo)
+            return replace(task, skip=(*task.skip, rel)) if rel is not None else task
+
+        # worker processes even for one job: a native crash in a parser costs its file, not the run
         for task, outcome in run_tasks(_analyze_task, work, todo, jobs=settings.jobs, setup=_setup_worker,
-                                       tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2):
+                                       tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2,
+                                       isolate=True, on_crash=without_crashed_file):
             # a worker that died (killed, out of memory) gives its exception: a failed repository
             collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
     finally:
-        if settings.jobs <= 1:
-            gc.unfreeze()
         close_read_only_caches()
+        shutil.rmtree(blackbox, ignore_errors=True)
         if db is not None:
             db.close()
     seconds = {"repositories": time.perf_counter() - started}
@@ -252,7 +266,12 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
 def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,
                   results: list[RepoResult], mine_problems: list[dict[str, str]],
                   revisions_origin: str) -> dict[str, int]:
-    """Every corpus table, each with its provenance; the number of rows of each."""
+    """Every corpus table, each with its provenance; the number of rows of each.
+
+    The whole set is written into a staging folder first and moved into ``out`` only when every
+    file is written, so a failed write (a full disk) leaves the previous set as it was, and no
+    temporary file, and raises ``OutputError`` naming the file.
+    """
     prov = {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
         "corpus": str(settings.corpus_dir), "manifest_sha256": sha256_file(manifest),
@@ -267,22 +286,58 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     outputs["reproducibility.csv"] = (REPRODUCIBILITY_COLUMNS, [m for r in results for m in r.reproducibility])
     outputs["traceability.csv"] = (TRACEABILITY_COLUMNS, [m for r in results for m in r.traceability])
     outputs["api_catalog.csv"] = (CATALOG_COLUMNS, list(catalog.rows))
-    for name, (columns, table_rows) in outputs.items():
-        write_csv(out / name, columns, (cells(row) for row in table_rows))
-        write_provenance(out / name, prov)
-    # repositories in manifest order (a set here made the GraphML's node order change from run to run)
-    usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
-    usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
-    write_graphml(usage_g, out / "usage_graph.graphml")
-    write_provenance(out / "usage_graph.graphml", prov)
-    write_csv(out / "api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g))
-    write_provenance(out / "api_co_usage.csv", prov)
-    write_csv(out / "mlflow_storage.csv", STORAGE_COLUMNS, cached_storage(settings.corpus_dir))
-    write_provenance(out / "mlflow_storage.csv", {**prov, "releases": list(release_dirs(settings.corpus_dir))})
-    from analysis.statistics import community_statistics  # pandas: only here, in the driver
-    practices, usage = community_statistics(out, manifest, catalog.latest)
-    for name, frame in (("practices.csv", practices), ("api_usage.csv", usage)):
-        write_csv(out / name, list(frame.columns), (cells(r) for r in frame.to_dict("records")))
-        write_provenance(out / name, {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv",
-                                                                "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
+    stage = out / f".staging-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    current = stage.name
+    try:
+        stage.mkdir()
+
+        def put(name: str, columns: Sequence[str], rows: Iterable[dict[str, Any]], info: dict[str, Any]) -> None:
+            nonlocal current
+            current = name
+            write_csv(stage / name, columns, (cells(row) for row in rows))
+            write_provenance(stage / name, info)
+
+        for name, (columns, table_rows) in outputs.items():
+            put(name, columns, table_rows, prov)
+        # repositories in manifest order (a set here made the GraphML's node order change from run to run)
+        usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
+        usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
+        current = "usage_graph.graphml"
+        write_graphml(usage_g, stage / current)
+        write_provenance(stage / current, prov)
+        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
+        put("mlflow_storage.csv", STORAGE_COLUMNS, cached_storage(settings.corpus_dir),
+            {**prov, "releases": list(release_dirs(settings.corpus_dir))})
+        from analysis.statistics import community_statistics  # pandas: only here, in the driver
+        practices, usage = community_statistics(stage, manifest, catalog.latest)
+        for name, frame in (("practices.csv", practices), ("api_usage.csv", usage)):
+            put(name, list(frame.columns), frame.to_dict("records"),
+                {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv", "reproducibility.csv",
+                                           "api_catalog.csv", "manifest.csv"]})
+        from analysis.store_statistics import store_statistics
+        analyzed = [r.repo for r in results if not r.failed]
+        stores = store_statistics(analyzed, [s for r in results for s in r.stores],
+                                  [s for r in results for s in r.stored_runs], [s for r in results for s in r.stored_params])
+        put("store_statistics.csv", list(stores.columns), stores.to_dict("records"),
+            {**prov, "computed_from": ["stores.csv", "stored_runs.csv", "stored_params.csv"]})
+        current = "(moving the new set into place)"
+        for path in sorted(stage.iterdir()):
+            os.replace(path, out / path.name)
+    except OSError as err:
+        raise OutputError(f"{out / current}: cannot write: {err.strerror or err}; the previous tables are "
+                          f"left as they were") from err
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return {name: len(rows) for name, (_c, rows) in outputs.items()}
+
+
+def check_output_dir(out: Path) -> None:
+    """Raise ``AnalysisError`` (nothing done yet) when ``out`` cannot be made or written to."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise AnalysisError(f"{out}: cannot write the results there: {err.strerror or err}") from err

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, TypeVar
 
 C = TypeVar("C")
@@ -53,18 +54,26 @@ def _call(fn: Callable[[Any, Any], Any], task: Any) -> Any:
 
 def run_tasks(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], *, jobs: int = 1,
               scheduler: str | None = None, setup: Callable[[C], None] | None = None,
-              tick: Callable[[], None] | None = None, tick_seconds: float = 0.2) -> Iterator[tuple[T, R | BaseException]]:
+              tick: Callable[[], None] | None = None, tick_seconds: float = 0.2, isolate: bool = False,
+              on_crash: Callable[[T], T | None] | None = None,
+              max_crashes: int = 3) -> Iterator[tuple[T, R | BaseException]]:
     """``(task, fn(context, task) or the exception it raised)`` for every task, in the order they finish.
 
-    ``jobs`` worker processes (in this process when 1 or for a single task), or the Dask cluster at
-    ``scheduler`` (``tcp://HOST:PORT``; needs ``dask[distributed]``). ``setup(context)`` runs once
-    per worker before its first task; ``tick()`` runs every ``tick_seconds`` while tasks are pending
-    (for progress). ``fn`` and ``context`` must be picklable for workers and clusters.
+    ``jobs`` worker processes (in this process when 1 or for a single task, unless ``isolate``), or
+    the Dask cluster at ``scheduler`` (``tcp://HOST:PORT``; needs ``dask[distributed]``).
+    ``setup(context)`` runs once per worker before its first task; ``tick()`` runs every
+    ``tick_seconds`` while tasks are pending (for progress). ``fn`` and ``context`` must be
+    picklable for workers and clusters.
+
+    A worker that dies (a native crash, the kernel's out-of-memory killer) breaks the local pool:
+    the unfinished tasks go to a new pool, each first through ``on_crash(task)``, which may return
+    a changed task (one that avoids what killed the worker) or None to give it up; a task caught
+    in ``max_crashes`` crashes is given up too. A task given up yields ``BrokenProcessPool``.
     """
     if scheduler:
         yield from _run_dask(fn, context, tasks, scheduler, setup, tick, tick_seconds)
         return
-    if jobs <= 1 or len(tasks) <= 1:
+    if not isolate and (jobs <= 1 or len(tasks) <= 1):
         if setup is not None:
             setup(context)
         for task in tasks:
@@ -76,19 +85,37 @@ def run_tasks(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], *, jobs: 
             if tick is not None:
                 tick()
         return
-    pool = ProcessPoolExecutor(jobs, initializer=_init, initargs=(context, setup))
-    try:
-        futures: dict[Future[R], T] = {pool.submit(_call, fn, task): task for task in tasks}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=tick_seconds, return_when=FIRST_COMPLETED)
-            for future in finished:
-                error = future.exception()  # the task's exception, or BrokenProcessPool when a worker died
-                yield futures[future], error if error is not None else future.result()
-            if tick is not None:
-                tick()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    todo = list(tasks)
+    crashes = [0] * len(todo)  # by position in ``todo``
+    while todo:
+        pool = ProcessPoolExecutor(max(1, min(jobs, len(todo))), initializer=_init, initargs=(context, setup))
+        broken: list[int] = []
+        try:
+            futures: dict[Future[R], int] = {pool.submit(_call, fn, task): i for i, task in enumerate(todo)}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=tick_seconds, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    error = future.exception()
+                    if isinstance(error, BrokenProcessPool):
+                        broken.append(futures[future])  # this task, or another in the pool, killed a worker
+                        continue
+                    yield todo[futures[future]], error if error is not None else future.result()
+                if tick is not None:
+                    tick()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        retry: list[T] = []
+        kept: list[int] = []
+        for i in sorted(broken):
+            crashes[i] += 1
+            again = on_crash(todo[i]) if on_crash is not None else todo[i]
+            if again is None or crashes[i] >= max_crashes:
+                yield todo[i], BrokenProcessPool(f"a worker died {crashes[i]} times while this task was pending")
+            else:
+                retry.append(again)
+                kept.append(crashes[i])
+        todo, crashes = retry, kept
 
 
 def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler: str,

@@ -37,6 +37,7 @@ class RepoTask:
     root: str
     commit: str
     git_dir: str = ""  # the mined repository's git directory when it is on this machine (its history), else ""
+    skip: tuple[str, ...] = ()  # files that killed a worker: reported, not read again
 
 
 @dataclass

@@ -183,6 +183,10 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
         doc.table(uris.groupby(["source", "scheme"]).size().reset_index(name="n_sites"), "tracking_uris.csv",
                   "Where tracking URIs are configured")
 
+    stored = _csv(results, "store_statistics.csv")
+    if len(stored):
+        doc.table(stored, "store_statistics.csv", "Experiment stores committed to the repositories (read as MLflow "
+                  "reads them): storage, traceability of runs, runs left behind (share of denominator, 95% Wilson)")
     doc.heading("2. Tracking: which logging APIs projects use, and how")
     if not usage.empty:
         top = usage.head(20)
@@ -271,7 +275,7 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
 
 
 REPORT_INPUTS = ("practices.csv", "api_usage.csv", "reproducibility.csv", "traceability.csv", "mlflow_storage.csv",
-                 "tracking_uris.csv", "files.csv", "problems.csv")
+                 "tracking_uris.csv", "files.csv", "problems.csv", "store_statistics.csv")
 # Inputs the report reads only some columns of: the others (files.csv's `cached`, which a re-run
 # from the cache flips) must not make it redraw.
 REPORT_INPUT_COLUMNS = {"files.csv": ("kind", "status")}

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.mlproject import MLprojectInvalid, safe_yaml
+from analysis import safe_yaml
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
@@ -261,8 +261,8 @@ class _FileStoreReader:
         if text is None:
             return None, "unreadable"
         try:
-            obj = safe_yaml(text)
-        except MLprojectInvalid as err:
+            obj = safe_yaml.load(text, store_rel)
+        except safe_yaml.BadYAML as err:
             return None, f"malformed YAML: {err}"
         if obj is None:
             return None, "empty"

@@ -24,7 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 
-from analysis.mlproject import MLproject, MLprojectInvalid, is_mlproject_name, safe_yaml
+from analysis import safe_yaml
+from analysis.mlproject import MLproject, is_mlproject_name
 from analysis.sources import within_repo
 from analysis.store_readers import (
     LFS_POINTER,
@@ -234,8 +235,8 @@ def _looks_like_experiment(root: Path, rel: str) -> bool:
     """A meta.yaml holding an experiment's fields (not a run's, a model's or a dataset's)."""
     try:
         data, more = read_bounded(root / rel, 65536)
-        obj = None if more or data.startswith(LFS_POINTER) else safe_yaml(data.decode("utf-8", "replace"))
-    except (OSError, MLprojectInvalid):
+        obj = None if more or data.startswith(LFS_POINTER) else safe_yaml.load(data.decode("utf-8", "replace"), rel)
+    except (OSError, safe_yaml.BadYAML):
         return False
     return (isinstance(obj, dict) and "experiment_id" in obj and "name" in obj
             and not {"run_id", "run_uuid", "model_id"} & set(obj))
@@ -244,8 +245,8 @@ def _looks_like_experiment(root: Path, rel: str) -> bool:
 def _looks_like_registered_model(root: Path, rel: str) -> bool:
     try:
         data, more = read_bounded(root / rel, 65536)
-        obj = None if more else safe_yaml(data.decode("utf-8", "replace"))
-    except (OSError, MLprojectInvalid):
+        obj = None if more else safe_yaml.load(data.decode("utf-8", "replace"), rel)
+    except (OSError, safe_yaml.BadYAML):
         return False
     return isinstance(obj, dict) and "name" in obj and "creation_timestamp" in obj and "experiment_id" not in obj
 
@@ -440,8 +441,8 @@ def _mlmodel(path: Path, limits: StoreLimits, problems: list[StoreProblem], chec
         if data.startswith(LFS_POINTER):
             problems.append(StoreProblem(checkout.rel(path), None, "Git LFS pointer in place of the MLmodel"))
             return set(), set()
-        obj = None if more else safe_yaml(data.decode("utf-8", "replace"))
-    except (OSError, MLprojectInvalid) as err:
+        obj = None if more else safe_yaml.load(data.decode("utf-8", "replace"), checkout.rel(path))
+    except (OSError, safe_yaml.BadYAML) as err:
         problems.append(StoreProblem(checkout.rel(path), None, f"MLmodel unreadable: {err}"))
         return set(), set()
     if not isinstance(obj, dict):

@@ -524,24 +524,28 @@ def write_graphml(g: nx.Graph, path: Path) -> None:
                 keys.setdefault((domain, name), f"d{len(keys)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.write("<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" "
-                  "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml."
-                  "graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n")
-        for (domain, name), key in keys.items():
-            out.write(f'  <key id="{key}" for="{domain}" attr.name="{_xml(name)}" attr.type="string" />\n')
-        out.write(f'  <graph edgedefault="{"directed" if g.is_directed() else "undirected"}">\n')
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            out.write("<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" "
+                      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml."
+                      "graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n")
+            for (domain, name), key in keys.items():
+                out.write(f'  <key id="{key}" for="{domain}" attr.name="{_xml(name)}" attr.type="string" />\n')
+            out.write(f'  <graph edgedefault="{"directed" if g.is_directed() else "undirected"}">\n')
 
-        def data(domain: str, attrs: Mapping[str, Any]) -> str:
-            return "".join(f'<data key="{keys[domain, k]}">{_xml(v)}</data>' for k, v in attrs.items())
+            def data(domain: str, attrs: Mapping[str, Any]) -> str:
+                return "".join(f'<data key="{keys[domain, k]}">{_xml(v)}</data>' for k, v in attrs.items())
 
-        out.write(f"    {data('graph', g.graph)}\n" if g.graph else "")
-        for node, attrs in g.nodes(data=True):
-            out.write(f'    <node id="{_xml(node)}">{data("node", attrs)}</node>\n')
-        for u, v, attrs in g.edges(data=True):
-            out.write(f'    <edge source="{_xml(u)}" target="{_xml(v)}">{data("edge", attrs)}</edge>\n')
-        out.write("  </graph>\n</graphml>\n")
-    tmp.replace(path)
+            out.write(f"    {data('graph', g.graph)}\n" if g.graph else "")
+            for node, attrs in g.nodes(data=True):
+                out.write(f'    <node id="{_xml(node)}">{data("node", attrs)}</node>\n')
+            for u, v, attrs in g.edges(data=True):
+                out.write(f'    <edge source="{_xml(u)}" target="{_xml(v)}">{data("edge", attrs)}</edge>\n')
+            out.write("  </graph>\n</graphml>\n")
+        tmp.replace(path)
+    except BaseException:  # a full disk, an interrupt: no half file left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def usage_graph(call_sites: Iterable[Mapping[str, str]], repos: Iterable[str]) -> nx.Graph:

@@ -172,7 +172,7 @@ def test_environment_tables(results: tuple[Path, object]) -> None:
     out, _ = results
     envs = {r["path"]: r for r in _rows(out, "environments.csv")}
     assert set(envs) == {"proj/conda.yaml", "requirements.txt"}
-    assert (envs["proj/conda.yaml"]["referenced_by_mlproject"], envs["proj/conda.yaml"]["python_version"]) == ("true", "=3.10")
+    assert (envs["proj/conda.yaml"]["referenced_by_mlproject"], envs["proj/conda.yaml"]["python_version"]) == ("true", "3.10")
     req = envs["requirements.txt"]
     assert (req["n_deps"], req["exact_share"], req["mlflow_pinned"], req["origin"]) == ("2", "0.5", "true", "project")
     deps = {(d["path"], d["line"], d["name"], d["pin_class"]) for d in _rows(out, "dependencies.csv")}
@@ -327,3 +327,110 @@ def test_twenty_megabyte_environment_file_and_non_utf8_mlproject(tmp_path: Path)
     assert problems[("MLproject", "mlproject")] == "bytes not valid utf-8 at line 1"
     files = {f["path"]: f["status"] for f in read_csv(tmp_path / "o" / "files.csv")}
     assert files == {"environment.yml": "problem", "MLproject": "problem", "a.py": "no-mlflow"}
+
+
+def test_notebook_cells_are_their_index_in_the_cells_list_and_bad_sources_are_problems(tmp_path: Path) -> None:
+    def cells(*listed: tuple[str, object]) -> str:
+        return json.dumps({"cells": [{"cell_type": k, "source": s, "metadata": {}} for k, s in listed],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+    corpus = _corpus(tmp_path, {
+        "doc.ipynb": cells(("markdown", "# Title"), ("markdown", ["intro"]), ("code", "import mlflow"),
+                           ("markdown", "## Train"), ("code", ["x = 1\n", "mlflow.log_metric('m', x)\n"])),
+        "null.ipynb": cells(("markdown", "# T"), ("code", "import mlflow"), ("code", None)),
+        "number.ipynb": cells(("code", 7), ("code", "import mlflow\nmlflow.log_param('p', 1)")),
+    })
+    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=1, draw_report=False))
+    calls = {(c["path"], c["cell"], c["line"], c["api"]) for c in read_csv(tmp_path / "o" / "call_sites.csv")}
+    assert calls == {("doc.ipynb", "4", "2", "mlflow.log_metric")}  # the fifth cell of the notebook, line 2 of it
+    problems = {p["path"]: (p["stage"], p["reason"]) for p in read_csv(tmp_path / "o" / "problems.csv")}
+    assert problems == {
+        "null.ipynb": ("read", "cell 2: source is null, not text (nbformat: a string or a list of strings): notebook not read"),
+        "number.ipynb": ("read", "cell 0: source is a number, not text (nbformat: a string or a list of strings): "
+                                 "notebook not read"),
+    }
+    files = {f["path"]: f["status"] for f in read_csv(tmp_path / "o" / "files.csv")}
+    assert files == {"doc.ipynb": "analyzed", "null.ipynb": "problem", "number.ipynb": "problem"}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_worker_killed_by_a_file_costs_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         jobs: int) -> None:
+    """A native crash while parsing one file (here a real SIGSEGV of the worker) is retried without that file."""
+    import os
+    import signal
+
+    import analysis.engine as engine_module
+
+    make_repo(tmp_path / "src" / "boom", {"boom.py": "import mlflow  # SEGV\nmlflow.log_param('x', 1)\n",
+                                          "fine.py": "import mlflow\nmlflow.log_metric('m', 1)\n"})
+    make_repo(tmp_path / "src" / "calm", {"c.py": "import mlflow\nmlflow.log_param('c', 1)\n"})
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    real = engine_module.python_findings
+
+    def crashes_on_marker(data: bytes, *args: object) -> object:
+        if b"# SEGV" in data:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real(data, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "python_findings", crashes_on_marker)
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs, draw_report=False))
+    assert summary.failed == ()
+    problems = read_csv(tmp_path / "o" / "problems.csv")
+    assert [(p["repo"], p["path"], p["stage"], p["reason"]) for p in problems] == [
+        ("boom", "boom.py", "parse", engine_module.CRASHED)]
+    calls = {(c["repo"], c["path"], c["line"]) for c in read_csv(tmp_path / "o" / "call_sites.csv")}
+    assert calls == {("boom", "fine.py", "2"), ("calm", "c.py", "2"), ("r", "b.py", "2")}
+    assert not (tmp_path / "o" / ".in-flight").exists()
+
+
+def test_a_read_only_output_directory_is_refused_before_any_work(tmp_path: Path) -> None:
+    import os
+
+    from analysis.analyze import AnalysisError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        if os.access(out, os.W_OK):
+            pytest.skip("running as a user who may write anywhere (root): the kernel grants the write")
+        with pytest.raises(AnalysisError, match="cannot write the results there"):
+            analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False))
+    finally:
+        out.chmod(0o700)
+
+
+def test_a_failed_write_keeps_the_previous_set_and_leaves_no_temporary_file(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.analyze as analyze_module
+    from analysis.analyze import OutputError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)
+    analyze(settings)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
+    real = analyze_module.write_csv
+
+    def disk_full_at_practices(path: Path, *args: object) -> None:
+        if path.name == "practices.csv":
+            raise OSError(28, "No space left on device")
+        real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analyze_module, "write_csv", disk_full_at_practices)
+    (corpus / "repos" / "r" / "c.py").write_text("import mlflow\nmlflow.log_param('new', 1)\n")
+    with pytest.raises(OutputError, match=r"practices.csv: cannot write: No space left on device"):
+        analyze(settings)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
+    assert after.keys() == before.keys()
+    assert {k: v for k, v in after.items() if k != ".cache.sqlite" and not k.startswith(".cache")} == {
+        k: v for k, v in before.items() if k != ".cache.sqlite" and not k.startswith(".cache")}
+    assert not [p for p in (tmp_path / "o").rglob("*") if ".tmp" in p.name or ".staging" in p.name]
+
+
+def test_an_output_directory_under_a_file_is_refused_before_any_work(tmp_path: Path) -> None:
+    from analysis.analyze import AnalysisError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(AnalysisError, match=r"plain/out: cannot write the results there"):
+        analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "plain" / "out", draw_report=False))
+    assert not (corpus / ".." / "plain" / "out").exists()

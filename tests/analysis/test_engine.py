@@ -11,6 +11,7 @@ from analysis.catalog import catalog_for
 from analysis.engine import RepoAnalyzer
 from analysis.mlflow_calls import Resolver
 from analysis.repo_state import RepoResult, RepoTask
+from analysis.code_findings import LIBCST_MAX_CHARS, NESTED
 from analysis.tables import TABLES, FileStatus, flat, unflat
 
 
@@ -90,3 +91,41 @@ def test_committed_store_is_read_by_the_engine(analyzer: RepoAnalyzer, tmp_path:
     assert sorted((p.key, p.value, p.declared_in_mlproject) for p in result.stored_params) == [
         ("epochs", "3", "no"), ("lr", "0.1", "yes")]
     assert [(m.key, m.latest_value, m.latest_step) for m in result.stored_metrics] == [("loss", 0.5, 2)]
+
+
+HOSTILE = {
+    "plus_chain.py": "import mlflow\nx = " + "+".join(["1"] * 8000) + "\n",
+    "attribute_chain.py": "import mlflow\nx = a" + ".b" * 8000 + "\n",
+    "unary_chain.py": "import mlflow\nx = " + "-" * 8000 + "1\n",
+    "deep_brackets.py": "import mlflow\nx = " + "[" * 1000 + "]" * 1000 + "\n",
+    "nested_parens.py": "import mlflow\nx = " + "(" * 1000 + "1" + ")" * 1000 + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_file_too_nested_for_a_safe_parse_is_a_parse_problem(analyzer: RepoAnalyzer, tmp_path: Path,
+                                                                name: str) -> None:
+    """Inputs that crash or starve LibCST's native parser never reach it; the rest of the repository is read."""
+    task = checkout(tmp_path, {name: HOSTILE[name], "ok.py": "import mlflow\nmlflow.log_param('a', 1)\n"})
+    result = analyzer.analyze(task)
+    assert [(p.path, p.stage, p.reason) for p in result.problems] == [(name, "parse", NESTED)]
+    assert {f.path: f.status for f in result.files} == {name: FileStatus.PROBLEM, "ok.py": FileStatus.ANALYZED}
+    assert [(c.path, c.site.line) for c in result.call_sites] == [("ok.py", 2)]
+
+
+def test_a_module_too_large_for_libcst_keeps_its_graph_facts(analyzer: RepoAnalyzer, tmp_path: Path) -> None:
+    big = "import mlflow\n" + "mlflow.log_param('k', 1)\n" * (LIBCST_MAX_CHARS // 24 + 1)
+    result = analyzer.analyze(checkout(tmp_path, {"gen.py": big}))
+    assert [(p.path, p.stage, p.reason.split(" (")[0]) for p in result.problems] == [
+        ("gen.py", "parse", "too large to parse safely")]
+    assert result.call_sites == []
+
+
+def test_an_environment_file_that_cannot_be_read_is_a_problem_file(analyzer: RepoAnalyzer, tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9))
+    result = analyzer.analyze(checkout(tmp_path, {"conda.yaml": bomb, "environment.yml": "dependencies:\n  - numpy=1.2\n"}))
+    status = {f.path: (f.status, f.reason.split(" (")[0]) for f in result.files}
+    assert status["conda.yaml"][0] == FileStatus.PROBLEM and "alias" in status["conda.yaml"][1]
+    assert status["environment.yml"] == (FileStatus.ANALYZED, "")
+    assert [(p.path, p.stage) for p in result.problems] == [("conda.yaml", "environment")]

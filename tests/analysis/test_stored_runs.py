@@ -279,9 +279,9 @@ def test_old_release_store_reads_as_that_release_reads_it(old_stores: tuple[Path
     sql = _ours(repo, refs["mlflow.db"]).store
     version = readings["mlflow.db"]["version"]
     # the schema's first release is at most the release that wrote it
-    from analysis.catalog import _version_key
+    from analysis.catalog import version_key
 
-    assert _version_key(sql.first_mlflow_release) <= _version_key(version)
+    assert version_key(sql.first_mlflow_release) <= version_key(version)
     assert sql.first_mlflow_release.split(".")[0] == version.split(".")[0]
 
 
