@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.mlproject import MLprojectInvalid, safe_yaml
+from analysis import safe_yaml
 from analysis.uv_env import EnvSpec
 
 # mlflow/utils/environment.py: _CONDA_DEPENDENCY_REGEX
@@ -58,8 +58,8 @@ def _lines(value: Any, path: str, key: str) -> tuple[str, ...]:
 
 def _mapping(text: str, path: str) -> dict[str, Any]:
     try:
-        obj = safe_yaml(text)
-    except MLprojectInvalid as err:
+        obj = safe_yaml.load(text, path)
+    except safe_yaml.BadYAML as err:
         raise EnvInvalid(f"{path}: {err}") from err
     if not isinstance(obj, dict):
         raise EnvInvalid(f"{path}: not a YAML mapping")
