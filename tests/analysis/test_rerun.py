@@ -631,3 +631,8 @@ def test_interrupted_runs_leave_nothing_running_and_resume(corpus: tuple[Path, P
     parent = probe().pids_cgroup
     if parent:  # the killed run's cgroup is removed by the next run
         assert not list(Path(parent).glob(f"mlflow-census-{proc.pid}-*"))
+
+
+def test_a_filter_matching_nothing_is_bad_input(corpus: tuple[Path, Path, Path], env_cache: Path) -> None:
+    with pytest.raises(RerunError, match="no target matches"):
+        rerun(_settings(corpus, env_cache, repos=("no/such-repo",)))
