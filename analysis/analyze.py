@@ -33,7 +33,7 @@ from analysis.ftypes import AnalyzeSettings
 from analysis.mlflow_calls import Resolver
 from analysis.repo_state import RepoResult, RepoTask
 from analysis.reproducibility import REPRODUCIBILITY_COLUMNS
-from analysis.storage import STORAGE_COLUMNS, storage_rows
+from analysis.mlflow_storage import STORAGE_COLUMNS, storage_rows
 from analysis.store_schema import revision_releases
 from analysis.tables import TABLES, FileStatus, cells
 from analysis.traceability import TRACEABILITY_COLUMNS, co_usage, graph_name, usage_graph, write_graphml
