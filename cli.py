@@ -1,4 +1,4 @@
-"""mlflow-census command line: ``mine`` a corpus, then ``analyze`` it."""
+"""mlflow-census command line: ``mine`` a corpus, then ``analyze`` it; ``rerun`` its MLprojects in a sandbox."""
 
 from __future__ import annotations
 
@@ -253,7 +253,10 @@ def analyze(
     typer.echo(f"parsed by LibCST: {summary.n_parsed}  from cache: {summary.n_cached}  "
                f"without 'mlflow': {summary.n_prefiltered}  mentioning it without importing it: {summary.n_gated}  "
                f"catalog: {summary.catalog_origin}")
-    typer.echo("seconds: " + "  ".join(f"{phase} {t:.1f}" for phase, t in summary.seconds.items()))
+    if summary.seconds:
+        typer.echo("seconds: " + "  ".join(f"{phase} {t:.1f}" for phase, t in summary.seconds.items()))
+    else:
+        typer.echo("nothing changed since the run that wrote these tables: kept as they are")
     for repo in summary.failed:
         typer.echo(f"  failed: {repo} (see problems.csv; not cached, so a re-run tries it again)")
     raise typer.Exit(Exit.SOME_FAILED if summary.failed else Exit.OK)
@@ -308,6 +311,103 @@ def report(
     if latex:
         typer.echo(f"latex: {page.parent / 'latex'}")
     raise typer.Exit(Exit.OK)
+
+
+@app.command()
+def rerun(
+    corpus: Annotated[Optional[Path], typer.Option(
+        help="Mined corpus directory (holding manifest.csv). Default: corpora/mlflow-projects/.",
+        envvar="MLFLOW_CENSUS_CORPUS")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="analyze's results directory: its CSVs are read, rerun.csv, rerun_summary.csv and rerun/ are written "
+        "there. Default: results/<corpus name>/.", envvar="MLFLOW_CENSUS_RESULTS")] = None,
+    repo: Annotated[Optional[list[str]], typer.Option(help="Only this repository (OWNER/NAME); repeatable.")] = None,
+    entry_point: Annotated[Optional[list[str]], typer.Option(
+        "--entry-point", help="Only entry points of this name; repeatable.")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Wall-clock seconds of one run; then it is killed.")] = 600,
+    build_timeout: Annotated[float, typer.Option(min=1, help="Seconds of one environment build.")] = 900,
+    memory: Annotated[str, typer.Option(help="Memory of each process of a run (data segment), e.g. 4G, 512M.")] = "4G",
+    max_processes: Annotated[int, typer.Option(min=8, help="Processes and threads of one run.")] = 512,
+    jobs: Annotated[int, typer.Option(min=1, help="Targets run at once (local worker processes).")] = 1,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Run the targets on this Dask scheduler (tcp://HOST:PORT; needs the dask extra). Every worker needs "
+        "bubblewrap and the corpus and environment cache at the same paths.")] = None,
+    budget: Annotated[Optional[float], typer.Option(
+        min=0, help="Start no new target after this many seconds (a later run goes on from there).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run targets already finished.")] = False,
+    no_sandbox: Annotated[bool, typer.Option(
+        "--no-sandbox", help="Run mined code WITHOUT a sandbox (limits and timeout still apply). Only on a machine "
+        "that is itself a throw-away container.")] = False,
+    env_cache: Annotated[Optional[Path], typer.Option(
+        help="Where built environments are kept (default: ~/.cache/mlflow-census/envs).",
+        envvar="MLFLOW_CENSUS_ENVS")] = None,
+    work_dir: Annotated[Optional[Path], typer.Option(
+        help="Where each target's copy and scratch directory go (default: the system's temp directory).")] = None,
+    keep_work: Annotated[bool, typer.Option("--keep-work", help="Keep each target's copy and scratch directory.")] = False,
+) -> None:
+    """Re-execute every entry point of the valid MLprojects analyze found, each in a sandbox, and measure how
+    many build, run and give the results of the repository's committed runs.
+
+    For each target: a fresh copy of the checkout; the environment `mlflow run` would build (python_env.yaml,
+    or conda.yaml converted as MLflow's virtualenv manager converts it), built with uv from PyPI into a cache
+    keyed by its content (the network is used only there); the command with its parameters substituted as
+    MLflow does (a required parameter takes the value of a committed run of the entry point); the run, made by
+    MLflow as `mlflow run` makes it, inside bubblewrap: no network, nothing of the host but the system's
+    read-only files, the environments (read-only), the copy and a scratch directory, with memory, CPU, file
+    size and process limits and a wall-clock timeout that kills everything it started. docker_env projects are
+    not attempted. Without bubblewrap the command refuses to run (see --no-sandbox).
+
+    Writes into --out: rerun.csv (one row per target: environment, status, failure class, times, runs and
+    metrics logged, comparison with the committed run of the same entry point and parameters), rerun_summary.csv
+    (rates with 95% Wilson intervals, failure taxonomy, time to re-run, readiness score against outcome), each
+    with a .provenance.json sidecar, and rerun/logs/ (each build's and run's output). Resumable: finished targets
+    are journaled (rerun/journal.jsonl) and not re-run unless --force.
+
+    Exit codes: 0 done (failed re-runs are results); 1 the tool failed on a target (retried next time);
+    2 bad input or no sandbox; 130 interrupted (finished targets are kept).
+    """
+    from analysis.rerun.ftypes import RerunError, RerunSettings
+    from analysis.rerun.job import rerun as run_rerun
+    from analysis.rerun.sandbox import parse_size
+    from analysis.uv_env import default_cache
+
+    corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
+    out_dir = out or (Path("results") / corpus_dir.resolve().name)
+    try:
+        memory_bytes = parse_size(memory)
+    except ValueError as err:
+        typer.echo(f"error: --memory: {err}", err=True)
+        raise typer.Exit(Exit.BAD_INPUT) from err
+    settings = RerunSettings(corpus_dir=corpus_dir, out_dir=out_dir, env_cache=env_cache or default_cache(),
+                             repos=tuple(repo or ()), entry_points=tuple(entry_point or ()), timeout=timeout,
+                             build_timeout=build_timeout, memory=memory_bytes, max_processes=max_processes, jobs=jobs,
+                             scheduler=scheduler, budget=budget, force=force, sandbox=not no_sandbox,
+                             work_dir=work_dir, keep_work=keep_work)
+    if no_sandbox:
+        console.print("[bold red]WARNING: --no-sandbox: mined code will run with this user's rights, network and "
+                      "files. Only the limits and the timeout apply.[/]")
+    with _running((RerunError,), "finished targets are kept") as progress:
+        task = progress.add_task("targets", total=None)
+
+        def tick(label: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=f"targets ({label})" if label else "targets")
+
+        summary = run_rerun(settings, tick)
+    typer.echo(f"results: {summary.out_dir / 'rerun.csv'}  summary: {summary.out_dir / 'rerun_summary.csv'}  "
+               f"logs: {summary.out_dir / 'rerun' / 'logs'}")
+    typer.echo(f"sandbox: {summary.sandbox}  process limit: {summary.process_limit}")
+    typer.echo(f"targets: {summary.n_targets}  selected: {summary.n_selected}  finished before: {summary.n_already}  "
+               f"run now: {summary.n_run}  seconds: {summary.seconds:.0f}")
+    if summary.statuses:
+        typer.echo("  " + "  ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items())))
+    if summary.n_budget:
+        typer.echo(f"budget spent: {summary.n_budget} targets not started; run the same command again to go on")
+    for error in summary.errors:
+        typer.echo(f"  tool failed: {error} (not journaled, so a re-run tries it again)")
+    if no_sandbox:
+        console.print("[bold red]WARNING: these runs were made WITHOUT a sandbox (--no-sandbox).[/]")
+    raise typer.Exit(Exit.SOME_FAILED if summary.errors else Exit.OK)
+
 
 if __name__ == "__main__":
     sys.exit(app())

@@ -33,7 +33,7 @@ from analysis.ftypes import AnalyzeSettings
 from analysis.mlflow_calls import Resolver
 from analysis.repo_state import RepoResult, RepoTask
 from analysis.reproducibility import REPRODUCIBILITY_COLUMNS
-from analysis.storage import STORAGE_COLUMNS, storage_rows
+from analysis.mlflow_storage import STORAGE_COLUMNS, storage_rows
 from analysis.store_schema import revision_releases
 from analysis.tables import TABLES, FileStatus, cells
 from analysis.traceability import TRACEABILITY_COLUMNS, co_usage, graph_name, usage_graph, write_graphml
@@ -121,6 +121,16 @@ def cached_catalog(corpus_dir: Path) -> Catalog:
     return Catalog(tuple(data["rows"]), tuple(data["releases"]), data["origin"])
 
 
+def cached_revisions(corpus_dir: Path) -> tuple[dict[str, str], str]:
+    """Alembic head -> first MLflow release, and where it came from (``store_schema.revision_releases``),
+    cached with the releases."""
+    data = _release_cached(corpus_dir, ".schema_revisions.json",
+                           lambda: dict(zip(("mapping", "origin"), revision_releases(corpus_dir))))
+    if data is None:
+        return revision_releases(corpus_dir)
+    return dict(data["mapping"]), str(data["origin"])
+
+
 def cached_storage(corpus_dir: Path) -> list[dict[str, str]]:
     """``mlflow_storage.csv`` rows of the corpus's releases (cached); none without releases."""
     data = _release_cached(corpus_dir, ".storage.json", lambda: {"rows": storage_rows(release_dirs(corpus_dir))})
@@ -166,7 +176,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     db = ResultCache(cache_path) if settings.use_cache else None
     catalog = cached_catalog(settings.corpus_dir)
     tool = fingerprint(catalog)
-    revisions, revisions_origin = revision_releases(settings.corpus_dir)
+    revisions, revisions_origin = cached_revisions(settings.corpus_dir)
     blackbox = out / ".in-flight"
     shutil.rmtree(blackbox, ignore_errors=True)
     blackbox.mkdir()
@@ -203,6 +213,24 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         last = res.repo
         show()
 
+    # Every repository's result in the cache and the tables already written from the cache with
+    # exactly these results (``cached`` true in files.csv): a re-run has nothing to redo (no result
+    # to load, no table to rewrite, no report to redraw). The first re-run after a cold one rewrites
+    # the tables, since their ``cached`` column changes.
+    problems_file = settings.corpus_dir / PROBLEMS
+
+    def tables_stamp(from_cache: bool) -> str:
+        return hashlib.sha256(json.dumps([tool, [repo_key(t) for t in tasks], sha256_file(manifest),
+                                          sha256_file(problems_file) if problems_file.is_file() else "",
+                                          settings.draw_report, from_cache]).encode()).hexdigest()
+
+    done = _unchanged(out, tables_stamp(True), db, [repo_key(t) for t in tasks], settings.draw_report)
+    if done is not None:
+        if db is not None:
+            db.close()
+        shutil.rmtree(blackbox, ignore_errors=True)
+        report(last, done.n_files, done.n_files)
+        return done
     todo: list[RepoTask] = []
     started = time.perf_counter()
     try:
@@ -244,7 +272,6 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     started = time.perf_counter()
     order = {t.repo: i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order[r.repo])
-    problems_file = settings.corpus_dir / PROBLEMS
     mine_problems = read_csv(problems_file) if problems_file.is_file() else []
     written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin)
     seconds["tables"] = time.perf_counter() - started
@@ -254,13 +281,42 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         build_report(out)
         seconds["report"] = time.perf_counter() - started
     files = [f for r in results for f in r.files]
-    return AnalyzeSummary(
+    summary = AnalyzeSummary(
         out, len(tasks), len(files), written["call_sites.csv"], written[PROBLEMS],
         sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
         sum(1 for f in files if f.status == FileStatus.NO_MLFLOW), catalog.origin,
         sum(1 for f in files if f.status == FileStatus.NO_MLFLOW_USE), seconds,
         tuple(r.repo for r in results if r.failed),
     )
+    if db is not None and not summary.failed:
+        stamp = tables_stamp(summary.n_parsed == 0 and not todo)
+        atomic_write_text(out / TABLES_STAMP, json.dumps({"stamp": stamp, "outputs": sorted(written),
+                                                          "summary": {**vars(summary), "out_dir": str(out)}}))
+    return summary
+
+
+TABLES_STAMP = ".tables.json"  # what the tables in the folder were written from
+
+
+def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str], report: bool) -> AnalyzeSummary | None:
+    """The summary of the run that wrote the tables of ``out``, when they were written from exactly
+    the results a new run would give (same stamp, every result cached, every table and graph there)."""
+    if db is None:
+        return None
+    try:
+        data = json.loads((out / TABLES_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("stamp") != stamp or not all((out / name).is_file() for name in data["outputs"]):
+        return None
+    if report and not (out / "report" / "index.html").is_file():
+        return None
+    if any(db.get(key) is None for key in keys):
+        return None
+    kept = data["summary"]
+    files = kept["n_files"]
+    return replace(AnalyzeSummary(**{**kept, "out_dir": Path(kept["out_dir"]), "failed": tuple(kept["failed"])}),
+                   n_parsed=0, n_cached=kept["n_parsed"] + kept["n_cached"], seconds={}, n_files=files)
 
 
 def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,

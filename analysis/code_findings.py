@@ -17,7 +17,7 @@ from analysis.astscan import ModuleScan, parse, scan, scan_source
 from analysis.ftypes import FileContext, FileFindings, SourceError, TrackingUri
 from analysis.mlflow_calls import TRACKING_ENV, Resolver, find_in_module, may_use_mlflow, python_error_line
 from analysis.sources import NotebookCode, decode_python, neutralize_magics, notebook_code
-from analysis.uris import classify_uri, config_source, scan_text
+from analysis.tracking_uris import classify_uri, config_source, scan_text
 
 Bad = list[tuple[int | None, str]]  # (line, reason) of the parts of a file that were left out
 

@@ -56,7 +56,7 @@ from analysis.tables import (
 )
 from analysis.traceability import ModuleIndex, build_graph, dotted_modules, graph_name, module_facts, write_graphml
 from analysis.traceability import metrics as trace_metrics
-from analysis.uris import config_source
+from analysis.tracking_uris import config_source
 from miner import __version__
 from miner.fileio import utc_now
 

@@ -21,7 +21,7 @@ from analysis.environments import (
 from analysis.repo_state import Checkout, RepoResult
 from analysis.sources import is_binary
 from analysis.tables import DependencyRow, EnvironmentRow, FileStatus, ProblemRow, Stage, TrackingUriRow
-from analysis.uris import scan_text
+from analysis.tracking_uris import scan_text
 
 STATIC_PARSERS = {"pyproject.toml": parse_pyproject, "setup.cfg": parse_setup_cfg, "setup.py": parse_setup_py,
                   "dockerfile": parse_dockerfile}

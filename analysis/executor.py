@@ -138,6 +138,7 @@ def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler
     except ImportError as err:
         raise RuntimeError("--scheduler needs Dask: pip install 'mlflow-census[dask]'") from err
     client = distributed.Client(scheduler)
+    futures: dict[Any, T] = {}
     try:
         if setup is not None:
             client.run(setup, context)
@@ -153,4 +154,6 @@ def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler
             if not done.is_empty() and not done.has_ready():
                 time.sleep(tick_seconds)
     finally:
+        if futures:  # interrupted: tasks not started are dropped (a running one finishes on its worker)
+            client.cancel(list(futures))
         client.close()

@@ -20,7 +20,7 @@ def stored_runs_pass(checkout: Checkout, result: RepoResult) -> None:
     declared: dict[str, set[str]] = {}
     for p in result.parameters:
         if p.mlproject_path in valid:
-            declared.setdefault(p.entry_point, set()).add(p.name)
+            declared.setdefault(p.entry_point, set()).add(p.parameter.name)
     for ep in result.entry_points:  # entry points without parameters declare none
         if ep.mlproject_path in valid:
             declared.setdefault(ep.entry_point, set())

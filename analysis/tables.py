@@ -15,7 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 from analysis.ftypes import CallSite, Integration, TrackingUri
+from analysis.mlproject import Parameter
 from analysis.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
+from miner.corpus import ProblemRow as ProblemRow  # one row type for problems.csv, the corpus's and analyze's
 
 
 class FileStatus(StrEnum):
@@ -51,17 +53,6 @@ class FileRow:
     status: str = ""
     reason: str = ""
     cached: bool = False
-
-
-@dataclass(frozen=True)
-class ProblemRow:
-    """A row of ``problems.csv``."""
-
-    repo: str
-    path: str
-    line: int | None
-    stage: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -128,11 +119,7 @@ class ParameterRow:
     repo: str
     mlproject_path: str
     entry_point: str
-    name: str
-    type: str
-    default: str | None
-    required: bool
-    used_in_command: bool
+    parameter: Parameter
 
 
 @dataclass(frozen=True)
@@ -181,11 +168,17 @@ class Table:
         return (*self.lead, *(n for n in names if n not in self.lead))
 
 
+_NESTED: dict[type, dict[str, type]] = {}
+
+
 def _nested(row_type: type) -> dict[str, type]:
-    """Fields of ``row_type`` that hold a finding dataclass, with its type."""
+    """Fields of ``row_type`` that hold a finding dataclass, with its type (worked out once per type)."""
+    if row_type in _NESTED:
+        return _NESTED[row_type]
     hints = typing.get_type_hints(row_type)
-    return {f.name: hints[f.name] for f in dataclasses.fields(row_type)
-            if isinstance(hints[f.name], type) and dataclasses.is_dataclass(hints[f.name])}
+    found = _NESTED[row_type] = {f.name: hints[f.name] for f in dataclasses.fields(row_type)
+                                 if isinstance(hints[f.name], type) and dataclasses.is_dataclass(hints[f.name])}
+    return found
 
 
 def _flat_names(row_type: type) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from miner.fileio import read_csv
+from miner.ftypes import Problem as ProblemRow  # a row of problems.csv, the corpus's and analyze's
 
 MANIFEST = "manifest.csv"
 LOCK = "lock.csv"
@@ -23,6 +24,9 @@ PROBLEMS = "problems.csv"
 REPOS = "repos"
 RELEASES = "mlflow"  # <corpus>/mlflow/<version>/mlflow/...
 RELEASES_TABLE = "releases.csv"
+
+__all__ = ["CorpusRepo", "ProblemRow", "clone_path_for", "local_git_dir", "mined_repositories", "release_dirs",
+           "releases_dir"]
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")  # characters a path part of the corpus never holds
 
 

@@ -434,3 +434,22 @@ def test_an_output_directory_under_a_file_is_refused_before_any_work(tmp_path: P
     with pytest.raises(AnalysisError, match=r"plain/out: cannot write the results there"):
         analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "plain" / "out", draw_report=False))
     assert not (corpus / ".." / "plain" / "out").exists()
+
+
+def test_a_run_with_nothing_to_redo_keeps_the_tables_as_they_are(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)
+    cold = analyze(settings)
+    analyze(settings)  # the first re-run rewrites the tables: their `cached` column changes
+    written = (tmp_path / "o" / "call_sites.csv").stat().st_mtime_ns
+    files = (tmp_path / "o" / "files.csv").read_text()
+    again = analyze(settings)
+    assert (tmp_path / "o" / "call_sites.csv").stat().st_mtime_ns == written
+    assert (tmp_path / "o" / "files.csv").read_text() == files and ",true\n" in files
+    assert (again.n_files, again.n_call_sites, again.n_parsed, again.n_cached) == (cold.n_files, cold.n_call_sites,
+                                                                                   0, cold.n_parsed + cold.n_cached)
+    make_repo(tmp_path / "src" / "new", {"n.py": "import mlflow\nmlflow.log_param('n', 1)\n"})
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=corpus, from_local=tmp_path / "src", skip_mlflow=True))
+    grown = analyze(settings)  # a new repository in the manifest: the tables are written again
+    assert grown.n_parsed == 1 and {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"r", "new"}

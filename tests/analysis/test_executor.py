@@ -33,6 +33,22 @@ def test_workers_are_other_processes_and_one_job_is_this_one() -> None:
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
 
 
+def test_a_dask_cluster_yields_results_and_exceptions_and_runs_setup_on_each_worker() -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        got = dict(run_tasks(square_or_fail, 10, [1, 2, 3, 4], scheduler=cluster.scheduler_address,
+                             setup=refuse_negative))
+        assert {k: v for k, v in got.items() if k != 3} == {1: 11, 2: 14, 4: 26}
+        assert isinstance(got[3], ValueError) and str(got[3]) == "three"
+        with pytest.raises(ValueError, match="negative context"):
+            list(run_tasks(square_or_fail, -1, [1], scheduler=cluster.scheduler_address, setup=refuse_negative))
+
+
+def refuse_negative(context: int) -> None:
+    if context < 0:
+        raise ValueError("negative context")
+
+
 def test_workers_die_with_their_parent(tmp_path: Path) -> None:
     """kill -9 of the process running the pool leaves no worker behind."""
     import signal
