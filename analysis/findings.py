@@ -518,24 +518,32 @@ def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
             facts.add(Share("DockerDigest", int((docker["docker_pinned"] == "digest").sum()), len(docker),
                             "docker_env MLprojects", "mlprojects.csv", T_ENTRY_POINTS,
                             "mlprojects.csv rows of env_type docker_env whose image is pinned by digest"))
-    _rerun_facts(facts, inputs.rerun_table())
+    _rerun_facts(facts, inputs)
 
 
-def _rerun_facts(facts: Facts, rerun: pd.DataFrame) -> None:
+def rerun_rates(inputs: ReportInputs) -> pd.DataFrame:
+    """The rates of ``analysis.rerun.statistics`` (built, ran, same results, ...) over ``rerun.csv``'s rows."""
+    from analysis.rerun.statistics import rerun_statistics
+
+    rerun = inputs.rerun_table()
     if "status" not in rerun or rerun.empty:
+        return pd.DataFrame()
+    return inputs.cached("rerun_rates", lambda: rerun_statistics(rerun).rates)
+
+
+def _rerun_facts(facts: Facts, inputs: ReportInputs) -> None:
+    rates = rerun_rates(inputs)
+    if rates.empty:
         return
-    n = len(rerun)
-    built = rerun["env_build"] == "ok"
+    for rate, name, noun in (("built", "RerunBuilt", "entry points re-run"), ("ran", "RerunRan", "entry points re-run"),
+                             ("same results", "RerunSame", "entry points re-run"),
+                             ("ran given built", "RerunRanGivenBuilt", "targets built")):
+        row = rates[rates["rate"] == rate]
+        if len(row) == 1 and int(row.iloc[0]["n_eligible"]):
+            facts.add(Share(name, int(row.iloc[0]["n"]), int(row.iloc[0]["n_eligible"]), noun, "rerun.csv", T_RERUN,
+                            f"rerun rate '{rate}' (analysis/rerun/statistics.py): {row.iloc[0]['definition']}"))
+    rerun = inputs.rerun_table()
     ran = rerun["status"] == "succeeded"
-    for name, hits, definition in (("RerunBuilt", built, "env_build = ok: the environment was built"),
-                                   ("RerunRan", ran, "status = succeeded (exit status 0)"),
-                                   ("RerunSame", ran & _true(rerun["metrics_equal"]),
-                                    "metrics_equal = true: every final metric equal to the committed run's")):
-        facts.add(Share(name, int(hits.sum()), n, "entry points re-run", "rerun.csv", T_RERUN,
-                        f"rerun.csv rows with {definition}, over every target"))
-    if int(built.sum()):
-        facts.add(Share("RerunRanGivenBuilt", int((ran & built).sum()), int(built.sum()), "targets built", "rerun.csv", T_RERUN,
-                        "rerun.csv rows that succeeded among those whose environment was built"))
     if int(ran.sum()):
         seconds = (_number(rerun.loc[ran, "build_seconds"]).fillna(0) + _number(rerun.loc[ran, "run_seconds"]).fillna(0))
         facts.add(Number("RerunMedianSeconds", float(seconds.median()), "s", "rerun.csv", T_RERUN,

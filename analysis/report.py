@@ -545,11 +545,23 @@ class _Report:
             self.doc.para(f"Re-runs (entry points executed in a sandbox and compared with their committed runs): not "
                           f"measured: run `{F.RERUN_COMMAND}`.", css="not-measured")
             return
-        rates, failures, times = rerun_tables(rerun)
-        self.doc.table(rates, "rerun.csv", "Re-runs: rates over targets (entry points), 95% Wilson", anchor=F.T_RERUN)
-        self.doc.table(failures, "rerun.csv", "Re-runs: what stopped the targets that did not succeed")
-        if len(times):
-            self.doc.table(times, "rerun.csv", "Re-runs: seconds of the targets that succeeded")
+        from analysis.rerun.statistics import rerun_statistics
+
+        repro = self.inputs.table("reproducibility.csv")
+        stats = rerun_statistics(rerun, repro if len(repro) else None)
+        doc = self.doc
+        doc.table(stats.rates, "rerun.csv", "Re-runs: rates over targets (entry points), 95% Wilson", anchor=F.T_RERUN,
+                  collapse=False)
+        doc.table(stats.failures, "rerun.csv", "Re-runs: what stopped the targets that did not succeed")
+        if stats.times["total_seconds"].notna().any():
+            doc.table(stats.times.round(1), "rerun.csv", "Re-runs: seconds of the targets that succeeded (build: "
+                      "the environment's build time, also when it came from the cache)")
+        if len(stats.readiness):
+            doc.table(stats.readiness, "rerun.csv", "Re-runs against the static readiness score: repositories with "
+                      "an entry point that re-ran, per score band")
+            doc.para(f"Readiness score as a predictor of re-running: AUC {stats.auc:.2f} over {stats.n_repos_scored} "
+                     "repositories (0.5: no better than chance)." if stats.auc is not None else
+                     "Readiness score as a predictor of re-running: no AUC (every repository re-ran, or none did).")
 
     # ---- how it was obtained -------------------------------------------------------------------
     def methodology(self) -> None:
@@ -692,32 +704,6 @@ def probe_summary(probe: pd.DataFrame) -> pd.DataFrame:
         rows.append({"section": section, "release": r["release"], "backend": r["backend"],
                      "item": f"{kind}: {r['parameter']}", "result": result})
     return pd.DataFrame(rows, columns=["section", "release", "backend", "item", "result"])
-
-
-def rerun_tables(rerun: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(rates, failures, times) of ``rerun.csv`` rows: the rates with 95% Wilson intervals."""
-    n = len(rerun)
-    built = rerun["env_build"] == "ok"
-    ran = rerun["status"] == "succeeded"
-    compared = ran & rerun["metrics_equal"].isin(["true", "false"])
-    same = rerun["metrics_equal"] == "true"
-    rates = _share_rows([
-        ("environment built", int(built.sum()), n, "env_build = ok"),
-        ("ran", int(ran.sum()), n, "status = succeeded"),
-        ("same results", int((ran & same).sum()), n, "metrics_equal = true"),
-        ("ran, given built", int((ran & built).sum()), int(built.sum()), "succeeded among built"),
-        ("same, given compared", int((same & compared).sum()), int(compared.sum()),
-         "metrics equal among succeeded targets with a committed run that has metrics"),
-    ])
-    failures = (rerun[~ran].groupby(["status", "failure_class"]).size().rename("targets").reset_index()
-                .sort_values("targets", ascending=False))
-    done = rerun[ran]
-    seconds = pd.DataFrame({"build": pd.to_numeric(done["build_seconds"], errors="coerce").fillna(0),
-                            "run": pd.to_numeric(done["run_seconds"], errors="coerce").fillna(0)})
-    seconds["total"] = seconds["build"] + seconds["run"]
-    times = (seconds.describe(percentiles=[0.5]).loc[["count", "min", "50%", "max"]].round(1).reset_index()
-             .rename(columns={"index": "statistic"}) if len(done) else pd.DataFrame())
-    return rates, failures, times
 
 
 # ---- writing ----------------------------------------------------------------------------------

@@ -512,7 +512,7 @@ def test_probe_and_rerun_rows_fill_their_sections(measured: Path) -> None:
     assert "| ease of re-running | entry points re-run that ran, given their environment was built | 1 of 2 targets " \
            "built (50%, 9-91%) | re-run |" in md
     assert "**re-run conditions**: Re-runs were sandboxed (bubblewrap)" in md and "1 of 2 targets asking" in md
-    assert "| environment built | 2 | 4 | 0.5 |" in md  # the re-run rates table
+    assert "| built | 2 | 4 | 0.5 |" in md  # the re-run rates table (analysis/rerun/statistics.py)
     assert "[probe.csv](../probe/probe.csv)" in md and "[rerun.csv](../rerun.csv)" in md
 
 
