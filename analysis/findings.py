@@ -46,10 +46,13 @@ BACKEND_NAMES = {"file": "a FileStore", "sqlite": "SQLite", "postgresql": "Postg
 
 
 def percent(share: float) -> str:
-    """A share as a whole percentage, ``<1`` and ``>99`` where rounding would say 0 or 100 wrongly."""
+    """A share as a whole percentage (one decimal under 1%), ``<0.1`` and ``>99`` where rounding would say 0 or
+    100 wrongly."""
     share = round(share, 9)  # a Wilson bound of 0 or 1 comes back as 1e-17 or 0.9999999999999999
-    if 0 < share < 0.005:
-        return "<1"
+    if 0 < share < 0.0005:
+        return "<0.1"
+    if 0 < share < 0.01:
+        return f"{share * 100:.1f}"  # 0.5, not 0 or <1
     if 0.995 <= share < 1:
         return ">99"
     return str(round(share * 100))
@@ -233,13 +236,17 @@ def _in(frame: pd.DataFrame, repos: Iterable[str]) -> pd.DataFrame:
     return frame[frame["repo"].isin(set(repos))] if "repo" in frame else frame.iloc[0:0]
 
 
-def _practice(facts: Facts, practices: pd.DataFrame, population: str, practice: str, name: str, noun: str,
-              table: str) -> None:
-    rows = practices[(practices["population"] == population) & (practices["practice"] == practice)]
-    if len(rows) == 1:
-        row = rows.iloc[0]
-        facts.add(Share(name, int(row["n_repos"]), int(row["n_eligible"]), noun, "practices.csv", table,
-                        f"practices.csv '{practice}': {row['definition']}"))
+def _practices(facts: Facts, inputs: ReportInputs, table: str, wanted: Iterable[tuple[str, str, str]]) -> None:
+    """A share for each (practice, fact name, noun) of ``practices.csv``, in the report's population."""
+    practices = inputs.table("practices.csv")
+    if "practice" not in practices:
+        return
+    for practice, name, noun in wanted:
+        rows = practices[(practices["population"] == inputs.population_name) & (practices["practice"] == practice)]
+        if len(rows) == 1:
+            row = rows.iloc[0]
+            facts.add(Share(name, int(row["n_repos"]), int(row["n_eligible"]), noun, "practices.csv", table,
+                            f"practices.csv '{practice}': {row['definition']}"))
 
 
 def _statistic(facts: Facts, stats: pd.DataFrame, statistic: str, name: str, noun: str, *,
@@ -388,22 +395,15 @@ def _probe_capacity_facts(facts: Facts, probe: pd.DataFrame) -> None:
 
 
 def _tracking_facts(facts: Facts, inputs: ReportInputs) -> None:
-    practices = inputs.table("practices.csv")
-    population = inputs.population_name
-    if "practice" in practices:
-        for practice, name, noun in (("logs metrics", "ReposLogMetrics", "repositories"),
-                                     ("logs params", "ReposLogParams", "repositories"),
-                                     ("manual only", "ManualOnly", "repositories logging"),
-                                     ("autolog only", "AutologOnly", "repositories logging"),
-                                     ("autolog and manual", "AutologAndManual", "repositories logging"),
-                                     ("uses steps", "UsesSteps", "repositories logging metrics"),
-                                     ("computed keys", "ComputedKeys", "repositories logging by hand"),
-                                     ("logs models", "LogsModels", "repositories"),
-                                     ("registers models", "RegistersModels", "repositories"),
-                                     ("logs datasets", "LogsDatasets", "repositories"),
-                                     ("uses an API deprecated or removed by the latest release", "DeprecatedApi",
-                                      "repositories")):
-            _practice(facts, practices, population, practice, name, noun, T_TRACKING)
+    _practices(facts, inputs, T_TRACKING, (
+        ("logs metrics", "ReposLogMetrics", "repositories"), ("logs params", "ReposLogParams", "repositories"),
+        ("manual only", "ManualOnly", "repositories logging"), ("autolog only", "AutologOnly", "repositories logging"),
+        ("autolog and manual", "AutologAndManual", "repositories logging"),
+        ("uses steps", "UsesSteps", "repositories logging metrics"),
+        ("computed keys", "ComputedKeys", "repositories logging by hand"),
+        ("logs models", "LogsModels", "repositories"), ("registers models", "RegistersModels", "repositories"),
+        ("logs datasets", "LogsDatasets", "repositories"),
+        ("uses an API deprecated or removed by the latest release", "DeprecatedApi", "repositories")))
     if "ManualOnly" in facts:
         manual = facts["ManualOnly"]
         assert isinstance(manual, Share)
@@ -486,17 +486,12 @@ def _traceability_facts(facts: Facts, inputs: ReportInputs) -> None:
 
 
 def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
-    practices = inputs.table("practices.csv")
-    population = inputs.population_name
-    if "practice" in practices:
-        for practice, name, noun in (("MLproject present", "ReposMLproject", "repositories"),
-                                     ("env spec: none", "EnvSpecNone", "repositories"),
-                                     ("exact pinning share 1", "PinAll", "repositories declaring dependencies"),
-                                     ("exact pinning share 0", "PinNone", "repositories declaring dependencies"),
-                                     ("python pinned", "PythonPinned", "repositories"),
-                                     ("mlflow pinned", "MlflowPinned", "repositories"),
-                                     ("seeds set", "SeedsSet", "repositories")):
-            _practice(facts, practices, population, practice, name, noun, T_REPRO)
+    _practices(facts, inputs, T_REPRO, (
+        ("MLproject present", "ReposMLproject", "repositories"), ("env spec: none", "EnvSpecNone", "repositories"),
+        ("exact pinning share 1", "PinAll", "repositories declaring dependencies"),
+        ("exact pinning share 0", "PinNone", "repositories declaring dependencies"),
+        ("python pinned", "PythonPinned", "repositories"), ("mlflow pinned", "MlflowPinned", "repositories"),
+        ("seeds set", "SeedsSet", "repositories")))
     repro = _in(inputs.table("reproducibility.csv"), inputs.population)
     readiness = _number(repro["readiness"]).dropna() if "readiness" in repro else pd.Series(dtype=float)
     if len(readiness):

@@ -25,6 +25,7 @@ from miner.fileio import sha256_file
 T_THREATS = "t-teaching"
 T_FILES = "t-files"
 T_GRAPH = "t-call-graph"
+T_PROBLEMS = "t-problems"
 # Teaching and demonstration material, by a rule anyone can re-apply: a word of the repository's
 # owner/name, description or topics (split at non-letters and camelCase) is one of these.
 TEACHING_WORDS = frozenset({
@@ -281,23 +282,23 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
                             "whose text mentions mlflow"))
     problems = inputs.table("problems.csv")
     if "stage" in problems:
-        facts.add(Number("FilesNotFetched", int((problems["stage"] == "mine").sum()), "", "problems.csv", T_FILES,
+        facts.add(Number("FilesNotFetched", int((problems["stage"] == "mine").sum()), "", "problems.csv", T_PROBLEMS,
                          "problems.csv rows of stage mine: files the miner did not write (over the size limit, "
                          "missing from the snapshot, a link leaving the repository)"))
-        facts.add(Number("EnvProblems", int((problems["stage"] == "environment").sum()), "", "problems.csv", T_FILES,
+        facts.add(Number("EnvProblems", int((problems["stage"] == "environment").sum()), "", "problems.csv", T_PROBLEMS,
                          "problems.csv rows of stage environment: environment files or lines that could not be read"))
     graph = call_graph_table(inputs)
     if len(graph):
-        facts.add(Number("ByNameEdges", int(graph["by_name"].sum()), "", "graphs/*.graphml", T_GRAPH,
+        facts.add(Number("ByNameEdges", int(graph["by_name"].sum()), "", "graphs/", T_GRAPH,
                          "calls edges with by_name = true in the population's graphs"))
-        facts.add(Number("CallEdges", int(graph["calls"].sum()), "", "graphs/*.graphml", T_GRAPH,
+        facts.add(Number("CallEdges", int(graph["calls"].sum()), "", "graphs/", T_GRAPH,
                          "calls edges in the population's graphs"))
         facts.add(Share("ReposByName", int((graph["by_name"] > 0).sum()), len(graph), "repositories with a graph",
-                        "graphs/*.graphml", T_GRAPH, "repositories whose graph has a by-name calls edge"))
-        facts.add(Number("UnresolvedEdges", int(graph["unresolved"].sum()), "", "graphs/*.graphml", T_GRAPH,
+                        "graphs/", T_GRAPH, "repositories whose graph has a by-name calls edge"))
+        facts.add(Number("UnresolvedEdges", int(graph["unresolved"].sum()), "", "graphs/", T_GRAPH,
                          "unresolved edges (calls through variables, dynamic imports) in the population's graphs"))
         facts.add(Share("ReposUnresolved", int((graph["unresolved"] > 0).sum()), len(graph),
-                        "repositories with a graph", "graphs/*.graphml", T_GRAPH,
+                        "repositories with a graph", "graphs/", T_GRAPH,
                         "repositories whose graph has an unresolved edge"))
     calls = inputs.table("call_sites.csv")
     if "note" in calls:

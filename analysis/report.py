@@ -31,9 +31,9 @@ import pandas as pd
 from analysis import findings as F
 from analysis.findings import Facts, Finding, Kpi, Sentence, compute_facts, facts_frame, key_findings, kpi_table
 from analysis.latex import TexTable, write_latex
-from analysis.methodology import (T_FILES, T_GRAPH, T_THREATS, TEACHING_WORDS, add_threat_facts, call_graph_table,
-                                  corpus_identity, selection_funnel, teaching_repositories, threat_sentences,
-                                  unparsed_files)
+from analysis.methodology import (T_FILES, T_GRAPH, T_PROBLEMS, T_THREATS, TEACHING_WORDS, add_threat_facts,
+                                  call_graph_table, corpus_identity, selection_funnel, teaching_repositories,
+                                  threat_sentences, unparsed_files)
 from analysis.report_inputs import REFERENCE_FILES, ReportInputs, read_frame
 from analysis.statistics import wilson
 from analysis.traceability import graph_name
@@ -130,7 +130,7 @@ class _Doc:
             return
         if tex and self.latex:
             self.tables.append(TexTable(anchor.removeprefix("t-"), frame, caption))
-        cells = frame.astype(str)
+        cells = frame.astype(object).where(frame.notna(), "").astype(str)  # a missing value (NaN, None) is blank
         folded = len(cells) > COLLAPSE_ROWS if collapse is None else collapse
         lines = ["| " + " | ".join(cells.columns) + " |", "|" + "---|" * len(cells.columns)]
         lines += ["| " + " | ".join(v.replace("|", "\\|").replace("\n", " ") for v in row) + " |"
@@ -582,7 +582,7 @@ class _Report:
         problems = inputs.table("problems.csv")
         if not problems.empty:
             stages = problems.groupby("stage").agg(rows=("path", "size"), repositories=("repo", "nunique")).reset_index()
-            doc.table(stages, "problems.csv", "Inputs that could not be read or parsed, by stage")
+            doc.table(stages, "problems.csv", "Inputs that could not be read or parsed, by stage", anchor=T_PROBLEMS)
         self.reference()
 
     def reference(self) -> None:
@@ -710,7 +710,7 @@ def probe_summary(probe: pd.DataFrame) -> pd.DataFrame:
 
 _STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.45}"
           "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px;"
-          "vertical-align:top}th{background:#f3f3f3;cursor:pointer}th.asc:after{content:' \\25B2'}"
+          "vertical-align:top}th{background:#f3f3f3;cursor:pointer;text-align:left!important}th.asc:after{content:' \\25B2'}"
           "th.desc:after{content:' \\25BC'}.caption,figcaption{color:#555;font-size:12px}img{max-width:100%}"
           ".not-measured{color:#555;font-style:italic}.src{color:#777;font-size:11px}code{background:#f3f3f3;padding:0 3px}"
           "details summary{cursor:pointer;color:#4477AA;font-size:12px}")

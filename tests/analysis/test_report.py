@@ -449,7 +449,7 @@ def _check_every_fact(results: Path, corpus: Path) -> None:
         elif isinstance(value, str):
             assert row["value"] == value, name
         else:
-            assert math.isclose(float(row["value"]), float(value)), name  # type: ignore[arg-type]
+            assert math.isclose(float(row["value"]), float(value), rel_tol=1e-6), name  # type: ignore[arg-type]
 
 
 def test_every_number_of_the_findings_is_recomputed_from_the_csvs(analyzed: tuple[Path, Path]) -> None:
