@@ -5,7 +5,8 @@ study cites them (``\\NReposMLproject{} of \\DenReposMLproject{}``) and never re
 ``X``: ``\\NX`` (n), ``\\DenX`` (denominator), ``\\PctX``, ``\\LowX``, ``\\HighX`` (95% Wilson bounds,
 percent signs included) and ``\\TxtX`` (the phrase the report prints); for a number or a label,
 ``\\NX`` and ``\\TxtX``. ``findings-text.tex`` holds the key findings written with those macros, and
-``report.tex`` a document that inputs all of it (it compiles with pdflatex, booktabs and longtable).
+``report.tex`` a document that inputs all of it (it compiles with pdflatex; the tables need the
+``array``, ``booktabs`` and ``longtable`` packages, and ``graphicx`` for the wide ones).
 """
 
 from __future__ import annotations
@@ -117,7 +118,10 @@ def table_tex(table: TexTable) -> str:
     frame = table.frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     widths = [max([len(str(c))] + [len(str(v)) for v in frame[c]]) for c in frame.columns]
-    fmt = "".join(f"p{{{min(0.45, max(0.12, 0.9 / len(widths)))}\\linewidth}}" if w > WIDE_CELL else "l"
+    n_wide = sum(1 for w in widths if w > WIDE_CELL)
+    # the narrow columns take what they need (about 0.1 of the line each), the wide ones share the rest
+    wide_width = round(min(0.6, max(0.2, (0.95 - 0.1 * (len(widths) - n_wide)) / max(1, n_wide))), 2)
+    fmt = "".join(f">{{\\raggedright\\arraybackslash}}p{{{wide_width}\\linewidth}}" if w > WIDE_CELL else "l"
                   for w in widths)
     styler = frame.style.hide(axis="index").format(escape="latex", precision=4).format_index(escape="latex", axis=1)
     label = f"tab:{table.name}"
@@ -141,6 +145,8 @@ def write_latex(out: Path, tables: Iterable[TexTable], figures: Mapping[str, tup
     numbers as the macros of ``findings.tex``."""
     written: list[Path] = []
     tables = list(tables)
+    for stale in [*(out / "tables").glob("*.tex"), *(out / "figures").glob("*.pdf")]:
+        stale.unlink()  # a table or figure of an earlier report that this one no longer has
     for table in tables:
         path = out / "tables" / f"{table.name}.tex"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +163,8 @@ def write_latex(out: Path, tables: Iterable[TexTable], figures: Mapping[str, tup
     for finding in findings:
         text.append(f"\\paragraph{{{escape(finding.title)}}}")
         text.append(" ".join(sentence_tex(s) for s in finding.sentences) + "\n")
-    kpi_rows = ["\\begin{longtable}{p{0.18\\linewidth}p{0.36\\linewidth}p{0.3\\linewidth}l}",
+    ragged = ">{\\raggedright\\arraybackslash}p"
+    kpi_rows = [f"\\begin{{longtable}}{{{ragged}{{0.17\\linewidth}}{ragged}{{0.36\\linewidth}}{ragged}{{0.3\\linewidth}}l}}",
                 "\\caption{The proposal's KPIs}\\label{tab:kpis}\\\\", "\\toprule",
                 "KPI & measure & value & source \\\\", "\\midrule"]
     for kpi in kpis:
@@ -170,7 +177,8 @@ def write_latex(out: Path, tables: Iterable[TexTable], figures: Mapping[str, tup
     atomic_write_text(out / "findings-text.tex", "\n".join(text) + "\n" + "\n".join(kpi_rows) + "\n")
     written += [out / "findings.tex", out / "findings-text.tex"]
     document = ["\\documentclass[a4paper,10pt]{article}", "\\usepackage[T1]{fontenc}", "\\usepackage[utf8]{inputenc}",
-                "\\usepackage[margin=2cm]{geometry}", "\\usepackage{booktabs}", "\\usepackage{longtable}",
+                "\\usepackage[margin=2cm]{geometry}", "\\usepackage{array}", "\\usepackage{booktabs}",
+                "\\usepackage{longtable}",
                 "\\usepackage{graphicx}", "\\input{findings}", "\\begin{document}",
                 "\\section*{Key findings}", "\\input{findings-text}"]
     for table in tables:
