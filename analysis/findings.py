@@ -589,11 +589,11 @@ def key_findings(facts: Facts) -> list[Finding]:
         facts.sentence("{ReposTrackingURI} set a tracking URI in code or configuration; of these, {ReposURIServer:n} "
                        "({ReposURIServer:pct}) name a tracking server (http or https), {ReposURILocal:n} "
                        "({ReposURILocal:pct}) a local file or SQLite store, {ReposURIDatabricks:n} ({ReposURIDatabricks:pct}) Databricks, and "
-                       "{ReposURIUnknown:n} ({ReposURIUnknown:pct}) only a value computed at run time or read from "
-                       "the environment (a repository may do several); the others log to MLflow's default, a local "
-                       "./mlruns folder."),
+                       "{ReposURIUnknown:n} ({ReposURIUnknown:pct}) a value computed at run time or read from the "
+                       "environment (a repository may do several); the others set none in the repository, so MLflow "
+                       "logs to a local ./mlruns folder unless MLFLOW_TRACKING_URI is set where they run."),
         facts.sentence("{ReposStore} commit an experiment store to the repository ({NStores} stores holding "
-                       "{NStoredRuns} runs, {StoreBytesPerRun} per run on disk); {RunsAbsArtifactURI} record an "
+                       "{NStoredRuns} runs, {StoreBytesPerRun} of store files per run); {RunsAbsArtifactURI} record an "
                        "absolute artifact location on the author's machine, which a clone elsewhere does not have."),
         facts.sentence("MLflow's own storage model, read from the source of {NReleasesRead} releases ({FirstRelease} "
                        "to {LastRelease}), grew from {SqlTablesFirst} to {SqlTablesLast} SQL tables, and the longest "
@@ -626,7 +626,8 @@ def key_findings(facts: Facts) -> list[Finding]:
                        "from code that no entry point, script or notebook reaches, and {ReposImplicitRun} log outside "
                        "any run in a file that starts none (MLflow then opens one itself)."),
         facts.sentence("In the committed stores, {RunsGitCommit} record a git commit, but only {CommitsInHistory:n} of "
-                       "those {CommitsInHistory:of} commits ({CommitsInHistory:pct}) are in the published history; "
+                       "the {CommitsInHistory:of} that could be looked up ({CommitsInHistory:pct}) name a commit of the "
+                       "mined repository's history; "
                        "{RunsSourceExists} name a source file that exists at the mined commit, and {RunsEntryPoint} "
                        "an MLproject entry point."),
     )
