@@ -11,7 +11,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -27,8 +27,9 @@ from tests.conftest import make_repo
 RUN_A, RUN_B = "a" * 32, "b" * 32
 
 
-def _run(run_id: str, status: int, tags: dict[str, str], metrics: dict[str, str], params: dict[str, str]) -> dict[str, str]:
-    files = {f"mlruns/1/{run_id}/meta.yaml": f"run_id: {run_id}\nrun_uuid: {run_id}\nexperiment_id: '1'\nstatus: {status}\n"
+def _run(run_id: str, status: int, tags: dict[str, str], metrics: dict[str, str],
+         params: dict[str, str]) -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = {f"mlruns/1/{run_id}/meta.yaml": f"run_id: {run_id}\nrun_uuid: {run_id}\nexperiment_id: '1'\nstatus: {status}\n"
              f"start_time: 5\nend_time: 9\nuser_id: u\nlifecycle_stage: active\n"
              f"artifact_uri: /home/u/p/mlruns/1/{run_id}/artifacts\n"}
     for kind, values in (("tags", tags), ("metrics", metrics), ("params", params)):
@@ -36,7 +37,7 @@ def _run(run_id: str, status: int, tags: dict[str, str], metrics: dict[str, str]
     return files
 
 
-PROJECT = {
+PROJECT: dict[str, str | bytes] = {
     "MLproject": "name: p\nconda_env: conda.yaml\nentry_points:\n  main:\n    parameters:\n      a: {type: float, default: 1}\n"
                  "    command: python train.py {a}\n",
     "conda.yaml": "dependencies: [python=3.10.0, {pip: [mlflow==2.9.2, numpy]}]\n",
@@ -50,12 +51,12 @@ PROJECT = {
            {"acc": "1 0.5 0\n2 0.75 1\n2 0.75 1\n"}, {"a": "1"}),
     **_run(RUN_B, 4, {"mlflow.source.name": "/home/u/gone.py"}, {"loss": "1 nan 0\n"}, {}),
 }
-SERVER = {"t.py": "import mlflow\nmlflow.autolog()\nmlflow.set_tracking_uri('http://localhost:5000')\n",
+SERVER: dict[str, str | bytes] = {"t.py": "import mlflow\nmlflow.autolog()\nmlflow.set_tracking_uri('http://localhost:5000')\n",
           "util.py": "print(1)\n", "notes.txt": "x\n"}
 NOTEBOOK = {"cells": [{"cell_type": "code", "source": ["import mlflow\n", "mlflow.log_metric(f'k{i}', 1)\n"]},
                       {"cell_type": "code", "source": ["mlflow.log_param('x' 1)\n"]}],
             "metadata": {"kernelspec": {"language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
-TUTORIAL = {"MLproject": "name: t\npython_env: python_env.yaml\nentry_points:\n  main:\n    parameters:\n"
+TUTORIAL: dict[str, str | bytes] = {"MLproject": "name: t\npython_env: python_env.yaml\nentry_points:\n  main:\n    parameters:\n"
                          "      alpha: float\n    command: python t.py {alpha}\n",
             "python_env.yaml": "python: 3.8\ndependencies: [mlflow==2.9.2, pandas==2.0.0]\n",
             "t.py": "import mlflow\nclass C:\n    def go(self):\n        mlflow.log_metric('m', 1)\n"
@@ -103,7 +104,7 @@ RERUN = [
 ]
 
 
-def _write(path: Path, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _write(path: Path, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
