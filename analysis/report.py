@@ -130,6 +130,7 @@ class _Doc:
             return
         if tex and self.latex:
             self.tables.append(TexTable(anchor.removeprefix("t-"), frame, caption))
+        frame = frame.round(4)
         cells = frame.astype(object).where(frame.notna(), "").astype(str)  # a missing value (NaN, None) is blank
         folded = len(cells) > COLLAPSE_ROWS if collapse is None else collapse
         lines = ["| " + " | ".join(cells.columns) + " |", "|" + "---|" * len(cells.columns)]
