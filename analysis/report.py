@@ -480,14 +480,31 @@ class _Report:
         fig, ax = plt.subplots(figsize=(9, 6))
         kinds = sorted({d.get("kind", "") for _n, d in g.nodes(data=True)})
         colors = [PALETTE[kinds.index(d.get("kind", "")) % len(PALETTE)] for _n, d in g.nodes(data=True)]
-        nx.draw_networkx(g, pos=nx.spring_layout(g, seed=1), ax=ax, node_color=colors, node_size=120,
-                         font_size=6, arrows=True, labels={n: n.split(":", 1)[-1][-28:] for n in g},
-                         edge_color="#00000055")
+        # only what a reader traces (entry points, keys, models, data...): modules, functions and
+        # dependencies unlabelled, their colour says what they are
+        quiet = {"module", "function", "dependency", "parameter", "script", "notebook"}
+        labels = {n: n.split(":", 1)[-1][-24:] for n, d in g.nodes(data=True) if d.get("kind", "") not in quiet}
+        # left to right as a run is traced: repository, MLproject, entry point, code, what it logs, environment
+        layers = ("repository", "mlproject", "entry_point", "parameter", "script", "notebook", "module", "function",
+                  "run_site", "param_key", "metric_key", "tag", "artifact", "model", "registered_model", "dataset",
+                  "tracking_uri", "environment", "dependency")
+        for node, data in g.nodes(data=True):
+            kind = data.get("kind", "")
+            data["layer"] = layers.index(kind) if kind in layers else len(layers)
+        pos = nx.multipartite_layout(g, subset_key="layer")
+        nx.draw_networkx(g, pos=pos, ax=ax, node_color=colors, node_size=110, arrows=True, with_labels=False,
+                         edge_color="#00000040")
+        # labels over the nodes of one layer and under those of the next, so neighbouring columns do not collide
+        for parity, align, shift in ((0, "bottom", 0.025), (1, "top", -0.025)):
+            chosen = {n: t for n, t in labels.items() if g.nodes[n]["layer"] % 2 == parity}
+            nx.draw_networkx_labels(g, pos={n: (pos[n][0], pos[n][1] + shift) for n in chosen}, ax=ax, labels=chosen,
+                                    font_size=6, verticalalignment=align)
         ax.legend(handles=[Line2D([], [], marker="o", linestyle="", color=PALETTE[i % len(PALETTE)], label=k or "(none)")
                            for i, k in enumerate(kinds)], title="node kind", fontsize=7, title_fontsize=8,
                   loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         ax.set_axis_off()
-        self.doc.figure("fig_graph.png", fig, f"graphs/{name}", f"One traceability graph drawn: {name}")
+        self.doc.figure("fig_graph.png", fig, f"graphs/{name}", f"One traceability graph drawn: {name} (modules, "
+                        "functions, scripts, parameters and dependencies unlabelled)")
 
     def reproducibility(self) -> None:
         doc, inputs = self.doc, self.inputs
@@ -574,6 +591,7 @@ class _Report:
         files = inputs.table("files.csv")
         if not files.empty:
             counts = files.groupby(["kind", "status"]).size().unstack(fill_value=0)
+            counts.columns.name = None
             counts.insert(0, "files", counts.sum(axis=1))
             counts.loc["all"] = counts.sum()
             doc.table(counts.reset_index(), "files.csv",
