@@ -18,13 +18,12 @@ import base64
 import hashlib
 import html
 import io
-import math
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -34,6 +33,7 @@ from analysis.latex import TexTable, write_latex
 from analysis.methodology import (T_FILES, T_GRAPH, T_PROBLEMS, T_THREATS, TEACHING_WORDS, add_threat_facts,
                                   call_graph_table, corpus_identity, selection_funnel, teaching_repositories,
                                   threat_sentences, unparsed_files)
+from analysis.report_figures import bar_figure, graph_figure, pinning_figure, pyplot, storage_figure
 from analysis.report_inputs import REFERENCE_FILES, ReportInputs, read_frame
 from analysis.statistics import wilson
 from analysis.traceability import graph_name
@@ -45,17 +45,6 @@ if TYPE_CHECKING:
 
 BASELINES = Path(__file__).parent / "data" / "baselines.csv"
 COLLAPSE_ROWS = 25  # a table longer than this is folded under <details>
-# Paul Tol's colour-blind-safe palettes (bright, then muted)
-PALETTE = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#332288", "#88CCEE",
-           "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499", "#DDDDDD")
-
-
-def _pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend, imported when a figure is drawn (not for an unchanged report)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 _CODE = re.compile(r"`([^`]*)`")
@@ -147,7 +136,7 @@ class _Doc:
                          + (f"<details><summary>{summary}</summary>{table}</details>" if folded else table))
 
     def figure(self, name: str, fig: Figure, source: str, caption: str) -> None:
-        plt = _pyplot()
+        plt = pyplot()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
         if self.latex:
@@ -192,47 +181,8 @@ def _shares(frame: pd.DataFrame, column: str) -> tuple[list[float], tuple[list[f
                    [float(v) - s for s, v in zip(share, frame["ci_high"])])
 
 
-def _bar(labels: list[str], values: list[float], title: str, xlabel: str,
-         errors: tuple[list[float], list[float]] | None = None, counts: list[str] | None = None) -> Figure:
-    """Horizontal bars, first label on top, with 95% intervals and ``n/N`` written beside each bar."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.3 * len(labels) + 1)))
-    ax.barh(labels[::-1], values[::-1], xerr=None if errors is None else [errors[0][::-1], errors[1][::-1]],
-            color=PALETTE[0], ecolor="#222222", capsize=3)
-    for y, text in enumerate((counts or [])[::-1]):
-        ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=7, color="#444444")
-    ax.set_xlim(0, 1)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    figure: Figure = fig
-    return figure
-
-
 def _version_order(values: list[str]) -> list[str]:
     return sorted(values, key=lambda v: [int(x) if x.isdigit() else 0 for x in v.split(".")])
-
-
-def _storage_figure(counts: pd.DataFrame) -> Figure:
-    """The storage model's size per release, with a readable subset of release labels."""
-    plt = _pyplot()
-    order = list(counts.index)
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    styles = ("-", "--", "-.", ":", "-")
-    kinds = [k for k in ("sql_table", "entity", "limit", "tracking_scheme", "artifact_scheme") if k in counts]
-    for i, kind in enumerate(kinds):
-        ax.plot(range(len(order)), counts[kind], linestyle=styles[i], marker=".", color=PALETTE[i], label=kind)
-    step = max(1, math.ceil(len(order) / 18))
-    ticks = list(range(0, len(order), step))
-    if ticks[-1] != len(order) - 1:
-        ticks[-1] = len(order) - 1  # always name the newest release
-    ax.set_xticks(ticks, [order[i] for i in ticks], rotation=45, ha="right", fontsize=8)
-    ax.set_xlabel(f"MLflow release ({len(order)} read" + (f"; one in {step} labelled)" if step > 1 else ")"))
-    ax.set_ylabel("items in the release's source")
-    ax.legend(fontsize=8, ncol=len(kinds), loc="upper left")
-    ax.set_title("MLflow's storage model across releases")
-    figure: Figure = fig
-    return figure
 
 
 class _Report:
@@ -323,7 +273,7 @@ class _Report:
         if not storage.empty:
             counts = storage.groupby(["release", "kind"]).size().unstack(fill_value=0)
             counts = counts.loc[_version_order(list(counts.index))]
-            doc.figure("fig_storage.png", _storage_figure(counts), "mlflow_storage.csv",
+            doc.figure("fig_storage.png", storage_figure(counts), "mlflow_storage.csv",
                        "Storage model per release: SQL tables, entities, limits, schemes (counts in each release's "
                        "source)")
             limits = storage[(storage["kind"] == "limit") & (storage["name"] == "MAX_PARAM_VAL_LENGTH")]
@@ -371,7 +321,7 @@ class _Report:
             share, errors = _shares(top, "share_repos")
             n = top["n_eligible"].iloc[0]
             doc.figure("fig_api_popularity.png",
-                       _bar(list(top["api"]), share, "The 20 most used MLflow APIs",
+                       bar_figure(list(top["api"]), share, "The 20 most used MLflow APIs",
                             f"share of repositories calling it (of {n}), 95% Wilson interval", errors,
                             [f"{a}/{b}" for a, b in zip(top["n_repos"], top["n_eligible"])]),
                        "api_usage.csv", "The 20 most used APIs")
@@ -386,7 +336,7 @@ class _Report:
         if not rows.empty:
             share, errors = _shares(rows, "share")
             doc.figure("fig_practices.png",
-                       _bar(list(rows["practice"]), share, "Tracking practices",
+                       bar_figure(list(rows["practice"]), share, "Tracking practices",
                             "share of eligible repositories (n/N beside each bar), 95% Wilson interval", errors,
                             [f"{a}/{b}" for a, b in zip(rows["n_repos"], rows["n_eligible"])]),
                        "practices.csv", "Tracking practices with their confidence intervals")
@@ -456,7 +406,7 @@ class _Report:
             errors = ([s - float(low) if low != "" else 0.0 for s, low in zip(shares, both["ci_low"])],
                       [float(high) - s if high != "" else 0.0 for s, high in zip(shares, both["ci_high"])])
             doc.figure("fig_traceability.png",
-                       _bar(list(both["measure"]), shares, "Traceability coverage",
+                       bar_figure(list(both["measure"]), shares, "Traceability coverage",
                             f"share (of {n} repositories, 95% Wilson interval; or of the call sites, parameters, "
                             "models: n/N beside)", errors, [f"{a}/{b}" for a, b in zip(both["n"], both["of"])]),
                        "traceability.csv", "Traceability coverage")
@@ -471,38 +421,10 @@ class _Report:
                        if "n_nodes" in r and 8 <= int(r["n_nodes"]) <= 60 and (results / "graphs" / graph_name(r["repo"])).is_file())
         if not sizes:
             return
-        plt = _pyplot()
         import networkx as nx
-        from matplotlib.lines import Line2D
 
         name = max(sizes, key=lambda t: t[1])[0]
-        g = nx.read_graphml(results / "graphs" / name)
-        fig, ax = plt.subplots(figsize=(9, 6))
-        kinds = sorted({d.get("kind", "") for _n, d in g.nodes(data=True)})
-        colors = [PALETTE[kinds.index(d.get("kind", "")) % len(PALETTE)] for _n, d in g.nodes(data=True)]
-        # only what a reader traces (entry points, keys, models, data...): modules, functions and
-        # dependencies unlabelled, their colour says what they are
-        quiet = {"module", "function", "dependency", "parameter", "script", "notebook"}
-        labels = {n: n.split(":", 1)[-1][-24:] for n, d in g.nodes(data=True) if d.get("kind", "") not in quiet}
-        # left to right as a run is traced: repository, MLproject, entry point, code, what it logs, environment
-        layers = ("repository", "mlproject", "entry_point", "parameter", "script", "notebook", "module", "function",
-                  "run_site", "param_key", "metric_key", "tag", "artifact", "model", "registered_model", "dataset",
-                  "tracking_uri", "environment", "dependency")
-        for node, data in g.nodes(data=True):
-            kind = data.get("kind", "")
-            data["layer"] = layers.index(kind) if kind in layers else len(layers)
-        pos = nx.multipartite_layout(g, subset_key="layer")
-        nx.draw_networkx(g, pos=pos, ax=ax, node_color=colors, node_size=110, arrows=True, with_labels=False,
-                         edge_color="#00000040")
-        # labels over the nodes of one layer and under those of the next, so neighbouring columns do not collide
-        for parity, align, shift in ((0, "bottom", 0.025), (1, "top", -0.025)):
-            chosen = {n: t for n, t in labels.items() if g.nodes[n]["layer"] % 2 == parity}
-            nx.draw_networkx_labels(g, pos={n: (pos[n][0], pos[n][1] + shift) for n in chosen}, ax=ax, labels=chosen,
-                                    font_size=6, verticalalignment=align)
-        ax.legend(handles=[Line2D([], [], marker="o", linestyle="", color=PALETTE[i % len(PALETTE)], label=k or "(none)")
-                           for i, k in enumerate(kinds)], title="node kind", fontsize=7, title_fontsize=8,
-                  loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        ax.set_axis_off()
+        fig = graph_figure(nx.read_graphml(results / "graphs" / name))
         self.doc.figure("fig_graph.png", fig, f"graphs/{name}", f"One traceability graph drawn: {name} (modules, "
                         "functions, scripts, parameters and dependencies unlabelled)")
 
@@ -512,13 +434,8 @@ class _Report:
         repro = inputs.table("reproducibility.csv")
         repro = repro[repro["repo"].isin(set(inputs.population))] if "repo" in repro else repro
         if not repro.empty:
-            plt = _pyplot()
             pinned = pd.to_numeric(repro[repro["n_deps"] != "0"]["pinned_share"], errors="coerce").dropna()
-            fig, ax = plt.subplots(figsize=(7, 3))
-            ax.hist(pinned, bins=10, range=(0, 1), color=PALETTE[2])
-            ax.set_xlabel("share of the repository's dependencies pinned exactly (==)")
-            ax.set_ylabel(f"repositories (of {len(pinned)})")
-            ax.set_title(f"Pinning (n = {len(pinned)} repositories declaring dependencies)")
+            fig = pinning_figure([float(v) for v in pinned])
             doc.figure("fig_pinning.png", fig, "reproducibility.csv", "Pinning distribution")
             readiness = pd.to_numeric(repro["readiness"], errors="coerce")
             doc.para(f"Readiness score: mean {readiness.mean():.3f}, median {readiness.median():.3f} over "
@@ -820,8 +737,8 @@ def _inputs_digest(inputs: ReportInputs, latex: bool) -> str:
     options = (inputs.population_name, str(inputs.corpus), str(inputs.probe), str(inputs.rerun), str(inputs.reference),
                str(latex))
     digest = hashlib.sha256(f"{__version__}\0{chr(0).join(options)}\0".encode())
-    for module in ("report.py", "findings.py", "methodology.py", "latex.py", "reference.py", "report_inputs.py",
-                   "data/baselines.csv"):
+    for module in ("report.py", "report_figures.py", "findings.py", "methodology.py", "latex.py", "reference.py",
+                   "report_inputs.py", "data/baselines.csv"):
         digest.update((Path(__file__).parent / module).read_bytes())
     for name in REPORT_INPUTS:
         path = inputs.results / name

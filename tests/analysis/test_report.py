@@ -600,10 +600,10 @@ def test_latex_tables_figures_and_macros(measured: Path, tmp_path: Path) -> None
 def test_storage_figure_labels_do_not_overlap() -> None:
     import pandas as pd
 
-    from analysis.report import _storage_figure
+    from analysis.report_figures import storage_figure
 
     releases = [f"{major}.{minor}.0" for major in (1, 2, 3) for minor in range(25)][:73]
-    fig = _storage_figure(pd.DataFrame({"sql_table": range(73), "entity": range(73)}, index=releases))
+    fig = storage_figure(pd.DataFrame({"sql_table": range(73), "entity": range(73)}, index=releases))
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert 10 <= len(labels) <= 19 and labels[0] == "1.0.0" and labels[-1] == releases[-1]
     assert "one in 5 labelled" in fig.axes[0].get_xlabel()
