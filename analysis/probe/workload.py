@@ -513,9 +513,9 @@ def _disk(store: Store, client: Any, scale: Dict[str, Any]) -> List[Row]:
 
 # --- precision ------------------------------------------------------------------------------------
 
-def _metric_cases() -> List[Tuple[str, Any, int, int]]:
+def _metric_cases() -> List[Tuple[str, Any, int, Any]]:
     """(name, value, timestamp, step) of every metric round trip."""
-    cases: List[Tuple[str, Any, int, int]] = [
+    cases: List[Tuple[str, Any, int, Any]] = [
         ("float64 max", sys.float_info.max, TIMESTAMP, 0),
         ("float64 min normal", sys.float_info.min, TIMESTAMP, 0),
         ("float64 min subnormal", 5e-324, TIMESTAMP, 0),
