@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Any, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -132,7 +132,7 @@ def mine(
     try:
         corpus_spec = load_spec(spec)
         sel = corpus_spec.github
-        overrides = {k: v for k, v in {"include_forks": forks, "include_archived": archived,
+        overrides: dict[str, Any] = {k: v for k, v in {"include_forks": forks, "include_archived": archived,
                                        "min_stars": min_stars, "pushed_after": pushed_after,
                                        "max_size_kb": max_size_kb}.items() if v is not None}
         corpus_spec = dataclasses.replace(corpus_spec, github=dataclasses.replace(sel, **overrides))

@@ -26,6 +26,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from analysis.astscan import ast_dotted, parse
+from miner.corpus import release_dirs
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,8 @@ def release_surface(release_root: Path) -> list[ApiEntry]:
     return sorted(entries.values(), key=lambda e: e.api)
 
 
-def _version_key(text: str) -> Version:
+def version_key(text: str) -> Version:
+    """A release name as a sortable version (unparseable names sort first)."""
     try:
         return Version(text)
     except InvalidVersion:
@@ -260,7 +262,7 @@ def _version_key(text: str) -> Version:
 
 def build_catalog(releases: Mapping[str, Path]) -> list[dict[str, str]]:
     """Merge the surfaces of many releases (version -> release root) into catalog rows."""
-    versions = sorted(releases, key=_version_key)
+    versions = sorted(releases, key=version_key)
     seen: dict[str, dict[str, object]] = {}
     for version in versions:
         for entry in release_surface(releases[version]):
@@ -283,15 +285,6 @@ def build_catalog(releases: Mapping[str, Path]) -> list[dict[str, str]]:
             "deprecated_since": str(row["deprecated_since"]),
         })
     return rows
-
-
-def corpus_releases(corpus_dir: Path) -> dict[str, Path]:
-    """Release roots of a mined corpus: ``<corpus>/mlflow/<version>/`` holding ``mlflow/__init__.py``."""
-    root = corpus_dir / "mlflow"
-    if not root.is_dir():
-        return {}
-    return {p.name: p for p in sorted(root.iterdir())
-            if not p.name.startswith(".") and (p / "mlflow" / "__init__.py").is_file()}
 
 
 @dataclass(frozen=True)
@@ -317,7 +310,7 @@ class Catalog:
 
     @property
     def latest(self) -> str:
-        return max(self.releases, key=_version_key) if self.releases else ""
+        return max(self.releases, key=version_key) if self.releases else ""
 
 
 SNAPSHOT = "api_catalog.csv"
@@ -337,10 +330,10 @@ def load_snapshot() -> Catalog:
 
 def catalog_for(corpus_dir: Path) -> Catalog:
     """The catalog from the corpus's MLflow releases, or the shipped snapshot when it has none."""
-    releases = corpus_releases(corpus_dir)
+    releases = release_dirs(corpus_dir)
     if not releases:
         return load_snapshot()
-    return Catalog(tuple(build_catalog(releases)), tuple(sorted(releases, key=_version_key)), "corpus")
+    return Catalog(tuple(build_catalog(releases)), tuple(sorted(releases, key=version_key)), "corpus")
 
 
 def write_snapshot(corpus_dir: Path, dest: Path | None = None) -> Path:
@@ -348,14 +341,14 @@ def write_snapshot(corpus_dir: Path, dest: Path | None = None) -> Path:
     from miner import __version__
     from miner.fileio import utc_now, write_csv, write_provenance
 
-    releases = corpus_releases(corpus_dir)
+    releases = release_dirs(corpus_dir)
     if not releases:
         raise ValueError(f"{corpus_dir}: no MLflow releases under mlflow/")
     rows = build_catalog(releases)
     out = dest or Path(__file__).resolve().parent / "data" / SNAPSHOT
     write_csv(out, CATALOG_COLUMNS, rows)
     write_provenance(out, {"tool_version": __version__, "written_at": utc_now(),
-                           "releases": sorted(releases, key=_version_key),
+                           "releases": sorted(releases, key=version_key),
                            "made_by": "analysis.catalog.write_snapshot over release sources from PyPI"})
     return out
 

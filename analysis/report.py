@@ -235,7 +235,7 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
         doc.figure("fig_pinning.png", fig, "reproducibility.csv", "Pinning distribution")
         readiness = pd.to_numeric(repro["readiness"], errors="coerce")
         doc.para(f"Readiness score: mean {readiness.mean():.3f}, median {readiness.median():.3f} over {len(readiness)} "
-                 "repositories (formula in the README).")
+                 "repositories (formula in docs/design.md).")
     names = [p for p in practices.get("practice", pd.Series(dtype=str))
              if str(p).startswith(("env spec", "exact pinning share")) or p in ("MLproject present", "seeds set",
                                                                                  "python pinned", "mlflow pinned")]

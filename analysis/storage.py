@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from analysis.astscan import parse
+from analysis.catalog import version_key
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +164,8 @@ def release_storage(release: str, root: Path) -> list[dict[str, str]]:
 
 def storage_rows(releases: dict[str, Path]) -> list[dict[str, str]]:
     """Storage rows of every release, in release order."""
-    from analysis.catalog import _version_key
 
     out: list[dict[str, str]] = []
-    for version in sorted(releases, key=_version_key):
+    for version in sorted(releases, key=version_key):
         out += release_storage(version, releases[version])
     return out

@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from miner.corpus import LOCK, MANIFEST, PROBLEMS, RELEASES_TABLE, UNSAFE, clone_path_for, releases_dir
 from miner import __version__
 from miner.fileio import Journal, read_csv, sha256_file, utc_now, write_csv, write_provenance
 from miner.ftypes import (
@@ -59,22 +60,10 @@ PROBLEM_COLUMNS = ("repo", "path", "line", "stage", "reason")
 WINDOW_COLUMNS = ("query", "created_from", "created_to", "total_count", "collected",
                   "incomplete_results", "split", "note")
 RELEASE_COLUMNS = ("version", "source", "path", "origin", "sha256", "status", "reason")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def _noop(_event: MineEvent) -> None:
     return None
-
-
-def clone_path_for(repo: str) -> str:
-    """A safe relative path under ``repos/`` for a repository name (odd characters escaped)."""
-    parts = []
-    for part in repo.split("/"):
-        safe = _UNSAFE.sub("_", part).strip(".") or "_"
-        if safe != part:
-            safe = f"{safe}-{hashlib.sha1(part.encode()).hexdigest()[:8]}"
-        parts.append(safe)
-    return "repos/" + "/".join(parts)
 
 
 def selection_reason(cand: RepoCandidate, sel: GitHubSelection) -> str:
@@ -123,7 +112,7 @@ def _is_local(cand: RepoCandidate) -> bool:
 def _partial_dir(corpus: Path, repo: str) -> Iterator[Path]:
     base = corpus / "repos" / ".partial"
     base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=_UNSAFE.sub("_", repo)[:60] + ".", dir=base))
+    tmp = Path(tempfile.mkdtemp(prefix=UNSAFE.sub("_", repo)[:60] + ".", dir=base))
     try:
         yield tmp
     finally:
@@ -337,7 +326,7 @@ class Miner:
         sel = s.spec.mlflow
         store = ReleaseStore(self.corpus, self.progress)
         out: list[MlflowRelease] = []
-        previous = {r["version"]: r for r in _read_rows(self.corpus / "mlflow" / "releases.csv")}
+        previous = {r["version"]: r for r in _read_rows(releases_dir(self.corpus) / RELEASES_TABLE)}
         if s.mlflow_from is not None:
             entries = local_release_entries(s.mlflow_from)
             self.progress(MineEvent("phase", f"{len(entries)} MLflow releases in {s.mlflow_from}"))
@@ -389,16 +378,16 @@ class Miner:
             "dry_run": s.dry_run, "n_repositories": len(summary.rows),
             "github_total_count": summary.total_count, "search_complete": summary.complete,
         }
-        manifest = corpus / "manifest.csv"
+        manifest = corpus / MANIFEST
         write_csv(manifest, MANIFEST_COLUMNS, (r.as_dict() for r in summary.rows))
         write_provenance(manifest, prov)
         if not s.dry_run:
-            lock = corpus / "lock.csv"
+            lock = corpus / LOCK
             ok = [r for r in summary.rows if r.status == RepoStatus.OK.value]
             write_csv(lock, LOCK_COLUMNS, ({"repo": r.repo, "commit": r.commit, "source": r.source,
                                             "clone_url": r.clone_url} for r in ok))
             write_provenance(lock, prov)
-        problems = corpus / "problems.csv"
+        problems = corpus / PROBLEMS
         write_csv(problems, PROBLEM_COLUMNS, (asdict(p) for p in summary.problems))
         write_provenance(problems, prov)
         if summary.windows:
@@ -410,7 +399,7 @@ class Miner:
 
 
 def _write_releases(corpus: Path, releases: list[MlflowRelease]) -> None:
-    path = corpus / "mlflow" / "releases.csv"
+    path = releases_dir(corpus) / RELEASES_TABLE
     write_csv(path, RELEASE_COLUMNS, (asdict(r) for r in releases))
     write_provenance(path, {"tool_version": __version__, "written_at": utc_now()})
 

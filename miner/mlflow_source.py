@@ -20,6 +20,7 @@ from typing import Callable
 
 from packaging.version import InvalidVersion, Version
 
+from miner.corpus import releases_dir
 from miner.fileio import sha256_file
 from miner.ftypes import MineEvent, MlflowRelease, MlflowSelection, ProgressFn, RepoStatus
 from miner.gitio import GitError, git_env, remove_tree
@@ -139,7 +140,7 @@ class ReleaseStore:
     """The ``<corpus>/mlflow/`` folder: one complete directory per release."""
 
     def __init__(self, corpus_dir: Path, progress: ProgressFn) -> None:
-        self.root = corpus_dir / "mlflow"
+        self.root = releases_dir(corpus_dir)
         self.progress = progress
 
     def path_of(self, version: str) -> Path:

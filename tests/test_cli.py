@@ -128,7 +128,7 @@ def test_analyze_summary(tmp_path: Path) -> None:
 
 
 def test_analyze_exit_code_says_a_repository_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import analysis.analyze as analyze_module
+    import analysis.engine as engine_module
 
     make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\nmlflow.log_metric('a', 1)\n"})
     assert runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
@@ -137,7 +137,7 @@ def test_analyze_exit_code_says_a_repository_failed(tmp_path: Path, monkeypatch:
     def broken(*_args: object) -> object:
         raise ValueError("a bug")
 
-    monkeypatch.setattr(analyze_module, "build_graph", broken)
+    monkeypatch.setattr(engine_module, "build_graph", broken)
     result = runner.invoke(app, ["analyze", "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--jobs", "1"])
     assert result.exit_code == Exit.SOME_FAILED, result.output
     assert "failed: a (see problems.csv" in result.output

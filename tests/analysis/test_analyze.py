@@ -247,18 +247,18 @@ def test_progress_is_over_files(tmp_path: Path, jobs: int) -> None:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
-    import analysis.analyze as analyze_module
+    import analysis.engine as engine_module
 
     make_repo(tmp_path / "src" / "bad", {"a.py": "import mlflow\nmlflow.log_param('a', 1)\n"})
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
-    real = analyze_module.build_graph
+    real = engine_module.build_graph
 
     def fails_on_bad(repo: str, *args: object) -> object:
         if repo == "bad":
             raise RecursionError("maximum recursion depth exceeded")
         return real(repo, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(analyze_module, "build_graph", fails_on_bad)
+    monkeypatch.setattr(engine_module, "build_graph", fails_on_bad)
     settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs)
     summary = analyze(settings)
     assert summary.failed == ("bad",)
@@ -268,7 +268,7 @@ def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
     assert {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"r"}  # the other one is whole
     # left out of the statistics' populations, not counted as a repository that logs nothing
     assert {p["n_eligible"] for p in read_csv(tmp_path / "o" / "practices.csv") if p["practice"] == "logs params"} == {"1"}
-    monkeypatch.setattr(analyze_module, "build_graph", real)
+    monkeypatch.setattr(engine_module, "build_graph", real)
     again = analyze(settings)  # the failure was not cached: the repository is analyzed this time
     assert again.failed == () and {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"bad", "r"}
 

@@ -13,7 +13,8 @@ import pytest
 from miner import mine as mine_mod
 from miner.fileio import Journal, read_csv
 from miner.ftypes import CorpusSpec, GitHubSelection, MineSettings, MlflowSelection, RepoStatus
-from miner.mine import clone_path_for, mine
+from miner.corpus import clone_path_for
+from miner.mine import mine
 from tests.conftest import FakeGitHub, git, make_empty_bare, make_repo, repo_item
 
 PROJECT = {

@@ -1,0 +1,164 @@
+"""The per-file pass over code: MLflow calls, integrations and tracking URIs of a ``.py`` file (Databricks
+and Jupytext exports included), a notebook or a configuration file, from source prepared for parsing.
+
+IPython syntax is neutralized without moving a line; a notebook (or a Databricks export) whose
+cells do not all parse is read cell by cell, the failing cells blanked and reported, so one bad
+cell does not hide the others' calls.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import libcst as cst
+
+from analysis.astscan import ModuleScan, scan_source
+from analysis.ftypes import FileContext, FileFindings, SourceError, TrackingUri
+from analysis.mlflow_calls import TRACKING_ENV, Resolver, find_in_module, may_use_mlflow, python_error_line
+from analysis.sources import NotebookCode, decode_python, neutralize_magics, notebook_code
+from analysis.uris import classify_uri, config_source, scan_text
+
+Bad = list[tuple[int | None, str]]  # (line, reason) of the parts of a file that were left out
+
+PYTHON_NOTEBOOKS = ("python", "python3", "ipython", "")
+NO_USE_REASON = "imports neither mlflow nor a logging integration: not parsed by LibCST"
+_MAGIC_LINE = re.compile(r"(?m)^\s*[!%]")
+
+
+class NotPython(Exception):
+    """A notebook in another language: skipped, not a problem."""
+
+
+class NoMlflowUse(Exception):
+    """A notebook that mentions mlflow but imports neither it nor an integration: not parsed by LibCST."""
+
+
+def blank_failing_cells(lines: list[str], spans: list[tuple[int, int, int]], *, absolute: bool) -> Bad:
+    """Blank, in ``lines``, every cell that does not parse alone, and say where and why.
+
+    ``spans`` are ``(cell, start, end)``: 0-based, end excluded. A reported line is the module
+    line with ``absolute``, else the line inside the cell (None where the parser gives none).
+    """
+    bad: Bad = []
+    for cell, start, end in spans:
+        cell_text = "\n".join(lines[start:end]) + "\n"
+        try:
+            cst.parse_module(cell_text)
+        except (cst.ParserSyntaxError, RecursionError, ValueError) as err:
+            syntax = isinstance(err, cst.ParserSyntaxError)
+            raw = err.raw_line if isinstance(err, cst.ParserSyntaxError) else 1
+            line = start + python_error_line(cell_text, raw) if absolute else (
+                python_error_line(cell_text, raw) if syntax else None)
+            message = err.message if isinstance(err, cst.ParserSyntaxError) else type(err).__name__
+            bad.append((line, f"cell {cell}: syntax error: {message}"))
+            lines[start:end] = [""] * (end - start)
+    return bad
+
+
+def notebook_findings(data: bytes, resolver: Resolver, context: FileContext, code: NotebookCode | None = None,
+                      found: ModuleScan | None = None) -> tuple[FileFindings, Bad]:
+    """Findings of a notebook; code cells that do not parse alone are blanked and reported.
+
+    ``code`` and ``found`` are the notebook's code cells and their ``ast`` scan when the caller has them.
+    """
+    code = code or notebook_code(data)
+    if code.language not in PYTHON_NOTEBOOKS:
+        raise NotPython(f"notebook language is {code.language}")
+    implicit = "%run" in data.decode("utf-8", "replace")
+    # None when a cell does not parse: LibCST's cell-by-cell path below reports it
+    found = found or scan_source(code.source)
+    sets_uri = any(name == TRACKING_ENV for _c, _l, name, _v in code.env_magics)  # `%env`, gone from the source
+    if found is not None and not sets_uri and not may_use_mlflow(found, code.source, context, implicit):
+        raise NoMlflowUse
+    try:
+        return _with_env_magics(find_in_module(code.source, resolver, context=context, cell_of_line=code.cell_of_line,
+                                               implicit_mlflow=implicit, found=found), code), []
+    except SourceError:
+        pass
+    # Every Jupyter cell is a complete statement list: find the cells that fail alone.
+    lines = code.source.split("\n")
+    bad = blank_failing_cells(lines, [(cell, first - 1, last) for cell, first, last in code.cells()], absolute=False)
+    findings = find_in_module("\n".join(lines), resolver, context=context,
+                              cell_of_line=code.cell_of_line, implicit_mlflow=implicit)
+    return _with_env_magics(findings, code), bad
+
+
+def _with_env_magics(findings: FileFindings, code: NotebookCode) -> FileFindings:
+    """The findings plus the tracking URIs a notebook sets with ``%env`` (they run, and stay set)."""
+    uris = [TrackingUri(line, "notebook", "%env", value.strip("\"'"), *classify_uri(value), cell)
+            for cell, line, name, value in code.env_magics if name == TRACKING_ENV]
+    if not uris:
+        return findings
+    return replace(findings, tracking_uris=tuple(sorted([*findings.tracking_uris, *uris],
+                                                        key=lambda u: (u.cell or 0, u.line))))
+
+
+def scan_python(data: bytes) -> tuple[ModuleScan | None, str | None]:
+    """The ``ast`` scan of a ``.py`` file and its text; None where it does not decode or parse as is."""
+    try:
+        text = decode_python(data)
+    except SourceError:
+        return None, None
+    return scan_source(text), text
+
+
+def scan_notebook(data: bytes) -> tuple[ModuleScan | None, NotebookCode | None]:
+    """The ``ast`` scan of a Python notebook's code cells and those cells; None where they do not parse."""
+    try:
+        code = notebook_code(data)
+    except SourceError:
+        return None, None
+    if code.language not in PYTHON_NOTEBOOKS:
+        return None, None
+    return scan_source(code.source), code
+
+
+def databricks_export(text: str) -> bool:
+    """A ``.py`` file exported from a Databricks notebook (cells between ``# COMMAND`` lines)."""
+    return text[:200].startswith("# Databricks notebook source") or "# COMMAND ----------" in text
+
+
+def runs_notebook(text: str) -> bool:
+    """A Databricks export that ``%run``s another notebook (which may bring ``mlflow`` into scope)."""
+    return databricks_export(text) and "%run" in text
+
+
+def python_findings(data: bytes, resolver: Resolver, context: FileContext,
+                    found: ModuleScan | None = None) -> tuple[FileFindings, Bad]:
+    """Findings of a ``.py`` file; IPython magics (Databricks and Jupytext exports) are neutralized.
+
+    ``found`` is the file's ``ast`` scan when the caller has one.
+    """
+    text = decode_python(data)
+    exported = databricks_export(text)
+    implicit = runs_notebook(text)
+    try:
+        return find_in_module(text, resolver, context=context, implicit_mlflow=implicit, found=found), []
+    except SourceError as err:
+        if not exported and not _MAGIC_LINE.search(text):
+            raise
+        first_error = err
+    text = neutralize_magics(text)
+    try:
+        return find_in_module(text, resolver, context=context, implicit_mlflow=implicit), []
+    except SourceError:
+        if not exported:
+            raise first_error from None
+    # A Databricks export is a notebook: blank the cells that do not parse alone.
+    lines = text.split("\n")
+    starts = [0] + [i + 1 for i, ln in enumerate(lines) if ln.strip() == "# COMMAND ----------"]
+    ends = [s - 1 for s in starts[1:]] + [len(lines)]
+    bad = blank_failing_cells(lines, [(n, start, end) for n, (start, end) in enumerate(zip(starts, ends))],
+                              absolute=True)
+    return find_in_module("\n".join(lines), resolver, context=context, implicit_mlflow=implicit), bad
+
+
+def config_findings(rel: str, data: bytes) -> FileFindings:
+    """Tracking URIs set in a configuration file (``.env``, shell, compose, CI, Makefile, Dockerfile)."""
+    return FileFindings(tracking_uris=tuple(scan_text(data.decode("utf-8", "replace"), config_source(rel) or "config")))
+
+
+def looks_python2(data: bytes) -> bool:
+    """Print statements or ``except X, e``: why a file may not parse."""
+    return re.search(rb"^\s*print\s+[\"'\w]", data, re.M) is not None or b"except Exception, " in data

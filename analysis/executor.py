@@ -1,0 +1,117 @@
+"""One way to run independent tasks: in this process, in local worker processes, or on a Dask cluster.
+
+``run_tasks(fn, context, tasks)`` calls ``fn(context, task)`` for every task and yields
+``(task, result)`` pairs as they finish, where a task that raised (or whose worker died) yields its
+exception instead of a result. ``context`` is sent to each worker once (process pool initializer,
+Dask scatter), not with every task. Local workers die with their parent (Linux ``PR_SET_PDEATHSIG``),
+so killing the driver never leaves them running.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Generic, TypeVar
+
+C = TypeVar("C")
+T = TypeVar("T")
+R = TypeVar("R")
+
+_PR_SET_PDEATHSIG = 1
+
+
+class _Slot(Generic[C]):
+    """The context of this worker process, set once by the pool's initializer."""
+
+    value: Any = None
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+
+
+def _init(context: Any, setup: Callable[[Any], None] | None) -> None:
+    die_with_parent()
+    _Slot.value = context
+    if setup is not None:
+        setup(context)
+
+
+def _call(fn: Callable[[Any, Any], Any], task: Any) -> Any:
+    return fn(_Slot.value, task)
+
+
+def run_tasks(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], *, jobs: int = 1,
+              scheduler: str | None = None, setup: Callable[[C], None] | None = None,
+              tick: Callable[[], None] | None = None, tick_seconds: float = 0.2) -> Iterator[tuple[T, R | BaseException]]:
+    """``(task, fn(context, task) or the exception it raised)`` for every task, in the order they finish.
+
+    ``jobs`` worker processes (in this process when 1 or for a single task), or the Dask cluster at
+    ``scheduler`` (``tcp://HOST:PORT``; needs ``dask[distributed]``). ``setup(context)`` runs once
+    per worker before its first task; ``tick()`` runs every ``tick_seconds`` while tasks are pending
+    (for progress). ``fn`` and ``context`` must be picklable for workers and clusters.
+    """
+    if scheduler:
+        yield from _run_dask(fn, context, tasks, scheduler, setup, tick, tick_seconds)
+        return
+    if jobs <= 1 or len(tasks) <= 1:
+        if setup is not None:
+            setup(context)
+        for task in tasks:
+            try:
+                result: R | BaseException = fn(context, task)
+            except Exception as err:  # a failing task is a result; the others go on
+                result = err
+            yield task, result
+            if tick is not None:
+                tick()
+        return
+    pool = ProcessPoolExecutor(jobs, initializer=_init, initargs=(context, setup))
+    try:
+        futures: dict[Future[R], T] = {pool.submit(_call, fn, task): task for task in tasks}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=tick_seconds, return_when=FIRST_COMPLETED)
+            for future in finished:
+                error = future.exception()  # the task's exception, or BrokenProcessPool when a worker died
+                yield futures[future], error if error is not None else future.result()
+            if tick is not None:
+                tick()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler: str,
+              setup: Callable[[C], None] | None, tick: Callable[[], None] | None,
+              tick_seconds: float) -> Iterator[tuple[T, R | BaseException]]:
+    try:
+        distributed: Any = importlib.import_module("distributed")  # an optional extra: imported only when asked for
+    except ImportError as err:
+        raise RuntimeError("--scheduler needs Dask: pip install 'mlflow-census[dask]'") from err
+    client = distributed.Client(scheduler)
+    try:
+        if setup is not None:
+            client.run(setup, context)
+        shared = client.scatter(context, broadcast=True)
+        futures = {client.submit(fn, shared, task, pure=False): task for task in tasks}
+        done = distributed.as_completed(list(futures), with_results=False)
+        while not done.is_empty():
+            for future in done.next_batch(block=False) or []:
+                error = future.exception()
+                yield futures[future], error if error is not None else future.result()
+            if tick is not None:
+                tick()
+            if not done.is_empty() and not done.has_ready():
+                time.sleep(tick_seconds)
+    finally:
+        client.close()
