@@ -38,7 +38,7 @@ Row = Dict[str, Any]
 # Sizes per scale. "large" holds the sizes the issue names; "small" runs in seconds for tests.
 SCALES: Dict[str, Dict[str, Any]] = {
     "small": {"runs": (10, 30, 100), "points": (100, 1000), "reps": 3, "per_point": 20, "batches": 3,
-              "workers": 3, "per_worker": 20, "startups": 2, "params": 100},
+              "workers": 2, "per_worker": 20, "startups": 2, "params": 100},
     "medium": {"runs": (100, 1000, 3000), "points": (1000, 10000, 30000), "reps": 5, "per_point": 100,
                "batches": 5, "workers": 4, "per_worker": 100, "startups": 3, "params": 500},
     "large": {"runs": (100, 1000, 10000), "points": (1000, 10000, 100000), "reps": 5, "per_point": 200,
@@ -63,9 +63,9 @@ def _entities() -> Any:
     return importlib.import_module("mlflow.entities")
 
 
-def _message(err: BaseException) -> str:
+def _message(err: BaseException, limit: int = 300) -> str:
     text = " ".join(str(err).split())
-    return "%s: %s" % (type(err).__name__, text[:300])
+    return "%s: %s" % (type(err).__name__, text[:limit])
 
 
 def _row(probe: str, parameter: str, value: Any = "", unit: str = "", n: Any = "", spread: Any = "",
@@ -166,7 +166,7 @@ class Store:
     """The store under test: its URI and how to measure its size on disk."""
 
     def __init__(self, uri: str) -> None:
-        self.uri = uri
+        self.uri = _with_driver(uri)
         self.scheme = urllib.parse.urlsplit(uri).scheme.split("+")[0] or "file"
         self.created_db = ""  # a database made for this probe on a server, dropped at the end
         self.server_uri = ""
@@ -229,6 +229,19 @@ class Store:
                 _sql_execute(self.server_uri, "DROP DATABASE %s" % self.created_db)
             except Exception as err:
                 sys.stderr.write("could not drop %s: %s\n" % (self.created_db, _message(err)))
+
+
+def _with_driver(uri: str) -> str:
+    """``postgresql://`` with its driver named: SQLAlchemy 2.1 defaults to psycopg 3, older ones to psycopg2."""
+    if not uri.startswith("postgresql://"):
+        return uri
+    for default, named in (("psycopg2", "postgresql+psycopg2://"), ("psycopg", "postgresql+psycopg://")):
+        try:
+            importlib.import_module(default)
+            return named + uri[len("postgresql://"):]
+        except ImportError:
+            continue
+    return uri
 
 
 def _engine(uri: str) -> Any:
@@ -929,7 +942,7 @@ def _file_store_gate(store: Store) -> List[Row]:
         row = _row("file store gate", "without MLFLOW_ALLOW_FILE_STORE", "", "", 1, "", "accepted",
                    "the FileStore opens without the variable")
     except Exception as err:
-        row = _row("file store gate", "without MLFLOW_ALLOW_FILE_STORE", "", "", 1, "", "refused", _message(err))
+        row = _row("file store gate", "without MLFLOW_ALLOW_FILE_STORE", "", "", 1, "", "refused", _message(err, 1000))
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # so the probe goes on, here and in its helpers
