@@ -64,8 +64,10 @@ def requirements_for(release: str) -> tuple[str, ...]:
 
     The drivers are always there, so that one environment per release serves every backend.
     """
-    # releases before 3.x import pkg_resources, which setuptools 81 removed
-    return (f"mlflow=={release}", "setuptools<81", *sorted(SERVER_SCHEMES.values()))
+    # releases before 3.x import pkg_resources, which setuptools 81 removed; releases before 2.3 call
+    # SQLAlchemy 1.x APIs (Connection.connect) but most do not bound it
+    old_sql = ("sqlalchemy<2",) if Version(release) < Version("2.3") else ()
+    return (f"mlflow=={release}", "setuptools<81", *old_sql, *sorted(SERVER_SCHEMES.values()))
 
 
 def _scheme(backend: str) -> str:
