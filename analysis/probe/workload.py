@@ -175,12 +175,14 @@ class Store:
     def file_root(self) -> str:
         return urllib.parse.unquote(urllib.parse.urlsplit(self.uri).path)
 
-    def bytes_used(self) -> int:
+    def bytes_used(self, allocated: bool = False) -> int:
+        """Bytes the store holds; ``allocated``: for a FileStore, the blocks its files take on disk."""
         if self.scheme == "file":
             total = 0
             for folder, _, files in os.walk(self.file_root):
                 for name in files:
-                    total += os.path.getsize(os.path.join(folder, name))
+                    info = os.stat(os.path.join(folder, name))
+                    total += info.st_blocks * 512 if allocated else info.st_size
             return total
         if self.scheme == "sqlite":
             path = self.uri[len("sqlite:///"):]
@@ -491,13 +493,22 @@ def _history_growth(store: Store, client: Any, scale: Dict[str, Any]) -> List[Ro
 
 
 def _disk(store: Store, client: Any, scale: Dict[str, Any]) -> List[Row]:
+    rows = _bytes_and_files(store, client, scale, allocated=False)
+    if store.scheme == "file":
+        rows += [dict(r, parameter=r["parameter"].replace("bytes", "allocated bytes"),
+                      detail="st_blocks x 512 of the files: what the file system gives them")
+                 for r in _bytes_and_files(store, client, scale, allocated=True) if r["unit"] == "B"]
+    return rows
+
+
+def _bytes_and_files(store: Store, client: Any, scale: Dict[str, Any], allocated: bool) -> List[Row]:
     rows: List[Row] = []
     count = scale["params"]
     exp = _new_experiment(client, "disk")
-    before = store.bytes_used()
+    before = store.bytes_used(allocated)
     files_before = store.files_used() if store.scheme == "file" else 0
     run_ids = [client.create_run(exp).info.run_id for _ in range(count)]
-    after_runs = store.bytes_used()
+    after_runs = store.bytes_used(allocated)
     rows.append(_row("disk", "bytes per run", _g((after_runs - before) / count), "B", count, "", "measured",
                      "a run with the tags the client sets, no data"))
     if store.scheme == "file":
@@ -507,7 +518,7 @@ def _disk(store: Store, client: Any, scale: Dict[str, Any]) -> List[Row]:
     files_mid = store.files_used() if store.scheme == "file" else 0
     for first in range(0, count, 100):  # MAX_PARAMS_TAGS_PER_BATCH
         client.log_batch(run_id, params=[_param("param_%05d" % i, "v%05d" % i) for i in range(first, first + 100)])
-    after_params = store.bytes_used()
+    after_params = store.bytes_used(allocated)
     rows.append(_row("disk", "bytes per param", _g((after_params - after_runs) / count), "B", count, "", "measured",
                      "key param_NNNNN, value vNNNNN"))
     if store.scheme == "file":
@@ -517,7 +528,7 @@ def _disk(store: Store, client: Any, scale: Dict[str, Any]) -> List[Row]:
     for first in range(0, points, BATCH):
         client.log_batch(run_id, metrics=[_metric("d", i * 0.001, TIMESTAMP + i, i)
                                           for i in range(first, min(points, first + BATCH))])
-    rows.append(_row("disk", "bytes per metric point", _g((store.bytes_used() - after_params) / points), "B", points,
+    rows.append(_row("disk", "bytes per metric point", _g((store.bytes_used(allocated) - after_params) / points), "B", points,
                      "", "measured", "one key, values i/1000, steps 0..n-1"))
     if store.scheme == "sqlite":
         rows[-1]["detail"] += "; SQLite grows by pages and never shrinks"
@@ -684,7 +695,7 @@ def _param_verdict(name: str, value: str, error: str, warned: str, stored: Optio
                    limit: Optional[int]) -> Row:
     probe = "precision param"
     if error:
-        return _row(probe, name, len(value), "chars", 1, "", "rejected", error)
+        return _row(probe, name, "", "chars", 1, "", "rejected", error)
     if stored == value:
         return _row(probe, name, len(value), "chars", 1, "", "exact", ("warned: " + warned) if warned else "")
     if stored is None:
