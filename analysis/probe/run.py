@@ -268,7 +268,8 @@ def probe(settings: ProbeSettings, progress: Callable[[ProbeEvent], None] | None
     rows += [failure_row(f) for f in failures]
     seconds = time.perf_counter() - started
     write_outputs(settings, rows, runs, seconds)
-    figure = draw_growth(all_series, settings.out_dir / "growth.png") if settings.draw_figure and all_series else None
+    drawable = any(all_series.values())
+    figure = draw_growth(all_series, settings.out_dir / "growth.png") if settings.draw_figure and drawable else None
     return ProbeSummary(settings.out_dir, tuple(rows), tuple(failures), seconds, figure, tuple(runs))
 
 
