@@ -265,7 +265,7 @@ def report(
 def probe(
     mlflow: Annotated[Optional[list[str]], typer.Option(
         "--mlflow", help="An MLflow release to probe (x.y.z, from PyPI), or 'current' for the MLflow installed "
-        "with this Python; repeat for several. Default: 1.27.0 1.30.1 2.10.2 2.11.0 2.22.5 3.12.0 3.18.0 "
+        "with this Python; repeat for several. Default: 1.27.0 1.30.1 2.10.2 2.11.0 2.22.5 3.12.0 3.17.2 "
         "(the edges of the limits' history, and the newest).")] = None,
     backend: Annotated[Optional[list[str]], typer.Option(
         "--backend", help="file (a FileStore in a temporary directory), sqlite (a temporary database), or a server "

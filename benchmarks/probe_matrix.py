@@ -24,6 +24,19 @@ from analysis.uv_env import default_cache  # noqa: E402
 from miner.fileio import read_csv  # noqa: E402
 
 
+def _finished(settings: ProbeSettings) -> tuple[list[ProbeRow], list[dict[str, object]]] | None:
+    """The rows and runs of an earlier, complete run of the same release, backends and scale."""
+    path = settings.out_dir / "probe.csv"
+    sidecar = settings.out_dir / "probe.csv.provenance.json"
+    if not path.is_file() or not sidecar.is_file():
+        return None
+    provenance = json.loads(sidecar.read_text(encoding="utf-8"))
+    runs: list[dict[str, object]] = provenance["runs"]
+    if provenance["scale"] != settings.scale or len(runs) != len(settings.backends):
+        return None
+    return [ProbeRow(**row) for row in read_csv(path)], runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="medium", choices=("small", "medium", "large"))
@@ -45,6 +58,12 @@ def main() -> int:
     for release in releases:
         settings = ProbeSettings(out_dir=ns.out / release, env_cache=default_cache(), releases=(release,),
                                  backends=backends, scale=ns.scale, draw_figure=False)
+        done = _finished(settings)
+        if done is not None:
+            print(f"MLflow {release}: kept from {settings.out_dir} (a finished run; delete it to measure again)")
+            rows += done[0]
+            runs += done[1]
+            continue
         t0 = time.perf_counter()
         summary = probe(settings, tell)
         times[release] = time.perf_counter() - t0

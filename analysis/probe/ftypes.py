@@ -13,8 +13,9 @@ CURRENT = "current"  # the MLflow installed with the interpreter running the dri
 # What the default matrix takes (PyPI, 2026-11): the edges of the limits' history and the newest.
 # 1.27.0 (MAX_PARAM_VAL_LENGTH 250) / 1.30.1 (500, the last 1.x); 2.10.2 (6000, over-long rejected) /
 # 2.11.0 (over-long truncated with a warning); 2.22.5 (the last 2.x); 3.12.0 (FileStore opens) /
-# 3.18.0 (the newest: FileStore refused without MLFLOW_ALLOW_FILE_STORE).
-DEFAULT_RELEASES = ("1.27.0", "1.30.1", "2.10.2", "2.11.0", "2.22.5", "3.12.0", "3.18.0")
+# 3.17.2 (the newest that installs: PyPI has mlflow 3.18.0 but not the mlflow-skinny 3.18.0 it needs;
+# FileStore refused without MLFLOW_ALLOW_FILE_STORE).
+DEFAULT_RELEASES = ("1.27.0", "1.30.1", "2.10.2", "2.11.0", "2.22.5", "3.12.0", "3.17.2")
 DEFAULT_BACKENDS = ("file", "sqlite")
 
 

@@ -27,7 +27,7 @@ def _release_key(release: str) -> tuple[int, Version | str]:
 
 
 def _by_outcome(rows: Iterable[Mapping[str, str]], show_value: bool = False) -> str:
-    """``changed (1.7976931348623157e+308) in 1.30.1, 3.18.0; exact in ...``, releases in order."""
+    """``changed (1.7976931348623157e+308) in 1.30.1, 3.17.2; exact in ...``, releases in order."""
     groups: dict[str, list[str]] = {}
     for r in sorted(rows, key=lambda r: _release_key(r["release"])):
         label = r["outcome"] + (f" ({r['value']})" if show_value and r["outcome"] == "changed" and r["value"] else "")
