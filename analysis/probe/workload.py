@@ -644,10 +644,15 @@ def probe_precision(store: Store, client: Any) -> List[Row]:
             except Exception as err:
                 logged[name] = (_message(err), warned.text())
     params = _param_cases(limit)
+    if limit:  # log_param and log_batch validated differently in some releases
+        params.append(("value at MAX_PARAM_VAL_LENGTH+1 through log_batch", "past_limit_batch", "c" * (limit + 1)))
     for name, key, value in params:
         with _Warned() as warned:
             try:
-                client.log_param(run_id, key, value)
+                if "log_batch" in name:
+                    client.log_batch(run_id, params=[_param(key, value)])
+                else:
+                    client.log_param(run_id, key, value)
                 logged["param " + name] = ("", warned.text())
             except Exception as err:
                 logged["param " + name] = (_message(err), warned.text())
@@ -674,17 +679,19 @@ def _metric_verdict(name: str, value: Any, timestamp: int, step: int, error: str
         return _row(probe, name, "", "", 1, "", "changed", "logged once, read back %d points: %s" % (len(history), history))
     stored_text, stored_ts, stored_step = history[0]
     meant = _exact_value(value)
-    differences = []
+    differences: List[Tuple[str, Any]] = []  # (what differs, what was stored)
     if not _same_number(stored_text, meant):
-        differences.append("value %s stored as %s" % (_show(meant), stored_text))
+        differences.append(("value %s stored as %s" % (_show(meant), stored_text), stored_text))
     if stored_ts != _exact_value(timestamp):
-        differences.append("timestamp %s stored as %s" % (timestamp, stored_ts))
+        differences.append(("timestamp %s stored as %s" % (timestamp, stored_ts), stored_ts))
     if stored_step != _exact_value(step):
-        differences.append("step %s stored as %s" % (step, stored_step))
-    detail = "; ".join(differences) or "read back %s" % stored_text
+        differences.append(("step %s stored as %s" % (step, stored_step), stored_step))
+    detail = "; ".join(d for d, _ in differences) or "read back %s" % stored_text
     if warned:
         detail += "; warned: " + warned
-    return _row(probe, name, stored_text, "", 1, "", "changed" if differences else "exact", detail)
+    # the value cell holds what came back in place of what was meant: the value, else the timestamp or step
+    shown = differences[0][1] if differences else stored_text
+    return _row(probe, name, shown, "", 1, "", "changed" if differences else "exact", detail)
 
 
 def _show(x: Any) -> str:
