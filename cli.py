@@ -1,4 +1,4 @@
-"""mlflow-census command line: ``mine`` a corpus, then ``analyze`` it."""
+"""mlflow-census command line: ``mine`` a corpus, then ``analyze`` it; ``rerun`` its MLprojects in a sandbox."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from miner import __version__
-from miner.ftypes import MineEvent, MinerError, MineSettings, RepoStatus
+from miner.ftypes import MineEvent, MineFailed, MinerError, MineSettings, RepoStatus
 from miner.spec import DEFAULT_SPEC, load_spec
 
 app = typer.Typer(
@@ -33,7 +33,7 @@ class Exit(enum.IntEnum):
     """Exit codes of every command."""
 
     OK = 0
-    SOME_FAILED = 1  # the run finished, but some repositories, releases or windows failed
+    SOME_FAILED = 1  # the run finished, but some repositories, releases or windows failed; or it could not go on
     BAD_INPUT = 2  # bad options, spec or lock file: nothing was done
     INTERRUPTED = 130
 
@@ -63,8 +63,10 @@ class _Renderer:
 
 
 @contextlib.contextmanager
-def _running(bad_input: tuple[type[Exception], ...], kept: str) -> Iterator[Progress]:
-    """Progress bars around a library call; its input errors exit 2, Ctrl-C exits 130."""
+def _running(bad_input: tuple[type[Exception], ...], kept: str, failed: tuple[type[Exception], ...] = (),
+             hint: str = "") -> Iterator[Progress]:
+    """Progress bars around a library call; its input errors exit 2, its ``failed`` errors (a cause
+    outside the input, such as the network) exit 1 with ``hint``, Ctrl-C exits 130."""
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console)
     try:
@@ -73,9 +75,23 @@ def _running(bad_input: tuple[type[Exception], ...], kept: str) -> Iterator[Prog
     except bad_input as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(Exit.BAD_INPUT) from err
+    except failed as err:
+        typer.echo(f"error: {err}" + (f"\nhint: {hint}" if hint else ""), err=True)
+        raise typer.Exit(Exit.SOME_FAILED) from err
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: {kept}; run the same command again to finish.")
         raise typer.Exit(Exit.INTERRUPTED) from None
+
+
+def _check_directory(option: str, path: Path) -> None:
+    """Exit 2 with one line when ``path``, or the nearest of its parents that exists, is not a directory."""
+    for existing in (path, *path.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                where = "" if existing == path else f" ({existing} is not a directory)"
+                typer.echo(f"error: {option} {path}: not a directory{where}", err=True)
+                raise typer.Exit(Exit.BAD_INPUT)
+            return
 
 
 def _version_callback(value: bool) -> None:
@@ -136,9 +152,11 @@ def mine(
                                        "min_stars": min_stars, "pushed_after": pushed_after,
                                        "max_size_kb": max_size_kb}.items() if v is not None}
         corpus_spec = dataclasses.replace(corpus_spec, github=dataclasses.replace(sel, **overrides))
+        corpus = corpus or (spec.resolve().parent / corpus_spec.name)
+        _check_directory("--corpus", corpus)
         settings = MineSettings(
             spec=corpus_spec,
-            corpus_dir=corpus or (spec.resolve().parent / corpus_spec.name),
+            corpus_dir=corpus,
             api_url=api_url,
             token=os.environ.get("GITHUB_TOKEN") or None,
             from_local=from_local,
@@ -154,7 +172,8 @@ def mine(
 
     from miner.mine import mine as run_mine
 
-    with _running((MinerError,), "finished repositories are kept") as progress:
+    with _running((MinerError,), "finished repositories are kept", (MineFailed,),
+                  "without the network, mine local clones: python cli.py mine --from-local DIR") as progress:
         summary = run_mine(settings, _Renderer(progress))
 
     out = typer.echo
@@ -209,15 +228,17 @@ def analyze(
     Exit codes: 0 done; 1 done, but a repository could not be analyzed (a pass raised: its problem
     row says why, the others are complete); 2 bad input (no manifest); 130 interrupted.
     """
-    from analysis.analyze import AnalysisError
+    from analysis.analyze import AnalysisError, OutputError
     from analysis.analyze import analyze as run_analyze
     from analysis.ftypes import AnalyzeSettings
 
     corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
     out_dir = out or (Path("results") / corpus_dir.resolve().name)
+    _check_directory("--corpus", corpus_dir)
+    _check_directory("--out", out_dir)
     settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache,
                                draw_report=not no_report)
-    with _running((AnalysisError,), "finished repositories are cached") as progress:
+    with _running((AnalysisError,), "finished repositories are cached", failed=(OutputError,)) as progress:
         task = progress.add_task("files", total=None)
 
         def tick(repo: str, done: int, total: int) -> None:
@@ -232,7 +253,10 @@ def analyze(
     typer.echo(f"parsed by LibCST: {summary.n_parsed}  from cache: {summary.n_cached}  "
                f"without 'mlflow': {summary.n_prefiltered}  mentioning it without importing it: {summary.n_gated}  "
                f"catalog: {summary.catalog_origin}")
-    typer.echo("seconds: " + "  ".join(f"{phase} {t:.1f}" for phase, t in summary.seconds.items()))
+    if summary.seconds:
+        typer.echo("seconds: " + "  ".join(f"{phase} {t:.1f}" for phase, t in summary.seconds.items()))
+    else:
+        typer.echo("nothing changed since the run that wrote these tables: kept as they are")
     for repo in summary.failed:
         typer.echo(f"  failed: {repo} (see problems.csv; not cached, so a re-run tries it again)")
     raise typer.Exit(Exit.SOME_FAILED if summary.failed else Exit.OK)
@@ -262,6 +286,7 @@ def report(
 
 
 @app.command()
+<<<<<<< HEAD
 def probe(
     mlflow: Annotated[Optional[list[str]], typer.Option(
         "--mlflow", help="An MLflow release to probe (x.y.z, from PyPI), or 'current' for the MLflow installed "
@@ -329,6 +354,101 @@ def probe(
     for failure in summary.failures:
         typer.echo(f"  failed: MLflow {failure.release} on {failure.backend} ({failure.stage}): {failure.reason}")
     raise typer.Exit(Exit.SOME_FAILED if summary.failures else Exit.OK)
+=======
+def rerun(
+    corpus: Annotated[Optional[Path], typer.Option(
+        help="Mined corpus directory (holding manifest.csv). Default: corpora/mlflow-projects/.",
+        envvar="MLFLOW_CENSUS_CORPUS")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="analyze's results directory: its CSVs are read, rerun.csv, rerun_summary.csv and rerun/ are written "
+        "there. Default: results/<corpus name>/.", envvar="MLFLOW_CENSUS_RESULTS")] = None,
+    repo: Annotated[Optional[list[str]], typer.Option(help="Only this repository (OWNER/NAME); repeatable.")] = None,
+    entry_point: Annotated[Optional[list[str]], typer.Option(
+        "--entry-point", help="Only entry points of this name; repeatable.")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Wall-clock seconds of one run; then it is killed.")] = 600,
+    build_timeout: Annotated[float, typer.Option(min=1, help="Seconds of one environment build.")] = 900,
+    memory: Annotated[str, typer.Option(help="Memory of each process of a run (data segment), e.g. 4G, 512M.")] = "4G",
+    max_processes: Annotated[int, typer.Option(min=8, help="Processes and threads of one run.")] = 512,
+    jobs: Annotated[int, typer.Option(min=1, help="Targets run at once (local worker processes).")] = 1,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Run the targets on this Dask scheduler (tcp://HOST:PORT; needs the dask extra). Every worker needs "
+        "bubblewrap and the corpus and environment cache at the same paths.")] = None,
+    budget: Annotated[Optional[float], typer.Option(
+        min=0, help="Start no new target after this many seconds (a later run goes on from there).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run targets already finished.")] = False,
+    no_sandbox: Annotated[bool, typer.Option(
+        "--no-sandbox", help="Run mined code WITHOUT a sandbox (limits and timeout still apply). Only on a machine "
+        "that is itself a throw-away container.")] = False,
+    env_cache: Annotated[Optional[Path], typer.Option(
+        help="Where built environments are kept (default: ~/.cache/mlflow-census/envs).",
+        envvar="MLFLOW_CENSUS_ENVS")] = None,
+    work_dir: Annotated[Optional[Path], typer.Option(
+        help="Where each target's copy and scratch directory go (default: the system's temp directory).")] = None,
+    keep_work: Annotated[bool, typer.Option("--keep-work", help="Keep each target's copy and scratch directory.")] = False,
+) -> None:
+    """Re-execute every entry point of the valid MLprojects analyze found, each in a sandbox, and measure how
+    many build, run and give the results of the repository's committed runs.
+
+    For each target: a fresh copy of the checkout; the environment `mlflow run` would build (python_env.yaml,
+    or conda.yaml converted as MLflow's virtualenv manager converts it), built with uv from PyPI into a cache
+    keyed by its content (the network is used only there); the command with its parameters substituted as
+    MLflow does (a required parameter takes the value of a committed run of the entry point); the run, made by
+    MLflow as `mlflow run` makes it, inside bubblewrap: no network, nothing of the host but the system's
+    read-only files, the environments (read-only), the copy and a scratch directory, with memory, CPU, file
+    size and process limits and a wall-clock timeout that kills everything it started. docker_env projects are
+    not attempted. Without bubblewrap the command refuses to run (see --no-sandbox).
+
+    Writes into --out: rerun.csv (one row per target: environment, status, failure class, times, runs and
+    metrics logged, comparison with the committed run of the same entry point and parameters), rerun_summary.csv
+    (rates with 95% Wilson intervals, failure taxonomy, time to re-run, readiness score against outcome), each
+    with a .provenance.json sidecar, and rerun/logs/ (each build's and run's output). Resumable: finished targets
+    are journaled (rerun/journal.jsonl) and not re-run unless --force.
+
+    Exit codes: 0 done (failed re-runs are results); 1 the tool failed on a target (retried next time);
+    2 bad input or no sandbox; 130 interrupted (finished targets are kept).
+    """
+    from analysis.rerun.ftypes import RerunError, RerunSettings
+    from analysis.rerun.job import rerun as run_rerun
+    from analysis.rerun.sandbox import parse_size
+    from analysis.uv_env import default_cache
+
+    corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
+    out_dir = out or (Path("results") / corpus_dir.resolve().name)
+    try:
+        memory_bytes = parse_size(memory)
+    except ValueError as err:
+        typer.echo(f"error: --memory: {err}", err=True)
+        raise typer.Exit(Exit.BAD_INPUT) from err
+    settings = RerunSettings(corpus_dir=corpus_dir, out_dir=out_dir, env_cache=env_cache or default_cache(),
+                             repos=tuple(repo or ()), entry_points=tuple(entry_point or ()), timeout=timeout,
+                             build_timeout=build_timeout, memory=memory_bytes, max_processes=max_processes, jobs=jobs,
+                             scheduler=scheduler, budget=budget, force=force, sandbox=not no_sandbox,
+                             work_dir=work_dir, keep_work=keep_work)
+    if no_sandbox:
+        console.print("[bold red]WARNING: --no-sandbox: mined code will run with this user's rights, network and "
+                      "files. Only the limits and the timeout apply.[/]")
+    with _running((RerunError,), "finished targets are kept") as progress:
+        task = progress.add_task("targets", total=None)
+
+        def tick(label: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=f"targets ({label})" if label else "targets")
+
+        summary = run_rerun(settings, tick)
+    typer.echo(f"results: {summary.out_dir / 'rerun.csv'}  summary: {summary.out_dir / 'rerun_summary.csv'}  "
+               f"logs: {summary.out_dir / 'rerun' / 'logs'}")
+    typer.echo(f"sandbox: {summary.sandbox}  process limit: {summary.process_limit}")
+    typer.echo(f"targets: {summary.n_targets}  selected: {summary.n_selected}  finished before: {summary.n_already}  "
+               f"run now: {summary.n_run}  seconds: {summary.seconds:.0f}")
+    if summary.statuses:
+        typer.echo("  " + "  ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items())))
+    if summary.n_budget:
+        typer.echo(f"budget spent: {summary.n_budget} targets not started; run the same command again to go on")
+    for error in summary.errors:
+        typer.echo(f"  tool failed: {error} (not journaled, so a re-run tries it again)")
+    if no_sandbox:
+        console.print("[bold red]WARNING: these runs were made WITHOUT a sandbox (--no-sandbox).[/]")
+    raise typer.Exit(Exit.SOME_FAILED if summary.errors else Exit.OK)
+>>>>>>> main
 
 
 if __name__ == "__main__":

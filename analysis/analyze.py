@@ -15,34 +15,42 @@ import gc
 import hashlib
 import json
 import multiprocessing
+import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from analysis.cache import ResultCache, fingerprint
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for
 from analysis.code_findings import NO_USE_REASON
-from analysis.engine import RepoAnalyzer, close_read_only_caches, local_mlflow_dirs, mlflow_reexports, walk
+from analysis.engine import RepoAnalyzer, close_read_only_caches, crashed_file, local_mlflow_dirs, mlflow_reexports, walk
 from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings
 from analysis.mlflow_calls import Resolver
 from analysis.repo_state import RepoResult, RepoTask
 from analysis.reproducibility import REPRODUCIBILITY_COLUMNS
-from analysis.storage import STORAGE_COLUMNS, storage_rows
+from analysis.mlflow_storage import STORAGE_COLUMNS, storage_rows
+from analysis.store_schema import revision_releases
 from analysis.tables import TABLES, FileStatus, cells
 from analysis.traceability import TRACEABILITY_COLUMNS, co_usage, graph_name, usage_graph, write_graphml
 from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs, releases_dir
 from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
 
-__all__ = ["AnalysisError", "AnalyzeSummary", "NO_USE_REASON", "analyze", "cached_catalog", "cached_storage",
+__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "NO_USE_REASON", "analyze", "cached_catalog", "cached_storage",
            "local_mlflow_dirs", "mlflow_reexports"]
 
 
 class AnalysisError(Exception):
-    """The analysis cannot start (no manifest, unreadable corpus)."""
+    """The analysis cannot start (no manifest, unreadable corpus, an output directory it cannot write)."""
+
+
+class OutputError(Exception):
+    """The analysis ran but its tables could not be written (the previous set is left as it was)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,16 @@ def cached_catalog(corpus_dir: Path) -> Catalog:
     return Catalog(tuple(data["rows"]), tuple(data["releases"]), data["origin"])
 
 
+def cached_revisions(corpus_dir: Path) -> tuple[dict[str, str], str]:
+    """Alembic head -> first MLflow release, and where it came from (``store_schema.revision_releases``),
+    cached with the releases."""
+    data = _release_cached(corpus_dir, ".schema_revisions.json",
+                           lambda: dict(zip(("mapping", "origin"), revision_releases(corpus_dir))))
+    if data is None:
+        return revision_releases(corpus_dir)
+    return dict(data["mapping"]), str(data["origin"])
+
+
 def cached_storage(corpus_dir: Path) -> list[dict[str, str]]:
     """``mlflow_storage.csv`` rows of the corpus's releases (cached); none without releases."""
     data = _release_cached(corpus_dir, ".storage.json", lambda: {"rows": storage_rows(release_dirs(corpus_dir))})
@@ -125,7 +143,6 @@ class _Work:
 
     analyzer: RepoAnalyzer
     files_done: Any  # multiprocessing.Value, shared by every process
-    on_file: Callable[[], None] | None = None  # in-process runs only: reports progress as files start
 
 
 def _setup_worker(_work: _Work) -> None:
@@ -139,8 +156,6 @@ def _analyze_task(work: _Work, task: RepoTask) -> RepoResult:
     def started() -> None:
         with work.files_done.get_lock():
             work.files_done.value += 1
-        if work.on_file is not None:
-            work.on_file()
     return work.analyzer.analyze_safely(task, started)
 
 
@@ -153,15 +168,20 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     manifest = settings.corpus_dir / MANIFEST
     if not manifest.is_file():
         raise AnalysisError(f"{manifest}: no manifest; run `python cli.py mine` first")
-    tasks = [RepoTask(r.repo, str(r.root), r.commit) for r in mined_repositories(settings.corpus_dir)]
+    tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or ""))
+             for r in mined_repositories(settings.corpus_dir)]
     out = settings.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out)
     cache_path = out / ".cache.sqlite"
     db = ResultCache(cache_path) if settings.use_cache else None
     catalog = cached_catalog(settings.corpus_dir)
     tool = fingerprint(catalog)
+    revisions, revisions_origin = cached_revisions(settings.corpus_dir)
+    blackbox = out / ".in-flight"
+    shutil.rmtree(blackbox, ignore_errors=True)
+    blackbox.mkdir()
     analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
-                            cache_path if db is not None else None, out / "graphs")
+                            cache_path if db is not None else None, out / "graphs", revisions, blackbox)
     results: list[RepoResult] = []
     report = progress or (lambda _r, _d, _t: None)
     files_done: Any = multiprocessing.Value("q", 0)
@@ -181,7 +201,8 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
 
     def repo_key(task: RepoTask) -> str:
         # a repository's tree at a commit never changes: its whole result is reusable
-        raw = f"repo\0{tool}\0{task.repo}\0{task.commit}\0{task.root}\0{settings.max_file_bytes}"
+        raw = (f"repo\0{tool}\0{task.repo}\0{task.commit}\0{task.root}\0{settings.max_file_bytes}\0{task.git_dir}"
+               f"\0{json.dumps(sorted(revisions.items()))}")
         return "repo:" + hashlib.sha256(raw.encode()).hexdigest()
 
     def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
@@ -192,6 +213,24 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         last = res.repo
         show()
 
+    # Every repository's result in the cache and the tables already written from the cache with
+    # exactly these results (``cached`` true in files.csv): a re-run has nothing to redo (no result
+    # to load, no table to rewrite, no report to redraw). The first re-run after a cold one rewrites
+    # the tables, since their ``cached`` column changes.
+    problems_file = settings.corpus_dir / PROBLEMS
+
+    def tables_stamp(from_cache: bool) -> str:
+        return hashlib.sha256(json.dumps([tool, [repo_key(t) for t in tasks], sha256_file(manifest),
+                                          sha256_file(problems_file) if problems_file.is_file() else "",
+                                          settings.draw_report, from_cache]).encode()).hexdigest()
+
+    done = _unchanged(out, tables_stamp(True), db, [repo_key(t) for t in tasks], settings.draw_report)
+    if done is not None:
+        if db is not None:
+            db.close()
+        shutil.rmtree(blackbox, ignore_errors=True)
+        report(last, done.n_files, done.n_files)
+        return done
     todo: list[RepoTask] = []
     started = time.perf_counter()
     try:
@@ -211,24 +250,30 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         # largest first, so that no big repository starts last and runs alone
         todo.sort(key=lambda t: -stats[t.repo][1])
         show()
-        work = _Work(analyzer, files_done, (lambda: show(throttle=True)) if settings.jobs <= 1 else None)
+        work = _Work(analyzer, files_done)
+
+        def without_crashed_file(task: RepoTask) -> RepoTask | None:
+            """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
+            rel = crashed_file(blackbox, task.repo)
+            return replace(task, skip=(*task.skip, rel)) if rel is not None else task
+
+        # worker processes even for one job: a native crash in a parser costs its file, not the run
         for task, outcome in run_tasks(_analyze_task, work, todo, jobs=settings.jobs, setup=_setup_worker,
-                                       tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2):
+                                       tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2,
+                                       isolate=True, on_crash=without_crashed_file):
             # a worker that died (killed, out of memory) gives its exception: a failed repository
             collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
     finally:
-        if settings.jobs <= 1:
-            gc.unfreeze()
         close_read_only_caches()
+        shutil.rmtree(blackbox, ignore_errors=True)
         if db is not None:
             db.close()
     seconds = {"repositories": time.perf_counter() - started}
     started = time.perf_counter()
     order = {t.repo: i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order[r.repo])
-    problems_file = settings.corpus_dir / PROBLEMS
     mine_problems = read_csv(problems_file) if problems_file.is_file() else []
-    written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems)
+    written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin)
     seconds["tables"] = time.perf_counter() - started
     started = time.perf_counter()
     if settings.draw_report:
@@ -236,23 +281,59 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         build_report(out)
         seconds["report"] = time.perf_counter() - started
     files = [f for r in results for f in r.files]
-    return AnalyzeSummary(
+    summary = AnalyzeSummary(
         out, len(tasks), len(files), written["call_sites.csv"], written[PROBLEMS],
         sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
         sum(1 for f in files if f.status == FileStatus.NO_MLFLOW), catalog.origin,
         sum(1 for f in files if f.status == FileStatus.NO_MLFLOW_USE), seconds,
         tuple(r.repo for r in results if r.failed),
     )
+    if db is not None and not summary.failed:
+        stamp = tables_stamp(summary.n_parsed == 0 and not todo)
+        atomic_write_text(out / TABLES_STAMP, json.dumps({"stamp": stamp, "outputs": sorted(written),
+                                                          "summary": {**vars(summary), "out_dir": str(out)}}))
+    return summary
+
+
+TABLES_STAMP = ".tables.json"  # what the tables in the folder were written from
+
+
+def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str], report: bool) -> AnalyzeSummary | None:
+    """The summary of the run that wrote the tables of ``out``, when they were written from exactly
+    the results a new run would give (same stamp, every result cached, every table and graph there)."""
+    if db is None:
+        return None
+    try:
+        data = json.loads((out / TABLES_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("stamp") != stamp or not all((out / name).is_file() for name in data["outputs"]):
+        return None
+    if report and not (out / "report" / "index.html").is_file():
+        return None
+    if any(db.get(key) is None for key in keys):
+        return None
+    kept = data["summary"]
+    files = kept["n_files"]
+    return replace(AnalyzeSummary(**{**kept, "out_dir": Path(kept["out_dir"]), "failed": tuple(kept["failed"])}),
+                   n_parsed=0, n_cached=kept["n_parsed"] + kept["n_cached"], seconds={}, n_files=files)
 
 
 def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,
-                  results: list[RepoResult], mine_problems: list[dict[str, str]]) -> dict[str, int]:
-    """Every corpus table, each with its provenance; the number of rows of each."""
+                  results: list[RepoResult], mine_problems: list[dict[str, str]],
+                  revisions_origin: str) -> dict[str, int]:
+    """Every corpus table, each with its provenance; the number of rows of each.
+
+    The whole set is written into a staging folder first and moved into ``out`` only when every
+    file is written, so a failed write (a full disk) leaves the previous set as it was, and no
+    temporary file, and raises ``OutputError`` naming the file.
+    """
     prov = {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
         "corpus": str(settings.corpus_dir), "manifest_sha256": sha256_file(manifest),
         "catalog_origin": catalog.origin, "catalog_releases": list(catalog.releases),
         "n_repositories": len(tasks), "commits": {t.repo: t.commit for t in tasks},
+        "schema_revisions_origin": revisions_origin,
     }
     outputs: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {}
     for name, table in TABLES.items():
@@ -261,22 +342,58 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     outputs["reproducibility.csv"] = (REPRODUCIBILITY_COLUMNS, [m for r in results for m in r.reproducibility])
     outputs["traceability.csv"] = (TRACEABILITY_COLUMNS, [m for r in results for m in r.traceability])
     outputs["api_catalog.csv"] = (CATALOG_COLUMNS, list(catalog.rows))
-    for name, (columns, table_rows) in outputs.items():
-        write_csv(out / name, columns, (cells(row) for row in table_rows))
-        write_provenance(out / name, prov)
-    # repositories in manifest order (a set here made the GraphML's node order change from run to run)
-    usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
-    usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
-    write_graphml(usage_g, out / "usage_graph.graphml")
-    write_provenance(out / "usage_graph.graphml", prov)
-    write_csv(out / "api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g))
-    write_provenance(out / "api_co_usage.csv", prov)
-    write_csv(out / "mlflow_storage.csv", STORAGE_COLUMNS, cached_storage(settings.corpus_dir))
-    write_provenance(out / "mlflow_storage.csv", {**prov, "releases": list(release_dirs(settings.corpus_dir))})
-    from analysis.statistics import community_statistics  # pandas: only here, in the driver
-    practices, usage = community_statistics(out, manifest, catalog.latest)
-    for name, frame in (("practices.csv", practices), ("api_usage.csv", usage)):
-        write_csv(out / name, list(frame.columns), (cells(r) for r in frame.to_dict("records")))
-        write_provenance(out / name, {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv",
-                                                                "reproducibility.csv", "api_catalog.csv", "manifest.csv"]})
+    stage = out / f".staging-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    current = stage.name
+    try:
+        stage.mkdir()
+
+        def put(name: str, columns: Sequence[str], rows: Iterable[dict[str, Any]], info: dict[str, Any]) -> None:
+            nonlocal current
+            current = name
+            write_csv(stage / name, columns, (cells(row) for row in rows))
+            write_provenance(stage / name, info)
+
+        for name, (columns, table_rows) in outputs.items():
+            put(name, columns, table_rows, prov)
+        # repositories in manifest order (a set here made the GraphML's node order change from run to run)
+        usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
+        usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
+        current = "usage_graph.graphml"
+        write_graphml(usage_g, stage / current)
+        write_provenance(stage / current, prov)
+        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
+        put("mlflow_storage.csv", STORAGE_COLUMNS, cached_storage(settings.corpus_dir),
+            {**prov, "releases": list(release_dirs(settings.corpus_dir))})
+        from analysis.statistics import community_statistics  # pandas: only here, in the driver
+        practices, usage = community_statistics(stage, manifest, catalog.latest)
+        for name, frame in (("practices.csv", practices), ("api_usage.csv", usage)):
+            put(name, list(frame.columns), frame.to_dict("records"),
+                {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv", "reproducibility.csv",
+                                           "api_catalog.csv", "manifest.csv"]})
+        from analysis.store_statistics import store_statistics
+        analyzed = [r.repo for r in results if not r.failed]
+        stores = store_statistics(analyzed, [s for r in results for s in r.stores],
+                                  [s for r in results for s in r.stored_runs], [s for r in results for s in r.stored_params])
+        put("store_statistics.csv", list(stores.columns), stores.to_dict("records"),
+            {**prov, "computed_from": ["stores.csv", "stored_runs.csv", "stored_params.csv"]})
+        current = "(moving the new set into place)"
+        for path in sorted(stage.iterdir()):
+            os.replace(path, out / path.name)
+    except OSError as err:
+        raise OutputError(f"{out / current}: cannot write: {err.strerror or err}; the previous tables are "
+                          f"left as they were") from err
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return {name: len(rows) for name, (_c, rows) in outputs.items()}
+
+
+def check_output_dir(out: Path) -> None:
+    """Raise ``AnalysisError`` (nothing done yet) when ``out`` cannot be made or written to."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise AnalysisError(f"{out}: cannot write the results there: {err.strerror or err}") from err

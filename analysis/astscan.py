@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 Def = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -99,6 +100,20 @@ def _instance(out: ModuleScan, target: ast.expr, value: ast.expr | None) -> None
         out.instances.setdefault(name, set()).add(callee)
 
 
+def _subclasses(base: type) -> set[type]:
+    found = {base}
+    sub: type
+    for sub in base.__subclasses__():
+        found |= _subclasses(sub)
+    return found
+
+
+# Node types with nothing below them a scan looks at: names, literals, aliases, operators, markers.
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.alias, ast.Pass, ast.Break, ast.Continue, ast.Global,
+                     ast.Nonlocal}.union(*map(_subclasses, (ast.expr_context, ast.operator, ast.cmpop, ast.boolop,
+                                                            ast.unaryop))))
+# Node types a scan goes into (a test checks that skipping the others changes nothing).
+_NODES = frozenset(_subclasses(ast.AST) - _LEAVES)
 # The fields of each node type that can hold nodes (``ctx`` holds only Load/Store/Del markers).
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -109,7 +124,7 @@ def scan(tree: ast.Module) -> ModuleScan:
     _defs(tree, out)
     defs, calls, events, imports, assigned = out.defs, out.calls, out.events, out.imports, out.assigned
     decorators = out.bare_decorators
-    fields_of = _FIELDS
+    fields_of, nodes = _FIELDS, _NODES
 
     def visit(node: ast.AST, owner: str) -> None:
         kind = type(node)
@@ -140,12 +155,12 @@ def scan(tree: ast.Module) -> ModuleScan:
         if names is None:
             names = fields_of[kind] = tuple(f for f in kind._fields if f != "ctx")
         for name in names:
-            value = getattr(node, name, None)
+            value: Any = getattr(node, name, None)
             if isinstance(value, list):
                 for item in value:
-                    if isinstance(item, ast.AST):
+                    if type(item) in nodes:
                         visit(item, owner)
-            elif isinstance(value, ast.AST):
+            elif type(value) in nodes:
                 visit(value, owner)
 
     visit(tree, "")

@@ -54,6 +54,9 @@ class ResultCache:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
+        # a cache: losing the last commit to a power cut costs a re-parse, so no fsync per repository
+        self.db.execute("pragma journal_mode=wal")
+        self.db.execute("pragma synchronous=normal")
         self.db.execute("create table if not exists results (key text primary key, value text not null)")
         self.db.commit()
 

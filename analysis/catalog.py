@@ -26,6 +26,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from analysis.astscan import ast_dotted, parse
+from analysis.imports import imported_names
 from miner.corpus import release_dirs
 
 log = logging.getLogger(__name__)
@@ -147,21 +148,12 @@ def module_bindings(tree: ast.Module, module: str) -> dict[str, str | ast.AST]:
     """Names a module binds at top level: dotted targets for imports, nodes for definitions."""
     out: dict[str, str | ast.AST] = {}
     for stmt in _module_statements(tree.body):
-        if isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                if alias.asname:
-                    out[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    out[top] = top
-        elif isinstance(stmt, ast.ImportFrom):
-            base = stmt.module or ""
-            if stmt.level:
-                pkg = module.split(".")
-                base = ".".join(pkg[: len(pkg) - stmt.level + 1] + ([base] if base else []))
-            for alias in stmt.names:
-                if alias.name != "*":
-                    out[alias.asname or alias.name] = f"{base}.{alias.name}"
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            # ``module`` taken as a package, as always here: exact for ``__init__.py``, one level too deep
+            # for a plain module's relative import (MLflow's own modules import absolutely)
+            for imported in imported_names(stmt, module.split(".")):
+                if imported.name != "*":
+                    out[imported.bound] = imported.target
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             out[stmt.name] = stmt
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):

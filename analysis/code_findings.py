@@ -13,11 +13,11 @@ from dataclasses import replace
 
 import libcst as cst
 
-from analysis.astscan import ModuleScan, scan_source
+from analysis.astscan import ModuleScan, parse, scan, scan_source
 from analysis.ftypes import FileContext, FileFindings, SourceError, TrackingUri
 from analysis.mlflow_calls import TRACKING_ENV, Resolver, find_in_module, may_use_mlflow, python_error_line
 from analysis.sources import NotebookCode, decode_python, neutralize_magics, notebook_code
-from analysis.uris import classify_uri, config_source, scan_text
+from analysis.tracking_uris import classify_uri, config_source, scan_text
 
 Bad = list[tuple[int | None, str]]  # (line, reason) of the parts of a file that were left out
 
@@ -94,24 +94,59 @@ def _with_env_magics(findings: FileFindings, code: NotebookCode) -> FileFindings
                                                         key=lambda u: (u.cell or 0, u.line))))
 
 
-def scan_python(data: bytes) -> tuple[ModuleScan | None, str | None]:
-    """The ``ast`` scan of a ``.py`` file and its text; None where it does not decode or parse as is."""
+# LibCST's parse of a module takes memory in proportion to its size (about 0.8 GB per MB of source
+# measured here) and time and native stack in proportion to its nesting: a module past either
+# bound is not handed to it (a problem row), so one file cannot crash or starve a run.
+LIBCST_MAX_CHARS = 1_000_000
+NESTED = "nested too deeply to parse safely (Python's own parser gives up): call sites not read"
+
+
+def checked_scan(source: str) -> tuple[ModuleScan | None, str]:
+    """The ``ast`` scan of a module, and why LibCST must not parse it ('' when it may).
+
+    The scan is None where ``ast`` cannot parse the module; LibCST then reads it only when the
+    reason is an ordinary syntax error (IPython magics, Python 2), never when ``ast`` ran out of
+    stack or nesting levels: LibCST's native parser overflows its stack on the same inputs.
+    """
+    if len(source) > LIBCST_MAX_CHARS:
+        refusal = f"too large to parse safely ({len(source):,} characters > {LIBCST_MAX_CHARS:,}): call sites not read"
+        return scan_source(source), refusal
+    try:
+        tree = parse(source)
+    except SyntaxError as err:
+        return None, NESTED if "too many nested" in str(err.msg) or "too complex" in str(err.msg) else ""
+    except (RecursionError, MemoryError):
+        return None, NESTED
+    except ValueError:  # NUL bytes: LibCST reports them
+        return None, ""
+    try:
+        return scan(tree), ""
+    except RecursionError:
+        return None, NESTED
+
+
+def scan_python(data: bytes) -> tuple[ModuleScan | None, str | None, str]:
+    """The ``ast`` scan of a ``.py`` file, its text and why LibCST must not parse it ('' when it may);
+    scan and text are None where it does not decode or parse as is."""
     try:
         text = decode_python(data)
     except SourceError:
-        return None, None
-    return scan_source(text), text
+        return None, None, ""
+    found, refusal = checked_scan(text)
+    return found, text, refusal
 
 
-def scan_notebook(data: bytes) -> tuple[ModuleScan | None, NotebookCode | None]:
-    """The ``ast`` scan of a Python notebook's code cells and those cells; None where they do not parse."""
+def scan_notebook(data: bytes) -> tuple[ModuleScan | None, NotebookCode | None, str]:
+    """The ``ast`` scan of a Python notebook's code cells, those cells, and why LibCST must not parse
+    them ('' when it may); None where they do not parse."""
     try:
         code = notebook_code(data)
     except SourceError:
-        return None, None
+        return None, None, ""
     if code.language not in PYTHON_NOTEBOOKS:
-        return None, None
-    return scan_source(code.source), code
+        return None, None, ""
+    found, refusal = checked_scan(code.source)
+    return found, code, refusal
 
 
 def databricks_export(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""Source-order traversal of LibCST trees, for read-only passes.
+"""Source-order traversal of LibCST trees, for read-only passes (and ``dotted``, the name of a Name/Attribute chain).
 
 ``CSTNode.visit`` rebuilds every node it walks (``_visit_and_replace_children`` constructs and
 validates a new node even for a read-only ``CSTVisitor``) and calls four hooks per attribute of
@@ -138,22 +138,68 @@ CHILD_FIELDS: Mapping[str, tuple[str, ...]] = {
     "Yield": ('value',),
 }
 
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` of a Name/Attribute chain, None for anything else."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
 _Hook = Callable[[Any, Any], Any]
+_Plan = tuple[_Hook | None, _Hook | None, tuple[str, ...] | None]
+
+
+def _visit_then_listeners(own: _Hook | None, hooks: list[tuple[int, _Hook]]) -> _Hook:
+    def visit(walker: Walker, node: cst.CSTNode) -> Any:
+        result = own(walker, node) if own is not None else None
+        for index, hook in hooks:
+            hook(walker.listeners[index], node)
+        return result
+    return visit
+
+
+def _listeners_then_leave(own: _Hook | None, hooks: list[tuple[int, _Hook]]) -> _Hook:
+    def leave(walker: Walker, node: cst.CSTNode) -> None:
+        for index, hook in hooks:
+            hook(walker.listeners[index], node)
+        if own is not None:
+            own(walker, node)
+    return leave
 
 
 class Walker:
-    """Base class of a read-only pass: subclasses define ``visit_<Node>`` and ``leave_<Node>``."""
+    """Base class of a read-only pass: subclasses define ``visit_<Node>`` and ``leave_<Node>``.
 
-    _plans: dict[type, tuple[_Hook | None, _Hook | None, tuple[str, ...] | None]]
+    Other objects can take part in the same walk (``listen``): their ``visit_<Node>`` run after the
+    walker's own (whose result alone decides whether children are walked), their ``leave_<Node>``
+    before the walker's own.
+    """
+
+    _plans: dict[type, _Plan]
+    _listening: dict[tuple[type, ...], dict[type, _Plan]]  # listener types -> their plans
+    listeners: tuple[object, ...] = ()
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         cls._plans = {}
+        cls._listening = {}
 
-    def _plan(self, kind: type) -> tuple[_Hook | None, _Hook | None, tuple[str, ...] | None]:
+    def listen(self, *listeners: object) -> None:
+        """Call the ``visit_``/``leave_`` hooks of ``listeners`` too, in this walker's one traversal."""
+        self.listeners = listeners
+        self._plans = type(self)._listening.setdefault(tuple(type(x) for x in listeners), {})
+
+    def _plan(self, kind: type) -> _Plan:
         name = kind.__name__
         fields: tuple[str, ...] | None = () if name in LEAVES else CHILD_FIELDS.get(name)
-        plan = (getattr(type(self), f"visit_{name}", None), getattr(type(self), f"leave_{name}", None), fields)
+        visit, leave = getattr(type(self), f"visit_{name}", None), getattr(type(self), f"leave_{name}", None)
+        visits = [(i, hook) for i, x in enumerate(self.listeners) if (hook := getattr(type(x), f"visit_{name}", None))]
+        leaves = [(i, hook) for i, x in enumerate(self.listeners) if (hook := getattr(type(x), f"leave_{name}", None))]
+        plan = (_visit_then_listeners(visit, visits) if visits else visit,
+                _listeners_then_leave(leave, leaves[::-1]) if leaves else leave, fields)
         self._plans[kind] = plan
         return plan
 

@@ -13,10 +13,12 @@ function ``(checkout, result) -> None`` and one line in ``REPO_PASSES``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from analysis.cache import ResultCache, findings_from_json, findings_to_json
@@ -35,13 +37,14 @@ from analysis.code_findings import (
 )
 from analysis.environments import env_file_kind
 from analysis.environments_pass import environments_pass
-from analysis.ftypes import FileContext, FileFindings, SourceError
+from analysis.ftypes import FileContext, FileFindings, ReadError, SourceError
 from analysis.mlflow_calls import Resolver, may_use_mlflow
 from analysis.mlproject import is_mlproject_name
 from analysis.mlproject_pass import mlproject_pass
 from analysis.repo_state import Checkout, RepoResult, RepoTask
 from analysis.reproducibility import sets_seed, signals
 from analysis.sources import is_binary
+from analysis.stored_runs_pass import stored_runs_pass
 from analysis.tables import (
     CallSiteRow,
     FileRow,
@@ -53,7 +56,7 @@ from analysis.tables import (
 )
 from analysis.traceability import ModuleIndex, build_graph, dotted_modules, graph_name, module_facts, write_graphml
 from analysis.traceability import metrics as trace_metrics
-from analysis.uris import config_source
+from analysis.tracking_uris import config_source
 from miner import __version__
 from miner.fileio import utc_now
 
@@ -76,15 +79,18 @@ def file_kind(rel: str) -> str:
 
 def walk(root: Path) -> Iterator[tuple[str, Path]]:
     """(posix relative path, path) of every file under root, sorted, symlinks included, no descent into them."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    top = str(root)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        # relative paths by string, not pathlib: this runs for every file of the corpus
+        prefix = dirpath[len(top) + 1:].replace(os.sep, "/")
+        prefix = prefix + "/" if prefix else ""
         base = Path(dirpath)
         for name in sorted(filenames):
-            path = base / name
-            yield path.relative_to(root).as_posix(), path
+            yield prefix + name, base / name
         for name in dirnames:
-            if (base / name).is_symlink():
-                yield (base / name).relative_to(root).as_posix(), base / name
+            if os.path.islink(os.path.join(dirpath, name)):
+                yield prefix + name, base / name
 
 
 _STAR = re.compile(rb"(?m)^from\s+mlflow\s+import\s+\*")
@@ -136,10 +142,37 @@ def reproducibility_pass(checkout: Checkout, result: RepoResult) -> None:
         result.flat_rows("dependencies"), result.flat_rows("call_sites"), result.seeds))
 
 
+CRASHED = "the parser killed its worker on this file (a native crash or out of memory): not read"
+
+
+def crashed_file(blackbox_dir: Path, repo: str) -> str | None:
+    """The file of ``repo`` the last worker to die was parsing, from the black box (notes of dead
+    workers are removed as they are read); None if none names ``repo``."""
+    dead: list[tuple[float, Path]] = []
+    for note in blackbox_dir.glob("[0-9]*"):
+        try:
+            os.kill(int(note.name), 0)
+            continue  # that worker is alive: its note is about a parse under way
+        except ProcessLookupError:
+            dead.append((note.stat().st_mtime, note))
+        except (OSError, ValueError):
+            continue
+    for _time, note in sorted(dead, reverse=True):  # the newest first: the worker that died alone last
+        try:
+            noted_repo, rel = json.loads(note.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        note.unlink(missing_ok=True)
+        if noted_repo == repo:
+            return str(rel)
+    return None
+
+
 # Per-repository passes, in order: each reads the checkout and what the passes before it found.
 REPO_PASSES: tuple[Callable[[Checkout, RepoResult], None], ...] = (
     environments_pass,
     reproducibility_pass,
+    stored_runs_pass,
 )
 
 
@@ -156,6 +189,9 @@ class RepoAnalyzer:
     max_file_bytes: int = 5_000_000
     cache_path: Path | None = None
     graphs_dir: Path | None = None
+    revision_releases: Mapping[str, str] = field(default_factory=dict)  # alembic head -> first MLflow release
+    # where each worker notes the file LibCST is parsing, so the driver can tell which file killed a worker
+    blackbox_dir: Path | None = None
 
     def analyze_safely(self, task: RepoTask, on_file: Callable[[], None] | None = None) -> RepoResult:
         """``analyze``, where an exception fails this repository only (a problem row)."""
@@ -174,9 +210,9 @@ class RepoAnalyzer:
         result = RepoResult(task.repo)
         entries = list(walk(root))
         paths = [rel for rel, _ in entries]
-        checkout = Checkout(task, root, frozenset(paths),
+        checkout = Checkout(task, root, frozenset(paths), paths,
                             [rel for rel, path in entries if rel.endswith(".py") and not path.is_symlink()],
-                            self.max_file_bytes)
+                            self.max_file_bytes, self.revision_releases)
         shadow_dirs = local_mlflow_dirs(paths)
         reexports = mlflow_reexports(root, paths)
         modules = dotted_modules(checkout.py_files)
@@ -197,6 +233,10 @@ class RepoAnalyzer:
               modules: ModuleIndex, context: FileContext, cache: ResultCache | None) -> None:
         """The per-file stage of one file: its row of ``files.csv``, and what its passes find."""
         repo, rel, kind = row.repo, row.path, row.kind
+        if rel in checkout.task.skip:
+            row.status, row.reason = FileStatus.PROBLEM, CRASHED
+            result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, CRASHED))
+            return
         if path.is_symlink():
             row.kind, row.status, row.reason = "symlink", FileStatus.SKIPPED, "symlink (its target is analyzed where it lies)"
             return
@@ -223,13 +263,14 @@ class RepoAnalyzer:
         if kind in ("python", "notebook") and not result.seeds:
             result.seeds = sets_seed(data)
         found = text = code = None
+        refusal = ""
         if kind == "python":
             # one ast parse and scan serves the module graph, the LibCST gate and call positions
-            found, text = scan_python(data)
+            found, text, refusal = scan_python(data)
             if found is not None and text is not None:
                 checkout.facts[rel] = module_facts(found, text, rel, modules)
         elif kind == "notebook":  # a notebook is a script of the graph, mlflow in its text or not
-            found, code = scan_notebook(data)
+            found, code, refusal = scan_notebook(data)
             if found is not None and code is not None:
                 checkout.facts[rel] = module_facts(found, code.source, rel, modules)
         if b"mlflow" not in data.lower():
@@ -240,6 +281,10 @@ class RepoAnalyzer:
                 and not may_use_mlflow(found, text, context, runs_notebook(text))):
             row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
             return
+        if refusal:
+            row.status, row.reason = FileStatus.PROBLEM, refusal
+            result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, refusal))
+            return
         key = hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{self.fingerprint}".encode()).hexdigest()
         hit = (cache.get(key) if cache is not None else None) or result.new_cache.get(key)
         bad: Bad = []
@@ -248,12 +293,13 @@ class RepoAnalyzer:
             result.n_cached += 1
         else:
             try:
-                if kind == "python":
-                    findings, bad = python_findings(data, self.resolver, context, found)
-                elif kind == "notebook":
-                    findings, bad = notebook_findings(data, self.resolver, context, code, found)
-                else:
-                    findings = config_findings(rel, data)
+                with self._in_flight(repo, rel):
+                    if kind == "python":
+                        findings, bad = python_findings(data, self.resolver, context, found)
+                    elif kind == "notebook":
+                        findings, bad = notebook_findings(data, self.resolver, context, code, found)
+                    else:
+                        findings = config_findings(rel, data)
             except NotPython as err:
                 row.status, row.reason = FileStatus.SKIPPED, str(err)
                 return
@@ -263,12 +309,25 @@ class RepoAnalyzer:
             except SourceError as err:
                 hint = " (Python 2 syntax?)" if kind == "python" and looks_python2(data) else ""
                 row.status, row.reason = FileStatus.PROBLEM, err.reason + hint
-                result.problems.append(ProblemRow(repo, rel, err.line, Stage.PARSE if "syntax" in err.reason
-                                                  else Stage.READ, err.reason + hint))
+                result.problems.append(ProblemRow(repo, rel, err.line, Stage.READ if isinstance(err, ReadError)
+                                                  else Stage.PARSE, err.reason + hint))
                 return
             result.n_parsed += 1
             result.new_cache[key] = findings_to_json(findings, bad)
         self._findings(result, row, findings, bad)
+
+    @contextmanager
+    def _in_flight(self, repo: str, rel: str) -> Iterator[None]:
+        """Note in the black box that this process is parsing ``rel`` (cleared when the parse returns)."""
+        if self.blackbox_dir is None:
+            yield
+            return
+        note = self.blackbox_dir / str(os.getpid())
+        note.write_text(json.dumps([repo, rel]), encoding="utf-8")
+        try:
+            yield
+        finally:
+            note.unlink(missing_ok=True)
 
     @staticmethod
     def _findings(result: RepoResult, row: FileRow, findings: FileFindings, bad: Bad) -> None:

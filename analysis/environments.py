@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import codecs
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -19,7 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from analysis.astscan import parse
-from analysis.mlproject import MLprojectInvalid, safe_yaml
+from analysis import safe_yaml
 from analysis.sources import within_repo
 
 MAX_INCLUDE_DEPTH = 10
@@ -50,6 +50,7 @@ class EnvProblem:
     path: str
     line: int | None
     reason: str
+    unread: bool = False  # the whole file could not be read (not one line of it)
 
 
 def env_file_kind(path: str) -> str | None:
@@ -168,10 +169,10 @@ def conda_pin_class(rest: str) -> tuple[str, str]:
 def _yaml_mapping(text: str, path: str, what: str) -> dict[str, Any] | EnvProblem:
     """A YAML file's top-level mapping, or the problem that stops it being one."""
     try:
-        obj = safe_yaml(text)
-    except MLprojectInvalid as err:
-        return EnvProblem(path, None, str(err))
-    return obj if isinstance(obj, dict) else EnvProblem(path, None, f"{what} is not a YAML mapping")
+        obj = safe_yaml.load(text, path)
+    except safe_yaml.BadYAML as err:
+        return EnvProblem(path, err.line, str(err), unread=True)
+    return obj if isinstance(obj, dict) else EnvProblem(path, None, f"{what} is not a YAML mapping", unread=True)
 
 
 def parse_conda(text: str, path: str, read: Callable[[str], str | None]) -> tuple[list[Dependency], list[EnvProblem], str]:
@@ -228,6 +229,36 @@ def parse_python_env(text: str, path: str, read: Callable[[str], str | None]) ->
     return deps, problems, python
 
 
+_ONE_VERSION = re.compile(r"^(?:={1,3})?(?P<version>\d+(?:\.\d+)*)(?:\.?\*)?(?:=\S*)?$")
+
+
+def python_version(python: str, deps: Iterable[Dependency]) -> str:
+    """The Python version an environment file asks for, in one form for every kind of file.
+
+    ``python`` is the spec its parser returned (conda, ``python_env.yaml``), else the spec of a
+    dependency named ``python`` is taken (Poetry's ``python``, a Dockerfile's ``FROM python:TAG``).
+    One version or prefix is that version without operator or build (conda ``=3.10.12``,
+    ``==3.10``, ``3.10.*`` and ``python=3.10.12=h1234_0``, python_env ``3.10.12``, image
+    ``python:3.9-slim`` give ``3.10.12``, ``3.10``, ``3.10``, ``3.10.12``, ``3.10.12``, ``3.9``); a
+    range keeps its operators (``>=3.8,<3.11``, ``^3.9``); '' when none is given (``python``
+    unpinned, ``python:latest``). The spec as written stays in ``dependencies.csv``.
+    """
+    spec = python
+    if not spec:
+        dep = next((d for d in deps if d.name == "python"), None)
+        if dep is None:
+            return ""
+        if dep.kind == "dockerfile-from":
+            image = dep.spec.split("@")[0]
+            tag = image.rpartition(":")[2] if ":" in image.rpartition("/")[2] else ""
+            version = re.match(r"\d+(?:\.\d+)*", tag)
+            return version.group(0) if version else ""
+        spec = dep.spec
+    spec = spec.replace(" ", "")
+    match = _ONE_VERSION.match(spec)
+    return match.group("version") if match else spec
+
+
 def decode_env_file(data: bytes) -> str:
     """Text of an environment file as pip reads it: a BOM says UTF-8/16/32, else UTF-8 (strict)."""
     for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -245,7 +276,7 @@ def parse_pyproject(text: str, path: str) -> tuple[list[Dependency], list[EnvPro
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        return [], [EnvProblem(path, None, f"TOML error: {err}")]
+        return [], [EnvProblem(path, None, f"TOML error: {err}", unread=True)]
     deps: list[Dependency] = []
     problems: list[EnvProblem] = []
     project: dict[str, Any] = data["project"] if isinstance(data.get("project"), dict) else {}
@@ -282,7 +313,7 @@ def parse_setup_cfg(text: str, path: str) -> tuple[list[Dependency], list[EnvPro
     try:
         parser.read_string(text)
     except configparser.Error as err:
-        return [], [EnvProblem(path, None, f"setup.cfg error: {str(err).splitlines()[0]}")]
+        return [], [EnvProblem(path, None, f"setup.cfg error: {str(err).splitlines()[0]}", unread=True)]
     values = []
     if parser.has_option("options", "install_requires"):
         values.append(parser.get("options", "install_requires"))
@@ -303,7 +334,7 @@ def parse_setup_py(text: str, path: str) -> tuple[list[Dependency], list[EnvProb
     try:
         tree = parse(text)
     except (SyntaxError, ValueError) as err:
-        return [], [EnvProblem(path, getattr(err, "lineno", None), f"syntax error: {err}")]
+        return [], [EnvProblem(path, getattr(err, "lineno", None), f"syntax error: {err}", unread=True)]
     names: dict[str, ast.expr] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):

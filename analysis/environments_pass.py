@@ -16,11 +16,12 @@ from analysis.environments import (
     parse_requirements,
     parse_setup_cfg,
     parse_setup_py,
+    python_version,
 )
 from analysis.repo_state import Checkout, RepoResult
 from analysis.sources import is_binary
 from analysis.tables import DependencyRow, EnvironmentRow, FileStatus, ProblemRow, Stage, TrackingUriRow
-from analysis.uris import scan_text
+from analysis.tracking_uris import scan_text
 
 STATIC_PARSERS = {"pyproject.toml": parse_pyproject, "setup.cfg": parse_setup_cfg, "setup.py": parse_setup_py,
                   "dockerfile": parse_dockerfile}
@@ -67,6 +68,9 @@ def environments_pass(checkout: Checkout, result: RepoResult) -> None:
             deps, problems, python = parse_python_env(text, rel, read)
         else:
             deps, problems, python = parse_conda(text, rel, read)
+        unread = next((p.reason for p in problems if p.unread and p.path == rel), None)
+        if unread is not None and row.kind == "environment":  # setup.py keeps its status as code
+            row.status, row.reason = FileStatus.PROBLEM, unread
         row.status = row.status or FileStatus.ANALYZED
         origin = "model-artifact" if ("mlruns/" in f"/{rel}" or f"{PurePosixPath(rel).parent}/MLmodel" in files
                                       or (PurePosixPath(rel).parent.as_posix() == "." and "MLmodel" in files)) else "project"
@@ -82,5 +86,5 @@ def environments_pass(checkout: Checkout, result: RepoResult) -> None:
         mlflow = [d for d in own if d.name in ("mlflow", "mlflow-skinny")]
         result.environments.append(EnvironmentRow(
             repo, rel, kind, len(own), round(exact / len(own), 4) if own else "",
-            python or next((d.spec for d in deps if d.name == "python"), ""),
+            python_version(python, deps),
             (mlflow[0].pin_class == "exact") if mlflow else "", rel in referenced, origin))

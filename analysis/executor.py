@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, TypeVar
 
 C = TypeVar("C")
@@ -53,18 +54,27 @@ def _call(fn: Callable[[Any, Any], Any], task: Any) -> Any:
 
 def run_tasks(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], *, jobs: int = 1,
               scheduler: str | None = None, setup: Callable[[C], None] | None = None,
-              tick: Callable[[], None] | None = None, tick_seconds: float = 0.2) -> Iterator[tuple[T, R | BaseException]]:
+              tick: Callable[[], None] | None = None, tick_seconds: float = 0.2, isolate: bool = False,
+              on_crash: Callable[[T], T | None] | None = None,
+              max_crashes: int = 3) -> Iterator[tuple[T, R | BaseException]]:
     """``(task, fn(context, task) or the exception it raised)`` for every task, in the order they finish.
 
-    ``jobs`` worker processes (in this process when 1 or for a single task), or the Dask cluster at
-    ``scheduler`` (``tcp://HOST:PORT``; needs ``dask[distributed]``). ``setup(context)`` runs once
-    per worker before its first task; ``tick()`` runs every ``tick_seconds`` while tasks are pending
-    (for progress). ``fn`` and ``context`` must be picklable for workers and clusters.
+    ``jobs`` worker processes (in this process when 1 or for a single task, unless ``isolate``), or
+    the Dask cluster at ``scheduler`` (``tcp://HOST:PORT``; needs ``dask[distributed]``).
+    ``setup(context)`` runs once per worker before its first task; ``tick()`` runs every
+    ``tick_seconds`` while tasks are pending (for progress). ``fn`` and ``context`` must be
+    picklable for workers and clusters.
+
+    A worker that dies (a native crash, the kernel's out-of-memory killer) breaks the local pool:
+    the tasks it left unfinished run again one at a time, each in a worker of its own; when one
+    kills that worker too, ``on_crash(task)`` may return a changed task (one that avoids what
+    killed the worker) to try instead, or None to give it up; after ``max_crashes`` deaths it is
+    given up too. A task given up yields ``BrokenProcessPool``.
     """
     if scheduler:
         yield from _run_dask(fn, context, tasks, scheduler, setup, tick, tick_seconds)
         return
-    if jobs <= 1 or len(tasks) <= 1:
+    if not isolate and (jobs <= 1 or len(tasks) <= 1):
         if setup is not None:
             setup(context)
         for task in tasks:
@@ -76,19 +86,48 @@ def run_tasks(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], *, jobs: 
             if tick is not None:
                 tick()
         return
-    pool = ProcessPoolExecutor(jobs, initializer=_init, initargs=(context, setup))
+    # A worker's death breaks the whole pool: every task under way fails, whichever killed it. The
+    # unfinished tasks then run again, those caught in the crash one at a time, each in a pool of
+    # its own, so that a second death points at exactly one task.
+    pool = ProcessPoolExecutor(max(1, min(jobs, len(tasks))), initializer=_init, initargs=(context, setup))
+    caught: list[T] = []
     try:
         futures: dict[Future[R], T] = {pool.submit(_call, fn, task): task for task in tasks}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=tick_seconds, return_when=FIRST_COMPLETED)
             for future in finished:
-                error = future.exception()  # the task's exception, or BrokenProcessPool when a worker died
+                error = future.exception()
+                if isinstance(error, BrokenProcessPool):
+                    caught.append(futures[future])
+                    continue
                 yield futures[future], error if error is not None else future.result()
             if tick is not None:
                 tick()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    for task in caught:
+        crashes = 0
+        while True:
+            alone = ProcessPoolExecutor(1, initializer=_init, initargs=(context, setup))
+            try:
+                future = alone.submit(_call, fn, task)
+                while not future.done():
+                    wait([future], timeout=tick_seconds)
+                    if tick is not None:
+                        tick()
+                error = future.exception()
+            finally:
+                alone.shutdown(wait=True, cancel_futures=True)
+            if not isinstance(error, BrokenProcessPool):
+                yield task, error if error is not None else future.result()
+                break
+            crashes += 1  # this task alone killed its worker
+            again = on_crash(task) if on_crash is not None else None
+            if again is None or crashes >= max_crashes:
+                yield task, BrokenProcessPool(f"the worker died {crashes} times on this task")
+                break
+            task = again
 
 
 def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler: str,
@@ -99,6 +138,7 @@ def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler
     except ImportError as err:
         raise RuntimeError("--scheduler needs Dask: pip install 'mlflow-census[dask]'") from err
     client = distributed.Client(scheduler)
+    futures: dict[Any, T] = {}
     try:
         if setup is not None:
             client.run(setup, context)
@@ -114,4 +154,6 @@ def _run_dask(fn: Callable[[C, T], R], context: C, tasks: Sequence[T], scheduler
             if not done.is_empty() and not done.has_ready():
                 time.sleep(tick_seconds)
     finally:
+        if futures:  # interrupted: tasks not started are dropped (a running one finishes on its worker)
+            client.cancel(list(futures))
         client.close()

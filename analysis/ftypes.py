@@ -15,6 +15,11 @@ class SourceError(Exception):
         self.line = line
 
 
+class ReadError(SourceError):
+    """A file whose bytes cannot be read as what it claims to be (encoding, notebook JSON): stage ``read``;
+    every other ``SourceError`` is a parse problem."""
+
+
 @dataclass(frozen=True)
 class FileContext:
     """What the repository around a file says about how its imports resolve."""

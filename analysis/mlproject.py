@@ -4,8 +4,9 @@ The checks run in MLflow's order and fail with MLflow's words: several environme
 a Databricks Spark job mixed with environments, a ``docker_env`` without image or with bad
 volumes/environment, a referenced environment file that is missing. Where MLflow itself crashes
 (an empty file, YAML that is not a mapping, an entry point or parameter that is not a mapping),
-the project is invalid with a reason saying so. YAML is read with ``yaml.safe_load`` after a
-bound on size and on alias references, so an alias bomb is a problem row, not a hang.
+the project is invalid with a reason saying so. YAML is read by ``analysis.safe_yaml`` (a safe
+loader bounded in size, nesting and expansion through aliases), so an alias bomb is a problem
+row, not a hang.
 """
 
 from __future__ import annotations
@@ -17,15 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
+from analysis import safe_yaml
 from analysis.sources import within_repo
 
 ENV_FIELDS = ("docker_env", "python_env", "conda_env")  # MLflow's env_type.ALL
 PYTHON_ENV_FILE = "python_env.yaml"
 CONDA_FILE = "conda.yaml"
-MAX_BYTES = 1_000_000
-MAX_ALIASES = 1000
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
@@ -88,21 +86,6 @@ def docker_pinning(image: str) -> str:
     return "latest" if last.rsplit(":", 1)[1] == "latest" else "tag"
 
 
-def safe_yaml(text: str) -> Any:
-    """``yaml.safe_load`` with bounds on size and alias references."""
-    if len(text) > MAX_BYTES:
-        raise MLprojectInvalid(f"file too large ({len(text)} characters)")
-    try:
-        n_alias = sum(1 for tok in yaml.scan(text) if isinstance(tok, yaml.AliasToken))
-        if n_alias > MAX_ALIASES:
-            raise MLprojectInvalid(f"YAML holds {n_alias} alias references (over {MAX_ALIASES}): not expanded")
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise MLprojectInvalid(f"YAML error{where}: {getattr(err, 'problem', None) or err}") from err
-
-
 def script_of(command: str, project_dir: str) -> str:
     """The file a command template runs (``python train.py``, ``python -m a.b``, ``Rscript x.R``, ``bash x.sh``)."""
     text = _PLACEHOLDER.sub("P", command.replace("\\\n", " "))
@@ -153,7 +136,10 @@ def parse_mlproject(text: str, path: str, files: Set[str]) -> MLproject:
 
 
 def _load(text: str, path: str, project_dir: str, files: Set[str]) -> MLproject:
-    obj = safe_yaml(text)
+    try:
+        obj = safe_yaml.load(text, path)
+    except safe_yaml.BadYAML as err:
+        raise MLprojectInvalid(str(err)) from err
     if obj is None:
         raise MLprojectInvalid("MLproject is empty (MLflow fails: 'NoneType' object has no attribute 'keys')")
     if not isinstance(obj, Mapping):

@@ -26,5 +26,4 @@ def mlproject_pass(repo: str, rel: str, data: bytes, files: frozenset[str], resu
         spec.databricks_spark_job, len(spec.entry_points), spec.valid, spec.error))
     for ep in spec.entry_points:
         result.entry_points.append(EntryPointRow(repo, rel, ep.name, ep.command, ep.script, len(ep.parameters)))
-        result.parameters.extend(ParameterRow(repo, rel, ep.name, p.name, p.type, p.default, p.required,
-                                              p.used_in_command) for p in ep.parameters)
+        result.parameters.extend(ParameterRow(repo, rel, ep.name, p) for p in ep.parameters)

@@ -4,6 +4,7 @@ saw it, and the result the passes fill in."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from analysis.tables import (
     flat,
     unflat,
 )
+from analysis.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
 from analysis.traceability import ModuleFacts
 
 
@@ -34,6 +36,8 @@ class RepoTask:
     repo: str
     root: str
     commit: str
+    git_dir: str = ""  # the mined repository's git directory when it is on this machine (its history), else ""
+    skip: tuple[str, ...] = ()  # files that killed a worker: reported, not read again
 
 
 @dataclass
@@ -51,6 +55,13 @@ class RepoResult:
     parameters: list[ParameterRow] = field(default_factory=list)
     dependencies: list[DependencyRow] = field(default_factory=list)
     environments: list[EnvironmentRow] = field(default_factory=list)
+    stores: list[Store] = field(default_factory=list)
+    stored_experiments: list[StoredExperiment] = field(default_factory=list)
+    stored_runs: list[StoredRun] = field(default_factory=list)
+    stored_params: list[StoredParam] = field(default_factory=list)
+    stored_metrics: list[StoredMetric] = field(default_factory=list)
+    stored_tags: list[StoredTag] = field(default_factory=list)
+    stored_inputs: list[StoredInput] = field(default_factory=list)
     reproducibility: list[dict[str, Any]] = field(default_factory=list)  # reproducibility.REPRODUCIBILITY_COLUMNS
     traceability: list[dict[str, Any]] = field(default_factory=list)  # traceability.TRACEABILITY_COLUMNS
     seeds: bool = False
@@ -93,7 +104,9 @@ class Checkout:
     task: RepoTask
     root: Path
     all_paths: frozenset[str]
+    paths: list[str]  # every path, in walk order
     py_files: list[str]  # .py files that are not symlinks
     max_file_bytes: int
+    revision_releases: Mapping[str, str] = field(default_factory=dict)  # alembic head -> first MLflow release
     facts: dict[str, ModuleFacts] = field(default_factory=dict)  # per module and notebook, for the graphs
     env_files: list[tuple[str, bytes, FileRow]] = field(default_factory=list)  # environment files read

@@ -15,18 +15,24 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+from typing import TYPE_CHECKING, Any
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-import networkx as nx  # noqa: E402
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from analysis.traceability import graph_name  # noqa: E402
-from miner import __version__  # noqa: E402
-from miner.fileio import atomic_write_bytes, atomic_write_text, utc_now  # noqa: E402
+from analysis.traceability import graph_name
+from miner import __version__
+from miner.fileio import atomic_write_bytes, atomic_write_text, utc_now
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported when a figure is drawn (not for an unchanged report)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 
 @dataclass
@@ -61,6 +67,7 @@ class _Doc:
         self.html.append(f"<p class='caption'>{html.escape(note)}</p>" + cells.to_html(index=False, escape=True))
 
     def figure(self, name: str, fig: Figure, source: str, caption: str) -> None:
+        plt = _pyplot()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
         plt.close(fig)
@@ -96,12 +103,14 @@ def _shares(frame: pd.DataFrame, column: str) -> tuple[list[float], tuple[list[f
 
 def _bar(labels: list[str], values: list[float], title: str, xlabel: str,
          errors: tuple[list[float], list[float]] | None = None) -> Figure:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.3 * len(labels) + 1)))
     ax.barh(labels[::-1], values[::-1], xerr=None if errors is None else [errors[0][::-1], errors[1][::-1]],
             color="#4477aa", ecolor="#222222", capsize=3)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
-    return fig
+    figure: Figure = fig
+    return figure
 
 
 def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
@@ -116,6 +125,9 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
     stamp = _inputs_digest(results, population)
     if (out / ".inputs.sha256").is_file() and (out / ".inputs.sha256").read_text() == stamp and html_path.is_file():
         return md_path, html_path  # same rows, same report: nothing to redraw
+    plt = _pyplot()
+    import networkx as nx
+    from matplotlib.lines import Line2D
     doc = _Doc([], [], {})
     practices = _csv(results, "practices.csv")
     usage = _csv(results, "api_usage.csv")
@@ -171,6 +183,10 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
         doc.table(uris.groupby(["source", "scheme"]).size().reset_index(name="n_sites"), "tracking_uris.csv",
                   "Where tracking URIs are configured")
 
+    stored = _csv(results, "store_statistics.csv")
+    if len(stored):
+        doc.table(stored, "store_statistics.csv", "Experiment stores committed to the repositories (read as MLflow "
+                  "reads them): storage, traceability of runs, runs left behind (share of denominator, 95% Wilson)")
     doc.heading("2. Tracking: which logging APIs projects use, and how")
     if not usage.empty:
         top = usage.head(20)
@@ -259,7 +275,7 @@ def build_report(results: Path, all_repos: bool = False) -> tuple[Path, Path]:
 
 
 REPORT_INPUTS = ("practices.csv", "api_usage.csv", "reproducibility.csv", "traceability.csv", "mlflow_storage.csv",
-                 "tracking_uris.csv", "files.csv", "problems.csv")
+                 "tracking_uris.csv", "files.csv", "problems.csv", "store_statistics.csv")
 # Inputs the report reads only some columns of: the others (files.csv's `cached`, which a re-run
 # from the cache flips) must not make it redraw.
 REPORT_INPUT_COLUMNS = {"files.csv": ("kind", "status")}

@@ -1,6 +1,6 @@
 """Reading files users wrote: decoding Python sources and turning notebooks into parseable code.
 
-Every function here is pure (bytes in, text or a typed record out) and raises SourceError with
+Every function here is pure (bytes in, text or a typed record out) and raises ReadError (a SourceError) with
 a reason and, where known, a line; the caller turns it into a ``problems.csv`` row.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from analysis.astscan import parse
-from analysis.ftypes import SourceError
+from analysis.ftypes import ReadError
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _ENV_MAGIC = re.compile(r"^\s*%(?:env|set_env)\s+(\w+)(?:\s*=\s*|\s+)(\S.*?)\s*$")
@@ -57,10 +57,10 @@ def decode_python(data: bytes) -> str:
     try:
         return data.decode(encoding)
     except LookupError as err:
-        raise SourceError(f"unknown encoding {encoding!r} declared", 1) from err
+        raise ReadError(f"unknown encoding {encoding!r} declared", 1) from err
     except UnicodeDecodeError as err:
         lineno = data[: err.start].count(b"\n") + 1
-        raise SourceError(f"bytes not valid {encoding}", lineno) from err
+        raise ReadError(f"bytes not valid {encoding}", lineno) from err
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ class NotebookCode:
     """The code cells of a notebook joined into one module, with where each cell starts."""
 
     source: str
-    cell_of_line: Mapping[int, tuple[int, int]]  # module line -> (cell index, first module line of that cell)
+    # module line -> (cell index, first module line of that cell); a cell's index is its place in the
+    # notebook's `cells` list (0-based, markdown and raw cells counted): how nbformat and tools address it
+    cell_of_line: Mapping[int, tuple[int, int]]
     n_cells: int
     language: str = "python"
     # (cell index, line within the cell, name, value) of each `%env NAME=value` / `%set_env NAME value`
@@ -126,20 +128,24 @@ def neutralize_magics(cell: str) -> str:
 
 
 def notebook_code(data: bytes) -> NotebookCode:
-    """The code cells of an ``.ipynb`` (plain JSON, nbformat 3 or 4), magics neutralized."""
+    """The code cells of an ``.ipynb`` (plain JSON, nbformat 3 or 4), magics neutralized.
+
+    A code cell whose ``source`` is not text (null, a number) makes the notebook a ReadError
+    naming the cell: nbformat allows only a string or a list of strings there.
+    """
     try:
         nb = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as err:
-        raise SourceError("notebook is not UTF-8") from err
+        raise ReadError("notebook is not UTF-8") from err
     except json.JSONDecodeError as err:
-        raise SourceError(f"notebook is not valid JSON: {err.msg}", err.lineno) from err
+        raise ReadError(f"notebook is not valid JSON: {err.msg}", err.lineno) from err
     if not isinstance(nb, dict):
-        raise SourceError("notebook JSON is not an object")
+        raise ReadError("notebook JSON is not an object")
     cells = nb.get("cells")
     if cells is None and isinstance(nb.get("worksheets"), list) and nb["worksheets"]:
         cells = nb["worksheets"][0].get("cells")  # nbformat 3
     if not isinstance(cells, list):
-        raise SourceError("notebook has no cells list")
+        raise ReadError("notebook has no cells list")
     parts: list[str] = []
     env: list[tuple[int, int, str, str]] = []
     cell_of_line: dict[int, tuple[int, int]] = {}
@@ -148,7 +154,13 @@ def notebook_code(data: bytes) -> NotebookCode:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         raw = cell.get("source", cell.get("input", ""))
-        text = "".join(raw) if isinstance(raw, list) else str(raw)
+        if isinstance(raw, list) and all(isinstance(part, str) for part in raw):
+            text = "".join(raw)
+        elif isinstance(raw, str):
+            text = raw
+        else:  # read as code, `None` or `3` would be analyzed as if written there
+            raise ReadError(f"cell {index}: source is {_json_kind(raw)}, not text (nbformat: a string or a "
+                              "list of strings): notebook not read")
         text = text.replace("\r\n", "\n")
         env += [(index, n, m.group(1), m.group(2)) for n, ln in enumerate(text.split("\n"), start=1)
                 if (m := _ENV_MAGIC.match(ln))]
@@ -162,6 +174,17 @@ def notebook_code(data: bytes) -> NotebookCode:
     kernel, info = _mapping(meta.get("kernelspec")), _mapping(meta.get("language_info"))
     language = str(kernel.get("language") or info.get("name") or "python").lower()
     return NotebookCode("\n".join(parts) + "\n", cell_of_line, len(cells), language, tuple(env))
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "an object" if isinstance(value, dict) else "a list holding non-strings"
 
 
 def _mapping(value: object) -> dict[str, object]:

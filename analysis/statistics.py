@@ -52,7 +52,8 @@ def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame,
     frame["autolog"] = any_call(cat == "autolog")
     frame["manual"] = any_call(cat.isin(["param", "metric"]))
     frame["logs_models"] = any_call(calls["api"].str.endswith(".log_model"))
-    frame["registers_models"] = any_call(cat == "registry")
+    # log_model(..., registered_model_name=...) registers too; the call-site pass notes the name
+    frame["registers_models"] = any_call((cat == "registry") | calls["note"].str.startswith("registered_model_name="))
     frame["logs_datasets"] = any_call(cat == "dataset")
     frame["sets_tags"] = any_call(cat == "tag")
     frame["client_api"] = any_call(calls["style"] == "client")
@@ -85,7 +86,7 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
         ("autolog and manual", facts["manual"] & facts["autolog"], logging, "both, among repos logging"),
         ("computed keys", facts["computed_keys"], facts["manual"], "a param/metric key not written as a literal, among repos with manual logging"),
         ("logs models", facts["logs_models"], every, "a <flavor>.log_model call"),
-        ("registers models", facts["registers_models"], every, "a registry call (register_model, client registry methods)"),
+        ("registers models", facts["registers_models"], every, "a registry call (register_model, client registry methods) or log_model(..., registered_model_name=...)"),
         ("logs datasets", facts["logs_datasets"], every, "a dataset call (log_input)"),
         ("sets tags", facts["sets_tags"], every, "a tag call"),
         ("client API", facts["client_api"], every, "an MlflowClient call"),

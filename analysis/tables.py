@@ -15,6 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 from analysis.ftypes import CallSite, Integration, TrackingUri
+from analysis.mlproject import Parameter
+from analysis.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
+from miner.corpus import ProblemRow as ProblemRow  # one row type for problems.csv, the corpus's and analyze's
 
 
 class FileStatus(StrEnum):
@@ -35,6 +38,7 @@ class Stage(StrEnum):
     PARSE = "parse"
     MLPROJECT = "mlproject"
     ENVIRONMENT = "environment"
+    STORE = "store"
     ANALYZE = "analyze"
 
 
@@ -49,17 +53,6 @@ class FileRow:
     status: str = ""
     reason: str = ""
     cached: bool = False
-
-
-@dataclass(frozen=True)
-class ProblemRow:
-    """A row of ``problems.csv``."""
-
-    repo: str
-    path: str
-    line: int | None
-    stage: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -126,11 +119,7 @@ class ParameterRow:
     repo: str
     mlproject_path: str
     entry_point: str
-    name: str
-    type: str
-    default: str | None
-    required: bool
-    used_in_command: bool
+    parameter: Parameter
 
 
 @dataclass(frozen=True)
@@ -179,11 +168,17 @@ class Table:
         return (*self.lead, *(n for n in names if n not in self.lead))
 
 
+_NESTED: dict[type, dict[str, type]] = {}
+
+
 def _nested(row_type: type) -> dict[str, type]:
-    """Fields of ``row_type`` that hold a finding dataclass, with its type."""
+    """Fields of ``row_type`` that hold a finding dataclass, with its type (worked out once per type)."""
+    if row_type in _NESTED:
+        return _NESTED[row_type]
     hints = typing.get_type_hints(row_type)
-    return {f.name: hints[f.name] for f in dataclasses.fields(row_type)
-            if isinstance(hints[f.name], type) and dataclasses.is_dataclass(hints[f.name])}
+    found = _NESTED[row_type] = {f.name: hints[f.name] for f in dataclasses.fields(row_type)
+                                 if isinstance(hints[f.name], type) and dataclasses.is_dataclass(hints[f.name])}
+    return found
 
 
 def _flat_names(row_type: type) -> tuple[str, ...]:
@@ -194,15 +189,22 @@ def _flat_names(row_type: type) -> tuple[str, ...]:
     return tuple(out)
 
 
+_PLANS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
 def flat(row: Any) -> dict[str, Any]:
     """A row as column -> value (findings' fields in place of the finding)."""
+    kind = type(row)
+    plan = _PLANS.get(kind)
+    if plan is None:  # once per row type: which fields hold a finding
+        nested = _nested(kind)
+        plan = _PLANS[kind] = tuple((f.name, f.name in nested) for f in dataclasses.fields(kind))
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(row):
-        value = getattr(row, f.name)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            out.update(flat(value))
+    for name, nested_finding in plan:
+        if nested_finding:
+            out.update(vars(getattr(row, name)))  # findings are flat dataclasses: their fields, in order
         else:
-            out[f.name] = value
+            out[name] = getattr(row, name)
     return out
 
 
@@ -230,4 +232,11 @@ TABLES: dict[str, Table] = {
     "parameters": Table("parameters.csv", ParameterRow),
     "dependencies": Table("dependencies.csv", DependencyRow),
     "environments": Table("environments.csv", EnvironmentRow),
+    "stores": Table("stores.csv", Store),
+    "stored_experiments": Table("stored_experiments.csv", StoredExperiment),
+    "stored_runs": Table("stored_runs.csv", StoredRun),
+    "stored_params": Table("stored_params.csv", StoredParam),
+    "stored_metrics": Table("stored_metrics.csv", StoredMetric),
+    "stored_tags": Table("stored_tags.csv", StoredTag),
+    "stored_inputs": Table("stored_inputs.csv", StoredInput),
 }

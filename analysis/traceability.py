@@ -23,6 +23,7 @@ from typing import Any
 import networkx as nx
 
 from analysis.astscan import ModuleScan, ast_dotted
+from analysis.imports import imported_names
 
 TRACEABILITY_COLUMNS = (
     "repo", "n_entry_points", "n_declared_params", "declared_params_logged", "declared_params_logged_share",
@@ -71,26 +72,15 @@ def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -
                        frozenset(found.methods), frozenset(found.classes), tuple(sorted(bases.items())))
 
 
-def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
-    """The absolute dotted module of ``from X import ...``, relative levels taken from ``package``."""
-    base = node.module or ""
-    if not node.level:
-        return base
-    up = package[: len(package) - node.level + 1]
-    return ".".join([*up, *([base] if base else [])])
-
-
 def module_imports(found: ModuleScan, rel: str) -> set[str]:
     """Dotted names a module imports (relative ones made absolute)."""
-    package = list(PurePosixPath(rel).parent.parts)
+    package = PurePosixPath(rel).parent.parts
     names: set[str] = set()
     for node in found.imports:
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        else:
-            base = _from_base(node, package)
-            names.add(base)
-            names.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
+        for imported in imported_names(node, package):
+            names.add(imported.module)
+            if imported.name:
+                names.add(imported.target)
     return {n for n in names if n}
 
 
@@ -115,23 +105,21 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
     chains: dict[str, str] = {}  # ``import a.b``: "a.b" -> file
     package = list(PurePosixPath(rel).parent.parts)
     for node in found.imports:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                target = resolve_import(alias.name, modules, package)
-                if target and alias.asname:
-                    bound[alias.asname] = (target, "")
+        for imported in imported_names(node, package):
+            if not imported.name:  # import a.b [as c]
+                target = resolve_import(imported.module, modules, package)
+                if target and imported.asname:
+                    bound[imported.asname] = (target, "")
                 elif target:
-                    chains[alias.name] = target
-        else:
-            base = _from_base(node, package)
-            for alias in node.names:
-                near = None if node.level else package
-                as_module = resolve_import(f"{base}.{alias.name}" if base else alias.name, modules, near)
-                source = resolve_import(base, modules, near) if base else None
-                if as_module:
-                    bound[alias.asname or alias.name] = (as_module, "")
-                elif source:
-                    bound[alias.asname or alias.name] = (source, alias.name)
+                    chains[imported.module] = target
+                continue
+            near = None if imported.level else package
+            as_module = resolve_import(imported.target, modules, near)
+            source = resolve_import(imported.module, modules, near) if imported.module else None
+            if as_module:
+                bound[imported.bound] = (as_module, "")
+            elif source:
+                bound[imported.bound] = (source, imported.name)
 
     def class_of(callee: str) -> tuple[str, str] | None:
         """(file, class) that ``callee`` names, if it can be a class of the repository."""
@@ -524,24 +512,28 @@ def write_graphml(g: nx.Graph, path: Path) -> None:
                 keys.setdefault((domain, name), f"d{len(keys)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.write("<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" "
-                  "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml."
-                  "graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n")
-        for (domain, name), key in keys.items():
-            out.write(f'  <key id="{key}" for="{domain}" attr.name="{_xml(name)}" attr.type="string" />\n')
-        out.write(f'  <graph edgedefault="{"directed" if g.is_directed() else "undirected"}">\n')
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            out.write("<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" "
+                      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml."
+                      "graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n")
+            for (domain, name), key in keys.items():
+                out.write(f'  <key id="{key}" for="{domain}" attr.name="{_xml(name)}" attr.type="string" />\n')
+            out.write(f'  <graph edgedefault="{"directed" if g.is_directed() else "undirected"}">\n')
 
-        def data(domain: str, attrs: Mapping[str, Any]) -> str:
-            return "".join(f'<data key="{keys[domain, k]}">{_xml(v)}</data>' for k, v in attrs.items())
+            def data(domain: str, attrs: Mapping[str, Any]) -> str:
+                return "".join(f'<data key="{keys[domain, k]}">{_xml(v)}</data>' for k, v in attrs.items())
 
-        out.write(f"    {data('graph', g.graph)}\n" if g.graph else "")
-        for node, attrs in g.nodes(data=True):
-            out.write(f'    <node id="{_xml(node)}">{data("node", attrs)}</node>\n')
-        for u, v, attrs in g.edges(data=True):
-            out.write(f'    <edge source="{_xml(u)}" target="{_xml(v)}">{data("edge", attrs)}</edge>\n')
-        out.write("  </graph>\n</graphml>\n")
-    tmp.replace(path)
+            out.write(f"    {data('graph', g.graph)}\n" if g.graph else "")
+            for node, attrs in g.nodes(data=True):
+                out.write(f'    <node id="{_xml(node)}">{data("node", attrs)}</node>\n')
+            for u, v, attrs in g.edges(data=True):
+                out.write(f'    <edge source="{_xml(u)}" target="{_xml(v)}">{data("edge", attrs)}</edge>\n')
+            out.write("  </graph>\n</graphml>\n")
+        tmp.replace(path)
+    except BaseException:  # a full disk, an interrupt: no half file left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def usage_graph(call_sites: Iterable[Mapping[str, str]], repos: Iterable[str]) -> nx.Graph:

@@ -18,21 +18,34 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 _DONE = ".mlflow-census-env.json"  # written last: its presence means the environment is complete
 
 
 @dataclass(frozen=True)
 class EnvSpec:
-    """What an environment holds: a Python version (``""``: this interpreter's) and requirement lines."""
+    """What an environment holds: a Python version (``""``: this interpreter's) and requirement lines.
+
+    ``build_requirements`` are installed first, in their own step (MLflow's ``build_dependencies``).
+    Relative paths in requirement lines (``-r more.txt``, ``./pkg``, ``-e .``) are resolved from
+    ``base_dir`` as MLflow's virtualenv manager resolves them: uv runs in a temporary directory of
+    symlinks to ``base_dir``'s entries, which holds the requirements file. Their content is then
+    not in the lines, so ``base_key`` (what identifies ``base_dir``'s content, such as
+    ``repo@commit:dir``) joins the cache key.
+    """
 
     python: str = ""
     requirements: tuple[str, ...] = ()
+    build_requirements: tuple[str, ...] = ()
+    base_dir: Path | None = None
+    base_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,7 @@ class BuiltEnv:
     python_substituted: bool
     seconds: float  # build time; 0.0 when taken from the cache
     cached: bool
+    build_seconds: float = 0.0  # how long the build took when it was done, also when taken from the cache
 
 
 class EnvBuildError(Exception):
@@ -58,11 +72,19 @@ class EnvBuildError(Exception):
 
 
 REASONS = ("python unavailable", "package not found", "resolver conflict", "build error", "network", "timeout",
-           "uv missing")
+           "invalid requirement", "uv missing")
 
 
 def uv_command() -> list[str]:
-    """How to run uv: the ``uv`` on PATH, else the one installed beside this interpreter."""
+    """How to run uv: the binary of the ``uv`` package this tool depends on, else the ``uv`` on PATH, else
+    the one beside this interpreter. (The package's binary first: a ``uv`` on PATH may be a shim script,
+    such as pyenv's, which a build sandbox cannot run.)"""
+    try:
+        from uv import find_uv_bin
+
+        return [find_uv_bin()]
+    except (ImportError, FileNotFoundError):
+        pass
     found = shutil.which("uv")
     if found:
         return [found]
@@ -130,9 +152,12 @@ def pick_interpreter(asked: str, available: dict[str, Path]) -> tuple[str, Path,
 
 
 def env_key(spec: EnvSpec, python_version: str) -> str:
-    """The cache key of an environment: the interpreter version used and the requirement lines, as given."""
-    payload = json.dumps([python_version, list(spec.requirements)])
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+    """The cache key of an environment: the interpreter version used, the requirement lines as given, and
+    (when present) the build requirements and ``base_key``."""
+    content: list[object] = [python_version, list(spec.requirements)]
+    if spec.build_requirements or spec.base_key:
+        content += [list(spec.build_requirements), spec.base_key]
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:20]
 
 
 @contextmanager
@@ -149,6 +174,8 @@ def _locked(path: Path) -> Iterator[None]:
 def classify_failure(output: str) -> str:
     """The reason (one of ``REASONS``) uv's output gives for a failed install."""
     low = output.lower()
+    if "couldn't parse requirement" in low or "failed to parse" in low and "requirement" in low:
+        return "invalid requirement"  # a line that is no PEP 508 requirement (``mlflow == 2..7.1``)
     if "was not found in the package registry" in low or "there is no version of" in low \
             or "no matching distribution" in low or "not found in the package registry" in low:
         return "package not found"
@@ -161,26 +188,59 @@ def classify_failure(output: str) -> str:
     return "build error"
 
 
-def _run(cmd: Sequence[str], log: list[str], timeout: float, env: dict[str, str]) -> None:
-    log.append("$ " + " ".join(cmd))
+class CommandWrapper(Protocol):
+    """Wraps a build command (for a sandbox): it may write only ``writable`` and read ``readable`` besides
+    the system; ``env`` is what the command would be given."""
+
+    def __call__(self, cmd: Sequence[str], *, cwd: Path | None, writable: Sequence[Path],
+                 readable: Sequence[Path], env: Mapping[str, str]) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class _Build:
+    """One build's settings, shared by its steps."""
+
+    uv: list[str]
+    env: dict[str, str]
+    log: list[str]
+    readable: tuple[Path, ...]
+    wrap: CommandWrapper | None
+
+
+def failure_message(output: str) -> str:
+    """The line of uv's output that says what failed (its last ``error:``/``×`` line and the causes under
+    it), else the last line; at most 300 characters."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(("error:", "×")):
+            causes = [ln for ln in lines[i + 1:i + 4] if ln.startswith(("cause:", "├─▶", "╰─▶", "Caused by:"))]
+            return " ".join([lines[i], *causes])[:300]
+    return lines[-1][:300] if lines else "uv failed"
+
+
+def _run(build: _Build, cmd: Sequence[str], timeout: float, writable: Sequence[Path], cwd: Path | None = None) -> None:
+    build.log.append("$ " + " ".join(cmd))
+    full = list(cmd) if build.wrap is None else build.wrap(cmd, cwd=cwd, writable=writable, readable=build.readable,
+                                                           env=build.env)
     try:
-        done = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=build.env, cwd=cwd)
     except subprocess.TimeoutExpired as err:
-        log.append(str(err.stderr or ""))
-        raise EnvBuildError("timeout", f"took more than {timeout:.0f} s", "\n".join(log)) from err
-    log.append(done.stdout + done.stderr)
+        build.log.append(str(err.stderr or ""))
+        raise EnvBuildError("timeout", f"took more than {timeout:.0f} s", "\n".join(build.log)) from err
+    build.log.append(done.stdout + done.stderr)
     if done.returncode != 0:
         text = done.stdout + done.stderr
-        last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "uv failed")
-        raise EnvBuildError(classify_failure(text), last[:300], "\n".join(log))
+        raise EnvBuildError(classify_failure(text), failure_message(text), "\n".join(build.log))
 
 
 def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, substitute: bool = True,
-               interpreters: dict[str, Path] | None = None) -> BuiltEnv:
+               interpreters: dict[str, Path] | None = None, wrap: CommandWrapper | None = None) -> BuiltEnv:
     """The environment of ``spec`` under ``cache_root``, built with uv unless already there.
 
     Raises ``EnvBuildError`` (with uv's log) when the interpreter or a requirement cannot be had;
-    with ``substitute=False`` a missing Python version is an error rather than replaced.
+    with ``substitute=False`` a missing Python version is an error rather than replaced. ``wrap``
+    runs every uv command through a sandbox (``rerun`` does: building may run a package's
+    ``setup.py``); without it uv runs directly.
     """
     version, interpreter, substituted = pick_interpreter(spec.python, interpreters if interpreters is not None
                                                          else find_interpreters() if spec.python else {})
@@ -190,31 +250,55 @@ def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, subst
     root = cache_root / key
     with _locked(cache_root / f"{key}.lock"):
         if (root / _DONE).is_file():
-            return BuiltEnv(root, root / "bin" / "python", version, substituted, 0.0, True)
+            return BuiltEnv(root, root / "bin" / "python", version, substituted, 0.0, True, _recorded_seconds(root))
         started = time.perf_counter()
         tmp = cache_root / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
-        env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}
-        log: list[str] = []
-        uv = uv_command()
+        build = _Build(uv_command(), {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}, [],
+                       (interpreter.parent.parent, interpreter.resolve().parent.parent), wrap)
         try:
-            _run([*uv, "venv", "--quiet", "--relocatable", "--python", str(interpreter), str(tmp)], log, timeout, env)
-            if spec.requirements:
-                req = tmp / "requirements.in"
-                req.write_text("\n".join(spec.requirements) + "\n", encoding="utf-8")
-                left = max(1.0, timeout - (time.perf_counter() - started))
-                _run([*uv, "pip", "install", "--quiet", "--python", str(tmp / "bin" / "python"), "-r", str(req)],
-                     log, left, env)
+            tmp.mkdir(parents=True)
+            _run(build, [*build.uv, "venv", "--quiet", "--relocatable", "--allow-existing", "--python",
+                         str(interpreter), str(tmp)], timeout, [tmp])
+            for step, lines in enumerate((spec.build_requirements, spec.requirements)):
+                if lines:
+                    left = max(1.0, timeout - (time.perf_counter() - started))
+                    _install(build, tmp, lines, spec.base_dir, f"requirements-{step}.in", left)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         seconds = time.perf_counter() - started
         (tmp / _DONE).write_text(json.dumps({"python": version, "asked": spec.python,
-                                             "requirements": list(spec.requirements), "seconds": seconds}))
-        (tmp / "build.log").write_text("\n".join(log), encoding="utf-8")
+                                             "requirements": list(spec.requirements),
+                                             "build_requirements": list(spec.build_requirements),
+                                             "base_key": spec.base_key, "seconds": seconds}))
+        (tmp / "build.log").write_text("\n".join(build.log), encoding="utf-8")
         tmp.rename(root)
-    return BuiltEnv(root, root / "bin" / "python", version, substituted, seconds, False)
+    return BuiltEnv(root, root / "bin" / "python", version, substituted, seconds, False, seconds)
+
+
+def _install(build: _Build, venv: Path, lines: Sequence[str], base_dir: Path | None, name: str, timeout: float) -> None:
+    """``uv pip install -r`` of ``lines``, compiled to bytecode (environments are mounted read-only where they run)."""
+    with tempfile.TemporaryDirectory(prefix="reqs-", dir=venv.parent) as work:
+        here = Path(work)
+        if base_dir is not None:
+            for entry in base_dir.iterdir():  # as MLflow does: relative lines resolve into base_dir
+                (here / entry.name).symlink_to(entry.absolute())
+        req = here / name
+        while req.exists():
+            req = req.with_name("_" + req.name)
+        req.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        _run(build, [*build.uv, "pip", "install", "--quiet", "--compile-bytecode", "--python",
+                     str(venv / "bin" / "python"), "-r", str(req)], timeout,
+             [venv, here, *([base_dir] if base_dir is not None else [])], cwd=here)
+
+
+def _recorded_seconds(root: Path) -> float:
+    try:
+        return float(json.loads((root / _DONE).read_text()).get("seconds", 0.0))
+    except (OSError, ValueError, AttributeError):
+        return 0.0
 
 
 def default_cache() -> Path:

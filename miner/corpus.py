@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from miner.fileio import read_csv
+from miner.ftypes import Problem as ProblemRow  # a row of problems.csv, the corpus's and analyze's
 
 MANIFEST = "manifest.csv"
 LOCK = "lock.csv"
@@ -23,6 +24,9 @@ PROBLEMS = "problems.csv"
 REPOS = "repos"
 RELEASES = "mlflow"  # <corpus>/mlflow/<version>/mlflow/...
 RELEASES_TABLE = "releases.csv"
+
+__all__ = ["CorpusRepo", "ProblemRow", "clone_path_for", "local_git_dir", "mined_repositories", "release_dirs",
+           "releases_dir"]
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")  # characters a path part of the corpus never holds
 
 
@@ -33,6 +37,20 @@ class CorpusRepo:
     repo: str
     root: Path
     commit: str
+    git_dir: Path | None = None  # the repository it was mined from, when that is a git directory on this machine
+
+
+def local_git_dir(clone_url: str) -> Path | None:
+    """The git directory a manifest's ``clone_url`` names when it is on this machine (``--from-local``,
+    ``file://``), with its history; None for remote URLs and for anything that is not a git directory."""
+    text = clone_url.removeprefix("file://")
+    if not text.startswith("/"):
+        return None
+    path = Path(text)
+    for candidate in (path / ".git", path):
+        if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir():
+            return candidate
+    return None
 
 
 def clone_path_for(repo: str) -> str:
@@ -63,5 +81,5 @@ def release_dirs(corpus: Path) -> dict[str, Path]:
 
 def mined_repositories(corpus: Path) -> list[CorpusRepo]:
     """The repositories ``manifest.csv`` lists as mined (``status`` ok, with a checkout), in its order."""
-    return [CorpusRepo(r["repo"], corpus / r["clone_path"], r["commit"])
+    return [CorpusRepo(r["repo"], corpus / r["clone_path"], r["commit"], local_git_dir(r.get("clone_url", "")))
             for r in read_csv(corpus / MANIFEST) if r.get("status") == "ok" and r.get("clone_path")]

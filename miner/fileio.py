@@ -7,11 +7,14 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def utc_now() -> str:
@@ -41,13 +44,28 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """Rows as CSV text with a header; missing keys are empty cells."""
+    r"""Rows as CSV text with a header; missing keys are empty cells.
+
+    Every value round-trips through ``csv`` and pandas as written: quoted when it holds a comma,
+    a quote, ``\r`` or ``\n``; nothing is prefixed or escaped otherwise (no spreadsheet formula
+    neutralizing, which would change values such as a default of ``-1``: see the README). The
+    exceptions are what is not text: NUL, where pandas' parser ends a value, and lone surrogates
+    (a string literal ``"\ud800"`` in mined code), which UTF-8 cannot hold, are written as U+FFFD.
+    """
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    plain = csv.writer(buf, lineterminator="\n")
+    # csv quotes a field only for the characters of *its* line terminator, so a value holding a
+    # lone "\r" (legal in a git path) would be written bare and split the row for every reader;
+    # such rows are written with every field quoted (mixed quoting is still one CSV dialect)
+    quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    plain.writerow(columns)
     for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    return buf.getvalue()
+        cells = ["" if row.get(k) is None else row.get(k) for k in columns]
+        (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else plain).writerow(cells)
+    text = buf.getvalue()
+    if "\0" in text:
+        text = text.replace("\0", "\ufffd")
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:

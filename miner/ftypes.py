@@ -13,6 +13,15 @@ class MinerError(Exception):
     """A configuration or input error the miner cannot go on from (bad spec, bad lock file)."""
 
 
+class MineFailed(Exception):
+    """The run could not go on for a cause outside its inputs (the network, a server that keeps
+    failing); nothing was written. ``host`` is the machine that could not be reached."""
+
+    def __init__(self, message: str, host: str = "") -> None:
+        super().__init__(message)
+        self.host = host
+
+
 class RepoStatus(str, enum.Enum):
     """What became of one repository in a mine."""
 
@@ -76,7 +85,8 @@ class MineSettings:
     http_timeout: float = 30.0
     clone_timeout: float = 900.0
     max_wait_s: float = 3900.0  # longest single rate-limit wait accepted
-    max_retries: int = 5
+    max_retries: int = 5  # HTTP attempts after the first one, on 5xx, timeouts and failed connections
+    retry_backoff_s: float = 1.0  # the wait before the first retry; each next one doubles (60 s at most)
     cache_path: Path | None = None  # default: <corpus>/http_cache.sqlite
     sleep: Callable[[float], None] | None = None  # injected by tests; default time.sleep
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
+import ssl
 import time
+import urllib.parse
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -20,7 +23,7 @@ from typing import Any, Callable
 import requests
 from github import Auth, Github, GithubException
 
-from miner.ftypes import GitHubSelection, MineEvent, MinerError, ProgressFn, RepoCandidate, SearchWindow
+from miner.ftypes import GitHubSelection, MineEvent, MineFailed, MinerError, ProgressFn, RepoCandidate, SearchWindow
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,45 @@ LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
 class SearchError(MinerError):
-    """The search could not go on (retries exhausted, a wait too long, a bad answer)."""
+    """The search cannot be done as asked (an HTTP 4xx, a rate-limit wait too long, a bad answer)."""
+
+
+class SearchUnavailable(MineFailed):
+    """The API could not be reached, or kept failing, through every retry."""
+
+
+def connection_cause(err: BaseException) -> str:
+    """Why a connection failed, in words: the DNS lookup, a refusal, TLS, a timeout or a reset.
+
+    requests wraps urllib3's error, which wraps the socket's: the whole chain is searched.
+    """
+    chain: list[BaseException] = []
+    todo: list[BaseException] = [err]
+    while todo:
+        exc = todo.pop(0)
+        if any(exc is seen for seen in chain):
+            continue
+        chain.append(exc)
+        todo += [e for e in (exc.__cause__, exc.__context__, getattr(exc, "reason", None), *exc.args)
+                 if isinstance(e, BaseException)]
+    for exc in chain:
+        if isinstance(exc, socket.gaierror) or type(exc).__name__ == "NameResolutionError":
+            return "DNS lookup failed (the host name does not resolve)"
+    for exc in chain:
+        if isinstance(exc, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(exc, (ssl.SSLError, requests.exceptions.SSLError)):
+            detail = next((str(e.reason) for e in chain if isinstance(e, ssl.SSLError) and e.reason), "")
+            return f"TLS handshake failed{f' ({detail})' if detail else ''}"
+        if isinstance(exc, requests.exceptions.ProxyError):
+            return "the proxy failed"
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return "connection timed out"
+        if isinstance(exc, requests.exceptions.Timeout):
+            return "no answer in time"
+        if isinstance(exc, ConnectionResetError):
+            return "connection reset"
+    return type(err).__name__
 
 
 @dataclass(frozen=True)
@@ -110,6 +151,7 @@ class GitHubSearch:
         max_retries: int,
         max_wait_s: float,
         progress: ProgressFn,
+        backoff_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         today: date | None = None,
@@ -117,6 +159,8 @@ class GitHubSearch:
     ) -> None:
         self.selection = selection
         self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.host = urllib.parse.urlsplit(api_url).netloc or api_url
         self.max_wait_s = max_wait_s
         self.progress = progress
         self.sleep = sleep
@@ -140,9 +184,14 @@ class GitHubSearch:
         return " ".join(parts)
 
     def _get(self, url: str, params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
-        """One GET with waits on rate limits and retries on 5xx, timeouts and resets."""
+        """One GET with waits on rate limits and retries on 5xx, timeouts and failed connections."""
         last = ""
+        reached = failed = True
         for attempt in range(self.max_retries + 1):
+            if attempt and failed:  # not after a rate-limit wait: that was the wait
+                backoff = min(60.0, self.backoff_s * 2.0 ** (attempt - 1))
+                self.progress(MineEvent("wait", f"{self.host}: {last}; retrying in {backoff:.0f}s"))
+                self.sleep(backoff)
             try:
                 self.n_requests += 1
                 headers, data = self.github.requester.requestJsonAndCheck("GET", url, parameters=params)
@@ -154,17 +203,16 @@ class GitHubSearch:
                         raise SearchError(f"rate limited for {wait:.0f}s, over the {self.max_wait_s:.0f}s allowed") from err
                     self.progress(MineEvent("wait", f"rate limited (HTTP {err.status}); waiting {wait:.0f}s"))
                     self.sleep(wait)
+                    last, reached, failed = f"rate limited (HTTP {err.status})", True, False
                     continue
                 if err.status >= 500:
-                    last = f"HTTP {err.status}"
+                    last, reached, failed = f"HTTP {err.status}", True, True
                 else:
                     raise SearchError(f"HTTP {err.status} from {url}: {str(err.data)[:200]}") from err
             except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as err:
-                last = type(err).__name__
-            backoff = min(60.0, 2.0 ** attempt)
-            self.progress(MineEvent("wait", f"{last} from the API; retrying in {backoff:.0f}s"))
-            self.sleep(backoff)
-        raise SearchError(f"gave up after {self.max_retries + 1} attempts: {last}")
+                last, reached, failed = connection_cause(err), False, True
+        what = f"the GitHub API at {self.host} kept failing" if reached else f"cannot reach the GitHub API at {self.host}"
+        raise SearchUnavailable(f"{what}: {last}; gave up after {self.max_retries + 1} attempts", self.host)
 
     def _read_window(self, query: str) -> Generator[tuple[int, bool, list[dict[str, Any]]], None, None]:
         """Pages of one query: (total_count, incomplete_results, items), following Link headers."""

@@ -4,6 +4,8 @@ Every finished repository is appended to ``<corpus>/.mine-journal.jsonl`` (fsync
 next one starts, and checkouts are renamed into place only when complete; so a run killed at
 any moment is finished by the next run, which re-downloads nothing already complete. The
 manifest, lock, search and problem files are rewritten atomically from the journal at the end.
+What a killed run leaves half-written (``repos/.partial/``) is removed by the next run that finds
+no other run going on the same corpus (``corpus_lock``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from miner.corpus import LOCK, MANIFEST, PROBLEMS, RELEASES_TABLE, UNSAFE, clone_path_for, releases_dir
+from miner.corpus import LOCK, MANIFEST, PROBLEMS, RELEASES_TABLE, REPOS, UNSAFE, clone_path_for, releases_dir
 from miner import __version__
 from miner.fileio import Journal, read_csv, sha256_file, utc_now, write_csv, write_provenance
 from miner.ftypes import (
@@ -106,6 +108,51 @@ def _is_local(cand: RepoCandidate) -> bool:
     """True when the clone URL is a git directory on this machine, read in place."""
     path = Path(cand.clone_url)
     return path.is_absolute() and path.is_dir() and git_dir_of(path) is not None
+
+
+def leftover_temporaries(corpus: Path) -> list[Path]:
+    """What runs killed mid-way leave in a corpus: unfinished checkouts (``repos/.partial/*``),
+    MLflow releases (``mlflow/.partial-*``, ``mlflow/.download-*``) and atomic writes (``.*.tmp``)."""
+    found: list[Path] = []
+    partial = corpus / REPOS / ".partial"
+    if partial.is_dir():
+        found += sorted(partial.iterdir())
+    releases = releases_dir(corpus)
+    for folder in (corpus, releases):
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if p.name.startswith(".") and (
+                p.name.endswith(".tmp") or folder == releases and p.name.startswith((".partial-", ".download-"))))
+    return found
+
+
+@contextlib.contextmanager
+def corpus_lock(corpus: Path, progress: ProgressFn = _noop) -> Iterator[None]:
+    """Hold a shared lock on ``<corpus>/.mine.lock`` while a run may write temporaries in the corpus.
+
+    On entry, when no other run holds the lock (an exclusive lock is taken without waiting), the
+    leftovers of killed runs are removed: with no run alive, none of them is in use. A run killed
+    with ``kill -9`` loses its lock with its process, so its leftovers are removed by the next run,
+    never those of a run still going on the same corpus.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: leftovers stay (harmless) rather than risk a running mine's
+        yield
+        return
+    with (corpus / ".mine.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another mine holds %s: its temporary files are left alone", corpus / ".mine.lock")
+        else:
+            leftovers = leftover_temporaries(corpus)
+            for path in leftovers:
+                remove_tree(path)
+            if leftovers:
+                progress(MineEvent("message", f"removed {len(leftovers)} temporary files and directories "
+                                              "left by an interrupted run"))
+        fcntl.flock(handle, fcntl.LOCK_SH)  # waits while another run cleans
+        yield
 
 
 @contextlib.contextmanager
@@ -231,13 +278,17 @@ class Miner:
             if not s.from_local.is_dir():
                 raise MinerError(f"{s.from_local}: not a directory")
             self.progress(MineEvent("phase", f"finding git repositories under {s.from_local}"))
-            return list(iter_local_candidates(s.from_local)), [], None, True
+            found = list(iter_local_candidates(s.from_local))
+            if not found:
+                raise MinerError(f"{s.from_local}: no git repository under it (a directory holding .git, "
+                                 "or a bare repository)")
+            return found, [], None, True
         from miner.github_search import GitHubSearch
 
         self.progress(MineEvent("phase", f"searching {s.api_url} for topic:{s.spec.github.topic}"))
         search = GitHubSearch(
             s.spec.github, api_url=s.api_url, token=s.token, timeout=s.http_timeout,
-            max_retries=s.max_retries, max_wait_s=s.max_wait_s, progress=self.progress,
+            max_retries=s.max_retries, max_wait_s=s.max_wait_s, progress=self.progress, backoff_s=s.retry_backoff_s,
             sleep=s.sleep or time.sleep, request_interval=None if s.sleep else 0.25,
         )
         result = search.search()
@@ -271,8 +322,12 @@ class Miner:
 
     def run(self) -> MineSummary:
         """Enumerate, select, fetch and write the corpus files; return what happened."""
-        s = self.settings
         self.corpus.mkdir(parents=True, exist_ok=True)
+        with corpus_lock(self.corpus, self.progress):
+            return self._run()
+
+    def _run(self) -> MineSummary:
+        s = self.settings
         cache = None if s.lock is not None or s.from_local is not None else (s.cache_path or self.corpus / "http_cache.sqlite")
         with _http_cache(cache):
             candidates, windows, total, complete = self.candidates()

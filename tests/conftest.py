@@ -180,7 +180,7 @@ def fake_github() -> Iterator[FakeGitHub]:
     handler = type("Handler", (_GitHubHandler,), {"state": state})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield state
@@ -200,7 +200,7 @@ def dumb_http(tmp_path: Path) -> Iterator[tuple[Path, str]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield root, f"http://127.0.0.1:{server.server_address[1]}"

@@ -162,3 +162,51 @@ def test_the_tool_runs_on_itself(tmp_path: Path) -> None:
     assert set(files) == set(tracked)
     assert files["analysis/mlflow_calls.py"] in ("analyzed", "no-mlflow-use")
     assert not [p for p in read_csv(tmp_path / "o" / "problems.csv") if p["stage"] == "analyze"]
+
+
+@pytest.mark.parametrize(
+    ("api_url", "cause"),
+    [pytest.param("http://nonexistent.invalid", "DNS lookup failed", id="dns"),
+     pytest.param("http://127.0.0.1:{port}", "connection refused", id="refused")],
+)
+def test_mine_without_network_names_host_and_cause_and_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               api_url: str, cause: str) -> None:
+    import socket
+    from functools import partial
+
+    import cli
+    from miner.ftypes import MineSettings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed below: a port nothing listens on
+    api_url = api_url.format(port=port)
+    monkeypatch.setattr(cli, "MineSettings", partial(MineSettings, max_retries=1, retry_backoff_s=0.0))  # fast
+    result = runner.invoke(app, ["mine", "--api-url", api_url, "--corpus", str(tmp_path / "c"), "--no-mlflow"])
+    assert result.exit_code == Exit.SOME_FAILED, result.output
+    host = api_url.split("://", 1)[1]
+    assert f"error: cannot reach the GitHub API at {host}: {cause}" in result.output
+    assert "gave up after 2 attempts" in result.output and "--from-local DIR" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_out_or_corpus_naming_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    afile = tmp_path / "f.txt"
+    afile.write_text("x")
+    for args, option in ((["analyze", "--corpus", str(tmp_path), "--out", str(afile)], "--out"),
+                         (["analyze", "--corpus", str(afile), "--out", str(tmp_path / "o")], "--corpus"),
+                         (["analyze", "--corpus", str(tmp_path), "--out", str(afile / "sub")], "--out"),
+                         (["mine", "--from-local", str(tmp_path), "--corpus", str(afile), "--no-mlflow"], "--corpus")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == Exit.BAD_INPUT, (args, result.output)
+        assert result.output.startswith(f"error: {option} ") and "not a directory" in result.output
+        assert len(result.output.strip().splitlines()) == 1  # no traceback
+    assert afile.read_text() == "x"
+
+
+def test_mine_from_local_without_repositories_says_so_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "src" / "plain").mkdir(parents=True)
+    result = runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
+                                 "--no-mlflow"])
+    assert result.exit_code == Exit.BAD_INPUT
+    assert f"error: {tmp_path / 'src'}: no git repository under it" in result.output

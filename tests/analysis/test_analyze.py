@@ -78,7 +78,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     tmp = tmp_path_factory.mktemp("analyze")
     corpus = _corpus(tmp)
     out = tmp / "out"
-    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out))
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False))
     return out, summary
 
 
@@ -172,7 +172,7 @@ def test_environment_tables(results: tuple[Path, object]) -> None:
     out, _ = results
     envs = {r["path"]: r for r in _rows(out, "environments.csv")}
     assert set(envs) == {"proj/conda.yaml", "requirements.txt"}
-    assert (envs["proj/conda.yaml"]["referenced_by_mlproject"], envs["proj/conda.yaml"]["python_version"]) == ("true", "=3.10")
+    assert (envs["proj/conda.yaml"]["referenced_by_mlproject"], envs["proj/conda.yaml"]["python_version"]) == ("true", "3.10")
     req = envs["requirements.txt"]
     assert (req["n_deps"], req["exact_share"], req["mlflow_pinned"], req["origin"]) == ("2", "0.5", "true", "project")
     deps = {(d["path"], d["line"], d["name"], d["pin_class"]) for d in _rows(out, "dependencies.csv")}
@@ -203,7 +203,7 @@ def test_outputs_carry_provenance(results: tuple[Path, object]) -> None:
 
 def test_second_run_parses_nothing_and_gives_the_same_rows(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path)
-    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "out")
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "out", draw_report=False)
     first = analyze(settings)
     names = ("call_sites.csv", "problems.csv", "integrations.csv", "tracking_uris.csv")
     before = {n: (tmp_path / "out" / n).read_text() for n in names}
@@ -219,8 +219,8 @@ def test_second_run_parses_nothing_and_gives_the_same_rows(tmp_path: Path) -> No
 def test_parallel_jobs_give_the_same_rows(tmp_path: Path) -> None:
     make_repo(tmp_path / "src" / "a", {"a.py": "import mlflow\nmlflow.log_param('a', 1)\n"})
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
-    one = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o1", jobs=1, use_cache=False))
-    two = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o2", jobs=2, use_cache=False))
+    one = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o1", jobs=1, use_cache=False, draw_report=False))
+    two = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o2", jobs=2, use_cache=False, draw_report=False))
     assert one.n_call_sites == two.n_call_sites == 2
     assert (tmp_path / "o1" / "call_sites.csv").read_text() == (tmp_path / "o2" / "call_sites.csv").read_text()
 
@@ -230,7 +230,7 @@ def test_progress_is_over_files(tmp_path: Path, jobs: int) -> None:
     make_repo(tmp_path / "src" / "a", {f"m{i}.py": f"import mlflow\nmlflow.log_param('p{i}', 1)\n" for i in range(30)})
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\n", "README.md": "x\n"})
     calls: list[tuple[str, int, int]] = []
-    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs)
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs, draw_report=False)
     analyze(settings, lambda repo, done, total: calls.append((repo, done, total)))
     n_files = len(read_csv(tmp_path / "o" / "files.csv"))
     assert n_files == 32
@@ -259,7 +259,7 @@ def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
         return real(repo, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine_module, "build_graph", fails_on_bad)
-    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs)
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs, draw_report=False)
     summary = analyze(settings)
     assert summary.failed == ("bad",)
     problems = read_csv(tmp_path / "o" / "problems.csv")
@@ -276,7 +276,7 @@ def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
 def test_a_missing_checkout_is_a_failed_repository_not_an_empty_one(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
     shutil.rmtree(corpus / "repos" / "r")
-    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"))
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False))
     assert summary.failed == ("r",) and summary.n_files == 0
     problem = read_csv(tmp_path / "o" / "problems.csv")[0]
     assert (problem["repo"], problem["stage"]) == ("r", "analyze") and "is missing (mine the corpus again)" in problem["reason"]
@@ -284,13 +284,13 @@ def test_a_missing_checkout_is_a_failed_repository_not_an_empty_one(tmp_path: Pa
 
 def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AnalysisError, match="manifest.csv: no manifest"):
-        analyze(AnalyzeSettings(corpus_dir=tmp_path, out_dir=tmp_path / "o"))
+        analyze(AnalyzeSettings(corpus_dir=tmp_path, out_dir=tmp_path / "o", draw_report=False))
 
 
 def test_huge_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"big.py": "import mlflow\n" + "x = 1\n" * 2000,
                                 "conda.yaml": "dependencies:\n" + "  - numpy\n" * 2000})
-    settings = replace(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"), max_file_bytes=1000)
+    settings = replace(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False), max_file_bytes=1000)
     analyze(settings)
     problems = read_csv(tmp_path / "o" / "problems.csv")
     assert [(p["path"], p["stage"]) for p in problems] == [("big.py", "read"), ("conda.yaml", "read")]
@@ -321,9 +321,135 @@ def test_mlflow_reexports(tmp_path: Path) -> None:
 def test_twenty_megabyte_environment_file_and_non_utf8_mlproject(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"environment.yml": "dependencies:\n" + "  - numpy\n" * 2_000_000,
                                 "MLproject": b"name: caf\xe9\nentry_points: {}\n", "a.py": "x = 1\n"})
-    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o"))
+    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False))
     problems = {(p["path"], p["stage"]): p["reason"] for p in read_csv(tmp_path / "o" / "problems.csv")}
     assert problems[("environment.yml", "read")].startswith("file too large (20000014 bytes)")
     assert problems[("MLproject", "mlproject")] == "bytes not valid utf-8 at line 1"
     files = {f["path"]: f["status"] for f in read_csv(tmp_path / "o" / "files.csv")}
     assert files == {"environment.yml": "problem", "MLproject": "problem", "a.py": "no-mlflow"}
+
+
+def test_notebook_cells_are_their_index_in_the_cells_list_and_bad_sources_are_problems(tmp_path: Path) -> None:
+    def cells(*listed: tuple[str, object]) -> str:
+        return json.dumps({"cells": [{"cell_type": k, "source": s, "metadata": {}} for k, s in listed],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+    corpus = _corpus(tmp_path, {
+        "doc.ipynb": cells(("markdown", "# Title"), ("markdown", ["intro"]), ("code", "import mlflow"),
+                           ("markdown", "## Train"), ("code", ["x = 1\n", "mlflow.log_metric('m', x)\n"])),
+        "null.ipynb": cells(("markdown", "# T"), ("code", "import mlflow"), ("code", None)),
+        "number.ipynb": cells(("code", 7), ("code", "import mlflow\nmlflow.log_param('p', 1)")),
+    })
+    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=1, draw_report=False))
+    calls = {(c["path"], c["cell"], c["line"], c["api"]) for c in read_csv(tmp_path / "o" / "call_sites.csv")}
+    assert calls == {("doc.ipynb", "4", "2", "mlflow.log_metric")}  # the fifth cell of the notebook, line 2 of it
+    problems = {p["path"]: (p["stage"], p["reason"]) for p in read_csv(tmp_path / "o" / "problems.csv")}
+    assert problems == {
+        "null.ipynb": ("read", "cell 2: source is null, not text (nbformat: a string or a list of strings): notebook not read"),
+        "number.ipynb": ("read", "cell 0: source is a number, not text (nbformat: a string or a list of strings): "
+                                 "notebook not read"),
+    }
+    files = {f["path"]: f["status"] for f in read_csv(tmp_path / "o" / "files.csv")}
+    assert files == {"doc.ipynb": "analyzed", "null.ipynb": "problem", "number.ipynb": "problem"}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_worker_killed_by_a_file_costs_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         jobs: int) -> None:
+    """A native crash while parsing one file (here a real SIGSEGV of the worker) is retried without that file."""
+    import os
+    import signal
+
+    import analysis.engine as engine_module
+
+    make_repo(tmp_path / "src" / "boom", {"boom.py": "import mlflow  # SEGV\nmlflow.log_param('x', 1)\n",
+                                          "fine.py": "import mlflow\nmlflow.log_metric('m', 1)\n"})
+    make_repo(tmp_path / "src" / "calm", {"c.py": "import mlflow\nmlflow.log_param('c', 1)\n"})
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    real = engine_module.python_findings
+
+    def crashes_on_marker(data: bytes, *args: object) -> object:
+        if b"# SEGV" in data:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real(data, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "python_findings", crashes_on_marker)
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs, draw_report=False))
+    assert summary.failed == ()
+    problems = read_csv(tmp_path / "o" / "problems.csv")
+    assert [(p["repo"], p["path"], p["stage"], p["reason"]) for p in problems] == [
+        ("boom", "boom.py", "parse", engine_module.CRASHED)]
+    calls = {(c["repo"], c["path"], c["line"]) for c in read_csv(tmp_path / "o" / "call_sites.csv")}
+    assert calls == {("boom", "fine.py", "2"), ("calm", "c.py", "2"), ("r", "b.py", "2")}
+    assert not (tmp_path / "o" / ".in-flight").exists()
+
+
+def test_a_read_only_output_directory_is_refused_before_any_work(tmp_path: Path) -> None:
+    import os
+
+    from analysis.analyze import AnalysisError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        if os.access(out, os.W_OK):
+            pytest.skip("running as a user who may write anywhere (root): the kernel grants the write")
+        with pytest.raises(AnalysisError, match="cannot write the results there"):
+            analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False))
+    finally:
+        out.chmod(0o700)
+
+
+def test_a_failed_write_keeps_the_previous_set_and_leaves_no_temporary_file(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.analyze as analyze_module
+    from analysis.analyze import OutputError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)
+    analyze(settings)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
+    real = analyze_module.write_csv
+
+    def disk_full_at_practices(path: Path, *args: object) -> None:
+        if path.name == "practices.csv":
+            raise OSError(28, "No space left on device")
+        real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analyze_module, "write_csv", disk_full_at_practices)
+    (corpus / "repos" / "r" / "c.py").write_text("import mlflow\nmlflow.log_param('new', 1)\n")
+    with pytest.raises(OutputError, match=r"practices.csv: cannot write: No space left on device"):
+        analyze(settings)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
+    assert after.keys() == before.keys()
+    assert {k: v for k, v in after.items() if k != ".cache.sqlite" and not k.startswith(".cache")} == {
+        k: v for k, v in before.items() if k != ".cache.sqlite" and not k.startswith(".cache")}
+    assert not [p for p in (tmp_path / "o").rglob("*") if ".tmp" in p.name or ".staging" in p.name]
+
+
+def test_an_output_directory_under_a_file_is_refused_before_any_work(tmp_path: Path) -> None:
+    from analysis.analyze import AnalysisError
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(AnalysisError, match=r"plain/out: cannot write the results there"):
+        analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "plain" / "out", draw_report=False))
+    assert not (corpus / ".." / "plain" / "out").exists()
+
+
+def test_a_run_with_nothing_to_redo_keeps_the_tables_as_they_are(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)
+    cold = analyze(settings)
+    analyze(settings)  # the first re-run rewrites the tables: their `cached` column changes
+    written = (tmp_path / "o" / "call_sites.csv").stat().st_mtime_ns
+    files = (tmp_path / "o" / "files.csv").read_text()
+    again = analyze(settings)
+    assert (tmp_path / "o" / "call_sites.csv").stat().st_mtime_ns == written
+    assert (tmp_path / "o" / "files.csv").read_text() == files and ",true\n" in files
+    assert (again.n_files, again.n_call_sites, again.n_parsed, again.n_cached) == (cold.n_files, cold.n_call_sites,
+                                                                                   0, cold.n_parsed + cold.n_cached)
+    make_repo(tmp_path / "src" / "new", {"n.py": "import mlflow\nmlflow.log_param('n', 1)\n"})
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=corpus, from_local=tmp_path / "src", skip_mlflow=True))
+    grown = analyze(settings)  # a new repository in the manifest: the tables are written again
+    assert grown.n_parsed == 1 and {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"r", "new"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import textwrap
 
+from analysis import astscan
 from analysis.astscan import parse, scan
 
 SOURCE = textwrap.dedent("""\
@@ -44,3 +45,12 @@ def test_scan_collects_imports_calls_owners_and_decorators() -> None:
     assert defs == [("Model.fit", 9), ("Model.fit.inner", 10), ("main", 17)]
     assert [(d.lineno, type(d).__name__) for d in found.bare_decorators] == [(6, "Name")]
     assert len(found.calls) == 6
+
+
+def test_the_node_types_a_scan_skips_hold_nothing_it_looks_at() -> None:
+    # names, literals, aliases, operators: no field of theirs can hold a call, a definition or an import
+    for kind in astscan._LEAVES:
+        assert set(kind._fields) <= {"id", "ctx", "value", "kind", "name", "asname", "names"}, kind
+    code = "f(a)[g(1)] = -h(*x, **{k(): v for v in w()}) or i(b < j(), not c) @ (lambda d=l(): m(d))()\n"
+    tree = parse(code)
+    assert {id(n) for n in scan(tree).calls} == {id(n) for n in ast.walk(tree) if isinstance(n, ast.Call)}

@@ -159,3 +159,26 @@ def test_unknown_node_types_fall_back_to_libcst_children(monkeypatch: pytest.Mon
     only = Only()
     only.walk(cst.parse_module("a(b(c))\n"))
     assert only.calls == ["a", "b"]
+
+
+def test_listeners_take_part_in_the_one_walk() -> None:
+    class Names:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.seen.append(node.value)
+
+        def leave_Lambda(self, node: cst.Lambda) -> None:
+            self.seen.append("left")
+
+    walker, listener = _FastCalls(), Names()
+    walker.listen(listener)
+    walker.walk(cst.parse_module("f(a)\nlam = lambda u: body(u)\ng(b)\n"))
+    # the walker's own visit_Lambda skips the lambda's children for its listeners too
+    assert listener.seen == ["f", "a", "lam", "left", "g", "b"]
+    assert [n.value for n in walker.seen if isinstance(n, cst.Name)] == ["f", "a", "lam", "g", "b"]
+    assert walker.left == ["lambda"]
+    alone = _FastCalls()  # a walker of the same class that does not listen keeps its own plans
+    alone.walk(cst.parse_module("h(c)\n"))
+    assert [n.value for n in alone.seen if isinstance(n, cst.Name)] == ["h", "c"] and listener.seen[-1] == "b"

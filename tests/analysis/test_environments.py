@@ -16,6 +16,7 @@ from analysis.environments import (
     parse_pip_line,
     parse_python_env,
     parse_requirements,
+    python_version,
 )
 from analysis.environments import Dependency
 
@@ -180,3 +181,35 @@ def test_dockerfile_from_and_pip_install() -> None:
         ("dockerfile-from", 3, "ubuntu", "unpinned")]
     assert [(d.name, d.pin_class) for d in deps if d.kind == "dockerfile-pip"] == [("mlflow", "exact"), ("numpy", "unpinned")]
     assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("text", "parse", "version"),
+    [
+        pytest.param("dependencies: [python=3.10.12]\n", "conda", "3.10.12", id="conda-prefix-operator"),
+        pytest.param("dependencies: [python==3.10]\n", "conda", "3.10", id="conda-exact"),
+        pytest.param("dependencies: ['python 3.9.*']\n", "conda", "3.9", id="conda-space-and-wildcard"),
+        pytest.param("dependencies: [python=3.10.12=h1234_0]\n", "conda", "3.10.12", id="conda-build-string"),
+        pytest.param("dependencies: ['python>=3.8,<3.11']\n", "conda", ">=3.8,<3.11", id="conda-range-keeps-operators"),
+        pytest.param("dependencies: [python]\n", "conda", "", id="conda-unpinned"),
+        pytest.param("python: 3.10.12\n", "python_env", "3.10.12", id="python-env"),
+        pytest.param("python: '3.9'\n", "python_env", "3.9", id="python-env-minor"),
+        pytest.param('[tool.poetry.dependencies]\npython = "^3.9"\n', "pyproject", "^3.9", id="poetry-range"),
+        pytest.param('[tool.poetry.dependencies]\npython = "3.10"\n', "pyproject", "3.10", id="poetry-version"),
+        pytest.param("FROM python:3.9-slim\n", "dockerfile", "3.9", id="docker-tag"),
+        pytest.param("FROM python:3.11.4@sha256:" + "0" * 64 + "\n", "dockerfile", "3.11.4", id="docker-tag-and-digest"),
+        pytest.param("FROM python:latest\n", "dockerfile", "", id="docker-latest-names-no-version"),
+        pytest.param("FROM python\n", "dockerfile", "", id="docker-untagged"),
+        pytest.param("FROM ubuntu:22.04\n", "dockerfile", "", id="docker-other-image"),
+    ],
+)
+def test_python_version_has_one_form(text: str, parse: str, version: str) -> None:
+    if parse == "conda":
+        deps, _problems, python = parse_conda(text, "conda.yaml", reader({}))
+    elif parse == "python_env":
+        deps, _problems, python = parse_python_env(text, "python_env.yaml", reader({}))
+    elif parse == "pyproject":
+        (deps, _problems), python = parse_pyproject(text, "pyproject.toml"), ""
+    else:
+        (deps, _problems), python = parse_dockerfile(text, "Dockerfile"), ""
+    assert python_version(python, deps) == version

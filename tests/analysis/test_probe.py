@@ -30,6 +30,7 @@ from analysis.probe.run import fit_exponent, python_for, redact
 from analysis.uv_env import EnvBuildError, default_cache
 from cli import Exit, app
 
+pytestmark = pytest.mark.xdist_group("probe")  # one worker runs the module fixture `current` once
 MAX_FLOAT = "1.7976931348623157e+308"
 runner = CliRunner()
 

@@ -41,7 +41,7 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_repo(tmp / "src" / "none", {"t.py": "print(1)\n"})
     spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
     mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
-    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out"))
+    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out", draw_report=False))
     return tmp / "out"
 
 
@@ -81,3 +81,25 @@ def test_api_usage_counts_sites_and_repositories(out: Path) -> None:
     assert usage["mlflow.autolog"]["first_version"] != ""
     prov = (out / "practices.csv.provenance.json").read_text()
     assert "call_sites.csv" in prov and "manifest_sha256" in prov
+
+
+def test_log_model_with_registered_model_name_registers(tmp_path: Path) -> None:
+    repos = {
+        "by-log-model": "import mlflow\nmlflow.sklearn.log_model(m, 'model', registered_model_name='iris')\n",
+        "computed-name": "import mlflow.pytorch\nmlflow.pytorch.log_model(m, 'model', registered_model_name=NAME)\n",
+        "by-registry": "import mlflow\nmlflow.register_model('runs:/1/model', 'iris')\n",
+        "logs-only": "import mlflow\nmlflow.sklearn.log_model(m, 'model')\n",
+        "nothing": "import mlflow\nmlflow.log_param('a', 1)\n",
+    }
+    for name, code in repos.items():
+        make_repo(tmp_path / "src" / name, {"train.py": code, name: name})  # distinct content: no duplicate family
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp_path / "corpus", from_local=tmp_path / "src", skip_mlflow=True))
+    analyze(AnalyzeSettings(corpus_dir=tmp_path / "corpus", out_dir=tmp_path / "out", draw_report=False))
+    calls = _read(tmp_path / "out" / "call_sites.csv")
+    registering = {c["repo"] for c in calls if c["category"] == "registry" or c["note"].startswith("registered_model_name=")}
+    assert registering == {"by-log-model", "computed-name", "by-registry"}
+    row = _practice(tmp_path / "out", "one-per-family", "registers models")
+    assert (row["n_repos"], row["n_eligible"]) == ("3", "5")
+    assert "registered_model_name" in row["definition"]
+    assert _practice(tmp_path / "out", "one-per-family", "logs models")["n_repos"] == "3"

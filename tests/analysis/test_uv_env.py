@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from analysis.uv_env import EnvBuildError, EnvSpec, classify_failure, ensure_env, find_interpreters, pick_interpreter
+from analysis.uv_env import (EnvBuildError, EnvSpec, classify_failure, ensure_env, env_key, failure_message,
+                             find_interpreters, pick_interpreter)
 
 MACHINE = {"3.8.18": Path("/p/3.8"), "3.9.18": Path("/p/3.9"), "3.11.2": Path("/p/3.11a"), "3.11.7": Path("/p/3.11b")}
 
@@ -37,9 +39,20 @@ def test_no_version_asked_is_this_interpreter() -> None:
     ("Because you require six==1.16.0 and six==1.15.0, we can conclude that your requirements are unsatisfiable.",
      "resolver conflict"),
     ("× Failed to build `pkg @ file:///x`\n  ╰─▶ The build backend returned an error", "build error"),
+    ("error: Couldn't parse requirement in `r.in` at position 0\n  cause: after parsing `2`, found `..7.1`",
+     "invalid requirement"),
 ])
 def test_classify_failure(output: str, reason: str) -> None:
     assert classify_failure(output) == reason
+
+
+def test_failure_message_is_the_error_and_its_causes() -> None:
+    output = ("Resolved 3 packages\nerror: Couldn't parse requirement in `r.in` at position 0\n"
+              "  cause: after parsing `2`, found `..7.1`, which is not part of a valid version\n"
+              "         mlflow == 2..7.1\n                ^^^^^^^^^\n")
+    assert failure_message(output) == ("error: Couldn't parse requirement in `r.in` at position 0 cause: after parsing "
+                                       "`2`, found `..7.1`, which is not part of a valid version")
+    assert failure_message("just this\n") == "just this"
 
 
 def test_environment_is_built_once_and_reused(tmp_path: Path) -> None:
@@ -64,3 +77,38 @@ def test_failed_install_leaves_no_environment(tmp_path: Path) -> None:
     with pytest.raises(EnvBuildError):
         ensure_env(EnvSpec(requirements=(f"pkg @ file://{missing}",)), tmp_path / "cache")
     assert not any(p.is_dir() for p in (tmp_path / "cache").iterdir())
+
+
+def test_relative_requirement_lines_resolve_in_base_dir_and_base_key_joins_the_key(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "more.txt").write_text("# nothing to install\n")
+    spec = EnvSpec(requirements=("-r more.txt",), base_dir=project, base_key="o/r@abc:.")
+    built = ensure_env(spec, tmp_path / "cache")
+    assert "pip install" in (built.root / "build.log").read_text()  # more.txt was found beside the file uv read
+    assert built.build_seconds == built.seconds > 0
+    again = ensure_env(spec, tmp_path / "cache")
+    assert again.cached and again.seconds == 0.0 and again.build_seconds == built.build_seconds
+    other = ensure_env(EnvSpec(requirements=("-r more.txt",), base_dir=project, base_key="o/r@def:."), tmp_path / "cache")
+    assert other.root != built.root
+    version = "%d.%d.%d" % sys.version_info[:3]
+    assert env_key(EnvSpec(requirements=("six",)), version) == env_key(EnvSpec(requirements=("six",), base_dir=project),
+                                                                      version)
+
+
+def test_every_uv_command_goes_through_the_wrapper(tmp_path: Path) -> None:
+    seen: list[tuple[list[str], list[Path]]] = []
+
+    def wrap(cmd: Sequence[str], *, cwd: Path | None, writable: Sequence[Path], readable: Sequence[Path],
+             env: Mapping[str, str]) -> list[str]:
+        seen.append((list(cmd), list(writable)))
+        assert readable and env["UV_PYTHON_DOWNLOADS"] == "never"
+        return list(cmd)
+
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "r.txt").write_text("\n")
+    ensure_env(EnvSpec(build_requirements=("-r r.txt",), requirements=("-r r.txt",), base_dir=tmp_path / "p",
+                       base_key="k"), tmp_path / "cache", wrap=wrap)
+    assert [c[1:3] for c, _w in seen] == [["venv", "--quiet"], ["pip", "install"], ["pip", "install"]]
+    assert all(".tmp-" in w[0].name for _c, w in seen)  # the environment being built is writable
+    assert tmp_path / "p" in seen[1][1]

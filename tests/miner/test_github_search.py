@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import date
 
 import pytest
 
 from miner.ftypes import GitHubSelection, MineEvent
-from miner.github_search import GitHubSearch, SearchError, rate_limit_wait
+from miner.github_search import GitHubSearch, SearchError, SearchUnavailable, rate_limit_wait
 from tests.conftest import FakeGitHub, repo_item, spread_dates
 
 
@@ -111,8 +112,39 @@ def test_timeout_then_fine(fake_github: FakeGitHub) -> None:
 
 def test_persistent_5xx_gives_up_with_a_clear_error(fake_github: FakeGitHub) -> None:
     fake_github.faults.extend([("status", 500, {})] * 3)
-    with pytest.raises(SearchError, match="gave up after 3 attempts: HTTP 500"):
-        _search(fake_github, [], retries=2).search()
+    waits: list[float] = []
+    host = fake_github.base_url.removeprefix("http://")
+    with pytest.raises(SearchUnavailable, match=f"the GitHub API at {host} kept failing: HTTP 500; gave up after 3 attempts"):
+        _search(fake_github, waits, retries=2).search()
+    assert waits == [1.0, 2.0]  # no wait after the last attempt
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed on return: nothing listens there
+
+
+@pytest.mark.parametrize(
+    ("url", "cause"),
+    [
+        pytest.param("http://nonexistent.invalid", "DNS lookup failed", id="dns"),
+        pytest.param("http://127.0.0.1:{port}", "connection refused", id="refused"),
+        pytest.param("https://{fake}", "TLS handshake failed", id="tls-to-a-plain-http-server"),
+    ],
+)
+def test_unreachable_api_names_host_and_cause(fake_github: FakeGitHub, url: str, cause: str) -> None:
+    url = url.format(port=_free_port(), fake=fake_github.base_url.removeprefix("http://"))
+    waits: list[float] = []
+    search = GitHubSearch(GitHubSelection(), api_url=url, token=None, timeout=5, max_retries=2, max_wait_s=60,
+                          progress=lambda _e: None, backoff_s=0.5, sleep=waits.append)
+    with pytest.raises(SearchUnavailable) as caught:
+        search.search()
+    host = url.split("://", 1)[1]
+    assert str(caught.value).startswith(f"cannot reach the GitHub API at {host}: {cause}")
+    assert str(caught.value).endswith("; gave up after 3 attempts") and caught.value.host == host
+    assert waits == [0.5, 1.0]  # the schedule is the setting's
+    assert not isinstance(caught.value, SearchError)  # not bad input: the CLI exits 1, not 2
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +15,8 @@ import pytest
 
 from miner import mine as mine_mod
 from miner.fileio import Journal, read_csv
-from miner.ftypes import CorpusSpec, GitHubSelection, MineSettings, MlflowSelection, RepoStatus
 from miner.corpus import clone_path_for
+from miner.ftypes import CorpusSpec, GitHubSelection, MineEvent, MinerError, MineSettings, MlflowSelection, RepoStatus
 from miner.mine import mine
 from tests.conftest import FakeGitHub, git, make_empty_bare, make_repo, repo_item
 
@@ -331,12 +334,74 @@ def test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on(tmp_path: P
         repo_item("g/good", good.as_uri(), "2020-02-03"),
     ]
     try:
-        summary = mine(_settings(tmp_path, api_url=fake_github.base_url, clone_timeout=3.0))
+        summary = mine(_settings(tmp_path, api_url=fake_github.base_url, clone_timeout=1.0))
     finally:
         listener.close()
         for conn in held:
             conn.close()
     status = {r.repo: (r.status, r.reason) for r in summary.rows}
     assert status["g/good"] == ("ok", "")
-    assert status["h/hang"][0] == "failed" and "timed out after 3s" in status["h/hang"][1]
+    assert status["h/hang"][0] == "failed" and "timed out after 1s" in status["h/hang"][1]
     assert not any((tmp_path / "corpus" / "repos" / ".partial").iterdir())
+
+
+# ---- leftovers of killed runs -------------------------------------------------------------------
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from miner.mine import corpus_lock
+corpus = Path(sys.argv[1])
+with corpus_lock(corpus):
+    busy = corpus / "repos" / ".partial" / "o_busy.abc123"
+    busy.mkdir(parents=True)  # a clone in progress
+    print("fetching", flush=True)
+    time.sleep(120)
+"""
+
+
+def _leftovers(corpus: Path) -> set[str]:
+    return {p.relative_to(corpus).as_posix() for p in mine_mod.leftover_temporaries(corpus)}
+
+
+def test_a_later_run_removes_what_a_killed_run_left(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "repos" / ".partial" / "o_r.k3x9q" / "git" / "objects").mkdir(parents=True)  # killed mid-clone
+    (corpus / "mlflow" / ".partial-2.9.0-a1b2").mkdir(parents=True)
+    (corpus / "mlflow" / ".download-zz").mkdir()
+    (corpus / ".manifest.csv.x1.tmp").write_text("half")
+    make_repo(tmp_path / "src" / "r", {"a.py": "x = 1\n"})
+    events: list[MineEvent] = []
+    summary = mine(_settings(tmp_path, from_local=tmp_path / "src"), events.append)
+    assert summary.count(RepoStatus.OK) == 1
+    assert _leftovers(corpus) == set()
+    assert any("removed 4 temporary" in e.message for e in events)
+    assert (corpus / "repos" / "r" / "a.py").is_file() and (corpus / ".mine-journal.jsonl").is_file()
+
+
+def test_leftovers_of_a_run_still_going_are_kept_until_it_is_killed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_repo(tmp_path / "src" / "r", {"a.py": "x = 1\n"})
+    root = Path(__file__).resolve().parents[2]
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(corpus)], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "fetching\n"
+        mine(_settings(tmp_path, from_local=tmp_path / "src"))  # concurrent with the holder
+        assert _leftovers(corpus) == {"repos/.partial/o_busy.abc123"}
+        holder.send_signal(signal.SIGKILL)  # kill -9: no cleanup runs, the lock goes with the process
+        holder.wait(timeout=10)
+        assert _leftovers(corpus) == {"repos/.partial/o_busy.abc123"}
+        summary = mine(_settings(tmp_path, from_local=tmp_path / "src"))
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert _leftovers(corpus) == set() and summary.count(RepoStatus.OK) == 1
+
+
+def test_local_directory_without_repositories_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "src" / "not-a-repo").mkdir(parents=True)
+    (tmp_path / "src" / "not-a-repo" / "a.py").write_text("x = 1\n")
+    with pytest.raises(MinerError, match="src: no git repository under it"):
+        mine(_settings(tmp_path, from_local=tmp_path / "src"))
+    assert not (tmp_path / "corpus" / "manifest.csv").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from analysis.storage import release_storage
+from analysis.mlflow_storage import release_storage
 
 RELEASE = {
     "mlflow/__init__.py": "",

@@ -1,0 +1,139 @@
+"""The environment ``mlflow run`` would build for a project, as an ``EnvSpec`` for ``uv_env``.
+
+MLflow's rules (``mlflow/projects/backend/local.py``, ``mlflow/utils/environment.py``,
+``mlflow/utils/virtualenv.py``, 3.x): a ``python_env`` project gets a virtualenv with the file's
+``python``, then its ``build_dependencies``, then its ``dependencies``, each installed as a
+requirements file written in a directory of symlinks to the project's entries (so ``-r`` and local
+paths resolve in the project). A project with no environment file gets ``_PythonEnv()``: the
+Python MLflow itself runs on and nothing installed. A ``conda_env`` project run with the
+virtualenv or uv manager is converted by ``_PythonEnv.from_conda_yaml``: ``python``, ``pip``,
+``setuptools`` and ``wheel`` specs are kept (the latter three as build dependencies, ``=`` read as
+``==``), the ``pip:`` list becomes the dependencies, and every other conda package is dropped
+(MLflow logs a warning; here each is recorded). A ``python`` spec without a version, or with
+``<``, ``>`` or ``!=``, is refused, as MLflow refuses it. No manager adds MLflow itself: a project
+that imports MLflow without declaring it fails, as it does under ``mlflow run``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from analysis import safe_yaml
+from analysis.uv_env import EnvSpec
+
+# mlflow/utils/environment.py: _CONDA_DEPENDENCY_REGEX
+_CONDA_DEPENDENCY = re.compile(r"^(?P<package>python|pip|setuptools|wheel)(?P<operator><|>|<=|>=|=|==|!=)?(?P<version>[\d.]+)?$")
+
+
+class EnvInvalid(Exception):
+    """MLflow would refuse this environment file; the message says why in MLflow's terms."""
+
+
+@dataclass(frozen=True)
+class EnvPlan:
+    """What to build: the spec, what kind of file it came from, what was dropped on the way."""
+
+    kind: str  # python_env | conda_env | none
+    spec: EnvSpec
+    python_requested: str  # as written ('' when the file gives none)
+    dropped: tuple[str, ...] = ()  # conda packages the conversion does not install
+
+
+def _references_files(line: str) -> bool:
+    """A requirement line whose meaning depends on files of the project (includes, local paths, options)."""
+    text = line.strip()
+    return text.startswith(("-", ".", "/", "file:")) or "/" in text.split(";")[0] and "://" not in text
+
+
+def _lines(value: Any, path: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise EnvInvalid(f"{path}: `{key}` must be a list but got {type(value).__name__}")
+    return tuple(str(v) for v in value)
+
+
+def _mapping(text: str, path: str) -> dict[str, Any]:
+    try:
+        obj = safe_yaml.load(text, path)
+    except safe_yaml.BadYAML as err:
+        raise EnvInvalid(f"{path}: {err}") from err
+    if not isinstance(obj, dict):
+        raise EnvInvalid(f"{path}: not a YAML mapping")
+    return obj
+
+
+def from_python_env(text: str, path: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """``(python, build_dependencies, dependencies)`` of a ``python_env.yaml`` (``_PythonEnv.from_yaml``)."""
+    obj = _mapping(text, path)
+    unknown = set(obj) - {"python", "build_dependencies", "dependencies"}
+    if unknown:  # _PythonEnv(**dict) raises TypeError on any other key
+        raise EnvInvalid(f"{path}: unexpected keys {sorted(unknown)}")
+    python = obj.get("python")
+    if python is not None and not isinstance(python, str):
+        raise EnvInvalid(f"{path}: `python` must be a string but got {type(python).__name__}")
+    return python or "", _lines(obj.get("build_dependencies"), path, "build_dependencies"), \
+        _lines(obj.get("dependencies"), path, "dependencies")
+
+
+def from_conda(text: str, path: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``(python, build_dependencies, dependencies, dropped)`` as ``_PythonEnv.from_conda_yaml`` converts a conda file."""
+    obj = _mapping(text, path)
+    python = ""
+    build: list[str] = []
+    deps: tuple[str, ...] = ()
+    dropped: list[str] = []
+    entries = obj.get("dependencies") or []
+    if not isinstance(entries, list):
+        raise EnvInvalid(f"{path}: `dependencies` is not a list")
+    for dep in entries:
+        if isinstance(dep, str):
+            match = _CONDA_DEPENDENCY.match(dep)
+            if not match:
+                dropped.append(dep)
+                continue
+            package, operator, version = match.group("package"), match.group("operator"), match.group("version")
+            if not python and package == "python":
+                if operator is None:
+                    raise EnvInvalid(f"Invalid dependency for python: {dep}. It must be pinned (e.g. python=3.8.13).")
+                if operator in ("<", ">", "!="):
+                    raise EnvInvalid(f"Invalid version comparator for python: '{operator}'. "
+                                     "Must be one of ['<=', '>=', '=', '=='].")
+                python = version or ""
+                continue
+            build.append(package + ("==" if operator == "=" else operator or "") + (version or ""))
+        elif isinstance(dep, dict) and list(dep) == ["pip"]:
+            deps = _lines(dep["pip"], path, "pip")
+        else:
+            raise EnvInvalid(f"Invalid conda dependency: {dep}. Must be str or dict in the form of "
+                             '{"pip": [...]}')
+    return python, tuple(build), deps, tuple(dropped)
+
+
+def plan_environment(env_type: str, env_file: str, repo_root: Path, project_dir: str, base_key: str) -> EnvPlan:
+    """The environment of a ``python_env``/``conda_env`` project in the copy at ``repo_root``.
+
+    ``env_file`` and ``project_dir`` (the MLproject's directory) are relative to ``repo_root``;
+    ``base_key`` names the copy's content (``repo@commit:dir``), for environments whose
+    requirement lines read project files. Raises ``EnvInvalid`` where MLflow refuses the file.
+    """
+    if not env_file:
+        return EnvPlan("none", EnvSpec(), "")
+    try:
+        text = (repo_root / env_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise EnvInvalid(f"{env_file}: cannot be read ({err})") from err
+    dropped: tuple[str, ...] = ()
+    if env_type == "conda_env":
+        python, build, deps, dropped = from_conda(text, env_file)
+        kind = "conda_env"
+    else:
+        python, build, deps = from_python_env(text, env_file)
+        kind = "python_env"
+    local = any(_references_files(line) for line in (*build, *deps))
+    spec = EnvSpec(python=python, requirements=deps, build_requirements=build,
+                   base_dir=repo_root / project_dir if local else None, base_key=base_key if local else "")
+    return EnvPlan(kind, spec, python, dropped)

@@ -1,0 +1,222 @@
+"""The ``rerun`` job: every target through ``run_tasks``, each result journaled, compared and written as it comes.
+
+Resumable like ``analyze``: each finished target is appended (fsync'd) to
+``<out>/rerun/journal.jsonl`` and ``rerun.csv`` is rewritten atomically from it, so ``kill -9``
+loses only the targets that were running. A target already in the journal at the same commit is
+not re-run unless ``force``; a target whose environment failed for a reason that may pass
+(network, timeout) is tried again. ``budget`` seconds after the start no new target starts (the
+others are left for the next run). Tasks go to local worker processes or to a Dask cluster
+(``scheduler``); each worker needs bubblewrap, and the corpus and environment cache at the same
+paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.executor import run_tasks
+from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick
+from analysis.rerun.ftypes import RERUN_COLUMNS, RerunError, RerunRow, RerunSettings, RunRecord, Target, \
+    TargetResult, row_from_json
+from analysis.rerun.sandbox import Limits, Sandbox, SandboxUnavailable, container_engine, machine_facts, probe
+from analysis.rerun.statistics import RerunStatistics, rerun_statistics, summary_frame
+from analysis.rerun.target_run import DRIVER_REQUIREMENT, DRIVER_SPEC, WorkerContext, build, check_worker, \
+    rerun_target, used_values
+from analysis.rerun.targets import load_targets, select
+from analysis.uv_env import EnvBuildError, uv_command
+from miner import __version__
+from miner.fileio import Journal, atomic_write_text, read_csv, utc_now, write_csv, write_provenance
+
+log = logging.getLogger(__name__)
+
+RETRIED_BUILDS = ("failed: network", "failed: timeout")  # may pass on another try
+
+
+@dataclass(frozen=True)
+class RerunSummary:
+    """What a ``rerun`` did."""
+
+    out_dir: Path
+    sandbox: str
+    process_limit: str
+    n_targets: int  # in the corpus
+    n_selected: int  # after --repo/--entry-point
+    n_already: int  # finished before this run (journal)
+    n_run: int  # finished by this run
+    n_budget: int  # left for the next run: the budget was spent
+    statuses: Mapping[str, int] = field(default_factory=dict)  # this run's targets by status
+    errors: tuple[str, ...] = ()  # targets the tool failed on (a bug): retried next time
+    seconds: float = 0.0
+
+
+def _journal(out: Path) -> Journal:
+    return Journal(out / "rerun" / "journal.jsonl")
+
+
+def _finished(journal: Journal) -> dict[str, dict[str, Any]]:
+    """The last record of each target (by key)."""
+    return {str(r["key"]): r for r in journal.read() if "key" in r and "row" in r}
+
+
+def _slug(target: Target) -> str:
+    raw = f"{target.repo}__{target.mlproject_path}__{target.entry_point}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", raw.replace("/", "__"))[:200]
+
+
+def compare(result: TargetResult, runs: list[RunRecord], target: Target) -> RerunRow:
+    """The row of a result with its comparison with the committed runs of the same entry point."""
+    row = result.row
+    if row.status == "not-attempted":  # nothing ran: nothing to compare
+        return row
+    chosen = pick(of_entry_point(runs, target.entry_point, target.script), used_values(target))
+    if chosen is None:
+        return row
+    committed, params_equal = chosen
+    row = replace(row, compared_with=committed.run_id, params_equal=params_equal)
+    fresh = next((r for r in result.fresh_runs if r.run_id == result.run_id), None)
+    if row.status != "succeeded" or fresh is None:
+        return row
+    equal, close, differ = compare_metrics(fresh.metrics, committed.metrics)
+    return replace(row, metrics_equal=equal, metrics_close=close, metrics_differ=differ)
+
+
+def _cells(row: RerunRow) -> dict[str, Any]:
+    return {k: ("true" if v is True else "false" if v is False else v) for k, v in asdict(row).items()}
+
+
+def write_rows(out: Path, order: list[str], records: Mapping[str, dict[str, Any]]) -> list[RerunRow]:
+    """Rewrite ``rerun.csv`` (atomically) from the journal's records, in target order."""
+    rows = [row_from_json(records[k]["row"]) for k in order if k in records]
+    write_csv(out / "rerun.csv", RERUN_COLUMNS, (_cells(r) for r in rows))
+    return rows
+
+
+def _provenance(settings: RerunSettings, sandbox: Sandbox, targets: Iterable[Target], limits: Limits) -> dict[str, Any]:
+    try:
+        uv_version = subprocess.run([*uv_command(), "--version"], capture_output=True, text=True,
+                                    timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError, EnvBuildError):
+        uv_version = ""
+    return {
+        "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
+        "corpus": str(settings.corpus_dir), "results": str(settings.out_dir),
+        "commits": {t.repo: t.commit for t in targets},
+        "sandbox": sandbox.kind, "process_limit": sandbox.process_limit,
+        "limits": {"timeout_seconds": settings.timeout, "build_timeout_seconds": settings.build_timeout,
+                   "memory_bytes": limits.memory, "cpu_seconds": limits.cpu_seconds,
+                   "file_size_bytes": limits.file_size, "processes": limits.processes},
+        "driver": DRIVER_REQUIREMENT, "uv": uv_version, "env_cache": str(settings.env_cache),
+        "machine": machine_facts(),
+        "executor": settings.scheduler or f"local, {settings.jobs} job(s)",
+    }
+
+
+def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | None = None) -> RerunSummary:
+    """Re-run the selected targets of an analyzed corpus; see the module docstring.
+
+    ``progress(label, done, total)`` is called before the first target and as each finishes.
+    Raises ``RerunError`` on bad input or when no sandbox can be made (unless ``sandbox=False``).
+    """
+    started = time.perf_counter()
+    out = settings.out_dir
+    runs_cache: dict[str, list[RunRecord]] = {}
+
+    def runs_of(repo: str, checkout: Path) -> list[RunRecord]:
+        if repo not in runs_cache:
+            runs_cache[repo] = committed_runs(out, repo, checkout)
+        return runs_cache[repo]
+
+    targets = load_targets(settings.corpus_dir, out, runs_of)
+    chosen = select(targets, settings.repos, settings.entry_points)
+    if (settings.repos or settings.entry_points) and not chosen:
+        raise RerunError("no target matches --repo/--entry-point (" +
+                         ", ".join([*settings.repos, *settings.entry_points]) + ")")
+    try:
+        sandbox = probe(settings.sandbox)
+    except SandboxUnavailable as err:
+        raise RerunError(str(err)) from err
+    limits = Limits(memory=settings.memory, cpu_seconds=int(settings.timeout * max(1, os.cpu_count() or 1)) + 10,
+                    file_size=settings.max_file_size, processes=settings.max_processes)
+    journal = _journal(out)
+    done = _finished(journal)
+    by_key = {t.key: t for t in targets}
+    valid = {k: r for k, r in done.items() if k in by_key and r.get("commit") == by_key[k].commit}
+    todo = [t for t in chosen if settings.force or t.key not in valid
+            or valid[t.key]["row"].get("env_build") in RETRIED_BUILDS]
+    order = [t.key for t in targets]
+    (out / "rerun" / "logs").mkdir(parents=True, exist_ok=True)
+    work_dir = settings.work_dir or Path(tempfile.gettempdir()) / "mlflow-census-rerun"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    engine = container_engine()
+    prov = {**_provenance(settings, sandbox, targets, limits), "container_engine": engine or "none"}
+    context = WorkerContext(sandbox, limits, settings.timeout, settings.build_timeout, str(settings.env_cache),
+                            str(work_dir), None if settings.budget is None else time.time() + settings.budget,
+                            settings.keep_work, engine)
+    if todo:
+        try:
+            build(context, DRIVER_SPEC)
+        except EnvBuildError as err:
+            raise RerunError(f"the MLflow that creates runs ({DRIVER_REQUIREMENT}) cannot be installed: {err}") from err
+    write_provenance(out / "rerun.csv", prov)  # also for the rows a killed run leaves
+    report = progress or (lambda _label, _done, _total: None)
+    statuses: dict[str, int] = {}
+    errors: list[str] = []
+    n_budget = 0
+    finished = 0
+    report("", 0, len(todo))
+    checked = check_worker if settings.scheduler else None  # local workers share this machine's sandbox
+    for target, result in run_tasks(rerun_target, context, todo, jobs=settings.jobs, scheduler=settings.scheduler,
+                                    setup=checked):
+        finished += 1
+        label = f"{target.repo}:{target.entry_point}"
+        if isinstance(result, BaseException):
+            errors.append(f"{label}: {type(result).__name__}: {result}")
+            log.error("rerun of %s failed in the tool: %r", label, result)
+        elif result.skipped:
+            n_budget += 1
+        else:
+            row = compare(result, runs_of(target.repo, Path(target.checkout)), target)
+            slug = _slug(target)
+            if result.build_log:
+                atomic_write_text(out / "rerun" / "logs" / f"{slug}.build.log", result.build_log)
+            if result.run_log:
+                atomic_write_text(out / "rerun" / "logs" / f"{slug}.run.log", result.run_log)
+            record = {"key": target.key, "commit": target.commit, "written_at": utc_now(), "row": asdict(row)}
+            journal.append(record)
+            valid[target.key] = record
+            write_rows(out, order, valid)
+            statuses[row.status] = statuses.get(row.status, 0) + 1
+        report(label, finished, len(todo))
+    rows = write_rows(out, order, valid)
+    write_provenance(out / "rerun.csv", prov)
+    stats = statistics_of(out, rows)
+    summary = summary_frame(stats)
+    write_csv(out / "rerun_summary.csv", list(summary.columns),
+              ({k: ("" if v is None or v != v else v) for k, v in r.items()} for r in summary.to_dict("records")))
+    write_provenance(out / "rerun_summary.csv", {**prov, "computed_from": ["rerun.csv", "reproducibility.csv"]})
+    return RerunSummary(out, sandbox.kind, sandbox.process_limit, len(targets), len(chosen),
+                        len(chosen) - len(todo), sum(statuses.values()), n_budget, statuses, tuple(errors),
+                        time.perf_counter() - started)
+
+
+def statistics_of(out: Path, rows: list[RerunRow] | None = None) -> RerunStatistics:
+    """The statistics of a results directory's ``rerun.csv`` (or of ``rows``) and ``reproducibility.csv``."""
+    if rows is None:
+        frame = pd.DataFrame(read_csv(out / "rerun.csv"), columns=list(RERUN_COLUMNS))
+    else:
+        frame = pd.DataFrame([_cells(r) for r in rows], columns=list(RERUN_COLUMNS))
+    repro_path = out / "reproducibility.csv"
+    repro = pd.read_csv(repro_path, dtype=str, keep_default_na=False) if repro_path.is_file() else None
+    return rerun_statistics(frame.fillna(""), repro)
+

@@ -1,0 +1,142 @@
+"""What the re-runs measured: rates with Wilson intervals, the failure taxonomy, time, readiness against outcome.
+
+``rerun_statistics(rerun, reproducibility)`` takes the rows of ``rerun.csv`` and of
+``reproducibility.csv`` (DataFrames of strings, as read) and returns the tables the report shows;
+``summary_frame`` puts them into the one long table written as ``rerun_summary.csv``.
+
+- **Rates** (per target, an entry point): built (its environment was built), ran (the run
+  succeeded), same results (every final metric equal to the committed run's), each over every
+  target, then conditionally: ran given built, same and close results given a comparison.
+- **Failures**: targets by status and failure class.
+- **Time** to re-run (environment build + run, seconds) of the targets that succeeded: quantiles.
+- **Readiness**: per repository (a repository re-runs when one of its entry points succeeded),
+  the share that re-ran in each band of the static readiness score, and the AUC of the score as a
+  predictor of that outcome (the probability that a repository that re-ran scores higher than one
+  that did not, ties counting half).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.statistics import wilson
+
+RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", "definition")
+BANDS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))
+SUMMARY_COLUMNS = ("section", "name", "n", "n_eligible", "share", "ci_low", "ci_high", "value", "definition")
+
+
+@dataclass(frozen=True)
+class RerunStatistics:
+    """The tables of the re-run section of the report."""
+
+    rates: pd.DataFrame  # RATE_COLUMNS
+    failures: pd.DataFrame  # status, failure_class, n, share
+    times: pd.DataFrame  # quantile, build_seconds, run_seconds, total_seconds
+    readiness: pd.DataFrame  # band, n, n_eligible, share, ci_low, ci_high
+    auc: float | None  # readiness score against "re-ran", None when one class is empty
+    n_repos_scored: int
+
+
+def _rate(name: str, hits: pd.Series, eligible: pd.Series, definition: str) -> dict[str, object]:
+    n, total = int((hits & eligible).sum()), int(eligible.sum())
+    low, high = wilson(n, total)
+    return {"rate": name, "n": n, "n_eligible": total, "share": n / total if total else 0.0, "ci_low": low,
+            "ci_high": high, "definition": definition}
+
+
+def auc(scores: list[float], outcomes: list[bool]) -> float | None:
+    """The area under the ROC curve of ``scores`` for ``outcomes`` (Mann-Whitney), None without both classes."""
+    pos = [s for s, o in zip(scores, outcomes) if o]
+    neg = [s for s, o in zip(scores, outcomes) if not o]
+    if not pos or not neg:
+        return None
+    wins = sum(1.0 if p > q else 0.5 if p == q else 0.0 for p in pos for q in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def _number(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(dtype=float)
+
+
+def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None = None) -> RerunStatistics:
+    """The statistics of ``rerun.csv`` rows (and ``reproducibility.csv`` rows for the readiness check)."""
+    every = pd.Series(True, index=rerun.index)
+    built = rerun["env_build"] == "ok"
+    ran = rerun["status"] == "succeeded"
+    compared = ran & rerun["metrics_equal"].isin(["true", "false", True, False])
+    same = rerun["metrics_equal"].isin(["true", True])
+    close = rerun["metrics_close"].isin(["true", True])
+    rates = pd.DataFrame([
+        _rate("built", built, every, "environment built / targets"),
+        _rate("ran", ran, every, "run succeeded (exit status 0) / targets"),
+        _rate("same results", same & ran, every, "every final metric equal to the committed run's / targets"),
+        _rate("ran given built", ran, built, "run succeeded / targets whose environment was built"),
+        _rate("same given compared", same, compared,
+              "metrics equal / succeeded targets with a committed run that has metrics"),
+        _rate("close given compared", close, compared,
+              "metrics within 1% / succeeded targets with a committed run that has metrics"),
+    ], columns=list(RATE_COLUMNS))
+    failures = (rerun[rerun["status"] != "succeeded"].groupby(["status", "failure_class"]).size()
+                .rename("n").reset_index().sort_values(["n", "status", "failure_class"], ascending=[False, True, True]))
+    failures["share"] = failures["n"] / max(1, len(rerun))
+    times = _times(rerun[ran])
+    readiness, score_auc, n_scored = _readiness(rerun, reproducibility)
+    return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored)
+
+
+def _times(done: pd.DataFrame) -> pd.DataFrame:
+    build = _number(done, "build_seconds").fillna(0.0)
+    run = _number(done, "run_seconds").fillna(0.0)
+    total = build + run
+    rows = []
+    for name, q in (("min", 0.0), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9), ("max", 1.0)):
+        rows.append({"quantile": name, "build_seconds": build.quantile(q) if len(done) else None,
+                     "run_seconds": run.quantile(q) if len(done) else None,
+                     "total_seconds": total.quantile(q) if len(done) else None})
+    rows.append({"quantile": "mean", "build_seconds": build.mean() if len(done) else None,
+                 "run_seconds": run.mean() if len(done) else None, "total_seconds": total.mean() if len(done) else None})
+    return pd.DataFrame(rows)
+
+
+def _readiness(rerun: pd.DataFrame, repro: pd.DataFrame | None) -> tuple[pd.DataFrame, float | None, int]:
+    columns = ["band", "n", "n_eligible", "share", "ci_low", "ci_high"]
+    if repro is None or repro.empty or rerun.empty:
+        return pd.DataFrame(columns=columns), None, 0
+    outcome = (rerun.assign(ok=rerun["status"] == "succeeded").groupby("repo")["ok"].any())
+    score = pd.to_numeric(repro.set_index("repo")["readiness"], errors="coerce")
+    joined = pd.DataFrame({"ok": outcome, "score": score.reindex(outcome.index)}).dropna()
+    rows = []
+    for low, high in BANDS:
+        inside = joined[(joined["score"] >= low) & (joined["score"] < high)]
+        n, total = int(inside["ok"].sum()), len(inside)
+        ci = wilson(n, total)
+        rows.append({"band": f"{low:.2f}-{min(high, 1.0):.2f}", "n": n, "n_eligible": total,
+                     "share": n / total if total else 0.0, "ci_low": ci[0], "ci_high": ci[1]})
+    return (pd.DataFrame(rows, columns=columns),
+            auc(joined["score"].tolist(), joined["ok"].astype(bool).tolist()), len(joined))
+
+
+def summary_frame(stats: RerunStatistics) -> pd.DataFrame:
+    """All tables in one long frame (``SUMMARY_COLUMNS``), as written to ``rerun_summary.csv``."""
+    rows: list[dict[str, object]] = []
+    for r in stats.rates.to_dict("records"):
+        rows.append({"section": "rate", "name": r["rate"], **{k: r[k] for k in ("n", "n_eligible", "share", "ci_low",
+                                                                                 "ci_high", "definition")}})
+    for r in stats.failures.to_dict("records"):
+        rows.append({"section": "failure", "name": f"{r['status']}: {r['failure_class']}".rstrip(": "), "n": r["n"],
+                     "share": r["share"], "definition": "targets with this status and failure class / targets"})
+    for r in stats.times.to_dict("records"):
+        for column in ("total_seconds", "build_seconds", "run_seconds"):
+            if column == "total_seconds" or r["quantile"] in ("median", "mean"):
+                rows.append({"section": "time", "name": f"{column} {r['quantile']}", "value": r[column],
+                             "definition": "seconds, targets that succeeded (build: the environment's build time)"})
+    for r in stats.readiness.to_dict("records"):
+        rows.append({"section": "readiness", "name": f"score {r['band']}",
+                     **{k: r[k] for k in ("n", "n_eligible", "share", "ci_low", "ci_high")},
+                     "definition": "repositories with an entry point that re-ran / repositories in the score band"})
+    rows.append({"section": "readiness", "name": "auc", "value": stats.auc, "n_eligible": stats.n_repos_scored,
+                 "definition": "P(score of a repository that re-ran > one that did not), ties half"})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS), dtype=object)

@@ -1,0 +1,220 @@
+"""One target, start to end, on whichever worker runs it: copy, environment, command, sandboxed run, results.
+
+``rerun_target(context, target)`` is the task ``run_tasks`` sends out. It copies the checkout
+to a fresh directory, builds (or takes from the cache) the environment ``mlflow run`` would build,
+substitutes the parameters into the command, runs it in the sandbox through ``driver.py`` (which
+creates the MLflow run as ``mlflow run`` does), and reads the fresh store. A target MLflow would not
+run (docker, a required parameter nobody gave, an environment MLflow refuses or that cannot be
+built) is a ``not-attempted`` row; a failing run is a ``failed``/``timeout``/``killed-memory`` row.
+Only a bug of the tool raises. The comparison with committed runs is made by the caller, which has
+them.
+
+The MLflow that creates the run is ``DRIVER_REQUIREMENT``, in an environment of its own: as ``mlflow run``
+is the MLflow of whoever re-runs the project today, not the project's (whose environment may hold an
+older MLflow, or one that no longer imports: that is the project's failure, not the run's).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from analysis.rerun.command import ParameterError, compute_command, logged_parameters
+from analysis.rerun.envplan import EnvInvalid, EnvPlan, plan_environment
+from analysis.rerun.compare import runs_in
+from analysis.rerun.ftypes import RerunRow, RunRecord, Target, TargetResult
+from analysis.rerun.outcome import MESSAGE_CHARS, classify
+from analysis.rerun.sandbox import DRIVER, REPO, SCRATCH, BuildWrapper, Limits, Mount, Sandbox, SandboxUnavailable, \
+    contain, env_mounts, probe, run_contained
+from analysis.uv_env import BuiltEnv, EnvBuildError, EnvSpec, ensure_env
+
+log = logging.getLogger(__name__)
+
+DRIVER_REQUIREMENT = "mlflow-skinny==3.17.2"
+DRIVER_SPEC = EnvSpec(python="", requirements=(DRIVER_REQUIREMENT,))
+LOG_CHARS = 1 << 20  # each log keeps its last MiB
+_DRIVER_FILE = Path(__file__).with_name("driver.py")
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What every task needs besides its target; sent to each worker once."""
+
+    sandbox: Sandbox
+    limits: Limits
+    timeout: float
+    build_timeout: float
+    env_cache: str
+    work_dir: str
+    deadline: float | None = None  # time.time() after which no target starts
+    keep_work: bool = False
+    container_engine: str = ""  # 'docker 27.1' when one runs on the machine that checked
+
+
+def _tail(text: str) -> str:
+    return text if len(text) <= LOG_CHARS else "[... cut ...]\n" + text[-LOG_CHARS:]
+
+
+def _read(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            size = path.stat().st_size
+            fh.seek(max(0, size - LOG_CHARS))
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def used_values(target: Target) -> dict[str, str]:
+    """The value of every declared parameter the run gets: given, else the default (declared order)."""
+    given = dict(target.values)
+    return {p.name: given.get(p.name, p.default or "") for p in target.parameters
+            if p.name in given or p.default is not None}
+
+
+def build(context: WorkerContext, spec: EnvSpec) -> BuiltEnv:
+    """An environment from the cache, built in the build sandbox when missing."""
+    return ensure_env(spec, Path(context.env_cache), timeout=context.build_timeout,
+                      wrap=BuildWrapper(context.sandbox, context.limits))
+
+
+def check_worker(context: WorkerContext) -> None:
+    """On a cluster worker, before its first target: the sandbox works there too (raises, naming the host)."""
+    if context.sandbox.bwrap:
+        try:
+            probe(True)
+        except SandboxUnavailable as err:
+            raise RuntimeError(f"worker {socket.gethostname()}: {err}") from err
+
+
+def rerun_target(context: WorkerContext, target: Target) -> TargetResult:
+    """Re-run one target; see the module docstring."""
+    row = RerunRow(target.repo, target.mlproject_path, target.entry_point,
+                   parameters=json.dumps(used_values(target), ensure_ascii=False),
+                   env_kind="docker_env" if target.env_type == "docker_env" else
+                   target.env_type if target.env_file else "none")
+    if context.deadline is not None and time.time() > context.deadline:
+        return TargetResult(row, skipped=True)
+    refused = _refusal(target, context.container_engine)
+    if refused is not None:
+        return TargetResult(replace(row, status="not-attempted", failure_class=refused[0], message=refused[1]))
+    try:
+        logged = logged_parameters(target.parameters, dict(target.values))
+    except ParameterError as err:
+        return TargetResult(replace(row, status="failed", failure_class="ExecutionException", message=str(err)))
+    work = Path(tempfile.mkdtemp(prefix="rerun-", dir=context.work_dir))
+    try:
+        return _in_copy(context, target, row, logged, work)
+    finally:
+        if not context.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _refusal(target: Target, engine: str) -> tuple[str, str] | None:
+    if target.env_type == "docker_env":
+        return "docker", (f"{engine} runs here, but rerun does not run docker_env projects in containers yet"
+                          if engine else "docker_env needs a container engine, and none runs here (docker info failed)")
+    if target.databricks_spark_job:
+        return "databricks", "a Databricks Spark job runs only on Databricks"
+    if target.missing:
+        return "required parameter", ("no value for " + ", ".join(target.missing) +
+                                      " (no default, and no committed run of this entry point gives one)")
+    return None
+
+
+def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str, str], work: Path) -> TargetResult:
+    copy, scratch = work / "repo", work / "scratch"
+    shutil.copytree(target.checkout, copy, symlinks=True)
+    scratch.mkdir()
+    base_key = f"{target.repo}@{target.commit}:{target.project_dir}"
+    try:
+        plan = plan_environment(target.env_type, target.env_file, copy, target.project_dir, base_key)
+    except EnvInvalid as err:
+        return TargetResult(replace(row, env_build="failed: invalid environment", status="not-attempted",
+                                    failure_class="env build", message=str(err)[:MESSAGE_CHARS]))
+    row = replace(row, conda_packages_dropped=";".join(plan.dropped), python_requested=plan.python_requested)
+    try:
+        env = build(context, plan.spec)
+    except EnvBuildError as err:
+        return TargetResult(replace(row, env_build=f"failed: {err.reason}", status="not-attempted",
+                                    failure_class="env build", message=err.message[:MESSAGE_CHARS]),
+                            build_log=_tail(err.log))
+    row = replace(row, env_build="ok", python_used=env.python_version, build_seconds=round(env.build_seconds, 3))
+    build_log = _read(env.root / "build.log")
+    driver = build(context, DRIVER_SPEC)
+    return _run(context, target, row, logged, plan, env, driver, copy, scratch, build_log)
+
+
+def _visible(context: WorkerContext, copy: Path, scratch: Path, path: str) -> bool:
+    """Whether a path exists as the run sees it."""
+    if not context.sandbox.bwrap:
+        return os.path.exists(path)
+    for inside, host in ((REPO, copy), (SCRATCH, scratch)):
+        if path == inside or path.startswith(inside + "/"):
+            return (host / os.path.relpath(path, inside)).exists()
+    return path.startswith("/usr/") and os.path.exists(path)
+
+
+def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str, str], plan: EnvPlan,
+         env: BuiltEnv, driver: BuiltEnv, copy: Path, scratch: Path, build_log: str) -> TargetResult:
+    sandboxed = bool(context.sandbox.bwrap)
+    repo_view, scratch_view = (REPO, SCRATCH) if sandboxed else (str(copy), str(scratch))
+    workdir = f"{repo_view}/{target.project_dir}" if target.project_dir else repo_view
+    try:
+        command = compute_command(target.command, target.parameters, dict(target.values),
+                                  lambda p: _visible(context, copy, scratch, p), workdir)
+    except ParameterError as err:
+        return TargetResult(replace(row, status="failed", failure_class="ExecutionException",
+                                    message=str(err)[:MESSAGE_CHARS]), build_log=build_log)
+    tracking_uri = f"file://{scratch_view}/mlruns"
+    request = {"tracking_uri": tracking_uri, "entry_point": target.entry_point, "source_name": workdir,
+               "commit": target.commit, "params": list(logged.items()), "activate": f"{env.root}/bin/activate",
+               "command": command, "workdir": workdir, "log": f"{scratch_view}/run.log",
+               "result": f"{scratch_view}/result.json"}
+    (scratch / "request.json").write_text(json.dumps(request), encoding="utf-8")
+    if sandboxed:
+        driver_path = DRIVER
+    else:  # alone in a folder: beside this package, the script's directory on sys.path would shadow modules
+        driver_path = str(shutil.copy(_DRIVER_FILE, scratch.parent / "driver.py"))
+    argv = [str(driver.python), driver_path, f"{scratch_view}/request.json"]
+    extra = [*env_mounts([env.python, driver.python]), Mount(_DRIVER_FILE, DRIVER)]
+    cmd, host_env = contain(context.sandbox, argv, copy=copy, scratch=scratch, project_dir=target.project_dir,
+                            extra=extra, tracking_uri=tracking_uri)
+    driver_log = scratch.parent / "driver.log"
+    finished = run_contained(cmd, sandbox=context.sandbox, limits=context.limits, timeout=context.timeout,
+                             output=driver_log, env=host_env, cwd=None if sandboxed else copy)
+    run_log, driver_text = _read(scratch / "run.log"), _read(driver_log)
+    try:
+        result = json.loads((scratch / "result.json").read_text())
+    except (OSError, ValueError):
+        result = {}
+    fresh = _fresh_runs(scratch, copy, Path(target.checkout))
+    if result:
+        status, failure, message = classify(run_log, int(result["returncode"]), False)
+        seconds = float(result.get("seconds", finished.seconds))
+    elif finished.timed_out:
+        status, failure, message = classify(run_log, None, True)
+        seconds = finished.seconds
+    else:  # the driver itself did not get through: its own output says why
+        status, failure, message = classify(driver_text, finished.returncode, False)
+        failure = failure if status == "killed-memory" else f"driver: {failure}"
+        seconds = finished.seconds
+    row = replace(row, status=status, failure_class=failure, message=message, run_seconds=round(seconds, 3),
+                  n_runs_logged=len(fresh), n_metrics_logged=sum(len(r.metrics) for r in fresh))
+    text = run_log + (f"\n--- mlflow-census driver ---\n{driver_text}" if driver_text.strip() else "")
+    return TargetResult(row, build_log=build_log, run_log=_tail(text), fresh_runs=tuple(fresh),
+                        run_id=str(result.get("run_id", "")))
+
+
+def _fresh_runs(scratch: Path, copy: Path, checkout: Path) -> list[RunRecord]:
+    """Runs of the fresh store, and runs the code wrote into stores of its own copy (``set_tracking_uri``)."""
+    runs = [replace(r, store="fresh") for r in runs_in(scratch)]  # the store is scratch/mlruns
+    committed = {r.run_id for r in runs_in(checkout)}
+    return runs + [r for r in runs_in(copy) if r.run_id not in committed]

@@ -1,0 +1,281 @@
+"""Call sites of MLflow's API: what the finder finds, where, and what it must ignore."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from analysis.catalog import load_snapshot
+from analysis.ftypes import FileContext
+from analysis.mlflow_calls import Resolver, find_in_module
+
+RESOLVER = Resolver.from_catalog(load_snapshot())
+
+
+def sites(code: str, **kw: object) -> list[tuple[int, str]]:
+    found = find_in_module(textwrap.dedent(code), RESOLVER, **kw)  # type: ignore[arg-type]
+    return [(s.line, s.api) for s in found.call_sites]
+
+
+FINDS = [
+    pytest.param("""\
+        import mlflow
+        mlflow.start_run()
+        mlflow.log_metric("acc", 0.9)
+        mlflow.end_run()
+        """, [(2, "mlflow.start_run"), (3, "mlflow.log_metric"), (4, "mlflow.end_run")], id="import-mlflow"),
+    pytest.param("""\
+        import mlflow as mf
+        mf.log_param("a", 1)
+        """, [(2, "mlflow.log_param")], id="alias"),
+    pytest.param("""\
+        import mlflow.sklearn
+        mlflow.sklearn.log_model(m, "model")
+        mlflow.sklearn.autolog()
+        """, [(2, "mlflow.sklearn.log_model"), (3, "mlflow.sklearn.autolog")], id="submodule-import"),
+    pytest.param("""\
+        import mlflow.sklearn as mls
+        mls.save_model(m, "path")
+        """, [(2, "mlflow.sklearn.save_model")], id="submodule-alias"),
+    pytest.param("""\
+        from mlflow import log_metric as lm, log_params
+        lm("loss", 1.0, step=3)
+        log_params(vars(args))
+        """, [(2, "mlflow.log_metric"), (3, "mlflow.log_params")], id="from-import-as"),
+    pytest.param("""\
+        from mlflow.tracking.fluent import log_metric
+        log_metric("x", 1)
+        """, [(2, "mlflow.log_metric")], id="defining-module-canonicalized"),
+    pytest.param("""\
+        from mlflow.tracking import MlflowClient
+        client = MlflowClient()
+        client.log_metric(run_id, "k", 1.0)
+        """, [(2, "mlflow.MlflowClient"), (3, "mlflow.MlflowClient.log_metric")], id="client-from-tracking"),
+    pytest.param("""\
+        from mlflow import MlflowClient
+        MlflowClient().set_tag(rid, "k", "v")
+        """, [(2, "mlflow.MlflowClient.set_tag"), (2, "mlflow.MlflowClient")], id="client-from-mlflow-chained"),
+    pytest.param("""\
+        import mlflow
+        c = mlflow.tracking.MlflowClient(tracking_uri="http://x")
+        c.log_batch(rid, metrics=[m])
+        """, [(2, "mlflow.MlflowClient"), (3, "mlflow.MlflowClient.log_batch")], id="client-attribute-path"),
+    pytest.param("""\
+        import mlflow
+        class Tracker:
+            def __init__(self):
+                self.client = mlflow.MlflowClient()
+            def log(self, rid):
+                self.client.log_param(rid, "a", 1)
+        """, [(4, "mlflow.MlflowClient"), (6, "mlflow.MlflowClient.log_param")], id="client-on-self"),
+    pytest.param("""\
+        from mlflow.client import MlflowClient
+        def f(client: MlflowClient):
+            client.create_run("0")
+        """, [(3, "mlflow.MlflowClient.create_run")], id="client-annotated-parameter"),
+    pytest.param("""\
+        import mlflow
+        def register(client, name):
+            client.create_registered_model(name)
+        """, [(3, "mlflow.MlflowClient.create_registered_model")], id="client-named-parameter"),
+    pytest.param("""\
+        import mlflow
+        with mlflow.start_run() as run:
+            mlflow.log_param("a", run.info.run_id)
+        """, [(2, "mlflow.start_run"), (3, "mlflow.log_param")], id="with-start-run"),
+    pytest.param("""\
+        import mlflow
+        @mlflow.trace
+        def predict(x):
+            return x
+        @mlflow.trace(name="p")
+        def other(x):
+            return x
+        """, [(2, "mlflow.trace"), (5, "mlflow.trace")], id="decorators"),
+    pytest.param("""\
+        try:
+            import mlflow
+        except ImportError:
+            mlflow = None
+        if mlflow:
+            mlflow.log_metric("a", 1)
+        """, [(6, "mlflow.log_metric")], id="guarded-import"),
+    pytest.param("""\
+        def train():
+            import mlflow
+            mlflow.log_metric("a", 1)
+        """, [(3, "mlflow.log_metric")], id="function-level-import"),
+    pytest.param("""\
+        def train():
+            mlflow.autolog()
+        if __name__ == "__main__":
+            import mlflow
+            train()
+        """, [(2, "mlflow.autolog")], id="import-below-use"),
+    pytest.param("""\
+        mlflow = None
+        import mlflow as m
+        mlflow = m
+        mlflow.set_experiment("e")
+        """, [(4, "mlflow.set_experiment")], id="late-binding"),
+    pytest.param("""\
+        import mlflow
+        mlflow.log_metric(
+            "loss",
+            1.0,
+        )
+        """, [(2, "mlflow.log_metric")], id="multiline-first-line"),
+    pytest.param("""\
+        from mlflow import *
+        log_param("a", 1)
+        """, [(2, "mlflow.log_param")], id="star-import"),
+    pytest.param("""\
+        import mlflow
+        getattr(mlflow, "log_metric")("a", 1)
+        getattr(mlflow, "log_" + kind)("a", 1)
+        """, [(2, "mlflow.log_metric"), (3, "mlflow.<dynamic>")], id="getattr"),
+    pytest.param("""\
+        import mlflow
+        x = f"{mlflow.log_metric('a', 1)}"
+        """, [(2, "mlflow.log_metric")], id="inside-fstring"),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), FINDS)
+def test_finds(code: str, expected: list[tuple[int, str]]) -> None:
+    assert sites(code) == expected
+
+
+IGNORES = [
+    pytest.param("""\
+        from . import mlflow
+        mlflow.log_metric("a", 1)
+        """, id="relative-import-named-mlflow"),
+    pytest.param("""\
+        from app.integrations import mlflow as mlflow_integration
+        mlflow_integration.log_metric("a", 1)
+        """, id="other-package-module-named-mlflow"),
+    pytest.param("""\
+        def log_metric(k, v):
+            print(k, v)
+        log_metric("a", 1)
+        """, id="local-log-metric"),
+    pytest.param("""\
+        import wandb
+        wandb.log_metric("a", 1)
+        logger.log_metric("a", 1)
+        """, id="unrelated-log-metric"),
+    pytest.param("""\
+        import mlflow
+        def f(mlflow):
+            mlflow.log_metric("a", 1)
+        """, id="parameter-shadows"),
+    pytest.param("""\
+        import mlflow
+        class MLFlowLogger:
+            def log_metric(self, k, v):
+                pass
+        MLFlowLogger().log_metric("a", 1)
+        """, id="local-class-shadowing"),
+    pytest.param("""\
+        # mlflow.log_metric("a", 1)
+        s = "mlflow.log_metric('a', 1)"
+        """, id="comments-and-strings"),
+    pytest.param("""\
+        import boto3
+        client = boto3.client("s3")
+        client.log_batch("x")
+        """, id="other-client"),
+    pytest.param("""\
+        from mlflow_export_import.common import utils
+        def copy(client, run_id):
+            client.log_batch(run_id)
+        """, id="client-parameter-in-module-importing-a-package-named-mlflow_-only"),
+    pytest.param("""\
+        import mlflow_utils
+        getattr(mlflow_utils, "log_" + kind)("a", 1)
+        """, id="getattr-on-a-package-named-mlflow_"),
+    pytest.param("""\
+        try:
+            import mlflowx as mlflow
+        except ImportError:
+            mlflow = None
+        mlflow.log_metric("a", 1)
+        """, id="guarded-import-of-a-look-alike"),
+]
+
+
+@pytest.mark.parametrize("code", IGNORES)
+def test_ignores(code: str) -> None:
+    assert sites(code) == []
+
+
+def test_local_module_named_mlflow_shadows_when_told() -> None:
+    code = "import mlflow\nmlflow.log_metric('a', 1)\n"
+    assert sites(code, context=FileContext(local_mlflow=True)) == []
+    assert sites(code) == [(2, "mlflow.log_metric")]
+
+
+def test_project_module_reexporting_mlflow() -> None:
+    code = "from mylib import mlflow\nmlflow.start_run()\n"
+    assert sites(code, context=FileContext(reexports=frozenset({"mylib.mlflow"}))) == [(2, "mlflow.start_run")]
+    assert sites(code) == []
+
+
+def test_implicit_mlflow_from_run_magic() -> None:
+    assert sites("mlflow.log_param('a', 1)\n", implicit_mlflow=True) == [(1, "mlflow.log_param")]
+    assert sites("mlflow.log_param('a', 1)\n") == []
+
+
+def test_row_details() -> None:
+    code = textwrap.dedent("""\
+        import mlflow
+        from mlflow.tracking import MlflowClient
+        def train(epochs):
+            client = MlflowClient()
+            with mlflow.start_run():
+                for epoch in range(epochs):
+                    mlflow.log_metric("loss", 1.0, epoch)
+                    mlflow.log_metric(f"loss_{epoch}", 1.0)
+                mlflow.log_params({"a": 1})
+                client.log_metric(rid, name, 1.0, 0, 5)
+            mlflow.set_tag("k", make())
+        """)
+    found = {(s.line, s.api): s for s in find_in_module(code, RESOLVER).call_sites}
+    loop = found[(7, "mlflow.log_metric")]
+    assert (loop.in_loop, loop.in_run_context, loop.key_kind, loop.key, loop.has_step, loop.n_args) == (
+        True, True, "literal", "loss", True, 3)
+    assert (loop.enclosing_function, loop.style, loop.category, loop.col) == ("train", "fluent", "metric", 12)
+    assert found[(8, "mlflow.log_metric")].key_kind == "fstring"
+    assert not found[(8, "mlflow.log_metric")].has_step
+    assert found[(9, "mlflow.log_params")].key_kind == "dict"
+    client = found[(10, "mlflow.MlflowClient.log_metric")]
+    assert (client.key_kind, client.has_step, client.style) == ("name", True, "client")
+    tag = found[(11, "mlflow.set_tag")]
+    assert (tag.in_run_context, tag.in_loop, tag.key_kind) == (False, False, "literal")
+
+
+def test_methods_of_private_objects_are_not_api_calls() -> None:
+    code = "from mlflow.tracking.fluent import _active_run_stack, _get_experiment_id\n_active_run_stack.get()\n_get_experiment_id()\n"
+    assert sites(code) == [(3, "mlflow.tracking.fluent._get_experiment_id")]
+
+
+def test_private_modules_of_mlflow_still_count() -> None:
+    code = "from mlflow.tracking._tracking_service import utils\nutils._use_tracking_uri('x')\n"
+    assert sites(code) == [(2, "mlflow.tracking._tracking_service.utils._use_tracking_uri")]
+
+
+def test_nested_runs_are_noted() -> None:
+    code = "import mlflow\nwith mlflow.start_run(nested=True):\n    pass\nmlflow.start_run(nested=False)\n"
+    found = find_in_module(code, RESOLVER).call_sites
+    assert [(s.line, s.note) for s in found] == [(2, "nested=True"), (4, "")]
+
+
+def test_registered_model_names_are_noted() -> None:
+    code = ("import mlflow\nmlflow.sklearn.log_model(m, 'model', registered_model_name='churn')\n"
+            "mlflow.register_model(uri, name)\nmlflow.register_model(uri, 'fraud')\n")
+    found = find_in_module(code, RESOLVER).call_sites
+    assert [(s.line, s.note) for s in found] == [(2, "registered_model_name=churn"),
+                                                 (3, "registered_model_name=<computed>"),
+                                                 (4, "registered_model_name=fraud")]
