@@ -286,7 +286,6 @@ def report(
 
 
 @app.command()
-<<<<<<< HEAD
 def probe(
     mlflow: Annotated[Optional[list[str]], typer.Option(
         "--mlflow", help="An MLflow release to probe (x.y.z, from PyPI), or 'current' for the MLflow installed "
@@ -354,7 +353,9 @@ def probe(
     for failure in summary.failures:
         typer.echo(f"  failed: MLflow {failure.release} on {failure.backend} ({failure.stage}): {failure.reason}")
     raise typer.Exit(Exit.SOME_FAILED if summary.failures else Exit.OK)
-=======
+
+
+@app.command()
 def rerun(
     corpus: Annotated[Optional[Path], typer.Option(
         help="Mined corpus directory (holding manifest.csv). Default: corpora/mlflow-projects/.",
@@ -448,7 +449,6 @@ def rerun(
     if no_sandbox:
         console.print("[bold red]WARNING: these runs were made WITHOUT a sandbox (--no-sandbox).[/]")
     raise typer.Exit(Exit.SOME_FAILED if summary.errors else Exit.OK)
->>>>>>> main
 
 
 if __name__ == "__main__":
