@@ -274,8 +274,10 @@ def test_nested_runs_are_noted() -> None:
 
 def test_registered_model_names_are_noted() -> None:
     code = ("import mlflow\nmlflow.sklearn.log_model(m, 'model', registered_model_name='churn')\n"
-            "mlflow.register_model(uri, name)\nmlflow.register_model(uri, 'fraud')\n")
+            "mlflow.register_model(uri, name)\nmlflow.register_model(uri, 'fraud')\n"
+            "mlflow.sklearn.log_model(m, 'model', registered_model_name=None)\n")
     found = find_in_module(code, RESOLVER).call_sites
     assert [(s.line, s.note) for s in found] == [(2, "registered_model_name=churn"),
                                                  (3, "registered_model_name=<computed>"),
-                                                 (4, "registered_model_name=fraud")]
+                                                 (4, "registered_model_name=fraud"),
+                                                 (5, "")]  # None, written out, registers nothing
