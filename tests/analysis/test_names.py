@@ -9,7 +9,7 @@ import pytest
 
 from analysis.catalog import load_snapshot
 from analysis.ftypes import FileContext
-from analysis.names import CLIENT, ModuleNames, Resolver
+from analysis.names import CLIENT, OTHER, ModuleNames, Resolver
 
 RESOLVER = Resolver.from_catalog(load_snapshot())
 
@@ -63,8 +63,8 @@ RESOLVES = [
                 return mlflow.MlflowClient()
             def run(self):
                 self.client().get_run(rid)
-        """, [("mlflow.MlflowClient", "mlflow.MlflowClient"), ("self.client().get_run", f"{CLIENT}.get_run")],
-        id="method-returning-a-client"),
+        """, [("mlflow.MlflowClient", "mlflow.MlflowClient"), ("self.client().get_run", f"{CLIENT}.get_run"),
+              ("self.client", OTHER)], id="method-returning-a-client"),
     pytest.param("import mlflow\ndef f():\n    global mlflow\n    mlflow.end_run()\n", [("mlflow.end_run", "mlflow.end_run")],
                  id="global-reads-the-module"),
     pytest.param("""\
@@ -77,6 +77,10 @@ RESOLVES = [
                  [("getattr(mlflow, 'log_param')", "mlflow.log_param"), ("getattr(mlflow, name)", "mlflow <dynamic>")],
                  id="getattr"),
     pytest.param("import mlflow\nif (m := mlflow):\n    m.end_run()\n", [("m.end_run", "mlflow.end_run")], id="walrus"),
+    pytest.param("import mlflow\ndef f():\n    global m\n    m = mlflow\ndef g():\n    m.end_run()\n",
+                 [("m.end_run", "mlflow.end_run")], id="global-binds-in-the-module"),
+    pytest.param("import mlflow\nclass K:\n    m = mlflow\n    def f(self):\n        self.m.end_run()\nK.m.end_run()\n",
+                 [("self.m.end_run", "mlflow.end_run"), ("K.m.end_run", "mlflow.end_run")], id="class-attribute"),
 ]
 
 
