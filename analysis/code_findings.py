@@ -48,12 +48,13 @@ def blank_failing_cells(lines: list[str], spans: list[tuple[int, int, int]], *, 
         cell_text = "\n".join(lines[start:end]) + "\n"
         try:
             cst.parse_module(cell_text)
-        except (cst.ParserSyntaxError, RecursionError, ValueError) as err:
-            syntax = isinstance(err, cst.ParserSyntaxError)
+        except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError, ValueError) as err:
+            syntax = isinstance(err, (cst.ParserSyntaxError, cst.CSTValidationError))
             raw = err.raw_line if isinstance(err, cst.ParserSyntaxError) else 1
             line = start + python_error_line(cell_text, raw) if absolute else (
                 python_error_line(cell_text, raw) if syntax else None)
-            message = err.message if isinstance(err, cst.ParserSyntaxError) else type(err).__name__
+            message = (err.message if isinstance(err, cst.ParserSyntaxError) else
+                       str(err) if isinstance(err, cst.CSTValidationError) else type(err).__name__)
             where = "" if line is None else f" at line {line}" if absolute else f" at line {line} of the cell"
             part = f"lines {start + 1}-{end}" if absolute else f"cell {cell}"
             bad.append(LeftOut(line, f"cell {cell}: syntax error: {message}", f"{part} skipped (syntax error{where})"))

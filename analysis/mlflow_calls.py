@@ -66,6 +66,8 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
         raise BadSyntax(f"syntax error: {err.message}", python_error_line(source, err.raw_line)) from err
+    except cst.CSTValidationError as err:  # parsed, but not valid Python (`u"a" b"b"`): no position of its own
+        raise BadSyntax(f"syntax error: {err}", python_error_line(source, 1)) from err
     except (RecursionError, ValueError) as err:
         raise SourceError(f"cannot parse: {type(err).__name__}") from err
     names = ModuleNames(resolver, context, implicit_mlflow)

@@ -317,10 +317,10 @@ class ModuleNames(Walker):
         if is_none(node):
             return "none"
         text = string_value(node)
-        if text is not None:  # a quoted annotation
+        if text is not None:  # a quoted annotation; a long one is no class name (and costs a parse)
             try:
-                return self._annotation(cst.parse_expression(text.strip()), scope, depth + 1)
-            except (cst.ParserSyntaxError, RecursionError, ValueError):
+                return self._annotation(cst.parse_expression(text.strip()), scope, depth + 1) if len(text) < 200 else "other"
+            except (cst.ParserSyntaxError, SyntaxError, RecursionError, ValueError):
                 return "other"
         members: list[cst.BaseExpression] = []
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):

@@ -36,3 +36,16 @@ def test_a_module_that_cannot_be_read_in_part_is_its_first_error() -> None:
     with pytest.raises(BadSyntax) as caught:
         code_findings.python_findings(b"import mlflow\nmlflow.end_run()\nx = 1\0\n", RESOLVER, FileContext())
     assert caught.value.reason.startswith("syntax error: tokenizer error")
+
+
+def test_string_and_bytes_concatenated_is_a_syntax_error_not_a_crash() -> None:
+    """LibCST parses ``u"a" b"b"`` and then refuses it (CSTValidationError, which used to fail the whole repository)."""
+    source = b"import mlflow\nmlflow.log_param('a', 1)\nx = u'a' b'b'\nmlflow.end_run()\n"
+    findings, bad = code_findings.python_findings(source, RESOLVER, FileContext())
+    assert [(s.line, s.api) for s in findings.call_sites] == [(2, "mlflow.log_param"), (4, "mlflow.end_run")]
+    assert [(b.line, b.skipped) for b in bad] == [(3, "line 3 skipped (syntax error at line 3)")]
+    notebook = (b'{"cells": [{"cell_type": "code", "source": "import mlflow"}, {"cell_type": "code", "source": '
+                b'"x = u\'a\' b\'b\'"}, {"cell_type": "code", "source": "mlflow.end_run()"}], "metadata": {}}')
+    findings, bad = code_findings.notebook_findings(notebook, RESOLVER, FileContext())
+    assert [(s.cell, s.line, s.api) for s in findings.call_sites] == [(2, 1, "mlflow.end_run")]
+    assert [(b.line, b.skipped) for b in bad] == [(1, "cell 1 skipped (syntax error at line 1 of the cell)")]

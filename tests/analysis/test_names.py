@@ -97,6 +97,7 @@ DOES_NOT_RESOLVE = [
     pytest.param("from . import mlflow\nmlflow.log_param('a', 1)\n", id="relative-import"),
     pytest.param("import importlib\nm = importlib.import_module('mlflow')\nm.log_param('a', 1)\n", id="dynamic-import"),
     pytest.param("import mlflow_utils\ngetattr(mlflow_utils, name)()\n", id="getattr-on-a-look-alike"),
+    pytest.param("import mlflow\nX: \"u'a' b'b'\" = None\nX.log_param('a', 1)\n", id="quoted-annotation-that-is-no-python"),
 ]
 
 
