@@ -43,11 +43,13 @@ CLIENT_GUESS = "<client?>"  # an unannotated parameter named like a client, in a
 CLIENT_PARAM = re.compile(r"(?i)^(mlflow_?|ml_)?client$")
 OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 UNION = frozenset({"typing.Union", "typing_extensions.Union"})
+PROPERTIES = frozenset({"property", "cached_property"})  # decorators that make a method read as an attribute
 
 # A string (a qualified name or a marker), or (kind, payload, scope the payload is read in): kinds are
 # "expr" (an assigned expression), "param" (its annotation, or its name as a str), "annotated"
 # ((annotation, value or None, scope the value is read in): the annotation is read in the entry's
-# scope) and "class" (the class's own Scope).
+# scope), "class" (the class's own Scope) and "property" (the method's name: ``self.<name>`` is
+# what it returns).
 Entry = Union[str, tuple[str, object, "Scope"]]
 # (cell, line, column) of a node: the line within its notebook cell when there is one
 Where = Callable[[cst.CSTNode], tuple[int | None, int, int]]
@@ -198,6 +200,7 @@ class ModuleNames(Walker):
         self.scope = self.module
         self.attrs: dict[str, Entry] = {}  # an assigned attribute chain (``self.client``, ``T.c``) -> what it holds
         self.returns: dict[str, list[tuple[cst.BaseExpression, Scope]]] = {}
+        self.return_types: dict[str, list[tuple[cst.BaseExpression, Scope]]] = {}  # function -> its `-> T`s
         self.enclosing: list[str] = []
         self.loop_depth: list[int] = [0]
         self.run_contexts: list[tuple[cst.BaseExpression, Scope]] = []
@@ -237,7 +240,7 @@ class ModuleNames(Walker):
                 return f"{CLIENT}.{node.attr.value}" if method in self.resolver.rows else None
             if base is not None and base not in (OTHER, NONE, RUN):
                 return f"{base}.{node.attr.value}"
-            member = self._member(node, scope)
+            member = self._member(node, scope, depth)
             if member is not None:
                 return self._entry(member, depth + 1)
             chain = dotted(node)
@@ -276,12 +279,19 @@ class ModuleNames(Walker):
     def _returns_client(self, func: cst.BaseExpression, depth: int) -> bool:
         """A call of this module's own function or method that returns an MlflowClient."""
         if isinstance(func, cst.Name):
-            name = func.value
-        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
-            name = func.attr.value
-        else:
+            return self._gives_client(func.value, depth)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            return self._gives_client(func.attr.value, depth)
+        return False
+
+    def _gives_client(self, function: str, depth: int) -> bool:
+        """Every function of this name is annotated to return a client, or returns one wherever it returns."""
+        if depth > 20:
             return False
-        returned = self.returns.get(name, [])
+        annotated = self.return_types.get(function, [])
+        if annotated and all(self._annotation(a, s, depth + 1) == "client" for a, s in annotated):
+            return True
+        returned = self.returns.get(function, [])
         return bool(returned) and all(self.qualify(v, s, depth + 1) == CLIENT for v, s in returned)
 
     def _class_of(self, owner: cst.BaseExpression, scope: Scope) -> Scope | None:
@@ -300,12 +310,14 @@ class ModuleNames(Walker):
             return entry[1]
         return None
 
-    def _member(self, node: cst.Attribute, scope: Scope) -> Entry | None:
+    def _member(self, node: cst.Attribute, scope: Scope, depth: int) -> Entry | None:
         """What ``self.x``, ``cls.x`` or ``Class.x`` holds: what methods assign, else the class body's binding."""
         body = self._class_of(node.value, scope)
         if body is None:
             return None
         assigned, bound = body.attrs.get(node.attr.value), body.names.get(node.attr.value)
+        if isinstance(bound, tuple) and bound[0] == "property":  # read as an attribute, it is what it returns
+            return CLIENT if self._gives_client(node.attr.value, depth + 1) else OTHER
         if assigned is None or bound is None:
             return assigned or bound
         return rebind(bound, assigned) or bound  # a dataclass-style annotation in the body still holds
@@ -404,7 +416,12 @@ class ModuleNames(Walker):
         self._visit_params(node.params)
         if node.returns is not None:
             self.walk(node.returns)
-        self.scope.bind(node.name.value, OTHER)
+            self.return_types.setdefault(node.name.value, []).append((node.returns.annotation, self.scope))
+        decorators = [(dotted(d.decorator) or "").rpartition(".")[2] for d in node.decorators]
+        if any(d in PROPERTIES for d in decorators):
+            self.scope.bind(node.name.value, ("property", node.name.value, self.scope))
+        elif not any(d in ("setter", "deleter") for d in decorators):  # `@client.setter` keeps the property
+            self.scope.bind(node.name.value, OTHER)
         self._enter("function", node.name.value)
         self._bind_params(node.params)
         self.walk(node.body)

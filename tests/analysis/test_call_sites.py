@@ -249,6 +249,28 @@ FINDS = [
         get_client().create_experiment("e")
         """, [(3, "mlflow.MlflowClient"), (4, "mlflow.MlflowClient.create_experiment")],
         id="function-returning-a-client"),
+    pytest.param("""\
+        from mlflow.tracking import MlflowClient
+        from project import connect
+        def get_client() -> MlflowClient:
+            return connect()
+        get_client().create_experiment("e")
+        """, [(5, "mlflow.MlflowClient.create_experiment")], id="function-annotated-to-return-a-client"),
+    pytest.param("""\
+        from mlflow.tracking import MlflowClient
+        class Helper:
+            _client: MlflowClient = None
+            @property
+            def client(self):
+                if self._client is None:
+                    self._client = MlflowClient()
+                return self._client
+            @client.setter
+            def client(self, value):
+                self._client = value
+            def upload(self, rid, path):
+                self.client.log_artifacts(rid, path)
+        """, [(7, "mlflow.MlflowClient"), (13, "mlflow.MlflowClient.log_artifacts")], id="property-returning-a-client"),
 ]
 
 
@@ -347,6 +369,16 @@ IGNORES = [
                 self.client.log_batch("x")
         Uploader.client.log_batch("y")
         """, id="class-attribute-bound-to-another-client"),
+    pytest.param("""\
+        import boto3
+        import mlflow
+        class Uploader:
+            @property
+            def client(self):
+                return boto3.client("s3")
+            def upload(self):
+                self.client.log_batch("x")
+        """, id="property-returning-another-client"),
 ]
 
 

@@ -98,6 +98,8 @@ DOES_NOT_RESOLVE = [
     pytest.param("import importlib\nm = importlib.import_module('mlflow')\nm.log_param('a', 1)\n", id="dynamic-import"),
     pytest.param("import mlflow_utils\ngetattr(mlflow_utils, name)()\n", id="getattr-on-a-look-alike"),
     pytest.param("import mlflow\nX: \"u'a' b'b'\" = None\nX.log_param('a', 1)\n", id="quoted-annotation-that-is-no-python"),
+    pytest.param("import mlflow\nclass K:\n    @property\n    def c(self):\n        return self.c\n    def f(self):\n"
+                 "        self.c.log_param('a', 1)\n", id="property-returning-itself"),
 ]
 
 
