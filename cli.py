@@ -314,6 +314,76 @@ def report(
 
 
 @app.command()
+def probe(
+    mlflow: Annotated[Optional[list[str]], typer.Option(
+        "--mlflow", help="An MLflow release to probe (x.y.z, from PyPI), or 'current' for the MLflow installed "
+        "with this Python; repeat for several. Default: 1.27.0 1.30.1 2.10.2 2.11.0 2.22.5 3.12.0 3.17.2 "
+        "(the edges of the limits' history, and the newest).")] = None,
+    backend: Annotated[Optional[list[str]], typer.Option(
+        "--backend", help="file (a FileStore in a temporary directory), sqlite (a temporary database), or a server "
+        "URI (postgresql://user@host:port/db, mysql://...): there each release gets a new database, created "
+        "and dropped by the probe (the user needs CREATEDB; else the given database is used as it is). "
+        "Repeat for several. Default: file and sqlite.")] = None,
+    scale: Annotated[str, typer.Option(
+        help="small (seconds: search at 10/30/100 runs, history of 1,000 points), medium (100/1,000/3,000 "
+        "runs, 30,000 points) or large (the issue's sizes: 100/1,000/10,000 runs, 100,000 points).")] = "small",
+    probes: Annotated[Optional[list[str]], typer.Option(
+        "--probe", help="capacity, precision or integrity; repeat for several. Default: all three.")] = None,
+    out: Annotated[Path, typer.Option(help="Where probe.csv, its provenance, raw/ and growth.png go.")]
+        = Path("results") / "probe",
+    envs: Annotated[Optional[Path], typer.Option(
+        help="Cache of the per-release environments (built with uv). Default: $MLFLOW_CENSUS_ENVS or "
+        "~/.cache/mlflow-census/envs.")] = None,
+    timeout: Annotated[Optional[float], typer.Option(
+        help="Seconds allowed to one release on one backend (default by scale: 900, 4 h, 12 h).")] = None,
+) -> None:
+    """Measure MLflow itself: storage capacity, access time, precision and integrity, per release and backend.
+
+    Each release gets an isolated environment (uv, cached); each backend a fresh store; a workload
+    shipped with this tool runs in the release's own interpreter and answers with JSON.
+    Capacity and efficiency: runs created per second, log_metric and log_batch throughput, search_runs
+    latency at growing numbers of runs (filter and order-by), get_metric_history at growing points,
+    bytes and files on disk, client start-up; medians of repetitions with their spread, and the
+    exponent of latency against size. Precision: values read back by a fresh process (float64
+    extremes, -0.0, NaN, +-inf, numpy scalars, big integers, timestamp and step limits, params at
+    and past MAX_PARAM_VAL_LENGTH, odd keys): exact, changed or rejected. Integrity: param re-logged,
+    a metric point twice, concurrent writers, a client killed mid-log_batch, half-written files.
+
+    Writes into --out: probe.csv (release, backend, probe, parameter, value, unit, n, spread, outcome,
+    detail) with probe.csv.provenance.json (machine, versions, times), raw/<release>-<backend>.json
+    and growth.png. docs/probe.md says how to read them.
+
+    Exit codes: 0 done; 1 done, but a release's environment or workload failed (its error row says
+    why); 2 bad options; 130 interrupted.
+    """
+    from analysis.probe import ProbeError, ProbeSettings
+    from analysis.probe import probe as run_probe
+    from analysis.probe.ftypes import DEFAULT_BACKENDS, DEFAULT_RELEASES, PROBES, ProbeEvent
+    from analysis.uv_env import default_cache
+
+    settings = ProbeSettings(out_dir=out, env_cache=envs or default_cache(),
+                             releases=tuple(mlflow or DEFAULT_RELEASES), backends=tuple(backend or DEFAULT_BACKENDS),
+                             scale=scale, probes=tuple(probes or PROBES), timeout=timeout)
+    with _running((ProbeError,), "probe.csv is written at the end; nothing was kept") as progress:
+        task = progress.add_task("release x backend", total=len(settings.releases) * len(settings.backends))
+
+        def tell(event: ProbeEvent) -> None:
+            progress.update(task, completed=event.done, description=f"{event.kind}: MLflow {event.release} "
+                            f"{event.backend}".rstrip())
+            if event.kind in ("done", "failed"):
+                colour = "green" if event.kind == "done" else "red"
+                progress.console.print(f"[{colour}]{event.kind}[/]: MLflow {event.release} on {event.backend}: "
+                                       f"{event.message}")
+
+        summary = run_probe(settings, tell)
+    typer.echo(f"probe.csv: {summary.out_dir / 'probe.csv'}  rows: {len(summary.rows)}  "
+               f"figure: {summary.figure or 'none'}  seconds: {summary.seconds:.0f}")
+    for failure in summary.failures:
+        typer.echo(f"  failed: MLflow {failure.release} on {failure.backend} ({failure.stage}): {failure.reason}")
+    raise typer.Exit(Exit.SOME_FAILED if summary.failures else Exit.OK)
+
+
+@app.command()
 def rerun(
     corpus: Annotated[Optional[Path], typer.Option(
         help="Mined corpus directory (holding manifest.csv). Default: corpora/mlflow-projects/.",

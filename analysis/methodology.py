@@ -191,14 +191,16 @@ def teaching_repositories(inputs: ReportInputs) -> pd.DataFrame:
 
 
 def unparsed_files(inputs: ReportInputs) -> pd.DataFrame:
-    """Python files and notebooks that were not (wholly) parsed: ``files.csv`` problem or skipped rows, and
-    notebooks with a cell that did not parse (``problems.csv`` stage parse); with whether their text
-    mentions 'mlflow' (read from the corpus checkout: '' when it is not here)."""
+    """Python files and notebooks that were not (wholly) parsed: ``files.csv`` problem or skipped rows and
+    files read in part (lines or cells skipped), and notebooks with a cell that did not parse
+    (``problems.csv`` stage parse, as outputs before reading in part record it); with whether their
+    text mentions 'mlflow' (read from the corpus checkout: '' when it is not here)."""
     files = inputs.table("files.csv")
     problems = inputs.table("problems.csv")
     keys: dict[tuple[str, str], str] = {}
     if "status" in files:
-        bad = files[files["kind"].isin(["python", "notebook"]) & files["status"].isin(["problem", "skipped"])]
+        code = files["kind"].isin(["python", "notebook"])
+        bad = files[code & (files["status"].isin(["problem", "skipped"]) | files["reason"].str.startswith("read in part"))]
         keys.update({(r, p): reason for r, p, reason in bad[["repo", "path", "reason"]].itertuples(index=False)})
     if "stage" in problems:
         cells = problems[(problems["stage"] == "parse") & problems["reason"].str.startswith("cell ")]
@@ -273,8 +275,9 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
         unparsed = unparsed_files(inputs)
         code = files[files["kind"].isin(["python", "notebook"])]
         facts.add(Share("FilesNotParsed", len(unparsed), len(code), "Python files and notebooks", "files.csv", T_FILES,
-                        "files.csv python/notebook rows with status problem or skipped, and notebooks with a cell "
-                        "that did not parse (problems.csv stage parse), over every python/notebook row"))
+                        "files.csv python/notebook rows with status problem or skipped or read in part, and "
+                        "notebooks with a cell that did not parse (problems.csv stage parse), over every "
+                        "python/notebook row"))
         known = unparsed[unparsed["mentions_mlflow"] != ""]
         if len(known):
             facts.add(Share("FilesNotParsedMlflow", int((known["mentions_mlflow"] == "yes").sum()), len(known), "files",
