@@ -216,7 +216,8 @@ def not_measured(what: str, command: str) -> Sentence:
 
 # ---- computing the facts ------------------------------------------------------------------------
 
-def _version_key(value: str) -> tuple[int, Version | str]:
+def version_key(value: str) -> tuple[int, Version | str]:
+    """A release as a sortable key (a version that does not parse after every one that does)."""
     try:
         return 0, Version(value)
     except InvalidVersion:
@@ -332,7 +333,7 @@ def _storage_facts(facts: Facts, inputs: ReportInputs) -> None:
                          "rows of stored_runs.csv (runs of committed stores, deleted ones included) of the population"))
     storage = inputs.table("mlflow_storage.csv")
     if "release" in storage and len(storage):
-        releases = sorted(set(storage["release"]), key=_version_key)
+        releases = sorted(set(storage["release"]), key=version_key)
         source, definition = "mlflow_storage.csv", "releases of mlflow_storage.csv (MLflow's source read)"
         facts.add(Number("NReleasesRead", len(releases), "", source, T_STORAGE_MODEL, definition))
         facts.add(Label("FirstRelease", releases[0], source, T_STORAGE_MODEL, "the oldest " + definition[:-1] + ")"))
@@ -344,7 +345,7 @@ def _storage_facts(facts: Facts, inputs: ReportInputs) -> None:
         limit = storage[(storage["kind"] == "limit") & (storage["name"] == "MAX_PARAM_VAL_LENGTH")]
         limit = limit[_number(limit["detail"]).notna()]
         if len(limit):
-            ordered = sorted(limit.itertuples(), key=lambda r: _version_key(str(r.release)))
+            ordered = sorted(limit.itertuples(), key=lambda r: version_key(str(r.release)))
             first, last = ordered[0], ordered[-1]
             facts.add(Label("ParamLenFirstRelease", str(first.release), source, T_STORAGE_MODEL,
                             "the oldest release defining MAX_PARAM_VAL_LENGTH"))
@@ -360,7 +361,7 @@ def probe_release(probe: pd.DataFrame) -> str:
     if "outcome" not in probe:
         return ""
     measured = probe[~probe["probe"].isin(["environment", "workload"])]
-    releases = sorted(set(measured["release"]), key=_version_key)
+    releases = sorted(set(measured["release"]), key=version_key)
     return releases[-1] if releases else ""
 
 
@@ -418,7 +419,7 @@ def _tracking_facts(facts: Facts, inputs: ReportInputs) -> None:
                         T_API, f"n_repos of n_eligible of api_usage.csv's first row ({top['api']})"))
     catalog = inputs.table("api_catalog.csv")
     if "last_version" in catalog and len(catalog):
-        latest = sorted(set(catalog["last_version"]) - {""}, key=_version_key)
+        latest = sorted(set(catalog["last_version"]) - {""}, key=version_key)
         if latest:
             facts.add(Label("LatestRelease", latest[-1], "api_catalog.csv", T_API,
                             "the newest last_version of api_catalog.csv: the latest release read"))
@@ -445,13 +446,13 @@ def _probe_quality_facts(facts: Facts, probe: pd.DataFrame) -> None:
     cases = rows[rows["probe"].isin(["precision metric", "precision param"])]
     if len(cases):
         facts.add(Share("ProbeExact", int((cases["outcome"] == "exact").sum()), len(cases),
-                        "value and key cases (per backend)", "probe.csv", T_PROBE,
+                        "value and key cases", "probe.csv", T_PROBE,
                         f"probe.csv 'precision metric' and 'precision param' rows of MLflow {release} whose outcome "
                         "is exact (read back by a fresh process as logged)"))
     checks = rows[rows["probe"].isin(PROBE_INTEGRITY) & ~rows["parameter"].str.endswith("expected")]
     if len(checks):
         facts.add(Share("ProbeIntegrityBad", int(checks["outcome"].isin(PROBE_BAD_OUTCOMES).sum()), len(checks),
-                        "integrity checks (per backend)", "probe.csv", T_PROBE,
+                        "integrity checks", "probe.csv", T_PROBE,
                         f"probe.csv integrity rows of MLflow {release} whose outcome is one of "
                         f"{', '.join(sorted(PROBE_BAD_OUTCOMES))}"))
 
@@ -570,7 +571,7 @@ def _probe_storage_sentence(facts: Facts) -> Sentence | None:
     for backend, label in BACKEND_NAMES.items():
         suffix = _backend_name(backend)
         if f"ProbeBytesPerRun{suffix}" in facts:
-            parts.append(f"{{ProbeBytesPerRun{suffix}}} per run in {label}")
+            parts.append(f"{{ProbeBytesPerRun{suffix}}} in {label}")
     searches = [f"{{ProbeSearch{_backend_name(b)}}} in {label} (over {{ProbeSearchSize{_backend_name(b)}}})"
                 for b, label in BACKEND_NAMES.items() if f"ProbeSearch{_backend_name(b)}" in facts]
     if not parts and not searches:
@@ -613,8 +614,9 @@ def key_findings(facts: Facts) -> list[Finding]:
         facts.sentence("In the committed stores, {RunsFailed} were left FAILED and {RunsRunning} RUNNING; "
                        "{StoredMetricsNonFinite} hold NaN or infinite values and {StoredMetricsRepeated} store a point "
                        "twice."),
-        facts.sentence("Probing MLflow {ProbeRelease}, {ProbeExact} came back exactly as logged, and "
-                       "{ProbeIntegrityBad} lost, duplicated or could not read data.") if "ProbeRelease" in facts
+        facts.sentence("Probing MLflow {ProbeRelease} (each backend counted apart), {ProbeExact} came back exactly as "
+                       "logged, and {ProbeIntegrityBad} lost, duplicated or could not read data.")
+        if "ProbeRelease" in facts
         else not_measured("Tracking precision and data integrity of MLflow's stores (values read back, concurrent "
                           "writers, interrupted writes)", f"{PROBE_COMMAND} --probe precision --probe integrity"),
     )

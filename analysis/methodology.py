@@ -15,9 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
-from packaging.version import InvalidVersion, Version
 
-from analysis.findings import (RERUN_COMMAND, T_FUNNEL, Facts, Label, Number, Sentence, Share, not_measured)
+from analysis.findings import (RERUN_COMMAND, T_FUNNEL, Facts, Label, Number, Sentence, Share, not_measured,
+                               version_key)
 from analysis.report_inputs import ReportInputs, read_json
 from miner import __version__
 from miner.fileio import sha256_file
@@ -139,13 +139,6 @@ def selection_funnel(inputs: ReportInputs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _version_key(value: str) -> tuple[int, Version | str]:
-    try:
-        return 0, Version(value)
-    except InvalidVersion:
-        return 1, value
-
-
 def corpus_identity(inputs: ReportInputs) -> pd.DataFrame:
     """What exactly was read and by what: corpus, spec and its hash, lock hash, MLflow releases, tool and commit."""
     prov = inputs.provenance("practices.csv")
@@ -164,7 +157,7 @@ def corpus_identity(inputs: ReportInputs) -> pd.DataFrame:
     releases = inputs.corpus_table("mlflow/releases.csv")
     if len(releases):
         ok = releases[releases["status"] == "ok"]
-        versions = sorted(ok["version"], key=_version_key)
+        versions = sorted(ok["version"], key=version_key)
         origins = ", ".join(f"{k}: {v}" for k, v in Counter(ok["source"]).most_common())
         rows.append(("MLflow releases read", f"{len(ok)} of {len(releases)} ({versions[0]} to {versions[-1]}; "
                                              f"{origins})" if versions else f"0 of {len(releases)}"))

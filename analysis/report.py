@@ -181,10 +181,6 @@ def _shares(frame: pd.DataFrame, column: str) -> tuple[list[float], tuple[list[f
                    [float(v) - s for s, v in zip(share, frame["ci_high"])])
 
 
-def _version_order(values: list[str]) -> list[str]:
-    return sorted(values, key=lambda v: [int(x) if x.isdigit() else 0 for x in v.split(".")])
-
-
 class _Report:
     """The sections of the report, written into one ``_Doc`` from ``ReportInputs``."""
 
@@ -272,7 +268,7 @@ class _Report:
         storage = inputs.table("mlflow_storage.csv")
         if not storage.empty:
             counts = storage.groupby(["release", "kind"]).size().unstack(fill_value=0)
-            counts = counts.loc[_version_order(list(counts.index))]
+            counts = counts.loc[sorted(counts.index, key=F.version_key)]
             doc.figure("fig_storage.png", storage_figure(counts), "mlflow_storage.csv",
                        "Storage model per release: SQL tables, entities, limits, schemes (counts in each release's "
                        "source)")
@@ -299,18 +295,26 @@ class _Report:
                       "reads them): storage, traceability of runs, runs left behind (share of denominator, 95% "
                       "Wilson; over the report's repositories: store_statistics.csv is over every analyzed one)",
                       anchor=F.T_STORES)
-        self.probe_table(("efficiency", "capacity"), "Capacity and access time of MLflow's stores", "--probe capacity")
+        self.probe_table(("efficiency", "failed"), "Access time of MLflow's stores, and releases the probe could not "
+                         "run", "--probe capacity")
 
     def probe_table(self, sections: tuple[str, ...], caption: str, option: str) -> None:
-        """The probe's rows for ``sections`` (of ``probe_summary``), or 'not measured'."""
+        """The rows of ``analysis.probe.summarize`` for ``sections`` (with the capacity figures for
+        efficiency), or 'not measured'."""
+        from analysis.probe import summarize
+
         probe = self.inputs.probe_table()
         if probe.empty:
             self.doc.para(f"{caption}: not measured: run `{F.PROBE_COMMAND} {option}`.", css="not-measured")
             return
-        summary = probe_summary(probe)
+        if "efficiency" in sections:
+            self.doc.table(probe_capacity(probe), "probe.csv", "Capacity of MLflow's stores: bytes and files on disk, "
+                           "write rates and start-up, per backend (rows) and release (columns), medians of the "
+                           "repetitions", anchor=F.T_PROBE)
+        summary = pd.DataFrame(summarize(probe.to_dict("records")), columns=["section", "backend", "item", "result"])
         rows = summary[summary["section"].isin(sections)]
-        anchor = F.T_PROBE if "efficiency" in sections else f"t-probe-{sections[0]}"
-        self.doc.table(rows, "probe.csv", f"{caption} (probe of MLflow, per backend and release)", anchor=anchor)
+        self.doc.table(rows, "probe.csv", f"{caption} (analysis.probe.summarize: per backend, by release)",
+                       anchor=f"t-probe-{sections[0]}")
 
     def tracking(self) -> None:
         doc, inputs = self.doc, self.inputs
@@ -618,28 +622,22 @@ class _Report:
             doc.table(probe, "probe.csv", "Every row of the probe", anchor="t-probe-all", collapse=True, tex=False)
 
 
-def probe_summary(probe: pd.DataFrame) -> pd.DataFrame:
-    """A table of ``probe.csv``: section (capacity, efficiency, precision, integrity, failed), backend, item, result."""
-    rows: list[dict[str, str]] = []
-    for r in probe.to_dict("records"):
-        kind = r["probe"]
-        if kind in ("environment", "workload"):
-            section = "failed"
-        elif kind.startswith("precision"):
-            if r["outcome"] == "exact":
-                continue
-            section = "precision"
-        elif kind in F.PROBE_INTEGRITY or kind == "file store gate":
-            section = "integrity"
-        elif kind == "disk" or kind in ("create_run", "log_metric", "log_batch", "startup"):
-            section = "capacity"
-        else:
-            section = "efficiency"
-        value = f"{r['value']} {r['unit']}".strip()
-        result = value if r["outcome"] in ("measured", "fit") else f"{r['outcome']}" + (f" ({value})" if value else "")
-        rows.append({"section": section, "release": r["release"], "backend": r["backend"],
-                     "item": f"{kind}: {r['parameter']}", "result": result})
-    return pd.DataFrame(rows, columns=["section", "release", "backend", "item", "result"])
+CAPACITY_PROBES = ("disk", "create_run", "log_metric", "log_batch", "startup")
+
+
+def probe_capacity(probe: pd.DataFrame) -> pd.DataFrame:
+    """The probe's capacity figures (bytes and files on disk, write rates, start-up), one row per figure and
+    backend, one column per release (medians as measured; ``analysis.probe.summarize`` covers the rest)."""
+    rows = probe[probe["probe"].isin(CAPACITY_PROBES) & (probe["outcome"] == "measured")]
+    if rows.empty:
+        return pd.DataFrame()
+    number = pd.to_numeric(rows["value"], errors="coerce")
+    rows = rows.assign(value=[f"{v:.4g}" if pd.notna(v) else "" for v in number])  # 4 significant digits
+    table = rows.pivot_table(index=["probe", "parameter", "unit", "backend"], columns="release", values="value",
+                             aggfunc="first")
+    table = table[sorted(table.columns, key=F.version_key)]
+    table.columns.name = None
+    return table.reset_index()
 
 
 # ---- writing ----------------------------------------------------------------------------------

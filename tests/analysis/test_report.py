@@ -77,6 +77,9 @@ PROBE = [
     ("3.18.0", "file", "search_runs", "latency at 10 runs", "0.01", "s", "3", "0.001", "measured", ""),
     ("3.18.0", "file", "search_runs", "latency at 100 runs", "0.05", "s", "3", "0.002", "measured", ""),
     ("3.18.0", "sqlite", "search_runs", "latency at 100 runs", "0.02", "s", "3", "0.001", "measured", ""),
+    ("3.18.0", "sqlite", "search_runs", "runs filled (create_run + log_batch each)", "90", "runs/s", "100", "",
+     "measured", ""),
+    ("3.18.0", "sqlite", "search_runs", "growth exponent (latency ~ runs^b)", "0.4", "", "2", "", "fit", ""),
     ("3.18.0", "file", "get_metric_history", "latency at 1000 points", "0.02", "s", "3", "0.001", "measured", ""),
     ("3.18.0", "sqlite", "get_metric_history", "latency at 1000 points", "0.01", "s", "3", "0.001", "measured", ""),
     ("3.18.0", "file", "precision metric", "nan", "nan", "", "", "", "exact", ""),
@@ -409,7 +412,8 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
                 if p["probe"] == "disk" and p["parameter"] == "bytes per run":
                     out[f"ProbeBytesPerRun{suffix}"] = float(p["value"])
             for kind, stem in (("search_runs", "Search"), ("get_metric_history", "History")):
-                sized = [(int(p["parameter"].split()[2]), float(p["value"])) for p in mine_ if p["probe"] == kind]
+                sized = [(int(p["parameter"].split()[2]), float(p["value"])) for p in mine_
+                         if p["probe"] == kind and p["parameter"].startswith("latency at ")]
                 if sized:
                     out[f"Probe{stem}Size{suffix}"], seconds = max(sized)
                     out[f"Probe{stem}{suffix}"] = seconds * 1000
@@ -504,10 +508,12 @@ def test_missing_inputs_say_not_measured(report_dir: Path) -> None:
 def test_probe_and_rerun_rows_fill_their_sections(measured: Path) -> None:
     md = (measured / "report" / "report.md").read_text()
     assert "not measured: run `python cli.py probe" not in md and "not measured: run `python cli.py rerun`" not in md
-    assert ("Probing MLflow 3.18.0 itself, a run takes 5,000 B per run in a FileStore, 2,000 B per run in SQLite; a "
-            "filtered search_runs answers in 50.0 ms in a FileStore (over 100 runs), 20.0 ms in SQLite (over 100 runs).") in md
-    assert ("Probing MLflow 3.18.0, 2 of 4 value and key cases (per backend) (50%, 15-85%) came back exactly as "
-            "logged, and 1 of 2 integrity checks (per backend) (50%, 9-91%) lost, duplicated or could not read data.") in md
+    assert ("Probing MLflow 3.18.0 itself, a run takes 5,000 B in a FileStore, 2,000 B in SQLite; a filtered "
+            "search_runs answers in 50.0 ms in a FileStore (over 100 runs), 20.0 ms in SQLite (over 100 runs).") in md
+    assert ("Probing MLflow 3.18.0 (each backend counted apart), 2 of 4 value and key cases (50%, 15-85%) came back "
+            "exactly as logged, and 1 of 2 integrity checks (50%, 9-91%) lost, duplicated or could not read data.") in md
+    assert "| disk | bytes per run | B | file | 7000 | 5000 |" in md  # capacity: one column per release
+    assert "| efficiency | file | search_runs at 100 runs, MLflow 3.18.0 | 50.0 ms (2.5x SQLite's) |" in md  # summarize
     assert ("Re-run in a sandbox, 2 of 4 entry points re-run (50%, 15-85%) had their environment built, 1 of 4 entry "
             "points re-run (25%, 5-70%) ran to the end and 1 of 4 entry points re-run (25%, 5-70%) gave the committed "
             "run's metrics; a successful re-run took 60.0 s (median, build and run).") in md
