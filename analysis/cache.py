@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from analysis.catalog import Catalog
-from analysis.ftypes import CallSite, FileFindings, Integration, TrackingUri
+from analysis.ftypes import CallSite, FileFindings, Integration, LeftOut, TrackingUri
 from miner import __version__
 
-Bad = list[tuple[int | None, str]]
+Bad = list[LeftOut]
 
 
 def fingerprint(catalog: Catalog) -> str:
@@ -32,7 +32,7 @@ def fingerprint(catalog: Catalog) -> str:
 def findings_to_json(f: FileFindings, bad: Bad) -> str:
     """A file's findings and left-out parts, for the cache."""
     return json.dumps({"c": [vars(x) for x in f.call_sites], "i": [vars(x) for x in f.integrations],
-                       "u": [vars(x) for x in f.tracking_uris], "p": bad})
+                       "u": [vars(x) for x in f.tracking_uris], "p": [vars(x) for x in bad]})
 
 
 def findings_from_json(text: str) -> tuple[FileFindings, Bad]:
@@ -40,7 +40,7 @@ def findings_from_json(text: str) -> tuple[FileFindings, Bad]:
     data = json.loads(text)
     findings = FileFindings(tuple(CallSite(**x) for x in data["c"]), tuple(Integration(**x) for x in data["i"]),
                             tuple(TrackingUri(**x) for x in data["u"]))
-    return findings, [(line, reason) for line, reason in data.get("p", [])]
+    return findings, [LeftOut(**x) for x in data.get("p", [])]
 
 
 class ResultCache:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from analysis.catalog import CLIENT_API
 from analysis.ftypes import CallSite
-from analysis.names import CLIENT, CLIENT_GUESS, RUN, Call, Callee, ModuleNames, Where, argument, string_value
+from analysis.names import CLIENT, CLIENT_GUESS, RUN, Call, Callee, ModuleNames, Where, argument, is_none, string_value
 
 KEY_KEYWORDS = ("key", "params", "metrics", "tags")
 # Where ``step`` sits positionally in the signatures that take it.
@@ -90,7 +90,9 @@ class CallSites:
             value = argument(args, 1, "name")
         else:
             return ""
-        return (string_value(value) or "<computed>") if value is not None else ""
+        if value is None or is_none(value):  # `registered_model_name=None` registers nothing
+            return ""
+        return string_value(value) or "<computed>"
 
     def _key_arg(self, args: Sequence[cst.Arg], style: str, api: str) -> cst.BaseExpression | None:
         for arg in args:

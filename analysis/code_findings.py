@@ -3,7 +3,8 @@ and Jupytext exports included), a notebook or a configuration file, from source 
 
 IPython syntax is neutralized without moving a line; a notebook (or a Databricks export) whose
 cells do not all parse is read cell by cell, the failing cells blanked and reported, so one bad
-cell does not hide the others' calls.
+cell does not hide the others' calls. Any other ``.py`` file with syntax errors is read in part
+(``partial_parse``): the statements around each error are left out and reported, the others read.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from dataclasses import replace
 import libcst as cst
 
 from analysis.astscan import ModuleScan, parse, scan, scan_source
-from analysis.ftypes import FileContext, FileFindings, SourceError, TrackingUri
+from analysis.ftypes import BadSyntax, FileContext, FileFindings, LeftOut, SourceError, TrackingUri
 from analysis.mlflow_calls import TRACKING_ENV, Resolver, find_in_module, may_use_mlflow, python_error_line
+from analysis.partial_parse import read_in_part
 from analysis.sources import NotebookCode, decode_python, neutralize_magics, notebook_code
 from analysis.tracking_uris import classify_uri, config_source, scan_text
 
-Bad = list[tuple[int | None, str]]  # (line, reason) of the parts of a file that were left out
+Bad = list[LeftOut]  # the parts of a file that were left out
 
 PYTHON_NOTEBOOKS = ("python", "python3", "ipython", "")
 NO_USE_REASON = "imports neither mlflow nor a logging integration: not parsed by LibCST"
+LIBCST_RETRIES = 5  # statements LibCST alone rejects that are left out before a file is given up
 _MAGIC_LINE = re.compile(r"(?m)^\s*[!%]")
 
 
@@ -45,13 +48,16 @@ def blank_failing_cells(lines: list[str], spans: list[tuple[int, int, int]], *, 
         cell_text = "\n".join(lines[start:end]) + "\n"
         try:
             cst.parse_module(cell_text)
-        except (cst.ParserSyntaxError, RecursionError, ValueError) as err:
-            syntax = isinstance(err, cst.ParserSyntaxError)
+        except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError, ValueError) as err:
+            syntax = isinstance(err, (cst.ParserSyntaxError, cst.CSTValidationError))
             raw = err.raw_line if isinstance(err, cst.ParserSyntaxError) else 1
             line = start + python_error_line(cell_text, raw) if absolute else (
                 python_error_line(cell_text, raw) if syntax else None)
-            message = err.message if isinstance(err, cst.ParserSyntaxError) else type(err).__name__
-            bad.append((line, f"cell {cell}: syntax error: {message}"))
+            message = (err.message if isinstance(err, cst.ParserSyntaxError) else
+                       str(err) if isinstance(err, cst.CSTValidationError) else type(err).__name__)
+            where = "" if line is None else f" at line {line}" if absolute else f" at line {line} of the cell"
+            part = f"lines {start + 1}-{end}" if absolute else f"cell {cell}"
+            bad.append(LeftOut(line, f"cell {cell}: syntax error: {message}", f"{part} skipped (syntax error{where})"))
             lines[start:end] = [""] * (end - start)
     return bad
 
@@ -161,7 +167,8 @@ def runs_notebook(text: str) -> bool:
 
 def python_findings(data: bytes, resolver: Resolver, context: FileContext,
                     found: ModuleScan | None = None) -> tuple[FileFindings, Bad]:
-    """Findings of a ``.py`` file; IPython magics (Databricks and Jupytext exports) are neutralized.
+    """Findings of a ``.py`` file; IPython magics (Databricks and Jupytext exports) are neutralized, and
+    a file with syntax errors is read in part (the parts left out are returned).
 
     ``found`` is the file's ``ast`` scan when the caller has one.
     """
@@ -171,15 +178,20 @@ def python_findings(data: bytes, resolver: Resolver, context: FileContext,
     try:
         return find_in_module(text, resolver, context=context, implicit_mlflow=implicit, found=found), []
     except SourceError as err:
-        if not exported and not _MAGIC_LINE.search(text):
+        magics = exported or _MAGIC_LINE.search(text) is not None
+        if not magics and not isinstance(err, BadSyntax):
             raise
-        first_error = err
-    text = neutralize_magics(text)
-    try:
-        return find_in_module(text, resolver, context=context, implicit_mlflow=implicit), []
-    except SourceError:
-        if not exported:
-            raise first_error from None
+        first_error = last_error = err
+    if magics:
+        text = neutralize_magics(text)
+        try:
+            return find_in_module(text, resolver, context=context, implicit_mlflow=implicit), []
+        except SourceError as err:
+            last_error = err
+    if not exported:
+        if not isinstance(last_error, BadSyntax):
+            raise first_error
+        return _read_in_part(text, first_error, python2_hint(data), resolver, context, implicit)
     # A Databricks export is a notebook: blank the cells that do not parse alone.
     lines = text.split("\n")
     starts = [0] + [i + 1 for i, ln in enumerate(lines) if ln.strip() == "# COMMAND ----------"]
@@ -187,6 +199,31 @@ def python_findings(data: bytes, resolver: Resolver, context: FileContext,
     bad = blank_failing_cells(lines, [(n, start, end) for n, (start, end) in enumerate(zip(starts, ends))],
                               absolute=True)
     return find_in_module("\n".join(lines), resolver, context=context, implicit_mlflow=implicit), bad
+
+
+def _read_in_part(text: str, error: SourceError, hint: str, resolver: Resolver, context: FileContext,
+                  implicit: bool) -> tuple[FileFindings, Bad]:
+    """Findings of the statements of a module that parse, and the parts left out; ``error`` (the
+    module's own) is raised when it cannot be read in part."""
+    module = read_in_part(text)
+    for _ in range(LIBCST_RETRIES):
+        if module is None:
+            break
+        try:
+            findings = find_in_module(module.text, resolver, context=context, implicit_mlflow=implicit)
+        except BadSyntax as err:  # LibCST's grammar is not quite CPython's: leave out where it stops too
+            if err.line is None or not module.leave_out(err.line, err.reason.removeprefix("syntax error: ")):
+                break
+            continue
+        return findings, [LeftOut(s.line, f"syntax error: {s.message}{hint}",
+                                  f"{s.lines} skipped (syntax error at line {s.line})") for s in module.skips]
+    raise error
+
+
+def read_in_part_reason(bad: Bad) -> str:
+    """What ``files.csv`` says of a file read in part."""
+    shown = "; ".join(b.skipped for b in bad[:3])
+    return f"read in part: {shown}" + (f"; {len(bad) - 3} more parts skipped" if len(bad) > 3 else "")
 
 
 def config_findings(rel: str, data: bytes) -> FileFindings:
@@ -197,3 +234,8 @@ def config_findings(rel: str, data: bytes) -> FileFindings:
 def looks_python2(data: bytes) -> bool:
     """Print statements or ``except X, e``: why a file may not parse."""
     return re.search(rb"^\s*print\s+[\"'\w]", data, re.M) is not None or b"except Exception, " in data
+
+
+def python2_hint(data: bytes) -> str:
+    """What a syntax error's reason adds when the file looks like Python 2."""
+    return " (Python 2 syntax?)" if looks_python2(data) else ""

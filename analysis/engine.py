@@ -28,9 +28,10 @@ from analysis.code_findings import (
     NoMlflowUse,
     NotPython,
     config_findings,
-    looks_python2,
     notebook_findings,
+    python2_hint,
     python_findings,
+    read_in_part_reason,
     runs_notebook,
     scan_notebook,
     scan_python,
@@ -307,7 +308,7 @@ class RepoAnalyzer:
                 row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
                 return
             except SourceError as err:
-                hint = " (Python 2 syntax?)" if kind == "python" and looks_python2(data) else ""
+                hint = python2_hint(data) if kind == "python" else ""
                 row.status, row.reason = FileStatus.PROBLEM, err.reason + hint
                 result.problems.append(ProblemRow(repo, rel, err.line, Stage.READ if isinstance(err, ReadError)
                                                   else Stage.PARSE, err.reason + hint))
@@ -332,8 +333,10 @@ class RepoAnalyzer:
     @staticmethod
     def _findings(result: RepoResult, row: FileRow, findings: FileFindings, bad: Bad) -> None:
         repo, rel = row.repo, row.path
-        result.problems.extend(ProblemRow(repo, rel, line, Stage.PARSE, reason) for line, reason in bad)
+        result.problems.extend(ProblemRow(repo, rel, part.line, Stage.PARSE, part.reason) for part in bad)
         row.status = FileStatus.ANALYZED
+        if bad:
+            row.reason = read_in_part_reason(bad)
         result.call_sites.extend(CallSiteRow(repo, rel, site) for site in findings.call_sites)
         result.integrations.extend(IntegrationRow(repo, rel, integ) for integ in findings.integrations)
         source = None if row.kind == "config" else ("notebook" if row.kind == "notebook" else "code")

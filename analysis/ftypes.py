@@ -20,6 +20,19 @@ class ReadError(SourceError):
     every other ``SourceError`` is a parse problem."""
 
 
+class BadSyntax(SourceError):
+    """A module with a syntax error at ``line`` (CPython's line, else LibCST's): it may be read in part."""
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A part of a file that was not read: a row of ``problems.csv``, and what ``files.csv`` says of it."""
+
+    line: int | None  # the syntax error's line (in a notebook, its line in the cell)
+    reason: str  # the problem row's reason
+    skipped: str  # "lines 161-170 skipped (syntax error at line 161)", "cell 4 skipped (...)"
+
+
 @dataclass(frozen=True)
 class FileContext:
     """What the repository around a file says about how its imports resolve."""

@@ -24,7 +24,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from analysis.astscan import ModuleScan, ast_dotted, parse, scan_source
 from analysis.call_sites import CallSites
 from analysis.cst_walk import dotted
-from analysis.ftypes import FileContext, FileFindings, SourceError
+from analysis.ftypes import BadSyntax, FileContext, FileFindings, SourceError
 from analysis.imports import imported_names
 from analysis.integrations import INTEGRATION_ROOTS, Integrations
 from analysis.names import Call, Callee, ModuleNames, Resolver, Where
@@ -57,14 +57,17 @@ def may_use_mlflow(found: ModuleScan, source: str, context: FileContext, implici
 def find_in_module(source: str, resolver: Resolver, *, context: FileContext = FileContext(),
                    cell_of_line: Mapping[int, tuple[int, int]] | None = None,
                    implicit_mlflow: bool = False, found: ModuleScan | None = None) -> FileFindings:
-    """Parse one module with libcst and return its MLflow findings; raise SourceError if it can't.
+    """Parse one module with libcst and return its MLflow findings; raise SourceError if it can't (BadSyntax
+    for a syntax error).
 
     ``found`` is the module's ``ast`` scan when the caller has one (of this same ``source``).
     """
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
-        raise SourceError(f"syntax error: {err.message}", python_error_line(source, err.raw_line)) from err
+        raise BadSyntax(f"syntax error: {err.message}", python_error_line(source, err.raw_line)) from err
+    except cst.CSTValidationError as err:  # parsed, but not valid Python (`u"a" b"b"`): no position of its own
+        raise BadSyntax(f"syntax error: {err}", python_error_line(source, 1)) from err
     except (RecursionError, ValueError) as err:
         raise SourceError(f"cannot parse: {type(err).__name__}") from err
     names = ModuleNames(resolver, context, implicit_mlflow)

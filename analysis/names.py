@@ -6,8 +6,13 @@ module, class and function; imports, assignments and parameters bind names in th
 they occur. Calls are recorded during the walk with where they sit (``Call``) and resolved when
 it ends (``ModuleNames.callee``), against each scope's final bindings, so a function may use a
 module-level import written below it (common in scripts that import in
-``if __name__ == "__main__":``). Assigning ``None`` never unbinds an MLflow import (the
-guarded-import idiom ``try: import mlflow / except ImportError: mlflow = None``).
+``if __name__ == "__main__":``). Assigning ``None`` never unbinds a name (the guarded-import idiom
+``try: import mlflow / except ImportError: mlflow = None``; ``CLIENT = None`` at module level beside
+``global CLIENT; CLIENT = MlflowClient()`` in a function). ``global`` and ``nonlocal`` send a
+function's bindings of a name to the scope that owns it. Attributes of ``self``/``cls`` resolve
+through their class (what its body binds, what its methods assign), before a module-wide
+table of assigned attribute chains. An annotation ``MlflowClient`` (``Optional[...]``, ``... | None``,
+quoted or not) on a parameter, a variable or an attribute is evidence of a client.
 
 Two steps, two owners: ``ModuleNames`` turns an expression into a qualified name
 (``mf.log_param`` -> ``mlflow.log_param``); ``Resolver``, made once per run from the API catalog,
@@ -36,7 +41,15 @@ OTHER = "<other>"
 NONE = "<none>"
 CLIENT_GUESS = "<client?>"  # an unannotated parameter named like a client, in a module using MLflow
 CLIENT_PARAM = re.compile(r"(?i)^(mlflow_?|ml_)?client$")
+OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+UNION = frozenset({"typing.Union", "typing_extensions.Union"})
+PROPERTIES = frozenset({"property", "cached_property"})  # decorators that make a method read as an attribute
 
+# A string (a qualified name or a marker), or (kind, payload, scope the payload is read in): kinds are
+# "expr" (an assigned expression), "param" (its annotation, or its name as a str), "annotated"
+# ((annotation, value or None, scope the value is read in): the annotation is read in the entry's
+# scope), "class" (the class's own Scope) and "property" (the method's name: ``self.<name>`` is
+# what it returns).
 Entry = Union[str, tuple[str, object, "Scope"]]
 # (cell, line, column) of a node: the line within its notebook cell when there is one
 Where = Callable[[cst.CSTNode], tuple[int | None, int, int]]
@@ -79,20 +92,55 @@ class Resolver:
         return self.canonical(qualified)
 
 
+def is_none(node: cst.BaseExpression | None) -> bool:
+    """The literal ``None``."""
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def holds_none(entry: Entry) -> bool:
+    """An assignment of ``None``, annotated or not, or an annotation without a value."""
+    if entry == NONE:
+        return True
+    return (isinstance(entry, tuple) and entry[0] == "annotated" and isinstance(entry[1], tuple)
+            and (entry[1][1] is None or is_none(entry[1][1])))
+
+
+def rebind(current: Entry | None, entry: Entry) -> Entry | None:
+    """What a name holds once ``entry`` is bound over ``current``; None when ``current`` stays.
+
+    Assigning None never unbinds a name, and an annotation stays with the name it annotates: in
+    ``CLIENT: Optional[MlflowClient] = None`` then ``CLIENT = connect()``, CLIENT is still a client.
+    """
+    if current is not None and current != NONE and holds_none(entry):
+        return None
+    if (isinstance(current, tuple) and current[0] == "annotated" and isinstance(current[1], tuple)
+            and isinstance(entry, tuple) and entry[0] == "expr"):
+        return "annotated", (current[1][0], entry[1], entry[2]), current[2]
+    return entry
+
+
 @dataclass
 class Scope:
-    """Names bound in one module, class or function body."""
+    """Names bound in one module, class or function body.
+
+    ``declared``: the names a ``global`` or ``nonlocal`` statement of this body hands to the scope
+    that owns them (their bindings land there). ``attrs``: in a class, what its methods assign to
+    ``self.<name>`` or ``cls.<name>``.
+    """
 
     kind: str  # module | class | function
     parent: Scope | None
     names: dict[str, Entry] = field(default_factory=dict)
     star_mlflow: bool = False
+    declared: dict[str, Scope] = field(default_factory=dict)
+    attrs: dict[str, Entry] = field(default_factory=dict)
 
     def bind(self, name: str, entry: Entry) -> None:
-        current = self.names.get(name)
-        if entry == NONE and isinstance(current, str) and is_mlflow(current):
-            return  # `mlflow = None` in an except branch keeps the import
-        self.names[name] = entry
+        owner = self.declared.get(name)
+        if owner is not None:
+            owner.bind(name, entry)
+        elif (bound := rebind(self.names.get(name), entry)) is not None:
+            self.names[name] = bound
 
 
 @dataclass(slots=True)
@@ -150,8 +198,9 @@ class ModuleNames(Walker):
         self.implicit_mlflow = implicit_mlflow
         self.module = Scope("module", None)
         self.scope = self.module
-        self.attrs: dict[str, tuple[cst.BaseExpression, Scope]] = {}
+        self.attrs: dict[str, Entry] = {}  # an assigned attribute chain (``self.client``, ``T.c``) -> what it holds
         self.returns: dict[str, list[tuple[cst.BaseExpression, Scope]]] = {}
+        self.return_types: dict[str, list[tuple[cst.BaseExpression, Scope]]] = {}  # function -> its `-> T`s
         self.enclosing: list[str] = []
         self.loop_depth: list[int] = [0]
         self.run_contexts: list[tuple[cst.BaseExpression, Scope]] = []
@@ -163,7 +212,11 @@ class ModuleNames(Walker):
         current: Scope | None = scope
         first = True
         while current is not None:
-            if (first or current.kind != "class") and name in current.names:
+            visible = first or current.kind != "class"
+            if visible and name in current.declared:  # `global name`: read where it is bound
+                current, first = current.declared[name], True
+                continue
+            if visible and name in current.names:
                 return current.names[name]
             first = False
             current = current.parent
@@ -187,10 +240,12 @@ class ModuleNames(Walker):
                 return f"{CLIENT}.{node.attr.value}" if method in self.resolver.rows else None
             if base is not None and base not in (OTHER, NONE, RUN):
                 return f"{base}.{node.attr.value}"
+            member = self._member(node, scope, depth)
+            if member is not None:
+                return self._entry(member, depth + 1)
             chain = dotted(node)
             if chain is not None and chain in self.attrs:
-                value, where = self.attrs[chain]
-                return self._value(value, where, depth + 1)
+                return self._entry(self.attrs[chain], depth + 1)
             return None
         if isinstance(node, cst.Call):
             func = self.qualify(node.func, scope, depth + 1)
@@ -199,7 +254,7 @@ class ModuleNames(Walker):
                 return CLIENT
             if api == "mlflow.start_run":
                 return RUN
-            if func is None and self._returns_client(node.func, depth):
+            if func in (None, OTHER) and self._returns_client(node.func, depth):
                 return CLIENT
             return None
         return None
@@ -224,13 +279,75 @@ class ModuleNames(Walker):
     def _returns_client(self, func: cst.BaseExpression, depth: int) -> bool:
         """A call of this module's own function or method that returns an MlflowClient."""
         if isinstance(func, cst.Name):
-            name = func.value
-        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
-            name = func.attr.value
-        else:
+            return self._gives_client(func.value, depth)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            return self._gives_client(func.attr.value, depth)
+        return False
+
+    def _gives_client(self, function: str, depth: int) -> bool:
+        """Every function of this name is annotated to return a client, or returns one wherever it returns."""
+        if depth > 20:
             return False
-        returned = self.returns.get(name, [])
+        annotated = self.return_types.get(function, [])
+        if annotated and all(self._annotation(a, s, depth + 1) == "client" for a, s in annotated):
+            return True
+        returned = self.returns.get(function, [])
         return bool(returned) and all(self.qualify(v, s, depth + 1) == CLIENT for v, s in returned)
+
+    def _class_of(self, owner: cst.BaseExpression, scope: Scope) -> Scope | None:
+        """The body of the class ``owner`` names: ``self``/``cls`` in its methods, or the class's own name."""
+        if not isinstance(owner, cst.Name):
+            return None
+        if owner.value in ("self", "cls"):
+            current: Scope | None = scope
+            while current is not None:  # the method around any nested function or lambda
+                if current.kind == "function" and current.parent is not None and current.parent.kind == "class":
+                    return current.parent
+                current = current.parent
+            return None
+        entry = self.lookup(owner.value, scope)
+        if isinstance(entry, tuple) and entry[0] == "class" and isinstance(entry[1], Scope):
+            return entry[1]
+        return None
+
+    def _member(self, node: cst.Attribute, scope: Scope, depth: int) -> Entry | None:
+        """What ``self.x``, ``cls.x`` or ``Class.x`` holds: what methods assign, else the class body's binding."""
+        body = self._class_of(node.value, scope)
+        if body is None:
+            return None
+        assigned, bound = body.attrs.get(node.attr.value), body.names.get(node.attr.value)
+        if isinstance(bound, tuple) and bound[0] == "property":  # read as an attribute, it is what it returns
+            return CLIENT if self._gives_client(node.attr.value, depth + 1) else OTHER
+        if assigned is None or bound is None:
+            return assigned or bound
+        return rebind(bound, assigned) or bound  # a dataclass-style annotation in the body still holds
+
+    def _annotation(self, node: cst.BaseExpression, scope: Scope, depth: int) -> str:
+        """What an annotation admits: "client" (an MlflowClient, maybe None), "none", or "other"."""
+        if depth > 20:
+            return "other"
+        if is_none(node):
+            return "none"
+        text = string_value(node)
+        if text is not None:  # a quoted annotation; a long one is no class name (and costs a parse)
+            try:
+                return self._annotation(cst.parse_expression(text.strip()), scope, depth + 1) if len(text) < 200 else "other"
+            except (cst.ParserSyntaxError, SyntaxError, RecursionError, ValueError):
+                return "other"
+        members: list[cst.BaseExpression] = []
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            members = [node.left, node.right]
+        elif isinstance(node, cst.Subscript):
+            generic = self.qualify(node.value, scope, depth + 1)
+            members = [s.slice.value for s in node.slice if isinstance(s.slice, cst.Index)]
+            if generic in OPTIONAL:
+                members.append(cst.Name("None"))
+            elif generic not in UNION:
+                return "other"
+        else:
+            return "client" if self.qualify(node, scope, depth + 1) in CLIENT_CLASS_PATHS else "other"
+        kinds = {self._annotation(member, scope, depth + 1) for member in members}
+        return "other" if "other" in kinds or not kinds else ("client" if "client" in kinds else "none")
 
     def _entry(self, entry: Entry, depth: int) -> str | None:
         if isinstance(entry, str):
@@ -238,9 +355,13 @@ class ModuleNames(Walker):
         kind, payload, where = entry
         if kind == "expr" and isinstance(payload, cst.BaseExpression):
             return self._value(payload, where, depth + 1)
+        if kind == "annotated" and isinstance(payload, tuple):
+            annotation, value, value_scope = payload
+            if self._annotation(annotation, where, depth + 1) == "client":
+                return CLIENT
+            return NONE if value is None or is_none(value) else self._value(value, value_scope, depth + 1)
         if kind == "param" and isinstance(payload, cst.BaseExpression):
-            annotated = self.qualify(payload, where, depth + 1)
-            return CLIENT if annotated in CLIENT_CLASS_PATHS else OTHER
+            return CLIENT if self._annotation(payload, where, depth + 1) == "client" else OTHER
         if kind == "param" and isinstance(payload, str) and CLIENT_PARAM.match(payload) and self._uses_mlflow():
             return CLIENT_GUESS
         return OTHER
@@ -295,7 +416,12 @@ class ModuleNames(Walker):
         self._visit_params(node.params)
         if node.returns is not None:
             self.walk(node.returns)
-        self.scope.bind(node.name.value, OTHER)
+            self.return_types.setdefault(node.name.value, []).append((node.returns.annotation, self.scope))
+        decorators = [(dotted(d.decorator) or "").rpartition(".")[2] for d in node.decorators]
+        if any(d in PROPERTIES for d in decorators):
+            self.scope.bind(node.name.value, ("property", node.name.value, self.scope))
+        elif not any(d in ("setter", "deleter") for d in decorators):  # `@client.setter` keeps the property
+            self.scope.bind(node.name.value, OTHER)
         self._enter("function", node.name.value)
         self._bind_params(node.params)
         self.walk(node.body)
@@ -315,8 +441,9 @@ class ModuleNames(Walker):
             self.walk(dec)
         for arg in (*node.bases, *node.keywords):
             self.walk(arg)
-        self.scope.bind(node.name.value, OTHER)
         self._enter("class", node.name.value)
+        assert self.scope.parent is not None
+        self.scope.parent.bind(node.name.value, ("class", self.scope, self.scope.parent))
         self.walk(node.body)
         self._leave("class")
         return False
@@ -384,27 +511,33 @@ class ModuleNames(Walker):
         if isinstance(target, cst.Name):
             if value is None:
                 self.scope.bind(target.value, OTHER)
-            elif isinstance(value, cst.Name) and value.value == "None":
-                self.scope.bind(target.value, NONE)
             else:
-                self.scope.bind(target.value, ("expr", value, self.scope))
+                self.scope.bind(target.value, NONE if is_none(value) else ("expr", value, self.scope))
         elif isinstance(target, cst.Attribute) and value is not None:
-            chain = dotted(target)
-            if chain is not None:
-                self.attrs[chain] = (value, self.scope)
+            self._bind_attribute(target, NONE if is_none(value) else ("expr", value, self.scope))
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._bind_target(element.value, None)
+
+    def _bind_attribute(self, target: cst.Attribute, entry: Entry) -> None:
+        """``x.y = ...``: by its chain, and, for ``self.y``/``cls.y``/``Class.y``, in the class too."""
+        chain = dotted(target)
+        if chain is not None and (bound := rebind(self.attrs.get(chain), entry)) is not None:
+            self.attrs[chain] = bound
+        body = self._class_of(target.value, self.scope)
+        if body is not None and (bound := rebind(body.attrs.get(target.attr.value), entry)) is not None:
+            body.attrs[target.attr.value] = bound
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._bind_target(target.target, node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self._bind_target(node.target, node.value)
-        elif isinstance(node.target, cst.Name):
-            self.scope.bind(node.target.value, ("param", node.annotation.annotation, self.scope))
+        entry: Entry = ("annotated", (node.annotation.annotation, node.value, self.scope), self.scope)
+        if isinstance(node.target, cst.Name):
+            self.scope.bind(node.target.value, entry)
+        elif isinstance(node.target, cst.Attribute):
+            self._bind_attribute(node.target, entry)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._bind_target(node.target, node.value)
@@ -416,6 +549,21 @@ class ModuleNames(Walker):
     def visit_Global(self, node: cst.Global) -> None:
         for item in node.names:
             self.scope.names.pop(item.name.value, None)
+            if self.scope is not self.module:
+                self.scope.declared[item.name.value] = self.module
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        functions = []
+        current = self.scope.parent
+        while current is not None and current.kind != "module":
+            if current.kind == "function":
+                functions.append(current)
+            current = current.parent
+        for item in node.names:  # the nearest enclosing function that binds it (as far as the walk has seen)
+            owner = next((f for f in functions if item.name.value in f.names), functions[0] if functions else None)
+            if owner is not None:
+                self.scope.names.pop(item.name.value, None)
+                self.scope.declared[item.name.value] = owner
 
     # ---- calls ----------------------------------------------------------------------------
     def visit_Decorator(self, node: cst.Decorator) -> None:

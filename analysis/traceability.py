@@ -492,9 +492,14 @@ def graph_name(repo: str) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _xml(value: object) -> str:
-    """Text safe inside an XML 1.0 attribute or element (characters XML cannot hold become U+FFFD)."""
-    return escape(_NOT_XML.sub("\ufffd", str(value)), {'"': "&quot;"})
+def _xml(value: object, attribute: bool = False) -> str:
+    """Text safe inside an XML 1.0 element, or an attribute with ``attribute`` (characters XML cannot hold
+    become U+FFFD). A parser turns a bare carriage return into a newline, and whitespace in an attribute
+    into spaces: they are written as character references, so every value reads back as written."""
+    entities = {'"': "&quot;", "\r": "&#13;"}
+    if attribute:
+        entities.update({"\n": "&#10;", "\t": "&#9;"})
+    return escape(_NOT_XML.sub("\ufffd", str(value)), entities)
 
 
 def write_graphml(g: nx.Graph, path: Path) -> None:
@@ -518,7 +523,7 @@ def write_graphml(g: nx.Graph, path: Path) -> None:
                       "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml."
                       "graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n")
             for (domain, name), key in keys.items():
-                out.write(f'  <key id="{key}" for="{domain}" attr.name="{_xml(name)}" attr.type="string" />\n')
+                out.write(f'  <key id="{key}" for="{domain}" attr.name="{_xml(name, True)}" attr.type="string" />\n')
             out.write(f'  <graph edgedefault="{"directed" if g.is_directed() else "undirected"}">\n')
 
             def data(domain: str, attrs: Mapping[str, Any]) -> str:
@@ -526,9 +531,9 @@ def write_graphml(g: nx.Graph, path: Path) -> None:
 
             out.write(f"    {data('graph', g.graph)}\n" if g.graph else "")
             for node, attrs in g.nodes(data=True):
-                out.write(f'    <node id="{_xml(node)}">{data("node", attrs)}</node>\n')
+                out.write(f'    <node id="{_xml(node, True)}">{data("node", attrs)}</node>\n')
             for u, v, attrs in g.edges(data=True):
-                out.write(f'    <edge source="{_xml(u)}" target="{_xml(v)}">{data("edge", attrs)}</edge>\n')
+                out.write(f'    <edge source="{_xml(u, True)}" target="{_xml(v, True)}">{data("edge", attrs)}</edge>\n')
             out.write("  </graph>\n</graphml>\n")
         tmp.replace(path)
     except BaseException:  # a full disk, an interrupt: no half file left behind

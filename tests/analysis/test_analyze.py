@@ -95,14 +95,14 @@ def test_every_file_is_accounted_for(results: tuple[Path, object]) -> None:
     assert files["plain.py"] == ("no-mlflow", "no 'mlflow' in the text: not parsed")
     assert files["mentions.py"] == ("no-mlflow-use", NO_USE_REASON)  # mentions mlflow, imports only a look-alike
     assert files["mentions.ipynb"] == ("no-mlflow-use", NO_USE_REASON)
-    assert files["nb.ipynb"][0] == "analyzed"
+    assert files["nb.ipynb"] == ("analyzed", "read in part: cell 3 skipped (syntax error at line 1 of the cell)")
     assert files["env_only.py"][0] == "analyzed"  # no import, but sets MLFLOW_TRACKING_URI
     assert files["lightning.py"][0] == "analyzed"  # imports an integration, not mlflow
     assert files["data.csv"][0] == "not-analyzed"
     assert files["binary.py"] == ("problem", "binary content")
     assert files["link.py"][0] == "skipped"
     assert files["sql.ipynb"] == ("skipped", "notebook language is sql")
-    assert files["broken.py"][0] == "problem"
+    assert files["broken.py"] == ("analyzed", "read in part: lines 2-3 skipped (syntax error at line 2)")
 
 
 def test_bad_input_becomes_problem_rows_with_lines(results: tuple[Path, object]) -> None:

@@ -139,6 +139,138 @@ FINDS = [
         import mlflow
         x = f"{mlflow.log_metric('a', 1)}"
         """, [(2, "mlflow.log_metric")], id="inside-fstring"),
+    # clients kept in a module's globals, assigned in one function and used in others
+    pytest.param("""\
+        from mlflow import MlflowClient
+        CLIENT: MlflowClient = None
+        def setup():
+            global CLIENT
+            CLIENT = MlflowClient(tracking_uri="http://x")
+        def log(rid):
+            CLIENT.log_metric(rid, "k", 1.0)
+        """, [(5, "mlflow.MlflowClient"), (7, "mlflow.MlflowClient.log_metric")], id="annotated-global-set-in-a-function"),
+    pytest.param("""\
+        import mlflow
+        client = None
+        def log(rid):
+            client.set_tag(rid, "k", "v")
+        def init():
+            global client
+            if client is None:
+                client = mlflow.tracking.MlflowClient()
+        """, [(4, "mlflow.MlflowClient.set_tag"), (8, "mlflow.MlflowClient")], id="global-set-in-a-function"),
+    pytest.param("""\
+        import mlflow
+        def init():
+            global _client
+            _client = mlflow.MlflowClient()
+        def log(rid):
+            _client.log_param(rid, "a", 1)
+        """, [(4, "mlflow.MlflowClient"), (6, "mlflow.MlflowClient.log_param")], id="global-bound-only-in-a-function"),
+    pytest.param("""\
+        from typing import Optional
+        from mlflow.tracking import MlflowClient
+        from project.tracking import connect
+        CLIENT: Optional[MlflowClient] = None
+        def setup():
+            global CLIENT
+            CLIENT = connect()
+        def log(rid):
+            CLIENT.log_batch(rid, metrics=[])
+        """, [(9, "mlflow.MlflowClient.log_batch")], id="optional-annotation-outlives-an-opaque-value"),
+    pytest.param("""\
+        import mlflow
+        CLIENT: mlflow.MlflowClient | None = None
+        OTHER: "MlflowClient"
+        def log(rid):
+            CLIENT.create_run("0")
+        """, [(5, "mlflow.MlflowClient.create_run")], id="union-annotation"),
+    pytest.param("""\
+        from mlflow import MlflowClient
+        CLIENT: "MlflowClient" = None
+        def log(rid):
+            CLIENT.create_run("0")
+        """, [(4, "mlflow.MlflowClient.create_run")], id="quoted-annotation"),
+    pytest.param("""\
+        import mlflow
+        def outer():
+            client = None
+            def connect():
+                nonlocal client
+                client = mlflow.MlflowClient()
+            connect()
+            client.set_terminated(rid)
+        """, [(6, "mlflow.MlflowClient"), (8, "mlflow.MlflowClient.set_terminated")], id="nonlocal"),
+    # clients kept on a class
+    pytest.param("""\
+        from mlflow import MlflowClient
+        class Tracker:
+            client = MlflowClient()
+            def log(self, rid):
+                self.client.log_metric(rid, "k", 1.0)
+            @classmethod
+            def tag(cls, rid):
+                cls.client.set_tag(rid, "k", "v")
+        Tracker.client.log_param(rid, "a", 1)
+        """, [(3, "mlflow.MlflowClient"), (5, "mlflow.MlflowClient.log_metric"), (8, "mlflow.MlflowClient.set_tag"),
+              (9, "mlflow.MlflowClient.log_param")], id="class-attribute"),
+    pytest.param("""\
+        from typing import Optional
+        import mlflow
+        class Tracker:
+            client: Optional[mlflow.MlflowClient] = None
+            def __init__(self, uri):
+                self.client = make_client(uri)
+            def log(self, rid):
+                self.client.log_metric(rid, "k", 1.0)
+        """, [(8, "mlflow.MlflowClient.log_metric")], id="annotated-class-attribute"),
+    pytest.param("""\
+        import mlflow
+        class Tracker:
+            def __init__(self):
+                self.client = None
+            def connect(self):
+                self.client = mlflow.MlflowClient()
+            def log(self, rid):
+                self.client.log_param(rid, "a", 1)
+        """, [(6, "mlflow.MlflowClient"), (8, "mlflow.MlflowClient.log_param")], id="client-on-self-after-none"),
+    pytest.param("""\
+        import mlflow
+        class Tracker:
+            def __init__(self):
+                self.client: mlflow.MlflowClient = None
+            def log(self, rid):
+                self.client.log_param(rid, "a", 1)
+        """, [(6, "mlflow.MlflowClient.log_param")], id="annotated-attribute-on-self"),
+    pytest.param("""\
+        import mlflow
+        def get_client():
+            return mlflow.MlflowClient()
+        get_client().create_experiment("e")
+        """, [(3, "mlflow.MlflowClient"), (4, "mlflow.MlflowClient.create_experiment")],
+        id="function-returning-a-client"),
+    pytest.param("""\
+        from mlflow.tracking import MlflowClient
+        from project import connect
+        def get_client() -> MlflowClient:
+            return connect()
+        get_client().create_experiment("e")
+        """, [(5, "mlflow.MlflowClient.create_experiment")], id="function-annotated-to-return-a-client"),
+    pytest.param("""\
+        from mlflow.tracking import MlflowClient
+        class Helper:
+            _client: MlflowClient = None
+            @property
+            def client(self):
+                if self._client is None:
+                    self._client = MlflowClient()
+                return self._client
+            @client.setter
+            def client(self, value):
+                self._client = value
+            def upload(self, rid, path):
+                self.client.log_artifacts(rid, path)
+        """, [(7, "mlflow.MlflowClient"), (13, "mlflow.MlflowClient.log_artifacts")], id="property-returning-a-client"),
 ]
 
 
@@ -203,12 +335,72 @@ IGNORES = [
             mlflow = None
         mlflow.log_metric("a", 1)
         """, id="guarded-import-of-a-look-alike"),
+    pytest.param("""\
+        import boto3
+        import mlflow
+        client = None
+        def setup():
+            global client
+            client = boto3.client("s3")
+        def upload():
+            client.log_batch("x")
+        """, id="global-named-client-bound-to-another-client"),
+    pytest.param("""\
+        import boto3
+        from mlflow import MlflowClient
+        CLIENT: MlflowClient = None
+        def upload():
+            CLIENT = boto3.client("s3")
+            CLIENT.log_batch("x")
+        """, id="local-shadows-an-annotated-global"),
+    pytest.param("""\
+        import boto3
+        from typing import Optional
+        CLIENT: Optional[boto3.client] = None
+        def upload():
+            CLIENT.log_batch("x")
+        """, id="global-annotated-with-another-type"),
+    pytest.param("""\
+        import boto3
+        import mlflow
+        class Uploader:
+            client = boto3.client("s3")
+            def upload(self):
+                self.client.log_batch("x")
+        Uploader.client.log_batch("y")
+        """, id="class-attribute-bound-to-another-client"),
+    pytest.param("""\
+        import boto3
+        import mlflow
+        class Uploader:
+            @property
+            def client(self):
+                return boto3.client("s3")
+            def upload(self):
+                self.client.log_batch("x")
+        """, id="property-returning-another-client"),
 ]
 
 
 @pytest.mark.parametrize("code", IGNORES)
 def test_ignores(code: str) -> None:
     assert sites(code) == []
+
+
+def test_an_attribute_of_self_resolves_through_its_own_class() -> None:
+    code = """\
+        import boto3
+        import mlflow
+        class Uploader:
+            def __init__(self):
+                self.client = boto3.client("s3")
+            def upload(self):
+                self.client.log_batch("x")
+        class Tracker:
+            def __init__(self):
+                self.client = mlflow.MlflowClient()
+        """
+    assert sites(code) == [(10, "mlflow.MlflowClient")]  # not Uploader's log_batch (line 7)
 
 
 def test_local_module_named_mlflow_shadows_when_told() -> None:
@@ -274,8 +466,10 @@ def test_nested_runs_are_noted() -> None:
 
 def test_registered_model_names_are_noted() -> None:
     code = ("import mlflow\nmlflow.sklearn.log_model(m, 'model', registered_model_name='churn')\n"
-            "mlflow.register_model(uri, name)\nmlflow.register_model(uri, 'fraud')\n")
+            "mlflow.register_model(uri, name)\nmlflow.register_model(uri, 'fraud')\n"
+            "mlflow.sklearn.log_model(m, 'model', registered_model_name=None)\n")
     found = find_in_module(code, RESOLVER).call_sites
     assert [(s.line, s.note) for s in found] == [(2, "registered_model_name=churn"),
                                                  (3, "registered_model_name=<computed>"),
-                                                 (4, "registered_model_name=fraud")]
+                                                 (4, "registered_model_name=fraud"),
+                                                 (5, "")]  # None, written out, registers nothing

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from analysis.cache import findings_from_json, findings_to_json
 from analysis.catalog import catalog_for
 from analysis.engine import RepoAnalyzer
 from analysis.mlflow_calls import Resolver
 from analysis.repo_state import RepoResult, RepoTask
 from analysis.code_findings import LIBCST_MAX_CHARS, NESTED
+from analysis.ftypes import CallSite, FileFindings, LeftOut
 from analysis.tables import TABLES, FileStatus, flat, unflat
 
 
@@ -129,3 +131,60 @@ def test_an_environment_file_that_cannot_be_read_is_a_problem_file(analyzer: Rep
     assert status["conda.yaml"][0] == FileStatus.PROBLEM and "alias" in status["conda.yaml"][1]
     assert status["environment.yml"] == (FileStatus.ANALYZED, "")
     assert [(p.path, p.stage) for p in result.problems] == [("conda.yaml", "environment")]
+
+
+BROKEN = {  # a file with syntax errors: (source, its calls that are read, the parts left out)
+    "error-at-the-end": ("import mlflow\nmlflow.set_experiment('e')\n\ndef train():\n    mlflow.log_param('a', 1)\n"
+                         + "\n" * 155 + "x = 'never closed\n",
+                         [(2, "mlflow.set_experiment"), (5, "mlflow.log_param")],
+                         [(161, "line 161 skipped (syntax error at line 161)")]),
+    "error-in-the-middle": ("import mlflow\nmlflow.start_run()\nx = (1,\nmlflow.log_metric('m', 1.0)\n"
+                            "def f():\n    mlflow.log_param('p', 2)\n",
+                            [(2, "mlflow.start_run"), (4, "mlflow.log_metric"), (6, "mlflow.log_param")],
+                            [(3, "line 3 skipped (syntax error at line 3)")]),
+    "unterminated-triple-quoted-string": ("import mlflow\ndef train():\n    mlflow.log_metric('a', 1)\n"
+                                          "    '''never closed\n    mlflow.log_metric('b', 2)\nmlflow.end_run()\n",
+                                          [(3, "mlflow.log_metric")],
+                                          [(4, "lines 4-6 skipped (syntax error at line 4)")]),
+    "python2-print": ("import mlflow\ndef train(epochs):\n    for epoch in range(epochs):\n        print 'epoch', epoch\n"
+                      "        mlflow.log_metric('loss', 1.0, step=epoch)\n    print 'done'\nmlflow.log_param('a', 1)\n",
+                      [(5, "mlflow.log_metric"), (7, "mlflow.log_param")],
+                      [(4, "line 4 skipped (syntax error at line 4)"), (6, "line 6 skipped (syntax error at line 6)")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_file_with_syntax_errors_is_read_in_part(analyzer: RepoAnalyzer, tmp_path: Path, name: str) -> None:
+    """The calls of the statements that parse are found at the file's own lines; every error stays a problem
+    row (stage parse, CPython's line) and files.csv says which lines were skipped."""
+    source, calls, parts = BROKEN[name]
+    result = analyzer.analyze(checkout(tmp_path, {"broken.py": source}))
+    assert [(c.site.line, c.site.api) for c in result.call_sites] == calls
+    assert [(p.line, p.stage) for p in result.problems] == [(line, "parse") for line, _ in parts]
+    assert all(p.reason.startswith("syntax error: ") for p in result.problems)
+    (row,) = result.files
+    assert (row.status, row.reason) == (FileStatus.ANALYZED, "read in part: " + "; ".join(s for _, s in parts))
+
+
+def test_a_python2_file_read_in_part_says_so_in_its_problem_rows(analyzer: RepoAnalyzer, tmp_path: Path) -> None:
+    source, _calls, _parts = BROKEN["python2-print"]
+    result = analyzer.analyze(checkout(tmp_path, {"old.py": source}))
+    assert [p.reason for p in result.problems] == [
+        "syntax error: Missing parentheses in call to 'print'. Did you mean print(...)? (Python 2 syntax?)"] * 2
+    in_loop = result.call_sites[0].site
+    assert (in_loop.enclosing_function, in_loop.in_loop, in_loop.has_step) == ("train", True, True)
+
+
+def test_a_file_of_which_nothing_parses_stays_a_problem_file(analyzer: RepoAnalyzer, tmp_path: Path) -> None:
+    shell = "# serve it\nmlflow models serve -m runs:/abc/model -p 8787\ncurl http://localhost:8787/invocations\n"
+    result = analyzer.analyze(checkout(tmp_path, {"notes.py": shell}))
+    assert [(f.status, f.reason.split(":")[0]) for f in result.files] == [(FileStatus.PROBLEM, "syntax error")]
+    assert [(p.line, p.stage) for p in result.problems] == [(2, "parse")]
+    assert result.call_sites == []
+
+
+def test_what_was_left_out_survives_the_findings_cache() -> None:
+    findings = FileFindings(call_sites=(CallSite(None, 2, 0, "mlflow.start_run", "run", "fluent", "", False, False,
+                                                 "none", "", False, 0),))
+    bad = [LeftOut(3, "syntax error: x", "line 3 skipped (syntax error at line 3)")]
+    assert findings_from_json(findings_to_json(findings, bad)) == (findings, bad)

@@ -9,7 +9,7 @@ import pytest
 
 from analysis.catalog import load_snapshot
 from analysis.ftypes import FileContext
-from analysis.names import CLIENT, ModuleNames, Resolver
+from analysis.names import CLIENT, OTHER, ModuleNames, Resolver
 
 RESOLVER = Resolver.from_catalog(load_snapshot())
 
@@ -63,8 +63,8 @@ RESOLVES = [
                 return mlflow.MlflowClient()
             def run(self):
                 self.client().get_run(rid)
-        """, [("mlflow.MlflowClient", "mlflow.MlflowClient"), ("self.client().get_run", f"{CLIENT}.get_run")],
-        id="method-returning-a-client"),
+        """, [("mlflow.MlflowClient", "mlflow.MlflowClient"), ("self.client().get_run", f"{CLIENT}.get_run"),
+              ("self.client", OTHER)], id="method-returning-a-client"),
     pytest.param("import mlflow\ndef f():\n    global mlflow\n    mlflow.end_run()\n", [("mlflow.end_run", "mlflow.end_run")],
                  id="global-reads-the-module"),
     pytest.param("""\
@@ -77,6 +77,10 @@ RESOLVES = [
                  [("getattr(mlflow, 'log_param')", "mlflow.log_param"), ("getattr(mlflow, name)", "mlflow <dynamic>")],
                  id="getattr"),
     pytest.param("import mlflow\nif (m := mlflow):\n    m.end_run()\n", [("m.end_run", "mlflow.end_run")], id="walrus"),
+    pytest.param("import mlflow\ndef f():\n    global m\n    m = mlflow\ndef g():\n    m.end_run()\n",
+                 [("m.end_run", "mlflow.end_run")], id="global-binds-in-the-module"),
+    pytest.param("import mlflow\nclass K:\n    m = mlflow\n    def f(self):\n        self.m.end_run()\nK.m.end_run()\n",
+                 [("self.m.end_run", "mlflow.end_run"), ("K.m.end_run", "mlflow.end_run")], id="class-attribute"),
 ]
 
 
@@ -93,6 +97,9 @@ DOES_NOT_RESOLVE = [
     pytest.param("from . import mlflow\nmlflow.log_param('a', 1)\n", id="relative-import"),
     pytest.param("import importlib\nm = importlib.import_module('mlflow')\nm.log_param('a', 1)\n", id="dynamic-import"),
     pytest.param("import mlflow_utils\ngetattr(mlflow_utils, name)()\n", id="getattr-on-a-look-alike"),
+    pytest.param("import mlflow\nX: \"u'a' b'b'\" = None\nX.log_param('a', 1)\n", id="quoted-annotation-that-is-no-python"),
+    pytest.param("import mlflow\nclass K:\n    @property\n    def c(self):\n        return self.c\n    def f(self):\n"
+                 "        self.c.log_param('a', 1)\n", id="property-returning-itself"),
 ]
 
 

@@ -298,3 +298,16 @@ def test_a_notebook_runs_the_repository_functions_it_calls(tmp_path: Path) -> No
     assert g.edges["module:explore.ipynb", "function:src/train.py:run"]["kind"] == "calls"
     row = next(csv.DictReader((tmp_path / "out" / "traceability.csv").open()))
     assert row["orphan_logging_sites"] == "1"  # never(); run() is reached from the notebook
+
+
+def test_graphml_round_trips_names_with_carriage_returns_newlines_and_tabs(tmp_path: Path) -> None:
+    import networkx as nx
+
+    from analysis.traceability import write_graphml
+    g = nx.DiGraph()
+    g.add_node("script:a\rb.py", kind="script", command="python a\rb.py\n  --x\t1 & <y>")
+    g.add_edge("script:a\rb.py", "param:\n", via="x\r\ny")
+    write_graphml(g, tmp_path / "g.graphml")
+    back = nx.read_graphml(tmp_path / "g.graphml")
+    assert dict(back.nodes(data=True)) == dict(g.nodes(data=True))
+    assert list(back.edges(data=True)) == list(g.edges(data=True))
