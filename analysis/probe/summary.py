@@ -63,7 +63,7 @@ def _efficiency(rows: list[Mapping[str, str]]) -> list[dict[str, str]]:
         result = f"{seconds * 1000:.1f} ms"
         base = largest.get((release, "sqlite", probe))
         if backend != "sqlite" and base and base[0] == size and base[1] > 0:
-            result += f" ({seconds / base[1]:.1f}x SQLite's)"
+            result += f" ({seconds / base[1]:.2g}x SQLite's)"
         out.append({"section": "efficiency", "backend": backend,
                     "item": f"{probe} at {size:,} {unit}, MLflow {release}", "result": result})
     return out

@@ -125,7 +125,7 @@ def test_summary_condenses_rows() -> None:
             row("1.30.1", "sqlite", "metric point repeated", "twice", "1", "dropped"),
             row("2.11.0", "sqlite", "metric point repeated", "twice", "1", "dropped")]
     table = {(s["section"], s["backend"], s["item"]): s["result"] for s in summarize(rows)}
-    assert table[("efficiency", "file", "search_runs at 10,000 runs, MLflow 2.11.0")] == "1000.0 ms (5.0x SQLite's)"
+    assert table[("efficiency", "file", "search_runs at 10,000 runs, MLflow 2.11.0")] == "1000.0 ms (5x SQLite's)"
     assert table[("precision", "sqlite", "metric +inf")] == f"changed ({MAX_FLOAT}) in 1.30.1, 2.11.0"
     assert ("precision", "sqlite", "metric 0.1") not in table  # exact everywhere: nothing to say
     assert table[("integrity", "sqlite", "metric point repeated: twice")] == "dropped in 1.30.1, 2.11.0"
