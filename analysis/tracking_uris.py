@@ -75,7 +75,10 @@ def scan_text(text: str, source: str) -> list[TrackingUri]:
         if stripped.startswith("#"):
             continue
         for match in _ASSIGN.finditer(line):
-            value = match.group("value").strip().strip("\"'")
+            value = match.group("value")
+            if value.endswith("\\") and match.end() == len(line.rstrip()):
+                value = value[:-1]  # a shell line continuation (`-e MLFLOW_TRACKING_URI=$X\`), not part of the value
+            value = value.strip().strip("\"'")
             if not value:
                 continue
             scheme, host = classify_uri(value)

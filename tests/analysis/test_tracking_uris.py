@@ -144,3 +144,10 @@ def test_config_files() -> None:
     text = "# MLFLOW_TRACKING_URI=http://old\nexport MLFLOW_TRACKING_URI=http://localhost:5000\n  MLFLOW_TRACKING_URI: \"\"\n"
     assert [(u.line, u.value, u.scheme, u.host_kind, u.via) for u in scan_text(text, "shell")] == [
         (2, "http://localhost:5000", "http", "localhost", "assignment")]
+
+
+def test_a_shell_line_continuation_is_not_part_of_the_value() -> None:
+    text = ("docker run \\\n -e MLFLOW_TRACKING_URI=$MLFLOW_TRACKING_URI\\\n -e X=1 img\n"
+            "export MLFLOW_TRACKING_URI=http://h:5000 \\\n  && mlflow run .\n")
+    assert [(u.line, u.value, u.scheme) for u in scan_text(text, "shell")] == [
+        (2, "$MLFLOW_TRACKING_URI", "env-only"), (4, "http://h:5000", "http")]
