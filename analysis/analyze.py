@@ -32,11 +32,10 @@ from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings
 from analysis.mlflow_calls import Resolver
 from analysis.repo_state import RepoResult, RepoTask
-from analysis.reproducibility import REPRODUCIBILITY_COLUMNS
 from analysis.mlflow_storage import STORAGE_COLUMNS, storage_rows
 from analysis.store_schema import revision_releases
 from analysis.tables import TABLES, FileStatus, cells
-from analysis.traceability import TRACEABILITY_COLUMNS, co_usage, graph_name, usage_graph, write_graphml
+from analysis.traceability import co_usage, graph_name, usage_graph, write_graphml
 from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs, releases_dir
 from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
@@ -339,8 +338,6 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     for name, table in TABLES.items():
         rows = [row for r in results for row in r.flat_rows(name)]
         outputs[table.file] = (table.columns, [*mine_problems, *rows] if table.file == PROBLEMS else rows)
-    outputs["reproducibility.csv"] = (REPRODUCIBILITY_COLUMNS, [m for r in results for m in r.reproducibility])
-    outputs["traceability.csv"] = (TRACEABILITY_COLUMNS, [m for r in results for m in r.traceability])
     outputs["api_catalog.csv"] = (CATALOG_COLUMNS, list(catalog.rows))
     stage = out / f".staging-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)

@@ -26,7 +26,8 @@ from analysis.tables import (
     unflat,
 )
 from analysis.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
-from analysis.traceability import ModuleFacts
+from analysis.reproducibility import ReproducibilityRow
+from analysis.traceability import ModuleFacts, TraceabilityRow
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ class RepoResult:
     stored_metrics: list[StoredMetric] = field(default_factory=list)
     stored_tags: list[StoredTag] = field(default_factory=list)
     stored_inputs: list[StoredInput] = field(default_factory=list)
-    reproducibility: list[dict[str, Any]] = field(default_factory=list)  # reproducibility.REPRODUCIBILITY_COLUMNS
-    traceability: list[dict[str, Any]] = field(default_factory=list)  # traceability.TRACEABILITY_COLUMNS
+    reproducibility: list[ReproducibilityRow] = field(default_factory=list)
+    traceability: list[TraceabilityRow] = field(default_factory=list)
     seeds: bool = False
     new_cache: dict[str, str] = field(default_factory=dict)  # per-file cache entries this run computed
     n_parsed: int = 0
@@ -72,20 +73,18 @@ class RepoResult:
 
     def flat_rows(self, table: str) -> list[dict[str, Any]]:
         """The rows of ``table`` (a key of ``TABLES``, or reproducibility / traceability) as column -> value."""
-        rows = getattr(self, table)
-        return [r if isinstance(r, dict) else flat(r) for r in rows]
+        return [flat(r) for r in getattr(self, table)]
 
     def to_json(self) -> str:
         """Everything but ``new_cache``, for the per-repository cache."""
-        data: dict[str, Any] = {name: self.flat_rows(name) for name in (*TABLES, "reproducibility", "traceability")}
+        data: dict[str, Any] = {name: self.flat_rows(name) for name in TABLES}
         data.update(repo=self.repo, seeds=self.seeds, n_parsed=self.n_parsed, n_cached=self.n_cached)
         return json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> RepoResult:
         data = json.loads(text)
-        result = cls(data["repo"], seeds=data["seeds"], n_parsed=data["n_parsed"], n_cached=data["n_cached"],
-                     reproducibility=data["reproducibility"], traceability=data["traceability"])
+        result = cls(data["repo"], seeds=data["seeds"], n_parsed=data["n_parsed"], n_cached=data["n_cached"])
         for name, table in TABLES.items():
             setattr(result, name, [unflat(table.row_type, row) for row in data[name]])
         return result

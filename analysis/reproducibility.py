@@ -20,6 +20,7 @@ with and without docker share one scale.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,9 +28,25 @@ SEED_PATTERN = re.compile(
     rb"\b(?:random\.seed|np\.random\.seed|numpy\.random\.seed|torch\.manual_seed|torch\.cuda\.manual_seed(?:_all)?"
     rb"|tf\.random\.set_seed|tf\.set_random_seed|set_seed|seed_everything)\s*\(|\brandom_state\s*=\s*\d"
 )
-REPRODUCIBILITY_COLUMNS = ("repo", "has_mlproject", "env_spec", "pinned_share", "n_deps", "python_pinned",
-                           "mlflow_pinned", "docker_pinned_by_digest", "seeds_set", "data_logged", "params_logged",
-                           "readiness")
+
+
+@dataclass(frozen=True)
+class ReproducibilityRow:
+    """A row of ``reproducibility.csv``: one repository's signals and readiness score."""
+
+    repo: str
+    has_mlproject: bool
+    env_spec: str
+    pinned_share: float
+    n_deps: int
+    python_pinned: bool
+    mlflow_pinned: bool
+    docker_pinned_by_digest: bool | str  # '' when the repository names no image
+    seeds_set: bool
+    data_logged: bool
+    params_logged: bool
+    readiness: float
+
 ENV_PRIORITY = ("conda", "python_env", "requirements", "pyproject.toml", "setup.cfg", "setup.py", "dockerfile")
 
 
@@ -40,7 +57,7 @@ def sets_seed(data: bytes) -> bool:
 
 def signals(repo: str, mlprojects: Iterable[Mapping[str, Any]], environments: Iterable[Mapping[str, Any]],
             dependencies: Iterable[Mapping[str, Any]], call_sites: Iterable[Mapping[str, Any]],
-            seeds: bool) -> dict[str, Any]:
+            seeds: bool) -> ReproducibilityRow:
     """The reproducibility row of one repository."""
     projects = [m for m in mlprojects if m["valid"]]
     envs = [e for e in environments if e["origin"] == "project"]
@@ -68,8 +85,5 @@ def signals(repo: str, mlprojects: Iterable[Mapping[str, Any]], environments: It
     score = (0.25 * bool(projects) + 0.20 * (env_spec != "none") + 0.20 * share + 0.10 * python
              + 0.10 * seeds + 0.05 * mlflow + 0.05 * data)
     score = score + 0.05 * bool(digest) if images else score / 0.95
-    return {
-        "repo": repo, "has_mlproject": bool(projects), "env_spec": env_spec, "pinned_share": round(share, 4),
-        "n_deps": len(deps), "python_pinned": python, "mlflow_pinned": mlflow, "docker_pinned_by_digest": digest,
-        "seeds_set": seeds, "data_logged": data, "params_logged": params, "readiness": round(score, 4),
-    }
+    return ReproducibilityRow(repo, bool(projects), env_spec, round(share, 4), len(deps), python, mlflow, digest,
+                              seeds, data, params, round(score, 4))

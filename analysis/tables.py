@@ -16,6 +16,8 @@ from typing import Any
 
 from analysis.ftypes import CallSite, Integration, TrackingUri
 from analysis.mlproject import Parameter
+from analysis.reproducibility import ReproducibilityRow
+from analysis.traceability import TraceabilityRow
 from analysis.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
 from miner.corpus import ProblemRow as ProblemRow  # one row type for problems.csv, the corpus's and analyze's
 
@@ -232,6 +234,8 @@ TABLES: dict[str, Table] = {
     "parameters": Table("parameters.csv", ParameterRow),
     "dependencies": Table("dependencies.csv", DependencyRow),
     "environments": Table("environments.csv", EnvironmentRow),
+    "reproducibility": Table("reproducibility.csv", ReproducibilityRow),
+    "traceability": Table("traceability.csv", TraceabilityRow),
     "stores": Table("stores.csv", Store),
     "stored_experiments": Table("stored_experiments.csv", StoredExperiment),
     "stored_runs": Table("stored_runs.csv", StoredRun),

@@ -25,12 +25,31 @@ import networkx as nx
 from analysis.astscan import ModuleScan, ast_dotted
 from analysis.imports import imported_names
 
-TRACEABILITY_COLUMNS = (
-    "repo", "n_entry_points", "n_declared_params", "declared_params_logged", "declared_params_logged_share",
-    "params_logged_by_mlflow_run", "n_metric_sites", "metric_sites_reachable", "metric_reachable_share",
-    "n_model_sites", "models_in_run", "data_linked", "env_linked", "code_version_linked",
-    "implicit_run_sites", "orphan_logging_sites", "n_nodes", "n_edges",
-)
+
+
+@dataclass(frozen=True)
+class TraceabilityRow:
+    """A row of ``traceability.csv``: what one repository's graph says can be traced."""
+
+    repo: str
+    n_entry_points: int
+    n_declared_params: int
+    declared_params_logged: int
+    declared_params_logged_share: float | str  # '' without declared parameters
+    params_logged_by_mlflow_run: bool
+    n_metric_sites: int
+    metric_sites_reachable: int
+    metric_reachable_share: float | str  # '' without metric sites
+    n_model_sites: int
+    models_in_run: int
+    data_linked: bool
+    env_linked: bool
+    code_version_linked: bool
+    implicit_run_sites: int
+    orphan_logging_sites: int
+    n_nodes: int
+    n_edges: int
+
 LOGGING = ("param", "metric", "tag", "artifact", "model", "dataset")
 # Decorators (last name) that register a function with a framework which calls it: CLIs (click,
 # typer), web apps (flask, fastapi), workflow engines (prefect, airflow, zenml, dagster, kfp).
@@ -445,7 +464,7 @@ def _owner(g: nx.DiGraph, c: Mapping[str, Any]) -> str:
     return owner if owner in g else f"module:{c['path']}"
 
 
-def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) -> TraceabilityRow:
     """The traceability row of one repository."""
     eps = [n for n, d in g.nodes(data=True) if d.get("kind") == "entry_point"]
     run = execution_graph(g)
@@ -467,21 +486,21 @@ def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) 
     orphan = [c for c in calls if c["category"] in LOGGING and _owner(g, c) not in entry_reach]
     tags = [c for c in calls if c["category"] == "tag" and re.search(r"(?i)git|commit|version|sha", c["key"])]
     valid_projects = [m for m in rows["mlprojects"] if _true(m["valid"])]
-    return {
-        "repo": repo, "n_entry_points": len(eps), "n_declared_params": len(declared),
-        "declared_params_logged": len(declared_logged),
-        "declared_params_logged_share": round(len(declared_logged) / len(declared), 4) if declared else "",
-        "params_logged_by_mlflow_run": bool(valid_projects),
-        "n_metric_sites": len(metric_sites), "metric_sites_reachable": len(metric_reach),
-        "metric_reachable_share": round(len(metric_reach) / len(metric_sites), 4) if metric_sites else "",
-        "n_model_sites": len(model_sites),
-        "models_in_run": sum(1 for c in model_sites if _true(c["in_run_context"]) or c["path"] in run_files),
-        "data_linked": any(c["category"] == "dataset" for c in calls),
-        "env_linked": any(m["env_file"] or m["docker_image"] for m in valid_projects),
-        "code_version_linked": bool(valid_projects) or bool(tags),
-        "implicit_run_sites": len(implicit), "orphan_logging_sites": len(orphan),
-        "n_nodes": g.number_of_nodes(), "n_edges": g.number_of_edges(),
-    }
+    return TraceabilityRow(
+        repo=repo, n_entry_points=len(eps), n_declared_params=len(declared),
+        declared_params_logged=len(declared_logged),
+        declared_params_logged_share=round(len(declared_logged) / len(declared), 4) if declared else "",
+        params_logged_by_mlflow_run=bool(valid_projects),
+        n_metric_sites=len(metric_sites), metric_sites_reachable=len(metric_reach),
+        metric_reachable_share=round(len(metric_reach) / len(metric_sites), 4) if metric_sites else "",
+        n_model_sites=len(model_sites),
+        models_in_run=sum(1 for c in model_sites if _true(c["in_run_context"]) or c["path"] in run_files),
+        data_linked=any(c["category"] == "dataset" for c in calls),
+        env_linked=any(bool(m["env_file"] or m["docker_image"]) for m in valid_projects),
+        code_version_linked=bool(valid_projects) or bool(tags),
+        implicit_run_sites=len(implicit), orphan_logging_sites=len(orphan),
+        n_nodes=g.number_of_nodes(), n_edges=g.number_of_edges(),
+    )
 
 
 def graph_name(repo: str) -> str:

@@ -44,7 +44,7 @@ def test_one_checkout_in_process(analyzer: RepoAnalyzer, tmp_path: Path) -> None
         "requirements.txt": FileStatus.ANALYZED, "train.py": FileStatus.ANALYZED}
     assert [(e.mlproject_path, e.entry_point, e.script) for e in result.entry_points] == [("MLproject", "main", "train.py")]
     assert [(d.path, d.line, d.name, d.pin_class) for d in result.dependencies] == [("requirements.txt", 1, "mlflow", "exact")]
-    assert result.reproducibility[0]["repo"] == "o/r" and result.traceability[0]["repo"] == "o/r"
+    assert result.reproducibility[0].repo == "o/r" and result.traceability[0].repo == "o/r"
 
 
 def test_a_result_survives_the_cache_round_trip(analyzer: RepoAnalyzer, tmp_path: Path) -> None:

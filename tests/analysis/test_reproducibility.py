@@ -31,30 +31,30 @@ def dep(name: str, pin: str, kind: str = "conda-pip", origin: str = "project") -
 def test_a_fully_ready_project_scores_one() -> None:
     row = signals("r", [PROJECT], [ENV], [dep("python", "range", "conda"), dep("mlflow", "exact"), dep("numpy", "exact")],
                   [{"category": "dataset"}, {"category": "param"}], seeds=True)
-    assert (row["has_mlproject"], row["env_spec"], row["pinned_share"], row["n_deps"]) == (True, "conda", 1.0, 2)
-    assert (row["python_pinned"], row["mlflow_pinned"], row["docker_pinned_by_digest"]) == (True, True, "")
-    assert (row["seeds_set"], row["data_logged"], row["params_logged"]) == (True, True, True)
-    assert row["readiness"] == 1.0
+    assert (row.has_mlproject, row.env_spec, row.pinned_share, row.n_deps) == (True, "conda", 1.0, 2)
+    assert (row.python_pinned, row.mlflow_pinned, row.docker_pinned_by_digest) == (True, True, "")
+    assert (row.seeds_set, row.data_logged, row.params_logged) == (True, True, True)
+    assert row.readiness == 1.0
 
 
 def test_partial_signals_add_their_weights() -> None:
     # MLproject (0.25) + env spec (0.20) + half pinned (0.10) = 0.55, scaled by 1/0.95 without docker
     row = signals("r", [PROJECT], [{**ENV, "python_version": ""}],
                   [dep("a", "exact"), dep("b", "range"), dep("c", "exact", origin="model-artifact")], [], seeds=False)
-    assert row["pinned_share"] == 0.5 and row["n_deps"] == 2
-    assert row["readiness"] == round(0.55 / 0.95, 4)
+    assert row.pinned_share == 0.5 and row.n_deps == 2
+    assert row.readiness == round(0.55 / 0.95, 4)
 
 
 def test_docker_digest_counts_only_with_docker() -> None:
     docker = {**PROJECT, "env_type": "docker_env", "env_file": "", "docker_image": "img@sha256:0", "docker_pinned": "digest"}
     row = signals("r", [docker], [], [], [], seeds=False)
-    assert (row["env_spec"], row["docker_pinned_by_digest"], row["readiness"]) == ("docker", True, 0.5)
+    assert (row.env_spec, row.docker_pinned_by_digest, row.readiness) == ("docker", True, 0.5)
     tagged = {**docker, "docker_pinned": "tag"}
-    assert signals("r", [tagged], [], [], [], seeds=False)["readiness"] == 0.45
+    assert signals("r", [tagged], [], [], [], seeds=False).readiness == 0.45
 
 
 def test_no_mlproject_takes_the_best_environment_file() -> None:
     row = signals("r", [], [{"origin": "project", "kind": "requirements", "python_version": ""},
                             {"origin": "model-artifact", "kind": "conda", "python_version": "3.9"}], [], [], seeds=False)
-    assert (row["has_mlproject"], row["env_spec"], row["python_pinned"]) == (False, "requirements", False)
-    assert signals("r", [{**PROJECT, "env_file": ""}], [], [], [], seeds=False)["env_spec"] == "none"
+    assert (row.has_mlproject, row.env_spec, row.python_pinned) == (False, "requirements", False)
+    assert signals("r", [{**PROJECT, "env_file": ""}], [], [], [], seeds=False).env_spec == "none"

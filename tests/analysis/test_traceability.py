@@ -280,7 +280,7 @@ def test_notebooks_and_notebook_exports_run_as_scripts() -> None:
     g = build_graph("r", list(sources), facts, rows)
     assert g.nodes["module:nb.ipynb"]["kind"] == "notebook" and g.nodes["module:export.py"]["main"] is True
     assert g.nodes["module:cells.py"]["main"] is True and g.nodes["module:lib.py"]["main"] is False
-    assert metrics(g, "r", rows)["orphan_logging_sites"] == 1  # only lib.unused, which nothing runs
+    assert metrics(g, "r", rows).orphan_logging_sites == 1  # only lib.unused, which nothing runs
 
 
 def test_a_notebook_runs_the_repository_functions_it_calls(tmp_path: Path) -> None:
