@@ -204,11 +204,13 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                f"\0{json.dumps(sorted(revisions.items()))}")
         return "repo:" + hashlib.sha256(raw.encode()).hexdigest()
 
+    keys = {t.repo: repo_key(t) for t in tasks}  # once per run: each is read by the stamp, the lookup and the store
+
     def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
         nonlocal last
         results.append(res)
         if db is not None and not cached and not res.failed:
-            db.put([*res.new_cache.items(), (repo_key(task), res.to_json())])  # per repository: kept if interrupted
+            db.put([*res.new_cache.items(), (keys[task.repo], res.to_json())])  # per repository: kept if interrupted
         last = res.repo
         show()
 
@@ -219,11 +221,11 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     problems_file = settings.corpus_dir / PROBLEMS
 
     def tables_stamp(from_cache: bool) -> str:
-        return hashlib.sha256(json.dumps([tool, [repo_key(t) for t in tasks], sha256_file(manifest),
+        return hashlib.sha256(json.dumps([tool, list(keys.values()), sha256_file(manifest),
                                           sha256_file(problems_file) if problems_file.is_file() else "",
                                           settings.draw_report, from_cache]).encode()).hexdigest()
 
-    done = _unchanged(out, tables_stamp(True), db, [repo_key(t) for t in tasks], settings.draw_report)
+    done = _unchanged(out, tables_stamp(True), db, list(keys.values()), settings.draw_report)
     if done is not None:
         if db is not None:
             db.close()
@@ -234,7 +236,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     started = time.perf_counter()
     try:
         for task in tasks:
-            hit = db.get(repo_key(task)) if db is not None else None
+            hit = db.get(keys[task.repo]) if db is not None else None
             if hit is not None and (out / "graphs" / graph_name(task.repo)).is_file():
                 res = RepoResult.from_json(hit)
                 # every file result now comes from the cache: what was parsed then, and what was cached then

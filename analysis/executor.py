@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -26,7 +26,7 @@ R = TypeVar("R")
 _PR_SET_PDEATHSIG = 1
 
 
-class _Slot(Generic[C]):
+class _Slot:
     """The context of this worker process, set once by the pool's initializer."""
 
     value: Any = None
