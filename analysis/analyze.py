@@ -11,6 +11,7 @@ problem row. The report (matplotlib, pandas) is imported only when it is drawn.
 
 from __future__ import annotations
 
+import csv
 import gc
 import hashlib
 import json
@@ -22,26 +23,22 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.cache import ResultCache, fingerprint
 from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for
-from analysis.code_findings import NO_USE_REASON
-from analysis.engine import RepoAnalyzer, close_read_only_caches, crashed_file, local_mlflow_dirs, mlflow_reexports, walk
-from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings
-from analysis.mlflow_calls import Resolver
-from analysis.repo_state import RepoResult, RepoTask
 from analysis.mlflow_storage import STORAGE_COLUMNS, storage_rows
 from analysis.store_schema import revision_releases
-from analysis.tables import TABLES, FileStatus, cells
-from analysis.traceability import co_usage, graph_name, usage_graph, write_graphml
 from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs, releases_dir
 from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
 
-__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "NO_USE_REASON", "analyze", "cached_catalog", "cached_storage",
-           "local_mlflow_dirs", "mlflow_reexports"]
+if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there is a repository to analyze
+    from analysis.engine import RepoAnalyzer
+    from analysis.repo_state import RepoResult, RepoTask
+
+__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "analyze", "cached_catalog", "cached_storage"]
 
 
 class AnalysisError(Exception):
@@ -73,6 +70,7 @@ class AnalyzeSummary:
 def _tree_stats(root: Path) -> tuple[int, int]:
     """Files under a checkout as ``walk`` lists them, and the bytes of its Python sources and notebooks
     (what analysis time grows with)."""
+    from analysis.engine import walk
     n_files = size = 0
     for rel, path in walk(root):
         n_files += 1
@@ -167,8 +165,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     manifest = settings.corpus_dir / MANIFEST
     if not manifest.is_file():
         raise AnalysisError(f"{manifest}: no manifest; run `python cli.py mine` first")
-    tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or ""))
-             for r in mined_repositories(settings.corpus_dir)]
+    repos = mined_repositories(settings.corpus_dir)
     out = settings.out_dir
     check_output_dir(out)
     cache_path = out / ".cache.sqlite"
@@ -176,13 +173,46 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     catalog = cached_catalog(settings.corpus_dir)
     tool = fingerprint(catalog)
     revisions, revisions_origin = cached_revisions(settings.corpus_dir)
+
+    # a repository's tree at a commit never changes: its whole result is reusable
+    keys = {r.repo: "repo:" + hashlib.sha256(
+        (f"repo\0{tool}\0{r.repo}\0{r.commit}\0{r.root}\0{settings.max_file_bytes}\0{r.git_dir or ''}"
+         f"\0{json.dumps(sorted(revisions.items()))}").encode()).hexdigest() for r in repos}
+
+    # Every repository's result in the cache and the tables already written from exactly these
+    # results: a re-run has nothing to redo (no result to load, no table to rewrite, no report to
+    # redraw, not even the engine to import). If those tables were written as results were parsed,
+    # only files.csv's ``cached`` column changes: it alone is rewritten.
+    problems_file = settings.corpus_dir / PROBLEMS
+    stamp = hashlib.sha256(json.dumps([tool, list(keys.values()), sha256_file(manifest),
+                                       sha256_file(problems_file) if problems_file.is_file() else "",
+                                       settings.draw_report]).encode()).hexdigest()
+    report = progress or (lambda _r, _d, _t: None)
+    kept = _unchanged(out, stamp, db, list(keys.values()), settings.draw_report)
+    if kept is not None:
+        done, outputs, from_cache = kept
+        if not from_cache:
+            _mark_files_cached(out)
+            _write_stamp(out, stamp, True, outputs, done)
+        if db is not None:
+            db.close()
+        report("", done.n_files, done.n_files)
+        return done
+
+    from analysis.engine import RepoAnalyzer, close_read_only_caches, crashed_file
+    from analysis.executor import run_tasks
+    from analysis.mlflow_calls import Resolver
+    from analysis.repo_state import RepoResult, RepoTask
+    from analysis.tables import FileStatus
+    from analysis.traceability import graph_name
+
+    tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
     blackbox = out / ".in-flight"
     shutil.rmtree(blackbox, ignore_errors=True)
     blackbox.mkdir()
     analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
                             cache_path if db is not None else None, out / "graphs", revisions, blackbox)
     results: list[RepoResult] = []
-    report = progress or (lambda _r, _d, _t: None)
     files_done: Any = multiprocessing.Value("q", 0)
     n_cached_files = 0
     stats: dict[str, tuple[int, int]] = {}
@@ -198,14 +228,6 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         shown = now
         report(last, n_cached_files + files_done.value, n_cached_files + sum(n for n, _ in stats.values()))
 
-    def repo_key(task: RepoTask) -> str:
-        # a repository's tree at a commit never changes: its whole result is reusable
-        raw = (f"repo\0{tool}\0{task.repo}\0{task.commit}\0{task.root}\0{settings.max_file_bytes}\0{task.git_dir}"
-               f"\0{json.dumps(sorted(revisions.items()))}")
-        return "repo:" + hashlib.sha256(raw.encode()).hexdigest()
-
-    keys = {t.repo: repo_key(t) for t in tasks}  # once per run: each is read by the stamp, the lookup and the store
-
     def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
         nonlocal last
         results.append(res)
@@ -214,24 +236,6 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         last = res.repo
         show()
 
-    # Every repository's result in the cache and the tables already written from the cache with
-    # exactly these results (``cached`` true in files.csv): a re-run has nothing to redo (no result
-    # to load, no table to rewrite, no report to redraw). The first re-run after a cold one rewrites
-    # the tables, since their ``cached`` column changes.
-    problems_file = settings.corpus_dir / PROBLEMS
-
-    def tables_stamp(from_cache: bool) -> str:
-        return hashlib.sha256(json.dumps([tool, list(keys.values()), sha256_file(manifest),
-                                          sha256_file(problems_file) if problems_file.is_file() else "",
-                                          settings.draw_report, from_cache]).encode()).hexdigest()
-
-    done = _unchanged(out, tables_stamp(True), db, list(keys.values()), settings.draw_report)
-    if done is not None:
-        if db is not None:
-            db.close()
-        shutil.rmtree(blackbox, ignore_errors=True)
-        report(last, done.n_files, done.n_files)
-        return done
     todo: list[RepoTask] = []
     started = time.perf_counter()
     try:
@@ -242,7 +246,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                 # every file result now comes from the cache: what was parsed then, and what was cached then
                 res.n_cached, res.n_parsed = res.n_parsed + res.n_cached, 0
                 for f in res.files:
-                    f.cached = f.status == FileStatus.ANALYZED and f.kind in ("python", "notebook", "config")
+                    f.cached = f.status == FileStatus.ANALYZED and f.kind in CACHEABLE_KINDS
                 n_cached_files += len(res.files)
                 collect(res, task, cached=True)
             else:
@@ -290,18 +294,26 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         tuple(r.repo for r in results if r.failed),
     )
     if db is not None and not summary.failed:
-        stamp = tables_stamp(summary.n_parsed == 0 and not todo)
-        atomic_write_text(out / TABLES_STAMP, json.dumps({"stamp": stamp, "outputs": sorted(written),
-                                                          "summary": {**vars(summary), "out_dir": str(out)}}))
+        _write_stamp(out, stamp, summary.n_parsed == 0 and not todo, sorted(written), summary)
     return summary
 
 
 TABLES_STAMP = ".tables.json"  # what the tables in the folder were written from
 
 
-def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str], report: bool) -> AnalyzeSummary | None:
-    """The summary of the run that wrote the tables of ``out``, when they were written from exactly
-    the results a new run would give (same stamp, every result cached, every table and graph there)."""
+def _write_stamp(out: Path, stamp: str, from_cache: bool, outputs: list[str], summary: AnalyzeSummary) -> None:
+    """Note what the tables of ``out`` were written from (``stamp``), whether files.csv says every
+    result came from the cache, and the run's summary."""
+    atomic_write_text(out / TABLES_STAMP, json.dumps({
+        "stamp": stamp, "from_cache": from_cache, "outputs": outputs,
+        "summary": {**vars(summary), "out_dir": str(summary.out_dir), "seconds": {}}}))
+
+
+def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str],
+               report: bool) -> tuple[AnalyzeSummary, list[str], bool] | None:
+    """When the tables of ``out`` were written from exactly the results a new run would give (same
+    stamp, every result cached, every table and graph there): the summary of a run from the cache,
+    the outputs, and whether files.csv already says every result came from the cache."""
     if db is None:
         return None
     try:
@@ -315,9 +327,27 @@ def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str], r
     if any(db.get(key) is None for key in keys):
         return None
     kept = data["summary"]
-    files = kept["n_files"]
-    return replace(AnalyzeSummary(**{**kept, "out_dir": Path(kept["out_dir"]), "failed": tuple(kept["failed"])}),
-                   n_parsed=0, n_cached=kept["n_parsed"] + kept["n_cached"], seconds={}, n_files=files)
+    summary = AnalyzeSummary(**{**kept, "out_dir": Path(kept["out_dir"]), "failed": tuple(kept["failed"]),
+                                "n_parsed": 0, "n_cached": kept["n_parsed"] + kept["n_cached"], "seconds": {}})
+    return summary, list(data["outputs"]), bool(data.get("from_cache"))
+
+
+CACHEABLE_KINDS = ("python", "notebook", "config")  # files whose findings the cache keeps
+
+
+def _mark_files_cached(out: Path) -> None:
+    """Rewrite files.csv as a run from the cache writes it: ``cached`` true for every analyzed file
+    whose findings the cache keeps. Its other columns, and every other table, stay as they are."""
+    path = out / "files.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        columns = list(reader.fieldnames or ())
+    for row in rows:
+        row["cached"] = "true" if row["status"] == "analyzed" and row["kind"] in CACHEABLE_KINDS else "false"
+    write_csv(path, columns, rows)
+    sidecar = path.with_name(path.name + ".provenance.json")
+    write_provenance(path, {**json.loads(sidecar.read_text(encoding="utf-8")), "written_at": utc_now()})
 
 
 def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,
@@ -329,6 +359,9 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     file is written, so a failed write (a full disk) leaves the previous set as it was, and no
     temporary file, and raises ``OutputError`` naming the file.
     """
+    from analysis.tables import TABLES, cells
+    from analysis.traceability import co_usage, usage_graph, write_graphml
+
     prov = {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
         "corpus": str(settings.corpus_dir), "manifest_sha256": sha256_file(manifest),

@@ -11,10 +11,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from analysis.cst_walk import dotted
+if TYPE_CHECKING:  # imported where a LibCST tree is read: the catalog and a re-run with nothing to redo need only ast
+    import libcst as cst
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +60,15 @@ def imported_names(node: ast.Import | ast.ImportFrom, package: Sequence[str] = (
 
 
 def _asname(alias: cst.ImportAlias) -> str | None:
+    import libcst as cst
     return alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else None
 
 
 def cst_imported_names(node: cst.Import | cst.ImportFrom, package: Sequence[str] = ()) -> list[ImportedName]:
     """The names a LibCST import statement binds, one per alias, in order (a star import: one, named "*")."""
+    import libcst as cst
+
+    from analysis.cst_walk import dotted
     if isinstance(node, cst.Import):
         return [ImportedName(dotted(alias.name) or "", "", _asname(alias), 0) for alias in node.names]
     level = len(node.relative)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.analyze import NO_USE_REASON, AnalysisError, analyze, local_mlflow_dirs, mlflow_reexports
+from analysis.analyze import AnalysisError, analyze
+from analysis.code_findings import NO_USE_REASON
+from analysis.engine import local_mlflow_dirs, mlflow_reexports
 from analysis.ftypes import AnalyzeSettings
 from miner.fileio import read_csv
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
@@ -408,6 +410,8 @@ def test_a_failed_write_keeps_the_previous_set_and_leaves_no_temporary_file(tmp_
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
     settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)
     analyze(settings)
+    # a stamp that matches nothing: the next run writes every table again (from the cache)
+    (tmp_path / "o" / ".tables.json").write_text("{}")
     before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
     real = analyze_module.write_csv
 
@@ -417,7 +421,6 @@ def test_a_failed_write_keeps_the_previous_set_and_leaves_no_temporary_file(tmp_
         real(path, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(analyze_module, "write_csv", disk_full_at_practices)
-    (corpus / "repos" / "r" / "c.py").write_text("import mlflow\nmlflow.log_param('new', 1)\n")
     with pytest.raises(OutputError, match=r"practices.csv: cannot write: No space left on device"):
         analyze(settings)
     after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
@@ -436,11 +439,30 @@ def test_an_output_directory_under_a_file_is_refused_before_any_work(tmp_path: P
     assert not (corpus / ".." / "plain" / "out").exists()
 
 
+def test_the_first_rerun_rewrites_only_files_csv_as_a_run_from_the_cache_writes_it(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n", "plain.py": "x = 1\n",
+                                "MLproject": "name: p\nentry_points:\n  main:\n    command: python b.py\n"})
+    out = tmp_path / "o"
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False)
+    analyze(settings)
+    assert read_csv(out / "files.csv")[0]["cached"] == "false"
+    others = {p.name: p.stat().st_mtime_ns for p in out.glob("*.csv") if p.name != "files.csv"}
+    again = analyze(settings)
+    assert again.n_parsed == 0
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.csv") if p.name != "files.csv"} == others
+    cached = {r["path"]: r["cached"] for r in read_csv(out / "files.csv")}
+    assert cached == {"b.py": "true", "plain.py": "false", "MLproject": "false"}
+    marked = (out / "files.csv").read_bytes()
+    (out / ".tables.json").unlink()  # no stamp: every table is written again, from the cached results
+    analyze(settings)
+    assert (out / "files.csv").read_bytes() == marked
+
+
 def test_a_run_with_nothing_to_redo_keeps_the_tables_as_they_are(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
     settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)
     cold = analyze(settings)
-    analyze(settings)  # the first re-run rewrites the tables: their `cached` column changes
+    analyze(settings)  # the first re-run rewrites files.csv: its `cached` column changes
     written = (tmp_path / "o" / "call_sites.csv").stat().st_mtime_ns
     files = (tmp_path / "o" / "files.csv").read_text()
     again = analyze(settings)
