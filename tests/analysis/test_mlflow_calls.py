@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
+import libcst as cst
 import pytest
 
 from analysis.catalog import load_snapshot
 from analysis.ftypes import FileContext
 from analysis.astscan import parse, scan
-from analysis.mlflow_calls import Resolver, find_in_module, may_use_mlflow
+from analysis.mlflow_calls import Resolver, find_in_module, may_use_mlflow, parse_accepted
 from tests.analysis.test_call_sites import FINDS
 from tests.analysis.test_integrations import FINDS as INTEGRATION_FINDS
 from tests.analysis.test_tracking_uris import FINDS as URI_FINDS
@@ -56,3 +58,43 @@ def test_gate_keeps_modules_of_projects_reexporting_mlflow_and_run_notebooks() -
     assert not may_use_mlflow(found, code, FileContext())
     assert may_use_mlflow(found, code, FileContext(reexports=frozenset({"tools.tracking"})))
     assert may_use_mlflow(found, code, FileContext(), implicit_mlflow=True)
+
+
+# Sources CPython accepts, with the constructs LibCST's node checks look at: whitespace, parentheses,
+# string prefixes and concatenation, operators, decorators, f-strings, walrus, match, star expressions.
+ACCEPTED = [
+    "x = (a  +  b)\n",
+    "def f(a, /, b=1, *args, c: int = 2, **kw) -> None:\n    return (yield)\n",
+    "@dec\n@dec2(1)\nclass C(B, metaclass=M):\n    '''doc'''\n    x: int = 1\n",
+    "s = u'a' 'b' f'{x!r:>{w}}'\nt = b'a' rb'\\x00'\n",
+    "if (n := len(a)) > 10:\n    pass\nelif not a:\n    ...\nelse:\n    del a[0], b\n",
+    "match p:\n    case [1, *rest] | {'k': v} if v:\n        pass\n    case Point(x=0):\n        pass\n",
+    "async def g():\n    async with a as b, c:\n        await b\n    async for i in c:\n        pass\n",
+    "x = [i for i in range(3) if i] ; y = {k: v for k, v in d.items()}\n",
+    "lambda: (yield)\nprint(*a, **k, sep='')\nx = a if b else c\nassert x, 'm'\n",
+    "try:\n    pass\nexcept* ValueError as e:\n    raise E from e\nfinally:\n    pass\n",
+    "global g\nx = not a and b or c; x @= y; x **= -~z\n",
+    "import a.b as c\nfrom ..m import (x as y, z)\nfrom . import *\n",
+    "with (open(a) as f, open(b) as g):\n    pass\n",
+    "# comment\n\n\nx = 1  # trailing\r\ny = 2 + \\\n    3\n",
+]
+
+
+@pytest.mark.parametrize("source", ACCEPTED)
+def test_parse_accepted_gives_the_tree_libcst_checks_and_round_trips(source: str) -> None:
+    ast.parse(source)  # CPython accepts it: the premise of parse_accepted
+    checked = cst.parse_module(source)
+    unchecked = parse_accepted(source)
+    assert unchecked.deep_equals(checked) and unchecked.code == source
+
+
+def test_parse_accepted_turns_the_node_check_back_on_even_when_the_parse_fails() -> None:
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_accepted("def (:\n")
+    with pytest.raises(cst.CSTValidationError):  # the check is on again for nodes built by hand
+        cst.Name("not a name")
+    # a source CPython rejects but LibCST parses: its check refuses it, so find_in_module keeps it for such sources
+    with pytest.raises(SyntaxError):
+        ast.parse("x = u'a' b'b'\n")
+    with pytest.raises(cst.CSTValidationError):
+        cst.parse_module("x = u'a' b'b'\n")
