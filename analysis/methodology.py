@@ -238,14 +238,16 @@ def call_graph_table(inputs: ReportInputs) -> pd.DataFrame:
     """Per repository of the population with a graph: its call edges, by-name, inferred and unresolved edges."""
     from analysis.traceability import graph_name
 
-    rows = []
-    for repo in inputs.population:
-        path = inputs.results / "graphs" / graph_name(repo)
-        if path.is_file():
-            counts = graph_edge_counts(path)
-            rows.append({"repo": repo, "calls": counts["calls"], "by_name": counts["by-name"],
-                         "inferred": counts["inferred"], "unresolved": counts["unresolved"]})
-    return pd.DataFrame(rows, columns=["repo", "calls", "by_name", "inferred", "unresolved"])
+    def compute() -> pd.DataFrame:
+        rows = []
+        for repo in inputs.population:
+            path = inputs.results / "graphs" / graph_name(repo)
+            if path.is_file():
+                counts = graph_edge_counts(path)
+                rows.append({"repo": repo, "calls": counts["calls"], "by_name": counts["by-name"],
+                             "inferred": counts["inferred"], "unresolved": counts["unresolved"]})
+        return pd.DataFrame(rows, columns=["repo", "calls", "by_name", "inferred", "unresolved"])
+    return inputs.cached("call_graph", compute)  # read by the threats and the validity section: parsed once
 
 
 def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:

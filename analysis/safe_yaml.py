@@ -8,6 +8,9 @@ graph, counts its size as if every alias were expanded (nodes plus scalar charac
 shared node counted once per place it appears, in time linear in the distinct nodes), and
 refuses the document before constructing anything when that size is over a bound. Recursive
 aliases (a node inside itself) are refused too.
+
+A plain document (no alias, nesting within the bound) is read by libyaml instead, to the same
+result: most MLproject and conda files are, at a tenth of the time.
 """
 
 from __future__ import annotations
@@ -104,11 +107,45 @@ def _expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED) -> int:
     return sizes[id(root)]
 
 
+_NOT_PLAIN = object()
+
+
+def _load_plain(text: str) -> Any:
+    """The document through libyaml (``CSafeLoader``, about ten times faster) when it is plain: no
+    alias, nested at most ``MAX_DEPTH`` deep, and libyaml reads it without error. Without aliases the
+    expansion bound holds by the size bound. Anything else gives ``_NOT_PLAIN``, and ``load`` reads it
+    with the bounded pure-Python loader, which counts as it composes and words every refusal and error.
+
+    The check walks libyaml's event stream (its parser keeps its own stack: no recursion, whatever the
+    nesting) before anything is composed or constructed.
+    """
+    c_loader = getattr(yaml, "CSafeLoader", None)
+    if c_loader is None:  # PyYAML built without libyaml
+        return _NOT_PLAIN
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=c_loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return _NOT_PLAIN
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                return _NOT_PLAIN
+        return yaml.load(text, Loader=c_loader)  # noqa: S506 (CSafeLoader: the safe constructor)
+    except yaml.YAMLError:
+        return _NOT_PLAIN
+
+
 def load(text: str, path: str) -> Any:
     """The one YAML document of ``text`` as ``yaml.safe_load`` gives it, within the bounds above;
     raises :class:`BadYAML` (with ``path`` and the line) otherwise. Empty text gives None."""
     if len(text) > MAX_CHARS:
         raise BadYAML(path, None, f"file too large ({len(text)} characters)")
+    fast = _load_plain(text)
+    if fast is not _NOT_PLAIN:
+        return fast
     loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()

@@ -66,6 +66,36 @@ def test_refused_with_path_line_and_reason(text: str, line: int | None, reason: 
     assert reason in str(caught.value)
 
 
+def test_a_plain_document_is_read_by_libyaml_and_the_rest_by_the_bounded_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    composed: list[str] = []
+
+    class Watched(safe_yaml._BoundedLoader):
+        def __init__(self, text: str) -> None:
+            composed.append(text)
+            super().__init__(text)
+
+    monkeypatch.setattr(safe_yaml, "_BoundedLoader", Watched)
+    plain = "name: p\nentry_points:\n  main:\n    command: python t.py {a}\n"
+    assert safe_yaml.load(plain, "MLproject") == yaml.safe_load(plain) and composed == []
+    aliased = "base: &b {image: x}\nuse: [*b]\n"
+    assert safe_yaml.load(aliased, "f.yaml") == yaml.safe_load(aliased) and composed == [aliased]
+    with pytest.raises(safe_yaml.BadYAML, match=r"YAML error \(line 2\)"):  # libyaml's errors are not worded here
+        safe_yaml.load("a: [1\n", "f.yaml")
+    assert composed[-1] == "a: [1\n"
+
+
+@pytest.mark.parametrize("text", [p.values[0] for p in [*LOADS, *REFUSED]])
+def test_without_libyaml_every_document_gives_the_same(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def outcome() -> object:
+        try:
+            return safe_yaml.load(text, "f.yaml")
+        except safe_yaml.BadYAML as err:
+            return (err.line, err.reason)
+    with_libyaml = outcome()
+    monkeypatch.delattr(yaml, "CSafeLoader")
+    assert outcome() == with_libyaml
+
+
 def test_issue_bomb_is_refused_quickly_in_little_memory() -> None:
     text = alias_bomb(tail="entry_points: {main: {command: *a9}}\n")
     tracemalloc.start()
