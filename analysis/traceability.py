@@ -87,8 +87,14 @@ def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -
     near = list(PurePosixPath(rel).parent.parts)
     targets = {resolve_import(name, modules, near) for name in module_imports(found, rel)}
     return ModuleFacts(frozenset(t for t in targets if t is not None and t != rel),
-                       _DYNAMIC.search(text) is not None, _MAIN.search(text) is not None, tuple(edges),
+                       _mentions(text, _DYNAMIC, ("import_module", "__import__", "exec")),
+                       _mentions(text, _MAIN, ("__main__", "# Databricks notebook source", "# %%")), tuple(edges),
                        frozenset(found.methods), frozenset(found.classes), tuple(sorted(bases.items())))
+
+
+def _mentions(text: str, pattern: re.Pattern[str], words: tuple[str, ...]) -> bool:
+    """``pattern`` matches in ``text``; ``words`` are substrings of every match (most texts have none: no scan)."""
+    return any(word in text for word in words) and pattern.search(text) is not None
 
 
 def module_imports(found: ModuleScan, rel: str) -> set[str]:
