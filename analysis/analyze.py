@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.cache import ResultCache, fingerprint
-from analysis.catalog import CATALOG_COLUMNS, Catalog, catalog_for
+from analysis.catalog import Catalog, CatalogRow, catalog_for
 from analysis.ftypes import AnalyzeSettings
-from analysis.mlflow_storage import STORAGE_COLUMNS, storage_rows
+from analysis.mlflow_storage import StorageRow, storage_rows
 from analysis.store_schema import revision_releases
 from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs, releases_dir
@@ -106,16 +106,20 @@ def _release_cached(corpus_dir: Path, name: str, build: Callable[[], dict[str, A
 
 
 def cached_catalog(corpus_dir: Path) -> Catalog:
-    """The catalog of the corpus's releases (cached), or the shipped snapshot without releases."""
+    """The catalog of the corpus's releases (cached), or the shipped snapshot without releases.
+
+    The cache holds each row as its CSV cells' text (``CatalogRow.text``), as it always has.
+    """
 
     def build() -> dict[str, Any]:
         catalog = catalog_for(corpus_dir)
-        return {"rows": list(catalog.rows), "releases": list(catalog.releases), "origin": catalog.origin}
+        return {"rows": [row.text() for row in catalog.rows], "releases": list(catalog.releases),
+                "origin": catalog.origin}
 
     data = _release_cached(corpus_dir, ".catalog.json", build)
     if data is None:
         return catalog_for(corpus_dir)
-    return Catalog(tuple(data["rows"]), tuple(data["releases"]), data["origin"])
+    return Catalog(tuple(CatalogRow.from_text(row) for row in data["rows"]), tuple(data["releases"]), data["origin"])
 
 
 def cached_revisions(corpus_dir: Path) -> tuple[dict[str, str], str]:
@@ -128,10 +132,14 @@ def cached_revisions(corpus_dir: Path) -> tuple[dict[str, str], str]:
     return dict(data["mapping"]), str(data["origin"])
 
 
-def cached_storage(corpus_dir: Path) -> list[dict[str, str]]:
-    """``mlflow_storage.csv`` rows of the corpus's releases (cached); none without releases."""
-    data = _release_cached(corpus_dir, ".storage.json", lambda: {"rows": storage_rows(release_dirs(corpus_dir))})
-    return list(data["rows"]) if data else []
+def cached_storage(corpus_dir: Path) -> list[StorageRow]:
+    """``mlflow_storage.csv`` rows of the corpus's releases (cached, each row as column -> text); none
+    without releases."""
+    from analysis.tables import flat
+
+    data = _release_cached(corpus_dir, ".storage.json",
+                           lambda: {"rows": [flat(row) for row in storage_rows(release_dirs(corpus_dir))]})
+    return [StorageRow(**row) for row in data["rows"]] if data else []
 
 
 @dataclass(frozen=True)
@@ -359,7 +367,7 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     file is written, so a failed write (a full disk) leaves the previous set as it was, and no
     temporary file, and raises ``OutputError`` naming the file.
     """
-    from analysis.tables import TABLES, cells
+    from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
     from analysis.traceability import co_usage, usage_graph, write_graphml
 
     prov = {
@@ -373,7 +381,7 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     for name, table in TABLES.items():
         rows = [row for r in results for row in r.flat_rows(name)]
         outputs[table.file] = (table.columns, [*mine_problems, *rows] if table.file == PROBLEMS else rows)
-    outputs["api_catalog.csv"] = (CATALOG_COLUMNS, list(catalog.rows))
+    outputs[CATALOG.file] = (CATALOG.columns, [flat(row) for row in catalog.rows])
     stage = out / f".staging-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     current = stage.name
@@ -395,7 +403,7 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
         write_graphml(usage_g, stage / current)
         write_provenance(stage / current, prov)
         put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
-        put("mlflow_storage.csv", STORAGE_COLUMNS, cached_storage(settings.corpus_dir),
+        put(STORAGE.file, STORAGE.columns, [flat(row) for row in cached_storage(settings.corpus_dir)],
             {**prov, "releases": list(release_dirs(settings.corpus_dir))})
         from analysis.statistics import community_statistics  # pandas: only here, in the driver
         practices, usage = community_statistics(stage, manifest, catalog.latest)

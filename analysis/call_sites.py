@@ -103,12 +103,12 @@ class CallSites:
 
     def _category(self, api: str) -> str:
         row = self.rows.get(api)
-        return row["category"] if row else "other"
+        return row.category if row else "other"
 
     def _style(self, api: str) -> str:
         if api.startswith(CLIENT_API):
             return "client"
         row = self.rows.get(api)
         if row is not None:
-            return STYLES[row["kind"]]
+            return STYLES[row.kind]
         return "fluent" if api.count(".") == 1 else "other"

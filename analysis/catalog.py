@@ -15,6 +15,7 @@ it was found in, and the first release in which it carries a ``@deprecated`` dec
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -31,8 +33,6 @@ from miner.corpus import release_dirs
 
 log = logging.getLogger(__name__)
 
-CATALOG_COLUMNS = ("api", "kind", "module", "category", "first_version", "last_version",
-                   "n_releases", "deprecated_since")
 CLIENT_CLASS_PATHS = frozenset({
     "mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.tracking.client.MlflowClient",
     "mlflow.client.MlflowClient",
@@ -252,52 +252,66 @@ def version_key(text: str) -> Version:
         return Version("0")
 
 
-def build_catalog(releases: Mapping[str, Path]) -> list[dict[str, str]]:
-    """Merge the surfaces of many releases (version -> release root) into catalog rows."""
-    versions = sorted(releases, key=version_key)
-    seen: dict[str, dict[str, object]] = {}
-    for version in versions:
+@dataclass(frozen=True)
+class CatalogRow:
+    """A row of ``api_catalog.csv``: one API over the releases read (its columns are these fields)."""
+
+    api: str
+    kind: str  # function | client_method | flavor_function (in the last release it was found in)
+    module: str  # the module defining it, in the last release it was found in
+    category: str
+    first_version: str
+    last_version: str
+    n_releases: int
+    deprecated_since: str  # the first release where it carries ``@deprecated``; "" if none
+
+    def text(self) -> dict[str, str]:
+        """The row's CSV cells as text (what the snapshot and the corpus's cache hold)."""
+        return {f.name: str(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_text(cls, cells: Mapping[str, str]) -> CatalogRow:
+        """The inverse of ``text``: a row of the shipped snapshot or of the corpus's cache."""
+        values: dict[str, Any] = {f.name: cells[f.name] for f in dataclasses.fields(cls)}
+        values["n_releases"] = int(values["n_releases"])
+        return cls(**values)
+
+
+def build_catalog(releases: Mapping[str, Path]) -> list[CatalogRow]:
+    """Merge the surfaces of many releases (version -> release root) into catalog rows, by API."""
+    found_in: dict[str, list[str]] = {}
+    last: dict[str, ApiEntry] = {}  # kind and module are the last release's
+    deprecated_since: dict[str, str] = {}
+    for version in sorted(releases, key=version_key):
         for entry in release_surface(releases[version]):
-            row = seen.setdefault(entry.api, {"api": entry.api, "kind": entry.kind, "versions": [],
-                                              "deprecated_since": ""})
-            row["module"] = entry.module
-            row["kind"] = entry.kind
-            vs = row["versions"]
-            assert isinstance(vs, list)
-            vs.append(version)
-            if entry.deprecated and not row["deprecated_since"]:
-                row["deprecated_since"] = version
-    rows = []
-    for api, row in sorted(seen.items()):
-        vs = row["versions"]
-        assert isinstance(vs, list)
-        rows.append({
-            "api": api, "kind": str(row["kind"]), "module": str(row["module"]), "category": categorize(api),
-            "first_version": vs[0], "last_version": vs[-1], "n_releases": str(len(vs)),
-            "deprecated_since": str(row["deprecated_since"]),
-        })
-    return rows
+            found_in.setdefault(entry.api, []).append(version)
+            last[entry.api] = entry
+            if entry.deprecated:
+                deprecated_since.setdefault(entry.api, version)
+    return [CatalogRow(api, last[api].kind, last[api].module, categorize(api), versions[0], versions[-1],
+                       len(versions), deprecated_since.get(api, ""))
+            for api, versions in sorted(found_in.items())]
 
 
 @dataclass(frozen=True)
 class Catalog:
     """The API catalog with the lookups the call-site pass needs."""
 
-    rows: tuple[dict[str, str], ...]
+    rows: tuple[CatalogRow, ...]
     releases: tuple[str, ...]
     origin: str  # "corpus" or "snapshot"
 
     @property
-    def by_api(self) -> dict[str, dict[str, str]]:
-        return {r["api"]: r for r in self.rows}
+    def by_api(self) -> dict[str, CatalogRow]:
+        return {r.api: r for r in self.rows}
 
     def aliases(self) -> dict[str, str]:
         """Import paths of top-level functions (``mlflow.tracking.fluent.log_metric``) -> api."""
         out: dict[str, str] = {}
         for row in self.rows:
-            if row["kind"] == "function":
-                name = row["api"].rsplit(".", 1)[1]
-                out[f"{row['module']}.{name}"] = row["api"]
+            if row.kind == "function":
+                name = row.api.rsplit(".", 1)[1]
+                out[f"{row.module}.{name}"] = row.api
         return out
 
     @property
@@ -316,7 +330,7 @@ def load_snapshot() -> Catalog:
     data = resources.files("analysis").joinpath("data", SNAPSHOT).read_text(encoding="utf-8")
     prov = json.loads(resources.files("analysis").joinpath("data", SNAPSHOT + ".provenance.json")
                       .read_text(encoding="utf-8"))
-    rows = tuple(csv.DictReader(io.StringIO(data)))
+    rows = tuple(CatalogRow.from_text(cells) for cells in csv.DictReader(io.StringIO(data)))
     return Catalog(rows, tuple(prov.get("releases", [])), "snapshot")
 
 
@@ -330,6 +344,7 @@ def catalog_for(corpus_dir: Path) -> Catalog:
 
 def write_snapshot(corpus_dir: Path, dest: Path | None = None) -> Path:
     """Regenerate the shipped snapshot from a corpus's MLflow releases (a maintainer's step)."""
+    from analysis.tables import CATALOG  # the table's columns; tables imports this module
     from miner import __version__
     from miner.fileio import utc_now, write_csv, write_provenance
 
@@ -338,7 +353,7 @@ def write_snapshot(corpus_dir: Path, dest: Path | None = None) -> Path:
         raise ValueError(f"{corpus_dir}: no MLflow releases under mlflow/")
     rows = build_catalog(releases)
     out = dest or Path(__file__).resolve().parent / "data" / SNAPSHOT
-    write_csv(out, CATALOG_COLUMNS, rows)
+    write_csv(out, CATALOG.columns, (row.text() for row in rows))
     write_provenance(out, {"tool_version": __version__, "written_at": utc_now(),
                            "releases": sorted(releases, key=version_key),
                            "made_by": "analysis.catalog.write_snapshot over release sources from PyPI"})

@@ -1,6 +1,6 @@
 """MLflow's storage model per release (Q1), read statically from its source: ``mlflow_storage.csv``.
 
-Rows are ``(release, kind, name, detail)``:
+Rows (``StorageRow``) are ``(release, kind, name, detail)``:
 
 - ``entity``: public classes of ``mlflow/entities/`` (detail: their constructor's parameters);
 - ``sql_table`` / ``sql_column``: SQLAlchemy classes with ``__tablename__`` in the store's
@@ -18,6 +18,7 @@ import ast
 import logging
 import operator
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.astscan import parse
@@ -25,11 +26,20 @@ from analysis.catalog import version_key
 
 log = logging.getLogger(__name__)
 
-STORAGE_COLUMNS = ("release", "kind", "name", "detail")
 REGISTRIES = {"_tracking_store_registry": "tracking_scheme", "_artifact_repository_registry": "artifact_scheme",
               "_model_registry_store_registry": "registry_scheme"}
 _OPS = {ast.Mult: operator.mul, ast.Add: operator.add, ast.Sub: operator.sub, ast.Pow: operator.pow,
         ast.FloorDiv: operator.floordiv, ast.LShift: operator.lshift}
+
+
+@dataclass(frozen=True)
+class StorageRow:
+    """A row of ``mlflow_storage.csv``: one element of one release's storage model (its columns are these fields)."""
+
+    release: str
+    kind: str  # entity | sql_table | sql_column | *_scheme | file_store | limit
+    name: str
+    detail: str
 
 
 def _parse(path: Path) -> ast.Module | None:
@@ -106,7 +116,7 @@ def _schemes(trees: list[ast.Module], strings: dict[str, str], lists: dict[str, 
                 yield kind, f"(unresolved: {first.id})"
 
 
-def release_storage(release: str, root: Path) -> list[dict[str, str]]:
+def release_storage(release: str, root: Path) -> list[StorageRow]:
     """The storage rows of one release (``root`` holds ``mlflow/``)."""
     package = root / "mlflow"
     rows: set[tuple[str, str, str]] = set()
@@ -159,13 +169,13 @@ def release_storage(release: str, root: Path) -> list[dict[str, str]]:
             value = _number(stmt.value)
             if name.startswith("MAX_") and value is not None:
                 rows.add(("limit", name, str(value)))
-    return [{"release": release, "kind": k, "name": n, "detail": d} for k, n, d in sorted(rows)]
+    return [StorageRow(release, k, n, d) for k, n, d in sorted(rows)]
 
 
-def storage_rows(releases: dict[str, Path]) -> list[dict[str, str]]:
+def storage_rows(releases: dict[str, Path]) -> list[StorageRow]:
     """Storage rows of every release, in release order."""
 
-    out: list[dict[str, str]] = []
+    out: list[StorageRow] = []
     for version in sorted(releases, key=version_key):
         out += release_storage(version, releases[version])
     return out

@@ -29,7 +29,7 @@ from typing import Union
 
 import libcst as cst
 
-from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, is_mlflow
+from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, CatalogRow, is_mlflow
 from analysis.cst_walk import Walker, dotted
 from analysis.ftypes import FileContext
 from analysis.imports import cst_imported_names
@@ -61,16 +61,16 @@ class Resolver:
 
     aliases: Mapping[str, str]
     top_level: frozenset[str]
-    rows: Mapping[str, Mapping[str, str]]
+    rows: Mapping[str, CatalogRow]
     modules: frozenset[str]  # MLflow modules known to define catalog APIs, with their packages
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Resolver:
         rows = catalog.by_api
-        top = frozenset(api.split(".", 1)[1] for api, r in rows.items() if r["kind"] == "function")
+        top = frozenset(api.split(".", 1)[1] for api, r in rows.items() if r.kind == "function")
         modules: set[str] = set()
         for row in rows.values():
-            parts = row["module"].split(".")
+            parts = row.module.split(".")
             modules.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
         return cls(catalog.aliases(), top, rows, frozenset(modules))
 

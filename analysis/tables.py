@@ -3,7 +3,8 @@
 A row type is a frozen dataclass whose fields are the table's columns in order; a field that
 holds a finding (``CallSite``, ``Integration``, ``TrackingUri``) contributes the finding's own
 fields in its place, so no column list restates a type. ``TABLES`` lists every table a
-repository result holds, in the order ``analyze`` writes them.
+repository result holds, in the order ``analyze`` writes them; ``CATALOG`` and ``STORAGE`` are the
+corpus-level tables made from MLflow's releases.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from analysis.catalog import CatalogRow
 from analysis.ftypes import CallSite, Integration, TrackingUri
+from analysis.mlflow_storage import StorageRow
 from analysis.mlproject import Parameter
 from analysis.reproducibility import ReproducibilityRow
 from analysis.traceability import TraceabilityRow
@@ -244,3 +247,6 @@ TABLES: dict[str, Table] = {
     "stored_tags": Table("stored_tags.csv", StoredTag),
     "stored_inputs": Table("stored_inputs.csv", StoredInput),
 }
+# corpus level, one table each for the whole corpus (from its MLflow releases, not from a repository)
+CATALOG = Table("api_catalog.csv", CatalogRow)
+STORAGE = Table("mlflow_storage.csv", StorageRow)

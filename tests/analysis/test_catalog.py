@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from analysis.analyze import cached_catalog
 from analysis.catalog import build_catalog, catalog_for, categorize, load_snapshot, release_surface
 
 
@@ -77,16 +80,38 @@ def test_release_surface_follows_reexports(tmp_path: Path) -> None:
 
 
 def test_catalog_versions_across_releases(tmp_path: Path) -> None:
-    rows = {r["api"]: r for r in build_catalog({
+    rows = {r.api: r for r in build_catalog({
         "1.0.0": release(tmp_path / "1.0.0", OLD), "2.10.0": release(tmp_path / "2.10.0", NEW)})}
-    assert (rows["mlflow.log_param"]["first_version"], rows["mlflow.log_param"]["last_version"]) == ("1.0.0", "2.10.0")
-    assert rows["mlflow.MlflowClient.list_experiments"]["last_version"] == "1.0.0"
-    assert rows["mlflow.log_input"]["first_version"] == "2.10.0"
-    assert rows["mlflow.sklearn.load_model"]["last_version"] == "1.0.0"
-    assert rows["mlflow.MlflowClient.transition_model_version_stage"]["deprecated_since"] == "2.10.0"
-    assert rows["mlflow.autolog"]["first_version"] == "2.10.0"
-    assert rows["mlflow.MlflowClient.log_param"]["n_releases"] == "2"
-    assert rows["mlflow.MlflowClient.log_param"]["category"] == "param"
+    assert (rows["mlflow.log_param"].first_version, rows["mlflow.log_param"].last_version) == ("1.0.0", "2.10.0")
+    assert rows["mlflow.MlflowClient.list_experiments"].last_version == "1.0.0"
+    assert rows["mlflow.log_input"].first_version == "2.10.0"
+    assert rows["mlflow.sklearn.load_model"].last_version == "1.0.0"
+    assert rows["mlflow.MlflowClient.transition_model_version_stage"].deprecated_since == "2.10.0"
+    assert rows["mlflow.log_param"].deprecated_since == ""
+    assert rows["mlflow.autolog"].first_version == "2.10.0"
+    assert rows["mlflow.MlflowClient.log_param"].n_releases == 2
+    assert rows["mlflow.MlflowClient.log_param"].category == "param"
+    assert rows["mlflow.MlflowClient.log_param"].text()["n_releases"] == "2"
+
+
+def test_the_corpus_cache_keeps_each_row_as_its_text(tmp_path: Path) -> None:
+    """``<corpus>/mlflow/.catalog.json`` holds rows as column -> CSV text, the format it had when rows were
+    dicts: a cache written then reads back as the same rows, and this code writes the same format."""
+    corpus = tmp_path / "corpus"
+    release(corpus / "mlflow" / "1.0.0", OLD)
+    release(corpus / "mlflow" / "2.10.0", NEW)
+    built = catalog_for(corpus)
+    assert cached_catalog(corpus) == built
+    path = corpus / "mlflow" / ".catalog.json"
+    data = json.loads(path.read_text())
+    old_style = {"api": "mlflow.MlflowClient.log_param", "kind": "client_method", "module": "mlflow.tracking.client",
+                 "category": "param", "first_version": "1.0.0", "last_version": "2.10.0", "n_releases": "2",
+                 "deprecated_since": ""}
+    assert old_style in data["rows"] and all(list(r) == list(old_style) for r in data["rows"])
+    data["rows"] = [{**r, "category": "from the cache"} if r["api"] == old_style["api"] else r for r in data["rows"]]
+    path.write_text(json.dumps(data))
+    expected = tuple(replace(r, category="from the cache") if r.api == old_style["api"] else r for r in built.rows)
+    assert cached_catalog(corpus).rows == expected
 
 
 @pytest.mark.parametrize(
@@ -109,12 +134,12 @@ def test_without_releases_the_shipped_snapshot_is_used(tmp_path: Path) -> None:
     assert catalog.origin == "snapshot"
     assert len(catalog.releases) >= 2 and catalog.releases[0].startswith("1.0")
     apis = catalog.by_api
-    assert apis["mlflow.log_metric"]["first_version"] == catalog.releases[0]
-    assert apis["mlflow.MlflowClient.log_batch"]["kind"] == "client_method"
+    assert apis["mlflow.log_metric"].first_version == catalog.releases[0]
+    assert apis["mlflow.MlflowClient.log_batch"].kind == "client_method"
     assert catalog.aliases()["mlflow.tracking.fluent.log_metric"] == "mlflow.log_metric"
 
 
 def test_snapshot_matches_the_pass_on_its_own_kind_of_input() -> None:
     snap = load_snapshot()
-    assert {r["kind"] for r in snap.rows} == {"function", "client_method", "flavor_function"}
-    assert all(r["first_version"] and r["last_version"] for r in snap.rows)
+    assert {r.kind for r in snap.rows} == {"function", "client_method", "flavor_function"}
+    assert all(r.first_version and r.last_version and r.n_releases >= 1 for r in snap.rows)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
-from analysis.mlflow_storage import release_storage
+from analysis.analyze import cached_storage
+from analysis.mlflow_storage import StorageRow, release_storage, storage_rows
 
 RELEASE = {
     "mlflow/__init__.py": "",
@@ -40,12 +42,19 @@ RELEASE = {
 }
 
 
-def test_release_storage(tmp_path: Path) -> None:
+def _release(root: Path) -> Path:
     for name, text in RELEASE.items():
-        path = tmp_path / name
+        path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
-    rows = {(r["kind"], r["name"]): r["detail"] for r in release_storage("9.9.0", tmp_path)}
+    return root
+
+
+def test_release_storage(tmp_path: Path) -> None:
+    _release(tmp_path)
+    storage = release_storage("9.9.0", tmp_path)
+    assert {r.release for r in storage} == {"9.9.0"}
+    rows = {(r.kind, r.name): r.detail for r in storage}
     assert rows[("entity", "Param")] == "key, value"
     assert ("entity", "_Hidden") not in rows
     assert rows[("sql_table", "params")] == "SqlParam"
@@ -58,3 +67,19 @@ def test_release_storage(tmp_path: Path) -> None:
     assert rows[("file_store", "TRASH_FOLDER_NAME")] == ".trash" and ("file_store", "other") not in rows
     assert rows[("limit", "MAX_PARAM_VAL_LENGTH")] == "6000" and rows[("limit", "MAX_X")] == str(16 * 1024 * 1024)
     assert ("limit", "MAX_BATCH_LOG_REQUEST_SIZE") not in rows  # a call, not a constant expression
+
+
+def test_the_corpus_cache_keeps_each_row_as_column_to_text(tmp_path: Path) -> None:
+    """``<corpus>/mlflow/.storage.json`` holds rows as column -> text, the format it had when rows were dicts."""
+    corpus = tmp_path / "corpus"
+    releases = {v: _release(corpus / "mlflow" / v) for v in ("10.0.0", "9.9.0")}
+    built = storage_rows(releases)
+    assert (built[0].release, built[-1].release) == ("9.9.0", "10.0.0")
+    assert cached_storage(corpus) == built
+    path = corpus / "mlflow" / ".storage.json"
+    data = json.loads(path.read_text())
+    assert {"release": "9.9.0", "kind": "entity", "name": "Param", "detail": "key, value"} in data["rows"]
+    data["rows"] = [{"release": "1.0.0", "kind": "limit", "name": "MAX_X", "detail": "1"}]  # as the dict rows were
+    path.write_text(json.dumps(data))
+    assert cached_storage(corpus) == [StorageRow("1.0.0", "limit", "MAX_X", "1")]
+    assert cached_storage(tmp_path / "no-releases") == []

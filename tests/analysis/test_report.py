@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from analysis.analyze import analyze
 from analysis.ftypes import AnalyzeSettings
 from analysis.statistics import wilson
+from analysis.tables import STORAGE as STORAGE_TABLE
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
 from tests.conftest import make_repo
@@ -127,7 +128,7 @@ def analyzed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
     mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
     analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out"))
-    _write(tmp / "out" / "mlflow_storage.csv", ("release", "kind", "name", "detail"), STORAGE)
+    _write(tmp / "out" / STORAGE_TABLE.file, STORAGE_TABLE.columns, STORAGE)
     from analysis.report import build_report
 
     build_report(tmp / "out")
