@@ -515,16 +515,20 @@ def graph_name(repo: str) -> str:
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TO_ESCAPE = re.compile("[&<>\"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # a value holding none is written as it is
 
 
 def _xml(value: object, attribute: bool = False) -> str:
     """Text safe inside an XML 1.0 element, or an attribute with ``attribute`` (characters XML cannot hold
     become U+FFFD). A parser turns a bare carriage return into a newline, and whitespace in an attribute
     into spaces: they are written as character references, so every value reads back as written."""
+    text = str(value)
+    if _TO_ESCAPE.search(text) is None:  # most values: nothing to escape
+        return text
     entities = {'"': "&quot;", "\r": "&#13;"}
     if attribute:
         entities.update({"\n": "&#10;", "\t": "&#9;"})
-    return escape(_NOT_XML.sub("\ufffd", str(value)), entities)
+    return escape(_NOT_XML.sub("\ufffd", text), entities)
 
 
 def write_graphml(g: nx.Graph, path: Path) -> None:
