@@ -160,10 +160,11 @@ def crashed_file(blackbox_dir: Path, repo: str) -> str | None:
             continue
     for _time, note in sorted(dead, reverse=True):  # the newest first: the worker that died alone last
         try:
-            noted_repo, rel = json.loads(note.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = note.read_text(encoding="utf-8")
+            note.unlink(missing_ok=True)
+            noted_repo, rel = json.loads(text)
+        except (OSError, ValueError):  # empty: it died between parses
             continue
-        note.unlink(missing_ok=True)
         if noted_repo == repo:
             return str(rel)
     return None
@@ -319,16 +320,21 @@ class RepoAnalyzer:
 
     @contextmanager
     def _in_flight(self, repo: str, rel: str) -> Iterator[None]:
-        """Note in the black box that this process is parsing ``rel`` (cleared when the parse returns)."""
+        """Note in the black box that this process is parsing ``rel`` (emptied when the parse returns).
+
+        The note is this process's file, opened once: each parse costs a write and a truncation,
+        not a file made and removed."""
         if self.blackbox_dir is None:
             yield
             return
-        note = self.blackbox_dir / str(os.getpid())
-        note.write_text(json.dumps([repo, rel]), encoding="utf-8")
+        fd = _note_fd(self.blackbox_dir)
+        data = json.dumps([repo, rel]).encode()
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
         try:
             yield
         finally:
-            note.unlink(missing_ok=True)
+            os.ftruncate(fd, 0)
 
     @staticmethod
     def _findings(result: RepoResult, row: FileRow, findings: FileFindings, bad: Bad) -> None:
@@ -357,6 +363,16 @@ class RepoAnalyzer:
             write_graphml(graph, self.graphs_dir / graph_name(task.repo))
 
 
+_NOTES: dict[tuple[Path, int], int] = {}  # (black box, pid) -> this process's note, open
+
+
+def _note_fd(blackbox_dir: Path) -> int:
+    key = (blackbox_dir, os.getpid())  # a forked worker opens its own
+    if key not in _NOTES:
+        _NOTES[key] = os.open(blackbox_dir / str(key[1]), os.O_WRONLY | os.O_CREAT, 0o644)
+    return _NOTES[key]
+
+
 _OPEN_CACHES: dict[Path, ResultCache] = {}
 
 
@@ -370,7 +386,11 @@ def _read_only_cache(path: Path | None) -> ResultCache | None:
 
 
 def close_read_only_caches() -> None:
-    """Close this process's read-only cache connections (at the end of a run)."""
+    """Close this process's read-only cache connections and black-box notes (at the end of a run)."""
     for cache in _OPEN_CACHES.values():
         cache.close()
     _OPEN_CACHES.clear()
+    for (_dir, pid), fd in list(_NOTES.items()):
+        if pid == os.getpid():
+            os.close(fd)
+            del _NOTES[_dir, pid]
