@@ -52,17 +52,23 @@ def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     exceptions are what is not text: NUL, where pandas' parser ends a value, and lone surrogates
     (a string literal ``"\ud800"`` in mined code), which UTF-8 cannot hold, are written as U+FFFD.
     """
+    table = [["" if row.get(k) is None else row.get(k) for k in columns] for row in rows]
     buf = io.StringIO()
     plain = csv.writer(buf, lineterminator="\n")
-    # csv quotes a field only for the characters of *its* line terminator, so a value holding a
-    # lone "\r" (legal in a git path) would be written bare and split the row for every reader;
-    # such rows are written with every field quoted (mixed quoting is still one CSV dialect)
-    quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
     plain.writerow(columns)
-    for row in rows:
-        cells = ["" if row.get(k) is None else row.get(k) for k in columns]
-        (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else plain).writerow(cells)
+    plain.writerows(table)
     text = buf.getvalue()
+    if "\r" in text:
+        # csv quotes a field only for the characters of *its* line terminator, so a value holding a
+        # lone "\r" (legal in a git path) would be written bare and split the row for every reader;
+        # such rows are written with every field quoted (mixed quoting is still one CSV dialect)
+        buf = io.StringIO()
+        plain = csv.writer(buf, lineterminator="\n")
+        quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        plain.writerow(columns)
+        for cells in table:
+            (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else plain).writerow(cells)
+        text = buf.getvalue()
     if "\0" in text:
         text = text.replace("\0", "\ufffd")
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
