@@ -215,95 +215,102 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     from analysis.traceability import graph_name
 
     tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
-    blackbox = out / ".in-flight"
-    shutil.rmtree(blackbox, ignore_errors=True)
-    blackbox.mkdir()
-    analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
-                            cache_path if db is not None else None, out / "graphs", revisions, blackbox)
-    results: list[RepoResult] = []
-    files_done: Any = multiprocessing.Value("q", 0)
-    n_cached_files = 0
-    stats: dict[str, tuple[int, int]] = {}
-    last = ""
-    shown = 0.0
-
-    def show(throttle: bool = False) -> None:
-        """Progress over files: those of cached repositories, and those the workers have started."""
-        nonlocal shown
-        now = time.monotonic()
-        if throttle and now - shown < 0.1:
-            return
-        shown = now
-        report(last, n_cached_files + files_done.value, n_cached_files + sum(n for n, _ in stats.values()))
-
-    def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
-        nonlocal last
-        results.append(res)
-        if db is not None and not cached and not res.failed:
-            db.put([*res.new_cache.items(), (keys[task.repo], res.to_json())])  # per repository: kept if interrupted
-        last = res.repo
-        show()
-
-    todo: list[RepoTask] = []
-    started = time.perf_counter()
+    drawer = None
+    if settings.draw_report:  # its imports go on while the repositories are analyzed
+        from analysis.report_process import ReportProcess
+        drawer = ReportProcess()
     try:
-        for task in tasks:
-            hit = db.get(keys[task.repo]) if db is not None else None
-            if hit is not None and (out / "graphs" / graph_name(task.repo)).is_file():
-                res = RepoResult.from_json(hit)
-                # every file result now comes from the cache: what was parsed then, and what was cached then
-                res.n_cached, res.n_parsed = res.n_parsed + res.n_cached, 0
-                for f in res.files:
-                    f.cached = f.status == FileStatus.ANALYZED and f.kind in CACHEABLE_KINDS
-                n_cached_files += len(res.files)
-                collect(res, task, cached=True)
-            else:
-                todo.append(task)
-        stats.update((t.repo, _tree_stats(Path(t.root))) for t in todo)
-        # largest first, so that no big repository starts last and runs alone
-        todo.sort(key=lambda t: -stats[t.repo][1])
-        show()
-        work = _Work(analyzer, files_done)
-
-        def without_crashed_file(task: RepoTask) -> RepoTask | None:
-            """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
-            rel = crashed_file(blackbox, task.repo)
-            return replace(task, skip=(*task.skip, rel)) if rel is not None else task
-
-        # worker processes even for one job: a native crash in a parser costs its file, not the run
-        for task, outcome in run_tasks(_analyze_task, work, todo, jobs=settings.jobs, setup=_setup_worker,
-                                       tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2,
-                                       isolate=True, on_crash=without_crashed_file):
-            # a worker that died (killed, out of memory) gives its exception: a failed repository
-            collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
-    finally:
-        close_read_only_caches()
+        blackbox = out / ".in-flight"
         shutil.rmtree(blackbox, ignore_errors=True)
-        if db is not None:
-            db.close()
-    seconds = {"repositories": time.perf_counter() - started}
-    started = time.perf_counter()
-    order = {t.repo: i for i, t in enumerate(tasks)}
-    results.sort(key=lambda r: order[r.repo])
-    mine_problems = read_csv(problems_file) if problems_file.is_file() else []
-    written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin)
-    seconds["tables"] = time.perf_counter() - started
-    started = time.perf_counter()
-    if settings.draw_report:
-        from analysis.report import build_report  # matplotlib and pandas: only when the report is drawn
-        build_report(out)
-        seconds["report"] = time.perf_counter() - started
-    files = [f for r in results for f in r.files]
-    summary = AnalyzeSummary(
-        out, len(tasks), len(files), written["call_sites.csv"], written[PROBLEMS],
-        sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
-        sum(1 for f in files if f.status == FileStatus.NO_MLFLOW), catalog.origin,
-        sum(1 for f in files if f.status == FileStatus.NO_MLFLOW_USE), seconds,
-        tuple(r.repo for r in results if r.failed),
-    )
-    if db is not None and not summary.failed:
-        _write_stamp(out, stamp, summary.n_parsed == 0 and not todo, sorted(written), summary)
-    return summary
+        blackbox.mkdir()
+        analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
+                                cache_path if db is not None else None, out / "graphs", revisions, blackbox)
+        results: list[RepoResult] = []
+        files_done: Any = multiprocessing.Value("q", 0)
+        n_cached_files = 0
+        stats: dict[str, tuple[int, int]] = {}
+        last = ""
+        shown = 0.0
+
+        def show(throttle: bool = False) -> None:
+            """Progress over files: those of cached repositories, and those the workers have started."""
+            nonlocal shown
+            now = time.monotonic()
+            if throttle and now - shown < 0.1:
+                return
+            shown = now
+            report(last, n_cached_files + files_done.value, n_cached_files + sum(n for n, _ in stats.values()))
+
+        def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
+            nonlocal last
+            results.append(res)
+            if db is not None and not cached and not res.failed:
+                db.put([*res.new_cache.items(), (keys[task.repo], res.to_json())])  # per repository: kept if interrupted
+            last = res.repo
+            show()
+
+        todo: list[RepoTask] = []
+        started = time.perf_counter()
+        try:
+            for task in tasks:
+                hit = db.get(keys[task.repo]) if db is not None else None
+                if hit is not None and (out / "graphs" / graph_name(task.repo)).is_file():
+                    res = RepoResult.from_json(hit)
+                    # every file result now comes from the cache: what was parsed then, and what was cached then
+                    res.n_cached, res.n_parsed = res.n_parsed + res.n_cached, 0
+                    for f in res.files:
+                        f.cached = f.status == FileStatus.ANALYZED and f.kind in CACHEABLE_KINDS
+                    n_cached_files += len(res.files)
+                    collect(res, task, cached=True)
+                else:
+                    todo.append(task)
+            stats.update((t.repo, _tree_stats(Path(t.root))) for t in todo)
+            # largest first, so that no big repository starts last and runs alone
+            todo.sort(key=lambda t: -stats[t.repo][1])
+            show()
+            work = _Work(analyzer, files_done)
+
+            def without_crashed_file(task: RepoTask) -> RepoTask | None:
+                """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
+                rel = crashed_file(blackbox, task.repo)
+                return replace(task, skip=(*task.skip, rel)) if rel is not None else task
+
+            # worker processes even for one job: a native crash in a parser costs its file, not the run
+            for task, outcome in run_tasks(_analyze_task, work, todo, jobs=settings.jobs, setup=_setup_worker,
+                                           tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2,
+                                           isolate=True, on_crash=without_crashed_file):
+                # a worker that died (killed, out of memory) gives its exception: a failed repository
+                collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
+        finally:
+            close_read_only_caches()
+            shutil.rmtree(blackbox, ignore_errors=True)
+            if db is not None:
+                db.close()
+        seconds = {"repositories": time.perf_counter() - started}
+        started = time.perf_counter()
+        order = {t.repo: i for i, t in enumerate(tasks)}
+        results.sort(key=lambda r: order[r.repo])
+        mine_problems = read_csv(problems_file) if problems_file.is_file() else []
+        written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin)
+        seconds["tables"] = time.perf_counter() - started
+        started = time.perf_counter()
+        if drawer is not None:
+            drawer.draw(out)
+            seconds["report"] = time.perf_counter() - started
+        files = [f for r in results for f in r.files]
+        summary = AnalyzeSummary(
+            out, len(tasks), len(files), written["call_sites.csv"], written[PROBLEMS],
+            sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
+            sum(1 for f in files if f.status == FileStatus.NO_MLFLOW), catalog.origin,
+            sum(1 for f in files if f.status == FileStatus.NO_MLFLOW_USE), seconds,
+            tuple(r.repo for r in results if r.failed),
+        )
+        if db is not None and not summary.failed:
+            _write_stamp(out, stamp, summary.n_parsed == 0 and not todo, sorted(written), summary)
+        return summary
+    finally:
+        if drawer is not None:
+            drawer.close()
 
 
 TABLES_STAMP = ".tables.json"  # what the tables in the folder were written from

@@ -19,6 +19,7 @@ import hashlib
 import html
 import io
 import os
+import pickle
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,6 +84,8 @@ class _Doc:
     pdfs: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     tables: list[TexTable] = field(default_factory=list)
     n_images: int = 0
+    renderer: FigureRenderer | None = None  # renders figures in child processes while the report goes on
+    pending: list[tuple[str, int, str]] = field(default_factory=list)  # (figure, its place in html, caption)
 
     def heading(self, text: str, level: int = 2, anchor: str = "") -> None:
         anchor = anchor or f"sec-{_slug(text)}"
@@ -136,22 +139,90 @@ class _Doc:
                          + (f"<details><summary>{summary}</summary>{table}</details>" if folded else table))
 
     def figure(self, name: str, fig: Figure, source: str, caption: str) -> None:
-        plt = pyplot()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        if self.latex:
-            pdf = io.BytesIO()
-            fig.savefig(pdf, format="pdf", bbox_inches="tight")
-            self.pdfs[name.removesuffix(".png") + ".pdf"] = (pdf.getvalue(), caption)
-        plt.close(fig)
-        data = buf.getvalue()
-        self.figures[name] = data
         note = f"{caption} (computed from {self.source_link(source)})"
         self.md.append(f"![{caption}]({name})\n\n{note}\n")
-        uri = "data:image/png;base64," + base64.b64encode(data).decode()
-        self.html.append(f"<figure><img alt='{html.escape(caption)}' src='{uri}'>"
-                         f"<figcaption>{inline_html(note)}</figcaption></figure>")
+        self.html.append(f"<figcaption>{inline_html(note)}</figcaption></figure>")  # the image goes before it
+        self.pending.append((name, len(self.html) - 1, caption))
+        if self.renderer is not None:
+            self.renderer.submit(name, fig, self.latex)
+        else:
+            self.figures[name], pdf = render_figure(fig, self.latex)
+            if pdf is not None:
+                self.pdfs[name.removesuffix(".png") + ".pdf"] = (pdf, caption)
+        pyplot().close(fig)
         self.n_images += 1
+
+    def finish(self) -> None:
+        """Put each figure's image in place (waiting for those rendered in child processes)."""
+        for name, where, caption in self.pending:
+            if self.renderer is not None:
+                self.figures[name], pdf = self.renderer.result(name)
+                if pdf is not None:
+                    self.pdfs[name.removesuffix(".png") + ".pdf"] = (pdf, caption)
+            uri = "data:image/png;base64," + base64.b64encode(self.figures[name]).decode()
+            self.html[where] = f"<figure><img alt='{html.escape(caption)}' src='{uri}'>" + self.html[where]
+        self.pending.clear()
+
+
+def render_figure(fig: Figure, latex: bool) -> tuple[bytes, bytes | None]:
+    """A figure as PNG, and as PDF with ``latex``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    if not latex:
+        return buf.getvalue(), None
+    pdf = io.BytesIO()
+    fig.savefig(pdf, format="pdf", bbox_inches="tight")
+    return buf.getvalue(), pdf.getvalue()
+
+
+class FigureRenderer:
+    """Figures rendered in forked child processes, ``jobs`` at a time, while the report goes on.
+
+    Drawing a figure (laying out its text, rasterizing) is most of a report's time; a child
+    forked with the figure built renders it on the other core. Only for a process with no other
+    thread (a fork copies only the calling thread: a lock another one holds would stay held), such
+    as the report process of ``analysis.report_process``. A child that fails leaves the figure to
+    be rendered here, to the same bytes.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+        self._running: dict[str, tuple[int, int, Figure, bool]] = {}  # name -> (pid, pipe, figure, latex)
+        self._done: dict[str, tuple[bytes, bytes | None]] = {}
+
+    def submit(self, name: str, fig: Figure, latex: bool) -> None:
+        while len(self._running) >= self.jobs:
+            self._collect(next(iter(self._running)))
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: render, write, leave without running the parent's exit handlers
+            status = 1
+            try:
+                os.close(read_end)
+                data = pickle.dumps(render_figure(fig, latex))
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(data)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        self._running[name] = (pid, read_end, fig, latex)
+
+    def _collect(self, name: str) -> None:
+        pid, read_end, fig, latex = self._running.pop(name)
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _pid, status = os.waitpid(pid, 0)
+        try:
+            self._done[name] = pickle.loads(data) if status == 0 else render_figure(fig, latex)
+        except (pickle.UnpicklingError, EOFError):
+            self._done[name] = render_figure(fig, latex)
+
+    def result(self, name: str) -> tuple[bytes, bytes | None]:
+        """The PNG (and PDF) of figure ``name``, once its child has rendered it."""
+        if name in self._running:
+            self._collect(name)
+        return self._done.pop(name)
 
 
 def _share_rows(rows: list[tuple[str, int, int, str]], interval: bool = True) -> pd.DataFrame:
@@ -683,14 +754,16 @@ def _href(inputs: ReportInputs, out: Path) -> Callable[[str], str]:
 
 
 def build_report(results: Path, all_repos: bool = False, *, corpus: Path | None = None, probe: Path | None = None,
-                 rerun: Path | None = None, reference: Path | None = None, latex: bool = False) -> tuple[Path, Path]:
+                 rerun: Path | None = None, reference: Path | None = None, latex: bool = False,
+                 renderer: FigureRenderer | None = None) -> tuple[Path, Path]:
     """Write ``report/report.md``, ``report/index.html``, ``report/findings.csv`` and the PNGs under ``results``.
 
     Shares are those of one repository per duplicate family, or of every repository with
     ``all_repos``. ``corpus``, ``probe`` (the directory of probe.csv), ``rerun`` (of rerun.csv) are
     looked for when not given (``analysis.report_inputs``); ``reference`` (adjudicated reference
     files) adds the detector's measured validity; ``latex`` writes ``report/latex/`` too. An
-    unchanged set of inputs and options redraws nothing.
+    unchanged set of inputs and options redraws nothing. ``renderer`` renders the figures in child
+    processes (see ``FigureRenderer``: only where this process has no other thread).
     """
     inputs = ReportInputs.locate(results, corpus=corpus, probe=probe, rerun=rerun, reference=reference,
                                  all_repos=all_repos)
@@ -699,9 +772,10 @@ def build_report(results: Path, all_repos: bool = False, *, corpus: Path | None 
     stamp = _inputs_digest(inputs, latex)
     if (out / ".inputs.sha256").is_file() and (out / ".inputs.sha256").read_text() == stamp and html_path.is_file():
         return md_path, html_path  # same rows, same report: nothing to redraw
-    doc = _Doc(_href(inputs, out), latex=latex)
+    doc = _Doc(_href(inputs, out), latex=latex, renderer=renderer)
     report = _Report(inputs, doc)
     report.write()
+    doc.finish()
     out.mkdir(parents=True, exist_ok=True)
     for name, data in doc.figures.items():
         atomic_write_bytes(out / name, data)

@@ -85,7 +85,12 @@ def graph_figure(g: nx.DiGraph) -> Figure:
     for node, data in g.nodes(data=True):
         kind = data.get("kind", "")
         data["layer"] = layers.index(kind) if kind in layers else len(layers)
-    pos = nx.multipartite_layout(g, subset_key="layer")
+    # the layers as lists in the graph's order: given the attribute name, networkx groups them in sets,
+    # whose order (and so the figure) changed with the hash seed from run to run
+    by_layer: dict[int, list[Any]] = {}
+    for node, data in g.nodes(data=True):
+        by_layer.setdefault(data["layer"], []).append(node)
+    pos = nx.multipartite_layout(g, subset_key=by_layer)
     nx.draw_networkx(g, pos=pos, ax=ax, node_color=colors, node_size=110, arrows=True, with_labels=False,
                      edge_color="#00000040")
     # labels over the nodes of one layer and under those of the next, so neighbouring columns do not collide

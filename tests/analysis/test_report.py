@@ -672,3 +672,51 @@ def test_a_rerun_from_the_cache_does_not_redraw_the_report(tmp_path: Path) -> No
 
     build_report(tmp_path / "out")
     assert page.stat().st_mtime_ns != drawn  # an input that changed redraws it
+
+
+_DRAW_GRAPH = """
+import hashlib, io, sys
+import networkx as nx
+from analysis.report_figures import graph_figure
+g = nx.DiGraph()
+for i in range(6):
+    g.add_node(f"m{i}.py", kind="module")
+    g.add_node(f"f{i}", kind="function")
+    g.add_edge(f"m{i}.py", f"f{i}", kind="defines")
+buf = io.BytesIO()
+graph_figure(g).savefig(buf, format="png")
+print(hashlib.sha256(buf.getvalue()).hexdigest())
+"""
+
+
+def test_the_graph_figure_is_the_same_whatever_the_hash_seed() -> None:
+    import os
+    import sys
+    root = Path(__file__).resolve().parents[2]
+    digests = {subprocess.run([sys.executable, "-c", _DRAW_GRAPH], capture_output=True, text=True, check=True, cwd=root,
+                              env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}).stdout
+               for seed in ("1", "2", "3")}
+    assert len(digests) == 1
+
+
+def test_figures_rendered_in_child_processes_are_the_ones_rendered_here(tmp_path: Path) -> None:
+    from analysis.report import FigureRenderer, render_figure
+    from analysis.report_figures import bar_figure
+    figures = {f"f{i}": bar_figure(["a", "b"], [0.2 * i, 0.5], "t", "share") for i in range(3)}
+    here = {name: render_figure(fig, latex=False) for name, fig in figures.items()}
+    renderer = FigureRenderer(2)
+    for name, fig in figures.items():
+        renderer.submit(name, fig, latex=False)
+    assert {name: renderer.result(name) for name in reversed(list(figures))} == here
+
+
+def test_the_report_process_raises_what_stopped_it_and_ends_on_close(tmp_path: Path) -> None:
+    from analysis.report_process import ReportError, ReportProcess
+    (tmp_path / "results").write_text("a file, not a results directory")
+    drawer = ReportProcess()
+    try:
+        with pytest.raises(ReportError, match=r"drawing the report of .*results failed:\n(.|\n)*Traceback"):
+            drawer.draw(tmp_path / "results")
+    finally:
+        drawer.close()
+    assert drawer._process.returncode == 0
