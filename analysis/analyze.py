@@ -37,6 +37,7 @@ from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, writ
 if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there is a repository to analyze
     from analysis.engine import RepoAnalyzer
     from analysis.repo_state import RepoResult, RepoTask
+    from analysis.report_process import ReportProcess
 
 __all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "analyze", "cached_catalog", "cached_storage"]
 
@@ -215,10 +216,16 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     from analysis.traceability import graph_name
 
     tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
-    drawer = None
-    if settings.draw_report:  # its imports go on while the repositories are analyzed
-        from analysis.report_process import ReportProcess
-        drawer = ReportProcess()
+    drawer: ReportProcess | None = None
+
+    def start_drawer() -> None:
+        """Start the report's process once a core is free: when fewer repositories are left than
+        workers, its imports use the core the last ones leave idle, then the one the tables leave."""
+        nonlocal drawer
+        if settings.draw_report and drawer is None:
+            from analysis.report_process import ReportProcess
+            drawer = ReportProcess()
+
     try:
         blackbox = out / ".in-flight"
         shutil.rmtree(blackbox, ignore_errors=True)
@@ -269,6 +276,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
             todo.sort(key=lambda t: -stats[t.repo][1])
             show()
             work = _Work(analyzer, files_done)
+            finished = 0
+            if len(todo) < settings.jobs:
+                start_drawer()
 
             def without_crashed_file(task: RepoTask) -> RepoTask | None:
                 """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
@@ -281,6 +291,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                                            isolate=True, on_crash=without_crashed_file):
                 # a worker that died (killed, out of memory) gives its exception: a failed repository
                 collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
+                finished += 1
+                if len(todo) - finished < settings.jobs:
+                    start_drawer()
         finally:
             close_read_only_caches()
             shutil.rmtree(blackbox, ignore_errors=True)
@@ -294,7 +307,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin)
         seconds["tables"] = time.perf_counter() - started
         started = time.perf_counter()
-        if drawer is not None:
+        if settings.draw_report:
+            start_drawer()
+            assert drawer is not None
             drawer.draw(out)
             seconds["report"] = time.perf_counter() - started
         files = [f for r in results for f in r.files]
