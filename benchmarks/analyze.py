@@ -8,7 +8,7 @@ the wall time of each of its phases (repositories, tables, report), the lower bo
 LibCST-based pass (``libcst.parse_module`` alone of the .py files and notebooks the cold run parsed
 with LibCST, one process), the library floor (both parses divided by the jobs) and the cold run's
 ratio to it, two warm runs as a user runs them (``python cli.py analyze`` in a new process on the
-same output directory: the first rewrites the tables from the cache, the second has nothing to
+same output directory: the first rewrites files.csv alone, its `cached` column, the second has nothing to
 redo), their ratios to the cold run, and the peak memory of this process and its workers. The API catalog is built once before timing
 (it is a property of the corpus, cached in ``<corpus>/mlflow/.catalog.json``) and reported apart.
 """
@@ -91,7 +91,7 @@ def main() -> None:
         t_cold = time.perf_counter() - t0
         cst_floor, n_cst = libcst_floor(args.corpus, Path(out) / "files.csv")
         # warm as a user runs it: a new process, start-up and imports included; the first re-run
-        # rewrites the tables from the cache (their `cached` column changes), the next has nothing to redo
+        # rewrites files.csv alone (its `cached` column becomes true), the next has nothing to redo
         warm_runs = []
         for _ in range(2):
             t0 = time.perf_counter()
@@ -111,7 +111,7 @@ def main() -> None:
     library = (floor + cst_floor) / max(args.jobs, 1)
     print(f"library floor (ast.parse of every .py file + LibCST of those analyzed) / {args.jobs} jobs: {library:.2f}s; "
           f"cold = {t_cold / library:.2f}x the library floor")
-    for label, t_warm in zip(("warm   re-run, tables rewritten from the cache", "warm   re-run, nothing to redo"), warm_runs):
+    for label, t_warm in zip(("warm   re-run, files.csv's `cached` column rewritten", "warm   re-run, nothing to redo"), warm_runs):
         print(f"{label} (python cli.py analyze, a new process, jobs={args.jobs}): {t_warm:.2f}s = "
               f"{t_warm / t_cold:.3f}x cold")
     print(f"peak memory (largest process): {peak_mb:.0f} MB")
