@@ -289,7 +289,7 @@ def report(
     intervals, the proposal's KPIs, one section per question, methodology, threats to validity and
     published baselines. A measure whose input is missing (probe, re-run, reference) says "not
     measured" with the command to run. (analyze writes it too, unless --no-report.)"""
-    from analysis.report import build_report
+    from analysis.report import FigureRenderer, build_report
     from analysis.report_inputs import REFERENCE_FILES, ReportInputs
 
     results_dir = results or (Path("results") / DEFAULT_SPEC.stem)
@@ -303,7 +303,7 @@ def report(
             raise typer.Exit(Exit.BAD_INPUT)
     inputs = ReportInputs.locate(results_dir, corpus=corpus, probe=probe, rerun=rerun, reference=reference)
     md, page = build_report(results_dir, all_repos, corpus=inputs.corpus, probe=inputs.probe, rerun=inputs.rerun,
-                            reference=reference, latex=latex)
+                            reference=reference, latex=latex, renderer=FigureRenderer.if_safe(2))
     typer.echo(f"report: {page}\nmarkdown: {md}")
     for name, where in (("corpus", inputs.corpus), ("probe", inputs.probe), ("rerun", inputs.rerun),
                         ("reference", inputs.reference)):

@@ -21,6 +21,7 @@ import io
 import os
 import pickle
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +185,11 @@ class FigureRenderer:
     as the report process of ``analysis.report_process``. A child that fails leaves the figure to
     be rendered here, to the same bytes.
     """
+
+    @classmethod
+    def if_safe(cls, jobs: int) -> FigureRenderer | None:
+        """A renderer when this process runs no other thread (so may fork) and has a core to spare, else None."""
+        return cls(jobs) if threading.active_count() == 1 and (os.cpu_count() or 1) > 1 else None
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
