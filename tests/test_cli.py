@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -102,6 +103,12 @@ def test_readme_main_job_runs_on_a_fresh_corpus(tmp_path: Path, fake_github: Fak
     assert [(c["repo"], c["path"], c["line"], c["api"]) for c in calls] == [("p/proj", "train.py", "2", "mlflow.log_param")]
     catalog = read_csv(tmp_path / "results" / "api_catalog.csv")
     assert {c["api"] for c in catalog} == {"mlflow.log_param"}  # read from the corpus's release
+    # the report, drawn by its own process, with each figure in the page as in its file
+    report = tmp_path / "results" / "report"
+    figures = sorted(report.glob("fig_*.png"))
+    page = (report / "index.html").read_text(encoding="utf-8")
+    assert figures and page.count("data:image/png;base64,") == len(figures)
+    assert all(base64.b64encode(f.read_bytes()).decode() in page for f in figures)
 
 
 def test_analyze_without_manifest_exits_2(tmp_path: Path) -> None:
