@@ -8,20 +8,22 @@ needs. A probe that fails in a release becomes a row with ``outcome = error`` an
 script itself only fails on bad arguments. Each row: ``probe, parameter, value, unit, n, spread,
 outcome, detail`` and, for series the driver fits, ``size``.
 
-The same file is also its own helper process (``--worker KIND``): a fresh interpreter that reads
-values back, measures client start-up, or logs concurrently with its siblings.
+The same file is also its own helper processes: a fresh interpreter that measures client start-up
+(``--worker startup``), and processes that read values back or log concurrently with their
+siblings, forked from a helper server that has imported MLflow once (``_Helper``).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import logging
 import math
+import multiprocessing
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,10 +37,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 Row = Dict[str, Any]
 
-# Sizes per scale. "large" holds the sizes the issue names; "small" runs in seconds for tests.
+# Sizes per scale. "large" holds the sizes the issue names; "small" runs in seconds for tests (one
+# start-up sample: a fresh interpreter importing MLflow is the dearest thing it does).
 SCALES: Dict[str, Dict[str, Any]] = {
     "small": {"runs": (10, 30, 100), "points": (100, 1000), "reps": 3, "per_point": 20, "batches": 3,
-              "workers": 2, "per_worker": 20, "startups": 2, "params": 100},
+              "workers": 2, "per_worker": 20, "startups": 1, "params": 100},
     "medium": {"runs": (100, 1000, 3000), "points": (1000, 10000, 30000), "reps": 5, "per_point": 100,
                "batches": 5, "workers": 4, "per_worker": 100, "startups": 3, "params": 500},
     "large": {"runs": (100, 1000, 10000), "points": (1000, 10000, 100000), "reps": 5, "per_point": 200,
@@ -227,6 +230,7 @@ class Store:
 
     def drop(self) -> None:
         if self.created_db:
+            _dispose_engines()  # a server refuses to drop a database in use (PostgreSQL: after 5 s)
             try:
                 _sql_execute(self.server_uri, "DROP DATABASE %s" % self.created_db)
             except Exception as err:
@@ -244,6 +248,17 @@ def _with_driver(uri: str) -> str:
         except ImportError:
             continue
     return uri
+
+
+def _dispose_engines() -> None:
+    """Close the connections of every SQLAlchemy engine of this process (MLflow's stores keep their pools)."""
+    try:
+        engine_class = importlib.import_module("sqlalchemy.engine").Engine
+    except ImportError:
+        return
+    for obj in gc.get_objects():
+        if isinstance(obj, engine_class):
+            obj.dispose()
 
 
 def _engine(uri: str) -> Any:
@@ -274,7 +289,11 @@ def _sql_execute(uri: str, statement: str) -> None:
 # --- helper processes -----------------------------------------------------------------------------
 
 def _spawn(kind: str, args: Dict[str, Any], timeout: float = 600.0) -> Dict[str, Any]:
-    """Run this file as a fresh interpreter doing ``kind``; its JSON answer."""
+    """Run this file as a fresh interpreter doing ``kind``; its JSON answer.
+
+    Only what measures a fresh interpreter (``startup``) is spawned; every other helper is a fork
+    of the helper server (``_Helper``).
+    """
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--args", json.dumps(args)]
     start = time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
@@ -286,6 +305,109 @@ def _spawn(kind: str, args: Dict[str, Any], timeout: float = 600.0) -> Dict[str,
     answer: Dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     answer["wall"] = wall
     return answer
+
+
+# Modules the helper server imports once, before it forks any helper: MLflow and its stores. A
+# fresh interpreter takes seconds to import them; a fork of the server has them at no cost.
+PRELOAD = {"file": "mlflow.store.tracking.file_store", "sql": "mlflow.store.tracking.sqlalchemy_store"}
+_CONTEXT: List[Any] = []  # the multiprocessing context of the helpers, made on first use
+
+
+def _helper_context(scheme: str) -> Any:
+    """Where helpers come from: a fork server (started on first use, MLflow imported), else spawn.
+
+    A helper is a process of its own that has made no client and opened no store: its reads come
+    from the store, not from anything this process holds, and its connections are its own. The
+    server is a fresh interpreter started once; each helper is a fork of it, made before it touches
+    any store. Where there is no fork server (Windows), each helper is spawned.
+    """
+    if not _CONTEXT:
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context: Any = multiprocessing.get_context("forkserver")
+            store_module = PRELOAD["file" if scheme == "file" else "sql"]
+            context.set_forkserver_preload(["mlflow", "mlflow.tracking", store_module])
+        else:
+            context = multiprocessing.get_context("spawn")
+        _CONTEXT.append(context)
+    return _CONTEXT[0]
+
+
+class _Helper:
+    """A helper process doing ``kind`` and the pipe to it: it sends messages, then its answer."""
+
+    def __init__(self, kind: str, store: Store, args: Dict[str, Any]) -> None:
+        context = _helper_context(store.scheme)
+        self.kind = kind
+        self.conn, child = context.Pipe()
+        # the variables the workload set since the server started (MLFLOW_ALLOW_FILE_STORE)
+        env = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+        self.process = context.Process(target=_helper_main, args=(kind, dict(args, env=env), child), daemon=True)
+        self.process.start()
+        child.close()
+
+    def receive(self, timeout: float = 600.0) -> Any:
+        """The helper's next message; RuntimeError when it failed, died or said nothing in time."""
+        if not self.conn.poll(timeout):
+            self.process.kill()
+            raise RuntimeError("helper %s said nothing in %.0f s" % (self.kind, timeout))
+        try:
+            message = self.conn.recv()
+        except EOFError:
+            self.process.join()
+            raise RuntimeError("helper %s died: exit %s" % (self.kind, self.process.exitcode))
+        if message[0] == "failed":
+            self.process.join()
+            raise RuntimeError("helper %s failed: %s" % (self.kind, message[1]))
+        return message
+
+    def send(self, message: Any) -> None:
+        self.conn.send(message)
+
+    def answer(self) -> Dict[str, Any]:
+        """Its answer (after any messages it sends first, which are dropped); the process is reaped."""
+        while True:
+            message = self.receive()
+            if message[0] == "done":
+                self.process.join()
+                self.conn.close()
+                answer: Dict[str, Any] = message[1]
+                return answer
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+def _helper_main(kind: str, args: Dict[str, Any], conn: Any) -> None:
+    """The helper process: runs ``HELPERS[kind]`` and sends ``("done", answer)`` or ``("failed", message)``."""
+    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:  # as the workload has them now
+        del os.environ[key]
+    os.environ.update(args.pop("env", {}))
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        answer = HELPERS[kind](args, conn)
+    except Exception as err:
+        sys.stderr.write(traceback.format_exc())
+        conn.send(("failed", _message(err)))
+        return
+    conn.send(("done", answer))
+
+
+def _start_helpers(store: Store) -> Optional[_Helper]:
+    """Start the helper server and a helper that only says it is there; None if it cannot start."""
+    try:
+        return _Helper("ready", store, {})
+    except Exception as err:  # the helpers' steps will say why, each an error row
+        sys.stderr.write("the helper server did not start: %s\n" % _message(err))
+        return None
+
+
+def _helpers_ready(helper: _Helper) -> None:
+    try:
+        helper.answer()
+    except RuntimeError as err:
+        sys.stderr.write("%s\n" % err)
 
 
 def _worker_startup(args: Dict[str, Any]) -> Dict[str, Any]:
@@ -306,7 +428,7 @@ def _plain(x: Any) -> Any:
     return x if isinstance(x, int) else repr(x)
 
 
-def _worker_readback(args: Dict[str, Any]) -> Dict[str, Any]:
+def _helper_readback(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
     client = _client(args["uri"])
     out: Dict[str, Any] = {"metrics": {}, "params": {}}
     for key in args["metrics"]:
@@ -322,12 +444,12 @@ def _worker_readback(args: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def _worker_log_points(args: Dict[str, Any]) -> Dict[str, Any]:
+def _helper_log_points(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
     """One of N processes logging to one run at once (distinct steps per process)."""
     client = _client(args["uri"])
     errors: List[str] = []
     base = args["index"] * args["count"]
-    _ready_set_go()
+    _ready_set_go(conn)
     for i in range(args["count"]):
         try:
             client.log_metric(args["run_id"], "c", float(base + i), timestamp=TIMESTAMP + base + i, step=base + i)
@@ -336,11 +458,11 @@ def _worker_log_points(args: Dict[str, Any]) -> Dict[str, Any]:
     return {"errors": errors}
 
 
-def _worker_create_runs(args: Dict[str, Any]) -> Dict[str, Any]:
+def _helper_create_runs(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
     """One of N processes creating runs in one experiment at once."""
     client = _client(args["uri"])
     errors: List[str] = []
-    _ready_set_go()
+    _ready_set_go(conn)
     for i in range(args["count"]):
         try:
             run = client.create_run(args["experiment_id"])
@@ -350,28 +472,29 @@ def _worker_create_runs(args: Dict[str, Any]) -> Dict[str, Any]:
     return {"errors": errors}
 
 
-def _ready_set_go() -> None:
+def _ready_set_go(conn: Any) -> None:
     """Say the client is ready, then wait for the parent's word, so that every helper starts at once."""
-    print("ready", flush=True)
-    sys.stdin.readline()
+    conn.send(("ready",))
+    conn.recv()
 
 
-def _worker_batches(args: Dict[str, Any]) -> Dict[str, Any]:
-    """Log batches of 1,000 metrics forever, saying on stdout when each starts and ends."""
+def _helper_batches(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
+    """Log batches of 1,000 metrics forever, saying when each starts and ends."""
     client = _client(args["uri"])
     i = 0
     while True:
         metrics = [_metric("b%d_%d" % (i, j), float(j), TIMESTAMP, 0) for j in range(BATCH)]
-        print("start %d %f" % (i, time.time()), flush=True)
+        conn.send(("start", i, time.time()))
         start = time.perf_counter()
         client.log_batch(args["run_id"], metrics=metrics)
-        print("end %d %f" % (i, time.perf_counter() - start), flush=True)
+        conn.send(("end", i, time.perf_counter() - start))
         i += 1
 
 
-WORKERS: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]] = {
-    "startup": _worker_startup, "readback": _worker_readback, "log-points": _worker_log_points,
-    "create-runs": _worker_create_runs, "batches": _worker_batches,
+WORKERS: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]] = {"startup": _worker_startup}  # spawned
+HELPERS: Dict[str, Callable[[Dict[str, Any], Any], Dict[str, Any]]] = {
+    "ready": lambda args, conn: {}, "readback": _helper_readback, "log-points": _helper_log_points, "create-runs": _helper_create_runs,
+    "batches": _helper_batches,
 }
 
 
@@ -625,7 +748,7 @@ def _param_cases(limit: Optional[int]) -> List[Tuple[str, str, str]]:
 
 
 def probe_precision(store: Store, client: Any) -> List[Row]:
-    """Log each value, read it back from a fresh interpreter, compare."""
+    """Log each value, read it back from a fresh process (a helper: its own client), compare."""
     rows: List[Row] = []
     limit = _max_param_length()
     rows.append(_row("precision", "MAX_PARAM_VAL_LENGTH", limit if limit is not None else "", "chars", "", "",
@@ -656,8 +779,8 @@ def probe_precision(store: Store, client: Any) -> List[Row]:
                 logged["param " + name] = ("", warned.text())
             except Exception as err:
                 logged["param " + name] = (_message(err), warned.text())
-    back = _spawn("readback", {"uri": store.uri, "run_id": run_id, "metrics": list(metric_keys.values()),
-                               "params": [key for _, key, _ in params]})
+    back = _Helper("readback", store, {"uri": store.uri, "run_id": run_id, "metrics": list(metric_keys.values()),
+                                "params": [key for _, key, _ in params]}).answer()
     for name, value, timestamp, step in cases:
         error, warned_text = logged[name]
         history = back["metrics"][metric_keys[name]]
@@ -772,26 +895,22 @@ def _repeat_point(client: Any) -> List[Row]:
 
 def _gather(kind: str, store: Store, common: Dict[str, Any], workers: int, count: int) -> List[str]:
     """Run ``workers`` helpers at once (all start at the same instant); their errors."""
-    procs = []
-    for index in range(workers):
-        args = dict(common, uri=store.uri, index=index, count=count)
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--args", json.dumps(args)]
-        procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      universal_newlines=True))
-    for proc in procs:  # every helper has imported MLflow and made its client
-        assert proc.stdout is not None
-        proc.stdout.readline()
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
+    helpers = [_Helper(kind, store, dict(common, uri=store.uri, index=index, count=count)) for index in range(workers)]
     errors: List[str] = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=600)
-        if proc.returncode != 0:
-            errors.append("process died: " + (err.strip().splitlines() or ["exit %d" % proc.returncode])[-1][:200])
-            continue
-        errors.extend(json.loads(out.strip().splitlines()[-1])["errors"])
+    ready = []
+    for helper in helpers:  # every helper has made its client
+        try:
+            helper.receive()
+            ready.append(helper)
+        except RuntimeError as err:
+            errors.append("process died: " + str(err)[:200])
+    for helper in ready:
+        helper.send("go")
+    for helper in ready:
+        try:
+            errors.extend(helper.answer()["errors"])
+        except RuntimeError as err:
+            errors.append("process died: " + str(err)[:200])
     return errors
 
 
@@ -844,27 +963,23 @@ def _concurrent_experiment(store: Store, client: Any, scale: Dict[str, Any]) -> 
 
 def _killed_batch(store: Store, client: Any) -> List[Row]:
     run_id = client.create_run(_new_experiment(client, "killed")).info.run_id
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "batches", "--args",
-           json.dumps({"uri": store.uri, "run_id": run_id})]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True)
+    helper = _Helper("batches", store, {"uri": store.uri, "run_id": run_id})
     durations: List[float] = []
     victim = -1
     delay = 0.0
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        words = line.split()
-        if len(words) != 3 or words[0] not in ("start", "end"):
-            continue  # anything else the client prints
-        word, index, number = words
+    while True:
+        try:
+            word, index, number = helper.receive()
+        except RuntimeError:
+            break  # the loop ended: a batch raised, or the helper died
         if word == "end":
             durations.append(float(number))
         elif int(index) == 2:
             victim = 2
             delay = statistics.median(durations) / 2  # half-way through, by the two batches before
             time.sleep(delay)
-            os.kill(proc.pid, signal.SIGKILL)
             break
-    proc.wait()
+    helper.kill()  # SIGKILL
     if victim < 0:
         return [_row("client killed mid-log_batch", "", outcome="error", detail="the batch loop ended early")]
     probe = "client killed mid-log_batch"
@@ -971,8 +1086,10 @@ def run(uri: str, scale_name: str, probes: Sequence[str]) -> Dict[str, Any]:
     """Every probe asked, on a fresh store at ``uri``; the JSON document."""
     started = time.perf_counter()
     scale = SCALES[scale_name]
-    mlflow = _mlflow()
     store = Store(uri)
+    # the helper server imports MLflow while this process does, and makes the store
+    warming = _start_helpers(store) if set(probes) & {"precision", "integrity"} else None
+    mlflow = _mlflow()
     fresh = store.make_fresh()
     rows: List[Row] = []
     facts: Dict[str, str] = {}
@@ -981,6 +1098,8 @@ def run(uri: str, scale_name: str, probes: Sequence[str]) -> Dict[str, Any]:
         client = _client(store.uri)
         client.get_experiment_by_name("Default")  # creates the schema of a new SQL store
         facts = store.facts()
+        if warming is not None:
+            _helpers_ready(warming)  # the server idle before anything is timed
         if "capacity" in probes:
             rows.extend(probe_capacity(store, client, scale))
         if "precision" in probes:
