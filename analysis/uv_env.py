@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,13 +94,31 @@ def uv_command() -> list[str]:
     raise EnvBuildError("uv missing", "uv is not installed (pip install uv)")
 
 
-def _version_of(python: Path) -> str | None:
-    try:
-        out = subprocess.run([str(python), "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                             capture_output=True, text=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+def _versions_of(pythons: Sequence[str], timeout: float = 30.0) -> dict[str, str]:
+    """The full version (``3.9.18``) of each interpreter that answers, all asked at once.
+
+    Processes, not threads: with a thread pool here, the test of ``rerun`` stopped by Ctrl-C
+    hung in both of two runs of its module in one process (the executor forks its workers).
+    """
+    started: dict[str, subprocess.Popen[str]] = {}
+    for python in pythons:
+        try:
+            started[python] = subprocess.Popen([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        except OSError:
+            continue
+    deadline = time.monotonic() + timeout
+    versions: dict[str, str] = {}
+    for python, proc in started.items():
+        try:
+            out, _ = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            continue
+        if proc.returncode == 0 and out.strip():
+            versions[python] = out.strip()
+    return versions
 
 
 def find_interpreters() -> dict[str, Path]:
@@ -115,12 +132,10 @@ def find_interpreters() -> dict[str, Path]:
     usable = [p for p in candidates if re.fullmatch(r"python3(\.\d+)?", p.name) and os.access(p, os.X_OK)]
     # each file asked once (PATH and pyenv name the same interpreters several times: python3,
     # python3.11, /bin and /usr/bin), all at once: starting ~20 interpreters one by one took 2 s
-    files = list(dict.fromkeys(os.path.realpath(p) for p in usable))
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        version_of_file = dict(zip(files, pool.map(lambda f: _version_of(Path(f)), files)))
+    version_of_file = _versions_of(list(dict.fromkeys(os.path.realpath(p) for p in usable)))
     found: dict[str, Path] = {}
     for path in usable:  # the first path of each version, in the order above
-        version = version_of_file[os.path.realpath(path)]
+        version = version_of_file.get(os.path.realpath(path))
         if version and version.startswith("3.") and version not in found:
             found[version] = path
     return found
