@@ -10,7 +10,7 @@ outcome, detail`` and, for series the driver fits, ``size``.
 
 The same file is also its own helper processes: a fresh interpreter that measures client start-up
 (``--worker startup``), and processes that read values back or log concurrently with their
-siblings, forked from a helper server that has imported MLflow once (``_Helper``).
+siblings, forked from a copy of the workload made once it has imported MLflow (``_Zygote``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ import json
 import logging
 import math
 import multiprocessing
+import multiprocessing.connection
+import multiprocessing.reduction
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -291,8 +294,8 @@ def _sql_execute(uri: str, statement: str) -> None:
 def _spawn(kind: str, args: Dict[str, Any], timeout: float = 600.0) -> Dict[str, Any]:
     """Run this file as a fresh interpreter doing ``kind``; its JSON answer.
 
-    Only what measures a fresh interpreter (``startup``) is spawned; every other helper is a fork
-    of the helper server (``_Helper``).
+    Only what measures a fresh interpreter (``startup``) is spawned; every other helper is forked
+    (``_Helper``).
     """
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--args", json.dumps(args)]
     start = time.perf_counter()
@@ -307,43 +310,117 @@ def _spawn(kind: str, args: Dict[str, Any], timeout: float = 600.0) -> Dict[str,
     return answer
 
 
-# Modules the helper server imports once, before it forks any helper: MLflow and its stores. A
-# fresh interpreter takes seconds to import them; a fork of the server has them at no cost.
-PRELOAD = {"file": "mlflow.store.tracking.file_store", "sql": "mlflow.store.tracking.sqlalchemy_store"}
-_CONTEXT: List[Any] = []  # the multiprocessing context of the helpers, made on first use
+# The store modules a helper needs, imported before the helpers' parent is forked.
+STORE_MODULES = {"file": "mlflow.store.tracking.file_store", "sql": "mlflow.store.tracking.sqlalchemy_store"}
+_ZYGOTE: List["_Zygote"] = []  # the process helpers are forked from, once made
 
 
-def _helper_context(scheme: str) -> Any:
-    """Where helpers come from: a fork server (started on first use, MLflow imported), else spawn.
+class _Zygote:
+    """A fork of the workload made once it has imported MLflow and before it touches the store.
 
-    A helper is a process of its own that has made no client and opened no store: its reads come
-    from the store, not from anything this process holds, and its connections are its own. The
-    server is a fresh interpreter started once; each helper is a fork of it, made before it touches
-    any store. Where there is no fork server (Windows), each helper is spawned.
+    Every helper is a fork of it: a process of its own that has made no client and opened no store
+    (its reads come from the store, not from anything the workload holds; its connections are its
+    own), without the seconds a fresh interpreter takes to import MLflow.
     """
-    if not _CONTEXT:
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            context: Any = multiprocessing.get_context("forkserver")
-            store_module = PRELOAD["file" if scheme == "file" else "sql"]
-            context.set_forkserver_preload(["mlflow", "mlflow.tracking", store_module])
-        else:
-            context = multiprocessing.get_context("spawn")
-        _CONTEXT.append(context)
-    return _CONTEXT[0]
+
+    def __init__(self) -> None:
+        self.conn, theirs = multiprocessing.Pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            self.conn.close()
+            _zygote_main(theirs)
+        theirs.close()
+
+    def fork(self, kind: str, args: Dict[str, Any]) -> Tuple[int, Any]:
+        """A new helper doing ``kind``: its pid and the workload's end of the pipe to it."""
+        mine, theirs = multiprocessing.Pipe()
+        self.conn.send((kind, args))
+        multiprocessing.reduction.send_handle(self.conn, theirs.fileno(), self.pid)
+        theirs.close()
+        pid: int = self.conn.recv()
+        return pid, mine
+
+
+def _zygote_main(conn: Any) -> None:
+    """Fork a helper for each request, until the workload closes the pipe (it exits)."""
+    while True:
+        try:
+            kind, args = conn.recv()
+            fd = multiprocessing.reduction.recv_handle(conn)
+        except EOFError:
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            code = 1
+            try:
+                _helper_main(kind, args, multiprocessing.connection.Connection(fd))
+                code = 0
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)  # not the workload's exit handlers
+        os.close(fd)
+        conn.send(pid)
+        while True:  # reap the helpers that ended
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+
+
+def _fork_helpers(store: Store) -> None:
+    """Import the store's module, then make the process helpers are forked from (where there is fork)."""
+    if not hasattr(os, "fork"):
+        return  # each helper is spawned
+    try:
+        importlib.import_module(STORE_MODULES["file" if store.scheme == "file" else "sql"])
+    except ImportError:
+        pass  # the helpers import what they need
+    _ZYGOTE.append(_Zygote())
+
+
+class _Forked:
+    """A helper forked from the zygote: not this process's child, so it is known by its pid and pipe."""
+
+    def __init__(self, pid: int, conn: Any) -> None:
+        self.pid, self.conn = pid, conn
+        self.exitcode = None
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def join(self, timeout: float = 60.0) -> None:
+        """Wait until it has ended: its end of the pipe closed."""
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and self.conn.poll(max(0.0, deadline - time.monotonic())):
+                self.conn.recv_bytes()
+        except (EOFError, OSError):
+            pass
 
 
 class _Helper:
     """A helper process doing ``kind`` and the pipe to it: it sends messages, then its answer."""
 
     def __init__(self, kind: str, store: Store, args: Dict[str, Any]) -> None:
-        context = _helper_context(store.scheme)
         self.kind = kind
-        self.conn, child = context.Pipe()
-        # the variables the workload set since the server started (MLFLOW_ALLOW_FILE_STORE)
-        env = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
-        self.process = context.Process(target=_helper_main, args=(kind, dict(args, env=env), child), daemon=True)
-        self.process.start()
-        child.close()
+        # the variables the workload has now (it sets MLFLOW_ALLOW_FILE_STORE after the fork)
+        args = dict(args, env={k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")})
+        self.process: Any
+        if _ZYGOTE:
+            pid, self.conn = _ZYGOTE[0].fork(kind, args)
+            self.process = _Forked(pid, self.conn)
+        else:
+            context = multiprocessing.get_context("spawn")
+            self.conn, child = context.Pipe()
+            self.process = context.Process(target=_helper_main, args=(kind, args, child), daemon=True)
+            self.process.start()
+            child.close()
 
     def receive(self, timeout: float = 600.0) -> Any:
         """The helper's next message; RuntimeError when it failed, died or said nothing in time."""
@@ -354,7 +431,8 @@ class _Helper:
             message = self.conn.recv()
         except EOFError:
             self.process.join()
-            raise RuntimeError("helper %s died: exit %s" % (self.kind, self.process.exitcode))
+            raise RuntimeError("helper %s died%s" % (
+                self.kind, "" if self.process.exitcode is None else ": exit %s" % self.process.exitcode))
         if message[0] == "failed":
             self.process.join()
             raise RuntimeError("helper %s failed: %s" % (self.kind, message[1]))
@@ -374,6 +452,7 @@ class _Helper:
                 return answer
 
     def kill(self) -> None:
+        """SIGKILL; returns once it has ended."""
         self.process.kill()
         self.process.join()
         self.conn.close()
@@ -392,22 +471,6 @@ def _helper_main(kind: str, args: Dict[str, Any], conn: Any) -> None:
         conn.send(("failed", _message(err)))
         return
     conn.send(("done", answer))
-
-
-def _start_helpers(store: Store) -> Optional[_Helper]:
-    """Start the helper server and a helper that only says it is there; None if it cannot start."""
-    try:
-        return _Helper("ready", store, {})
-    except Exception as err:  # the helpers' steps will say why, each an error row
-        sys.stderr.write("the helper server did not start: %s\n" % _message(err))
-        return None
-
-
-def _helpers_ready(helper: _Helper) -> None:
-    try:
-        helper.answer()
-    except RuntimeError as err:
-        sys.stderr.write("%s\n" % err)
 
 
 def _worker_startup(args: Dict[str, Any]) -> Dict[str, Any]:
@@ -493,7 +556,7 @@ def _helper_batches(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
 
 WORKERS: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]] = {"startup": _worker_startup}  # spawned
 HELPERS: Dict[str, Callable[[Dict[str, Any], Any], Dict[str, Any]]] = {
-    "ready": lambda args, conn: {}, "readback": _helper_readback, "log-points": _helper_log_points, "create-runs": _helper_create_runs,
+    "readback": _helper_readback, "log-points": _helper_log_points, "create-runs": _helper_create_runs,
     "batches": _helper_batches,
 }
 
@@ -1087,9 +1150,9 @@ def run(uri: str, scale_name: str, probes: Sequence[str]) -> Dict[str, Any]:
     started = time.perf_counter()
     scale = SCALES[scale_name]
     store = Store(uri)
-    # the helper server imports MLflow while this process does, and makes the store
-    warming = _start_helpers(store) if set(probes) & {"precision", "integrity"} else None
     mlflow = _mlflow()
+    if set(probes) & {"precision", "integrity"}:
+        _fork_helpers(store)  # before the store is touched
     fresh = store.make_fresh()
     rows: List[Row] = []
     facts: Dict[str, str] = {}
@@ -1098,8 +1161,6 @@ def run(uri: str, scale_name: str, probes: Sequence[str]) -> Dict[str, Any]:
         client = _client(store.uri)
         client.get_experiment_by_name("Default")  # creates the schema of a new SQL store
         facts = store.facts()
-        if warming is not None:
-            _helpers_ready(warming)  # the server idle before anything is timed
         if "capacity" in probes:
             rows.extend(probe_capacity(store, client, scale))
         if "precision" in probes:
