@@ -8,17 +8,22 @@ needs. A probe that fails in a release becomes a row with ``outcome = error`` an
 script itself only fails on bad arguments. Each row: ``probe, parameter, value, unit, n, spread,
 outcome, detail`` and, for series the driver fits, ``size``.
 
-The same file is also its own helper process (``--worker KIND``): a fresh interpreter that reads
-values back, measures client start-up, or logs concurrently with its siblings.
+The same file is also its own helper processes: a fresh interpreter that measures client start-up
+(``--worker startup``), and processes that read values back or log concurrently with their
+siblings, forked from a copy of the workload made once it has imported MLflow (``_Zygote``).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import logging
 import math
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.reduction
 import os
 import shutil
 import signal
@@ -35,10 +40,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 Row = Dict[str, Any]
 
-# Sizes per scale. "large" holds the sizes the issue names; "small" runs in seconds for tests.
+# Sizes per scale. "large" holds the sizes the issue names; "small" runs in seconds for tests (one
+# start-up sample: a fresh interpreter importing MLflow is the dearest thing it does).
 SCALES: Dict[str, Dict[str, Any]] = {
     "small": {"runs": (10, 30, 100), "points": (100, 1000), "reps": 3, "per_point": 20, "batches": 3,
-              "workers": 2, "per_worker": 20, "startups": 2, "params": 100},
+              "workers": 2, "per_worker": 20, "startups": 1, "params": 100},
     "medium": {"runs": (100, 1000, 3000), "points": (1000, 10000, 30000), "reps": 5, "per_point": 100,
                "batches": 5, "workers": 4, "per_worker": 100, "startups": 3, "params": 500},
     "large": {"runs": (100, 1000, 10000), "points": (1000, 10000, 100000), "reps": 5, "per_point": 200,
@@ -227,6 +233,7 @@ class Store:
 
     def drop(self) -> None:
         if self.created_db:
+            _dispose_engines()  # a server refuses to drop a database in use (PostgreSQL: after 5 s)
             try:
                 _sql_execute(self.server_uri, "DROP DATABASE %s" % self.created_db)
             except Exception as err:
@@ -244,6 +251,17 @@ def _with_driver(uri: str) -> str:
         except ImportError:
             continue
     return uri
+
+
+def _dispose_engines() -> None:
+    """Close the connections of every SQLAlchemy engine of this process (MLflow's stores keep their pools)."""
+    try:
+        engine_class = importlib.import_module("sqlalchemy.engine").Engine
+    except ImportError:
+        return
+    for obj in gc.get_objects():
+        if isinstance(obj, engine_class):
+            obj.dispose()
 
 
 def _engine(uri: str) -> Any:
@@ -274,7 +292,11 @@ def _sql_execute(uri: str, statement: str) -> None:
 # --- helper processes -----------------------------------------------------------------------------
 
 def _spawn(kind: str, args: Dict[str, Any], timeout: float = 600.0) -> Dict[str, Any]:
-    """Run this file as a fresh interpreter doing ``kind``; its JSON answer."""
+    """Run this file as a fresh interpreter doing ``kind``; its JSON answer.
+
+    Only what measures a fresh interpreter (``startup``) is spawned; every other helper is forked
+    (``_Helper``).
+    """
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--args", json.dumps(args)]
     start = time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
@@ -286,6 +308,169 @@ def _spawn(kind: str, args: Dict[str, Any], timeout: float = 600.0) -> Dict[str,
     answer: Dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     answer["wall"] = wall
     return answer
+
+
+# The store modules a helper needs, imported before the helpers' parent is forked.
+STORE_MODULES = {"file": "mlflow.store.tracking.file_store", "sql": "mlflow.store.tracking.sqlalchemy_store"}
+_ZYGOTE: List["_Zygote"] = []  # the process helpers are forked from, once made
+
+
+class _Zygote:
+    """A fork of the workload made once it has imported MLflow and before it touches the store.
+
+    Every helper is a fork of it: a process of its own that has made no client and opened no store
+    (its reads come from the store, not from anything the workload holds; its connections are its
+    own), without the seconds a fresh interpreter takes to import MLflow.
+    """
+
+    def __init__(self) -> None:
+        self.conn, theirs = multiprocessing.Pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            self.conn.close()
+            _zygote_main(theirs)
+        theirs.close()
+
+    def fork(self, kind: str, args: Dict[str, Any]) -> Tuple[int, Any]:
+        """A new helper doing ``kind``: its pid and the workload's end of the pipe to it."""
+        mine, theirs = multiprocessing.Pipe()
+        self.conn.send((kind, args))
+        multiprocessing.reduction.send_handle(self.conn, theirs.fileno(), self.pid)
+        theirs.close()
+        pid: int = self.conn.recv()
+        return pid, mine
+
+
+def _zygote_main(conn: Any) -> None:
+    """Fork a helper for each request, until the workload closes the pipe (it exits)."""
+    while True:
+        try:
+            kind, args = conn.recv()
+            fd = multiprocessing.reduction.recv_handle(conn)
+        except EOFError:
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            code = 1
+            try:
+                _helper_main(kind, args, multiprocessing.connection.Connection(fd))
+                code = 0
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)  # not the workload's exit handlers
+        os.close(fd)
+        conn.send(pid)
+        while True:  # reap the helpers that ended
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+
+
+def _fork_helpers(store: Store) -> None:
+    """Import the store's module, then make the process helpers are forked from (where there is fork)."""
+    if not hasattr(os, "fork"):
+        return  # each helper is spawned
+    try:
+        importlib.import_module(STORE_MODULES["file" if store.scheme == "file" else "sql"])
+    except ImportError:
+        pass  # the helpers import what they need
+    _ZYGOTE.append(_Zygote())
+
+
+class _Forked:
+    """A helper forked from the zygote: not this process's child, so it is known by its pid and pipe."""
+
+    def __init__(self, pid: int, conn: Any) -> None:
+        self.pid, self.conn = pid, conn
+        self.exitcode = None
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def join(self, timeout: float = 60.0) -> None:
+        """Wait until it has ended: its end of the pipe closed."""
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and self.conn.poll(max(0.0, deadline - time.monotonic())):
+                self.conn.recv_bytes()
+        except (EOFError, OSError):
+            pass
+
+
+class _Helper:
+    """A helper process doing ``kind`` and the pipe to it: it sends messages, then its answer."""
+
+    def __init__(self, kind: str, store: Store, args: Dict[str, Any]) -> None:
+        self.kind = kind
+        # the variables the workload has now (it sets MLFLOW_ALLOW_FILE_STORE after the fork)
+        args = dict(args, env={k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")})
+        self.process: Any
+        if _ZYGOTE:
+            pid, self.conn = _ZYGOTE[0].fork(kind, args)
+            self.process = _Forked(pid, self.conn)
+        else:
+            context = multiprocessing.get_context("spawn")
+            self.conn, child = context.Pipe()
+            self.process = context.Process(target=_helper_main, args=(kind, args, child), daemon=True)
+            self.process.start()
+            child.close()
+
+    def receive(self, timeout: float = 600.0) -> Any:
+        """The helper's next message; RuntimeError when it failed, died or said nothing in time."""
+        if not self.conn.poll(timeout):
+            self.process.kill()
+            raise RuntimeError("helper %s said nothing in %.0f s" % (self.kind, timeout))
+        try:
+            message = self.conn.recv()
+        except EOFError:
+            self.process.join()
+            raise RuntimeError("helper %s died%s" % (
+                self.kind, "" if self.process.exitcode is None else ": exit %s" % self.process.exitcode))
+        if message[0] == "failed":
+            self.process.join()
+            raise RuntimeError("helper %s failed: %s" % (self.kind, message[1]))
+        return message
+
+    def send(self, message: Any) -> None:
+        self.conn.send(message)
+
+    def answer(self) -> Dict[str, Any]:
+        """Its answer (after any messages it sends first, which are dropped); the process is reaped."""
+        while True:
+            message = self.receive()
+            if message[0] == "done":
+                self.process.join()
+                self.conn.close()
+                answer: Dict[str, Any] = message[1]
+                return answer
+
+    def kill(self) -> None:
+        """SIGKILL; returns once it has ended."""
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+def _helper_main(kind: str, args: Dict[str, Any], conn: Any) -> None:
+    """The helper process: runs ``HELPERS[kind]`` and sends ``("done", answer)`` or ``("failed", message)``."""
+    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:  # as the workload has them now
+        del os.environ[key]
+    os.environ.update(args.pop("env", {}))
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        answer = HELPERS[kind](args, conn)
+    except Exception as err:
+        sys.stderr.write(traceback.format_exc())
+        conn.send(("failed", _message(err)))
+        return
+    conn.send(("done", answer))
 
 
 def _worker_startup(args: Dict[str, Any]) -> Dict[str, Any]:
@@ -306,7 +491,7 @@ def _plain(x: Any) -> Any:
     return x if isinstance(x, int) else repr(x)
 
 
-def _worker_readback(args: Dict[str, Any]) -> Dict[str, Any]:
+def _helper_readback(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
     client = _client(args["uri"])
     out: Dict[str, Any] = {"metrics": {}, "params": {}}
     for key in args["metrics"]:
@@ -322,12 +507,12 @@ def _worker_readback(args: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def _worker_log_points(args: Dict[str, Any]) -> Dict[str, Any]:
+def _helper_log_points(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
     """One of N processes logging to one run at once (distinct steps per process)."""
     client = _client(args["uri"])
     errors: List[str] = []
     base = args["index"] * args["count"]
-    _ready_set_go()
+    _ready_set_go(conn)
     for i in range(args["count"]):
         try:
             client.log_metric(args["run_id"], "c", float(base + i), timestamp=TIMESTAMP + base + i, step=base + i)
@@ -336,11 +521,11 @@ def _worker_log_points(args: Dict[str, Any]) -> Dict[str, Any]:
     return {"errors": errors}
 
 
-def _worker_create_runs(args: Dict[str, Any]) -> Dict[str, Any]:
+def _helper_create_runs(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
     """One of N processes creating runs in one experiment at once."""
     client = _client(args["uri"])
     errors: List[str] = []
-    _ready_set_go()
+    _ready_set_go(conn)
     for i in range(args["count"]):
         try:
             run = client.create_run(args["experiment_id"])
@@ -350,28 +535,29 @@ def _worker_create_runs(args: Dict[str, Any]) -> Dict[str, Any]:
     return {"errors": errors}
 
 
-def _ready_set_go() -> None:
+def _ready_set_go(conn: Any) -> None:
     """Say the client is ready, then wait for the parent's word, so that every helper starts at once."""
-    print("ready", flush=True)
-    sys.stdin.readline()
+    conn.send(("ready",))
+    conn.recv()
 
 
-def _worker_batches(args: Dict[str, Any]) -> Dict[str, Any]:
-    """Log batches of 1,000 metrics forever, saying on stdout when each starts and ends."""
+def _helper_batches(args: Dict[str, Any], conn: Any) -> Dict[str, Any]:
+    """Log batches of 1,000 metrics forever, saying when each starts and ends."""
     client = _client(args["uri"])
     i = 0
     while True:
         metrics = [_metric("b%d_%d" % (i, j), float(j), TIMESTAMP, 0) for j in range(BATCH)]
-        print("start %d %f" % (i, time.time()), flush=True)
+        conn.send(("start", i, time.time()))
         start = time.perf_counter()
         client.log_batch(args["run_id"], metrics=metrics)
-        print("end %d %f" % (i, time.perf_counter() - start), flush=True)
+        conn.send(("end", i, time.perf_counter() - start))
         i += 1
 
 
-WORKERS: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]] = {
-    "startup": _worker_startup, "readback": _worker_readback, "log-points": _worker_log_points,
-    "create-runs": _worker_create_runs, "batches": _worker_batches,
+WORKERS: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]] = {"startup": _worker_startup}  # spawned
+HELPERS: Dict[str, Callable[[Dict[str, Any], Any], Dict[str, Any]]] = {
+    "readback": _helper_readback, "log-points": _helper_log_points, "create-runs": _helper_create_runs,
+    "batches": _helper_batches,
 }
 
 
@@ -625,7 +811,7 @@ def _param_cases(limit: Optional[int]) -> List[Tuple[str, str, str]]:
 
 
 def probe_precision(store: Store, client: Any) -> List[Row]:
-    """Log each value, read it back from a fresh interpreter, compare."""
+    """Log each value, read it back from a fresh process (a helper: its own client), compare."""
     rows: List[Row] = []
     limit = _max_param_length()
     rows.append(_row("precision", "MAX_PARAM_VAL_LENGTH", limit if limit is not None else "", "chars", "", "",
@@ -656,8 +842,8 @@ def probe_precision(store: Store, client: Any) -> List[Row]:
                 logged["param " + name] = ("", warned.text())
             except Exception as err:
                 logged["param " + name] = (_message(err), warned.text())
-    back = _spawn("readback", {"uri": store.uri, "run_id": run_id, "metrics": list(metric_keys.values()),
-                               "params": [key for _, key, _ in params]})
+    back = _Helper("readback", store, {"uri": store.uri, "run_id": run_id, "metrics": list(metric_keys.values()),
+                                "params": [key for _, key, _ in params]}).answer()
     for name, value, timestamp, step in cases:
         error, warned_text = logged[name]
         history = back["metrics"][metric_keys[name]]
@@ -772,26 +958,22 @@ def _repeat_point(client: Any) -> List[Row]:
 
 def _gather(kind: str, store: Store, common: Dict[str, Any], workers: int, count: int) -> List[str]:
     """Run ``workers`` helpers at once (all start at the same instant); their errors."""
-    procs = []
-    for index in range(workers):
-        args = dict(common, uri=store.uri, index=index, count=count)
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--args", json.dumps(args)]
-        procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      universal_newlines=True))
-    for proc in procs:  # every helper has imported MLflow and made its client
-        assert proc.stdout is not None
-        proc.stdout.readline()
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
+    helpers = [_Helper(kind, store, dict(common, uri=store.uri, index=index, count=count)) for index in range(workers)]
     errors: List[str] = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=600)
-        if proc.returncode != 0:
-            errors.append("process died: " + (err.strip().splitlines() or ["exit %d" % proc.returncode])[-1][:200])
-            continue
-        errors.extend(json.loads(out.strip().splitlines()[-1])["errors"])
+    ready = []
+    for helper in helpers:  # every helper has made its client
+        try:
+            helper.receive()
+            ready.append(helper)
+        except RuntimeError as err:
+            errors.append("process died: " + str(err)[:200])
+    for helper in ready:
+        helper.send("go")
+    for helper in ready:
+        try:
+            errors.extend(helper.answer()["errors"])
+        except RuntimeError as err:
+            errors.append("process died: " + str(err)[:200])
     return errors
 
 
@@ -844,27 +1026,23 @@ def _concurrent_experiment(store: Store, client: Any, scale: Dict[str, Any]) -> 
 
 def _killed_batch(store: Store, client: Any) -> List[Row]:
     run_id = client.create_run(_new_experiment(client, "killed")).info.run_id
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "batches", "--args",
-           json.dumps({"uri": store.uri, "run_id": run_id})]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True)
+    helper = _Helper("batches", store, {"uri": store.uri, "run_id": run_id})
     durations: List[float] = []
     victim = -1
     delay = 0.0
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        words = line.split()
-        if len(words) != 3 or words[0] not in ("start", "end"):
-            continue  # anything else the client prints
-        word, index, number = words
+    while True:
+        try:
+            word, index, number = helper.receive()
+        except RuntimeError:
+            break  # the loop ended: a batch raised, or the helper died
         if word == "end":
             durations.append(float(number))
         elif int(index) == 2:
             victim = 2
             delay = statistics.median(durations) / 2  # half-way through, by the two batches before
             time.sleep(delay)
-            os.kill(proc.pid, signal.SIGKILL)
             break
-    proc.wait()
+    helper.kill()  # SIGKILL
     if victim < 0:
         return [_row("client killed mid-log_batch", "", outcome="error", detail="the batch loop ended early")]
     probe = "client killed mid-log_batch"
@@ -971,8 +1149,10 @@ def run(uri: str, scale_name: str, probes: Sequence[str]) -> Dict[str, Any]:
     """Every probe asked, on a fresh store at ``uri``; the JSON document."""
     started = time.perf_counter()
     scale = SCALES[scale_name]
-    mlflow = _mlflow()
     store = Store(uri)
+    mlflow = _mlflow()
+    if set(probes) & {"precision", "integrity"}:
+        _fork_helpers(store)  # before the store is touched
     fresh = store.make_fresh()
     rows: List[Row] = []
     facts: Dict[str, str] = {}

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,31 @@ from analysis.probe.run import fit_exponent, python_for, redact
 from analysis.uv_env import EnvBuildError, default_cache
 from cli import Exit, app
 
-pytestmark = pytest.mark.xdist_group("probe")  # one worker runs the module fixture `current` once
+# the tests of the module fixture `current` on one worker, which runs it once; the others anywhere
+CURRENT = pytest.mark.xdist_group("probe-current")
 MAX_FLOAT = "1.7976931348623157e+308"
 runner = CliRunner()
+
+
+@contextmanager
+def _stores_on_tmpfs() -> Iterator[None]:
+    """The probe's temporary stores (the system's temporary directory) on tmpfs, when there is one.
+
+    SQLite syncs every commit to disk, and a disk's syncs take most of a small probe (MLflow's
+    migrations of a new database alone: 4 s, against 1 s on tmpfs); no fact the tests assert
+    depends on them.
+    """
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > 1 << 30):
+        yield
+        return
+    where = tempfile.mkdtemp(prefix="probe-stores-", dir=shm)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tempfile, "tempdir", where)
+            yield
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
 
 
 def _one(summary: ProbeSummary | list[ProbeRow], backend: str, probe_name: str, parameter: str) -> ProbeRow:
@@ -136,16 +159,19 @@ def test_summary_condenses_rows() -> None:
 @pytest.fixture(scope="module")
 def current(tmp_path_factory: pytest.TempPathFactory) -> ProbeSummary:
     out = tmp_path_factory.mktemp("probe-current")
-    return probe(ProbeSettings(out_dir=out, env_cache=out / "envs", releases=("current",),
-                               backends=("file", "sqlite"), scale="small"))
+    with _stores_on_tmpfs():
+        return probe(ProbeSettings(out_dir=out, env_cache=out / "envs", releases=("current",),
+                                   backends=("file", "sqlite"), scale="small"))
 
 
+@CURRENT
 def test_current_runs_every_probe_without_failure(current: ProbeSummary) -> None:
     assert current.failures == ()
     # a step that raised is an error row without a parameter; integrity errors (a torn file) are findings
     assert not [r for r in current.rows if r.outcome == "error" and not r.parameter]
 
 
+@CURRENT
 def test_sql_store_keeps_nan_but_clamps_infinities_the_file_store_keeps_them(current: ProbeSummary) -> None:
     for value in ("nan", "numpy float64 nan"):
         assert _one(current, "sqlite", "precision metric", value).outcome == "exact"
@@ -157,6 +183,7 @@ def test_sql_store_keeps_nan_but_clamps_infinities_the_file_store_keeps_them(cur
         assert (kept.outcome, kept.value) == ("exact", value.lstrip("+"))
 
 
+@CURRENT
 def test_integers_beyond_2_53_change_and_sqlite_refuses_int64_overflow(current: ProbeSummary) -> None:
     for backend in ("file", "sqlite"):
         big = _one(current, backend, "precision metric", "int 2**53+1")
@@ -165,6 +192,7 @@ def test_integers_beyond_2_53_change_and_sqlite_refuses_int64_overflow(current: 
     assert _one(current, "file", "precision metric", "step 2**63").outcome == "exact"
 
 
+@CURRENT
 def test_sql_store_drops_a_repeated_metric_point_the_file_store_appends_it(current: ProbeSummary) -> None:
     sql = _one(current, "sqlite", "metric point repeated", "same key, value, timestamp and step twice")
     assert (sql.outcome, sql.value) == ("dropped", "1")
@@ -172,6 +200,7 @@ def test_sql_store_drops_a_repeated_metric_point_the_file_store_appends_it(curre
     assert (kept.outcome, kept.value) == ("kept", "2")
 
 
+@CURRENT
 def test_a_param_cannot_be_relogged_with_another_value(current: ProbeSummary) -> None:
     for backend in ("file", "sqlite"):
         row = _one(current, backend, "param re-logged", "another value")
@@ -184,6 +213,7 @@ def _release(summary: ProbeSummary) -> Version:
     return Version(release)
 
 
+@CURRENT
 def test_param_limit_and_truncation_since_2_11(current: ProbeSummary) -> None:
     assert _release(current) >= Version("2.8")  # the test extra asks mlflow-skinny>=2.10
     for backend in ("file", "sqlite"):
@@ -197,6 +227,7 @@ def test_param_limit_and_truncation_since_2_11(current: ProbeSummary) -> None:
             assert past.outcome == "rejected"
 
 
+@CURRENT
 def test_file_store_refused_without_the_variable_since_3_13(current: ProbeSummary) -> None:
     gate = _one(current, "file", "file store gate", "without MLFLOW_ALLOW_FILE_STORE")
     if _release(current) >= Version("3.13"):
@@ -206,6 +237,7 @@ def test_file_store_refused_without_the_variable_since_3_13(current: ProbeSummar
     assert not [r for r in current.rows if r.backend == "sqlite" and r.probe == "file store gate"]
 
 
+@CURRENT
 def test_sqlite_batch_is_atomic_when_its_client_is_killed(current: ProbeSummary) -> None:
     assert _one(current, "sqlite", "client killed mid-log_batch",
                 "points of the interrupted batch stored").outcome == "atomic"
@@ -213,11 +245,13 @@ def test_sqlite_batch_is_atomic_when_its_client_is_killed(current: ProbeSummary)
                 "points of the interrupted batch stored").outcome in ("atomic", "partial")
 
 
+@CURRENT
 def test_half_written_files_break_reads_of_the_file_store(current: ProbeSummary) -> None:
     torn = _one(current, "file", "half-written file", "metric file with a torn last line: get_metric_history")
     assert torn.outcome == "error" and "malformed" in torn.detail
 
 
+@CURRENT
 def test_capacity_figures_are_medians_with_spread_and_growth_is_fitted(current: ProbeSummary) -> None:
     for backend in ("file", "sqlite"):
         for size in (10, 30, 100):
@@ -231,6 +265,7 @@ def test_capacity_figures_are_medians_with_spread_and_growth_is_fitted(current: 
     assert _one(current, "file", "disk", "files per run").value in ("2", "3", "4")
 
 
+@CURRENT
 def test_outputs_csv_provenance_raw_and_figure(current: ProbeSummary) -> None:
     rows = read_probe(current.out_dir)
     assert list(rows[0]) == list(COLUMNS) and len(rows) == len(current.rows)
@@ -250,8 +285,9 @@ def test_cli_probe(tmp_path: Path) -> None:
         assert option in help_text
     bad = runner.invoke(app, ["probe", "--scale", "huge", "--out", str(tmp_path)])
     assert bad.exit_code == Exit.BAD_INPUT and "scale" in bad.output
-    result = runner.invoke(app, ["probe", "--mlflow", "current", "--backend", "sqlite", "--probe", "precision",
-                                 "--out", str(tmp_path)])
+    with _stores_on_tmpfs():
+        result = runner.invoke(app, ["probe", "--mlflow", "current", "--backend", "sqlite", "--probe", "precision",
+                                     "--out", str(tmp_path)])
     assert result.exit_code == Exit.OK, result.output
     rows = read_probe(tmp_path)
     assert {r["probe"] for r in rows} == {"precision", "precision metric", "precision param"}
@@ -268,8 +304,9 @@ def _built_or_skip(summary: ProbeSummary) -> None:
 
 @pytest.mark.uv_env
 def test_mlflow_1_30_rejects_over_long_params_at_500_and_keeps_the_storage_facts(tmp_path: Path) -> None:
-    summary = probe(ProbeSettings(out_dir=tmp_path, env_cache=default_cache(), releases=("1.30.1",),
-                                  backends=("file", "sqlite"), scale="small", probes=("precision",)))
+    with _stores_on_tmpfs():
+        summary = probe(ProbeSettings(out_dir=tmp_path, env_cache=default_cache(), releases=("1.30.1",),
+                                      backends=("file", "sqlite"), scale="small", probes=("precision",)))
     _built_or_skip(summary)
     assert {r.release for r in summary.rows} == {"1.30.1"}
     for backend in ("file", "sqlite"):

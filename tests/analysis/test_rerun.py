@@ -57,7 +57,11 @@ MARKER = f"4242.{os.getpid()}"  # the background process's sleep argument: found
 SECRET = f"TOPSECRET-{uuid.uuid4().hex}"
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
-pytestmark = pytest.mark.xdist_group("rerun")  # one worker builds the corpus and runs the sandboxes, once
+# The tests of the module fixture `outcome` on one worker, which re-runs every target once; the
+# tests that run the endless loop on one worker, since each looks for it among all processes; the
+# others anywhere (each worker builds the corpus, in a fraction of a second).
+OUTCOME = pytest.mark.xdist_group("rerun-outcome")
+LOOP = pytest.mark.xdist_group("rerun-loop")
 
 
 # ------------------------------------------------------------------------------------------------ pure parts
@@ -442,6 +446,7 @@ def outcome(corpus: tuple[Path, Path, Path], env_cache: Path) -> dict[tuple[str,
     return {(r["repo"], r["entry_point"]): r for r in read_csv(corpus[1] / "rerun.csv")}
 
 
+@OUTCOME
 def test_a_run_that_reproduces_its_committed_run(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     row = outcome[("case/good", "main")]
     assert (row["status"], row["env_kind"], row["env_build"]) == ("succeeded", "python_env", "ok")
@@ -451,6 +456,7 @@ def test_a_run_that_reproduces_its_committed_run(outcome: dict[tuple[str, str], 
         ("true", "true", "true")
 
 
+@OUTCOME
 def test_runs_with_other_metrics_differ_or_are_close(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     differ, close = outcome[("case/drift", "main")], outcome[("case/drift", "close")]
     assert differ["status"] == close["status"] == "succeeded"
@@ -459,6 +465,7 @@ def test_runs_with_other_metrics_differ_or_are_close(outcome: dict[tuple[str, st
     assert differ["compared_with"] != close["compared_with"]  # each entry point's own committed run
 
 
+@OUTCOME
 def test_a_missing_module_is_measured_without_mlflow_in_the_project(
         outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     row = outcome[("case/plain", "nomodule")]
@@ -467,6 +474,7 @@ def test_a_missing_module_is_measured_without_mlflow_in_the_project(
     assert row["n_runs_logged"] == "1"  # the run mlflow run creates, though the code never imports mlflow
 
 
+@OUTCOME
 def test_missing_data(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     assert (outcome[("case/plain", "nodata")]["status"], outcome[("case/plain", "nodata")]["failure_class"]) == \
         ("failed", "FileNotFoundError")
@@ -475,16 +483,19 @@ def test_missing_data(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     assert "no such file or directory was found" in nopath["message"]
 
 
+@OUTCOME
 def test_the_network_is_refused(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     row = outcome[("case/plain", "network")]
     assert (row["status"], row["failure_class"]) == ("failed", "network refused")
 
 
+@OUTCOME
 def test_memory_is_limited(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     row = outcome[("case/plain", "memory")]
     assert (row["status"], row["failure_class"]) == ("killed-memory", "MemoryError")
 
 
+@OUTCOME
 def test_processes_are_limited(outcome: dict[tuple[str, str], dict[str, str]], env_cache: Path) -> None:
     if probe().process_limit.startswith("none"):
         pytest.skip("no process limit on this machine (root without a writable pids cgroup)")
@@ -493,6 +504,7 @@ def test_processes_are_limited(outcome: dict[tuple[str, str], dict[str, str]], e
     assert not _sleepers()
 
 
+@OUTCOME
 def test_nothing_written_outside(outcome: dict[tuple[str, str], dict[str, str]], corpus: tuple[Path, Path, Path],
                                  env_cache: Path) -> None:
     row = outcome[("case/plain", "escape")]
@@ -505,6 +517,7 @@ def test_nothing_written_outside(outcome: dict[tuple[str, str], dict[str, str]],
     assert not list(env_cache.glob("*/escape.txt"))
 
 
+@OUTCOME
 def test_host_files_are_not_readable(outcome: dict[tuple[str, str], dict[str, str]],
                                      corpus: tuple[Path, Path, Path]) -> None:
     row = outcome[("case/plain", "snoop")]
@@ -520,12 +533,14 @@ def test_host_files_are_not_readable(outcome: dict[tuple[str, str], dict[str, st
             assert SECRET not in path.read_text(errors="replace"), path
 
 
+@OUTCOME
 def test_background_processes_die_with_the_run(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     row = outcome[("case/plain", "daemon")]
     assert row["status"] == "succeeded"
     assert not _sleepers()
 
 
+@OUTCOME
 def test_environments_and_parameters_mlflow_would_not_run(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
     conda = outcome[("case/conda", "main")]
     assert (conda["env_kind"], conda["conda_packages_dropped"], conda["python_requested"]) == ("conda_env", "numpy=1.26", PY)
@@ -539,6 +554,7 @@ def test_environments_and_parameters_mlflow_would_not_run(outcome: dict[tuple[st
                                                                         "env build")
 
 
+@LOOP
 def test_an_endless_loop_times_out(corpus: tuple[Path, Path, Path], env_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
@@ -548,6 +564,7 @@ def test_an_endless_loop_times_out(corpus: tuple[Path, Path, Path], env_cache: P
     assert 3 <= float(row["run_seconds"]) < 15 and summary.n_run == 1
 
 
+@OUTCOME
 def test_finished_targets_are_not_rerun_and_summary_is_written(
         outcome: dict[tuple[str, str], dict[str, str]], corpus: tuple[Path, Path, Path], env_cache: Path) -> None:
     before = (corpus[1] / "rerun.csv").read_text()
@@ -605,6 +622,7 @@ def _processes_running(text: str) -> list[int]:
     return pids
 
 
+@LOOP
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_interrupted_runs_leave_nothing_running_and_resume(corpus: tuple[Path, Path, Path], env_cache: Path,
                                                            tmp_path: Path, how: signal.Signals) -> None:
