@@ -199,10 +199,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                                        settings.draw_report]).encode()).hexdigest()
     report = progress or (lambda _r, _d, _t: None)
     kept = _unchanged(out, stamp, db, list(keys.values()), settings.draw_report)
-    if kept is not None:
+    if kept is not None and (kept[2] or _mark_files_cached(out)):
         done, outputs, from_cache = kept
         if not from_cache:
-            _mark_files_cached(out)
             _write_stamp(out, stamp, True, outputs, done)
         if db is not None:
             db.close()
@@ -370,19 +369,28 @@ def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str],
 CACHEABLE_KINDS = ("python", "notebook", "config")  # files whose findings the cache keeps
 
 
-def _mark_files_cached(out: Path) -> None:
+def _mark_files_cached(out: Path) -> bool:
     """Rewrite files.csv as a run from the cache writes it: ``cached`` true for every analyzed file
-    whose findings the cache keeps. Its other columns, and every other table, stay as they are."""
+    whose findings the cache keeps. Its other columns, and every other table, stay as they are.
+    False (nothing written) when files.csv or its provenance cannot be read as written: the run
+    then writes every table."""
     path = out / "files.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        columns = list(reader.fieldnames or ())
+    sidecar = path.with_name(path.name + ".provenance.json")
+    try:
+        provenance = json.loads(sidecar.read_text(encoding="utf-8"))
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = list(reader.fieldnames or ())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(provenance, dict) or not {"status", "kind", "cached"} <= set(columns):
+        return False
     for row in rows:
         row["cached"] = "true" if row["status"] == "analyzed" and row["kind"] in CACHEABLE_KINDS else "false"
     write_csv(path, columns, rows)
-    sidecar = path.with_name(path.name + ".provenance.json")
-    write_provenance(path, {**json.loads(sidecar.read_text(encoding="utf-8")), "written_at": utc_now()})
+    write_provenance(path, {**provenance, "written_at": utc_now()})
+    return True
 
 
 def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,

@@ -21,7 +21,10 @@ import io
 import os
 import pickle
 import re
+import select
+import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +179,9 @@ def render_figure(fig: Figure, latex: bool) -> tuple[bytes, bytes | None]:
     return buf.getvalue(), pdf.getvalue()
 
 
+CHILD_SECONDS = 300.0  # a child rendering one figure longer than this is stuck
+
+
 class FigureRenderer:
     """Figures rendered in forked child processes, ``jobs`` at a time, while the report goes on.
 
@@ -216,11 +222,19 @@ class FigureRenderer:
 
     def _collect(self, name: str) -> None:
         pid, read_end, fig, latex = self._running.pop(name)
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + CHILD_SECONDS
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            while (left := deadline - time.monotonic()) > 0 and select.select([pipe], [], [], left)[0]:
+                chunk = pipe.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            else:  # stuck (a lock a fork left held): stopped, and the figure is rendered here
+                os.kill(pid, signal.SIGKILL)
         _pid, status = os.waitpid(pid, 0)
         try:
-            self._done[name] = pickle.loads(data) if status == 0 else render_figure(fig, latex)
+            self._done[name] = pickle.loads(b"".join(chunks)) if status == 0 else render_figure(fig, latex)
         except (pickle.UnpicklingError, EOFError):
             self._done[name] = render_figure(fig, latex)
 

@@ -458,6 +458,19 @@ def test_the_first_rerun_rewrites_only_files_csv_as_a_run_from_the_cache_writes_
     assert (out / "files.csv").read_bytes() == marked
 
 
+def test_a_first_rerun_that_cannot_read_files_csv_writes_every_table_again(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
+    out = tmp_path / "o"
+    settings = AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False)
+    analyze(settings)
+    (out / "files.csv.provenance.json").unlink()
+    written = (out / "call_sites.csv").stat().st_mtime_ns
+    again = analyze(settings)
+    assert again.n_parsed == 0 and (out / "call_sites.csv").stat().st_mtime_ns != written
+    assert json.loads((out / "files.csv.provenance.json").read_text())["tool"] == "mlflow-census"
+    assert [r["cached"] for r in read_csv(out / "files.csv") if r["path"] == "b.py"] == ["true"]
+
+
 def test_a_run_with_nothing_to_redo_keeps_the_tables_as_they_are(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
     settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)

@@ -720,3 +720,27 @@ def test_the_report_process_raises_what_stopped_it_and_ends_on_close(tmp_path: P
     finally:
         drawer.close()
     assert drawer._process.returncode == 0
+
+
+def test_a_stuck_child_is_stopped_and_its_figure_rendered_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    import analysis.report as report
+    from analysis.report_figures import bar_figure
+    fig = bar_figure(["a", "b"], [0.2, 0.5], "t", "share")
+    expected = report.render_figure(fig, latex=False)
+    parent, real = os.getpid(), report.render_figure
+
+    def stuck_in_children(figure: object, latex: bool) -> tuple[bytes, bytes | None]:
+        if os.getpid() != parent:
+            time.sleep(60)
+        return real(figure, latex)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(report, "render_figure", stuck_in_children)
+    monkeypatch.setattr(report, "CHILD_SECONDS", 1.0)
+    renderer = report.FigureRenderer(1)
+    renderer.submit("f", fig, latex=False)
+    started = time.monotonic()
+    assert renderer.result("f") == expected
+    assert time.monotonic() - started < 30
