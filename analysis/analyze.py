@@ -218,10 +218,13 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
     drawer: ReportProcess | None = None
 
-    def start_drawer() -> None:
-        """Start the report's process once a core is free: when fewer repositories are left than
-        workers, its imports use the core the last ones leave idle, then the one the tables leave."""
+    def start_drawer(left: int = 0) -> None:
+        """Start the report's process once a core is free of workers (``left`` repositories still to
+        analyze): its imports then use a core the workers leave idle (fewer jobs than cores, or the
+        last repositories), then the one the tables leave."""
         nonlocal drawer
+        if min(settings.jobs, left) >= (os.cpu_count() or 1):
+            return
         # a process that has drawn a report before (a notebook, a test session) has nothing to hide
         if settings.draw_report and drawer is None and "analysis.report" not in sys.modules:
             from analysis.report_process import ReportProcess
@@ -278,8 +281,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
             show()
             work = _Work(analyzer, files_done)
             finished = 0
-            if len(todo) < settings.jobs:
-                start_drawer()
+            start_drawer(len(todo))
 
             def without_crashed_file(task: RepoTask) -> RepoTask | None:
                 """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
@@ -293,8 +295,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                 # a worker that died (killed, out of memory) gives its exception: a failed repository
                 collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
                 finished += 1
-                if len(todo) - finished < settings.jobs:
-                    start_drawer()
+                start_drawer(len(todo) - finished)
         finally:
             close_read_only_caches()
             shutil.rmtree(blackbox, ignore_errors=True)
