@@ -6,7 +6,9 @@ Work is independent per repository: one task each, run through ``executor.run_ta
 (content hash, with the tool's source and the catalog in the key) and per repository (commit),
 so a second run over an unchanged corpus parses nothing and an interrupted run loses only the
 repositories it was in. A repository a pass raises on, or whose worker dies, becomes one
-problem row. The report (matplotlib, pandas) is imported only when it is drawn.
+problem row. The report (matplotlib, pandas) is drawn by a process of its own
+(``report_process``), started once a core is free of workers; a re-run with nothing to redo
+(``.tables.json``) imports neither it nor the engine.
 """
 
 from __future__ import annotations
