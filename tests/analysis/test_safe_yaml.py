@@ -84,7 +84,7 @@ def test_a_plain_document_is_read_by_libyaml_and_the_rest_by_the_bounded_loader(
     assert composed[-1] == "a: [1\n"
 
 
-@pytest.mark.parametrize("text", [p.values[0] for p in [*LOADS, *REFUSED]])
+@pytest.mark.parametrize("text", [pytest.param(p.values[0], id=p.id) for p in [*LOADS, *REFUSED]])
 def test_without_libyaml_every_document_gives_the_same(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     def outcome() -> object:
         try:
