@@ -228,7 +228,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         if min(settings.jobs, left) >= (os.cpu_count() or 1):
             return
         # a process that has drawn a report before (a notebook, a test session) has nothing to hide
-        if settings.draw_report and drawer is None and "analysis.report" not in sys.modules:
+        if settings.draw_report and drawer is None and "analysis.report" not in sys.modules and sys.executable:
             from analysis.report_process import ReportProcess
             drawer = ReportProcess()
 
