@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import traceback
@@ -40,16 +41,19 @@ class ReportProcess:
                                                                           os.environ.get("PYTHONPATH"))))}
         self._process = subprocess.Popen([sys.executable, "-m", "analysis.report_process"], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8")
+        self._drawing = False
 
     def draw(self, results: Path) -> None:
         """Draw the report of ``results`` (``report.build_report``); raise ``ReportError`` if it failed."""
         stdin, stdout = self._pipes()
+        self._drawing = True
         try:
             stdin.write(json.dumps(str(results)) + "\n")
             stdin.flush()
         except OSError:
             pass  # it died: said below
         answer = stdout.readline()
+        self._drawing = False
         if not answer:
             raise ReportError(f"the report process died (exit code {self._process.poll()}) drawing the report "
                               f"of {results}")
@@ -58,8 +62,11 @@ class ReportProcess:
             raise ReportError(f"drawing the report of {results} failed:\n{error}")
 
     def close(self) -> None:
-        """Stop the process (at once if it is drawing nothing)."""
+        """Stop the process: it ends at the end of its requests; one left drawing (the run was
+        interrupted while it drew) is killed."""
         stdin, stdout = self._pipes()
+        if self._drawing:
+            self._process.kill()
         try:
             stdin.close()  # end of requests
         except OSError:
@@ -78,6 +85,7 @@ class ReportProcess:
 
 def _serve() -> None:
     answers, sys.stdout = sys.stdout, sys.stderr  # whatever else prints cannot garble an answer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver stops this process
     from analysis.report import FigureRenderer, build_report
     from analysis.report_figures import pyplot
     pyplot()  # matplotlib's backend too: everything imported before the first request

@@ -744,3 +744,14 @@ def test_a_stuck_child_is_stopped_and_its_figure_rendered_here(monkeypatch: pyte
     started = time.monotonic()
     assert renderer.result("f") == expected
     assert time.monotonic() - started < 30
+
+
+def test_a_report_process_left_drawing_is_killed_on_close() -> None:
+    import time
+
+    from analysis.report_process import ReportProcess
+    drawer = ReportProcess()
+    drawer._drawing = True  # as when the run was interrupted while waiting for a drawing
+    started = time.monotonic()
+    drawer.close()
+    assert drawer._process.returncode == -9 and time.monotonic() - started < 5
