@@ -15,6 +15,7 @@ from dataclasses import replace
 import libcst as cst
 
 from analysis.astscan import ModuleScan, parse, scan, scan_source
+from analysis.cst_walk import parse_checked
 from analysis.ftypes import BadSyntax, FileContext, FileFindings, LeftOut, SourceError, TrackingUri
 from analysis.mlflow_calls import TRACKING_ENV, Resolver, find_in_module, may_use_mlflow, python_error_line
 from analysis.partial_parse import read_in_part
@@ -47,7 +48,7 @@ def blank_failing_cells(lines: list[str], spans: list[tuple[int, int, int]], *, 
     for cell, start, end in spans:
         cell_text = "\n".join(lines[start:end]) + "\n"
         try:
-            cst.parse_module(cell_text)
+            parse_checked(cell_text)
         except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError, ValueError) as err:
             syntax = isinstance(err, (cst.ParserSyntaxError, cst.CSTValidationError))
             raw = err.raw_line if isinstance(err, cst.ParserSyntaxError) else 1

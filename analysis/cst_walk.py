@@ -16,10 +16,44 @@ from the installed LibCST and fails when they differ.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import libcst as cst
+
+# LibCST's node check is switched off for the whole process during an unchecked parse
+# (``parse_accepted``): every LibCST parse holds this lock, so none runs unchecked by accident in
+# another thread (a Dask worker runs several tasks at once in threads).
+PARSE_LOCK = threading.RLock()
+
+
+def parse_accepted(source: str) -> cst.Module:
+    """``cst.parse_module`` of a source CPython's parser accepted, without LibCST's check of each node.
+
+    LibCST checks every node it builds (``CSTNode.__post_init__`` calls ``_validate``), which is
+    for trees built by hand: it rejects nothing CPython accepts, and takes a sixth of the parse
+    (its own comment there says validation could move out of parsing). The check is off for this
+    call only; a source ``ast`` has not parsed goes through ``parse_checked``.
+    """
+    node_type = cst.CSTNode
+    with PARSE_LOCK:
+        checked = node_type.__post_init__
+        node_type.__post_init__ = _unchecked  # type: ignore[method-assign,assignment]
+        try:
+            return cst.parse_module(source)
+        finally:
+            node_type.__post_init__ = checked  # type: ignore[method-assign]
+
+
+def parse_checked(source: str) -> cst.Module:
+    """``cst.parse_module``, with LibCST's check of each node (under ``PARSE_LOCK``)."""
+    with PARSE_LOCK:
+        return cst.parse_module(source)
+
+
+def _unchecked(_node: cst.CSTNode) -> None:
+    return None
 
 # Node types whose fields hold no code (tokens, operators, whitespace, names and literals).
 LEAVES: frozenset[str] = frozenset({

@@ -23,7 +23,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from analysis.astscan import ModuleScan, ast_dotted, parse, scan_source
 from analysis.call_sites import CallSites
-from analysis.cst_walk import dotted
+from analysis.cst_walk import dotted, parse_accepted, parse_checked
 from analysis.ftypes import BadSyntax, FileContext, FileFindings, SourceError
 from analysis.imports import imported_names
 from analysis.integrations import INTEGRATION_ROOTS, Integrations
@@ -54,27 +54,6 @@ def may_use_mlflow(found: ModuleScan, source: str, context: FileContext, implici
     return False
 
 
-def parse_accepted(source: str) -> cst.Module:
-    """``cst.parse_module`` of a source CPython's parser accepted, without LibCST's check of each node.
-
-    LibCST checks every node it builds (``CSTNode.__post_init__`` calls ``_validate``), which is
-    for trees built by hand: it rejects nothing CPython accepts, and takes a sixth of the parse
-    (its own comment there says validation could move out of parsing). The check is off for this
-    call only; a source ``ast`` has not parsed goes through ``cst.parse_module`` and is checked.
-    """
-    node_type = cst.CSTNode
-    checked = node_type.__post_init__
-    node_type.__post_init__ = _unchecked  # type: ignore[method-assign,assignment]
-    try:
-        return cst.parse_module(source)
-    finally:
-        node_type.__post_init__ = checked  # type: ignore[method-assign]
-
-
-def _unchecked(_node: cst.CSTNode) -> None:
-    return None
-
-
 def find_in_module(source: str, resolver: Resolver, *, context: FileContext = FileContext(),
                    cell_of_line: Mapping[int, tuple[int, int]] | None = None,
                    implicit_mlflow: bool = False, found: ModuleScan | None = None) -> FileFindings:
@@ -84,7 +63,7 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
     ``found`` is the module's ``ast`` scan when the caller has one (of this same ``source``).
     """
     try:
-        module = cst.parse_module(source) if found is None else parse_accepted(source)
+        module = parse_checked(source) if found is None else parse_accepted(source)
     except cst.ParserSyntaxError as err:
         raise BadSyntax(f"syntax error: {err.message}", python_error_line(source, err.raw_line)) from err
     except cst.CSTValidationError as err:  # parsed, but not valid Python (`u"a" b"b"`): no position of its own

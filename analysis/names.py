@@ -30,7 +30,7 @@ from typing import Union
 import libcst as cst
 
 from analysis.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, CatalogRow, is_mlflow
-from analysis.cst_walk import Walker, dotted
+from analysis.cst_walk import PARSE_LOCK, Walker, dotted
 from analysis.ftypes import FileContext
 from analysis.imports import cst_imported_names
 
@@ -331,7 +331,11 @@ class ModuleNames(Walker):
         text = string_value(node)
         if text is not None:  # a quoted annotation; a long one is no class name (and costs a parse)
             try:
-                return self._annotation(cst.parse_expression(text.strip()), scope, depth + 1) if len(text) < 200 else "other"
+                if len(text) >= 200:
+                    return "other"
+                with PARSE_LOCK:
+                    parsed = cst.parse_expression(text.strip())
+                return self._annotation(parsed, scope, depth + 1)
             except (cst.ParserSyntaxError, SyntaxError, RecursionError, ValueError):
                 return "other"
         members: list[cst.BaseExpression] = []

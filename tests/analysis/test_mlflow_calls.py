@@ -11,7 +11,8 @@ import pytest
 from analysis.catalog import load_snapshot
 from analysis.ftypes import FileContext
 from analysis.astscan import parse, scan
-from analysis.mlflow_calls import Resolver, find_in_module, may_use_mlflow, parse_accepted
+from analysis.cst_walk import parse_accepted
+from analysis.mlflow_calls import Resolver, find_in_module, may_use_mlflow
 from tests.analysis.test_call_sites import FINDS
 from tests.analysis.test_integrations import FINDS as INTEGRATION_FINDS
 from tests.analysis.test_tracking_uris import FINDS as URI_FINDS
@@ -98,3 +99,32 @@ def test_parse_accepted_turns_the_node_check_back_on_even_when_the_parse_fails()
         ast.parse("x = u'a' b'b'\n")
     with pytest.raises(cst.CSTValidationError):
         cst.parse_module("x = u'a' b'b'\n")
+
+
+def test_a_parse_in_another_thread_keeps_libcsts_check_while_one_runs_without_it() -> None:
+    import threading
+
+    from analysis.cst_walk import parse_checked
+    big = "".join(f"def f{i}(a, b=1):\n    return [a + b for _ in range({i})]\n" for i in range(3000))
+    done = threading.Event()
+    unchecked_slipped: list[int] = []
+
+    def unchecked_parses() -> None:
+        for _ in range(5):
+            parse_accepted(big)
+        done.set()
+
+    def checked_parses() -> None:
+        while not done.is_set():
+            try:
+                parse_checked("x = u'a' b'b'\n")  # CPython rejects it; only LibCST's check does
+                unchecked_slipped.append(1)
+            except cst.CSTValidationError:
+                pass
+
+    threads = [threading.Thread(target=unchecked_parses), threading.Thread(target=checked_parses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert unchecked_slipped == []
