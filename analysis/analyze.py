@@ -210,7 +210,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         report("", done.n_files, done.n_files)
         return done
 
-    from analysis.engine import RepoAnalyzer, close_read_only_caches, crashed_file
+    from analysis.engine import RepoAnalyzer, close_process_handles, crashed_file
     from analysis.executor import run_tasks
     from analysis.mlflow_calls import Resolver
     from analysis.repo_state import RepoResult, RepoTask
@@ -299,7 +299,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                 finished += 1
                 start_drawer(len(todo) - finished)
         finally:
-            close_read_only_caches()
+            close_process_handles()
             shutil.rmtree(blackbox, ignore_errors=True)
             if db is not None:
                 db.close()

@@ -385,7 +385,7 @@ def _read_only_cache(path: Path | None) -> ResultCache | None:
     return _OPEN_CACHES[path]
 
 
-def close_read_only_caches() -> None:
+def close_process_handles() -> None:
     """Close this process's read-only cache connections and black-box notes (at the end of a run)."""
     for cache in _OPEN_CACHES.values():
         cache.close()

@@ -88,7 +88,7 @@ class _Doc:
     pdfs: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     tables: list[TexTable] = field(default_factory=list)
     n_images: int = 0
-    renderer: FigureRenderer | None = None  # renders figures in child processes while the report goes on
+    renderer: FigureRenderer = field(default_factory=lambda: FigureRenderer(0))  # here, or in child processes
     pending: list[tuple[str, int, str]] = field(default_factory=list)  # (figure, its place in html, caption)
 
     def heading(self, text: str, level: int = 2, anchor: str = "") -> None:
@@ -147,22 +147,16 @@ class _Doc:
         self.md.append(f"![{caption}]({name})\n\n{note}\n")
         self.html.append(f"<figcaption>{inline_html(note)}</figcaption></figure>")  # the image goes before it
         self.pending.append((name, len(self.html) - 1, caption))
-        if self.renderer is not None:
-            self.renderer.submit(name, fig, self.latex)
-        else:
-            self.figures[name], pdf = render_figure(fig, self.latex)
-            if pdf is not None:
-                self.pdfs[name.removesuffix(".png") + ".pdf"] = (pdf, caption)
+        self.renderer.submit(name, fig, self.latex)
         pyplot().close(fig)
         self.n_images += 1
 
     def finish(self) -> None:
         """Put each figure's image in place (waiting for those rendered in child processes)."""
         for name, where, caption in self.pending:
-            if self.renderer is not None:
-                self.figures[name], pdf = self.renderer.result(name)
-                if pdf is not None:
-                    self.pdfs[name.removesuffix(".png") + ".pdf"] = (pdf, caption)
+            self.figures[name], pdf = self.renderer.result(name)
+            if pdf is not None:
+                self.pdfs[name.removesuffix(".png") + ".pdf"] = (pdf, caption)
             uri = "data:image/png;base64," + base64.b64encode(self.figures[name]).decode()
             self.html[where] = f"<figure><img alt='{html.escape(caption)}' src='{uri}'>" + self.html[where]
         self.pending.clear()
@@ -183,7 +177,8 @@ CHILD_SECONDS = 300.0  # a child rendering one figure longer than this is stuck
 
 
 class FigureRenderer:
-    """Figures rendered in forked child processes, ``jobs`` at a time, while the report goes on.
+    """Figures rendered in forked child processes, ``jobs`` at a time, while the report goes on
+    (with ``jobs`` 0: each rendered here, when it is submitted).
 
     Drawing a figure (laying out its text, rasterizing) is most of a report's time; a child
     forked with the figure built renders it on the other core. Only for a process with no other
@@ -198,11 +193,14 @@ class FigureRenderer:
         return cls(jobs) if threading.active_count() == 1 and (os.cpu_count() or 1) > 1 else None
 
     def __init__(self, jobs: int) -> None:
-        self.jobs = max(1, jobs)
+        self.jobs = max(0, jobs)
         self._running: dict[str, tuple[int, int, Figure, bool]] = {}  # name -> (pid, pipe, figure, latex)
         self._done: dict[str, tuple[bytes, bytes | None]] = {}
 
     def submit(self, name: str, fig: Figure, latex: bool) -> None:
+        if not self.jobs:
+            self._done[name] = render_figure(fig, latex)
+            return
         while len(self._running) >= self.jobs:
             self._collect(next(iter(self._running)))
         read_end, write_end = os.pipe()
@@ -233,10 +231,13 @@ class FigureRenderer:
             else:  # stuck (a lock a fork left held): stopped, and the figure is rendered here
                 os.kill(pid, signal.SIGKILL)
         _pid, status = os.waitpid(pid, 0)
-        try:
-            self._done[name] = pickle.loads(b"".join(chunks)) if status == 0 else render_figure(fig, latex)
-        except (pickle.UnpicklingError, EOFError):
-            self._done[name] = render_figure(fig, latex)
+        if status == 0:
+            try:
+                self._done[name] = pickle.loads(b"".join(chunks))
+                return
+            except (pickle.UnpicklingError, EOFError):
+                pass
+        self._done[name] = render_figure(fig, latex)  # the child failed or was stopped: rendered here
 
     def result(self, name: str) -> tuple[bytes, bytes | None]:
         """The PNG (and PDF) of figure ``name``, once its child has rendered it."""
@@ -792,7 +793,7 @@ def build_report(results: Path, all_repos: bool = False, *, corpus: Path | None 
     stamp = _inputs_digest(inputs, latex)
     if (out / ".inputs.sha256").is_file() and (out / ".inputs.sha256").read_text() == stamp and html_path.is_file():
         return md_path, html_path  # same rows, same report: nothing to redraw
-    doc = _Doc(_href(inputs, out), latex=latex, renderer=renderer)
+    doc = _Doc(_href(inputs, out), latex=latex, renderer=renderer or FigureRenderer(0))
     report = _Report(inputs, doc)
     report.write()
     doc.finish()
