@@ -210,29 +210,24 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         report("", done.n_files, done.n_files)
         return done
 
-    from analysis.engine import RepoAnalyzer, close_process_handles, crashed_file
-    from analysis.executor import run_tasks
-    from analysis.mlflow_calls import Resolver
-    from analysis.repo_state import RepoResult, RepoTask
-    from analysis.tables import FileStatus
-    from analysis.traceability import graph_name
-
-    tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
     drawer: ReportProcess | None = None
-
-    def start_drawer(left: int = 0) -> None:
-        """Start the report's process once a core is free of workers (``left`` repositories still to
-        analyze): its imports then use a core the workers leave idle (fewer jobs than cores, or the
-        last repositories), then the one the tables leave."""
-        nonlocal drawer
-        if min(settings.jobs, left) >= (os.cpu_count() or 1):
-            return
-        # a process that has drawn a report before (a notebook, a test session) has nothing to hide
-        if settings.draw_report and drawer is None and "analysis.report" not in sys.modules and sys.executable:
+    try:
+        # The report's process starts now, at the lowest priority: its imports (matplotlib, pandas) take
+        # the core left idle while this process imports the engine and lists the checkouts, and the
+        # one the last repositories and the tables leave, not the workers' (a process that has drawn a
+        # report before, a notebook or a test session, has nothing to hide: it draws in-process).
+        if settings.draw_report and "analysis.report" not in sys.modules and sys.executable:
             from analysis.report_process import ReportProcess
             drawer = ReportProcess()
 
-    try:
+        from analysis.engine import RepoAnalyzer, close_process_handles, crashed_file
+        from analysis.executor import run_tasks
+        from analysis.mlflow_calls import Resolver
+        from analysis.repo_state import RepoResult, RepoTask
+        from analysis.tables import FileStatus
+        from analysis.traceability import graph_name
+
+        tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
         blackbox = out / ".in-flight"
         shutil.rmtree(blackbox, ignore_errors=True)
         blackbox.mkdir()
@@ -282,8 +277,6 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
             todo.sort(key=lambda t: -stats[t.repo][1])
             show()
             work = _Work(analyzer, files_done)
-            finished = 0
-            start_drawer(len(todo))
 
             def without_crashed_file(task: RepoTask) -> RepoTask | None:
                 """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
@@ -296,8 +289,6 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
                                            isolate=True, on_crash=without_crashed_file):
                 # a worker that died (killed, out of memory) gives its exception: a failed repository
                 collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
-                finished += 1
-                start_drawer(len(todo) - finished)
         finally:
             close_process_handles()
             shutil.rmtree(blackbox, ignore_errors=True)
@@ -312,7 +303,6 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         seconds["tables"] = time.perf_counter() - started
         started = time.perf_counter()
         if settings.draw_report:
-            start_drawer()
             if drawer is not None:
                 drawer.draw(out)
             else:

@@ -1,7 +1,9 @@
 """The report drawn in a process of its own, started as ``analyze`` starts.
 
-Drawing the report needs matplotlib, pandas and the report's modules: about half a second of
-imports, paid while the workers analyze the repositories instead of after them. The process is a
+Drawing the report needs matplotlib, pandas and the report's modules: over half a second of
+imports. The process runs at the lowest priority (nice 19), so they take only a core nothing else
+wants: the one left idle while ``analyze`` imports the engine and lists the checkouts, then the one
+the last repositories and the tables leave; not the workers'. The process is a
 new interpreter (``python -m analysis.report_process``: no thread and no lock of the driver's, and
 none of its main module), so it may render the report's figures in forked children
 (``report.FigureRenderer``), on the core the driver leaves idle.
@@ -84,6 +86,10 @@ class ReportProcess:
 
 
 def _serve() -> None:
+    try:
+        os.nice(19)  # the workers first: see the module docstring
+    except (AttributeError, OSError):  # no nice (Windows), or not allowed: at the same priority
+        pass
     answers, sys.stdout = sys.stdout, sys.stderr  # whatever else prints cannot garble an answer
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver stops this process
     from analysis.report import FigureRenderer, build_report
@@ -97,6 +103,10 @@ def _serve() -> None:
             answer = traceback.format_exc()
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
+    # the driver waits for this exit: skip tearing down matplotlib and pandas (a third of a second);
+    # every file was written and closed, the answers flushed
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -722,6 +722,39 @@ def test_the_report_process_raises_what_stopped_it_and_ends_on_close(tmp_path: P
     assert drawer._process.returncode == 0
 
 
+def test_the_report_process_runs_at_the_lowest_priority_and_draws_what_the_driver_draws(
+        analyzed: tuple[Path, Path], tmp_path: Path) -> None:
+    """It imports while the workers analyze, so it must only take a core they leave (nice 19); what
+    it draws is what drawing in the driver gives, byte for byte."""
+    import os
+    import time
+
+    from analysis.report import build_report
+    from analysis.report_process import ReportProcess
+    here, there = tmp_path / "here", tmp_path / "there"
+    for results in (here, there):
+        shutil.copytree(analyzed[0], results)
+        shutil.rmtree(results / "report")
+    drawer = ReportProcess()
+    try:
+        deadline = time.monotonic() + 10
+        while os.getpriority(os.PRIO_PROCESS, drawer._process.pid) != 19 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, drawer._process.pid) == 19
+        drawer.draw(there)
+    finally:
+        drawer.close()
+    assert drawer._process.returncode == 0
+    build_report(here)
+
+    def drawn(results: Path) -> dict[str, bytes]:
+        """The report's files; in the texts, the results' path and the time written stand as R and T."""
+        return {str(p.relative_to(results)): re.sub(rb"written \d{4}-\d\d-\d\dT[\d:]+\+00:00", b"written T",
+                                                    p.read_bytes().replace(str(results).encode(), b"R"))
+                for p in sorted((results / "report").rglob("*")) if p.is_file()}
+    assert "report/index.html" in drawn(here) and drawn(there) == drawn(here)
+
+
 def test_a_stuck_child_is_stopped_and_its_figure_rendered_here(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
     import time
