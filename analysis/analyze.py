@@ -299,7 +299,8 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         order = {t.repo: i for i, t in enumerate(tasks)}
         results.sort(key=lambda r: order[r.repo])
         mine_problems = read_csv(problems_file) if problems_file.is_file() else []
-        written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin)
+        written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin,
+                                drawer)
         seconds["tables"] = time.perf_counter() - started
         started = time.perf_counter()
         if settings.draw_report:
@@ -388,7 +389,7 @@ def _mark_files_cached(out: Path) -> bool:
 
 def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,
                   results: list[RepoResult], mine_problems: list[dict[str, str]],
-                  revisions_origin: str) -> dict[str, int]:
+                  revisions_origin: str, drawer: ReportProcess | None = None) -> dict[str, int]:
     """Every corpus table, each with its provenance; the number of rows of each.
 
     The whole set is written into a staging folder first and moved into ``out`` only when every
@@ -413,6 +414,8 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     stage = out / f".staging-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     current = stage.name
+    analyzed = [r.repo for r in results if not r.failed]
+    owing: list[ReportProcess] = []  # the report's process, while it owes the statistics tables
     try:
         stage.mkdir()
 
@@ -424,6 +427,11 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
 
         for name, (columns, table_rows) in outputs.items():
             put(name, columns, table_rows, prov)
+        # The statistics (pandas) are computed from the tables just written: by the report's process
+        # when there is one (pandas is imported there already), while this one writes the rest.
+        if drawer is not None:
+            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov)
+            owing.append(drawer)
         # repositories in manifest order (a set here made the GraphML's node order change from run to run)
         usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
         usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
@@ -433,18 +441,16 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
         put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
         put(STORAGE.file, STORAGE.columns, [flat(row) for row in cached_storage(settings.corpus_dir)],
             {**prov, "releases": list(release_dirs(settings.corpus_dir))})
-        from analysis.statistics import community_statistics  # pandas: only here, in the driver
-        practices, usage = community_statistics(stage, manifest, catalog.latest)
-        for name, frame in (("practices.csv", practices), ("api_usage.csv", usage)):
-            put(name, list(frame.columns), frame.to_dict("records"),
-                {**prov, "computed_from": ["call_sites.csv", "tracking_uris.csv", "reproducibility.csv",
-                                           "api_catalog.csv", "manifest.csv"]})
-        from analysis.store_statistics import store_statistics
-        analyzed = [r.repo for r in results if not r.failed]
-        stores = store_statistics(analyzed, [s for r in results for s in r.stores],
-                                  [s for r in results for s in r.stored_runs], [s for r in results for s in r.stored_params])
-        put("store_statistics.csv", list(stores.columns), stores.to_dict("records"),
-            {**prov, "computed_from": ["stores.csv", "stored_runs.csv", "stored_params.csv"]})
+        if owing:
+            current = "(the statistics tables)"
+            owing.pop().wait_statistics()
+        else:
+            from analysis.statistics import write_statistics  # pandas: only here, in the driver
+            try:
+                write_statistics(stage, manifest, catalog.latest, analyzed, prov)
+            except OSError as err:
+                current = str(err.filename)  # the table's name
+                raise
         current = "(moving the new set into place)"
         for path in sorted(stage.iterdir()):
             os.replace(path, out / path.name)
@@ -452,6 +458,11 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
         raise OutputError(f"{out / current}: cannot write: {err.strerror or err}; the previous tables are "
                           f"left as they were") from err
     finally:
+        if owing:  # a write here failed first: let the report's process be done with the folder
+            try:
+                owing.pop().wait_statistics()
+            except Exception:  # the failure here is the one raised
+                pass
         shutil.rmtree(stage, ignore_errors=True)
     return {name: len(rows) for name, (_c, rows) in outputs.items()}
 

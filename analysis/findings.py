@@ -20,7 +20,7 @@ import pandas as pd
 from packaging.version import InvalidVersion, Version
 
 from analysis.report_inputs import ReportInputs
-from analysis.statistics import wilson
+from analysis.statistics import STORE_COUNTS, wilson
 
 # anchors of the report's tables that findings link to (report.py renders a table under each)
 T_FUNNEL = "t-funnel"
@@ -267,8 +267,6 @@ def _statistic(facts: Facts, stats: pd.DataFrame, statistic: str, name: str, nou
                         T_STORES, definition))
 
 
-STORE_COUNTS = ("n_experiments", "n_runs", "bytes", "files", "n_registered_models", "n_model_versions", "n_problems",
-                "skipped_runs", "skipped_metric_lines", "n_metric_points", "metric_bytes")
 
 
 def population_store_statistics(inputs: ReportInputs) -> pd.DataFrame:

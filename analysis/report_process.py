@@ -9,11 +9,13 @@ none of its main module), so it may render the report's figures in forked childr
 (``report.FigureRenderer``), on the core the driver leaves idle.
 
     drawer = ReportProcess()     # starts importing
-    ...                          # the run writes its tables
+    ...                          # the run writes its row tables into a staging folder
+    drawer.start_statistics(...) # the statistics tables written there (pandas), while the run goes on
+    drawer.wait_statistics()     # OutputError naming the file it could not write, ReportError if it failed
     drawer.draw(results)         # the report of ``results``; ReportError with its traceback if it failed
     drawer.close()
 
-The protocol is a line each way: the results directory (JSON) in, ``null`` or the error's text out.
+The protocol is a line each way: a request (JSON) in, ``null`` or the error out.
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ import signal
 import subprocess
 import sys
 import traceback
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 RENDER_JOBS = 2  # figures rendered at once, beside the process going on with the report
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ReportError(Exception):
-    """The report process failed to draw the report (the message holds its traceback)."""
+    """The report process failed to draw the report or the statistics (the message holds its traceback)."""
 
 
 class ReportProcess:
@@ -45,23 +48,45 @@ class ReportProcess:
                                          stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8")
         self._drawing = False
 
+    def start_statistics(self, tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],
+                         provenance: Mapping[str, Any]) -> None:
+        """Start ``statistics.write_statistics`` of the row tables in ``tables``; ``wait_statistics``
+        waits for it."""
+        self._send({"statistics": [str(tables), str(manifest), latest, list(analyzed), dict(provenance)]})
+
+    def wait_statistics(self) -> None:
+        """Wait for the statistics started; raise ``OutputError`` for a file it could not write,
+        ``ReportError`` if it failed otherwise."""
+        from analysis.analyze import OutputError
+        error = self._answer("writing the statistics tables")
+        if error is not None and error["os_error"]:
+            raise OutputError(error["os_error"])
+        if error is not None:
+            raise ReportError(f"writing the statistics tables failed:\n{error['traceback']}")
+
     def draw(self, results: Path) -> None:
         """Draw the report of ``results`` (``report.build_report``); raise ``ReportError`` if it failed."""
-        stdin, stdout = self._pipes()
         self._drawing = True
+        self._send({"report": str(results)})
+        error = self._answer(f"drawing the report of {results}")
+        self._drawing = False
+        if error is not None:
+            raise ReportError(f"drawing the report of {results} failed:\n{error['traceback']}")
+
+    def _send(self, request: dict[str, Any]) -> None:
+        stdin, _ = self._pipes()
         try:
-            stdin.write(json.dumps(str(results)) + "\n")
+            stdin.write(json.dumps(request) + "\n")
             stdin.flush()
         except OSError:
-            pass  # it died: said below
+            pass  # it died: the answer says so
+
+    def _answer(self, doing: str) -> Any:
+        _, stdout = self._pipes()
         answer = stdout.readline()
-        self._drawing = False
         if not answer:
-            raise ReportError(f"the report process died (exit code {self._process.poll()}) drawing the report "
-                              f"of {results}")
-        error = json.loads(answer)
-        if error is not None:
-            raise ReportError(f"drawing the report of {results} failed:\n{error}")
+            raise ReportError(f"the report process died (exit code {self._process.poll()}) {doing}")
+        return json.loads(answer)
 
     def close(self) -> None:
         """Stop the process: it ends at the end of its requests; one left drawing (the run was
@@ -92,15 +117,25 @@ def _serve() -> None:
         pass
     answers, sys.stdout = sys.stdout, sys.stderr  # whatever else prints cannot garble an answer
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver stops this process
+    from analysis.statistics import write_statistics  # pandas: the statistics may come first
     from analysis.report import FigureRenderer, build_report
     from analysis.report_figures import pyplot
     pyplot()  # matplotlib's backend too: everything imported before the first request
     for line in sys.stdin:
+        request = json.loads(line)
+        answer: dict[str, Any] | None = None
         try:
-            build_report(Path(json.loads(line)), renderer=FigureRenderer(RENDER_JOBS))
-            answer = None
+            if "statistics" in request:
+                tables, manifest, latest, analyzed, provenance = request["statistics"]
+                write_statistics(Path(tables), Path(manifest), latest, analyzed, provenance)
+            else:
+                build_report(Path(request["report"]), renderer=FigureRenderer(RENDER_JOBS))
+        except OSError as err:  # writing a statistics table (``write_statistics`` names it): analyze's OutputError
+            answer = {"os_error": f"{Path(request['statistics'][0]).parent / str(err.filename)}: cannot write: "
+                                  f"{err.strerror or err}; the previous tables are left as they were"
+                      if "statistics" in request else "", "traceback": traceback.format_exc()}
         except Exception:  # the driver raises it, with this traceback
-            answer = traceback.format_exc()
+            answer = {"os_error": "", "traceback": traceback.format_exc()}
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
     # the driver waits for this exit: skip tearing down matplotlib and pandas (a third of a second);

@@ -10,10 +10,13 @@ analyzed repository (``population = all``), so the effect of the filter is visib
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+
+from miner.fileio import write_csv, write_provenance
 
 PRACTICE_COLUMNS = ("population", "practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high", "definition")
 API_USAGE_COLUMNS = ("api", "category", "n_call_sites", "n_repos", "n_eligible", "share_repos", "ci_low", "ci_high",
@@ -164,3 +167,37 @@ def community_statistics(results: Path, manifest: Path, latest: str) -> tuple[pd
                            "ci_low": round(low, 4), "ci_high": round(high, 4),
                            "definition": "a call of an API with deprecated_since, or whose last_version is before the latest release read"}])
     return pd.concat([table, extra], ignore_index=True), usage
+
+
+# the statistics tables ``analyze`` writes, and the row tables each is computed from
+STATISTICS_FROM = {
+    "practices.csv": ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv"),
+    "api_usage.csv": ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv"),
+    "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv"),
+}
+STORE_COUNTS = ("n_experiments", "n_runs", "bytes", "files", "n_registered_models", "n_model_versions", "n_problems",
+                "skipped_runs", "skipped_metric_lines", "n_metric_points", "metric_bytes")
+
+
+def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],
+                     provenance: Mapping[str, Any]) -> None:
+    """Write the tables of ``STATISTICS_FROM`` into ``tables``, each with its provenance, from the row
+    tables written there (``analyze`` calls it on its staging folder; the report's process, which
+    has pandas imported already, may do it for it). ``analyzed``: the repositories a pass did not
+    fail on, the population of the store statistics. An ``OSError`` writing a table names it
+    (``filename``: its name)."""
+    from analysis.store_statistics import store_statistics
+    from analysis.tables import cells
+
+    practices_frame, usage = community_statistics(tables, manifest, latest)
+    stores = _read(tables, "stores.csv")
+    stores = stores.assign(**{c: pd.to_numeric(stores[c]).astype(int) for c in STORE_COUNTS})
+    params = _read(tables, "stored_params.csv")
+    frames = {"practices.csv": practices_frame, "api_usage.csv": usage,
+              "store_statistics.csv": store_statistics(analyzed, stores, _read(tables, "stored_runs.csv"), params)}
+    for name, frame in frames.items():
+        try:
+            write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))
+            write_provenance(tables / name, {**provenance, "computed_from": list(STATISTICS_FROM[name])})
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, name) from err

@@ -405,7 +405,7 @@ def test_a_read_only_output_directory_is_refused_before_any_work(tmp_path: Path)
 
 def test_a_failed_write_keeps_the_previous_set_and_leaves_no_temporary_file(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import analysis.analyze as analyze_module
+    import analysis.statistics as statistics_module  # practices.csv is written there
     from analysis.analyze import OutputError
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
     settings = AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", draw_report=False)
@@ -413,14 +413,14 @@ def test_a_failed_write_keeps_the_previous_set_and_leaves_no_temporary_file(tmp_
     # a stamp that matches nothing: the next run writes every table again (from the cache)
     (tmp_path / "o" / ".tables.json").write_text("{}")
     before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
-    real = analyze_module.write_csv
+    real = statistics_module.write_csv
 
     def disk_full_at_practices(path: Path, *args: object) -> None:
         if path.name == "practices.csv":
             raise OSError(28, "No space left on device")
         real(path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(analyze_module, "write_csv", disk_full_at_practices)
+    monkeypatch.setattr(statistics_module, "write_csv", disk_full_at_practices)
     with pytest.raises(OutputError, match=r"practices.csv: cannot write: No space left on device"):
         analyze(settings)
     after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}

@@ -103,3 +103,89 @@ def test_log_model_with_registered_model_name_registers(tmp_path: Path) -> None:
     assert (row["n_repos"], row["n_eligible"]) == ("3", "5")
     assert "registered_model_name" in row["definition"]
     assert _practice(tmp_path / "out", "one-per-family", "logs models")["n_repos"] == "3"
+
+
+def _with_stores(out: Path, to: Path) -> Path:
+    """The row tables of ``out`` in ``to``, with two committed stores, three runs and their params."""
+    from analysis.statistics import STATISTICS_FROM
+    from analysis.tables import TABLES
+
+    to.mkdir(parents=True)
+    for name in {n for names in STATISTICS_FROM.values() for n in names} - {"manifest.csv"}:
+        (to / name).write_bytes((out / name).read_bytes())
+
+    def table(key: str, rows: list[dict[str, object]]) -> None:
+        columns = TABLES[key].columns
+        with (to / TABLES[key].file).open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({c: row.get(c, "") for c in columns} for row in rows)
+
+    counts = dict.fromkeys(("n_experiments", "n_runs", "bytes", "files", "n_registered_models", "n_model_versions",
+                            "n_problems", "skipped_runs", "skipped_metric_lines", "n_metric_points", "metric_bytes"), 0)
+    table("stores", [{**counts, "repo": "orig", "store": "mlruns", "kind": "file", "n_experiments": 1, "n_runs": 2,
+                      "bytes": 900, "files": 14, "n_metric_points": 6, "metric_bytes": 240},
+                     {**counts, "repo": "auto", "store": "mlflow.db", "kind": "sqlite", "n_experiments": 1, "n_runs": 1,
+                      "bytes": 4096, "files": 1}])
+    run = {"store_kind": "file", "status": "FINISHED", "git_commit": "", "git_commit_in_history": "unknown",
+           "source_in_repo": "", "entry_point": "", "artifact_uri_kind": "relative"}
+    table("stored_runs", [{**run, "repo": "orig", "store": "mlruns", "run_id": "r1", "git_commit": "abc",
+                           "git_commit_in_history": "yes", "source_in_repo": "yes", "entry_point": "main"},
+                          {**run, "repo": "orig", "store": "mlruns", "run_id": "r2", "status": "FAILED",
+                           "artifact_uri_kind": "absolute-local"},
+                          {**run, "repo": "auto", "store": "mlflow.db", "store_kind": "sqlite", "run_id": "r3"}])
+    table("stored_params", [{"repo": "orig", "store": "mlruns", "run_id": "r1", "key": "lr", "value": "0.1",
+                             "declared_in_mlproject": "yes", "value_len": 3},
+                            {"repo": "orig", "store": "mlruns", "run_id": "r1", "key": "x", "value": "1",
+                             "declared_in_mlproject": "no", "value_len": 1}])
+    return to
+
+
+def test_the_report_process_writes_the_statistics_this_process_writes(out: Path, tmp_path: Path) -> None:
+    """``analyze`` leaves the statistics to the report's process when there is one: same tables, same bytes."""
+    from analysis.report_process import ReportProcess
+    from analysis.statistics import STATISTICS_FROM, write_statistics
+
+    manifest = out.parent / "corpus" / "manifest.csv"
+    analyzed = ["auto", "copy", "none", "orig"]
+    provenance = {"tool": "mlflow-census", "written_at": "2026-01-01T00:00:00+00:00"}
+    here, there = _with_stores(out, tmp_path / "here"), _with_stores(out, tmp_path / "there")
+    write_statistics(here, manifest, "2.9.0", analyzed, provenance)
+    drawer = ReportProcess()
+    try:
+        drawer.start_statistics(there, manifest, "2.9.0", analyzed, provenance)
+        drawer.wait_statistics()
+    finally:
+        drawer.close()
+    for name in STATISTICS_FROM:
+        for path in (name, name + ".provenance.json"):
+            assert (there / path).read_bytes() == (here / path).read_bytes(), path
+    stats = {r["statistic"]: r for r in _read(here / "store_statistics.csv")}
+    assert (stats["repos committing a store"]["numerator"], stats["repos committing a store"]["denominator"]) == ("2", "4")
+    assert stats["runs per store"]["numerator"] == "3" and stats["bytes per run"]["numerator"] == "4996"
+    assert stats["bytes per metric point (FileStore)"]["share"] == "40.0"
+    assert stats["runs whose params all match the MLproject"]["numerator"] == "0"
+    assert (stats["runs left FAILED"]["numerator"], stats["runs left FAILED"]["denominator"]) == ("1", "3")
+
+
+def test_a_statistics_table_that_cannot_be_written_is_named(out: Path, tmp_path: Path) -> None:
+    from analysis.analyze import OutputError
+    from analysis.report_process import ReportProcess
+    from analysis.statistics import write_statistics
+
+    manifest = out.parent / "corpus" / "manifest.csv"
+    for where in ("here", "there"):
+        tables = _with_stores(out, tmp_path / where / ".staging-1")
+        (tables / "api_usage.csv").mkdir()  # a folder where the table goes: it cannot be replaced
+        if where == "here":
+            with pytest.raises(OSError) as raised:
+                write_statistics(tables, manifest, "2.9.0", ["orig"], {})
+            assert raised.value.filename == "api_usage.csv"
+        else:
+            drawer = ReportProcess()
+            try:
+                drawer.start_statistics(tables, manifest, "2.9.0", ["orig"], {})
+                with pytest.raises(OutputError, match=rf"^{tmp_path / where / 'api_usage.csv'}: cannot write: "):
+                    drawer.wait_statistics()
+            finally:
+                drawer.close()
