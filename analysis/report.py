@@ -191,7 +191,11 @@ def tight_box(fig: Figure, dpi: float) -> Bbox | str:
 
 
 def render_figure(fig: Figure, latex: bool) -> tuple[bytes, bytes | None]:
-    """A figure as PNG, and as PDF with ``latex``, each cut to its tight box."""
+    """A figure as PNG, and as PDF with ``latex``, each cut to its tight box (saved from
+    ``report_canvas.MeasuringCanvas``, which becomes the figure's canvas)."""
+    from analysis.report_canvas import MeasuringCanvas
+
+    MeasuringCanvas(fig)  # its text measured once, for the box and for the drawing
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=PNG_DPI, bbox_inches=tight_box(fig, PNG_DPI))
     if not latex:
@@ -858,8 +862,8 @@ def _inputs_digest(inputs: ReportInputs, latex: bool) -> str:
     options = (inputs.population_name, str(inputs.corpus), str(inputs.probe), str(inputs.rerun), str(inputs.reference),
                str(latex))
     digest = hashlib.sha256(f"{__version__}\0{chr(0).join(options)}\0".encode())
-    for module in ("report.py", "report_figures.py", "findings.py", "methodology.py", "latex.py", "reference.py",
-                   "report_inputs.py", "data/baselines.csv"):
+    for module in ("report.py", "report_figures.py", "report_canvas.py", "findings.py", "methodology.py", "latex.py",
+                   "reference.py", "report_inputs.py", "data/baselines.csv"):
         digest.update((Path(__file__).parent / module).read_bytes())
     for name in REPORT_INPUTS:
         path = inputs.results / name

@@ -761,6 +761,24 @@ def test_figures_cut_to_their_tight_box_here_are_those_savefig_cuts(draw: Callab
     pyplot().close("all")
 
 
+def test_a_figure_saved_measures_each_of_its_texts_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    from analysis.report import render_figure
+    measured: Counter[tuple[str, int, object, float]] = Counter()  # text, font, mathtext, resolution
+    measure = RendererAgg.get_text_width_height_descent
+
+    def counted(self: RendererAgg, s: str, prop: object, ismath: object) -> tuple[float, float, float]:
+        measured[s, hash(prop), ismath, self.dpi] += 1
+        return measure(self, s, prop, ismath)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(RendererAgg, "get_text_width_height_descent", counted)
+    render_figure(_graph_of_every_kind(), latex=False)  # measured on a renderer, drawn on another
+    assert "node kind" in {key[0] for key in measured} and set(measured.values()) == {1}
+
+
 def test_the_report_process_raises_what_stopped_it_and_ends_on_close(tmp_path: Path) -> None:
     from analysis.report_process import ReportError, ReportProcess
     (tmp_path / "results").write_text("a file, not a results directory")
