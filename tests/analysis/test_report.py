@@ -791,6 +791,30 @@ def test_the_report_process_raises_what_stopped_it_and_ends_on_close(tmp_path: P
     assert drawer._process.returncode == 0
 
 
+_DRAW_PREPARED = """
+import gc, sys
+from pathlib import Path
+from analysis.report_process import prepare
+prepare()
+frozen, before = gc.get_freeze_count(), set(sys.modules)
+from analysis.report import FigureRenderer, build_report
+build_report(Path(sys.argv[1]), latex=True, renderer=FigureRenderer(0))
+print(frozen > 1000, sorted(m for m in set(sys.modules) - before if m.startswith("analysis")))
+"""
+
+
+def test_a_prepared_report_process_imports_nothing_of_the_report_while_drawing(measured: Path, tmp_path: Path) -> None:
+    import os
+    import sys
+    results = tmp_path / "out"
+    shutil.copytree(measured, results)
+    shutil.rmtree(results / "report")  # drawn again, every section (the probe's, the re-runs') with rows
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _DRAW_PREPARED, str(results)], capture_output=True, text=True,
+                         check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}).stdout
+    assert out.splitlines()[-1] == "True []"
+
+
 def test_a_stuck_child_is_stopped_and_its_figure_rendered_here(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
     import time
