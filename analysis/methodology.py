@@ -10,7 +10,6 @@ and the conditions of the re-runs.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -216,12 +215,10 @@ def graph_edge_counts(path: Path) -> Counter[str]:
     """Edges of a traceability graph (GraphML) by what they say of the call graph: ``calls``,
     ``by-name`` (a method reached by its name only: over-approximation), ``unresolved`` (a call through a
     variable, a dynamic import: under-approximation), ``inferred`` (a function passed as an argument)."""
+    from analysis.traceability import graphml_edge_data
+
     counts: Counter[str] = Counter()
-    ns = "{http://graphml.graphdrawing.org/xmlns}"
-    tree = ET.parse(path)
-    keys = {k.get("id"): k.get("attr.name") for k in tree.getroot().iter(f"{ns}key") if k.get("for") == "edge"}
-    for edge in tree.getroot().iter(f"{ns}edge"):
-        data = {keys.get(d.get("key")): (d.text or "") for d in edge.iter(f"{ns}data")}
+    for data in graphml_edge_data(path):
         kind = data.get("kind", "")
         if kind == "unresolved":
             counts["unresolved"] += 1

@@ -47,6 +47,7 @@ from miner.fileio import atomic_write_bytes, atomic_write_text, utc_now
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
 
 BASELINES = Path(__file__).parent / "data" / "baselines.csv"
 COLLAPSE_ROWS = 25  # a table longer than this is folded under <details>
@@ -162,10 +163,41 @@ class _Doc:
         self.pending.clear()
 
 
+PNG_DPI = 110
+
+
+def tight_box(fig: Figure, dpi: float) -> Bbox | str:
+    """The box ``savefig(bbox_inches="tight", dpi=dpi)`` cuts a PNG to, measured without drawing
+    ("tight" for a figure with a layout engine, or not on matplotlib's Agg canvas).
+
+    Given "tight", ``savefig`` draws the figure without output (to lay it out), measures it, then
+    draws it: the first draw and the measure are a third of its time. Measured here, as
+    ``tight_layout`` measures a figure (``get_tightbbox`` lays out what it measures), the figure is
+    drawn once, to the same bytes (``test_figures_cut_to_their_tight_box_here_are_those_savefig_cuts``).
+    """
+    from matplotlib import rcParams
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas
+    if not isinstance(canvas, FigureCanvasAgg) or fig.get_layout_engine() is not None:
+        return "tight"  # a layout engine places the Axes in that first draw
+    shown = fig.dpi
+    fig.dpi = dpi  # as savefig sets it while it saves
+    try:
+        renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+        return fig.get_tightbbox(renderer).padded(rcParams["savefig.pad_inches"])
+    finally:
+        fig.dpi = shown
+
+
 def render_figure(fig: Figure, latex: bool) -> tuple[bytes, bytes | None]:
-    """A figure as PNG, and as PDF with ``latex``."""
+    """A figure as PNG, and as PDF with ``latex``, each cut to its tight box (saved from
+    ``report_canvas.MeasuringCanvas``, which becomes the figure's canvas)."""
+    from analysis.report_canvas import MeasuringCanvas
+
+    MeasuringCanvas(fig)  # its text measured once, for the box and for the drawing
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=PNG_DPI, bbox_inches=tight_box(fig, PNG_DPI))
     if not latex:
         return buf.getvalue(), None
     pdf = io.BytesIO()
@@ -830,8 +862,8 @@ def _inputs_digest(inputs: ReportInputs, latex: bool) -> str:
     options = (inputs.population_name, str(inputs.corpus), str(inputs.probe), str(inputs.rerun), str(inputs.reference),
                str(latex))
     digest = hashlib.sha256(f"{__version__}\0{chr(0).join(options)}\0".encode())
-    for module in ("report.py", "report_figures.py", "findings.py", "methodology.py", "latex.py", "reference.py",
-                   "report_inputs.py", "data/baselines.csv"):
+    for module in ("report.py", "report_figures.py", "report_canvas.py", "findings.py", "methodology.py", "latex.py",
+                   "reference.py", "report_inputs.py", "data/baselines.csv"):
         digest.update((Path(__file__).parent / module).read_bytes())
     for name in REPORT_INPUTS:
         path = inputs.results / name

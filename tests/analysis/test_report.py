@@ -13,17 +13,23 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from analysis.analyze import analyze
 from analysis.ftypes import AnalyzeSettings
+from analysis.report_figures import bar_figure, pinning_figure, storage_figure
 from analysis.statistics import wilson
 from analysis.tables import STORAGE as STORAGE_TABLE
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
 from tests.conftest import make_repo
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 RUN_A, RUN_B = "a" * 32, "b" * 32
 
@@ -710,6 +716,69 @@ def test_figures_rendered_in_child_processes_are_the_ones_rendered_here(tmp_path
     assert {name: renderer.result(name) for name in reversed(list(figures))} == here
 
 
+def _graph_of_every_kind() -> Figure:
+    import networkx as nx
+
+    from analysis.report_figures import graph_figure
+    g = nx.DiGraph()
+    kinds = ["repository", "mlproject", "entry_point", "script", "module", "function", "run_site", "metric_key",
+             "param_key", "model", "dataset", "environment", "dependency", "unknown"]
+    for i, kind in enumerate(kinds * 3):
+        g.add_node(f"{kind}:node number {i} with a rather long name.py", kind=kind)
+    nodes = list(g)
+    for i, node in enumerate(nodes[1:], 1):
+        g.add_edge(nodes[i // 2], node, kind="calls")
+    g.add_edge(nodes[3], nodes[3], kind="calls")
+    return graph_figure(g)
+
+
+def _storage_counts(releases: int, scale: int) -> pd.DataFrame:
+    return pd.DataFrame({k: [scale * (i + j) for i in range(releases)] for j, k in
+                         enumerate(("sql_table", "entity", "limit", "tracking_scheme", "artifact_scheme"))},
+                        index=[f"{i // 10}.{i % 10}.0" for i in range(releases)])
+
+
+@pytest.mark.parametrize("draw", [
+    pytest.param(lambda: bar_figure(["mlflow.start_run", "a rather long practice name " * 3, "b"], [0.9, 0.25, 0.0],
+                                    "The APIs", "share of repositories", ([0.05, 0.1, 0.0], [0.05, 0.2, 0.1]),
+                                    ["48/57", "5/20", "0/3"]), id="bars"),
+    pytest.param(lambda: bar_figure([f"api {i}" for i in range(30)], [i / 30 for i in range(30)], "t", "share"),
+                 id="bars-many-no-intervals"),
+    pytest.param(lambda: storage_figure(_storage_counts(73, 1)), id="storage"),
+    pytest.param(lambda: storage_figure(_storage_counts(3, 10_000_000)), id="storage-offset-text"),
+    pytest.param(_graph_of_every_kind, id="graph"),
+    pytest.param(lambda: pinning_figure([i / 50 for i in range(51)]), id="pinning"),
+    pytest.param(lambda: pinning_figure([]), id="pinning-empty"),
+])
+def test_figures_cut_to_their_tight_box_here_are_those_savefig_cuts(draw: Callable[[], Figure]) -> None:
+    import io
+
+    from analysis.report import PNG_DPI, render_figure
+    from analysis.report_figures import pyplot
+    expected = io.BytesIO()
+    draw().savefig(expected, format="png", dpi=PNG_DPI, bbox_inches="tight")
+    assert render_figure(draw(), latex=False)[0] == expected.getvalue()
+    pyplot().close("all")
+
+
+def test_a_figure_saved_measures_each_of_its_texts_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    from analysis.report import render_figure
+    measured: Counter[tuple[str, int, object, float]] = Counter()  # text, font, mathtext, resolution
+    measure = RendererAgg.get_text_width_height_descent
+
+    def counted(self: RendererAgg, s: str, prop: object, ismath: object) -> tuple[float, float, float]:
+        measured[s, hash(prop), ismath, self.dpi] += 1
+        return measure(self, s, prop, ismath)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(RendererAgg, "get_text_width_height_descent", counted)
+    render_figure(_graph_of_every_kind(), latex=False)  # measured on a renderer, drawn on another
+    assert "node kind" in {key[0] for key in measured} and set(measured.values()) == {1}
+
+
 def test_the_report_process_raises_what_stopped_it_and_ends_on_close(tmp_path: Path) -> None:
     from analysis.report_process import ReportError, ReportProcess
     (tmp_path / "results").write_text("a file, not a results directory")
@@ -753,6 +822,30 @@ def test_the_report_process_runs_at_the_lowest_priority_and_draws_what_the_drive
                                                     p.read_bytes().replace(str(results).encode(), b"R"))
                 for p in sorted((results / "report").rglob("*")) if p.is_file()}
     assert "report/index.html" in drawn(here) and drawn(there) == drawn(here)
+
+
+_DRAW_PREPARED = """
+import gc, sys
+from pathlib import Path
+from analysis.report_process import prepare
+prepare()
+frozen, before = gc.get_freeze_count(), set(sys.modules)
+from analysis.report import FigureRenderer, build_report
+build_report(Path(sys.argv[1]), latex=True, renderer=FigureRenderer(0))
+print(frozen > 1000, sorted(m for m in set(sys.modules) - before if m.startswith("analysis")))
+"""
+
+
+def test_a_prepared_report_process_imports_nothing_of_the_report_while_drawing(measured: Path, tmp_path: Path) -> None:
+    import os
+    import sys
+    results = tmp_path / "out"
+    shutil.copytree(measured, results)
+    shutil.rmtree(results / "report")  # drawn again, every section (the probe's, the re-runs') with rows
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _DRAW_PREPARED, str(results)], capture_output=True, text=True,
+                         check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}).stdout
+    assert out.splitlines()[-1] == "True []"
 
 
 def test_a_stuck_child_is_stopped_and_its_figure_rendered_here(monkeypatch: pytest.MonkeyPatch) -> None:
