@@ -30,6 +30,7 @@ from analysis.probe.ftypes import COLUMNS, ProbeRow
 from analysis.probe.run import fit_exponent, python_for, redact
 from analysis.uv_env import EnvBuildError, default_cache
 from cli import Exit, app
+from tests.conftest import tmpfs_dir
 
 # the tests of the module fixture `current` on one worker, which runs it once; the others anywhere
 CURRENT = pytest.mark.xdist_group("probe-current")
@@ -41,21 +42,11 @@ runner = CliRunner()
 def _stores_on_tmpfs() -> Iterator[None]:
     """The probe's temporary stores (the system's temporary directory) on tmpfs, when there is one.
 
-    SQLite syncs every commit to disk, and a disk's syncs take most of a small probe (MLflow's
-    migrations of a new database alone: 4 s, against 1 s on tmpfs); no fact the tests assert
-    depends on them.
+    A small probe's SQLite store spends most of its time in the disk's syncs; see ``tmpfs_dir``.
     """
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > 1 << 30):
+    with tmpfs_dir("probe-stores-") as where, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(where))
         yield
-        return
-    where = tempfile.mkdtemp(prefix="probe-stores-", dir=shm)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(tempfile, "tempdir", where)
-            yield
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
 
 
 def _one(summary: ProbeSummary | list[ProbeRow], backend: str, probe_name: str, parameter: str) -> ProbeRow:

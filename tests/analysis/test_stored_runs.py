@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from analysis.stored_runs import (
 )
 from analysis.store_statistics import store_statistics
 from analysis.store_readers import Checkout
-from tests.conftest import git
+from tests.conftest import git, tmpfs_dir
 
 ENV_CACHE = Path.home() / ".cache" / "mlflow-census" / "test-envs"
 
@@ -146,28 +147,28 @@ def _paths(root: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def new_stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, Any]]]:
+def new_stores() -> Iterator[tuple[Path, dict[str, dict[str, Any]]]]:
     """A checkout holding ``mlruns/`` and ``mlflow.db`` written by the installed MLflow, and MLflow's reading of each."""
     pytest.importorskip("mlflow")
     pytest.importorskip("sqlalchemy")
     pytest.importorskip("alembic")
-    repo = tmp_path_factory.mktemp("repo")
-    old_cwd, old_env = Path.cwd(), os.environ.get("MLFLOW_ALLOW_FILE_STORE")
-    os.chdir(repo)  # MLflow writes relative to the working directory, as a user's script would
-    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-    try:
-        readings = {}
-        for store, uri in (("mlruns", "file:./mlruns"), ("mlflow.db", "sqlite:///mlflow.db")):
-            _new_scenario(uri)
-            readings[store] = _installed_reading(uri)
-        import mlflow
+    with tmpfs_dir("repo-") as repo:
+        old_cwd, old_env = Path.cwd(), os.environ.get("MLFLOW_ALLOW_FILE_STORE")
+        os.chdir(repo)  # MLflow writes relative to the working directory, as a user's script would
+        os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+        try:
+            readings = {}
+            for store, uri in (("mlruns", "file:./mlruns"), ("mlflow.db", "sqlite:///mlflow.db")):
+                _new_scenario(uri)
+                readings[store] = _installed_reading(uri)
+            import mlflow
 
-        mlflow.set_tracking_uri(None)
-    finally:
-        os.chdir(old_cwd)
-        if old_env is None:
-            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
-    return repo, readings
+            mlflow.set_tracking_uri(None)
+        finally:
+            os.chdir(old_cwd)
+            if old_env is None:
+                os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+        yield repo, readings
 
 
 OLD_RELEASES = {
@@ -177,8 +178,7 @@ OLD_RELEASES = {
 
 
 @pytest.fixture(scope="module", params=sorted(OLD_RELEASES))
-def old_stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-               ) -> tuple[Path, dict[str, dict[str, Any]]]:
+def old_stores(request: pytest.FixtureRequest) -> Iterator[tuple[Path, dict[str, dict[str, Any]]]]:
     """A checkout with stores written by an old MLflow release, and that release's own reading of them."""
     from analysis.uv_env import EnvBuildError, EnvSpec, ensure_env
 
@@ -189,15 +189,17 @@ def old_stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         if err.reason in ("network", "timeout", "python unavailable"):
             pytest.skip(f"cannot build MLflow {request.param} environment ({err.reason}): {err}")
         raise
-    repo = tmp_path_factory.mktemp(f"repo-{request.param}")
-    (repo / "scenario.py").write_text(OLD_SCENARIO)
-    readings = {}
-    for store, uri in (("mlruns", "file:./mlruns"), ("mlflow.db", "sqlite:///mlflow.db")):
-        dump = repo.parent / f"{repo.name}-{store}.json"
-        subprocess.run([str(env.python), "scenario.py", uri, str(dump)], cwd=repo, check=True, capture_output=True,
-                       timeout=300)
-        readings[store] = json.loads(dump.read_text())
-    return repo, readings
+    with tmpfs_dir(f"repo-{request.param}-") as where:
+        repo = where / "repo"
+        repo.mkdir()
+        (repo / "scenario.py").write_text(OLD_SCENARIO)
+        readings = {}
+        for store, uri in (("mlruns", "file:./mlruns"), ("mlflow.db", "sqlite:///mlflow.db")):
+            dump = where / f"{store}.json"
+            subprocess.run([str(env.python), "scenario.py", uri, str(dump)], cwd=repo, check=True, capture_output=True,
+                           timeout=300)
+            readings[store] = json.loads(dump.read_text())
+        yield repo, readings
 
 
 def _ours(repo: Path, ref: StoreRef) -> StoreReading:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -53,6 +54,25 @@ def test_failure_message_is_the_error_and_its_causes() -> None:
     assert failure_message(output) == ("error: Couldn't parse requirement in `r.in` at position 0 cause: after parsing "
                                        "`2`, found `..7.1`, which is not part of a valid version")
     assert failure_message("just this\n") == "just this"
+
+
+def test_pyenv_shims_are_not_started_and_pyenvs_versions_are_found(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "pyenv"
+    started = tmp_path / "shim-started"
+    for shims in (root / "shims", root / "plugins" / "pyenv-virtualenv" / "shims"):
+        shims.mkdir(parents=True)
+        (shims / "python3").write_text(f"#!/bin/sh\ntouch {started}\nexec {sys.executable} \"$@\"\n")
+        (shims / "python3").chmod(0o755)
+    version = root / "versions" / "9.9.9" / "bin"
+    version.mkdir(parents=True)
+    (version / "python3").symlink_to(sys.executable)
+    monkeypatch.setenv("PYENV_ROOT", str(root))
+    monkeypatch.setenv("PATH", os.pathsep.join([str(root / "plugins" / "pyenv-virtualenv" / "shims"),
+                                                str(root / "shims"), "/nowhere"]))
+    found = find_interpreters()
+    assert version / "python3" in found.values()  # this interpreter, under pyenv's versions/
+    assert not started.exists()
 
 
 def test_environment_is_built_once_and_reused(tmp_path: Path) -> None:
