@@ -5,8 +5,8 @@ imports (``prepare``: every module a report may import, then the garbage collect
 them alone). The process runs at the lowest priority (nice 19), so they take only a core nothing
 else wants: the one left idle while ``analyze`` imports the engine and lists the checkouts, then
 the one the last repositories and the tables leave; not the workers'. The process is a
-new interpreter (``python -m analysis.report_process``: no thread and no lock of the driver's, and
-none of its main module), so it may render the report's figures in forked children
+new interpreter (``_START``, this package first on its path: no thread and no lock of the driver's,
+and none of its main module), so it may render the report's figures in forked children
 (``report.FigureRenderer``), on the core the driver leaves idle.
 
     drawer = ReportProcess()     # starts importing
@@ -39,6 +39,7 @@ RENDER_JOBS = 2  # figures rendered at once, beside the process going on with th
 SECTION_MODULES = ("analysis.report", "analysis.report_canvas", "analysis.probe", "analysis.reference",
                    "analysis.rerun.statistics", "analysis.store_statistics")
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_START = "import sys; sys.path[0] = sys.argv.pop(1); from analysis.report_process import _serve; _serve()"
 
 
 class ReportError(Exception):
@@ -49,10 +50,10 @@ class ReportProcess:
     """A process that imports the report's modules now and draws a report when asked."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(_PACKAGE_ROOT),
-                                                                          os.environ.get("PYTHONPATH"))))}
-        self._process = subprocess.Popen([sys.executable, "-m", "analysis.report_process"], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8")
+        # this package's root on the path where ``-c`` puts the working directory (``-m`` would put
+        # it first), which may hold a researcher's own ``analysis/`` folder
+        self._process = subprocess.Popen([sys.executable, "-c", _START, str(_PACKAGE_ROOT)], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True, encoding="utf-8")
         self._drawing = False
 
     def start_statistics(self, tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],

@@ -849,6 +849,24 @@ def test_a_prepared_report_process_imports_nothing_of_the_report_while_drawing(m
     assert out.splitlines()[-1] == "True []"
 
 
+def test_the_report_process_imports_this_package_whatever_the_working_directory(
+        analyzed: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A researcher's own ``analysis/`` folder where analyze runs is not the report's."""
+    from analysis.report_process import ReportProcess
+    (tmp_path / "analysis").mkdir()
+    (tmp_path / "analysis" / "__init__.py").write_text("raise SystemExit('the wrong analysis package')\n")
+    results = tmp_path / "out"
+    shutil.copytree(analyzed[0], results)
+    shutil.rmtree(results / "report")
+    monkeypatch.chdir(tmp_path)
+    drawer = ReportProcess()
+    try:
+        drawer.draw(results)
+    finally:
+        drawer.close()
+    assert (results / "report" / "index.html").is_file() and drawer._process.returncode == 0
+
+
 def test_a_stuck_child_is_stopped_and_its_figure_rendered_here(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
     import time
