@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import gc
 import importlib
+import itertools
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -118,13 +120,14 @@ class ReportProcess:
         return self._process.stdin, self._process.stdout
 
 
-def prepare() -> None:
+def prepare(between: Callable[[], None] = lambda: None) -> None:
     """Import what drawing a report may import (``SECTION_MODULES`` and matplotlib's backend too), and
     set every object alive (the modules', most of the process's) apart from the garbage collector:
     drawing allocates enough to start collections, which would otherwise walk all of them each time
-    (about 5% of a report's CPU time)."""
+    (about 5% of a report's CPU time). ``between()`` is called after each module."""
     for name in SECTION_MODULES:
         importlib.import_module(name)
+        between()
     from analysis.report_figures import pyplot
     pyplot()
     gc.freeze()
@@ -137,28 +140,54 @@ def _serve() -> None:
         pass
     answers, sys.stdout = sys.stdout, sys.stderr  # whatever else prints cannot garble an answer
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver stops this process
-    from analysis.statistics import write_statistics  # pandas: the statistics may come first
-    from analysis.report import FigureRenderer, build_report
-    prepare()  # everything imported before the first request
-    for line in sys.stdin:
+    from analysis.statistics import write_statistics  # pandas: the statistics are asked first
+
+    def answer(line: str) -> None:
         request = json.loads(line)
-        answer: dict[str, Any] | None = None
+        error: dict[str, Any] | None = None
         try:
             if "statistics" in request:
                 tables, manifest, latest, analyzed, provenance = request["statistics"]
                 write_statistics(Path(tables), Path(manifest), latest, analyzed, provenance)
             else:
+                from analysis.report import FigureRenderer, build_report
                 build_report(Path(request["report"]), renderer=FigureRenderer(RENDER_JOBS))
         except OSError as err:  # writing a statistics table (``write_statistics`` names it): analyze's OutputError
-            answer = {"os_error": f"{Path(request['statistics'][0]).parent / str(err.filename)}: cannot write: "
-                                  f"{err.strerror or err}; the previous tables are left as they were"
-                      if "statistics" in request else "", "traceback": traceback.format_exc()}
+            error = {"os_error": f"{Path(request['statistics'][0]).parent / str(err.filename)}: cannot write: "
+                                 f"{err.strerror or err}; the previous tables are left as they were"
+                     if "statistics" in request else "", "traceback": traceback.format_exc()}
         except Exception:  # the driver raises it, with this traceback
-            answer = {"os_error": "", "traceback": traceback.format_exc()}
-        answers.write(json.dumps(answer) + "\n")
+            error = {"os_error": "", "traceback": traceback.format_exc()}
+        answers.write(json.dumps(error) + "\n")
         answers.flush()
-    # the driver waits for this exit: skip tearing down matplotlib and pandas (a third of a second);
-    # every file was written and closed, the answers flushed
+
+    held: list[str] = []  # a report asked while importing: drawn once everything is imported
+
+    def asked_already() -> None:
+        """Answer the statistics the driver asked while this process imports (it waits for them),
+        then import on."""
+        try:
+            while not held and select.select([sys.stdin], [], [], 0)[0]:
+                line = sys.stdin.readline()
+                if not line:
+                    _exit()
+                if "statistics" in json.loads(line):
+                    answer(line)
+                else:
+                    held.append(line)
+        except (OSError, ValueError):  # no select on pipes (Windows): the requests wait
+            pass
+
+    asked_already()
+    prepare(asked_already)  # everything imported before the report is drawn
+    for line in itertools.chain(held, sys.stdin):  # one at a time: the driver waits for each answer
+        answer(line)
+    _exit()
+
+
+def _exit() -> None:
+    """End now: the driver waits for this exit, and tearing down matplotlib and pandas takes a third
+    of a second; every file was written and closed, the answers flushed."""
     sys.stderr.flush()
     os._exit(0)
 
