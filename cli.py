@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import inspect
 import logging
 import os
 import sys
@@ -220,8 +221,11 @@ def analyze(
     what became of it), problems.csv (every file that could not be read or parsed, with its line),
     mlprojects.csv, entry_points.csv, parameters.csv, environments.csv, dependencies.csv,
     reproducibility.csv, traceability.csv, practices.csv, api_usage.csv, api_co_usage.csv,
-    mlflow_storage.csv, api_catalog.csv (each with a .provenance.json sidecar), graphs/*.graphml,
-    usage_graph.graphml and report/ (report.md, index.html). Results are cached per file (content
+    mlflow_storage.csv, api_catalog.csv, the experiment stores repositories commit (stores.csv,
+    stored_experiments.csv, stored_runs.csv, stored_params.csv, stored_metrics.csv, stored_tags.csv,
+    stored_inputs.csv) and their statistics (store_statistics.csv), each with a .provenance.json
+    sidecar, graphs/*.graphml, usage_graph.graphml and report/ (report.md, index.html,
+    findings.csv, figures). docs/outputs.md explains every column. Results are cached per file (content
     hash) and per repository (commit) in --out/.cache.sqlite: an interrupted run keeps the
     repositories it finished, and a re-run over an unchanged corpus parses nothing.
 
@@ -477,6 +481,16 @@ def rerun(
     if no_sandbox:
         console.print("[bold red]WARNING: these runs were made WITHOUT a sandbox (--no-sandbox).[/]")
     raise typer.Exit(Exit.SOME_FAILED if summary.errors else Exit.OK)
+
+
+def _unwrapped(text: str) -> str:
+    """A help text as paragraphs of one line each, for the terminal to wrap: Typer keeps a docstring's
+    line breaks, which a terminal narrower than the source breaks again into ragged lines."""
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in inspect.cleandoc(text).split("\n\n"))
+
+
+for _command in app.registered_commands:
+    _command.help = _unwrapped(_command.help or inspect.getdoc(_command.callback) or "")
 
 
 if __name__ == "__main__":

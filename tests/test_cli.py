@@ -217,3 +217,33 @@ def test_mine_from_local_without_repositories_says_so_and_exits_2(tmp_path: Path
                                  "--no-mlflow"])
     assert result.exit_code == Exit.BAD_INPUT
     assert f"error: {tmp_path / 'src'}: no git repository under it" in result.output
+
+
+def _command_helps() -> dict[str, str]:
+    import typer.main
+    group = typer.main.get_command(app)
+    return {name: command.help or "" for name, command in group.commands.items()}  # type: ignore[attr-defined]
+
+
+def test_every_help_paragraph_is_one_line_for_the_terminal_to_wrap() -> None:
+    helps = _command_helps()
+    assert set(helps) >= {"mine", "analyze", "report", "probe", "rerun"}
+    for name, text in helps.items():
+        paragraphs = text.split("\n\n")
+        assert text and not [p for p in paragraphs if "\n" in p or "  " in p], name
+    result = runner.invoke(app, ["probe", "--help"], env={"COLUMNS": "60"}, terminal_width=60)
+    # wrapped at 60 columns, at spaces: no line broken where the source's line ended
+    assert "each backend a fresh store; a workload shipped with this tool runs" in " ".join(
+        line.strip(" │") for line in result.output.splitlines())
+
+
+def test_analyze_help_names_every_table_and_graph_it_writes(tmp_path: Path) -> None:
+    make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\nmlflow.log_metric('a', 1)\n"})
+    assert runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
+                               "--no-mlflow"]).exit_code == 0
+    assert runner.invoke(app, ["analyze", "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "o"),
+                               "--no-report"]).exit_code == Exit.OK
+    written = sorted(p.name for p in (tmp_path / "o").iterdir() if p.suffix in (".csv", ".graphml"))
+    assert "stored_runs.csv" in written and "store_statistics.csv" in written
+    help_text = _command_helps()["analyze"]
+    assert [name for name in written if name not in help_text] == []
