@@ -94,6 +94,23 @@ def test_bad_settings_raise_before_anything_runs(tmp_path: Path, settings: dict[
     assert not (tmp_path / "envs").exists()
 
 
+@pytest.mark.parametrize(("uri", "named"), [
+    pytest.param("postgresql://u@h:5432/db", "postgresql+psycopg2://u@h:5432/db", id="postgresql"),
+    # a plain mysql:// made SQLAlchemy import MySQLdb, which no release environment has
+    pytest.param("mysql://u@h:3306/db", "mysql+pymysql://u@h:3306/db", id="mysql"),
+    pytest.param("mysql+mysqldb://u@h/db", "mysql+mysqldb://u@h/db", id="driver-named"),
+    pytest.param("sqlite:////tmp/x.db", "sqlite:////tmp/x.db", id="sqlite"),
+    pytest.param("file:///tmp/mlruns", "file:///tmp/mlruns", id="file"),
+])
+def test_server_uris_get_the_driver_the_environments_install(uri: str, named: str) -> None:
+    assert workload._with_driver(uri) == named
+
+
+def test_a_fresh_mysql_database_is_utf8mb4_whatever_the_server_default() -> None:
+    assert workload.create_database("mysql", "mlflow_probe_x") == "CREATE DATABASE mlflow_probe_x CHARACTER SET utf8mb4"
+    assert workload.create_database("postgresql", "mlflow_probe_x") == "CREATE DATABASE mlflow_probe_x"
+
+
 def test_workload_imports_nothing_of_this_project_and_parses_as_python_3_8() -> None:
     source = Path(workload.__file__).read_text(encoding="utf-8")
     tree = ast.parse(source, feature_version=(3, 8))
