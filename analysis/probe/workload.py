@@ -846,6 +846,8 @@ def _param_cases(limit: Optional[int]) -> List[Tuple[str, str, str]]:
         ("key with colon", "with:colon", "v"),
         ("key with dots and dash", "dots.and-dash_", "v"),
         ("unicode key", "cl\u00e9_\u043a\u043b\u044e\u0447", "v"),
+        ("key in lower case", "case_key", "lower"),
+        ("the same key in upper case", "CASE_KEY", "upper"),  # one key under a case-blind collation
         ("key ../escape", "../escape", "v"),
         ("key with double slash", "a//b", "v"),
         ("key of 250 chars", "k" * 250, "v"),
