@@ -325,8 +325,9 @@ def probe(
         "(the edges of the limits' history, and the newest).")] = None,
     backend: Annotated[Optional[list[str]], typer.Option(
         "--backend", help="file (a FileStore in a temporary directory), sqlite (a temporary database), or a server "
-        "URI (postgresql://user@host:port/db, mysql://...): there each release gets a new database, created "
-        "and dropped by the probe (the user needs CREATEDB; else the given database is used as it is). "
+        "URI (postgresql://user@host:port/db, mysql://user@host:port/db, tested on MariaDB; drivers psycopg2 "
+        "and pymysql): there each release gets a new database, created and dropped by the probe (the user needs "
+        "the right to create one; else the given database is used as it is). "
         "Repeat for several. Default: file and sqlite.")] = None,
     scale: Annotated[str, typer.Option(
         help="small (seconds: search at 10/30/100 runs, history of 1,000 points), medium (100/1,000/3,000 "

@@ -193,9 +193,9 @@ class Store:
         if self.scheme == "sqlite":
             path = self.uri[len("sqlite:///"):]
             return sum(os.path.getsize(p) for p in (path, path + "-wal", path + "-journal") if os.path.exists(p))
+        if self.scheme == "mysql":
+            return _mysql_bytes(self.uri)
         query = {"postgresql": "SELECT pg_database_size(current_database())",
-                 "mysql": "SELECT SUM(data_length + index_length) FROM information_schema.tables "
-                          "WHERE table_schema = DATABASE()",
                  "mssql": "SELECT SUM(size) * 8192 FROM sys.database_files"}[self.scheme]
         return int(_sql_scalar(self.uri, query))
 
@@ -210,7 +210,9 @@ class Store:
         elif self.scheme == "postgresql":
             out["server"] = str(_sql_scalar(self.uri, "SELECT version()"))
         elif self.scheme == "mysql":
-            out["server"] = "MySQL " + str(_sql_scalar(self.uri, "SELECT VERSION()"))
+            version = str(_sql_scalar(self.uri, "SELECT VERSION()"))
+            out["server"] = version if "MariaDB" in version else "MySQL " + version
+            out["collation"] = str(_sql_scalar(self.uri, "SELECT @@collation_database"))
         try:
             out["sqlalchemy"] = importlib.import_module("sqlalchemy").__version__
         except ImportError:
@@ -224,7 +226,7 @@ class Store:
         parts = urllib.parse.urlsplit(self.uri)
         name = "mlflow_probe_%s" % uuid.uuid4().hex[:12]
         try:
-            _sql_execute(self.uri, "CREATE DATABASE %s" % name)
+            _sql_execute(self.uri, create_database(self.scheme, name))
         except Exception as err:  # no CREATEDB right: use the database given, say so
             return "could not create a database (%s); used the given one, which may hold earlier data" % _message(err)
         self.server_uri, self.created_db = self.uri, name
@@ -240,14 +242,35 @@ class Store:
                 sys.stderr.write("could not drop %s: %s\n" % (self.created_db, _message(err)))
 
 
+# scheme -> (module, SQLAlchemy's driver name) in the order tried: the driver the release's environment
+# gets first (pymysql for MySQL: a plain mysql:// makes SQLAlchemy import MySQLdb, which it lacks)
+DRIVERS: Dict[str, Tuple[Tuple[str, str], ...]] = {
+    "postgresql": (("psycopg2", "psycopg2"), ("psycopg", "psycopg")),
+    "mysql": (("pymysql", "pymysql"), ("MySQLdb", "mysqldb")),
+}
+
+
+def create_database(scheme: str, name: str) -> str:
+    """The statement making a fresh database: on MySQL in utf8mb4, whatever the server's default.
+
+    MLflow's schema assumes utf8mb4; a server still defaulting to latin1 (MariaDB before 11.6
+    without Debian's configuration, MySQL 5.7) refuses every non-Latin-1 param in a comparison.
+    The collation is left to the server: its case rules are what users get.
+    """
+    return "CREATE DATABASE %s%s" % (name, " CHARACTER SET utf8mb4" if scheme == "mysql" else "")
+
+
 def _with_driver(uri: str) -> str:
-    """``postgresql://`` with its driver named: SQLAlchemy 2.1 defaults to psycopg 3, older ones to psycopg2."""
-    if not uri.startswith("postgresql://"):
-        return uri
-    for default, named in (("psycopg2", "postgresql+psycopg2://"), ("psycopg", "postgresql+psycopg://")):
+    """A server URI with its driver named (``postgresql+psycopg2://``, ``mysql+pymysql://``), if it names none.
+
+    SQLAlchemy 2.1 defaults ``postgresql://`` to psycopg 3, older ones to psycopg2; every release
+    defaults ``mysql://`` to MySQLdb (mysqlclient).
+    """
+    scheme, sep, rest = uri.partition("://")
+    for module, driver in DRIVERS.get(scheme, ()) if sep else ():
         try:
-            importlib.import_module(default)
-            return named + uri[len("postgresql://"):]
+            importlib.import_module(module)
+            return "%s+%s://%s" % (scheme, driver, rest)
         except ImportError:
             continue
     return uri
@@ -275,6 +298,28 @@ def _sql_scalar(uri: str, query: str) -> Any:
     try:
         with engine.connect() as conn:
             return conn.execute(sqlalchemy.text(query)).scalar()
+    finally:
+        engine.dispose()
+
+
+MYSQL_TABLES = "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
+MYSQL_BYTES = "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = DATABASE()"
+
+
+def _mysql_bytes(uri: str) -> int:
+    """The pages of the database's tables and indexes, counted afresh.
+
+    InnoDB's ``information_schema.tables`` sizes are statistics, refreshed in the background (and
+    cached for a day by MySQL 8): without ``ANALYZE TABLE`` a probe's inserts showed 0 bytes.
+    """
+    sqlalchemy = importlib.import_module("sqlalchemy")
+    engine = _engine(uri)
+    try:
+        with engine.connect() as conn:
+            tables = [row[0] for row in conn.execute(sqlalchemy.text(MYSQL_TABLES))]
+            if tables:
+                conn.execute(sqlalchemy.text("ANALYZE TABLE " + ", ".join("`%s`" % t for t in tables))).fetchall()
+            return int(conn.execute(sqlalchemy.text(MYSQL_BYTES)).scalar() or 0)
     finally:
         engine.dispose()
 
@@ -718,6 +763,9 @@ def _bytes_and_files(store: Store, client: Any, scale: Dict[str, Any], allocated
                      "", "measured", "one key, values i/1000, steps 0..n-1"))
     if store.scheme == "sqlite":
         rows[-1]["detail"] += "; SQLite grows by pages and never shrinks"
+    if store.scheme == "mysql":
+        for row in rows:  # InnoDB allocates 16 KiB pages, then 1 MiB extents: steps, not bytes
+            row["detail"] += "; InnoDB's pages after ANALYZE TABLE: coarse at small counts"
     return rows
 
 
@@ -798,6 +846,8 @@ def _param_cases(limit: Optional[int]) -> List[Tuple[str, str, str]]:
         ("key with colon", "with:colon", "v"),
         ("key with dots and dash", "dots.and-dash_", "v"),
         ("unicode key", "cl\u00e9_\u043a\u043b\u044e\u0447", "v"),
+        ("key in lower case", "case_key", "lower"),
+        ("the same key in upper case", "CASE_KEY", "upper"),  # one key under a case-blind collation
         ("key ../escape", "../escape", "v"),
         ("key with double slash", "a//b", "v"),
         ("key of 250 chars", "k" * 250, "v"),

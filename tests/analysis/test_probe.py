@@ -1,8 +1,9 @@
 """The probe: MLflow's known storage facts, rediscovered from the probe's own output.
 
-Three real targets: the MLflow of the test environment (``current``, small scale, FileStore and
+Four real targets: the MLflow of the test environment (``current``, small scale, FileStore and
 SQLite), MLflow 1.30.1 in an environment built by uv (cached under the env cache between runs;
-marker ``uv_env``), and a PostgreSQL server started here on a loopback port (marker ``postgres``).
+marker ``uv_env``), and a PostgreSQL and a MariaDB server started here on loopback ports (markers
+``postgres``, ``mysql``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,6 +95,23 @@ def test_bad_settings_raise_before_anything_runs(tmp_path: Path, settings: dict[
     with pytest.raises(ProbeError):
         probe(ProbeSettings(out_dir=tmp_path / "out", env_cache=tmp_path / "envs", **settings))  # type: ignore[arg-type]
     assert not (tmp_path / "envs").exists()
+
+
+@pytest.mark.parametrize(("uri", "named"), [
+    pytest.param("postgresql://u@h:5432/db", "postgresql+psycopg2://u@h:5432/db", id="postgresql"),
+    # a plain mysql:// made SQLAlchemy import MySQLdb, which no release environment has
+    pytest.param("mysql://u@h:3306/db", "mysql+pymysql://u@h:3306/db", id="mysql"),
+    pytest.param("mysql+mysqldb://u@h/db", "mysql+mysqldb://u@h/db", id="driver-named"),
+    pytest.param("sqlite:////tmp/x.db", "sqlite:////tmp/x.db", id="sqlite"),
+    pytest.param("file:///tmp/mlruns", "file:///tmp/mlruns", id="file"),
+])
+def test_server_uris_get_the_driver_the_environments_install(uri: str, named: str) -> None:
+    assert workload._with_driver(uri) == named
+
+
+def test_a_fresh_mysql_database_is_utf8mb4_whatever_the_server_default() -> None:
+    assert workload.create_database("mysql", "mlflow_probe_x") == "CREATE DATABASE mlflow_probe_x CHARACTER SET utf8mb4"
+    assert workload.create_database("postgresql", "mlflow_probe_x") == "CREATE DATABASE mlflow_probe_x"
 
 
 def test_workload_imports_nothing_of_this_project_and_parses_as_python_3_8() -> None:
@@ -197,6 +217,13 @@ def test_a_param_cannot_be_relogged_with_another_value(current: ProbeSummary) ->
         row = _one(current, backend, "param re-logged", "another value")
         assert (row.outcome, row.value) == ("rejected", "1")
         assert _one(current, backend, "param re-logged", "the same value").outcome == "accepted"
+
+
+@CURRENT
+def test_param_keys_differing_only_in_case_are_two_keys(current: ProbeSummary) -> None:
+    for backend in ("file", "sqlite"):
+        assert _one(current, backend, "precision param", "key in lower case").outcome == "exact"
+        assert _one(current, backend, "precision param", "the same key in upper case").outcome == "exact"
 
 
 def _release(summary: ProbeSummary) -> Version:
@@ -369,3 +396,155 @@ def test_postgresql_store_facts(postgres: str, tmp_path: Path) -> None:
     assert _one(summary, "postgresql", "client killed mid-log_batch",
                 "points of the interrupted batch stored").outcome == "atomic"
     assert _one(summary, "postgresql", "concurrent writers, one run", "points lost").outcome == "complete"
+    assert _one(summary, "postgresql", "precision param", "the same key in upper case").outcome == "exact"
+
+
+# --- MySQL (MariaDB), a real server on a loopback port --------------------------------------------
+
+MYSQL = pytest.mark.xdist_group("probe-mysql")  # the tests of one server on one worker
+
+
+def _mysql_bin(*names: str) -> Path | None:
+    for name in names:  # Debian puts the server in /usr/sbin, which a user's PATH may lack
+        found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+        if found:
+            return Path(found)
+    return None
+
+
+@pytest.fixture(scope="module")
+def mysql() -> Iterator[str]:
+    """A MariaDB server of our own (mariadb-install-db + mariadbd) on 127.0.0.1 only; its URI.
+
+    ``--no-defaults``: no configuration of the machine is read, so the server keeps its compiled-in
+    latin1 default (Debian's configuration would set utf8mb4) and the probe must ask for utf8mb4.
+    A user ``probe`` with every right, no password, from 127.0.0.1; commits are not synced.
+    """
+    pymysql = pytest.importorskip("pymysql")
+    install, server = _mysql_bin("mariadb-install-db", "mysql_install_db"), _mysql_bin("mariadbd", "mysqld")
+    if install is None or server is None:
+        pytest.skip("MariaDB's mariadb-install-db/mariadbd are not installed (.ci/run installs Debian's mariadb-server)")
+    as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []  # as PostgreSQL: not as root
+    home = Path(tempfile.mkdtemp(prefix="probe-my-"))
+    if as_user:
+        shutil.chown(home, "nobody")
+    data, port = home / "data", _free_port()
+    (home / "init.sql").write_text("CREATE USER probe@'127.0.0.1';\n"
+                                   "GRANT ALL PRIVILEGES ON *.* TO probe@'127.0.0.1';\n"
+                                   "CREATE DATABASE probe;\n")
+    subprocess.run([*as_user, str(install), "--no-defaults", f"--datadir={data}", "--skip-test-db"],
+                   cwd=home, check=True, capture_output=True, text=True, timeout=120)
+    process = subprocess.Popen(
+        [*as_user, str(server), "--no-defaults", f"--datadir={data}", f"--port={port}", "--bind-address=127.0.0.1",
+         f"--socket={home / 'sock'}", f"--pid-file={home / 'pid'}", f"--log-error={home / 'log'}",
+         f"--init-file={home / 'init.sql'}", "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0",
+         "--innodb-doublewrite=0", "--innodb-buffer-pool-size=64M"],
+        cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                pymysql.connect(host="127.0.0.1", port=port, user="probe", database="probe", connect_timeout=2).close()
+                break
+            except pymysql.err.OperationalError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log = (home / "log").read_text(errors="replace")[-2000:] if (home / "log").exists() else ""
+                    raise RuntimeError(f"mariadbd did not start (exit {process.poll()}): {log}") from None
+                time.sleep(0.2)
+        yield f"mysql://probe@127.0.0.1:{port}/probe"
+    finally:
+        process.terminate()  # SIGTERM: a clean shutdown
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _mysql_query(uri: str, query: str) -> list[tuple[object, ...]]:
+    import pymysql
+
+    parts = urllib.parse.urlsplit(uri)
+    conn = pymysql.connect(host=parts.hostname, port=parts.port, user=parts.username, database=parts.path[1:],
+                           autocommit=True)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(query)
+            return list(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+@pytest.mark.mysql
+@MYSQL
+def test_mysql_store_facts(mysql: str, tmp_path: Path) -> None:
+    summary = probe(ProbeSettings(out_dir=tmp_path, env_cache=tmp_path / "envs", releases=("current",),
+                                  backends=(mysql,), scale="small", probes=("precision", "integrity")))
+    assert summary.failures == ()
+    assert not [r for r in summary.rows if r.outcome == "error"]
+    assert "fresh database mlflow_probe_" in str(summary.runs[0]["store"])
+    assert _mysql_query(mysql, r"SHOW DATABASES LIKE 'mlflow\_probe\_%'") == []  # dropped afterwards
+    facts = summary.runs[0]["facts"]
+    assert isinstance(facts, dict) and "MariaDB" in facts["server"]
+    # the server defaults to latin1 (the fixture reads no configuration): the probe's database is utf8mb4
+    assert facts["collation"].startswith("utf8mb4_") and facts["collation"].endswith("_ci")
+
+    def one(probe_name: str, parameter: str) -> ProbeRow:
+        return _one(summary, "mysql", probe_name, parameter)
+
+    # as SQLite and PostgreSQL: NaN kept (MLflow's is_nan column), +-inf clamped, -0.0 loses its sign
+    for value in ("nan", "numpy float64 nan"):
+        assert one("precision metric", value).outcome == "exact"
+    for value, clamped in (("+inf", MAX_FLOAT), ("-inf", "-" + MAX_FLOAT)):
+        assert (one("precision metric", value).outcome, one("precision metric", value).value) == ("changed", clamped)
+    assert (one("precision metric", "-0.0").outcome, one("precision metric", "-0.0").value) == ("changed", "0.0")
+    for value in ("float64 max", "float64 min subnormal", "0.1", "1/3"):  # DOUBLE holds every float64
+        assert one("precision metric", value).outcome == "exact"
+    assert one("precision metric", "int 2**53+1").value == "9007199254740992.0"
+    # BIGINT steps and timestamps; 2**63 is refused ("Out of range") on a strict connection, but
+    # clamped to 2**63-1 on the one MLflow left with sql_mode='' after creating the Default experiment
+    for value in ("step -2**63", "step 2**63-1", "timestamp 2**63-1"):
+        assert one("precision metric", value).outcome == "exact"
+    for value in ("step 2**63", "timestamp 2**63"):
+        past = one("precision metric", value)
+        assert (past.outcome == "rejected" and "Out of range value" in past.detail) or (
+            past.outcome, past.value) == ("changed", "9223372036854775807"), past
+    # pymysql sends a numpy int64 step as a number (SQLite stores its bytes, psycopg2 refuses it)
+    assert one("precision metric", "numpy step int64").outcome == "exact"
+    for value in ("unicode value", "unicode key", "newline in value", "empty value", "key of 250 chars",
+                  "value at MAX_PARAM_VAL_LENGTH", "key in lower case"):
+        assert one("precision param", value).outcome == "exact", value
+    # the collation is case-blind: a key differing only in case is the same row of the primary key
+    upper = one("precision param", "the same key in upper case")
+    assert upper.outcome == "rejected" and "Duplicate entry" in upper.detail
+    if _release(summary) >= Version("2.11"):
+        assert one("precision param", "value at MAX_PARAM_VAL_LENGTH+1").value == "6000"
+
+    repeated = one("metric point repeated", "same key, value, timestamp and step twice")
+    assert (repeated.outcome, repeated.value) == ("dropped", "1")
+    assert one("metric point repeated", "twice in one log_batch").outcome == "dropped"
+    assert (one("param re-logged", "another value").outcome, one("param re-logged", "another value").value) == (
+        "rejected", "1")
+    assert one("param re-logged", "the same value").outcome == "accepted"
+    assert one("client killed mid-log_batch", "points of the interrupted batch stored").outcome == "atomic"
+    assert one("client killed mid-log_batch", "run readable after the kill").outcome == "readable"
+    assert one("concurrent writers, one run", "points lost").outcome == "complete"
+    assert one("concurrent writers, one experiment", "runs lost").outcome == "complete"
+
+
+@pytest.mark.mysql
+@MYSQL
+def test_mysql_store_size_is_counted_after_analyze(mysql: str) -> None:
+    """InnoDB's sizes in information_schema are statistics: without ANALYZE TABLE they stayed 0."""
+    store = workload.Store(mysql)
+    store.make_fresh()
+    try:
+        _mysql_query(store.uri, "CREATE TABLE t (k INT PRIMARY KEY, v VARCHAR(200))")
+        empty = store.bytes_used()
+        rows = ", ".join(f"({i}, '{'x' * 200}')" for i in range(2000))
+        _mysql_query(store.uri, f"INSERT INTO t VALUES {rows}")
+        assert store.bytes_used() - empty >= 2000 * 200
+    finally:
+        store.drop()
+    assert _mysql_query(mysql, r"SHOW DATABASES LIKE 'mlflow\_probe\_%'") == []
