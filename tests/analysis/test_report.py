@@ -793,9 +793,10 @@ def test_the_report_process_raises_what_stopped_it_and_ends_on_close(tmp_path: P
 
 
 def test_the_report_process_runs_at_the_lowest_priority_and_draws_what_the_driver_draws(
-        analyzed: tuple[Path, Path], tmp_path: Path) -> None:
+        analyzed: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """It imports while the workers analyze, so it must only take a core they leave (nice 19); what
-    it draws is what drawing in the driver gives, byte for byte."""
+    it draws is what drawing in the driver gives, byte for byte, even started where a researcher's own
+    ``analysis/`` folder lies."""
     import os
     import time
 
@@ -805,6 +806,9 @@ def test_the_report_process_runs_at_the_lowest_priority_and_draws_what_the_drive
     for results in (here, there):
         shutil.copytree(analyzed[0], results)
         shutil.rmtree(results / "report")
+    (tmp_path / "analysis").mkdir()
+    (tmp_path / "analysis" / "__init__.py").write_text("raise SystemExit('the wrong analysis package')\n")
+    monkeypatch.chdir(tmp_path)
     drawer = ReportProcess()
     try:
         deadline = time.monotonic() + 10
@@ -847,24 +851,6 @@ def test_a_prepared_report_process_imports_nothing_of_the_report_while_drawing(m
     out = subprocess.run([sys.executable, "-c", _DRAW_PREPARED, str(results)], capture_output=True, text=True,
                          check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}).stdout
     assert out.splitlines()[-1] == "True []"
-
-
-def test_the_report_process_imports_this_package_whatever_the_working_directory(
-        analyzed: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A researcher's own ``analysis/`` folder where analyze runs is not the report's."""
-    from analysis.report_process import ReportProcess
-    (tmp_path / "analysis").mkdir()
-    (tmp_path / "analysis" / "__init__.py").write_text("raise SystemExit('the wrong analysis package')\n")
-    results = tmp_path / "out"
-    shutil.copytree(analyzed[0], results)
-    shutil.rmtree(results / "report")
-    monkeypatch.chdir(tmp_path)
-    drawer = ReportProcess()
-    try:
-        drawer.draw(results)
-    finally:
-        drawer.close()
-    assert (results / "report" / "index.html").is_file() and drawer._process.returncode == 0
 
 
 def test_a_stuck_child_is_stopped_and_its_figure_rendered_here(monkeypatch: pytest.MonkeyPatch) -> None:
