@@ -7,8 +7,9 @@ Work is independent per repository: one task each, run through ``executor.run_ta
 so a second run over an unchanged corpus parses nothing and an interrupted run loses only the
 repositories it was in. A repository a pass raises on, or whose worker dies, becomes one
 problem row. The report (matplotlib, pandas) is drawn by a process of its own
-(``report_process``), started once a core is free of workers; a re-run with nothing to redo
-(``.tables.json``) imports neither it nor the engine.
+(``report_process``), started with the run at the lowest priority, which also writes the
+statistics tables; a re-run with nothing to redo (``.tables.json``) imports neither it nor the
+engine.
 """
 
 from __future__ import annotations
@@ -441,16 +442,15 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
         put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
         put(STORAGE.file, STORAGE.columns, [flat(row) for row in cached_storage(settings.corpus_dir)],
             {**prov, "releases": list(release_dirs(settings.corpus_dir))})
-        if owing:
-            current = "(the statistics tables)"
-            owing.pop().wait_statistics()
-        else:
-            from analysis.statistics import write_statistics  # pandas: only here, in the driver
-            try:
+        try:
+            if owing:
+                owing.pop().wait_statistics()
+            else:
+                from analysis.statistics import write_statistics  # pandas: only here, in the driver
                 write_statistics(stage, manifest, catalog.latest, analyzed, prov)
-            except OSError as err:
-                current = str(err.filename)  # the table's name
-                raise
+        except OSError as err:
+            current = str(err.filename)  # the table's name, wherever it was written
+            raise
         current = "(moving the new set into place)"
         for path in sorted(stage.iterdir()):
             os.replace(path, out / path.name)

@@ -20,7 +20,7 @@ import pandas as pd
 from packaging.version import InvalidVersion, Version
 
 from analysis.report_inputs import ReportInputs
-from analysis.statistics import STORE_COUNTS, wilson
+from analysis.statistics import wilson
 
 # anchors of the report's tables that findings link to (report.py renders a table under each)
 T_FUNNEL = "t-funnel"
@@ -267,8 +267,6 @@ def _statistic(facts: Facts, stats: pd.DataFrame, statistic: str, name: str, nou
                         T_STORES, definition))
 
 
-
-
 def population_store_statistics(inputs: ReportInputs) -> pd.DataFrame:
     """``store_statistics.csv``'s table over the report's population (store_statistics.csv's is over every
     analyzed repository), from ``stores.csv``, ``stored_runs.csv`` and ``stored_params.csv``."""
@@ -278,7 +276,6 @@ def population_store_statistics(inputs: ReportInputs) -> pd.DataFrame:
         stores, runs = inputs.table("stores.csv"), inputs.table("stored_runs.csv")
         if "repo" not in stores or "repo" not in runs:
             return pd.DataFrame()
-        stores = stores.assign(**{c: _number(stores[c]).fillna(0).astype(int) for c in STORE_COUNTS if c in stores})
         params = inputs.table("stored_params.csv")
         return store_statistics(inputs.population, stores, runs, params if "repo" in params else ())
     return inputs.cached("store_statistics", compute)

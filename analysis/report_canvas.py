@@ -26,10 +26,11 @@ class _Renderer(RendererAgg):
         self._metrics = metrics
 
     def get_text_width_height_descent(self, s: str, prop: FontProperties, ismath: Any) -> tuple[float, float, float]:
-        key = (s, prop.copy(), ismath, self.dpi)  # a copy: a FontProperties' hash changes with it
-        if key not in self._metrics:
-            self._metrics[key] = super().get_text_width_height_descent(s, prop, ismath)  # type: ignore[no-untyped-call]
-        return self._metrics[key]
+        found = self._metrics.get((s, prop, ismath, self.dpi))
+        if found is None:  # kept under a copy: a FontProperties' hash changes with it
+            found = self._metrics[(s, prop.copy(), ismath, self.dpi)] = super().get_text_width_height_descent(
+                s, prop, ismath)  # type: ignore[no-untyped-call]
+        return found
 
 
 class MeasuringCanvas(FigureCanvasAgg):

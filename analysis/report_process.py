@@ -12,7 +12,7 @@ and none of its main module), so it may render the report's figures in forked ch
     drawer = ReportProcess()     # starts importing
     ...                          # the run writes its row tables into a staging folder
     drawer.start_statistics(...) # the statistics tables written there (pandas), while the run goes on
-    drawer.wait_statistics()     # OutputError naming the file it could not write, ReportError if it failed
+    drawer.wait_statistics()     # OSError naming the table it could not write, ReportError if it failed
     drawer.draw(results)         # the report of ``results``; ReportError with its traceback if it failed
     drawer.close()
 
@@ -65,12 +65,12 @@ class ReportProcess:
         self._send({"statistics": [str(tables), str(manifest), latest, list(analyzed), dict(provenance)]})
 
     def wait_statistics(self) -> None:
-        """Wait for the statistics started; raise ``OutputError`` for a file it could not write,
-        ``ReportError`` if it failed otherwise."""
-        from analysis.analyze import OutputError
+        """Wait for the statistics started; raise the ``OSError`` of a table it could not write (its
+        ``filename`` the table's name, as ``write_statistics`` raises it), ``ReportError`` if it failed
+        otherwise."""
         error = self._answer("writing the statistics tables")
         if error is not None and error["os_error"]:
-            raise OutputError(error["os_error"])
+            raise OSError(*error["os_error"])
         if error is not None:
             raise ReportError(f"writing the statistics tables failed:\n{error['traceback']}")
 
@@ -152,12 +152,11 @@ def _serve() -> None:
             else:
                 from analysis.report import FigureRenderer, build_report
                 build_report(Path(request["report"]), renderer=FigureRenderer(RENDER_JOBS))
-        except OSError as err:  # writing a statistics table (``write_statistics`` names it): analyze's OutputError
-            error = {"os_error": f"{Path(request['statistics'][0]).parent / str(err.filename)}: cannot write: "
-                                 f"{err.strerror or err}; the previous tables are left as they were"
-                     if "statistics" in request else "", "traceback": traceback.format_exc()}
+        except OSError as err:  # writing a statistics table (``write_statistics`` names it): raised again there
+            error = {"os_error": [err.errno, err.strerror, err.filename] if "statistics" in request else None,
+                     "traceback": traceback.format_exc()}
         except Exception:  # the driver raises it, with this traceback
-            error = {"os_error": "", "traceback": traceback.format_exc()}
+            error = {"os_error": None, "traceback": traceback.format_exc()}
         answers.write(json.dumps(error) + "\n")
         answers.flush()
 

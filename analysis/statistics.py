@@ -170,13 +170,12 @@ def community_statistics(results: Path, manifest: Path, latest: str) -> tuple[pd
 
 
 # the statistics tables ``analyze`` writes, and the row tables each is computed from
+_COMMUNITY_FROM = ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv")
 STATISTICS_FROM = {
-    "practices.csv": ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv"),
-    "api_usage.csv": ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv"),
+    "practices.csv": _COMMUNITY_FROM,
+    "api_usage.csv": _COMMUNITY_FROM,
     "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv"),
 }
-STORE_COUNTS = ("n_experiments", "n_runs", "bytes", "files", "n_registered_models", "n_model_versions", "n_problems",
-                "skipped_runs", "skipped_metric_lines", "n_metric_points", "metric_bytes")
 
 
 def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],
@@ -190,11 +189,9 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
     from analysis.tables import cells
 
     practices_frame, usage = community_statistics(tables, manifest, latest)
-    stores = _read(tables, "stores.csv")
-    stores = stores.assign(**{c: pd.to_numeric(stores[c]).astype(int) for c in STORE_COUNTS})
-    params = _read(tables, "stored_params.csv")
-    frames = {"practices.csv": practices_frame, "api_usage.csv": usage,
-              "store_statistics.csv": store_statistics(analyzed, stores, _read(tables, "stored_runs.csv"), params)}
+    stores = store_statistics(analyzed, _read(tables, "stores.csv"), _read(tables, "stored_runs.csv"),
+                              _read(tables, "stored_params.csv"))
+    frames = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
     for name, frame in frames.items():
         try:
             write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))

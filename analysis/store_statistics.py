@@ -4,6 +4,7 @@ shares with their denominators and 95% Wilson intervals, for the report."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import pandas as pd
@@ -12,6 +13,8 @@ from analysis.statistics import wilson
 from analysis.stored_runs import Store, StoredParam, StoredRun
 
 STATISTIC_COLUMNS = ("statistic", "numerator", "denominator", "share", "ci_low", "ci_high", "definition")
+# stores.csv's counts: numbers here, whether the stores come as rows or as the text of their CSV
+STORE_COUNTS = tuple(f.name for f in fields(Store) if f.type in (int, "int"))
 
 
 def _frame(rows: Sequence[Any] | pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -26,9 +29,8 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     """The corpus statistics of committed stores: numerator, denominator, share and its 95% Wilson
     interval (ratios such as runs per store have no interval). ``repos`` is the population of
     analyzed repositories; the row tables are this module's rows or DataFrames of their CSVs."""
-    from dataclasses import fields
-
     st = _frame(stores, [f.name for f in fields(Store)])
+    st = st.assign(**{c: pd.to_numeric(st[c], errors="coerce").fillna(0).astype(int) for c in STORE_COUNTS if c in st})
     rn = _frame(runs, [f.name for f in fields(StoredRun)])
     pm = _frame(params, [f.name for f in fields(StoredParam)])
     st = st[st["repo"].isin(repos)]
