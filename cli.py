@@ -232,8 +232,8 @@ def analyze(
     Exit codes: 0 done; 1 done, but a repository could not be analyzed (a pass raised: its problem
     row says why, the others are complete); 2 bad input (no manifest); 130 interrupted.
     """
-    from analysis.analyze import AnalysisError, OutputError
-    from analysis.analyze import analyze as run_analyze
+    from analysis.engine.driver import AnalysisError, OutputError
+    from analysis.engine.driver import analyze as run_analyze
     from analysis.ftypes import AnalyzeSettings
 
     corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
@@ -293,8 +293,8 @@ def report(
     intervals, the proposal's KPIs, one section per question, methodology, threats to validity and
     published baselines. A measure whose input is missing (probe, re-run, reference) says "not
     measured" with the command to run. (analyze writes it too, unless --no-report.)"""
-    from analysis.report import FigureRenderer, build_report
-    from analysis.report_inputs import REFERENCE_FILES, ReportInputs
+    from analysis.report.document import FigureRenderer, build_report
+    from analysis.report.inputs import REFERENCE_FILES, ReportInputs
 
     results_dir = results or (Path("results") / DEFAULT_SPEC.stem)
     if not (results_dir / "practices.csv").is_file():

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from analysis.catalog import CatalogRow
+from analysis.releases.catalog import CatalogRow
 from analysis.ftypes import CallSite, Integration, TrackingUri
-from analysis.mlflow_storage import StorageRow
-from analysis.mlproject import Parameter
-from analysis.reproducibility import ReproducibilityRow
-from analysis.traceability import TraceabilityRow
-from analysis.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
+from analysis.releases.storage import StorageRow
+from analysis.passes.mlproject import Parameter
+from analysis.passes.reproducibility import ReproducibilityRow
+from analysis.passes.traceability import TraceabilityRow
+from analysis.stores.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
 from miner.corpus import ProblemRow as ProblemRow  # one row type for problems.csv, the corpus's and analyze's
 
 

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.analyze import analyze, cached_catalog  # noqa: E402
+from analysis.engine.driver import analyze, cached_catalog  # noqa: E402
 from analysis.ftypes import AnalyzeSettings  # noqa: E402
-from analysis.sources import decode_python, notebook_code  # noqa: E402
+from analysis.reading.sources import decode_python, notebook_code  # noqa: E402
 from miner.fileio import read_csv  # noqa: E402
 
 

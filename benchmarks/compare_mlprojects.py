@@ -3,7 +3,7 @@
     python benchmarks/compare_mlprojects.py --results R --reference ../shared/corpus/dev-mlprojects.jsonl
 
 Prints every difference: validity, name, env type, env file, entry points, commands, parameters
-(``analysis.reference.mlproject_differences``; ``python cli.py report --reference DIR`` shows the counts).
+(``analysis.report.reference.mlproject_differences``; ``python cli.py report --reference DIR`` shows the counts).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's analysis/
 
-from analysis.reference import mlproject_differences, read_jsonl  # noqa: E402
+from analysis.report.reference import mlproject_differences, read_jsonl  # noqa: E402
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ unless ``--no-sidecars``, every ``*.provenance.json`` sidecar. Only provenance t
 changes from run to run is normalised, nothing else:
 
 - GraphML: the graph-level ``<data>`` values of the keys named ``written_at`` and ``tool``
-  (``graph.graph.update(tool=..., written_at=...)`` in analysis/analyze.py). Their key ids
+  (``graph.graph.update(tool=..., written_at=...)`` in analysis/engine/driver.py). Their key ids
   (``d1``, ``d3``, ...) differ from file to file, so they are read from each file's ``<key>``
   declarations.
 - Sidecars (``miner/fileio.py write_provenance``: ``json.dumps(info, indent=2, sort_keys=True)``):
@@ -20,7 +20,7 @@ changes from run to run is normalised, nothing else:
 not compared. A file present on one side only counts as a difference.
 
 Known nondeterminism (mlflow-census at 26c6080): ``usage_graph.graphml`` is written from a
-``set`` of repository names (analysis/analyze.py, ``usage_graph(..., {t.repo for t in tasks})``),
+``set`` of repository names (analysis/engine/driver.py, ``usage_graph(..., {t.repo for t in tasks})``),
 so its node and edge order follows Python's string-hash seed and changes between runs. Run
 ``analyze`` with ``PYTHONHASHSEED=0`` on both sides, or pass ``--unordered usage_graph.graphml``
 to accept a difference in line order only for that file (it then prints ``same (line order

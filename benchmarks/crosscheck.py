@@ -8,7 +8,7 @@ variables as any name or attribute assigned ``MlflowClient(...)``, and every ``a
 dotted callee starts with a name bound to MLflow. It looks at ``.py`` files only. It prints how
 many (path, line, api) sites both found, and the ones only one side found, for reading by hand.
 With ``--reference`` it also scores the tool against an adjudicated reference per API family
-(``analysis.reference``, the scoring ``python cli.py report --reference`` prints).
+(``analysis.report.reference``, the scoring ``python cli.py report --reference`` prints).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 
 import pandas as pd  # noqa: E402
 
-from analysis.reference import call_site_agreement, call_site_differences, family  # noqa: E402
+from analysis.report.reference import call_site_agreement, call_site_differences, family  # noqa: E402
 
 CLIENT_PATHS = {"mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.tracking.client.MlflowClient",
                 "mlflow.client.MlflowClient"}

@@ -135,7 +135,7 @@ def test_analyze_summary(tmp_path: Path) -> None:
 
 
 def test_analyze_exit_code_says_a_repository_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import analysis.engine as engine_module
+    import analysis.engine.analyzer as engine_module
 
     make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\nmlflow.log_metric('a', 1)\n"})
     assert runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
@@ -167,7 +167,7 @@ def test_the_tool_runs_on_itself(tmp_path: Path) -> None:
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=tmp_path / "src" / "self", capture_output=True, text=True,
                              check=True).stdout.rstrip("\0").split("\0")
     assert set(files) == set(tracked)
-    assert files["analysis/mlflow_calls.py"] in ("analyzed", "no-mlflow-use")
+    assert files["analysis/passes/mlflow_calls.py"] in ("analyzed", "no-mlflow-use")
     assert not [p for p in read_csv(tmp_path / "o" / "problems.csv") if p["stage"] == "analyze"]
 
 

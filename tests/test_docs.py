@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.analyze import analyze
+from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings
-from tests.analysis.test_analyze import _corpus
+from tests.analysis.engine.test_driver import _corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -2,7 +2,7 @@
 
 Committed runs come from ``stored_runs.csv``/``stored_params.csv``/``stored_metrics.csv`` in the
 results directory, which ``analyze`` writes, else from the stores found in the checkout, read by
-the same ``analysis/stored_runs.py`` (so do the fresh stores a re-run leaves). A committed run belongs to an entry point
+the same ``analysis/stores/stored_runs.py`` (so do the fresh stores a re-run leaves). A committed run belongs to an entry point
 when its ``mlflow.project.entryPoint`` tag names it, or, for runs made without ``mlflow run`` (no
 such tag), when its ``mlflow.source.name`` is the script the entry point runs.
 
@@ -21,7 +21,7 @@ from typing import Any
 from pathlib import Path, PurePosixPath
 
 from analysis.rerun.ftypes import RunRecord
-from analysis.stored_runs import find_stores, read_store
+from analysis.stores.stored_runs import find_stores, read_store
 from miner.fileio import read_csv
 
 EQUAL_RTOL = 1e-9  # what a float survives through text stores; anything beyond is a different number

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis import safe_yaml
+from analysis.reading import safe_yaml
 from analysis.uv_env import EnvSpec
 
 # mlflow/utils/environment.py: _CONDA_DEPENDENCY_REGEX

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.executor import run_tasks
+from analysis.engine.executor import run_tasks
 from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick
 from analysis.rerun.ftypes import RERUN_COLUMNS, RerunError, RerunRow, RerunSettings, RunRecord, Target, \
     TargetResult, row_from_json

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.analyze import analyze
+from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings
 from miner.fileio import read_csv, write_csv
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection

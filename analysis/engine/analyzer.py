@@ -1,0 +1,396 @@
+"""The engine: a configured ``RepoAnalyzer`` runs every pass over one checkout, in this process, and
+returns a typed ``RepoResult``.
+
+The file stage walks the checkout once and gives each file to the per-file passes by kind: a
+``.py`` file is parsed once with ``ast`` (``astscan``: graph facts, call positions, and the gate
+that keeps files which cannot use MLflow away from LibCST), then, if it may use MLflow, once with
+LibCST for the code pass (``code_findings``); an MLproject goes to ``mlproject_pass``; environment
+files are kept for ``environments_pass``. Then the per-repository passes of ``REPO_PASSES`` run in
+order over the ``Checkout`` the file stage leaves. A new per-repository pass is a module with a
+function ``(checkout, result) -> None`` and one line in ``REPO_PASSES``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+from analysis.engine.cache import ResultCache, findings_from_json, findings_to_json
+from analysis.passes.code_findings import (
+    NO_USE_REASON,
+    Bad,
+    NoMlflowUse,
+    NotPython,
+    config_findings,
+    notebook_findings,
+    python2_hint,
+    python_findings,
+    read_in_part_reason,
+    runs_notebook,
+    scan_notebook,
+    scan_python,
+)
+from analysis.passes.environments import env_file_kind
+from analysis.passes.environments_pass import environments_pass
+from analysis.ftypes import FileContext, FileFindings, ReadError, SourceError
+from analysis.passes.mlflow_calls import Resolver, may_use_mlflow
+from analysis.passes.mlproject import is_mlproject_name
+from analysis.passes.mlproject_pass import mlproject_pass
+from analysis.engine.repo_state import Checkout, RepoResult, RepoTask
+from analysis.passes.reproducibility import sets_seed, signals
+from analysis.reading.sources import is_binary
+from analysis.passes.stored_runs_pass import stored_runs_pass
+from analysis.tables import (
+    CallSiteRow,
+    FileRow,
+    FileStatus,
+    IntegrationRow,
+    ProblemRow,
+    Stage,
+    TrackingUriRow,
+)
+from analysis.passes.traceability import ModuleIndex, build_graph, dotted_modules, graph_name, module_facts, write_graphml
+from analysis.passes.traceability import metrics as trace_metrics
+from analysis.passes.tracking_uris import config_source
+from miner import __version__
+from miner.fileio import utc_now
+
+
+def file_kind(rel: str) -> str:
+    """python, notebook, mlproject, environment, config (may set a tracking URI) or other."""
+    lower = rel.lower()
+    if is_mlproject_name(PurePosixPath(rel).name):
+        return "mlproject"
+    if env_file_kind(rel) not in (None, "setup.py"):
+        return "environment"  # setup.py stays python (call sites) and is read for dependencies too
+    if lower.endswith(".py"):
+        return "python"
+    if lower.endswith(".ipynb"):
+        return "notebook"
+    if config_source(rel) is not None:
+        return "config"
+    return "other"
+
+
+def walk(root: Path) -> Iterator[tuple[str, Path]]:
+    """(posix relative path, path) of every file under root, sorted, symlinks included, no descent into them."""
+    top = str(root)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        # relative paths by string, not pathlib: this runs for every file of the corpus
+        prefix = dirpath[len(top) + 1:].replace(os.sep, "/")
+        prefix = prefix + "/" if prefix else ""
+        base = Path(dirpath)
+        for name in sorted(filenames):
+            yield prefix + name, base / name
+        for name in dirnames:
+            if os.path.islink(os.path.join(dirpath, name)):
+                yield prefix + name, base / name
+
+
+_STAR = re.compile(rb"(?m)^from\s+mlflow\s+import\s+\*")
+
+
+def mlflow_reexports(root: Path, paths: list[str]) -> frozenset[str]:
+    """Dotted names of the project's modules that re-export MLflow with ``from mlflow import *``."""
+    out: set[str] = set()
+    for rel in paths:
+        if not rel.endswith(".py") or "mlflow" not in rel.lower():
+            continue  # a re-exporting module is named after mlflow in practice; keeps this pass cheap
+        path = root / rel
+        try:
+            if path.is_symlink() or path.stat().st_size > 1_000_000 or not _STAR.search(path.read_bytes()):
+                continue
+        except OSError:
+            continue
+        parts = list(PurePosixPath(rel).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        # every suffix: the import root may be any ancestor directory (src/ layouts)
+        out.update(".".join(parts[i:]) for i in range(len(parts)) if parts[i:] != ["mlflow"])
+    return frozenset(out)
+
+
+def local_mlflow_dirs(paths: Iterator[str] | list[str]) -> set[str]:
+    """Script directories where ``import mlflow`` would load the project's own module, not MLflow.
+
+    Python puts the directory of the script it runs first on ``sys.path``, so a ``mlflow.py`` or
+    ``mlflow/__init__.py`` beside a script shadows MLflow. Inside a package (a directory with
+    ``__init__.py``) files are imported, not run, and ``import mlflow`` is absolute: no shadowing.
+    """
+    listed = list(paths)
+    packages = {str(PurePosixPath(rel).parent) for rel in listed if PurePosixPath(rel).name == "__init__.py"}
+    out = set()
+    for rel in listed:
+        p = PurePosixPath(rel)
+        if p.name == "mlflow.py":
+            out.add(str(p.parent))
+        elif p.name == "__init__.py" and p.parent.name == "mlflow":
+            out.add(str(p.parent.parent))
+    return out - packages
+
+
+def reproducibility_pass(checkout: Checkout, result: RepoResult) -> None:
+    """The repository's reproducibility signals and readiness score."""
+    result.reproducibility.append(signals(
+        checkout.task.repo, result.flat_rows("mlprojects"), result.flat_rows("environments"),
+        result.flat_rows("dependencies"), result.flat_rows("call_sites"), result.seeds))
+
+
+CRASHED = "the parser killed its worker on this file (a native crash or out of memory): not read"
+
+
+def crashed_file(blackbox_dir: Path, repo: str) -> str | None:
+    """The file of ``repo`` the last worker to die was parsing, from the black box (notes of dead
+    workers are removed as they are read); None if none names ``repo``."""
+    dead: list[tuple[float, Path]] = []
+    for note in blackbox_dir.glob("[0-9]*"):
+        try:
+            os.kill(int(note.name), 0)
+            continue  # that worker is alive: its note is about a parse under way
+        except ProcessLookupError:
+            dead.append((note.stat().st_mtime, note))
+        except (OSError, ValueError):
+            continue
+    for _time, note in sorted(dead, reverse=True):  # the newest first: the worker that died alone last
+        try:
+            text = note.read_text(encoding="utf-8")
+            note.unlink(missing_ok=True)
+            noted_repo, rel = json.loads(text)
+        except (OSError, ValueError):  # empty: it died between parses
+            continue
+        if noted_repo == repo:
+            return str(rel)
+    return None
+
+
+# Per-repository passes, in order: each reads the checkout and what the passes before it found.
+REPO_PASSES: tuple[Callable[[Checkout, RepoResult], None], ...] = (
+    environments_pass,
+    reproducibility_pass,
+    stored_runs_pass,
+)
+
+
+@dataclass(frozen=True)
+class RepoAnalyzer:
+    """Analyzes one checkout at a time with the catalog's resolver; picklable, so workers get one each.
+
+    ``cache_path``: the results cache to read per-file findings from (read-only; the driver writes).
+    ``graphs_dir``: where each repository's traceability graph is written (none when unset).
+    """
+
+    resolver: Resolver
+    fingerprint: str
+    max_file_bytes: int = 5_000_000
+    cache_path: Path | None = None
+    graphs_dir: Path | None = None
+    revision_releases: Mapping[str, str] = field(default_factory=dict)  # alembic head -> first MLflow release
+    # where each worker notes the file LibCST is parsing, so the driver can tell which file killed a worker
+    blackbox_dir: Path | None = None
+
+    def analyze_safely(self, task: RepoTask, on_file: Callable[[], None] | None = None) -> RepoResult:
+        """``analyze``, where an exception fails this repository only (a problem row)."""
+        try:
+            return self.analyze(task, on_file)
+        except Exception as err:  # a bug, or an input no pass expected: the run goes on without this repository
+            import logging
+            logging.getLogger(__name__).exception("%s: analysis failed", task.repo)
+            return RepoResult.failure(task, err)
+
+    def analyze(self, task: RepoTask, on_file: Callable[[], None] | None = None) -> RepoResult:
+        """Every pass over the checkout of ``task``; ``on_file()`` is called as each file starts."""
+        root = Path(task.root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"checkout {root} is missing (mine the corpus again)")
+        result = RepoResult(task.repo)
+        entries = list(walk(root))
+        paths = [rel for rel, _ in entries]
+        checkout = Checkout(task, root, frozenset(paths), paths,
+                            [rel for rel, path in entries if rel.endswith(".py") and not path.is_symlink()],
+                            self.max_file_bytes, self.revision_releases)
+        shadow_dirs = local_mlflow_dirs(paths)
+        reexports = mlflow_reexports(root, paths)
+        modules = dotted_modules(checkout.py_files)
+        cache = _read_only_cache(self.cache_path)
+        for rel, path in entries:
+            if on_file is not None:
+                on_file()  # counted as it starts: every path below may return early
+            row = FileRow(task.repo, rel, file_kind(rel))
+            result.files.append(row)
+            self._file(checkout, result, row, path, modules, FileContext(
+                str(PurePosixPath(rel).parent) in shadow_dirs, reexports), cache)
+        for repo_pass in REPO_PASSES:
+            repo_pass(checkout, result)
+        self._graph(checkout, result)
+        return result
+
+    def _file(self, checkout: Checkout, result: RepoResult, row: FileRow, path: Path,
+              modules: ModuleIndex, context: FileContext, cache: ResultCache | None) -> None:
+        """The per-file stage of one file: its row of ``files.csv``, and what its passes find."""
+        repo, rel, kind = row.repo, row.path, row.kind
+        if rel in checkout.task.skip:
+            row.status, row.reason = FileStatus.PROBLEM, CRASHED
+            result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, CRASHED))
+            return
+        if path.is_symlink():
+            row.kind, row.status, row.reason = "symlink", FileStatus.SKIPPED, "symlink (its target is analyzed where it lies)"
+            return
+        if kind == "other":
+            row.status = FileStatus.NOT_ANALYZED
+            return
+        size = row.size = path.stat().st_size
+        if size > self.max_file_bytes:
+            row.status, row.reason = FileStatus.PROBLEM, f"file too large ({size} bytes)"
+            result.problems.append(ProblemRow(repo, rel, None, Stage.READ, row.reason))
+            return
+        data = path.read_bytes()
+        if kind == "mlproject":
+            mlproject_pass(repo, rel, data, checkout.all_paths, result, row)
+            return
+        if kind == "environment" or rel.endswith("setup.py") and env_file_kind(rel) == "setup.py":
+            checkout.env_files.append((rel, data, row))
+            if kind == "environment":
+                return
+        if is_binary(data):
+            row.status, row.reason = FileStatus.PROBLEM, "binary content"
+            result.problems.append(ProblemRow(repo, rel, None, Stage.READ, "binary content"))
+            return
+        if kind in ("python", "notebook") and not result.seeds:
+            result.seeds = sets_seed(data)
+        found = text = code = None
+        refusal = ""
+        if kind == "python":
+            # one ast parse and scan serves the module graph, the LibCST gate and call positions
+            found, text, refusal = scan_python(data)
+            if found is not None and text is not None:
+                checkout.facts[rel] = module_facts(found, text, rel, modules)
+        elif kind == "notebook":  # a notebook is a script of the graph, mlflow in its text or not
+            found, code, refusal = scan_notebook(data)
+            if found is not None and code is not None:
+                checkout.facts[rel] = module_facts(found, code.source, rel, modules)
+        if b"mlflow" not in data.lower():
+            row.status, row.reason = FileStatus.NO_MLFLOW, "no 'mlflow' in the text: not parsed"
+            return
+        # notebooks are gated in notebook_findings (their %run and %env are not in the scanned text)
+        if (kind == "python" and found is not None and text is not None
+                and not may_use_mlflow(found, text, context, runs_notebook(text))):
+            row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
+            return
+        if refusal:
+            row.status, row.reason = FileStatus.PROBLEM, refusal
+            result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, refusal))
+            return
+        key = hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{self.fingerprint}".encode()).hexdigest()
+        hit = (cache.get(key) if cache is not None else None) or result.new_cache.get(key)
+        bad: Bad = []
+        if hit is not None:
+            (findings, bad), row.cached = findings_from_json(hit), True
+            result.n_cached += 1
+        else:
+            try:
+                with self._in_flight(repo, rel):
+                    if kind == "python":
+                        findings, bad = python_findings(data, self.resolver, context, found)
+                    elif kind == "notebook":
+                        findings, bad = notebook_findings(data, self.resolver, context, code, found)
+                    else:
+                        findings = config_findings(rel, data)
+            except NotPython as err:
+                row.status, row.reason = FileStatus.SKIPPED, str(err)
+                return
+            except NoMlflowUse:
+                row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
+                return
+            except SourceError as err:
+                hint = python2_hint(data) if kind == "python" else ""
+                row.status, row.reason = FileStatus.PROBLEM, err.reason + hint
+                result.problems.append(ProblemRow(repo, rel, err.line, Stage.READ if isinstance(err, ReadError)
+                                                  else Stage.PARSE, err.reason + hint))
+                return
+            result.n_parsed += 1
+            result.new_cache[key] = findings_to_json(findings, bad)
+        self._findings(result, row, findings, bad)
+
+    @contextmanager
+    def _in_flight(self, repo: str, rel: str) -> Iterator[None]:
+        """Note in the black box that this process is parsing ``rel`` (emptied when the parse returns).
+
+        The note is this process's file, opened once: each parse costs a write and a truncation,
+        not a file made and removed."""
+        if self.blackbox_dir is None:
+            yield
+            return
+        fd = _note_fd(self.blackbox_dir)
+        data = json.dumps([repo, rel]).encode()
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+
+    @staticmethod
+    def _findings(result: RepoResult, row: FileRow, findings: FileFindings, bad: Bad) -> None:
+        repo, rel = row.repo, row.path
+        result.problems.extend(ProblemRow(repo, rel, part.line, Stage.PARSE, part.reason) for part in bad)
+        row.status = FileStatus.ANALYZED
+        if bad:
+            row.reason = read_in_part_reason(bad)
+        result.call_sites.extend(CallSiteRow(repo, rel, site) for site in findings.call_sites)
+        result.integrations.extend(IntegrationRow(repo, rel, integ) for integ in findings.integrations)
+        source = None if row.kind == "config" else ("notebook" if row.kind == "notebook" else "code")
+        result.uris.extend(TrackingUriRow(repo, rel, replace(uri, source=source) if source else uri)
+                           for uri in findings.tracking_uris)
+
+    def _graph(self, checkout: Checkout, result: RepoResult) -> None:
+        """The traceability graph of the repository, its metrics row, and its GraphML file."""
+        task = checkout.task
+        tables = {name: result.flat_rows(name) for name in
+                  ("mlprojects", "entry_points", "parameters", "dependencies", "call_sites")}
+        tables["tracking_uris"] = result.flat_rows("uris")
+        notebooks = [rel for rel in checkout.facts if rel.endswith(".ipynb")]
+        graph = build_graph(task.repo, checkout.py_files + notebooks, checkout.facts, tables)
+        result.traceability.append(trace_metrics(graph, task.repo, tables))
+        if self.graphs_dir is not None:
+            graph.graph.update(commit=task.commit, tool=f"mlflow-census {__version__}", written_at=utc_now())
+            write_graphml(graph, self.graphs_dir / graph_name(task.repo))
+
+
+_NOTES: dict[tuple[Path, int], int] = {}  # (black box, pid) -> this process's note, open
+
+
+def _note_fd(blackbox_dir: Path) -> int:
+    key = (blackbox_dir, os.getpid())  # a forked worker opens its own
+    if key not in _NOTES:
+        _NOTES[key] = os.open(blackbox_dir / str(key[1]), os.O_WRONLY | os.O_CREAT, 0o644)
+    return _NOTES[key]
+
+
+_OPEN_CACHES: dict[Path, ResultCache] = {}
+
+
+def _read_only_cache(path: Path | None) -> ResultCache | None:
+    """This process's read-only connection to the results cache (opened once per process)."""
+    if path is None:
+        return None
+    if path not in _OPEN_CACHES:
+        _OPEN_CACHES[path] = ResultCache(path, read_only=True)
+    return _OPEN_CACHES[path]
+
+
+def close_process_handles() -> None:
+    """Close this process's read-only cache connections and black-box notes (at the end of a run)."""
+    for cache in _OPEN_CACHES.values():
+        cache.close()
+    _OPEN_CACHES.clear()
+    for (_dir, pid), fd in list(_NOTES.items()):
+        if pid == os.getpid():
+            os.close(fd)
+            del _NOTES[_dir, pid]

@@ -1,0 +1,82 @@
+"""The results cache (``<out>/.cache.sqlite``): per-file findings by content, per-repository results by commit.
+
+Keys carry a fingerprint of the tool (its version, the API catalog and the source of every
+module of ``analysis/``), so any change to a pass, or to a module a pass uses, invalidates what
+it cached. Workers read it (read-only connections); only the driver writes, one repository at a
+time, so an interrupted run keeps every repository it finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from analysis.releases.catalog import Catalog
+from analysis.ftypes import CallSite, FileFindings, Integration, LeftOut, TrackingUri
+from miner import __version__
+
+Bad = list[LeftOut]
+
+
+def fingerprint(catalog: Catalog) -> str:
+    """Cache-key part: the tool version, the catalog, and the source of every module of ``analysis/``."""
+    here = Path(__file__).resolve().parents[1]
+    code = [(p.relative_to(here).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(here.rglob("*.py"))]
+    payload = json.dumps([__version__, code, sorted(catalog.aliases().items()), sorted(catalog.by_api)])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def findings_to_json(f: FileFindings, bad: Bad) -> str:
+    """A file's findings and left-out parts, for the cache."""
+    return json.dumps({"c": [vars(x) for x in f.call_sites], "i": [vars(x) for x in f.integrations],
+                       "u": [vars(x) for x in f.tracking_uris], "p": [vars(x) for x in bad]})
+
+
+def findings_from_json(text: str) -> tuple[FileFindings, Bad]:
+    """The inverse of ``findings_to_json``."""
+    data = json.loads(text)
+    findings = FileFindings(tuple(CallSite(**x) for x in data["c"]), tuple(Integration(**x) for x in data["i"]),
+                            tuple(TrackingUri(**x) for x in data["u"]))
+    return findings, [LeftOut(**x) for x in data.get("p", [])]
+
+
+class ResultCache:
+    """One SQLite table of key -> JSON text; ``read_only`` connections for workers."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        if read_only:
+            self.db: sqlite3.Connection | None = (sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                                                  if path.is_file() else None)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        # a cache: losing the last commit to a power cut costs a re-parse, so no fsync per repository
+        self.db.execute("pragma journal_mode=wal")
+        self.db.execute("pragma synchronous=normal")
+        self.db.execute("create table if not exists results (key text primary key, value text not null)")
+        self.db.commit()
+
+    def get(self, key: str) -> str | None:
+        """The value kept under ``key``, None when absent or unreadable."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("select value from results where key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[0]) if row else None
+
+    def put(self, entries: Iterable[tuple[str, str]]) -> None:
+        """Keep every ``(key, value)``, committed together."""
+        assert self.db is not None
+        self.db.executemany("insert or replace into results values (?, ?)", list(entries))
+        self.db.commit()
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None

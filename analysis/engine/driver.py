@@ -1,0 +1,478 @@
+"""The ``analyze`` job: every mined repository through the engine (``engine.RepoAnalyzer``), then the
+corpus tables, graphs, statistics and report.
+
+Work is independent per repository: one task each, run through ``executor.run_tasks`` in
+``--jobs`` processes, largest first. Results are cached in ``<out>/.cache.sqlite`` per file
+(content hash, with the tool's source and the catalog in the key) and per repository (commit),
+so a second run over an unchanged corpus parses nothing and an interrupted run loses only the
+repositories it was in. A repository a pass raises on, or whose worker dies, becomes one
+problem row. The report (matplotlib, pandas) is drawn by a process of its own
+(``report_process``), started with the run at the lowest priority, which also writes the
+statistics tables; a re-run with nothing to redo (``.tables.json``) imports neither it nor the
+engine.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis.engine.cache import ResultCache, fingerprint
+from analysis.releases.catalog import Catalog, CatalogRow, catalog_for
+from analysis.ftypes import AnalyzeSettings
+from analysis.releases.storage import StorageRow, storage_rows
+from analysis.releases.schema import revision_releases
+from miner import __version__
+from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs, releases_dir
+from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
+
+if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there is a repository to analyze
+    from analysis.engine.analyzer import RepoAnalyzer
+    from analysis.engine.repo_state import RepoResult, RepoTask
+    from analysis.report.process import ReportProcess
+
+__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "analyze", "cached_catalog", "cached_storage"]
+
+
+class AnalysisError(Exception):
+    """The analysis cannot start (no manifest, unreadable corpus, an output directory it cannot write)."""
+
+
+class OutputError(Exception):
+    """The analysis ran but its tables could not be written (the previous set is left as it was)."""
+
+
+@dataclass(frozen=True)
+class AnalyzeSummary:
+    """What one ``analyze`` run did."""
+
+    out_dir: Path
+    n_repos: int
+    n_files: int
+    n_call_sites: int
+    n_problems: int
+    n_parsed: int
+    n_cached: int
+    n_prefiltered: int  # files without the text "mlflow"
+    catalog_origin: str
+    n_gated: int = 0  # .py files mentioning mlflow that cannot use it (not parsed by LibCST)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each phase
+    failed: tuple[str, ...] = ()  # repositories a pass failed on (see problems.csv)
+
+
+def _tree_stats(root: Path) -> tuple[int, int]:
+    """Files under a checkout as ``walk`` lists them, and the bytes of its Python sources and notebooks
+    (what analysis time grows with)."""
+    from analysis.engine.analyzer import walk
+    n_files = size = 0
+    for rel, path in walk(root):
+        n_files += 1
+        if rel.endswith((".py", ".ipynb")):
+            try:
+                size += path.lstat().st_size
+            except OSError:
+                pass
+    return n_files, size
+
+
+def _release_cached(corpus_dir: Path, name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """``build()``'s result, kept in ``<corpus>/mlflow/<name>`` for as long as the releases are the same.
+
+    Release directories are renamed into place complete and never changed, so their names and
+    modification times identify them. None when the corpus has no releases.
+    """
+    releases = release_dirs(corpus_dir)
+    if not releases:
+        return None
+    stamp = hashlib.sha256(json.dumps([__version__, sorted((v, p.stat().st_mtime_ns) for v, p in releases.items())])
+                           .encode()).hexdigest()
+    path = releases_dir(corpus_dir) / name
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("stamp") == stamp:
+            return data
+    except (OSError, ValueError):
+        pass
+    data = {**build(), "stamp": stamp}
+    atomic_write_text(path, json.dumps(data))
+    return data
+
+
+def cached_catalog(corpus_dir: Path) -> Catalog:
+    """The catalog of the corpus's releases (cached), or the shipped snapshot without releases.
+
+    The cache holds each row as its CSV cells' text (``CatalogRow.text``), as it always has.
+    """
+
+    def build() -> dict[str, Any]:
+        catalog = catalog_for(corpus_dir)
+        return {"rows": [row.text() for row in catalog.rows], "releases": list(catalog.releases),
+                "origin": catalog.origin}
+
+    data = _release_cached(corpus_dir, ".catalog.json", build)
+    if data is None:
+        return catalog_for(corpus_dir)
+    return Catalog(tuple(CatalogRow.from_text(row) for row in data["rows"]), tuple(data["releases"]), data["origin"])
+
+
+def cached_revisions(corpus_dir: Path) -> tuple[dict[str, str], str]:
+    """Alembic head -> first MLflow release, and where it came from (``store_schema.revision_releases``),
+    cached with the releases."""
+    data = _release_cached(corpus_dir, ".schema_revisions.json",
+                           lambda: dict(zip(("mapping", "origin"), revision_releases(corpus_dir))))
+    if data is None:
+        return revision_releases(corpus_dir)
+    return dict(data["mapping"]), str(data["origin"])
+
+
+def cached_storage(corpus_dir: Path) -> list[StorageRow]:
+    """``mlflow_storage.csv`` rows of the corpus's releases (cached, each row as column -> text); none
+    without releases."""
+    from analysis.tables import flat
+
+    data = _release_cached(corpus_dir, ".storage.json",
+                           lambda: {"rows": [flat(row) for row in storage_rows(release_dirs(corpus_dir))]})
+    return [StorageRow(**row) for row in data["rows"]] if data else []
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What each worker gets once: the analyzer and the shared counter of files started."""
+
+    analyzer: RepoAnalyzer
+    files_done: Any  # multiprocessing.Value, shared by every process
+
+
+def _setup_worker(_work: _Work) -> None:
+    # Parsing allocates millions of short-lived objects; full collections would rescan everything
+    # alive now (modules, the resolver) each time: keep it out of their way (about 15% faster).
+    gc.collect()
+    gc.freeze()
+
+
+def _analyze_task(work: _Work, task: RepoTask) -> RepoResult:
+    def started() -> None:
+        with work.files_done.get_lock():
+            work.files_done.value += 1
+    return work.analyzer.analyze_safely(task, started)
+
+
+def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None] | None = None) -> AnalyzeSummary:
+    """Analyze a mined corpus into ``settings.out_dir``; see the module docstring.
+
+    ``progress(repo, files_done, files_total)`` is called as files are started (a few times a
+    second at most) and as each repository finishes (``repo`` is the last one finished).
+    """
+    manifest = settings.corpus_dir / MANIFEST
+    if not manifest.is_file():
+        raise AnalysisError(f"{manifest}: no manifest; run `python cli.py mine` first")
+    repos = mined_repositories(settings.corpus_dir)
+    out = settings.out_dir
+    check_output_dir(out)
+    cache_path = out / ".cache.sqlite"
+    db = ResultCache(cache_path) if settings.use_cache else None
+    catalog = cached_catalog(settings.corpus_dir)
+    tool = fingerprint(catalog)
+    revisions, revisions_origin = cached_revisions(settings.corpus_dir)
+
+    # a repository's tree at a commit never changes: its whole result is reusable
+    keys = {r.repo: "repo:" + hashlib.sha256(
+        (f"repo\0{tool}\0{r.repo}\0{r.commit}\0{r.root}\0{settings.max_file_bytes}\0{r.git_dir or ''}"
+         f"\0{json.dumps(sorted(revisions.items()))}").encode()).hexdigest() for r in repos}
+
+    # Every repository's result in the cache and the tables already written from exactly these
+    # results: a re-run has nothing to redo (no result to load, no table to rewrite, no report to
+    # redraw, not even the engine to import). If those tables were written as results were parsed,
+    # only files.csv's ``cached`` column changes: it alone is rewritten.
+    problems_file = settings.corpus_dir / PROBLEMS
+    stamp = hashlib.sha256(json.dumps([tool, list(keys.values()), sha256_file(manifest),
+                                       sha256_file(problems_file) if problems_file.is_file() else "",
+                                       settings.draw_report]).encode()).hexdigest()
+    report = progress or (lambda _r, _d, _t: None)
+    kept = _unchanged(out, stamp, db, list(keys.values()), settings.draw_report)
+    if kept is not None and (kept[2] or _mark_files_cached(out)):
+        done, outputs, from_cache = kept
+        if not from_cache:
+            _write_stamp(out, stamp, True, outputs, done)
+        if db is not None:
+            db.close()
+        report("", done.n_files, done.n_files)
+        return done
+
+    drawer: ReportProcess | None = None
+    try:
+        # The report's process starts now, at the lowest priority: its imports (matplotlib, pandas) take
+        # the core left idle while this process imports the engine and lists the checkouts, and the
+        # one the last repositories and the tables leave, not the workers' (a process that has drawn a
+        # report before, a notebook or a test session, has nothing to hide: it draws in-process).
+        if settings.draw_report and "analysis.report.document" not in sys.modules and sys.executable:
+            from analysis.report.process import ReportProcess
+            drawer = ReportProcess()
+
+        from analysis.engine.analyzer import RepoAnalyzer, close_process_handles, crashed_file
+        from analysis.engine.executor import run_tasks
+        from analysis.passes.mlflow_calls import Resolver
+        from analysis.engine.repo_state import RepoResult, RepoTask
+        from analysis.tables import FileStatus
+        from analysis.passes.traceability import graph_name
+
+        tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
+        blackbox = out / ".in-flight"
+        shutil.rmtree(blackbox, ignore_errors=True)
+        blackbox.mkdir()
+        analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
+                                cache_path if db is not None else None, out / "graphs", revisions, blackbox)
+        results: list[RepoResult] = []
+        files_done: Any = multiprocessing.Value("q", 0)
+        n_cached_files = 0
+        stats: dict[str, tuple[int, int]] = {}
+        last = ""
+        shown = 0.0
+
+        def show(throttle: bool = False) -> None:
+            """Progress over files: those of cached repositories, and those the workers have started."""
+            nonlocal shown
+            now = time.monotonic()
+            if throttle and now - shown < 0.1:
+                return
+            shown = now
+            report(last, n_cached_files + files_done.value, n_cached_files + sum(n for n, _ in stats.values()))
+
+        def collect(res: RepoResult, task: RepoTask, cached: bool = False) -> None:
+            nonlocal last
+            results.append(res)
+            if db is not None and not cached and not res.failed:
+                db.put([*res.new_cache.items(), (keys[task.repo], res.to_json())])  # per repository: kept if interrupted
+            last = res.repo
+            show()
+
+        todo: list[RepoTask] = []
+        started = time.perf_counter()
+        try:
+            for task in tasks:
+                hit = db.get(keys[task.repo]) if db is not None else None
+                if hit is not None and (out / "graphs" / graph_name(task.repo)).is_file():
+                    res = RepoResult.from_json(hit)
+                    # every file result now comes from the cache: what was parsed then, and what was cached then
+                    res.n_cached, res.n_parsed = res.n_parsed + res.n_cached, 0
+                    for f in res.files:
+                        f.cached = f.status == FileStatus.ANALYZED and f.kind in CACHEABLE_KINDS
+                    n_cached_files += len(res.files)
+                    collect(res, task, cached=True)
+                else:
+                    todo.append(task)
+            stats.update((t.repo, _tree_stats(Path(t.root))) for t in todo)
+            # largest first, so that no big repository starts last and runs alone
+            todo.sort(key=lambda t: -stats[t.repo][1])
+            show()
+            work = _Work(analyzer, files_done)
+
+            def without_crashed_file(task: RepoTask) -> RepoTask | None:
+                """A repository caught in a worker's death: again, without the file the worker died on, if it was its."""
+                rel = crashed_file(blackbox, task.repo)
+                return replace(task, skip=(*task.skip, rel)) if rel is not None else task
+
+            # worker processes even for one job: a native crash in a parser costs its file, not the run
+            for task, outcome in run_tasks(_analyze_task, work, todo, jobs=settings.jobs, setup=_setup_worker,
+                                           tick=lambda: show(throttle=True), tick_seconds=0.1 if settings.jobs <= 1 else 0.2,
+                                           isolate=True, on_crash=without_crashed_file):
+                # a worker that died (killed, out of memory) gives its exception: a failed repository
+                collect(outcome if isinstance(outcome, RepoResult) else RepoResult.failure(task, outcome), task)
+        finally:
+            close_process_handles()
+            shutil.rmtree(blackbox, ignore_errors=True)
+            if db is not None:
+                db.close()
+        seconds = {"repositories": time.perf_counter() - started}
+        started = time.perf_counter()
+        order = {t.repo: i for i, t in enumerate(tasks)}
+        results.sort(key=lambda r: order[r.repo])
+        mine_problems = read_csv(problems_file) if problems_file.is_file() else []
+        written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin,
+                                drawer)
+        seconds["tables"] = time.perf_counter() - started
+        started = time.perf_counter()
+        if settings.draw_report:
+            if drawer is not None:
+                drawer.draw(out)
+            else:
+                from analysis.report.document import FigureRenderer, build_report
+                build_report(out, renderer=FigureRenderer.if_safe(2))
+            seconds["report"] = time.perf_counter() - started
+        files = [f for r in results for f in r.files]
+        summary = AnalyzeSummary(
+            out, len(tasks), len(files), written["call_sites.csv"], written[PROBLEMS],
+            sum(r.n_parsed for r in results), sum(r.n_cached for r in results),
+            sum(1 for f in files if f.status == FileStatus.NO_MLFLOW), catalog.origin,
+            sum(1 for f in files if f.status == FileStatus.NO_MLFLOW_USE), seconds,
+            tuple(r.repo for r in results if r.failed),
+        )
+        if db is not None and not summary.failed:
+            _write_stamp(out, stamp, summary.n_parsed == 0 and not todo, sorted(written), summary)
+        return summary
+    finally:
+        if drawer is not None:
+            drawer.close()
+
+
+TABLES_STAMP = ".tables.json"  # what the tables in the folder were written from
+
+
+def _write_stamp(out: Path, stamp: str, from_cache: bool, outputs: list[str], summary: AnalyzeSummary) -> None:
+    """Note what the tables of ``out`` were written from (``stamp``), whether files.csv says every
+    result came from the cache, and the run's summary."""
+    atomic_write_text(out / TABLES_STAMP, json.dumps({
+        "stamp": stamp, "from_cache": from_cache, "outputs": outputs,
+        "summary": {**vars(summary), "out_dir": str(summary.out_dir), "seconds": {}}}))
+
+
+def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str],
+               report: bool) -> tuple[AnalyzeSummary, list[str], bool] | None:
+    """When the tables of ``out`` were written from exactly the results a new run would give (same
+    stamp, every result cached, every table and graph there): the summary of a run from the cache,
+    the outputs, and whether files.csv already says every result came from the cache."""
+    if db is None:
+        return None
+    try:
+        data = json.loads((out / TABLES_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("stamp") != stamp or not all((out / name).is_file() for name in data["outputs"]):
+        return None
+    if report and not (out / "report" / "index.html").is_file():
+        return None
+    if any(db.get(key) is None for key in keys):
+        return None
+    kept = data["summary"]
+    summary = AnalyzeSummary(**{**kept, "out_dir": Path(kept["out_dir"]), "failed": tuple(kept["failed"]),
+                                "n_parsed": 0, "n_cached": kept["n_parsed"] + kept["n_cached"], "seconds": {}})
+    return summary, list(data["outputs"]), bool(data.get("from_cache"))
+
+
+CACHEABLE_KINDS = ("python", "notebook", "config")  # files whose findings the cache keeps
+
+
+def _mark_files_cached(out: Path) -> bool:
+    """Rewrite files.csv as a run from the cache writes it: ``cached`` true for every analyzed file
+    whose findings the cache keeps. Its other columns, and every other table, stay as they are.
+    False (nothing written) when files.csv or its provenance cannot be read as written: the run
+    then writes every table."""
+    path = out / "files.csv"
+    sidecar = path.with_name(path.name + ".provenance.json")
+    try:
+        provenance = json.loads(sidecar.read_text(encoding="utf-8"))
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = list(reader.fieldnames or ())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(provenance, dict) or not {"status", "kind", "cached"} <= set(columns):
+        return False
+    for row in rows:
+        row["cached"] = "true" if row["status"] == "analyzed" and row["kind"] in CACHEABLE_KINDS else "false"
+    write_csv(path, columns, rows)
+    write_provenance(path, {**provenance, "written_at": utc_now()})
+    return True
+
+
+def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,
+                  results: list[RepoResult], mine_problems: list[dict[str, str]],
+                  revisions_origin: str, drawer: ReportProcess | None = None) -> dict[str, int]:
+    """Every corpus table, each with its provenance; the number of rows of each.
+
+    The whole set is written into a staging folder first and moved into ``out`` only when every
+    file is written, so a failed write (a full disk) leaves the previous set as it was, and no
+    temporary file, and raises ``OutputError`` naming the file.
+    """
+    from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
+    from analysis.passes.traceability import co_usage, usage_graph, write_graphml
+
+    prov = {
+        "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
+        "corpus": str(settings.corpus_dir), "manifest_sha256": sha256_file(manifest),
+        "catalog_origin": catalog.origin, "catalog_releases": list(catalog.releases),
+        "n_repositories": len(tasks), "commits": {t.repo: t.commit for t in tasks},
+        "schema_revisions_origin": revisions_origin,
+    }
+    outputs: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {}
+    for name, table in TABLES.items():
+        rows = [row for r in results for row in r.flat_rows(name)]
+        outputs[table.file] = (table.columns, [*mine_problems, *rows] if table.file == PROBLEMS else rows)
+    outputs[CATALOG.file] = (CATALOG.columns, [flat(row) for row in catalog.rows])
+    stage = out / f".staging-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    current = stage.name
+    analyzed = [r.repo for r in results if not r.failed]
+    owing: list[ReportProcess] = []  # the report's process, while it owes the statistics tables
+    try:
+        stage.mkdir()
+
+        def put(name: str, columns: Sequence[str], rows: Iterable[dict[str, Any]], info: dict[str, Any]) -> None:
+            nonlocal current
+            current = name
+            write_csv(stage / name, columns, (cells(row) for row in rows))
+            write_provenance(stage / name, info)
+
+        for name, (columns, table_rows) in outputs.items():
+            put(name, columns, table_rows, prov)
+        # The statistics (pandas) are computed from the tables just written: by the report's process
+        # when there is one (pandas is imported there already), while this one writes the rest.
+        if drawer is not None:
+            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov)
+            owing.append(drawer)
+        # repositories in manifest order (a set here made the GraphML's node order change from run to run)
+        usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
+        usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
+        current = "usage_graph.graphml"
+        write_graphml(usage_g, stage / current)
+        write_provenance(stage / current, prov)
+        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
+        put(STORAGE.file, STORAGE.columns, [flat(row) for row in cached_storage(settings.corpus_dir)],
+            {**prov, "releases": list(release_dirs(settings.corpus_dir))})
+        try:
+            if owing:
+                owing.pop().wait_statistics()
+            else:
+                from analysis.statistics.community import write_statistics  # pandas: only here, in the driver
+                write_statistics(stage, manifest, catalog.latest, analyzed, prov)
+        except OSError as err:
+            current = str(err.filename)  # the table's name, wherever it was written
+            raise
+        current = "(moving the new set into place)"
+        for path in sorted(stage.iterdir()):
+            os.replace(path, out / path.name)
+    except OSError as err:
+        raise OutputError(f"{out / current}: cannot write: {err.strerror or err}; the previous tables are "
+                          f"left as they were") from err
+    finally:
+        if owing:  # a write here failed first: let the report's process be done with the folder
+            try:
+                owing.pop().wait_statistics()
+            except Exception:  # the failure here is the one raised
+                pass
+        shutil.rmtree(stage, ignore_errors=True)
+    return {name: len(rows) for name, (_c, rows) in outputs.items()}
+
+
+def check_output_dir(out: Path) -> None:
+    """Raise ``AnalysisError`` (nothing done yet) when ``out`` cannot be made or written to."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise AnalysisError(f"{out}: cannot write the results there: {err.strerror or err}") from err

@@ -1,0 +1,111 @@
+"""What the engine and the passes share about one repository: the task, the checkout as the file stage
+saw it, and the result the passes fill in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis.tables import (
+    TABLES,
+    CallSiteRow,
+    DependencyRow,
+    EntryPointRow,
+    EnvironmentRow,
+    FileRow,
+    IntegrationRow,
+    MlprojectRow,
+    ParameterRow,
+    ProblemRow,
+    Stage,
+    TrackingUriRow,
+    flat,
+    unflat,
+)
+from analysis.stores.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
+from analysis.passes.reproducibility import ReproducibilityRow
+from analysis.passes.traceability import ModuleFacts, TraceabilityRow
+
+
+@dataclass(frozen=True)
+class RepoTask:
+    """One repository to analyze: its name, its checkout and the commit the checkout holds."""
+
+    repo: str
+    root: str
+    commit: str
+    git_dir: str = ""  # the mined repository's git directory when it is on this machine (its history), else ""
+    skip: tuple[str, ...] = ()  # files that killed a worker: reported, not read again
+
+
+@dataclass
+class RepoResult:
+    """What the passes found in one repository: a list of rows per table of ``tables.TABLES``."""
+
+    repo: str
+    call_sites: list[CallSiteRow] = field(default_factory=list)
+    integrations: list[IntegrationRow] = field(default_factory=list)
+    uris: list[TrackingUriRow] = field(default_factory=list)
+    problems: list[ProblemRow] = field(default_factory=list)
+    files: list[FileRow] = field(default_factory=list)
+    mlprojects: list[MlprojectRow] = field(default_factory=list)
+    entry_points: list[EntryPointRow] = field(default_factory=list)
+    parameters: list[ParameterRow] = field(default_factory=list)
+    dependencies: list[DependencyRow] = field(default_factory=list)
+    environments: list[EnvironmentRow] = field(default_factory=list)
+    stores: list[Store] = field(default_factory=list)
+    stored_experiments: list[StoredExperiment] = field(default_factory=list)
+    stored_runs: list[StoredRun] = field(default_factory=list)
+    stored_params: list[StoredParam] = field(default_factory=list)
+    stored_metrics: list[StoredMetric] = field(default_factory=list)
+    stored_tags: list[StoredTag] = field(default_factory=list)
+    stored_inputs: list[StoredInput] = field(default_factory=list)
+    reproducibility: list[ReproducibilityRow] = field(default_factory=list)
+    traceability: list[TraceabilityRow] = field(default_factory=list)
+    seeds: bool = False
+    new_cache: dict[str, str] = field(default_factory=dict)  # per-file cache entries this run computed
+    n_parsed: int = 0
+    n_cached: int = 0
+    failed: bool = False  # a pass raised: nothing of this repository but a problem row
+
+    def flat_rows(self, table: str) -> list[dict[str, Any]]:
+        """The rows of ``table`` (a key of ``TABLES``, or reproducibility / traceability) as column -> value."""
+        return [flat(r) for r in getattr(self, table)]
+
+    def to_json(self) -> str:
+        """Everything but ``new_cache``, for the per-repository cache."""
+        data: dict[str, Any] = {name: self.flat_rows(name) for name in TABLES}
+        data.update(repo=self.repo, seeds=self.seeds, n_parsed=self.n_parsed, n_cached=self.n_cached)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> RepoResult:
+        data = json.loads(text)
+        result = cls(data["repo"], seeds=data["seeds"], n_parsed=data["n_parsed"], n_cached=data["n_cached"])
+        for name, table in TABLES.items():
+            setattr(result, name, [unflat(table.row_type, row) for row in data[name]])
+        return result
+
+    @classmethod
+    def failure(cls, task: RepoTask, err: BaseException) -> RepoResult:
+        """A repository the analysis failed on: one problem row, nothing else."""
+        reason = f"repository not analyzed: {type(err).__name__}: {err}"[:500]
+        return cls(task.repo, problems=[ProblemRow(task.repo, "", None, Stage.ANALYZE, reason)], failed=True)
+
+
+@dataclass
+class Checkout:
+    """A repository's checkout as the file stage read it, for the per-repository passes."""
+
+    task: RepoTask
+    root: Path
+    all_paths: frozenset[str]
+    paths: list[str]  # every path, in walk order
+    py_files: list[str]  # .py files that are not symlinks
+    max_file_bytes: int
+    revision_releases: Mapping[str, str] = field(default_factory=dict)  # alembic head -> first MLflow release
+    facts: dict[str, ModuleFacts] = field(default_factory=dict)  # per module and notebook, for the graphs
+    env_files: list[tuple[str, bytes, FileRow]] = field(default_factory=list)  # environment files read

@@ -1,0 +1,1 @@
+"""The passes: per-file passes sharing one parse, then per-repository passes."""

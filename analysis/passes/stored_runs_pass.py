@@ -1,0 +1,39 @@
+"""The per-repository stored-runs pass: every experiment store the checkout commits (``mlruns/`` trees,
+SQLite tracking databases, registry trees), read statically into the ``stored_*`` tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis.engine.repo_state import Checkout, RepoResult
+from analysis.stores.stored_runs import find_stores, read_store
+from analysis.tables import ProblemRow, Stage
+
+
+def stored_runs_pass(checkout: Checkout, result: RepoResult) -> None:
+    """Find the stores by content and read each (a store that cannot be read is a problem row)."""
+    repo = checkout.task.repo
+    stores = find_stores(checkout.root, checkout.paths)
+    if not stores:
+        return
+    valid = {m.path for m in result.mlprojects if m.valid}
+    declared: dict[str, set[str]] = {}
+    for p in result.parameters:
+        if p.mlproject_path in valid:
+            declared.setdefault(p.entry_point, set()).add(p.parameter.name)
+    for ep in result.entry_points:  # entry points without parameters declare none
+        if ep.mlproject_path in valid:
+            declared.setdefault(ep.entry_point, set())
+    git_dir = Path(checkout.task.git_dir) if checkout.task.git_dir else None
+    for ref in stores:
+        reading = read_store(repo, checkout.root, ref, git_dir=git_dir,
+                             declared_params={k: frozenset(v) for k, v in declared.items()},
+                             revision_releases=checkout.revision_releases)
+        result.stores.append(reading.store)
+        result.stored_experiments.extend(reading.experiments)
+        result.stored_runs.extend(reading.runs)
+        result.stored_params.extend(reading.params)
+        result.stored_metrics.extend(reading.metrics)
+        result.stored_tags.extend(reading.tags)
+        result.stored_inputs.extend(reading.inputs)
+        result.problems.extend(ProblemRow(repo, p.path, p.line, Stage.STORE, p.reason) for p in reading.problems)

@@ -1,0 +1,1 @@
+"""MLflow's own releases: the API catalog, the storage model, the schema revisions."""

@@ -1,0 +1,1 @@
+"""The report: inputs, facts, sections, document, figures, LaTeX, the report process."""

@@ -1,0 +1,167 @@
+"""What the report reads: the results CSVs, the corpus they came from, and the probe, re-run and reference outputs.
+
+Every input may be missing; a missing one is an empty frame (results CSVs) or ``None`` (a directory
+not given and not found), and the report says "not measured" with the command that measures it.
+
+Where each input is looked for when not given:
+
+- corpus: the ``corpus`` of the results' provenance sidecars (``practices.csv.provenance.json``);
+- probe: ``<results>/probe/probe.csv``, else ``<results>/../probe/probe.csv`` (``python cli.py probe``
+  writes ``results/probe/`` beside ``results/<corpus>/``);
+- re-run: ``<results>/rerun.csv`` (``python cli.py rerun --out <results>`` writes it there), else
+  ``<results>/rerun/rerun.csv``;
+- reference: none (``report --reference DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+REFERENCE_FILES = ("dev-call-sites.csv", "dev-mlprojects.jsonl", "dev-dependencies.csv")
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """A CSV as strings, as written (empty cells stay ''); an empty frame when the file is absent."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame()
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object, ``{}`` when the file is absent or not an object."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def default_probe(results: Path) -> Path | None:
+    """The probe directory ``report`` reads when ``--probe`` is not given (see the module docstring)."""
+    for candidate in (results / "probe", results.parent / "probe"):
+        if (candidate / "probe.csv").is_file():
+            return candidate
+    return None
+
+
+def default_rerun(results: Path) -> Path | None:
+    """The directory holding ``rerun.csv`` that ``report`` reads when ``--rerun`` is not given."""
+    for candidate in (results, results / "rerun"):
+        if (candidate / "rerun.csv").is_file():
+            return candidate
+    return None
+
+
+def default_corpus(results: Path) -> Path | None:
+    """The corpus directory the results' provenance names, when it still holds ``manifest.csv``."""
+    corpus = read_json(results / "practices.csv.provenance.json").get("corpus")
+    if isinstance(corpus, str) and corpus and (Path(corpus) / "manifest.csv").is_file():
+        return Path(corpus)
+    return None
+
+
+@dataclass
+class ReportInputs:
+    """Everything the report is drawn from, each file read once.
+
+    ``results`` is analyze's output directory; ``corpus``, ``probe``, ``rerun`` and ``reference``
+    are directories or ``None``; ``all_repos`` takes shares over every analyzed repository instead
+    of one per duplicate family.
+    """
+
+    results: Path
+    corpus: Path | None = None
+    probe: Path | None = None
+    rerun: Path | None = None
+    reference: Path | None = None
+    all_repos: bool = False
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def locate(cls, results: Path, *, corpus: Path | None = None, probe: Path | None = None,
+               rerun: Path | None = None, reference: Path | None = None, all_repos: bool = False) -> ReportInputs:
+        """The inputs of ``results``, each directory not given looked for where the module docstring says."""
+        return cls(results, corpus or default_corpus(results), probe or default_probe(results),
+                   rerun or default_rerun(results), reference, all_repos)
+
+    def _read(self, key: str, path: Path) -> pd.DataFrame:
+        if key not in self._frames:
+            self._frames[key] = read_frame(path)
+        return self._frames[key]
+
+    def cached(self, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A table derived from the inputs, computed once."""
+        if f"derived:{key}" not in self._frames:
+            self._frames[f"derived:{key}"] = compute()
+        return self._frames[f"derived:{key}"]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A CSV of the results directory (``stores.csv``...), empty when absent."""
+        return self._read(name, self.results / name)
+
+    def corpus_table(self, name: str) -> pd.DataFrame:
+        """A CSV of the corpus (``manifest.csv``, ``search.csv``, ``lock.csv``, ``mlflow/releases.csv``)."""
+        return pd.DataFrame() if self.corpus is None else self._read(f"corpus:{name}", self.corpus / name)
+
+    def probe_table(self) -> pd.DataFrame:
+        """``probe.csv`` (columns in docs/probe.md), empty when no probe was given or found."""
+        return pd.DataFrame() if self.probe is None else self._read("probe", self.probe / "probe.csv")
+
+    def rerun_table(self) -> pd.DataFrame:
+        """``rerun.csv`` (columns in docs/rerun.md), empty when no re-run was given or found."""
+        return pd.DataFrame() if self.rerun is None else self._read("rerun", self.rerun / "rerun.csv")
+
+    def reference_table(self, name: str) -> pd.DataFrame:
+        """A CSV of the reference directory (``dev-call-sites.csv``, ``dev-dependencies.csv``)."""
+        return pd.DataFrame() if self.reference is None else self._read(f"ref:{name}", self.reference / name)
+
+    def provenance(self, name: str) -> dict[str, Any]:
+        """The ``.provenance.json`` sidecar of a results CSV (``{}`` when absent)."""
+        return read_json(self.results / f"{name}.provenance.json")
+
+    def corpus_provenance(self, name: str) -> dict[str, Any]:
+        """The ``.provenance.json`` sidecar of a corpus CSV (``{}`` when absent)."""
+        return {} if self.corpus is None else read_json(self.corpus / f"{name}.provenance.json")
+
+    @cached_property
+    def analyzed(self) -> list[str]:
+        """Every analyzed repository (one ``reproducibility.csv`` row each; a failed one has none)."""
+        repro = self.table("reproducibility.csv")
+        return sorted(repro["repo"]) if "repo" in repro else []
+
+    @cached_property
+    def population(self) -> list[str]:
+        """The repositories shares are taken over: one per duplicate family (unless ``all_repos``), analyzed.
+
+        As ``analysis.statistics.community.community_statistics`` takes them: without the corpus's manifest,
+        every analyzed repository.
+        """
+        manifest = self.corpus_table("manifest.csv")
+        if self.all_repos or manifest.empty:
+            return self.analyzed
+        leaders = set(manifest.loc[(manifest["status"] == "ok") & (manifest["duplicate_of"] == ""), "repo"])
+        return [r for r in self.analyzed if r in leaders]
+
+    @property
+    def population_name(self) -> str:
+        """``all`` or ``one-per-family``: the ``population`` column of ``practices.csv`` the report reads."""
+        return "all" if self.all_repos else "one-per-family"
+
+    def input_files(self) -> list[Path]:
+        """Every file outside the results directory the report may read (for the report's digest)."""
+        files: list[Path] = []
+        if self.corpus is not None:
+            for name in ("manifest.csv", "search.csv", "lock.csv", "mlflow/releases.csv"):
+                files += [self.corpus / name, self.corpus / f"{name}.provenance.json"]
+        if self.probe is not None:
+            files += [self.probe / "probe.csv", self.probe / "probe.csv.provenance.json"]
+        if self.rerun is not None:
+            files += [self.rerun / "rerun.csv", self.rerun / "rerun.csv.provenance.json"]
+        if self.reference is not None:
+            files += [self.reference / name for name in REFERENCE_FILES]
+        return files

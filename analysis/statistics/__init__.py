@@ -1,0 +1,1 @@
+"""Corpus statistics: shares with their intervals, community practices, store statistics."""

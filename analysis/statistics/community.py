@@ -1,0 +1,200 @@
+"""Community statistics computed with pandas from the per-row CSVs: practices with Wilson intervals, API usage.
+
+Every number is recomputable from the rows it names: a practice is a predicate over one
+repository's rows, ``n_repos`` counts the repositories where it holds among ``n_eligible``, and
+the 95% Wilson score interval bounds the share. Statistics are given twice: over one repository
+per duplicate family (``population = one-per-family``, the default reading) and over every
+analyzed repository (``population = all``), so the effect of the filter is visible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from miner.fileio import write_csv, write_provenance
+
+PRACTICE_COLUMNS = ("population", "practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high", "definition")
+API_USAGE_COLUMNS = ("api", "category", "n_call_sites", "n_repos", "n_eligible", "share_repos", "ci_low", "ci_high",
+                     "first_version", "last_version", "deprecated_since", "removed_before_latest")
+Z95 = 1.959963984540054
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion (0, 0 when n is 0)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _read(results: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(results / name, dtype=str, keep_default_na=False)
+
+
+def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame, repos: list[str]) -> pd.DataFrame:
+    """One row per repository with the boolean facts the practices are made of (``repro`` indexed by repo)."""
+    frame = pd.DataFrame(index=pd.Index(repos, name="repo"))
+
+    def any_call(mask: pd.Series) -> pd.Series:
+        hit = set(calls.loc[mask, "repo"])
+        return pd.Series([r in hit for r in repos], index=frame.index)
+
+    cat = calls["category"]
+    frame["any_logging"] = any_call(cat.isin(["param", "metric", "artifact", "model", "tag", "dataset", "autolog"]))
+    frame["logs_params"] = any_call(cat == "param")
+    frame["logs_metrics"] = any_call(cat == "metric")
+    frame["uses_steps"] = any_call((cat == "metric") & (calls["has_step"] == "true"))
+    frame["autolog"] = any_call(cat == "autolog")
+    frame["manual"] = any_call(cat.isin(["param", "metric"]))
+    frame["logs_models"] = any_call(calls["api"].str.endswith(".log_model"))
+    # log_model(..., registered_model_name=...) registers too; the call-site pass notes the name
+    frame["registers_models"] = any_call((cat == "registry") | calls["note"].str.startswith("registered_model_name="))
+    frame["logs_datasets"] = any_call(cat == "dataset")
+    frame["sets_tags"] = any_call(cat == "tag")
+    frame["client_api"] = any_call(calls["style"] == "client")
+    frame["nested_runs"] = any_call((calls["api"] == "mlflow.start_run") & (calls["note"] == "nested=True"))
+    frame["computed_keys"] = any_call(cat.isin(["param", "metric"]) & calls["key_kind"].isin(["fstring", "name", "call", "other"]))
+    for scheme in sorted(set(uris["scheme"])):
+        hit = set(uris.loc[uris["scheme"] == scheme, "repo"])
+        frame[f"tracking_uri:{scheme}"] = [r in hit for r in repos]
+    for column in ("has_mlproject", "seeds_set", "python_pinned", "mlflow_pinned"):
+        frame[column] = [repro.at[r, column] == "true" if r in repro.index else False for r in repos]
+    frame["env_spec"] = [repro.at[r, "env_spec"] if r in repro.index else "none" for r in repos]
+    frame["n_deps"] = [int(repro.at[r, "n_deps"] or 0) if r in repro.index else 0 for r in repos]
+    frame["pinned_share"] = [float(repro.at[r, "pinned_share"] or 0) if r in repro.index else 0.0 for r in repos]
+    return frame
+
+
+Predicate = Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]  # (holds, eligible)
+
+
+def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series, str]]:
+    """(practice, holds, eligible, definition) for each practice the report discusses."""
+    every = pd.Series(True, index=facts.index)
+    logging = facts["any_logging"]
+    out = [
+        ("logs params", facts["logs_params"], every, "a param call (log_param, log_params, client.log_param)"),
+        ("logs metrics", facts["logs_metrics"], every, "a metric call"),
+        ("uses steps", facts["uses_steps"], facts["logs_metrics"], "a metric call with a step, among repos logging metrics"),
+        ("autolog only", facts["autolog"] & ~facts["manual"], logging, "autolog and no param/metric call, among repos logging"),
+        ("manual only", facts["manual"] & ~facts["autolog"], logging, "param/metric calls and no autolog, among repos logging"),
+        ("autolog and manual", facts["manual"] & facts["autolog"], logging, "both, among repos logging"),
+        ("computed keys", facts["computed_keys"], facts["manual"], "a param/metric key not written as a literal, among repos with manual logging"),
+        ("logs models", facts["logs_models"], every, "a <flavor>.log_model call"),
+        ("registers models", facts["registers_models"], every, "a registry call (register_model, client registry methods) or log_model(..., registered_model_name=...)"),
+        ("logs datasets", facts["logs_datasets"], every, "a dataset call (log_input)"),
+        ("sets tags", facts["sets_tags"], every, "a tag call"),
+        ("client API", facts["client_api"], every, "an MlflowClient call"),
+        ("nested runs", facts["nested_runs"], every, "start_run(nested=True)"),
+        ("MLproject present", facts["has_mlproject"], every, "a valid MLproject file"),
+        ("seeds set", facts["seeds_set"], every, "a seeding call or literal random_state= in code"),
+        ("python pinned", facts["python_pinned"], every, "an environment file gives the Python version"),
+        ("mlflow pinned", facts["mlflow_pinned"], every, "mlflow or mlflow-skinny pinned exactly"),
+    ]
+    for column in sorted(c for c in facts.columns if c.startswith("tracking_uri:")):
+        out.append((f"explicit tracking URI: {column.split(':', 1)[1]}", facts[column], every,
+                    "a tracking URI of this scheme in code or configuration"))
+    for kind in sorted(set(facts["env_spec"])):
+        out.append((f"env spec: {kind}", facts["env_spec"] == kind, every, "the repository's environment spec kind"))
+    has_deps = facts["n_deps"] > 0
+    share = facts["pinned_share"]
+    for label, mask in (("0", share == 0), ("(0, 0.5)", (share > 0) & (share < 0.5)),
+                        ("[0.5, 1)", (share >= 0.5) & (share < 1)), ("1", share == 1)):
+        out.append((f"exact pinning share {label}", mask & has_deps, has_deps,
+                    "share of exactly pinned dependencies, among repos declaring dependencies"))
+    return out
+
+
+def practices(facts: pd.DataFrame, population: str) -> pd.DataFrame:
+    """The practices table of one population of repositories."""
+    rows = []
+    for name, holds, eligible, definition in practices_table(facts):
+        n = int(eligible.sum())
+        k = int((holds & eligible).sum())
+        low, high = wilson(k, n)
+        rows.append({"population": population, "practice": name, "n_repos": k, "n_eligible": n,
+                     "share": round(k / n, 4) if n else 0.0, "ci_low": round(low, 4), "ci_high": round(high, 4),
+                     "definition": definition})
+    return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS))
+
+
+def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], latest: str) -> pd.DataFrame:
+    """Call sites and repositories per API, with the catalog's versions (``catalog`` indexed by api)."""
+    calls = calls[calls["repo"].isin(repos) & (calls["style"] != "unresolved")]
+    grouped = calls.groupby("api").agg(n_call_sites=("repo", "size"), n_repos=("repo", "nunique"),
+                                       category=("category", "first")).reset_index()
+    grouped["n_eligible"] = len(repos)
+    grouped["share_repos"] = (grouped["n_repos"] / max(1, len(repos))).round(4)
+    intervals = [wilson(int(k), len(repos)) for k in grouped["n_repos"]]
+    grouped["ci_low"] = [round(low, 4) for low, _high in intervals]
+    grouped["ci_high"] = [round(high, 4) for _low, high in intervals]
+    for column in ("first_version", "last_version", "deprecated_since"):
+        grouped[column] = [catalog.at[a, column] if a in catalog.index else "" for a in grouped["api"]]
+    grouped["removed_before_latest"] = [bool(v) and bool(latest) and v != latest for v in grouped["last_version"]]
+    grouped = grouped.sort_values(["n_repos", "n_call_sites", "api"], ascending=[False, False, True])
+    return grouped[list(API_USAGE_COLUMNS)]
+
+
+def community_statistics(results: Path, manifest: Path, latest: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(practices for both populations, API usage over one repository per family)."""
+    rows = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    # each table is read once, whatever the number of statistics drawn from it
+    calls = _read(results, "call_sites.csv")
+    uris = _read(results, "tracking_uris.csv")
+    repro = _read(results, "reproducibility.csv").set_index("repo")
+    # the population: mined repositories that were analyzed (one reproducibility row each); one a pass
+    # failed on is left out, not counted as using nothing
+    ok = rows[(rows["status"] == "ok") & rows["repo"].isin(repro.index)]
+    everyone = sorted(ok["repo"])
+    leaders = sorted(ok.loc[ok["duplicate_of"] == "", "repo"])
+    table = pd.concat([practices(per_repository(calls, uris, repro, leaders), "one-per-family"),
+                       practices(per_repository(calls, uris, repro, everyone), "all")], ignore_index=True)
+    usage = api_usage(calls, _read(results, "api_catalog.csv").set_index("api"), leaders, latest)
+    deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
+    users = set(calls.loc[calls["api"].isin(deprecated["api"]) & calls["repo"].isin(leaders), "repo"])
+    low, high = wilson(len(users), len(leaders))
+    extra = pd.DataFrame([{"population": "one-per-family", "practice": "uses an API deprecated or removed by the latest release",
+                           "n_repos": len(users), "n_eligible": len(leaders),
+                           "share": round(len(users) / len(leaders), 4) if leaders else 0.0,
+                           "ci_low": round(low, 4), "ci_high": round(high, 4),
+                           "definition": "a call of an API with deprecated_since, or whose last_version is before the latest release read"}])
+    return pd.concat([table, extra], ignore_index=True), usage
+
+
+# the statistics tables ``analyze`` writes, and the row tables each is computed from
+_COMMUNITY_FROM = ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv")
+STATISTICS_FROM = {
+    "practices.csv": _COMMUNITY_FROM,
+    "api_usage.csv": _COMMUNITY_FROM,
+    "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv"),
+}
+
+
+def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],
+                     provenance: Mapping[str, Any]) -> None:
+    """Write the tables of ``STATISTICS_FROM`` into ``tables``, each with its provenance, from the row
+    tables written there (``analyze`` calls it on its staging folder; the report's process, which
+    has pandas imported already, may do it for it). ``analyzed``: the repositories a pass did not
+    fail on, the population of the store statistics. An ``OSError`` writing a table names it
+    (``filename``: its name)."""
+    from analysis.statistics.stores import store_statistics
+    from analysis.tables import cells
+
+    practices_frame, usage = community_statistics(tables, manifest, latest)
+    stores = store_statistics(analyzed, _read(tables, "stores.csv"), _read(tables, "stored_runs.csv"),
+                              _read(tables, "stored_params.csv"))
+    frames = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
+    for name, frame in frames.items():
+        try:
+            write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))
+            write_provenance(tables / name, {**provenance, "computed_from": list(STATISTICS_FROM[name])})
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, name) from err

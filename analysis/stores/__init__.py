@@ -1,0 +1,1 @@
+"""Experiment stores committed to repositories: discovery and readers, as MLflow reads them."""

@@ -1,0 +1,656 @@
+"""rerun: small MLprojects built here, re-run in the sandbox; what escapes, what is measured, what is compared.
+
+The corpus is made of git repositories written by the tests, mined and analyzed with the real
+commands. Runs need one environment holding MLflow (``mlflow-skinny``, from PyPI): it is built once
+into ``~/.cache/mlflow-census/test-envs/rerun`` and kept between sessions; without PyPI the runs are
+skipped. Pure functions (parameters, conda conversion, failure classes, comparison, statistics) are
+checked against MLflow's own code where MLflow has one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analysis.engine.driver import analyze
+from analysis.ftypes import AnalyzeSettings
+from analysis.rerun import sandbox as sandbox_module
+from analysis.rerun.command import ParameterError, compute_command, logged_parameters
+from analysis.rerun.compare import compare_metrics, runs_in
+from analysis.rerun.envplan import EnvInvalid, from_conda
+from analysis.rerun.ftypes import RERUN_COLUMNS, ParamDecl, RerunError, RerunRow, RerunSettings
+from analysis.rerun.job import rerun
+from analysis.rerun.outcome import classify
+from analysis.rerun.sandbox import SandboxUnavailable, parse_size, probe
+from analysis.rerun.statistics import auc, rerun_statistics, summary_frame
+from analysis.rerun.target_run import DRIVER_SPEC
+from analysis.uv_env import EnvBuildError, ensure_env
+from cli import Exit, app
+from miner.fileio import read_csv
+from miner.ftypes import MineSettings
+from miner.mine import mine
+from miner.spec import CorpusSpec, MlflowSelection
+from tests.conftest import make_repo
+
+PY = "%d.%d.%d" % sys.version_info[:3]  # conda pins it fully: the same interpreter, the same environment
+MLFLOW = DRIVER_SPEC.requirements[0]  # the same spec as the driver's: one environment for both
+ENV_CACHE = Path.home() / ".cache" / "mlflow-census" / "test-envs" / "rerun"
+MARKER = f"4242.{os.getpid()}"  # the background process's sleep argument: found in /proc if it survived
+SECRET = f"TOPSECRET-{uuid.uuid4().hex}"
+ROOT = Path(__file__).resolve().parents[3]
+runner = CliRunner()
+# The tests of the module fixture `outcome` on one worker, which re-runs every target once; the
+# tests that run the endless loop on one worker, since each looks for it among all processes; the
+# others anywhere (each worker builds the corpus, in a fraction of a second).
+OUTCOME = pytest.mark.xdist_group("rerun-outcome")
+LOOP = pytest.mark.xdist_group("rerun-loop")
+
+
+# ------------------------------------------------------------------------------------------------ pure parts
+
+DECLARED = (ParamDecl("alpha", "float", "0.5"), ParamDecl("name", "string", None), ParamDecl("data", "path", "d.csv"),
+            ParamDecl("where", "uri", "s3://b/k"))
+
+
+@pytest.mark.parametrize("given", [
+    pytest.param({"name": "plain"}, id="defaults"),
+    pytest.param({"name": "a b; rm -rf /", "alpha": "1e-3"}, id="quoted"),
+    pytest.param({"name": "x", "extra key": "v w"}, id="extra-appended"),
+])
+def test_command_is_the_one_mlflow_computes(tmp_path: Path, given: dict[str, str]) -> None:
+    from mlflow.projects._project_spec import EntryPoint
+
+    (tmp_path / "d.csv").write_text("1\n")
+    template = "python train.py --alpha {alpha} --name {name} --data {data} --where {where}"
+    spec = {"alpha": {"type": "float", "default": 0.5}, "name": "string", "data": {"type": "path", "default": "d.csv"},
+            "where": {"type": "uri", "default": "s3://b/k"}}
+    here = os.getcwd()
+    os.chdir(tmp_path)  # MLflow makes relative paths absolute against the current directory
+    try:
+        theirs = EntryPoint("main", spec, template).compute_command(dict(given), str(tmp_path))
+        their_params = EntryPoint("main", spec, template).compute_parameters(dict(given), None)
+    finally:
+        os.chdir(here)
+    assert compute_command(template, DECLARED, given, os.path.exists, str(tmp_path)) == theirs
+    assert logged_parameters(DECLARED, given) == {**their_params[0], **their_params[1]}
+
+
+@pytest.mark.parametrize(("given", "words"), [
+    pytest.param({}, "No value given for missing parameters: 'name'", id="required"),
+    pytest.param({"name": "n", "data": "nope.csv"}, "but no such file or directory was found", id="missing-path"),
+    pytest.param({"name": "n", "where": "no-scheme"}, "Expected URI for parameter where", id="bad-uri"),
+    pytest.param({"name": "n", "data": "s3://bucket/d.csv"}, "no network in the sandbox", id="remote-path"),
+])
+def test_refused_parameters_say_what_mlflow_says(tmp_path: Path, given: dict[str, str], words: str) -> None:
+    (tmp_path / "d.csv").write_text("1\n")
+    with pytest.raises(ParameterError, match=words.replace("(", r"\(")):
+        compute_command("python t.py", DECLARED, given, os.path.exists, str(tmp_path))
+
+
+CONDA = """
+name: x
+channels: [conda-forge]
+dependencies:
+  - python=3.8.13
+  - pip=23.1
+  - numpy=1.21
+  - conda-forge::scikit-learn
+  - wheel
+  - pip:
+      - mlflow==2.9.2
+      - -r requirements.txt
+"""
+
+
+def test_conda_file_converted_as_mlflow_converts_it(tmp_path: Path) -> None:
+    from mlflow.utils.environment import _PythonEnv
+
+    (tmp_path / "conda.yaml").write_text(CONDA)
+    theirs = _PythonEnv.get_dependencies_from_conda_yaml(str(tmp_path / "conda.yaml"))
+    python, build, deps, dropped = from_conda(CONDA, "conda.yaml")
+    assert (python, list(build), list(deps)) == (theirs["python"], theirs["build_dependencies"], theirs["dependencies"])
+    assert dropped == ("numpy=1.21", "conda-forge::scikit-learn")
+
+
+@pytest.mark.parametrize(("python", "words"), [
+    pytest.param("python", "It must be pinned", id="unpinned"),
+    pytest.param("python<3.9", "Invalid version comparator", id="upper-bound"),
+])
+def test_conda_python_mlflow_refuses(python: str, words: str) -> None:
+    with pytest.raises(EnvInvalid, match=words):
+        from_conda(f"dependencies: [{python}]", "conda.yaml")
+
+
+@pytest.mark.parametrize(("output", "returncode", "timed_out", "expected"), [
+    pytest.param("", 0, False, ("succeeded", ""), id="ok"),
+    pytest.param("Traceback (most recent call last):\n  File \"t.py\", line 1\nModuleNotFoundError: No module named 'zz'",
+                 1, False, ("failed", "ModuleNotFoundError"), id="module"),
+    pytest.param("Traceback (most recent call last):\n  ...\nurllib.error.URLError: <urlopen error [Errno -3] "
+                 "Temporary failure in name resolution>", 1, False, ("failed", "network refused"), id="network"),
+    pytest.param("Traceback (most recent call last):\n  ...\nOSError: [Errno 101] Network is unreachable", 1, False,
+                 ("failed", "network refused"), id="unreachable"),
+    pytest.param("Traceback (most recent call last):\n  ...\nMemoryError", 1, False, ("killed-memory", "MemoryError"),
+                 id="memory"),
+    pytest.param("Traceback (most recent call last):\n  ...\nBlockingIOError: [Errno 11] Resource temporarily "
+                 "unavailable", 1, False, ("failed", "process limit"), id="fork"),
+    pytest.param("Traceback (most recent call last):\n  ...\nKeyError: 'a'\n\nDuring handling of the above exception, "
+                 "another exception occurred:\n\nTraceback (most recent call last):\n  ...\nValueError: b", 1, False,
+                 ("failed", "ValueError"), id="chained-last"),
+    pytest.param("bash: line 1: nope: command not found", 127, False, ("failed", "exit 127"), id="not-found"),
+    pytest.param("", 137, False, ("killed-memory", "SIGKILL"), id="oom-killed"),
+    pytest.param("", 139, False, ("failed", "SIGSEGV"), id="segfault"),
+    pytest.param("working...", None, True, ("timeout", "timeout"), id="timeout"),
+])
+def test_failure_classes(output: str, returncode: int | None, timed_out: bool, expected: tuple[str, str]) -> None:
+    assert classify(output, returncode, timed_out)[:2] == expected
+
+
+@pytest.mark.parametrize(("fresh", "committed", "expected"), [
+    pytest.param({"a": 1.0, "n": math.nan, "i": math.inf}, {"a": 1.0, "n": math.nan, "i": math.inf}, (True, True, ""),
+                 id="equal-nan-inf"),
+    pytest.param({"a": 1.004}, {"a": 1.0}, (False, True, ""), id="close"),
+    pytest.param({"a": 2.0, "b": 1.0}, {"a": 1.0, "b": 1.0}, (False, False, "a"), id="differ"),
+    pytest.param({"a": 1.0}, {"a": 1.0, "gone": 3.0}, (False, False, "gone"), id="missing"),
+    pytest.param({"i": -math.inf}, {"i": math.inf}, (False, False, "i"), id="opposite-infinities"),
+    pytest.param({"a": 1.0}, {}, (None, None, ""), id="nothing-committed"),
+])
+def test_metrics_comparison(fresh: dict[str, float], committed: dict[str, float],
+                            expected: tuple[bool | None, bool | None, str]) -> None:
+    assert compare_metrics(fresh, committed) == expected
+
+
+def test_stores_written_by_mlflow_read_back_with_final_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
+    run = client.create_run("0", tags={"mlflow.project.entryPoint": "main"})
+    client.log_param(run.info.run_id, "nested/key", "v")
+    for step, value in ((0, 0.3), (2, 0.1), (1, 0.2)):
+        client.log_metric(run.info.run_id, "loss", value, step=step)
+    client.log_metric(run.info.run_id, "nan", math.nan)
+    client.set_terminated(run.info.run_id)
+    gone = client.create_run("0")
+    client.delete_run(gone.info.run_id)
+    (got,) = runs_in(tmp_path)
+    assert (got.run_id, got.entry_point, got.status, got.store) == (run.info.run_id, "main", "FINISHED", "mlruns")
+    assert got.params == {"nested/key": "v"} and got.metrics["loss"] == 0.1 and math.isnan(got.metrics["nan"])
+
+
+def test_statistics_rates_failures_and_readiness() -> None:
+    rows = [RerunRow("a", "MLproject", "main", env_build="ok", status="succeeded", build_seconds=2.0, run_seconds=1.0,
+                     metrics_equal=True, metrics_close=True),
+            RerunRow("b", "MLproject", "main", env_build="ok", status="failed", failure_class="ModuleNotFoundError"),
+            RerunRow("c", "MLproject", "main", env_build="failed: package not found", status="not-attempted",
+                     failure_class="env build")]
+    frame = pd.DataFrame([{k: ("true" if v is True else v) for k, v in vars(r).items()} for r in rows])
+    repro = pd.DataFrame({"repo": ["a", "b", "c"], "readiness": ["0.9", "0.6", "0.1"]})
+    stats = rerun_statistics(frame, repro)
+    rates = stats.rates.set_index("rate")
+    assert (rates.loc["built", "n"], rates.loc["ran", "n"], rates.loc["same results", "n"]) == (2, 1, 1)
+    assert rates.loc["ran given built", "n_eligible"] == 2
+    assert 0 < rates.loc["ran", "ci_low"] < 1 / 3 < rates.loc["ran", "ci_high"] < 1
+    assert set(zip(stats.failures["status"], stats.failures["failure_class"])) == {
+        ("failed", "ModuleNotFoundError"), ("not-attempted", "env build")}
+    assert stats.auc == 1.0 and stats.times.set_index("quantile").loc["median", "total_seconds"] == 3.0
+    summary = summary_frame(stats)
+    assert {"rate", "failure", "time", "readiness"} == set(summary["section"])
+    assert auc([0.1, 0.2], [True, False]) == 0.0 and auc([0.5], [True]) is None
+
+
+def test_sizes() -> None:
+    assert (parse_size("4G"), parse_size("512M"), parse_size("1.5g"), parse_size("100")) == \
+        (4 << 30, 512 << 20, 3 << 29, 100)
+    with pytest.raises(ValueError):
+        parse_size("lots")
+
+
+def test_columns_are_the_issues() -> None:
+    assert RERUN_COLUMNS == (
+        "repo", "mlproject_path", "entry_point", "parameters", "env_kind", "env_build", "conda_packages_dropped",
+        "python_requested", "python_used", "status", "failure_class", "message", "build_seconds", "run_seconds",
+        "n_runs_logged", "n_metrics_logged", "compared_with", "params_equal", "metrics_equal", "metrics_close",
+        "metrics_differ")
+
+
+# ------------------------------------------------------------------------------------------------ refusals
+
+def test_no_bubblewrap_refuses_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox_module, "_which", lambda name: "")
+    with pytest.raises(SandboxUnavailable, match="bubblewrap .* not installed.*--no-sandbox"):
+        probe()
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    _tiny_results(corpus, out)
+    result = runner.invoke(app, ["rerun", "--corpus", str(corpus), "--out", str(out), "--env-cache", str(tmp_path)])
+    assert result.exit_code == Exit.BAD_INPUT
+    assert "bubblewrap" in result.output and "--no-sandbox" in result.output
+    assert not (out / "rerun.csv").exists()
+
+
+def test_a_bubblewrap_that_cannot_make_namespaces_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sandbox_module, "_which", lambda name: str(fake))
+    with pytest.raises(SandboxUnavailable, match="No permissions to creating new namespace.*user namespaces"):
+        probe()
+
+
+def test_missing_results_are_bad_input(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["rerun", "--corpus", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == Exit.BAD_INPUT and "manifest" in result.output
+
+
+def _tiny_results(corpus: Path, out: Path) -> None:
+    """A corpus and results directory naming one project, as mine and analyze write them."""
+    (corpus / "repos" / "o" / "r").mkdir(parents=True)
+    (corpus / "manifest.csv").write_text("repo,commit,clone_path,status\no/r,abc,repos/o/r,ok\n")
+    out.mkdir()
+    (out / "mlprojects.csv").write_text("repo,path,env_type,env_file,valid\no/r,MLproject,python_env,,true\n")
+    (out / "entry_points.csv").write_text("repo,mlproject_path,entry_point,command,script,n_params\n"
+                                          "o/r,MLproject,main,python t.py,t.py,0\n")
+    (out / "parameters.csv").write_text("repo,mlproject_path,entry_point,name,type,default,required,used_in_command\n")
+
+
+# ------------------------------------------------------------------------------------------------ sandboxed runs
+
+def _committed(root: Path, run_id: str, entry_point: str, params: dict[str, str], metrics: dict[str, float]) -> dict[str, str]:
+    """FileStore files of one committed run (as ``mlflow run`` leaves them in ``mlruns/``)."""
+    files = {
+        f"{root}/0/meta.yaml": "artifact_location: mlruns/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n",
+        f"{root}/0/{run_id}/meta.yaml": (f"run_id: {run_id}\nrun_uuid: {run_id}\nexperiment_id: '0'\nstatus: 3\n"
+                                        "start_time: 1700000000000\nend_time: 1700000001000\nlifecycle_stage: active\n"
+                                        "user_id: someone\nartifact_uri: mlruns/0/x/artifacts\n"),
+        f"{root}/0/{run_id}/tags/mlflow.project.entryPoint": entry_point,
+    }
+    files.update({f"{root}/0/{run_id}/params/{k}": v for k, v in params.items()})
+    files.update({f"{root}/0/{run_id}/metrics/{k}": f"1700000000500 {v} 0\n" for k, v in metrics.items()})
+    return files
+
+
+def _mlproject(entry_points: str, env: str = "") -> str:
+    return f"name: t\n{env}entry_points:\n{entry_points}"
+
+
+LOGS = "import mlflow, sys\nalpha = float(sys.argv[1])\nwith mlflow.start_run():\n"
+PYTHON_ENV = f"dependencies:\n  - {MLFLOW}\n"
+
+
+def _cases(tmp: Path) -> dict[str, dict[str, str | bytes]]:
+    outside = tmp / "outside"
+    secret = tmp / "secret.txt"
+    secret.write_text(SECRET)
+    good_id, drift_id, close_id, needs_id = (uuid.uuid4().hex for _ in range(4))
+    return {
+        "case/good": {
+            "MLproject": _mlproject("  main:\n    parameters:\n      alpha: {type: float, default: 0.5}\n"
+                                    "    command: python train.py {alpha}\n", "python_env: python_env.yaml\n"),
+            "python_env.yaml": PYTHON_ENV,
+            "train.py": LOGS + "    mlflow.log_metric('score', alpha * 2)\n    mlflow.log_metric('nan', float('nan'))\n"
+                               "    mlflow.log_metric('inf', float('inf'))\n",
+            **_committed("mlruns", good_id, "main", {"alpha": "0.5"}, {"score": 1.0, "nan": math.nan, "inf": math.inf}),
+        },
+        "case/drift": {
+            "MLproject": _mlproject("  main:\n    parameters:\n      alpha: {type: float, default: 0.5}\n"
+                                    "    command: python train.py {alpha}\n"
+                                    "  close:\n    parameters:\n      alpha: {type: float, default: 0.5}\n"
+                                    "    command: python train.py {alpha} close\n"),
+            "python_env.yaml": PYTHON_ENV,
+            "train.py": LOGS + "    mlflow.log_metric('score', alpha * 2 * (1.001 if len(sys.argv) > 2 else 1.5))\n",
+            **_committed("mlruns", drift_id, "main", {"alpha": "0.5"}, {"score": 1.0}),
+            **_committed("mlruns", close_id, "close", {"alpha": "0.5"}, {"score": 1.0}),
+        },
+        "case/plain": {  # no environment file: MLflow's bare environment, so the code cannot import mlflow
+            "MLproject": _mlproject("  nomodule:\n    command: python nomodule.py\n"
+                                    "  nodata:\n    command: python nodata.py\n"
+                                    "  nopath:\n    parameters:\n      data: {type: path, default: data/train.csv}\n"
+                                    "    command: python nodata.py {data}\n"
+                                    "  network:\n    command: python network.py\n"
+                                    "  daemon:\n    command: python daemon.py\n"
+                                    "  loop:\n    command: \"python -c 'while True: pass'\"\n"
+                                    "  memory:\n    command: python memory.py\n"
+                                    "  forkbomb:\n    command: python forkbomb.py\n"
+                                    f"  escape:\n    parameters:\n      outside: {{type: string, default: '{outside}'}}\n"
+                                    "    command: python escape.py {outside}\n"
+                                    f"  snoop:\n    parameters:\n      secret: {{type: string, default: '{secret}'}}\n"
+                                    "    command: python snoop.py {secret}\n"),
+            "nomodule.py": "import sklearn_but_not_installed_zz\n",
+            "nodata.py": "import sys\nopen(sys.argv[1] if len(sys.argv) > 1 else 'data/train.csv').read()\n",
+            "network.py": "import urllib.request\nurllib.request.urlopen('https://pypi.org/simple/', timeout=10).read()\n",
+            "daemon.py": ("import subprocess\nsubprocess.Popen(['sleep', '" + MARKER + "'], start_new_session=True,\n"
+                          "                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\nprint('left a sleeper')\n"),
+            "memory.py": "hog = []\nwhile True:\n    hog.append(bytearray(64 << 20))\n",
+            "forkbomb.py": ("import os, time\nfor i in range(400):\n    if os.fork() == 0:\n        time.sleep(60)\n"
+                            "        os._exit(0)\nprint('forked 400')\n"),
+            "escape.py": ("import os, sys\nfor path in [sys.argv[1] + '/x.txt', '/tmp/escape-" + MARKER + "', '../../escape.txt',"
+                          " '/etc/escape.txt', '/root/escape.txt', os.path.join(sys.prefix, 'escape.txt'),"
+                          " '/usr/escape.txt']:\n"
+                          "    try:\n        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)\n"
+                          "        open(path, 'w').write('escaped')\n        print('WROTE', path)\n"
+                          "    except OSError as err:\n        print('DENIED', path, type(err).__name__)\n"),
+            "snoop.py": ("import os, sys\nfor path in [sys.argv[1], '/etc/shadow', '/etc/passwd', '/root/.ssh/id_rsa',"
+                         " os.path.expanduser('~/.ssh/id_rsa'), '/proc/1/environ']:\n"
+                         "    try:\n        text = open(path).read()\n        print('READ', path, text[:200])\n"
+                         "    except OSError as err:\n        print('DENIED', path, type(err).__name__)\n"
+                         "print('PIDS', len([p for p in os.listdir('/proc') if p.isdigit()]))\n"),
+        },
+        "case/conda": {
+            "MLproject": _mlproject("  main:\n    parameters:\n      n: int\n    command: python -c 'print({n})'\n"
+                                    "  orphan:\n    parameters:\n      m: int\n    command: python -c 'print({m})'\n",
+                                    "conda_env: conda.yaml\n"),
+            "conda.yaml": f"dependencies:\n  - python={PY}\n  - numpy=1.26\n  - pip:\n    - {MLFLOW}\n",
+            **_committed("mlruns", needs_id, "main", {"n": "3"}, {}),
+        },
+        "case/docker": {"MLproject": _mlproject("  main:\n    command: python t.py\n",
+                                                "docker_env:\n  image: python:3.11\n"), "t.py": "print(1)\n"},
+        "case/badpin": {"MLproject": _mlproject("  main:\n    command: python t.py\n"), "t.py": "print(1)\n",
+                        "python_env.yaml": "dependencies:\n  - mlflow-census-no-such-package-zz==1.0\n"},
+    }
+
+
+@pytest.fixture(scope="session")
+def env_cache() -> Path:
+    """The persistent environment cache of the tests, with the MLflow environment built (once ever)."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
+    try:
+        probe()
+    except SandboxUnavailable as err:
+        pytest.skip(f"no sandbox on this machine: {err}")
+    try:
+        ensure_env(DRIVER_SPEC, ENV_CACHE)
+    except EnvBuildError as err:
+        pytest.skip(f"the MLflow environment cannot be built here (PyPI needed once): {err}")
+    return ENV_CACHE
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(corpus, results, tmp) of the cases above, mined and analyzed."""
+    tmp = tmp_path_factory.mktemp("rerun")
+    for name, files in _cases(tmp).items():
+        make_repo(tmp / "src" / name, files)
+    spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
+    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out", draw_report=False))
+    return tmp / "corpus", tmp / "out", tmp
+
+
+def _settings(corpus: tuple[Path, Path, Path], env_cache: Path, **kw: object) -> RerunSettings:
+    base = RerunSettings(corpus_dir=corpus[0], out_dir=corpus[1], env_cache=env_cache, timeout=40, memory=1 << 30,
+                         max_processes=64, jobs=2, work_dir=corpus[2] / "work")
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _sleepers() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and MARKER in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(entry.name)
+        except OSError:
+            pass
+    return found
+
+
+@contextlib.contextmanager
+def _empty_index(root: Path) -> Iterator[str]:
+    """A package index on the loopback that has no package: uv's "not found" without leaving the machine."""
+    root.mkdir(exist_ok=True)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def outcome(corpus: tuple[Path, Path, Path], env_cache: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """Every target re-run once (the endless loop apart); rows by (repo, entry point)."""
+    checkout = corpus[0] / "repos"
+    before = {p: p.stat().st_mtime_ns for p in checkout.rglob("*")}
+    targets = ("main", "close", "orphan", "nomodule", "nodata", "nopath", "network", "daemon", "memory", "forkbomb",
+               "escape", "snoop")
+    # every environment but the one that cannot be built is in the cache: the index is asked only for that one
+    with _empty_index(corpus[2] / "index") as index, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UV_INDEX_URL", index)
+        summary = rerun(_settings(corpus, env_cache, entry_points=targets))
+    assert not summary.errors, summary.errors
+    assert {p: p.stat().st_mtime_ns for p in checkout.rglob("*")} == before  # the corpus is never written
+    return {(r["repo"], r["entry_point"]): r for r in read_csv(corpus[1] / "rerun.csv")}
+
+
+@OUTCOME
+def test_a_run_that_reproduces_its_committed_run(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
+    row = outcome[("case/good", "main")]
+    assert (row["status"], row["env_kind"], row["env_build"]) == ("succeeded", "python_env", "ok")
+    assert row["python_used"].startswith(PY) and json.loads(row["parameters"]) == {"alpha": "0.5"}
+    assert (row["n_runs_logged"], row["n_metrics_logged"]) == ("1", "3")
+    assert row["compared_with"] and (row["params_equal"], row["metrics_equal"], row["metrics_close"]) == \
+        ("true", "true", "true")
+
+
+@OUTCOME
+def test_runs_with_other_metrics_differ_or_are_close(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
+    differ, close = outcome[("case/drift", "main")], outcome[("case/drift", "close")]
+    assert differ["status"] == close["status"] == "succeeded"
+    assert (differ["metrics_equal"], differ["metrics_close"], differ["metrics_differ"]) == ("false", "false", "score")
+    assert (close["metrics_equal"], close["metrics_close"], close["metrics_differ"]) == ("false", "true", "")
+    assert differ["compared_with"] != close["compared_with"]  # each entry point's own committed run
+
+
+@OUTCOME
+def test_a_missing_module_is_measured_without_mlflow_in_the_project(
+        outcome: dict[tuple[str, str], dict[str, str]]) -> None:
+    row = outcome[("case/plain", "nomodule")]
+    assert (row["env_kind"], row["status"], row["failure_class"]) == ("none", "failed", "ModuleNotFoundError")
+    assert "sklearn_but_not_installed_zz" in row["message"]
+    assert row["n_runs_logged"] == "1"  # the run mlflow run creates, though the code never imports mlflow
+
+
+@OUTCOME
+def test_missing_data(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
+    assert (outcome[("case/plain", "nodata")]["status"], outcome[("case/plain", "nodata")]["failure_class"]) == \
+        ("failed", "FileNotFoundError")
+    nopath = outcome[("case/plain", "nopath")]
+    assert (nopath["failure_class"], nopath["run_seconds"]) == ("ExecutionException", "")
+    assert "no such file or directory was found" in nopath["message"]
+
+
+@OUTCOME
+def test_the_network_is_refused(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
+    row = outcome[("case/plain", "network")]
+    assert (row["status"], row["failure_class"]) == ("failed", "network refused")
+
+
+@OUTCOME
+def test_memory_is_limited(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
+    row = outcome[("case/plain", "memory")]
+    assert (row["status"], row["failure_class"]) == ("killed-memory", "MemoryError")
+
+
+@OUTCOME
+def test_processes_are_limited(outcome: dict[tuple[str, str], dict[str, str]], env_cache: Path) -> None:
+    if probe().process_limit.startswith("none"):
+        pytest.skip("no process limit on this machine (root without a writable pids cgroup)")
+    row = outcome[("case/plain", "forkbomb")]
+    assert (row["status"], row["failure_class"]) == ("failed", "process limit")
+    assert not _sleepers()
+
+
+@OUTCOME
+def test_nothing_written_outside(outcome: dict[tuple[str, str], dict[str, str]], corpus: tuple[Path, Path, Path],
+                                 env_cache: Path) -> None:
+    row = outcome[("case/plain", "escape")]
+    assert row["status"] == "succeeded"
+    log = (corpus[1] / "rerun" / "logs" / "case__plain__MLproject__escape.run.log").read_text()
+    assert log.count("DENIED") == 5, log  # the sandbox's root (../../ leaves the copy), /etc, /root, environment, /usr
+    assert f"WROTE {corpus[2]}/outside" in log and "WROTE /tmp/escape" in log  # into its own /tmp: the scratch's
+    assert not (corpus[2] / "outside").exists()
+    assert not Path(f"/tmp/escape-{MARKER}").exists() and not Path("/escape.txt").exists()
+    assert not list(env_cache.glob("*/escape.txt"))
+
+
+@OUTCOME
+def test_host_files_are_not_readable(outcome: dict[tuple[str, str], dict[str, str]],
+                                     corpus: tuple[Path, Path, Path]) -> None:
+    row = outcome[("case/plain", "snoop")]
+    log = (corpus[1] / "rerun" / "logs" / "case__plain__MLproject__snoop.run.log").read_text()
+    assert row["status"] == "succeeded"
+    for path in ("secret.txt", "/etc/shadow", "/root/.ssh/id_rsa", "/rerun/scratch/home/.ssh/id_rsa"):
+        assert any(line.startswith("DENIED") and path in line for line in log.splitlines()), (path, log)
+    assert "READ /etc/passwd rerun:x:1000" in log  # the sandbox's own passwd, not the host's
+    pids = int(log.split("PIDS ")[1].split()[0])
+    assert pids < 10  # its own processes only
+    for path in corpus[1].rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(errors="replace"), path
+
+
+@OUTCOME
+def test_background_processes_die_with_the_run(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
+    row = outcome[("case/plain", "daemon")]
+    assert row["status"] == "succeeded"
+    assert not _sleepers()
+
+
+@OUTCOME
+def test_environments_and_parameters_mlflow_would_not_run(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
+    conda = outcome[("case/conda", "main")]
+    assert (conda["env_kind"], conda["conda_packages_dropped"], conda["python_requested"]) == ("conda_env", "numpy=1.26", PY)
+    assert json.loads(conda["parameters"]) == {"n": "3"} and conda["status"] == "succeeded"  # n from the committed run
+    orphan = outcome[("case/conda", "orphan")]
+    assert (orphan["status"], orphan["failure_class"]) == ("not-attempted", "required parameter")
+    docker = outcome[("case/docker", "main")]
+    assert (docker["status"], docker["failure_class"]) == ("not-attempted", "docker")
+    bad = outcome[("case/badpin", "main")]
+    assert (bad["env_build"], bad["status"], bad["failure_class"]) == ("failed: package not found", "not-attempted",
+                                                                        "env build")
+
+
+@LOOP
+def test_an_endless_loop_times_out(corpus: tuple[Path, Path, Path], env_cache: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
+    summary = rerun(_settings(corpus, env_cache, out_dir=out, entry_points=("loop",), timeout=3, jobs=1))
+    (row,) = read_csv(out / "rerun.csv")
+    assert (row["status"], row["failure_class"]) == ("timeout", "timeout")
+    assert 3 <= float(row["run_seconds"]) < 15 and summary.n_run == 1
+
+
+@OUTCOME
+def test_finished_targets_are_not_rerun_and_summary_is_written(
+        outcome: dict[tuple[str, str], dict[str, str]], corpus: tuple[Path, Path, Path], env_cache: Path) -> None:
+    before = (corpus[1] / "rerun.csv").read_text()
+    summary = rerun(_settings(corpus, env_cache, repos=("case/good",)))
+    assert (summary.n_selected, summary.n_already, summary.n_run) == (1, 1, 0)
+    assert (corpus[1] / "rerun.csv").read_text() == before
+    prov = json.loads((corpus[1] / "rerun.csv.provenance.json").read_text())
+    assert prov["sandbox"].startswith("bubblewrap") and prov["commits"]["case/good"]
+    rates = {r["name"]: r for r in read_csv(corpus[1] / "rerun_summary.csv") if r["section"] == "rate"}
+    assert int(rates["ran"]["n"]) >= 6 and rates["same results"]["n"] == "1"
+
+
+def test_the_budget_starts_nothing_new(corpus: tuple[Path, Path, Path], env_cache: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
+    summary = rerun(_settings(corpus, env_cache, out_dir=out, repos=("case/docker", "case/good"), budget=0))
+    assert (summary.n_run, summary.n_budget) == (0, 2)
+    assert read_csv(out / "rerun.csv") == []
+
+
+def test_no_sandbox_runs_and_warns(corpus: tuple[Path, Path, Path], env_cache: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
+    result = runner.invoke(app, ["rerun", "--corpus", str(corpus[0]), "--out", str(out), "--env-cache", str(env_cache),
+                                 "--repo", "case/plain", "--entry-point", "nomodule", "--no-sandbox",
+                                 "--work-dir", str(tmp_path / "work")])
+    assert result.exit_code == Exit.OK, result.output
+    assert result.output.count("WARNING") == 2 and "sandbox: none" in result.output
+    (row,) = read_csv(out / "rerun.csv")
+    assert (row["status"], row["failure_class"]) == ("failed", "ModuleNotFoundError")
+
+
+def test_a_dask_cluster_gives_the_same_rows(corpus: tuple[Path, Path, Path], env_cache: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    picked = ("case/good", "case/docker", "case/conda")  # succeeded, not attempted; no network needed
+    rows = {}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        for name, scheduler in (("local", None), ("dask", cluster.scheduler_address)):
+            out = tmp_path / name
+            shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
+            summary = rerun(_settings(corpus, env_cache, out_dir=out, repos=picked, scheduler=scheduler))
+            assert not summary.errors and summary.n_run == 4
+            rows[name] = [{k: v for k, v in r.items() if not k.endswith("_seconds")} for r in read_csv(out / "rerun.csv")]
+    assert rows["local"] == rows["dask"] and len(rows["local"]) == 4
+
+
+def _processes_running(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
+
+
+@LOOP
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_interrupted_runs_leave_nothing_running_and_resume(corpus: tuple[Path, Path, Path], env_cache: Path,
+                                                           tmp_path: Path, how: signal.Signals) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
+    cmd = [sys.executable, str(ROOT / "cli.py"), "rerun", "--corpus", str(corpus[0]), "--out", str(out),
+           "--env-cache", str(env_cache), "--repo", "case/plain", "--entry-point", "nomodule", "--entry-point", "loop",
+           "--timeout", "120", "--work-dir", str(tmp_path / "work")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not _processes_running("while True: pass") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_running("while True: pass"), "the endless loop never started"
+    os.killpg(proc.pid, how) if how == signal.SIGINT else proc.send_signal(how)  # Ctrl-C reaches the whole group
+    code = proc.wait(timeout=30)
+    assert code == (Exit.INTERRUPTED if how == signal.SIGINT else -signal.SIGKILL)
+    time.sleep(0.5)
+    assert not _processes_running("while True: pass")  # the sandbox died with the tool
+    (row,) = read_csv(out / "rerun.csv")  # nomodule, finished before the loop started, was kept
+    assert row["entry_point"] == "nomodule"
+    again = rerun(_settings(corpus, env_cache, out_dir=out, repos=("case/plain",), entry_points=("nomodule", "loop"),
+                            timeout=2, jobs=1))
+    assert (again.n_already, again.n_run) == (1, 1)
+    parent = probe().pids_cgroup
+    if parent:  # the killed run's cgroup is removed by the next run
+        assert not list(Path(parent).glob(f"mlflow-census-{proc.pid}-*"))
+
+
+def test_a_filter_matching_nothing_is_bad_input(corpus: tuple[Path, Path, Path], env_cache: Path) -> None:
+    with pytest.raises(RerunError, match="no target matches"):
+        rerun(_settings(corpus, env_cache, repos=("no/such-repo",)))

@@ -1,0 +1,195 @@
+"""Community statistics: Wilson intervals, and numbers recomputed from the rows they come from."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+
+from analysis.engine.driver import analyze
+from analysis.ftypes import AnalyzeSettings
+from analysis.statistics.community import wilson
+from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
+from miner.mine import mine
+from tests.conftest import make_repo
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [(0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (10, 10, 0.7225, 1.0), (39, 57, 0.5552, 0.7900), (0, 0, 0.0, 0.0)],
+)
+def test_wilson_known_values(k: int, n: int, low: float, high: float) -> None:
+    got = wilson(k, n)
+    assert math.isclose(got[0], low, abs_tol=1e-4) and math.isclose(got[1], high, abs_tol=1e-4)
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("stats")
+    copy = {"train.py": "import mlflow\nmlflow.log_param('a', 1)\nmlflow.log_metric('m', 1, step=2)\n",
+            "MLproject": "name: x\nentry_points:\n  main:\n    command: python train.py\n"}
+    make_repo(tmp / "src" / "orig", copy)
+    make_repo(tmp / "src" / "copy", copy)  # a classroom copy: same files, fresh history
+    make_repo(tmp / "src" / "auto", {"t.py": "import mlflow\nmlflow.autolog()\nmlflow.set_tag('k', 'v')\n"})
+    make_repo(tmp / "src" / "none", {"t.py": "print(1)\n"})
+    spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
+    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out", draw_report=False))
+    return tmp / "out"
+
+
+def _practice(out: Path, population: str, name: str) -> dict[str, str]:
+    return next(r for r in _read(out / "practices.csv") if r["population"] == population and r["practice"] == name)
+
+
+def test_practices_recomputed_from_the_rows(out: Path) -> None:
+    manifest = _read(out.parent / "corpus" / "manifest.csv")
+    leaders = {r["repo"] for r in manifest if r["status"] == "ok" and not r["duplicate_of"]}
+    calls = _read(out / "call_sites.csv")
+    for population, repos in (("one-per-family", leaders), ("all", {r["repo"] for r in manifest})):
+        params = {c["repo"] for c in calls if c["category"] == "param" and c["repo"] in repos}
+        row = _practice(out, population, "logs params")
+        assert (int(row["n_repos"]), int(row["n_eligible"])) == (len(params), len(repos))
+        low, high = wilson(len(params), len(repos))
+        assert (float(row["ci_low"]), float(row["ci_high"])) == (round(low, 4), round(high, 4))
+    assert len(leaders) == 3  # the copy is counted once by default
+
+
+def test_effect_of_the_duplicate_filter_is_visible(out: Path) -> None:
+    assert (_practice(out, "one-per-family", "logs params")["n_repos"], _practice(out, "all", "logs params")["n_repos"]) == ("1", "2")
+    steps = _practice(out, "one-per-family", "uses steps")
+    assert (steps["n_repos"], steps["n_eligible"]) == ("1", "1")  # eligible: repositories logging metrics
+    auto = _practice(out, "one-per-family", "autolog only")
+    assert (auto["n_repos"], auto["n_eligible"]) == ("1", "2")
+    assert _practice(out, "one-per-family", "MLproject present")["n_repos"] == "1"
+
+
+def test_api_usage_counts_sites_and_repositories(out: Path) -> None:
+    usage = {r["api"]: r for r in _read(out / "api_usage.csv")}
+    assert (usage["mlflow.log_param"]["n_call_sites"], usage["mlflow.log_param"]["n_repos"]) == ("1", "1")
+    assert usage["mlflow.log_param"]["share_repos"] == str(round(1 / 3, 4))
+    assert usage["mlflow.log_param"]["n_eligible"] == "3"
+    low, high = wilson(1, 3)
+    assert (usage["mlflow.log_param"]["ci_low"], usage["mlflow.log_param"]["ci_high"]) == (str(round(low, 4)), str(round(high, 4)))
+    assert usage["mlflow.autolog"]["first_version"] != ""
+    prov = (out / "practices.csv.provenance.json").read_text()
+    assert "call_sites.csv" in prov and "manifest_sha256" in prov
+
+
+def test_log_model_with_registered_model_name_registers(tmp_path: Path) -> None:
+    repos = {
+        "by-log-model": "import mlflow\nmlflow.sklearn.log_model(m, 'model', registered_model_name='iris')\n",
+        "computed-name": "import mlflow.pytorch\nmlflow.pytorch.log_model(m, 'model', registered_model_name=NAME)\n",
+        "by-registry": "import mlflow\nmlflow.register_model('runs:/1/model', 'iris')\n",
+        "logs-only": "import mlflow\nmlflow.sklearn.log_model(m, 'model')\n",
+        "nothing": "import mlflow\nmlflow.log_param('a', 1)\n",
+    }
+    for name, code in repos.items():
+        make_repo(tmp_path / "src" / name, {"train.py": code, name: name})  # distinct content: no duplicate family
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp_path / "corpus", from_local=tmp_path / "src", skip_mlflow=True))
+    analyze(AnalyzeSettings(corpus_dir=tmp_path / "corpus", out_dir=tmp_path / "out", draw_report=False))
+    calls = _read(tmp_path / "out" / "call_sites.csv")
+    registering = {c["repo"] for c in calls if c["category"] == "registry" or c["note"].startswith("registered_model_name=")}
+    assert registering == {"by-log-model", "computed-name", "by-registry"}
+    row = _practice(tmp_path / "out", "one-per-family", "registers models")
+    assert (row["n_repos"], row["n_eligible"]) == ("3", "5")
+    assert "registered_model_name" in row["definition"]
+    assert _practice(tmp_path / "out", "one-per-family", "logs models")["n_repos"] == "3"
+
+
+def _with_stores(out: Path, to: Path) -> Path:
+    """The row tables of ``out`` in ``to``, with two committed stores, three runs and their params."""
+    from analysis.statistics.community import STATISTICS_FROM
+    from analysis.tables import TABLES
+
+    to.mkdir(parents=True)
+    for name in {n for names in STATISTICS_FROM.values() for n in names} - {"manifest.csv"}:
+        (to / name).write_bytes((out / name).read_bytes())
+
+    def table(key: str, rows: list[dict[str, object]]) -> None:
+        columns = TABLES[key].columns
+        with (to / TABLES[key].file).open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({c: row.get(c, "") for c in columns} for row in rows)
+
+    counts = dict.fromkeys(("n_experiments", "n_runs", "bytes", "files", "n_registered_models", "n_model_versions",
+                            "n_problems", "skipped_runs", "skipped_metric_lines", "n_metric_points", "metric_bytes"), 0)
+    table("stores", [{**counts, "repo": "orig", "store": "mlruns", "kind": "file", "n_experiments": 1, "n_runs": 2,
+                      "bytes": 900, "files": 14, "n_metric_points": 6, "metric_bytes": 240},
+                     {**counts, "repo": "auto", "store": "mlflow.db", "kind": "sqlite", "n_experiments": 1, "n_runs": 1,
+                      "bytes": 4096, "files": 1}])
+    run = {"store_kind": "file", "status": "FINISHED", "git_commit": "", "git_commit_in_history": "unknown",
+           "source_in_repo": "", "entry_point": "", "artifact_uri_kind": "relative"}
+    table("stored_runs", [{**run, "repo": "orig", "store": "mlruns", "run_id": "r1", "git_commit": "abc",
+                           "git_commit_in_history": "yes", "source_in_repo": "yes", "entry_point": "main"},
+                          {**run, "repo": "orig", "store": "mlruns", "run_id": "r2", "status": "FAILED",
+                           "artifact_uri_kind": "absolute-local"},
+                          {**run, "repo": "auto", "store": "mlflow.db", "store_kind": "sqlite", "run_id": "r3"}])
+    table("stored_params", [{"repo": "orig", "store": "mlruns", "run_id": "r1", "key": "lr", "value": "0.1",
+                             "declared_in_mlproject": "yes", "value_len": 3},
+                            {"repo": "orig", "store": "mlruns", "run_id": "r1", "key": "x", "value": "1",
+                             "declared_in_mlproject": "no", "value_len": 1}])
+    return to
+
+
+def test_the_report_process_writes_the_statistics_this_process_writes(out: Path, tmp_path: Path) -> None:
+    """``analyze`` leaves the statistics to the report's process when there is one: same tables, same bytes."""
+    from analysis.report.process import ReportProcess
+    from analysis.statistics.community import STATISTICS_FROM, write_statistics
+
+    manifest = out.parent / "corpus" / "manifest.csv"
+    analyzed = ["auto", "copy", "none", "orig"]
+    provenance = {"tool": "mlflow-census", "written_at": "2026-01-01T00:00:00+00:00"}
+    here, there = _with_stores(out, tmp_path / "here"), _with_stores(out, tmp_path / "there")
+    write_statistics(here, manifest, "2.9.0", analyzed, provenance)
+    drawer = ReportProcess()
+    try:
+        drawer.start_statistics(there, manifest, "2.9.0", analyzed, provenance)
+        drawer.wait_statistics()
+    finally:
+        drawer.close()
+    for name in STATISTICS_FROM:
+        for path in (name, name + ".provenance.json"):
+            assert (there / path).read_bytes() == (here / path).read_bytes(), path
+    stats = {r["statistic"]: r for r in _read(here / "store_statistics.csv")}
+    assert (stats["repos committing a store"]["numerator"], stats["repos committing a store"]["denominator"]) == ("2", "4")
+    assert stats["runs per store"]["numerator"] == "3" and stats["bytes per run"]["numerator"] == "4996"
+    assert stats["bytes per metric point (FileStore)"]["share"] == "40.0"
+    assert stats["runs whose params all match the MLproject"]["numerator"] == "0"
+    assert (stats["runs left FAILED"]["numerator"], stats["runs left FAILED"]["denominator"]) == ("1", "3")
+
+
+def test_a_statistics_table_that_cannot_be_written_is_named(out: Path, tmp_path: Path) -> None:
+    """Here or in the report's process, the same OSError, naming the table (analyze's OutputError
+    names the file from it: test_analyze's failed write)."""
+    from analysis.report.process import ReportProcess
+    from analysis.statistics.community import write_statistics
+
+    manifest = out.parent / "corpus" / "manifest.csv"
+    raised: dict[str, OSError] = {}
+    for where in ("here", "there"):
+        tables = _with_stores(out, tmp_path / where / ".staging-1")
+        (tables / "api_usage.csv").mkdir()  # a folder where the table goes: it cannot be replaced
+        with pytest.raises(OSError) as caught:
+            if where == "here":
+                write_statistics(tables, manifest, "2.9.0", ["orig"], {})
+            else:
+                drawer = ReportProcess()
+                try:
+                    drawer.start_statistics(tables, manifest, "2.9.0", ["orig"], {})
+                    drawer.wait_statistics()
+                finally:
+                    drawer.close()
+        raised[where] = caught.value
+    assert raised["here"].filename == raised["there"].filename == "api_usage.csv"
+    assert raised["here"].strerror and (raised["there"].errno, raised["there"].strerror) == (
+        raised["here"].errno, raised["here"].strerror)
