@@ -109,3 +109,14 @@ class AnalyzeSettings:
     max_file_bytes: int = 5_000_000
     use_cache: bool = True
     draw_report: bool = True  # False: the tables only (``python cli.py report`` draws it later)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A declared parameter of an entry point."""
+
+    name: str
+    type: str
+    default: str | None
+    required: bool
+    used_in_command: bool

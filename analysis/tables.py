@@ -12,151 +12,31 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from analysis.releases.catalog import CatalogRow
-from analysis.ftypes import CallSite, Integration, TrackingUri
-from analysis.releases.storage import StorageRow
-from analysis.passes.mlproject import Parameter
-from analysis.passes.reproducibility import ReproducibilityRow
-from analysis.passes.traceability import TraceabilityRow
-from analysis.stores.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
-from miner.corpus import ProblemRow as ProblemRow  # one row type for problems.csv, the corpus's and analyze's
-
-
-class FileStatus(StrEnum):
-    """What became of a file (``files.csv`` ``status``)."""
-
-    ANALYZED = "analyzed"
-    PROBLEM = "problem"
-    SKIPPED = "skipped"
-    NOT_ANALYZED = "not-analyzed"
-    NO_MLFLOW = "no-mlflow"
-    NO_MLFLOW_USE = "no-mlflow-use"
-
-
-class Stage(StrEnum):
-    """Where analysis met a problem (``problems.csv`` ``stage``; ``mine`` adds its own)."""
-
-    READ = "read"
-    PARSE = "parse"
-    MLPROJECT = "mlproject"
-    ENVIRONMENT = "environment"
-    STORE = "store"
-    ANALYZE = "analyze"
-
-
-@dataclass
-class FileRow:
-    """A row of ``files.csv``: every file of a checkout, and what became of it."""
-
-    repo: str
-    path: str
-    kind: str
-    size: int | str = ""
-    status: str = ""
-    reason: str = ""
-    cached: bool = False
-
-
-@dataclass(frozen=True)
-class CallSiteRow:
-    """A row of ``call_sites.csv``."""
-
-    repo: str
-    path: str
-    site: CallSite
-
-
-@dataclass(frozen=True)
-class IntegrationRow:
-    """A row of ``integrations.csv``."""
-
-    repo: str
-    path: str
-    integration: Integration
-
-
-@dataclass(frozen=True)
-class TrackingUriRow:
-    """A row of ``tracking_uris.csv`` (its ``cell`` column comes first, after the path)."""
-
-    repo: str
-    path: str
-    uri: TrackingUri
-
-
-@dataclass(frozen=True)
-class MlprojectRow:
-    """A row of ``mlprojects.csv``."""
-
-    repo: str
-    path: str
-    name: str | None
-    env_type: str
-    env_declared: str
-    env_file: str
-    docker_image: str
-    docker_pinned: str
-    databricks_spark_job: bool
-    n_entry_points: int
-    valid: bool
-    error: str
-
-
-@dataclass(frozen=True)
-class EntryPointRow:
-    """A row of ``entry_points.csv``."""
-
-    repo: str
-    mlproject_path: str
-    entry_point: str
-    command: str
-    script: str
-    n_params: int
-
-
-@dataclass(frozen=True)
-class ParameterRow:
-    """A row of ``parameters.csv``."""
-
-    repo: str
-    mlproject_path: str
-    entry_point: str
-    parameter: Parameter
-
-
-@dataclass(frozen=True)
-class DependencyRow:
-    """A row of ``dependencies.csv``."""
-
-    repo: str
-    path: str
-    line: int | None
-    file: str
-    kind: str
-    manager: str
-    name: str
-    spec: str
-    pin_class: str
-    marker: str
-    origin: str
-
-
-@dataclass(frozen=True)
-class EnvironmentRow:
-    """A row of ``environments.csv``."""
-
-    repo: str
-    path: str
-    kind: str
-    n_deps: int
-    exact_share: float | str
-    python_version: str
-    mlflow_pinned: bool | str
-    referenced_by_mlproject: bool
-    origin: str
+from analysis.rows import (
+    CallSiteRow,
+    CatalogRow,
+    DependencyRow,
+    EntryPointRow,
+    EnvironmentRow,
+    FileRow,
+    IntegrationRow,
+    MlprojectRow,
+    ParameterRow,
+    ProblemRow,
+    ReproducibilityRow,
+    StorageRow,
+    Store,
+    StoredExperiment,
+    StoredInput,
+    StoredMetric,
+    StoredParam,
+    StoredRun,
+    StoredTag,
+    TraceabilityRow,
+    TrackingUriRow,
+)
 
 
 @dataclass(frozen=True)

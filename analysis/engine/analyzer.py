@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from analysis.engine.cache import ResultCache, findings_from_json, findings_to_json
+from analysis.engine.repo_state import Checkout, RepoResult, RepoTask
+from analysis.ftypes import FileContext, FileFindings, ReadError, SourceError
 from analysis.passes.code_findings import (
     NO_USE_REASON,
     Bad,
@@ -38,26 +40,23 @@ from analysis.passes.code_findings import (
 )
 from analysis.passes.environments import env_file_kind
 from analysis.passes.environments_pass import environments_pass
-from analysis.ftypes import FileContext, FileFindings, ReadError, SourceError
 from analysis.passes.mlflow_calls import Resolver, may_use_mlflow
 from analysis.passes.mlproject import is_mlproject_name
 from analysis.passes.mlproject_pass import mlproject_pass
-from analysis.engine.repo_state import Checkout, RepoResult, RepoTask
 from analysis.passes.reproducibility import sets_seed, signals
-from analysis.reading.sources import is_binary
 from analysis.passes.stored_runs_pass import stored_runs_pass
-from analysis.tables import (
-    CallSiteRow,
-    FileRow,
-    FileStatus,
-    IntegrationRow,
-    ProblemRow,
-    Stage,
-    TrackingUriRow,
+from analysis.passes.traceability import (
+    ModuleIndex,
+    build_graph,
+    dotted_modules,
+    graph_name,
+    module_facts,
+    write_graphml,
 )
-from analysis.passes.traceability import ModuleIndex, build_graph, dotted_modules, graph_name, module_facts, write_graphml
 from analysis.passes.traceability import metrics as trace_metrics
 from analysis.passes.tracking_uris import config_source
+from analysis.reading.sources import is_binary
+from analysis.rows import CallSiteRow, FileRow, FileStatus, IntegrationRow, ProblemRow, Stage, TrackingUriRow
 from miner import __version__
 from miner.fileio import utc_now
 

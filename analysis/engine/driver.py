@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.engine.cache import ResultCache, fingerprint
-from analysis.releases.catalog import Catalog, CatalogRow, catalog_for
 from analysis.ftypes import AnalyzeSettings
-from analysis.releases.storage import StorageRow, storage_rows
+from analysis.releases.catalog import Catalog, catalog_for
 from analysis.releases.schema import revision_releases
+from analysis.releases.storage import storage_rows
+from analysis.rows import CatalogRow, StorageRow
 from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs, releases_dir
 from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
@@ -223,10 +224,10 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
 
         from analysis.engine.analyzer import RepoAnalyzer, close_process_handles, crashed_file
         from analysis.engine.executor import run_tasks
-        from analysis.passes.mlflow_calls import Resolver
         from analysis.engine.repo_state import RepoResult, RepoTask
-        from analysis.tables import FileStatus
+        from analysis.passes.mlflow_calls import Resolver
         from analysis.passes.traceability import graph_name
+        from analysis.rows import FileStatus
 
         tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
         blackbox = out / ".in-flight"
@@ -397,8 +398,8 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     file is written, so a failed write (a full disk) leaves the previous set as it was, and no
     temporary file, and raises ``OutputError`` naming the file.
     """
-    from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
     from analysis.passes.traceability import co_usage, usage_graph, write_graphml
+    from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
 
     prov = {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),

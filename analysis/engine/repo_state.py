@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.tables import (
-    TABLES,
+from analysis.passes.traceability import ModuleFacts
+from analysis.rows import (
     CallSiteRow,
     DependencyRow,
     EntryPointRow,
@@ -20,14 +20,19 @@ from analysis.tables import (
     MlprojectRow,
     ParameterRow,
     ProblemRow,
+    ReproducibilityRow,
     Stage,
+    Store,
+    StoredExperiment,
+    StoredInput,
+    StoredMetric,
+    StoredParam,
+    StoredRun,
+    StoredTag,
+    TraceabilityRow,
     TrackingUriRow,
-    flat,
-    unflat,
 )
-from analysis.stores.stored_runs import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
-from analysis.passes.reproducibility import ReproducibilityRow
-from analysis.passes.traceability import ModuleFacts, TraceabilityRow
+from analysis.tables import TABLES, flat, unflat
 
 
 @dataclass(frozen=True)

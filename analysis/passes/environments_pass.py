@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 from pathlib import PurePosixPath
 
+from analysis.engine.repo_state import Checkout, RepoResult
 from analysis.passes.environments import (
     decode_env_file,
     env_file_kind,
@@ -18,10 +19,9 @@ from analysis.passes.environments import (
     parse_setup_py,
     python_version,
 )
-from analysis.engine.repo_state import Checkout, RepoResult
-from analysis.reading.sources import is_binary
-from analysis.tables import DependencyRow, EnvironmentRow, FileStatus, ProblemRow, Stage, TrackingUriRow
 from analysis.passes.tracking_uris import scan_text
+from analysis.reading.sources import is_binary
+from analysis.rows import DependencyRow, EnvironmentRow, FileStatus, ProblemRow, Stage, TrackingUriRow
 
 STATIC_PARSERS = {"pyproject.toml": parse_pyproject, "setup.cfg": parse_setup_cfg, "setup.py": parse_setup_py,
                   "dockerfile": parse_dockerfile}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from analysis.ftypes import Parameter
 from analysis.reading import safe_yaml
 from analysis.reading.sources import within_repo
 
@@ -29,17 +30,6 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 class MLprojectInvalid(Exception):
     """MLflow would refuse this project; the message is MLflow's reason (or why it would crash)."""
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A declared parameter of an entry point."""
-
-    name: str
-    type: str
-    default: str | None
-    required: bool
-    used_in_command: bool
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@ MLflow would refuse it)."""
 
 from __future__ import annotations
 
-from analysis.passes.mlproject import MLproject, parse_mlproject
 from analysis.engine.repo_state import RepoResult
-from analysis.tables import EntryPointRow, FileRow, FileStatus, MlprojectRow, ParameterRow, ProblemRow, Stage
+from analysis.passes.mlproject import MLproject, parse_mlproject
+from analysis.rows import EntryPointRow, FileRow, FileStatus, MlprojectRow, ParameterRow, ProblemRow, Stage
 
 
 def mlproject_pass(repo: str, rel: str, data: bytes, files: frozenset[str], result: RepoResult, row: FileRow) -> None:

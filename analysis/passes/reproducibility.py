@@ -20,32 +20,16 @@ with and without docker share one scale.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from analysis.rows import ReproducibilityRow
 
 SEED_PATTERN = re.compile(
     rb"\b(?:random\.seed|np\.random\.seed|numpy\.random\.seed|torch\.manual_seed|torch\.cuda\.manual_seed(?:_all)?"
     rb"|tf\.random\.set_seed|tf\.set_random_seed|set_seed|seed_everything)\s*\(|\brandom_state\s*=\s*\d"
 )
 
-
-@dataclass(frozen=True)
-class ReproducibilityRow:
-    """A row of ``reproducibility.csv``: one repository's signals and readiness score."""
-
-    repo: str
-    has_mlproject: bool
-    env_spec: str
-    pinned_share: float
-    n_deps: int
-    python_pinned: bool
-    mlflow_pinned: bool
-    docker_pinned_by_digest: bool | str  # '' when the repository names no image
-    seeds_set: bool
-    data_logged: bool
-    params_logged: bool
-    readiness: float
 
 ENV_PRIORITY = ("conda", "python_env", "requirements", "pyproject.toml", "setup.cfg", "setup.py", "dockerfile")
 

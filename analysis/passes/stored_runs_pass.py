@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.engine.repo_state import Checkout, RepoResult
+from analysis.rows import ProblemRow, Stage
 from analysis.stores.stored_runs import find_stores, read_store
-from analysis.tables import ProblemRow, Stage
 
 
 def stored_runs_pass(checkout: Checkout, result: RepoResult) -> None:

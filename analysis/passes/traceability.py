@@ -16,41 +16,17 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path, PurePosixPath
+from typing import Any
 from xml.etree import ElementTree
 from xml.parsers import expat
 from xml.sax.saxutils import escape
-from pathlib import Path, PurePosixPath
-from typing import Any
 
 import networkx as nx
 
 from analysis.reading.astscan import ModuleScan, ast_dotted
 from analysis.reading.imports import imported_names
-
-
-
-@dataclass(frozen=True)
-class TraceabilityRow:
-    """A row of ``traceability.csv``: what one repository's graph says can be traced."""
-
-    repo: str
-    n_entry_points: int
-    n_declared_params: int
-    declared_params_logged: int
-    declared_params_logged_share: float | str  # '' without declared parameters
-    params_logged_by_mlflow_run: bool
-    n_metric_sites: int
-    metric_sites_reachable: int
-    metric_reachable_share: float | str  # '' without metric sites
-    n_model_sites: int
-    models_in_run: int
-    data_linked: bool
-    env_linked: bool
-    code_version_linked: bool
-    implicit_run_sites: int
-    orphan_logging_sites: int
-    n_nodes: int
-    n_edges: int
+from analysis.rows import TraceabilityRow
 
 LOGGING = ("param", "metric", "tag", "artifact", "model", "dataset")
 # Decorators (last name) that register a function with a framework which calls it: CLIs (click,

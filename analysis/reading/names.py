@@ -29,10 +29,11 @@ from typing import Union
 
 import libcst as cst
 
-from analysis.releases.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, CatalogRow, is_mlflow
-from analysis.reading.cst_walk import PARSE_LOCK, Walker, dotted
 from analysis.ftypes import FileContext
+from analysis.reading.cst_walk import PARSE_LOCK, Walker, dotted
 from analysis.reading.imports import cst_imported_names
+from analysis.releases.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, is_mlflow
+from analysis.rows import CatalogRow
 
 # Markers standing for what a name holds when it is not a qualified name.
 CLIENT = "<client>"

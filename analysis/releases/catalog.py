@@ -15,7 +15,6 @@ it was found in, and the first release in which it carries a ``@deprecated`` dec
 from __future__ import annotations
 
 import ast
-import dataclasses
 import json
 import logging
 import re
@@ -23,12 +22,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from packaging.version import InvalidVersion, Version
 
 from analysis.reading.astscan import ast_dotted, parse
 from analysis.reading.imports import imported_names
+from analysis.rows import CatalogRow
+from analysis.versions import version_key
 from miner.corpus import release_dirs
 
 log = logging.getLogger(__name__)
@@ -242,39 +240,6 @@ def release_surface(release_root: Path) -> list[ApiEntry]:
                 api = f"{module}.{name}"
                 entries[api] = ApiEntry(api, "flavor_function", module, _is_deprecated(found))
     return sorted(entries.values(), key=lambda e: e.api)
-
-
-def version_key(text: str) -> Version:
-    """A release name as a sortable version (unparseable names sort first)."""
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return Version("0")
-
-
-@dataclass(frozen=True)
-class CatalogRow:
-    """A row of ``api_catalog.csv``: one API over the releases read (its columns are these fields)."""
-
-    api: str
-    kind: str  # function | client_method | flavor_function (in the last release it was found in)
-    module: str  # the module defining it, in the last release it was found in
-    category: str
-    first_version: str
-    last_version: str
-    n_releases: int
-    deprecated_since: str  # the first release where it carries ``@deprecated``; "" if none
-
-    def text(self) -> dict[str, str]:
-        """The row's CSV cells as text (what the snapshot and the corpus's cache hold)."""
-        return {f.name: str(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_text(cls, cells: Mapping[str, str]) -> CatalogRow:
-        """The inverse of ``text``: a row of the shipped snapshot or of the corpus's cache."""
-        values: dict[str, Any] = {f.name: cells[f.name] for f in dataclasses.fields(cls)}
-        values["n_releases"] = int(values["n_releases"])
-        return cls(**values)
 
 
 def build_catalog(releases: Mapping[str, Path]) -> list[CatalogRow]:

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from analysis.reading.astscan import parse
-from analysis.releases.catalog import version_key
+from analysis.versions import version_key
 from miner.corpus import release_dirs
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,11 @@ import ast
 import logging
 import operator
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.reading.astscan import parse
-from analysis.releases.catalog import version_key
+from analysis.rows import StorageRow
+from analysis.versions import version_key
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +30,6 @@ REGISTRIES = {"_tracking_store_registry": "tracking_scheme", "_artifact_reposito
               "_model_registry_store_registry": "registry_scheme"}
 _OPS = {ast.Mult: operator.mul, ast.Add: operator.add, ast.Sub: operator.sub, ast.Pow: operator.pow,
         ast.FloorDiv: operator.floordiv, ast.LShift: operator.lshift}
-
-
-@dataclass(frozen=True)
-class StorageRow:
-    """A row of ``mlflow_storage.csv``: one element of one release's storage model (its columns are these fields)."""
-
-    release: str
-    kind: str  # entity | sql_table | sql_column | *_scheme | file_store | limit
-    name: str
-    detail: str
 
 
 def _parse(path: Path) -> ast.Module | None:

@@ -32,16 +32,28 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.report import findings as F
-from analysis.report.findings import Facts, Finding, Kpi, Sentence, compute_facts, facts_frame, key_findings, kpi_table
-from analysis.report.latex import TexTable, write_latex
-from analysis.report.methodology import (T_FILES, T_GRAPH, T_PROBLEMS, T_THREATS, TEACHING_WORDS, add_threat_facts,
-                                  call_graph_table, corpus_identity, selection_funnel, teaching_repositories,
-                                  threat_sentences, unparsed_files)
-from analysis.report.figures import bar_figure, graph_figure, pinning_figure, pyplot, storage_figure
-from analysis.report.inputs import REFERENCE_FILES, ReportInputs, read_frame
-from analysis.statistics.community import wilson
 from analysis.passes.traceability import graph_name
+from analysis.report import findings as F
+from analysis.report.figures import bar_figure, graph_figure, pinning_figure, pyplot, storage_figure
+from analysis.report.findings import Facts, Finding, Kpi, Sentence, compute_facts, facts_frame, key_findings, kpi_table
+from analysis.report.inputs import REFERENCE_FILES, ReportInputs, read_frame
+from analysis.report.latex import TexTable, write_latex
+from analysis.report.methodology import (
+    T_FILES,
+    T_GRAPH,
+    T_PROBLEMS,
+    T_THREATS,
+    TEACHING_WORDS,
+    add_threat_facts,
+    call_graph_table,
+    corpus_identity,
+    selection_funnel,
+    teaching_repositories,
+    threat_sentences,
+    unparsed_files,
+)
+from analysis.statistics.shares import wilson
+from analysis.versions import version_key
 from miner import __version__
 from miner.fileio import atomic_write_bytes, atomic_write_text, utc_now
 
@@ -392,7 +404,7 @@ class _Report:
         storage = inputs.table("mlflow_storage.csv")
         if not storage.empty:
             counts = storage.groupby(["release", "kind"]).size().unstack(fill_value=0)
-            counts = counts.loc[sorted(counts.index, key=F.version_key)]
+            counts = counts.loc[sorted(counts.index, key=version_key)]
             doc.figure("fig_storage.png", storage_figure(counts), "mlflow_storage.csv",
                        "Storage model per release: SQL tables, entities, limits, schemes (counts in each release's "
                        "source)")
@@ -650,7 +662,12 @@ class _Report:
         self.reference()
 
     def reference(self) -> None:
-        from analysis.report.reference import call_site_agreement, mlproject_differences, pin_class_agreement, read_jsonl
+        from analysis.report.reference import (
+            call_site_agreement,
+            mlproject_differences,
+            pin_class_agreement,
+            read_jsonl,
+        )
 
         doc, inputs = self.doc, self.inputs
         doc.heading("Measured validity of the detector", 3, anchor="sec-validity-measured")
@@ -759,7 +776,7 @@ def probe_capacity(probe: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(value=[f"{v:.4g}" if pd.notna(v) else "" for v in number])  # 4 significant digits
     table = rows.pivot_table(index=["probe", "parameter", "unit", "backend"], columns="release", values="value",
                              aggfunc="first")
-    table = table[sorted(table.columns, key=F.version_key)]
+    table = table[sorted(table.columns, key=version_key)]
     table.columns.name = None
     return table.reset_index()
 

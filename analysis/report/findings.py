@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Union
 
 import pandas as pd
-from packaging.version import InvalidVersion, Version
 
 from analysis.report.inputs import ReportInputs
-from analysis.statistics.community import wilson
+from analysis.statistics.shares import wilson
+from analysis.versions import version_key
 
 # anchors of the report's tables that findings link to (report.py renders a table under each)
 T_FUNNEL = "t-funnel"
@@ -215,14 +215,6 @@ def not_measured(what: str, command: str) -> Sentence:
 
 
 # ---- computing the facts ------------------------------------------------------------------------
-
-def version_key(value: str) -> tuple[int, Version | str]:
-    """A release as a sortable key (a version that does not parse after every one that does)."""
-    try:
-        return 0, Version(value)
-    except InvalidVersion:
-        return 1, value
-
 
 def _true(series: pd.Series) -> pd.Series:
     return series.astype(str).str.lower() == "true"

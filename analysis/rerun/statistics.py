@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.statistics.community import wilson
+from analysis.statistics.shares import wilson
 
 RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", "definition")
 BANDS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))

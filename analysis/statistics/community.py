@@ -9,32 +9,18 @@ analyzed repository (``population = all``), so the effect of the filter is visib
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from analysis.statistics.shares import wilson
 from miner.fileio import write_csv, write_provenance
 
 PRACTICE_COLUMNS = ("population", "practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high", "definition")
 API_USAGE_COLUMNS = ("api", "category", "n_call_sites", "n_repos", "n_eligible", "share_repos", "ci_low", "ci_high",
                      "first_version", "last_version", "deprecated_since", "removed_before_latest")
-Z95 = 1.959963984540054
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion (0, 0 when n is 0)."""
-    if n == 0:
-        return 0.0, 0.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _read(results: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(results / name, dtype=str, keep_default_na=False)
 

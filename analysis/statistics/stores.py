@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.statistics.community import wilson
-from analysis.stores.stored_runs import Store, StoredParam, StoredRun
+from analysis.rows import Store, StoredParam, StoredRun
+from analysis.statistics.shares import wilson
 
 STATISTIC_COLUMNS = ("statistic", "numerator", "denominator", "share", "ci_low", "ci_high", "definition")
 # stores.csv's counts: numbers here, whether the stores come as rows or as the text of their CSV

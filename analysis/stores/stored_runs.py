@@ -21,12 +21,11 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-
-from analysis.reading import safe_yaml
 from analysis.passes.mlproject import MLproject, is_mlproject_name
+from analysis.reading import safe_yaml
 from analysis.reading.sources import within_repo
+from analysis.rows import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
 from analysis.stores.readers import (
     LFS_POINTER,
     SQL_INF,
@@ -66,141 +65,6 @@ _WINDOWS_DRIVE = re.compile(r"^/?[A-Za-z]:(?=/)")
 
 
 # ----------------------------------------------------------------------------------------- rows
-
-
-@dataclass(frozen=True)
-class StoredRun:
-    """One run of a committed store (a row of ``stored_runs.csv``)."""
-
-    repo: str
-    store: str
-    store_kind: str  # file | sqlite
-    experiment_id: str
-    experiment_name: str
-    run_id: str
-    run_name: str
-    status: str
-    lifecycle_stage: str
-    start_time: int | None  # ms, as stored
-    end_time: int | None
-    source_type: str
-    source_name: str
-    entry_point: str
-    git_commit: str
-    user: str
-    parent_run_id: str
-    n_params: int
-    n_metrics: int
-    n_metric_points: int
-    n_tags: int
-    n_artifacts: int
-    artifact_bytes: int
-    model_flavors: str  # ';'-joined, sorted
-    mlflow_version: str  # from an MLmodel, else the log-model history tag, else the SQL schema ('>=X')
-    artifact_uri: str
-    artifact_uri_kind: str  # relative | absolute-local | remote | ''
-    git_commit_in_history: str  # yes | no | unknown | '' (no commit recorded)
-    source_in_repo: str  # yes | no | '' (no source recorded)
-    source_path: str = ""  # the checkout file the recorded source matched
-    n_datasets: int = 0
-    artifacts_found: bool = False  # the run's artifact directory was found in the checkout
-
-
-@dataclass(frozen=True)
-class StoredParam:
-    """A run parameter (a row of ``stored_params.csv``)."""
-
-    repo: str
-    store: str
-    run_id: str
-    key: str
-    value: str
-    declared_in_mlproject: str  # yes | no | unknown (no entry point recorded, or none declared it)
-    value_len: int
-
-
-@dataclass(frozen=True)
-class StoredMetric:
-    """A run metric's history summarised (a row of ``stored_metrics.csv``)."""
-
-    repo: str
-    store: str
-    run_id: str
-    key: str
-    n_points: int
-    latest_value: float
-    latest_step: int
-    min_step: int
-    max_step: int
-    n_nan: int
-    n_inf: int
-    steps_monotonic: bool  # steps never decrease in logging order
-    duplicate_points: int  # points equal (step, timestamp, value) to an earlier one
-    latest_timestamp: int = 0
-    repeated_steps: int = 0  # points whose step was already logged
-
-
-@dataclass(frozen=True)
-class StoredTag:
-    """A run tag, system tags included (a row of ``stored_tags.csv``)."""
-
-    repo: str
-    store: str
-    run_id: str
-    key: str
-    value: str
-
-
-@dataclass(frozen=True)
-class StoredInput:
-    """A dataset a run recorded as input (a row of ``stored_inputs.csv``)."""
-
-    repo: str
-    store: str
-    run_id: str
-    dataset_name: str
-    digest: str
-    source_type: str
-    context: str
-
-
-@dataclass(frozen=True)
-class StoredExperiment:
-    """An experiment of a committed store (a row of ``stored_experiments.csv``)."""
-
-    repo: str
-    store: str
-    store_kind: str
-    experiment_id: str
-    name: str
-    lifecycle_stage: str
-    artifact_location: str
-    creation_time: int | None
-    last_update_time: int | None
-    n_runs: int
-    n_tags: int
-
-
-@dataclass(frozen=True)
-class Store:
-    """One committed store (a row of ``stores.csv``)."""
-
-    repo: str
-    store: str
-    kind: str  # file | sqlite | registry
-    schema_revision: str
-    first_mlflow_release: str  # first release whose migration head is the revision ('' unknown or FileStore)
-    n_experiments: int
-    n_runs: int
-    bytes: int
-    files: int
-    n_registered_models: int = 0
-    n_model_versions: int = 0
-    n_problems: int = 0
-    skipped_runs: int = 0  # run directories MLflow skips or fails on
-    skipped_metric_lines: int = 0
-    n_metric_points: int = 0
-    metric_bytes: int = 0  # FileStore metric files (a database does not say how its bytes divide)
 
 
 @dataclass(frozen=True)

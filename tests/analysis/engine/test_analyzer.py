@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from analysis.engine.cache import findings_from_json, findings_to_json
-from analysis.releases.catalog import catalog_for
 from analysis.engine.analyzer import RepoAnalyzer
-from analysis.passes.mlflow_calls import Resolver
+from analysis.engine.cache import findings_from_json, findings_to_json
 from analysis.engine.repo_state import RepoResult, RepoTask
-from analysis.passes.code_findings import LIBCST_MAX_CHARS, NESTED
 from analysis.ftypes import CallSite, FileFindings, LeftOut
-from analysis.tables import TABLES, FileStatus, flat, unflat
+from analysis.passes.code_findings import LIBCST_MAX_CHARS, NESTED
+from analysis.passes.mlflow_calls import Resolver
+from analysis.releases.catalog import catalog_for
+from analysis.rows import FileStatus
+from analysis.tables import TABLES, flat, unflat
 
 
 @pytest.fixture(scope="module")

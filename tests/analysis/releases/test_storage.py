@@ -7,7 +7,8 @@ import textwrap
 from pathlib import Path
 
 from analysis.engine.driver import cached_storage
-from analysis.releases.storage import StorageRow, release_storage, storage_rows
+from analysis.releases.storage import release_storage, storage_rows
+from analysis.rows import StorageRow
 
 RELEASE = {
     "mlflow/__init__.py": "",

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings
 from analysis.report.figures import bar_figure, pinning_figure, storage_figure
-from analysis.statistics.community import wilson
+from analysis.statistics.shares import wilson
 from analysis.tables import STORAGE as STORAGE_TABLE
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine

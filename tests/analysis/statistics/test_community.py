@@ -10,7 +10,7 @@ import pytest
 
 from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings
-from analysis.statistics.community import wilson
+from analysis.statistics.shares import wilson
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
 from tests.conftest import make_repo
