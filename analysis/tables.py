@@ -9,10 +9,12 @@ corpus-level tables made from MLflow's releases.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import typing
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from analysis.rows import (
     CallSiteRow,
@@ -37,6 +39,11 @@ from analysis.rows import (
     TraceabilityRow,
     TrackingUriRow,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def unflat(row_type: type, cells: dict[str, Any]) -> Any:
 
 def cells(row: dict[str, Any]) -> dict[str, Any]:
     """CSV cells of a flat row: booleans as ``true``/``false``."""
-    return {k: ("true" if v is True else "false" if v is False else v) for k, v in row.items()}
+    return {k: (TRUE if v is True else FALSE if v is False else v) for k, v in row.items()}
 
 
 TABLES: dict[str, Table] = {
@@ -130,3 +137,81 @@ TABLES: dict[str, Table] = {
 # corpus level, one table each for the whole corpus (from its MLflow releases, not from a repository)
 CATALOG = Table("api_catalog.csv", CatalogRow)
 STORAGE = Table("mlflow_storage.csv", StorageRow)
+
+
+TRUE, FALSE = "true", "false"  # how a CSV cell holds a boolean (``cells`` writes them, ``read_table`` reads them)
+_READERS: dict[type, dict[str, tuple[type, ...]]] = {}
+
+
+def _cell_types(row_type: type) -> dict[str, tuple[type, ...]]:
+    """Column -> the types its annotation allows (``int | None`` is ``(int, NoneType)``), nested findings flattened."""
+    if row_type not in _READERS:
+        hints = typing.get_type_hints(row_type)
+        nested = _nested(row_type)
+        out: dict[str, tuple[type, ...]] = {}
+        for f in dataclasses.fields(row_type):
+            if f.name in nested:
+                out.update(_cell_types(nested[f.name]))
+            else:
+                hint = hints[f.name]
+                out[f.name] = typing.get_args(hint) if typing.get_args(hint) else (hint,)
+        _READERS[row_type] = out
+    return _READERS[row_type]
+
+
+def typed_cell(text: str, allowed: tuple[type, ...]) -> Any:
+    """A CSV cell as its annotation's type: the first of ``allowed`` the text is written as (``''`` is None
+    where None is allowed, else the empty text); a cell no allowed type reads raises ``ValueError``."""
+    if text == "" and type(None) in allowed:
+        return None
+    for kind in allowed:
+        if kind is bool:
+            if text in (TRUE, FALSE):
+                return text == TRUE
+        elif kind is int:
+            try:
+                return int(text)
+            except ValueError:
+                pass
+        elif kind is float:
+            try:
+                return float(text)
+            except ValueError:
+                pass
+        elif kind is str:
+            return text
+    raise ValueError(f"{text!r} is none of {', '.join(k.__name__ for k in allowed)}")
+
+
+def read_table(path: Path, row_type: type[R]) -> list[R]:
+    """The rows of a CSV this tool wrote, as ``row_type`` with booleans, ints and floats restored from its
+    annotations (the inverse of ``cells(flat(row))``); a cell that does not read raises ``ValueError`` naming
+    the file, line and column."""
+    kinds = _cell_types(row_type)
+    out: list[R] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for line, raw in enumerate(csv.DictReader(fh), start=2):
+            try:
+                cells_ = {name: typed_cell(raw.get(name) or "", allowed) for name, allowed in kinds.items()}
+            except ValueError as err:
+                bad = next(n for n, a in kinds.items() if not _reads(raw.get(n) or "", a))
+                raise ValueError(f"{path}:{line}: column {bad}: {err}") from err
+            out.append(unflat(row_type, cells_))
+    return out
+
+
+def _reads(text: str, allowed: tuple[type, ...]) -> bool:
+    try:
+        typed_cell(text, allowed)
+    except ValueError:
+        return False
+    return True
+
+
+def table_frame(path: Path, row_type: type) -> pd.DataFrame:
+    """``read_table`` as a DataFrame: one column per CSV column, in order, typed; no rows when the file is absent."""
+    import pandas as pd
+
+    columns = list(_flat_names(row_type))
+    rows: list[Any] = read_table(path, row_type) if path.is_file() else []
+    return pd.DataFrame([flat(r) for r in rows], columns=columns)

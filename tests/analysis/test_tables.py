@@ -1,0 +1,61 @@
+"""The table registry: columns from the row types, and ``read_table`` as the inverse of writing a row."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.tables import CATALOG, STORAGE, TABLES, Table, cells, flat, read_table, table_frame
+from miner.fileio import write_csv
+
+ALL = [*TABLES.values(), CATALOG, STORAGE]
+
+
+def sample(row_type: type, variant: int) -> Any:
+    """A row whose every field holds a value of one of its annotation's types (variant 1: the other types)."""
+    hints = typing.get_type_hints(row_type)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(row_type):
+        hint = hints[f.name]
+        allowed = typing.get_args(hint) or (hint,)
+        kind = allowed[variant % len(allowed)]
+        if dataclasses.is_dataclass(kind):
+            values[f.name] = sample(kind, variant)  # type: ignore[arg-type]
+        else:
+            values[f.name] = {bool: variant == 0, int: 7 + variant, float: 0.25, str: f"a, \"b\"\n{variant}",
+                              type(None): None}[kind]
+    return row_type(**values)
+
+
+@pytest.mark.parametrize("table", ALL, ids=[t.file for t in ALL])
+@pytest.mark.parametrize("variant", [0, 1])
+def test_read_table_restores_what_was_written(tmp_path: Path, table: Table, variant: int) -> None:
+    row = sample(table.row_type, variant)
+    path = tmp_path / table.file
+    write_csv(path, table.columns, [cells(flat(row))])
+    assert read_table(path, table.row_type) == [row]
+
+
+def test_a_cell_that_does_not_read_names_file_line_and_column(tmp_path: Path) -> None:
+    table = TABLES["entry_points"]
+    path = tmp_path / table.file
+    good = cells(flat(sample(table.row_type, 0)))
+    write_csv(path, table.columns, [good, {**good, "n_params": "many"}])
+    with pytest.raises(ValueError, match=r"entry_points\.csv:3: column n_params: 'many'"):
+        read_table(path, table.row_type)
+
+
+def test_table_frame_types_its_columns_and_reads_an_absent_file_as_no_rows(tmp_path: Path) -> None:
+    table = TABLES["mlprojects"]
+    path = tmp_path / table.file
+    write_csv(path, table.columns, [cells(flat(sample(table.row_type, 0)))])
+    frame = table_frame(path, table.row_type)
+    assert list(frame.columns) == list(table.columns)
+    assert frame.loc[0, "valid"] is True or bool(frame.loc[0, "valid"]) is True
+    assert frame.loc[0, "n_entry_points"] == 7
+    empty = table_frame(tmp_path / "absent.csv", table.row_type)
+    assert list(empty.columns) == list(table.columns) and len(empty) == 0
