@@ -28,12 +28,14 @@ from typer.testing import CliRunner
 
 from analysis.probe import ProbeError, ProbeSettings, ProbeSummary, probe, read_probe, summarize
 from analysis.probe import run as probe_run
-from analysis.probe import workload
 from analysis.probe.ftypes import COLUMNS, ProbeRow
 from analysis.probe.run import fit_exponent, python_for, redact
 from analysis.uv_env import EnvBuildError, default_cache
 from cli import Exit, app
 from tests.conftest import tmpfs_dir
+
+import probe_common
+import probe_store
 
 # the tests of the module fixture `current` on one worker, which runs it once; the others anywhere
 CURRENT = pytest.mark.xdist_group("probe-current")
@@ -106,27 +108,33 @@ def test_bad_settings_raise_before_anything_runs(tmp_path: Path, settings: dict[
     pytest.param("file:///tmp/mlruns", "file:///tmp/mlruns", id="file"),
 ])
 def test_server_uris_get_the_driver_the_environments_install(uri: str, named: str) -> None:
-    assert workload._with_driver(uri) == named
+    assert probe_store._with_driver(uri) == named
 
 
 def test_a_fresh_mysql_database_is_utf8mb4_whatever_the_server_default() -> None:
-    assert workload.create_database("mysql", "mlflow_probe_x") == "CREATE DATABASE mlflow_probe_x CHARACTER SET utf8mb4"
-    assert workload.create_database("postgresql", "mlflow_probe_x") == "CREATE DATABASE mlflow_probe_x"
+    assert probe_store.create_database("mysql", "mlflow_probe_x") == "CREATE DATABASE mlflow_probe_x CHARACTER SET utf8mb4"
+    assert probe_store.create_database("postgresql", "mlflow_probe_x") == "CREATE DATABASE mlflow_probe_x"
 
 
 def test_workload_imports_nothing_of_this_project_and_parses_as_python_3_8() -> None:
-    source = Path(workload.__file__).read_text(encoding="utf-8")
-    tree = ast.parse(source, feature_version=(3, 8))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert not imported & {"analysis", "miner", "cli"}
-    assert imported - set(sys.stdlib_module_names) <= {"numpy"}  # mlflow and sqlalchemy: importlib, by name
+    files = sorted(probe_run.WORKLOAD.glob("*.py"))
+    siblings = {f.stem for f in files}
+    assert "__main__" in siblings and len(files) > 2
+    for file in files:
+        tree = ast.parse(file.read_text(encoding="utf-8"), feature_version=(3, 8))
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module}
+        assert not [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level], file.name
+        assert not imported & {"analysis", "miner", "cli"}, file.name
+        # mlflow and sqlalchemy: importlib, by name; the siblings by their probe_ names
+        assert imported - set(sys.stdlib_module_names) - siblings <= {"numpy"}, file.name
+        assert all(name.startswith("probe_") for name in imported & siblings), file.name
 
 
 def test_a_failing_probe_step_is_an_error_row() -> None:
-    rows = workload._guarded("search_runs", lambda: [] if 1 / 0 else [])
+    rows = probe_common._guarded("search_runs", lambda: [] if 1 / 0 else [])
     assert [(r["probe"], r["outcome"]) for r in rows] == [("search_runs", "error")]
     assert "ZeroDivisionError" in rows[0]["detail"]
 
@@ -537,7 +545,7 @@ def test_mysql_store_facts(mysql: str, tmp_path: Path) -> None:
 @MYSQL
 def test_mysql_store_size_is_counted_after_analyze(mysql: str) -> None:
     """InnoDB's sizes in information_schema are statistics: without ANALYZE TABLE they stayed 0."""
-    store = workload.Store(mysql)
+    store = probe_store.Store(mysql)
     store.make_fresh()
     try:
         _mysql_query(store.uri, "CREATE TABLE t (k INT PRIMARY KEY, v VARCHAR(200))")
