@@ -69,13 +69,12 @@ def stage_paths(stage: str) -> tuple[str, ...]:
 
 
 def code_files(stage: str, root: Path = PACKAGE) -> list[tuple[str, Path | None]]:
-    """Every file of ``stage``'s code under ``root`` (``analysis/``) by its path there, sorted; a file the
-    stage names that is not there comes with None."""
+    """Every file of ``stage``'s code under ``root`` (``analysis/``) by its path there, sorted; a file or
+    folder the stage names that is not there comes with None."""
     found: dict[str, Path | None] = {}
     for rel in stage_paths(stage):
-        if rel.endswith("/"):
-            folder = root / rel
-            found.update((p.relative_to(root).as_posix(), p) for p in folder.rglob("*.py"))
+        if rel.endswith("/") and (root / rel).is_dir():
+            found.update((p.relative_to(root).as_posix(), p) for p in (root / rel).rglob("*.py"))
         else:
             found[rel] = root / rel if (root / rel).is_file() else None
     return sorted(found.items())

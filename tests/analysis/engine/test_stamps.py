@@ -121,6 +121,13 @@ def test_a_new_module_in_a_stage_folder_is_covered(tree: Path) -> None:
     assert fingerprint("parse", None, tree) != before
 
 
+def test_a_folder_moved_away_changes_the_stamp_and_is_named_missing(tree: Path) -> None:
+    before = fingerprint("parse", None, tree)
+    shutil.move(tree / "reading", tree / "read")
+    assert ("reading/", None) in code_files("parse", tree)
+    assert fingerprint("parse", None, tree) != before
+
+
 def test_the_stamp_carries_the_inputs_and_the_stage() -> None:
     assert fingerprint("parse", ["a"]) == fingerprint("parse", ["a"])
     assert fingerprint("parse", ["a"]) != fingerprint("parse", ["b"])
