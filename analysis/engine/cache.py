@@ -1,32 +1,22 @@
 """The results cache (``<out>/.cache.sqlite``): per-file findings by content, per-repository results by commit.
 
-Keys carry a fingerprint of the tool (its version, the API catalog and the source of every
-module of ``analysis/``), so any change to a pass, or to a module a pass uses, invalidates what
-it cached. Workers read it (read-only connections); only the driver writes, one repository at a
-time, so an interrupted run keeps every repository it finished.
+Keys carry the ``parse`` stamp (per file) or the ``repository`` stamp (per repository) of
+``engine.stamps``: the tool's version, the API catalog and the source of the stage's modules, so a
+change to a pass, or to a module a pass uses, invalidates what it cached, and nothing else does. Workers read it (read-only connections); only
+the driver writes, one repository at a time, so an interrupted run keeps every repository it
+finished.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from analysis.releases.catalog import Catalog
 from analysis.ftypes import CallSite, FileFindings, Integration, LeftOut, TrackingUri
-from miner import __version__
 
 Bad = list[LeftOut]
-
-
-def fingerprint(catalog: Catalog) -> str:
-    """Cache-key part: the tool version, the catalog, and the source of every module of ``analysis/``."""
-    here = Path(__file__).resolve().parents[1]
-    code = [(p.relative_to(here).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(here.rglob("*.py"))]
-    payload = json.dumps([__version__, code, sorted(catalog.aliases().items()), sorted(catalog.by_api)])
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def findings_to_json(f: FileFindings, bad: Bad) -> str:

@@ -29,15 +29,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.engine.cache import ResultCache, fingerprint
+from analysis.engine.cache import ResultCache
+from analysis.engine.stamps import (
+    fingerprint,
+    read_tables_stamp,
+    release_cached,
+    write_tables_stamp,
+)
 from analysis.ftypes import AnalyzeSettings
 from analysis.releases.catalog import Catalog, catalog_for
 from analysis.releases.schema import revision_releases
 from analysis.releases.storage import storage_rows
 from analysis.rows import CatalogRow, StorageRow
 from miner import __version__
-from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs, releases_dir
-from miner.fileio import atomic_write_text, read_csv, sha256_file, utc_now, write_csv, write_provenance
+from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs
+from miner.fileio import read_csv, sha256_file, utc_now, write_csv, write_provenance
 
 if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there is a repository to analyze
     from analysis.engine.analyzer import RepoAnalyzer
@@ -88,29 +94,6 @@ def _tree_stats(root: Path) -> tuple[int, int]:
     return n_files, size
 
 
-def _release_cached(corpus_dir: Path, name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-    """``build()``'s result, kept in ``<corpus>/mlflow/<name>`` for as long as the releases are the same.
-
-    Release directories are renamed into place complete and never changed, so their names and
-    modification times identify them. None when the corpus has no releases.
-    """
-    releases = release_dirs(corpus_dir)
-    if not releases:
-        return None
-    stamp = hashlib.sha256(json.dumps([__version__, sorted((v, p.stat().st_mtime_ns) for v, p in releases.items())])
-                           .encode()).hexdigest()
-    path = releases_dir(corpus_dir) / name
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("stamp") == stamp:
-            return data
-    except (OSError, ValueError):
-        pass
-    data = {**build(), "stamp": stamp}
-    atomic_write_text(path, json.dumps(data))
-    return data
-
-
 def cached_catalog(corpus_dir: Path) -> Catalog:
     """The catalog of the corpus's releases (cached), or the shipped snapshot without releases.
 
@@ -122,7 +105,7 @@ def cached_catalog(corpus_dir: Path) -> Catalog:
         return {"rows": [row.text() for row in catalog.rows], "releases": list(catalog.releases),
                 "origin": catalog.origin}
 
-    data = _release_cached(corpus_dir, ".catalog.json", build)
+    data = release_cached(corpus_dir, ".catalog.json", build)
     if data is None:
         return catalog_for(corpus_dir)
     return Catalog(tuple(CatalogRow.from_text(row) for row in data["rows"]), tuple(data["releases"]), data["origin"])
@@ -131,8 +114,8 @@ def cached_catalog(corpus_dir: Path) -> Catalog:
 def cached_revisions(corpus_dir: Path) -> tuple[dict[str, str], str]:
     """Alembic head -> first MLflow release, and where it came from (``store_schema.revision_releases``),
     cached with the releases."""
-    data = _release_cached(corpus_dir, ".schema_revisions.json",
-                           lambda: dict(zip(("mapping", "origin"), revision_releases(corpus_dir))))
+    data = release_cached(corpus_dir, ".schema_revisions.json",
+                          lambda: dict(zip(("mapping", "origin"), revision_releases(corpus_dir))))
     if data is None:
         return revision_releases(corpus_dir)
     return dict(data["mapping"]), str(data["origin"])
@@ -143,8 +126,8 @@ def cached_storage(corpus_dir: Path) -> list[StorageRow]:
     without releases."""
     from analysis.tables import flat
 
-    data = _release_cached(corpus_dir, ".storage.json",
-                           lambda: {"rows": [flat(row) for row in storage_rows(release_dirs(corpus_dir))]})
+    data = release_cached(corpus_dir, ".storage.json",
+                          lambda: {"rows": [flat(row) for row in storage_rows(release_dirs(corpus_dir))]})
     return [StorageRow(**row) for row in data["rows"]] if data else []
 
 
@@ -185,12 +168,13 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     cache_path = out / ".cache.sqlite"
     db = ResultCache(cache_path) if settings.use_cache else None
     catalog = cached_catalog(settings.corpus_dir)
-    tool = fingerprint(catalog)
+    known = [sorted(catalog.aliases().items()), sorted(catalog.by_api)]  # what the passes read of the catalog
+    parse, repository = fingerprint("parse", known), fingerprint("repository", known)
     revisions, revisions_origin = cached_revisions(settings.corpus_dir)
 
     # a repository's tree at a commit never changes: its whole result is reusable
     keys = {r.repo: "repo:" + hashlib.sha256(
-        (f"repo\0{tool}\0{r.repo}\0{r.commit}\0{r.root}\0{settings.max_file_bytes}\0{r.git_dir or ''}"
+        (f"repo\0{repository}\0{r.repo}\0{r.commit}\0{r.root}\0{settings.max_file_bytes}\0{r.git_dir or ''}"
          f"\0{json.dumps(sorted(revisions.items()))}").encode()).hexdigest() for r in repos}
 
     # Every repository's result in the cache and the tables already written from exactly these
@@ -198,9 +182,8 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     # redraw, not even the engine to import). If those tables were written as results were parsed,
     # only files.csv's ``cached`` column changes: it alone is rewritten.
     problems_file = settings.corpus_dir / PROBLEMS
-    stamp = hashlib.sha256(json.dumps([tool, list(keys.values()), sha256_file(manifest),
-                                       sha256_file(problems_file) if problems_file.is_file() else "",
-                                       settings.draw_report]).encode()).hexdigest()
+    stamp = fingerprint("tables", [list(keys.values()), sha256_file(manifest),
+                                   sha256_file(problems_file) if problems_file.is_file() else "", settings.draw_report])
     report = progress or (lambda _r, _d, _t: None)
     kept = _unchanged(out, stamp, db, list(keys.values()), settings.draw_report)
     if kept is not None and (kept[2] or _mark_files_cached(out)):
@@ -233,7 +216,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         blackbox = out / ".in-flight"
         shutil.rmtree(blackbox, ignore_errors=True)
         blackbox.mkdir()
-        analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), tool, settings.max_file_bytes,
+        analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), parse, settings.max_file_bytes,
                                 cache_path if db is not None else None, out / "graphs", revisions, blackbox)
         results: list[RepoResult] = []
         files_done: Any = multiprocessing.Value("q", 0)
@@ -328,15 +311,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
             drawer.close()
 
 
-TABLES_STAMP = ".tables.json"  # what the tables in the folder were written from
-
-
 def _write_stamp(out: Path, stamp: str, from_cache: bool, outputs: list[str], summary: AnalyzeSummary) -> None:
-    """Note what the tables of ``out`` were written from (``stamp``), whether files.csv says every
-    result came from the cache, and the run's summary."""
-    atomic_write_text(out / TABLES_STAMP, json.dumps({
-        "stamp": stamp, "from_cache": from_cache, "outputs": outputs,
-        "summary": {**vars(summary), "out_dir": str(summary.out_dir), "seconds": {}}}))
+    """``stamps.write_tables_stamp`` with the run's summary."""
+    write_tables_stamp(out, stamp, from_cache, outputs, {**vars(summary), "out_dir": str(summary.out_dir), "seconds": {}})
 
 
 def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str],
@@ -344,15 +321,8 @@ def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str],
     """When the tables of ``out`` were written from exactly the results a new run would give (same
     stamp, every result cached, every table and graph there): the summary of a run from the cache,
     the outputs, and whether files.csv already says every result came from the cache."""
-    if db is None:
-        return None
-    try:
-        data = json.loads((out / TABLES_STAMP).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if data.get("stamp") != stamp or not all((out / name).is_file() for name in data["outputs"]):
-        return None
-    if report and not (out / "report" / "index.html").is_file():
+    data = read_tables_stamp(out, stamp) if db is not None else None
+    if db is None or data is None or report and not (out / "report" / "index.html").is_file():
         return None
     if any(db.get(key) is None for key in keys):
         return None

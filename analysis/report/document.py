@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from analysis.engine.stamps import fingerprint
 from analysis.passes.traceability import graph_name
 from analysis.report import findings as F
 from analysis.report.figures import bar_figure, graph_figure, pinning_figure, pyplot, storage_figure
@@ -878,10 +879,8 @@ def _inputs_digest(inputs: ReportInputs, latex: bool) -> str:
     the corpus, probe, re-run and reference files it reads) and of the options."""
     options = (inputs.population_name, str(inputs.corpus), str(inputs.probe), str(inputs.rerun), str(inputs.reference),
                str(latex))
-    digest = hashlib.sha256(f"{__version__}\0{chr(0).join(options)}\0".encode())
-    here = Path(__file__).resolve().parent
-    for module in (*sorted(here.rglob("*.py")), BASELINES):
-        digest.update(module.read_bytes())
+    # the report's stage stamp: its code (report/, statistics/, what they import) and baselines.csv
+    digest = hashlib.sha256(f"{fingerprint('report')}\0{chr(0).join(options)}\0".encode())
     for name in REPORT_INPUTS:
         path = inputs.results / name
         if not path.is_file():

@@ -1,0 +1,140 @@
+"""One stamp scheme: a fingerprint per stage of the analysis, over exactly that stage's code and its inputs.
+
+A stage's code is the folders (every ``.py`` below them, recursively) and files of ``STAGES``,
+relative to ``analysis/``, with the code of the stages it builds on (``after``): a new module in a
+folder is covered as soon as it is there, and a module moved out of a stage's paths changes the
+stage's fingerprint (a path it names is then missing). ``tests/analysis/engine/test_stamps.py``
+follows the imports of each stage's entry modules and checks that every module they reach lies
+under the stage's paths. Where each stamp is kept: ``docs/design.md`` ("Stamps").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from miner import __version__
+from miner.corpus import release_dirs, releases_dir
+from miner.fileio import atomic_write_text
+
+PACKAGE = Path(__file__).resolve().parents[1]  # analysis/
+
+_VALUES = ("__init__.py", "ftypes.py", "rows.py", "tables.py", "versions.py")  # the leaf modules every stage reads
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage's code (``code``: folders ending in ``/``, recursive, and files, relative to ``analysis/``),
+    the modules it runs from (``entries``, dotted under ``analysis.``) and the stages whose code it
+    also runs (``after``)."""
+
+    code: tuple[str, ...]
+    entries: tuple[str, ...]
+    after: tuple[str, ...] = ()
+
+
+STAGES: dict[str, Stage] = {
+    # one file's findings (results cache, key of each file): the LibCST pass and the code it calls
+    "parse": Stage((*_VALUES, "reading/", "passes/__init__.py", "passes/code_findings.py", "passes/call_sites.py",
+                    "passes/integrations.py", "passes/mlflow_calls.py", "passes/tracking_uris.py",
+                    "releases/__init__.py", "releases/catalog.py", "engine/__init__.py", "engine/cache.py"),
+                   ("passes.code_findings", "engine.cache")),
+    # one repository's whole result (results cache, key of each repository): every pass over a checkout
+    "repository": Stage((*_VALUES, "reading/", "passes/", "stores/", "releases/__init__.py", "releases/catalog.py",
+                         "engine/__init__.py", "engine/analyzer.py", "engine/cache.py", "engine/repo_state.py"),
+                        ("engine.analyzer", "engine.repo_state"), ("parse",)),
+    # the catalog, schema revisions and storage model read from the corpus's MLflow releases
+    "releases": Stage((*_VALUES, "reading/", "releases/", "data/api_catalog.csv", "data/schema_revisions.csv"),
+                      ("releases.catalog", "releases.schema", "releases.storage")),
+    # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
+    "report": Stage((*_VALUES, "uv_env.py", "engine/__init__.py", "engine/stamps.py", "reading/", "passes/__init__.py", "passes/traceability.py", "report/",
+                     "statistics/", "probe/", "rerun/", "data/baselines.csv"),
+                    ("report.document", "report.process")),
+    # the corpus tables, graphs and statistics of an output folder, and the report drawn with them
+    "tables": Stage((*_VALUES, "engine/", "statistics/"), ("engine.driver", "statistics.community"),
+                    ("repository", "releases", "report")),
+}
+
+
+def stage_paths(stage: str) -> tuple[str, ...]:
+    """Every path of ``stage``'s code, with those of the stages it builds on (each once, in order)."""
+    paths = dict.fromkeys(STAGES[stage].code)
+    for before in STAGES[stage].after:
+        paths.update(dict.fromkeys(stage_paths(before)))
+    return tuple(paths)
+
+
+def code_files(stage: str, root: Path = PACKAGE) -> list[tuple[str, Path | None]]:
+    """Every file of ``stage``'s code under ``root`` (``analysis/``) by its path there, sorted; a file or
+    folder the stage names that is not there comes with None."""
+    found: dict[str, Path | None] = {}
+    for rel in stage_paths(stage):
+        if rel.endswith("/") and (root / rel).is_dir():
+            found.update((p.relative_to(root).as_posix(), p) for p in (root / rel).rglob("*.py"))
+        else:
+            found[rel] = root / rel if (root / rel).is_file() else None
+    return sorted(found.items())
+
+
+def code_digest(stage: str, root: Path = PACKAGE) -> str:
+    """A digest of ``stage``'s code: the path and content of each of its files."""
+    code = [(rel, hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else "missing")
+            for rel, path in code_files(stage, root)]
+    return hashlib.sha256(json.dumps(code).encode()).hexdigest()
+
+
+def fingerprint(stage: str, inputs: Any = None, root: Path = PACKAGE) -> str:
+    """The stamp of ``stage``: the tool's version, the stage's code and its ``inputs`` (JSON values)."""
+    payload = json.dumps([__version__, stage, code_digest(stage, root), inputs])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def release_cached(corpus_dir: Path, name: str, build: Callable[[], dict[str, Any]],
+                   root: Path = PACKAGE) -> dict[str, Any] | None:
+    """``build()``'s result, kept in ``<corpus>/mlflow/<name>`` under the ``releases`` stamp.
+
+    Release directories are renamed into place complete and never changed, so their names and
+    modification times identify them. None when the corpus has no releases.
+    """
+    releases = release_dirs(corpus_dir)
+    if not releases:
+        return None
+    stamp = fingerprint("releases", sorted((v, p.stat().st_mtime_ns) for v, p in releases.items()), root)
+    path = releases_dir(corpus_dir) / name
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("stamp") == stamp:
+            return data
+    except (OSError, ValueError):
+        pass
+    data = {**build(), "stamp": stamp}
+    atomic_write_text(path, json.dumps(data))
+    return data
+
+
+TABLES_STAMP = ".tables.json"  # what the tables in an output folder were written from
+
+
+def write_tables_stamp(out: Path, stamp: str, from_cache: bool, outputs: list[str], summary: dict[str, Any]) -> None:
+    """Note what the tables of ``out`` were written from (``stamp``), whether files.csv says every
+    result came from the cache, and the run's summary."""
+    atomic_write_text(out / TABLES_STAMP, json.dumps({
+        "stamp": stamp, "from_cache": from_cache, "outputs": outputs, "summary": summary}))
+
+
+def read_tables_stamp(out: Path, stamp: str) -> dict[str, Any] | None:
+    """What ``write_tables_stamp`` noted in ``out``, when it was ``stamp`` and every output it lists is
+    there; None otherwise."""
+    try:
+        data = json.loads((out / TABLES_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("stamp") != stamp:
+        return None
+    if not all((out / name).is_file() for name in data["outputs"]):
+        return None
+    return data
