@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.report.findings import RERUN_COMMAND, T_FUNNEL, Facts, Label, Number, Sentence, Share, not_measured
+from analysis.report.facts import RERUN_COMMAND, T_FUNNEL, Facts, Label, Number, Sentence, Share, not_measured
 from analysis.report.inputs import ReportInputs, read_json
 from analysis.versions import version_key
 from miner import __version__

@@ -485,7 +485,8 @@ def test_every_number_with_the_probe_and_the_reruns_is_recomputed(measured: Path
 
 
 def test_no_number_of_a_finding_is_typed_by_hand(analyzed: tuple[Path, Path], measured: Path) -> None:
-    from analysis.report.findings import compute_facts, key_findings, kpi_table
+    from analysis.report.findings import compute_facts
+    from analysis.report.sentences import key_findings, kpi_table
     from analysis.report.methodology import add_threat_facts, threat_sentences
     from analysis.report.inputs import ReportInputs
 
@@ -707,7 +708,7 @@ def test_the_graph_figure_is_the_same_whatever_the_hash_seed() -> None:
 
 
 def test_figures_rendered_in_child_processes_are_the_ones_rendered_here(tmp_path: Path) -> None:
-    from analysis.report.document import FigureRenderer, render_figure
+    from analysis.report.rendering import FigureRenderer, render_figure
     from analysis.report.figures import bar_figure
     figures = {f"f{i}": bar_figure(["a", "b"], [0.2 * i, 0.5], "t", "share") for i in range(3)}
     here = {name: render_figure(fig, latex=False) for name, fig in figures.items()}
@@ -754,7 +755,7 @@ def _storage_counts(releases: int, scale: int) -> pd.DataFrame:
 def test_figures_cut_to_their_tight_box_here_are_those_savefig_cuts(draw: Callable[[], Figure]) -> None:
     import io
 
-    from analysis.report.document import PNG_DPI, render_figure
+    from analysis.report.rendering import PNG_DPI, render_figure
     from analysis.report.figures import pyplot
     expected = io.BytesIO()
     draw().savefig(expected, format="png", dpi=PNG_DPI, bbox_inches="tight")
@@ -767,7 +768,7 @@ def test_a_figure_saved_measures_each_of_its_texts_once(monkeypatch: pytest.Monk
 
     from matplotlib.backends.backend_agg import RendererAgg
 
-    from analysis.report.document import render_figure
+    from analysis.report.rendering import render_figure
     measured: Counter[tuple[str, int, object, float]] = Counter()  # text, font, mathtext, resolution
     measure = RendererAgg.get_text_width_height_descent
 
@@ -857,7 +858,7 @@ def test_a_stuck_child_is_stopped_and_its_figure_rendered_here(monkeypatch: pyte
     import os
     import time
 
-    import analysis.report.document as report
+    import analysis.report.rendering as report
     from analysis.report.figures import bar_figure
     fig = bar_figure(["a", "b"], [0.2, 0.5], "t", "share")
     expected = report.render_figure(fig, latex=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.report.findings import Facts, Number, Share
+from analysis.report.facts import Facts, Number, Share
 from analysis.report.latex import TexTable, escape, macros, sentence_tex, table_tex
 
 
