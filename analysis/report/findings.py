@@ -39,14 +39,6 @@ PROBE_INTEGRITY = ("param re-logged", "metric point repeated", "concurrent write
                    "concurrent writers, one experiment", "client killed mid-log_batch", "half-written file")
 
 
-def _true(series: pd.Series) -> pd.Series:
-    return series.astype(str).str.lower() == "true"
-
-
-def _number(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce")
-
-
 def _in(frame: pd.DataFrame, repos: Iterable[str]) -> pd.DataFrame:
     """The rows of ``frame`` whose repository is one of ``repos``."""
     return frame[frame["repo"].isin(set(repos))] if "repo" in frame else frame.iloc[0:0]
@@ -153,7 +145,7 @@ def _storage_facts(facts: Facts, inputs: ReportInputs) -> None:
             facts.add(Number(name, int(tables.get(release, 0)), "", source, T_STORAGE_MODEL,
                              f"sql_table rows of release {release} in mlflow_storage.csv"))
         limit = storage[(storage["kind"] == "limit") & (storage["name"] == "MAX_PARAM_VAL_LENGTH")]
-        limit = limit[_number(limit["detail"]).notna()]
+        limit = limit[limit["detail"].str.fullmatch(r"\d+")]
         if len(limit):
             ordered = sorted(limit.itertuples(), key=lambda r: version_key(str(r.release)))
             first, last = ordered[0], ordered[-1]
@@ -193,7 +185,7 @@ def _probe_capacity_facts(facts: Facts, probe: pd.DataFrame) -> None:
             sized["size"] = sized["parameter"].str.extract(r"latency at (\d+) ", expand=False)
             sized = sized.dropna(subset=["size"])
             if len(sized):
-                largest = sized.loc[_number(sized["size"]).idxmax()]
+                largest = sized.loc[sized["size"].astype(int).idxmax()]
                 facts.add(Number(f"Probe{stem}Size{suffix}", int(largest["size"]), unit, "probe.csv", T_PROBE,
                                  f"the largest size probe.csv timed {probe_name} at, MLflow {release}, {backend}"))
                 facts.add(Number(f"Probe{stem}{suffix}", float(largest["value"]) * 1000, "ms", "probe.csv", T_PROBE,
@@ -231,8 +223,8 @@ def _tracking_facts(facts: Facts, inputs: ReportInputs) -> None:
                             "the newest last_version of api_catalog.csv: the latest release read"))
     metrics = _in(inputs.table("stored_metrics.csv"), inputs.population)
     if "n_nan" in metrics and len(metrics):
-        nonfinite = (_number(metrics["n_nan"]).fillna(0) > 0) | (_number(metrics["n_inf"]).fillna(0) > 0)
-        repeated = _number(metrics["duplicate_points"]).fillna(0) > 0
+        nonfinite = (metrics["n_nan"] > 0) | (metrics["n_inf"] > 0)
+        repeated = metrics["duplicate_points"] > 0
         facts.add(Share("StoredMetricsNonFinite", int(nonfinite.sum()), len(metrics), "metric histories",
                         "stored_metrics.csv", T_STORED_METRICS, "stored_metrics.csv rows with n_nan or n_inf above 0"))
         facts.add(Share("StoredMetricsRepeated", int(repeated.sum()), len(metrics), "metric histories",
@@ -270,17 +262,17 @@ def _traceability_facts(facts: Facts, inputs: ReportInputs) -> None:
         for column, name, what in (("code_version_linked", "CodeVersionLinked", "runs tied to a code version"),
                                    ("env_linked", "EnvLinked", "an environment named by the MLproject"),
                                    ("data_linked", "DataLinked", "a dataset call")):
-            facts.add(Share(name, int(_true(trace[column]).sum()), n, "repositories", "traceability.csv", T_TRACE,
+            facts.add(Share(name, int(trace[column].astype(bool).sum()), n, "repositories", "traceability.csv", T_TRACE,
                             f"traceability.csv {column} = true ({what}), over the population"))
         for column, name, what in (("orphan_logging_sites", "ReposOrphanLogging",
                                     "logging in code no entry point, script or notebook reaches"),
                                    ("implicit_run_sites", "ReposImplicitRun",
                                     "fluent logging outside start_run in a file starting no run")):
-            facts.add(Share(name, int((_number(trace[column]).fillna(0) > 0).sum()), n, "repositories",
+            facts.add(Share(name, int((trace[column] > 0).sum()), n, "repositories",
                             "traceability.csv", T_TRACE, f"traceability.csv {column} above 0 ({what})"))
-        sites = int(_number(trace["n_metric_sites"]).fillna(0).sum())
+        sites = int(trace["n_metric_sites"].sum())
         if sites:
-            facts.add(Share("MetricSitesReachable", int(_number(trace["metric_sites_reachable"]).fillna(0).sum()),
+            facts.add(Share("MetricSitesReachable", int(trace["metric_sites_reachable"].sum()),
                             sites, "metric-logging call sites", "traceability.csv", T_TRACE,
                             "sum of metric_sites_reachable over sum of n_metric_sites (no interval: sites cluster "
                             "in repositories)", interval=False))
@@ -300,7 +292,7 @@ def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
         ("python pinned", "PythonPinned", "repositories"), ("mlflow pinned", "MlflowPinned", "repositories"),
         ("seeds set", "SeedsSet", "repositories")))
     repro = _in(inputs.table("reproducibility.csv"), inputs.population)
-    readiness = _number(repro["readiness"]).dropna() if "readiness" in repro else pd.Series(dtype=float)
+    readiness = repro["readiness"].dropna() if "readiness" in repro else pd.Series(dtype=float)
     if len(readiness):
         facts.add(Number("ReadinessMedian", float(readiness.median()), "", "reproducibility.csv", T_REPRO,
                          "median readiness score (0 to 1, docs/design.md) over the population", digits=2))
@@ -308,7 +300,7 @@ def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
     if len(entry_points):
         params = _in(inputs.table("parameters.csv"), inputs.population)
         keys = ["repo", "mlproject_path", "entry_point"]
-        required = set(map(tuple, params.loc[_true(params["required"]), keys].to_numpy())) if len(params) else set()
+        required = set(map(tuple, params.loc[params["required"].astype(bool), keys].to_numpy())) if len(params) else set()
         free = sum(1 for key in map(tuple, entry_points[keys].to_numpy()) if key not in required)
         facts.add(Share("EntryPointsNoArgs", free, len(entry_points), "entry points", "parameters.csv",
                         T_ENTRY_POINTS, "entry points (entry_points.csv) with no parameter required = true in "
@@ -347,7 +339,9 @@ def _rerun_facts(facts: Facts, inputs: ReportInputs) -> None:
     rerun = inputs.rerun_table()
     ran = rerun["status"] == "succeeded"
     if int(ran.sum()):
-        seconds = (_number(rerun.loc[ran, "build_seconds"]).fillna(0) + _number(rerun.loc[ran, "run_seconds"]).fillna(0))
+        # rerun.csv has no row type yet: its numbers are read from its text here
+        seconds = (pd.to_numeric(rerun.loc[ran, "build_seconds"], errors="coerce").fillna(0)
+                   + pd.to_numeric(rerun.loc[ran, "run_seconds"], errors="coerce").fillna(0))
         facts.add(Number("RerunMedianSeconds", float(seconds.median()), "s", "rerun.csv", T_RERUN,
                          "median of build_seconds + run_seconds over the rerun.csv rows that succeeded", digits=1))
 

@@ -69,15 +69,14 @@ def tracking(report: Drawing) -> None:
     metrics = inputs.table("stored_metrics.csv")
     metrics = metrics[metrics["repo"].isin(set(inputs.population))] if "repo" in metrics else metrics
     if "n_nan" in metrics and len(metrics):
-        num = {c: pd.to_numeric(metrics[c], errors="coerce").fillna(0) for c in
-               ("n_nan", "n_inf", "duplicate_points", "repeated_steps")}
+        num = {c: metrics[c] for c in ("n_nan", "n_inf", "duplicate_points", "repeated_steps")}
         n = len(metrics)
         doc.table(share_rows([
             ("histories holding NaN or infinite values", int(((num["n_nan"] > 0) | (num["n_inf"] > 0)).sum()), n,
              "n_nan or n_inf above 0"),
             ("histories storing a point twice", int((num["duplicate_points"] > 0).sum()), n,
              "duplicate_points above 0"),
-            ("histories whose steps go back", int((metrics["steps_monotonic"] == "false").sum()), n,
+            ("histories whose steps go back", int((~metrics["steps_monotonic"].astype(bool)).sum()), n,
              "steps_monotonic = false"),
             ("histories with several points at one step", int((num["repeated_steps"] > 0).sum()), n,
              "repeated_steps above 0 (often: logged without a step)"),
@@ -95,13 +94,13 @@ def traceability(report: Drawing) -> None:
         n = len(trace)
 
         def count(column: str) -> int:
-            return int((trace[column] == "true").sum())
+            return int(trace[column].astype(bool).sum())
 
         def positive(column: str) -> int:
-            return int((pd.to_numeric(trace[column], errors="coerce").fillna(0) > 0).sum())
+            return int((trace[column] > 0).sum())
 
         def total(column: str) -> int:
-            return int(pd.to_numeric(trace[column], errors="coerce").fillna(0).sum())
+            return int(trace[column].sum())
 
         repos = share_rows([
             ("runs tied to a code version", count("code_version_linked"), n, "code_version_linked"),
@@ -154,10 +153,10 @@ def reproducibility(report: Drawing) -> None:
     repro = inputs.table("reproducibility.csv")
     repro = repro[repro["repo"].isin(set(inputs.population))] if "repo" in repro else repro
     if not repro.empty:
-        pinned = pd.to_numeric(repro[repro["n_deps"] != "0"]["pinned_share"], errors="coerce").dropna()
+        pinned = repro.loc[repro["n_deps"] != 0, "pinned_share"].dropna()
         fig = pinning_figure([float(v) for v in pinned])
         doc.figure("fig_pinning.png", fig, "reproducibility.csv", "Pinning distribution")
-        readiness = pd.to_numeric(repro["readiness"], errors="coerce")
+        readiness = repro["readiness"]
         doc.para(f"Readiness score: mean {readiness.mean():.3f}, median {readiness.median():.3f} over "
                  f"{len(readiness)} repositories (formula in docs/design.md).")
     names = [p for p in report.practices.get("practice", pd.Series(dtype=str))
@@ -180,7 +179,7 @@ def entry_points(report: Drawing) -> None:
     params = inputs.table("parameters.csv")
     params = params[params["repo"].isin(population)] if "repo" in params else params
     keys = ["repo", "mlproject_path", "entry_point"]
-    required = set(map(tuple, params.loc[params["required"] == "true", keys].to_numpy())) if len(params) else set()
+    required = set(map(tuple, params.loc[params["required"].astype(bool), keys].to_numpy())) if len(params) else set()
     rows = [(f"MLprojects with {kind}", int((mlprojects["env_type"] == kind).sum()), len(mlprojects),
              "mlprojects.csv env_type") for kind in sorted(set(mlprojects["env_type"]) - {""})]
     docker = mlprojects[mlprojects["env_type"] == "docker_env"]
