@@ -137,3 +137,31 @@ def test_a_rerun_from_the_cache_does_not_redraw_the_report(tmp_path: Path) -> No
 
     build_report(tmp_path / "out")
     assert page.stat().st_mtime_ns != drawn  # an input that changed redraws it
+
+
+def test_the_report_room_imports_downward_only() -> None:
+    """document -> sections -> findings, sentences, methodology -> facts, inputs: nothing below the document
+    imports it, no section module imports the document, the facts and the inputs import no other report module
+    but each other's leaves."""
+    import ast
+
+    room = Path(__file__).resolve().parents[3] / "analysis" / "report"
+    imports: dict[str, set[str]] = {}
+    for path in room.rglob("*.py"):
+        module = ".".join(("analysis", "report", *path.relative_to(room).with_suffix("").parts))
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        imports[module] = {m for m in found if m.startswith("analysis.report")}
+    assert "analysis.report.sections.questions" in imports  # the walk found the rooms
+    for module, used in imports.items():
+        if module != "analysis.report.process":  # the process draws through the document
+            assert "analysis.report.document" not in used or module == "analysis.report.document", module
+    for leaf in ("analysis.report.facts", "analysis.report.inputs"):
+        assert not {m for m in imports[leaf] if not m.startswith(("analysis.report.facts", "analysis.report.inputs"))}
+    for module in ("analysis.report.findings", "analysis.report.sentences", "analysis.report.methodology"):
+        assert not {m for m in imports[module] if m.startswith(("analysis.report.sections", "analysis.report.writer"))}
