@@ -10,6 +10,10 @@ A measurement that needs the probe or the re-run says "not measured" with the co
 Figures are PNG, embedded in the HTML as data URIs; tables sort on a click with an inline script;
 long ones collapse. With ``latex``, ``report/latex/`` gets the same tables and figures for a written
 study (``analysis.report.latex``).
+
+This module holds the outline and what is written; the sections are in ``analysis.report.sections``,
+the document they write in ``analysis.report.writer``, the figures' rendering in
+``analysis.report.rendering``.
 """
 
 from __future__ import annotations
