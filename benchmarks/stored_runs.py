@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis.stores.stored_runs import find_stores, read_store  # noqa: E402
+from analysis.stores.discovery import find_stores  # noqa: E402
+from analysis.stores.stored_runs import read_store  # noqa: E402
 
 
 def build_file_store(root: Path, runs: int, metrics: int, per_metric: int) -> None:

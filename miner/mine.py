@@ -5,17 +5,14 @@ next one starts, and checkouts are renamed into place only when complete; so a r
 any moment is finished by the next run, which re-downloads nothing already complete. The
 manifest, lock, search and problem files are rewritten atomically from the journal at the end.
 What a killed run leaves half-written (``repos/.partial/``) is removed by the next run that finds
-no other run going on the same corpus (``corpus_lock``).
+no other run going on the same corpus (``leftovers.corpus_lock``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import logging
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -24,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from miner.corpus import LOCK, MANIFEST, PROBLEMS, RELEASES_TABLE, REPOS, UNSAFE, clone_path_for, releases_dir
+from miner.corpus import LOCK, MANIFEST, PROBLEMS, RELEASES_TABLE, clone_path_for, releases_dir
 from miner import __version__
 from miner.fileio import Journal, read_csv, sha256_file, utc_now, write_csv, write_provenance
 from miner.ftypes import (
@@ -42,19 +39,10 @@ from miner.ftypes import (
     RepoStatus,
     SearchWindow,
 )
-from miner.gitio import (
-    FINGERPRINT_NAMES,
-    GitError,
-    fetch_commit,
-    is_empty_remote_error,
-    materialize,
-    remove_tree,
-    resolve_head,
-    root_commit,
-)
-from miner.local_source import git_dir_of, iter_local_candidates
-
-log = logging.getLogger(__name__)
+from miner.duplicates import mark_duplicates
+from miner.fetch import base_row, fetch_repository
+from miner.leftovers import corpus_lock
+from miner.local_source import iter_local_candidates
 
 JOURNAL = ".mine-journal.jsonl"
 LOCK_COLUMNS = ("repo", "commit", "source", "clone_url")
@@ -83,156 +71,6 @@ def selection_reason(cand: RepoCandidate, sel: GitHubSelection) -> str:
     if cand.source == "github" and cand.size_kb == 0:
         return "empty repository (size 0)"
     return ""
-
-
-def content_hash(blob_shas: dict[str, str]) -> str:
-    """A fingerprint of the code, MLproject and environment files' contents, paths ignored."""
-    relevant = sorted({sha for path, sha in blob_shas.items() if FINGERPRINT_NAMES.search(path)})
-    if not relevant:
-        return ""
-    return hashlib.sha256("\n".join(relevant).encode()).hexdigest()[:20]
-
-
-def base_row(cand: RepoCandidate) -> ManifestRow:
-    """The manifest row of a candidate before anything is fetched."""
-    return ManifestRow(
-        repo=cand.repo, source=cand.source, commit=cand.commit, default_branch=cand.default_branch,
-        stars=cand.stars, forks=cand.forks, is_fork=cand.is_fork, archived=cand.archived,
-        license=cand.license, topics=";".join(cand.topics), created_at=cand.created_at,
-        pushed_at=cand.pushed_at, size_kb=cand.size_kb, description=cand.description.replace("\n", " "),
-        tool_version=__version__, clone_url=cand.clone_url,
-    )
-
-
-def _is_local(cand: RepoCandidate) -> bool:
-    """True when the clone URL is a git directory on this machine, read in place."""
-    path = Path(cand.clone_url)
-    return path.is_absolute() and path.is_dir() and git_dir_of(path) is not None
-
-
-def leftover_temporaries(corpus: Path) -> list[Path]:
-    """What runs killed mid-way leave in a corpus: unfinished checkouts (``repos/.partial/*``),
-    MLflow releases (``mlflow/.partial-*``, ``mlflow/.download-*``) and atomic writes (``.*.tmp``)."""
-    found: list[Path] = []
-    partial = corpus / REPOS / ".partial"
-    if partial.is_dir():
-        found += sorted(partial.iterdir())
-    releases = releases_dir(corpus)
-    for folder in (corpus, releases):
-        if folder.is_dir():
-            found += sorted(p for p in folder.iterdir() if p.name.startswith(".") and (
-                p.name.endswith(".tmp") or folder == releases and p.name.startswith((".partial-", ".download-"))))
-    return found
-
-
-@contextlib.contextmanager
-def corpus_lock(corpus: Path, progress: ProgressFn = _noop) -> Iterator[None]:
-    """Hold a shared lock on ``<corpus>/.mine.lock`` while a run may write temporaries in the corpus.
-
-    On entry, when no other run holds the lock (an exclusive lock is taken without waiting), the
-    leftovers of killed runs are removed: with no run alive, none of them is in use. A run killed
-    with ``kill -9`` loses its lock with its process, so its leftovers are removed by the next run,
-    never those of a run still going on the same corpus.
-    """
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: leftovers stay (harmless) rather than risk a running mine's
-        yield
-        return
-    with (corpus / ".mine.lock").open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info("another mine holds %s: its temporary files are left alone", corpus / ".mine.lock")
-        else:
-            leftovers = leftover_temporaries(corpus)
-            for path in leftovers:
-                remove_tree(path)
-            if leftovers:
-                progress(MineEvent("message", f"removed {len(leftovers)} temporary files and directories "
-                                              "left by an interrupted run"))
-        fcntl.flock(handle, fcntl.LOCK_SH)  # waits while another run cleans
-        yield
-
-
-@contextlib.contextmanager
-def _partial_dir(corpus: Path, repo: str) -> Iterator[Path]:
-    base = corpus / "repos" / ".partial"
-    base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=UNSAFE.sub("_", repo)[:60] + ".", dir=base))
-    try:
-        yield tmp
-    finally:
-        remove_tree(tmp)
-
-
-def fetch_repository(cand: RepoCandidate, settings: MineSettings) -> tuple[ManifestRow, list[Problem]]:
-    """Fetch one repository's tree at its commit into ``repos/``; failures are rows, not raises."""
-    corpus = settings.corpus_dir
-    row = base_row(cand).replace(mined_at=utc_now())
-    rel = clone_path_for(cand.repo)
-    final = corpus / rel
-    with _partial_dir(corpus, cand.repo) as tmp:
-        try:
-            if _is_local(cand):
-                git_dir = Path(cand.clone_url)
-                commit = cand.commit or resolve_head(git_dir)
-                if not commit:
-                    return row.replace(status=RepoStatus.SKIPPED.value, reason="empty repository (no commit)"), []
-            else:
-                git_dir = tmp / "git"
-                commit = fetch_commit(cand.clone_url, git_dir, commit=cand.commit,
-                                      blob_limit=settings.spec.blob_limit, timeout=settings.clone_timeout)
-            tree = materialize(git_dir, commit, tmp / "tree", timeout=settings.clone_timeout)
-            root = root_commit(git_dir, commit)
-        except GitError as err:
-            if is_empty_remote_error(err) and not cand.commit:
-                return row.replace(status=RepoStatus.SKIPPED.value, reason="empty repository (no commit)"), []
-            reason = f"clone failed: {err.last_line}"
-            return row.replace(status=RepoStatus.FAILED.value, reason=reason), []
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists() or final.is_symlink():
-            remove_tree(final)
-        (tmp / "tree").rename(final)
-    problems = [Problem(cand.repo, path, None, "mine", reason) for path, reason in tree.missing]
-    row = row.replace(
-        commit=commit, clone_path=rel, root_commit=root, content_hash=content_hash(tree.blob_shas),
-        n_files=tree.n_files, n_missing=len(tree.missing),
-    )
-    return row, problems
-
-
-def mark_duplicates(rows: Sequence[ManifestRow]) -> list[ManifestRow]:
-    """Mark rows sharing a root commit or a content hash as ``duplicate_of`` the family's oldest."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    by_key: dict[str, str] = {}
-    ok = [r for r in rows if r.status == RepoStatus.OK.value]
-    for row in ok:
-        find(row.repo)
-        for key in (f"root:{row.root_commit}" if row.root_commit else "",
-                    f"content:{row.content_hash}" if row.content_hash else ""):
-            if not key:
-                continue
-            if key in by_key:
-                parent[find(row.repo)] = find(by_key[key])
-            else:
-                by_key[key] = row.repo
-    families: dict[str, list[ManifestRow]] = {}
-    for row in ok:
-        families.setdefault(find(row.repo), []).append(row)
-    leader: dict[str, str] = {}
-    for members in families.values():
-        first = min(members, key=lambda r: (r.created_at or "9999", r.repo.lower()))
-        for member in members:
-            leader[member.repo] = first.repo if member.repo != first.repo else ""
-    return [r.replace(duplicate_of=leader.get(r.repo, "")) for r in rows]
 
 
 def read_lock(path: Path) -> list[RepoCandidate]:

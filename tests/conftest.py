@@ -231,3 +231,22 @@ def dumb_http(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 def spread_dates(n: int, start: date, per_day: int) -> list[str]:
     """``n`` ISO dates, ``per_day`` on each day from ``start``."""
     return [(start + timedelta(days=i // per_day)).isoformat() for i in range(n)]
+
+
+# The fast tier (``python -m pytest -m "not slow"``) leaves out every test that starts a server, builds an
+# environment, runs a sandbox or an MLflow release: the tests that carry one of these markers, or ask for
+# one of these fixtures (wherever the fixture is defined), are marked ``slow`` here, besides those that say so.
+SLOW_MARKERS = frozenset({"uv_env", "postgres", "mysql"})
+SLOW_FIXTURES = frozenset({
+    "current",  # the probe's workload run by the installed MLflow
+    "postgres", "mysql",  # a database server on loopback
+    "new_stores", "old_stores",  # stores written by MLflow releases in their own environments
+    "env_cache", "outcome",  # re-runs: environments built with uv, sandboxes run with bubblewrap
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(m.name in SLOW_MARKERS for m in item.iter_markers()) or SLOW_FIXTURES & set(
+                getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

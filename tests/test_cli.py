@@ -79,6 +79,7 @@ def test_readme_first_two_commands_are_main_job_then_tests() -> None:
     assert "pip install" in tests and "pytest" in tests
 
 
+@pytest.mark.slow  # pip installs the project: an environment built
 def test_readme_main_job_runs_on_a_fresh_corpus(tmp_path: Path, fake_github: FakeGitHub) -> None:
     """The README's first command, verbatim, against the loopback GitHub and local MLflow releases."""
     served = make_repo(tmp_path / "served" / "p.git", {"train.py": "import mlflow\nmlflow.log_param('a', 1)\n",

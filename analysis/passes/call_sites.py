@@ -8,7 +8,9 @@ import libcst as cst
 
 from analysis.releases.catalog import CLIENT_API
 from analysis.ftypes import CallSite
-from analysis.reading.names import CLIENT, CLIENT_GUESS, RUN, Call, Callee, ModuleNames, Where, argument, is_none, string_value
+from analysis.reading.calls import Call, Callee, Where, argument, string_value
+from analysis.reading.names import ModuleNames
+from analysis.reading.scopes import CLIENT, CLIENT_GUESS, RUN, is_none
 
 KEY_KEYWORDS = ("key", "params", "metrics", "tags")
 # Where ``step`` sits positionally in the signatures that take it.

@@ -10,7 +10,8 @@ import libcst as cst
 
 from analysis.ftypes import Integration
 from analysis.reading.cst_walk import dotted
-from analysis.reading.names import Call, Callee, ModuleNames, Where, string_value
+from analysis.reading.calls import Call, Callee, Where, string_value
+from analysis.reading.names import ModuleNames
 
 # Third-party loggers and callbacks that write to MLflow: roots of their packages.
 INTEGRATION_ROOTS: Mapping[str, str] = {

@@ -27,7 +27,9 @@ from analysis.reading.cst_walk import dotted, parse_accepted, parse_checked
 from analysis.ftypes import BadSyntax, FileContext, FileFindings, SourceError
 from analysis.reading.imports import imported_names
 from analysis.passes.integrations import INTEGRATION_ROOTS, Integrations
-from analysis.reading.names import Call, Callee, ModuleNames, Resolver, Where
+from analysis.reading.calls import Call, Callee, Where
+from analysis.reading.names import ModuleNames
+from analysis.reading.resolver import Resolver
 from analysis.passes.tracking_uris import TRACKING_ENV, TrackingUris
 
 __all__ = ["TRACKING_ENV", "Finder", "Resolver", "ast_positions", "find_in_module", "may_use_mlflow", "python_error_line",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from analysis.engine.repo_state import Checkout, RepoResult
 from analysis.rows import ProblemRow, Stage
-from analysis.stores.stored_runs import find_stores, read_store
+from analysis.stores.discovery import find_stores
+from analysis.stores.stored_runs import read_store
 
 
 def stored_runs_pass(checkout: Checkout, result: RepoResult) -> None:

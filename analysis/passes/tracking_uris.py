@@ -13,7 +13,9 @@ import libcst as cst
 from analysis.releases.catalog import CLIENT_API
 from analysis.ftypes import TrackingUri
 from analysis.passes.integrations import framework
-from analysis.reading.names import Call, Callee, ModuleNames, Scope, Where, argument, string_value
+from analysis.reading.calls import Call, Callee, Where, argument, string_value
+from analysis.reading.names import ModuleNames
+from analysis.reading.scopes import Scope
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 ENVIRON_SETTERS = frozenset({"os.environ.setdefault", "os.environ.update", "os.putenv"})

@@ -1,6 +1,6 @@
 """Probe MLflow itself: storage capacity, access time, precision and integrity, per release and backend.
 
-``run.probe(settings)`` drives it; ``workload.py`` is what runs inside each release's environment;
+``run.probe(settings)`` drives it; the folder ``workload-py38/`` is what runs inside each release's environment;
 ``summary.summarize(rows)`` condenses ``probe.csv`` for the report.
 """
 

@@ -1,6 +1,6 @@
 """The probe's driver: for each MLflow release x backend, an environment, a fresh store, the workload, rows.
 
-The workload (``workload.py`` beside this file) runs in a subprocess of the release's interpreter
+The workload (the folder ``workload-py38`` beside this file) runs in a subprocess of the release's interpreter
 and answers with JSON; this module turns the answers into ``probe.csv`` rows, fits how latency
 grows with size, and writes the CSV, its provenance sidecar, the raw answers and a figure.
 """
@@ -32,7 +32,7 @@ from analysis.uv_env import EnvBuildError, EnvSpec, ensure_env
 
 log = logging.getLogger(__name__)
 
-WORKLOAD = Path(__file__).with_name("workload.py")
+WORKLOAD = Path(__file__).with_name("workload-py38")  # a folder run as a script: python WORKLOAD --backend ...
 TIMEOUTS = {"small": 900.0, "medium": 4 * 3600.0, "large": 12 * 3600.0}  # per release x backend
 SERVER_SCHEMES = {"postgresql": "psycopg2-binary", "mysql": "pymysql"}  # scheme -> driver the env needs
 GROWTH = {"search_runs": "runs", "get_metric_history": "points"}  # probes measured at growing sizes

@@ -23,165 +23,21 @@ turns a qualified name into the API it calls (``mlflow.tracking.fluent.log_metri
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Union
 
 import libcst as cst
 
 from analysis.ftypes import FileContext
+from analysis.reading.calls import Call, Callee, string_value
 from analysis.reading.cst_walk import PARSE_LOCK, Walker, dotted
 from analysis.reading.imports import cst_imported_names
-from analysis.releases.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog, is_mlflow
-from analysis.rows import CatalogRow
+from analysis.reading.resolver import Resolver
+from analysis.reading.scopes import CLIENT, CLIENT_GUESS, NONE, OTHER, RUN, Entry, Scope, is_none, rebind
+from analysis.releases.catalog import CLIENT_API, CLIENT_CLASS_PATHS, is_mlflow
 
-# Markers standing for what a name holds when it is not a qualified name.
-CLIENT = "<client>"
-RUN = "<run>"
-OTHER = "<other>"
-NONE = "<none>"
-CLIENT_GUESS = "<client?>"  # an unannotated parameter named like a client, in a module using MLflow
 CLIENT_PARAM = re.compile(r"(?i)^(mlflow_?|ml_)?client$")
 OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 UNION = frozenset({"typing.Union", "typing_extensions.Union"})
 PROPERTIES = frozenset({"property", "cached_property"})  # decorators that make a method read as an attribute
-
-# A string (a qualified name or a marker), or (kind, payload, scope the payload is read in): kinds are
-# "expr" (an assigned expression), "param" (its annotation, or its name as a str), "annotated"
-# ((annotation, value or None, scope the value is read in): the annotation is read in the entry's
-# scope), "class" (the class's own Scope) and "property" (the method's name: ``self.<name>`` is
-# what it returns).
-Entry = Union[str, tuple[str, object, "Scope"]]
-# (cell, line, column) of a node: the line within its notebook cell when there is one
-Where = Callable[[cst.CSTNode], tuple[int | None, int, int]]
-
-
-@dataclass(frozen=True)
-class Resolver:
-    """What resolution needs from the catalog, precomputed once per run: qualified name -> API."""
-
-    aliases: Mapping[str, str]
-    top_level: frozenset[str]
-    rows: Mapping[str, CatalogRow]
-    modules: frozenset[str]  # MLflow modules known to define catalog APIs, with their packages
-
-    @classmethod
-    def from_catalog(cls, catalog: Catalog) -> Resolver:
-        rows = catalog.by_api
-        top = frozenset(api.split(".", 1)[1] for api, r in rows.items() if r.kind == "function")
-        modules: set[str] = set()
-        for row in rows.values():
-            parts = row.module.split(".")
-            modules.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-        return cls(catalog.aliases(), top, rows, frozenset(modules))
-
-    def canonical(self, qualified: str) -> str:
-        """The catalog's name for a qualified name (``mlflow.tracking.fluent.log_metric`` -> ``mlflow.log_metric``)."""
-        if qualified.startswith(CLIENT + "."):
-            return CLIENT_API + qualified[len(CLIENT):]
-        if qualified in CLIENT_CLASS_PATHS:
-            return CLIENT_API
-        return self.aliases.get(qualified, qualified)
-
-    def api(self, qualified: str) -> str | None:
-        """The MLflow API a call of ``qualified`` is, or None when it is no call of MLflow's API."""
-        if not (qualified.startswith("mlflow.") or qualified.startswith(CLIENT + ".")):
-            return None
-        owner = qualified.rpartition(".")[0]
-        if owner not in self.modules and any(part.startswith("_") for part in owner.split(".")[1:]):
-            return None  # a method of a private object (`fluent._active_run_stack.get`), not an API
-        return self.canonical(qualified)
-
-
-def is_none(node: cst.BaseExpression | None) -> bool:
-    """The literal ``None``."""
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
-def holds_none(entry: Entry) -> bool:
-    """An assignment of ``None``, annotated or not, or an annotation without a value."""
-    if entry == NONE:
-        return True
-    return (isinstance(entry, tuple) and entry[0] == "annotated" and isinstance(entry[1], tuple)
-            and (entry[1][1] is None or is_none(entry[1][1])))
-
-
-def rebind(current: Entry | None, entry: Entry) -> Entry | None:
-    """What a name holds once ``entry`` is bound over ``current``; None when ``current`` stays.
-
-    Assigning None never unbinds a name, and an annotation stays with the name it annotates: in
-    ``CLIENT: Optional[MlflowClient] = None`` then ``CLIENT = connect()``, CLIENT is still a client.
-    """
-    if current is not None and current != NONE and holds_none(entry):
-        return None
-    if (isinstance(current, tuple) and current[0] == "annotated" and isinstance(current[1], tuple)
-            and isinstance(entry, tuple) and entry[0] == "expr"):
-        return "annotated", (current[1][0], entry[1], entry[2]), current[2]
-    return entry
-
-
-@dataclass
-class Scope:
-    """Names bound in one module, class or function body.
-
-    ``declared``: the names a ``global`` or ``nonlocal`` statement of this body hands to the scope
-    that owns them (their bindings land there). ``attrs``: in a class, what its methods assign to
-    ``self.<name>`` or ``cls.<name>``.
-    """
-
-    kind: str  # module | class | function
-    parent: Scope | None
-    names: dict[str, Entry] = field(default_factory=dict)
-    star_mlflow: bool = False
-    declared: dict[str, Scope] = field(default_factory=dict)
-    attrs: dict[str, Entry] = field(default_factory=dict)
-
-    def bind(self, name: str, entry: Entry) -> None:
-        owner = self.declared.get(name)
-        if owner is not None:
-            owner.bind(name, entry)
-        elif (bound := rebind(self.names.get(name), entry)) is not None:
-            self.names[name] = bound
-
-
-@dataclass(slots=True)
-class Call:
-    """A call, or a decorator that is not a call, with where it sits in the module."""
-
-    node: cst.BaseExpression  # the call, or the decorator's expression
-    func: cst.BaseExpression  # what is called
-    scope: Scope
-    enclosing: str  # dotted names of the enclosing functions and classes ("" at module level)
-    in_loop: bool  # inside a loop of its function
-    run_contexts: tuple[tuple[cst.BaseExpression, Scope], ...]  # calls of the ``with`` statements around it
-
-
-@dataclass(frozen=True, slots=True)
-class Callee:
-    """What a call calls, once every name is bound."""
-
-    qualified: str  # the function's qualified name; with ``dynamic``, the object's
-    dynamic: bool = False  # ``getattr(obj, <computed name>)(...)``: unresolved
-    via_getattr: bool = False  # ``getattr(obj, "name")(...)``
-
-
-def string_value(node: cst.BaseExpression) -> str | None:
-    """The value of a string literal, None for anything else."""
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def argument(args: Sequence[cst.Arg], position: int | None, keyword: str | None) -> cst.BaseExpression | None:
-    """The argument given by ``keyword``, else the one at ``position`` among positional arguments."""
-    for arg in args:
-        if keyword is not None and arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    positional = [a for a in args if a.keyword is None and not a.star]
-    if position is not None and len(positional) > position:
-        return positional[position].value
-    return None
 
 
 class ModuleNames(Walker):

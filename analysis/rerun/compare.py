@@ -21,7 +21,8 @@ from typing import Any
 from pathlib import Path, PurePosixPath
 
 from analysis.rerun.ftypes import RunRecord
-from analysis.stores.stored_runs import find_stores, read_store
+from analysis.stores.discovery import find_stores
+from analysis.stores.stored_runs import read_store
 from miner.fileio import read_csv
 
 EQUAL_RTOL = 1e-9  # what a float survives through text stores; anything beyond is a different number

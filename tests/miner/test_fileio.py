@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 
 from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings
-from miner.fileio import read_csv, write_csv
+from miner.fileio import Journal, read_csv, write_csv
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
 from tests.conftest import make_repo
@@ -82,3 +83,13 @@ def test_hostile_file_names_survive_mine_and_analyze(tmp_path: Path) -> None:
         assert listed == {name: "analyzed" for name in [*HOSTILE_NAMES, "keys.py"]}
     practices = {p["practice"]: p for p in _pandas(out / "practices.csv") if p["population"] == "all"}
     assert (practices["logs params"]["n_repos"], practices["logs params"]["n_eligible"]) == ("1", "1")
+
+
+def test_journal_survives_torn_line(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append({"a": 1})
+    with journal.path.open("ab") as fh:
+        fh.write(b'{"b": ')
+    journal.append({"c": 3})
+    assert list(journal.read()) == [{"a": 1}, {"c": 3}]
+    assert os.path.getsize(journal.path) > 0

@@ -1,13 +1,8 @@
-"""The whole mine: GitHub, local clones, lock files, faults, resumption and duplicates."""
+"""The whole mine: GitHub, local clones, lock files, faults and resumption."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,37 +10,10 @@ import pytest
 
 from miner import mine as mine_mod
 from miner.fileio import Journal, read_csv
-from miner.corpus import clone_path_for
-from miner.ftypes import CorpusSpec, GitHubSelection, MineEvent, MinerError, MineSettings, MlflowSelection, RepoStatus
+from miner.ftypes import MinerError, RepoStatus
 from miner.mine import mine
 from tests.conftest import FakeGitHub, git, make_empty_bare, make_repo, repo_item
-
-PROJECT = {
-    "MLproject": "name: p\nentry_points:\n  main:\n    command: python train.py\n",
-    "train.py": "import mlflow\nmlflow.log_metric('acc', 1.0)\n",
-    "conda.yaml": "dependencies:\n  - python=3.10\n",
-}
-
-
-def _spec(tmp_path: Path, **github: object) -> CorpusSpec:
-    sel = replace(GitHubSelection(created_from="2020-01-01"), **github)  # type: ignore[arg-type]
-    return CorpusSpec(name="t", path=tmp_path / "t.toml", github=sel, mlflow=MlflowSelection(source="none"))
-
-
-def _settings(tmp_path: Path, **kw: object) -> MineSettings:
-    spec = kw.pop("spec", None) or _spec(tmp_path)
-    base = MineSettings(spec=spec, corpus_dir=tmp_path / "corpus", sleep=lambda s: None,  # type: ignore[arg-type]
-                        skip_mlflow=True, http_timeout=5)
-    return replace(base, **kw)  # type: ignore[arg-type]
-
-
-def _tree_digest(root: Path) -> str:
-    """Contents and mtimes of every file under root: proves nothing was written."""
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        st = p.lstat()
-        h.update(f"{p.relative_to(root)} {st.st_mtime_ns} {st.st_size}".encode())
-    return h.hexdigest()
+from tests.miner.mining import PROJECT, settings_for, spec_for, tree_digest
 
 
 def _rows(corpus: Path) -> dict[str, dict[str, str]]:
@@ -60,9 +28,9 @@ def test_local_mines_bare_and_worktree_repos_at_any_depth_without_touching_them(
     make_repo(src / "deep" / "er" / "bob.git", {"a.py": "x = 1\n"}, bare=True)
     make_repo(src / "carol+thing" / "repo", {"b.py": "y = 2\n"}, bare=True)
     make_repo(src / "we ird ü" / "na:me", {"c.py": "z = 3\n"})
-    before = _tree_digest(src)
-    summary = mine(_settings(tmp_path, from_local=src))
-    assert _tree_digest(src) == before
+    before = tree_digest(src)
+    summary = mine(settings_for(tmp_path, from_local=src))
+    assert tree_digest(src) == before
     rows = _rows(tmp_path / "corpus")
     assert set(rows) == {"alice/proj", "deep/er/bob", "carol/thing", "we ird ü/na:me"}
     odd = rows["we ird ü/na:me"]
@@ -86,7 +54,7 @@ def test_empty_local_repository_is_skipped_with_reason(tmp_path: Path) -> None:
     src = tmp_path / "src"
     make_empty_bare(src / "empty.git")
     make_repo(src / "full", {"a.py": "1\n"})
-    mine(_settings(tmp_path, from_local=src))
+    mine(settings_for(tmp_path, from_local=src))
     rows = _rows(tmp_path / "corpus")
     assert rows["empty"]["status"] == "skipped"
     assert rows["empty"]["reason"] == "empty repository (no commit)"
@@ -96,7 +64,7 @@ def test_empty_local_repository_is_skipped_with_reason(tmp_path: Path) -> None:
 def test_symlink_leaving_the_repository_is_a_problem_row(tmp_path: Path) -> None:
     src = tmp_path / "src"
     make_repo(src / "r", {"a.py": "1\n", "evil": "symlink:../../../etc/passwd", "ok_link": "symlink:a.py"})
-    summary = mine(_settings(tmp_path, from_local=src))
+    summary = mine(settings_for(tmp_path, from_local=src))
     checkout = tmp_path / "corpus" / "repos" / "r"
     assert (checkout / "ok_link").is_symlink()
     assert not (checkout / "evil").exists() and not (checkout / "evil").is_symlink()
@@ -131,7 +99,7 @@ def _github_corpus(tmp_path: Path, fake: FakeGitHub) -> dict[str, Path]:
 
 def test_github_mine_end_to_end(tmp_path: Path, fake_github: FakeGitHub) -> None:
     _github_corpus(tmp_path, fake_github)
-    settings = _settings(tmp_path, api_url=fake_github.base_url, spec=_spec(tmp_path, max_size_kb=1_000_000))
+    settings = settings_for(tmp_path, api_url=fake_github.base_url, spec=spec_for(tmp_path, max_size_kb=1_000_000))
     summary = mine(settings)
     rows = _rows(tmp_path / "corpus")
     assert rows["a/one"]["status"] == "ok"
@@ -151,7 +119,7 @@ def test_second_run_asks_the_network_nothing_and_refetches_nothing(tmp_path: Pat
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     _github_corpus(tmp_path, fake_github)
     fake_github.repos = [r for r in fake_github.repos if r["full_name"] != "f/gone"]
-    settings = _settings(tmp_path, api_url=fake_github.base_url, token="ghp_SECRETSECRET123")
+    settings = settings_for(tmp_path, api_url=fake_github.base_url, token="ghp_SECRETSECRET123")
     mine(settings)
     assert fake_github.requests[0][1].get("Authorization") == "token ghp_SECRETSECRET123"
     n_requests = len(fake_github.requests)
@@ -176,7 +144,7 @@ def test_clone_over_dumb_http(tmp_path: Path, fake_github: FakeGitHub, dumb_http
     root, url = dumb_http
     make_repo(root / "h.git", PROJECT, bare=True, commits=2)
     fake_github.repos.append(repo_item("h/http", f"{url}/h.git", "2020-02-02"))
-    summary = mine(_settings(tmp_path, api_url=fake_github.base_url))
+    summary = mine(settings_for(tmp_path, api_url=fake_github.base_url))
     row = summary.rows[0]
     assert row.status == "ok", row.reason
     assert row.commit == git("rev-parse", "HEAD", cwd=root / "h.git").strip()
@@ -186,8 +154,8 @@ def test_clone_over_dumb_http(tmp_path: Path, fake_github: FakeGitHub, dumb_http
 def test_partial_clone_missing_blob_is_a_problem_row(tmp_path: Path, fake_github: FakeGitHub) -> None:
     served = make_repo(tmp_path / "served" / "p.git", {**PROJECT, "data/big.bin": b"\0" * 300_000}, bare=True)
     fake_github.repos.append(repo_item("p/partial", served.as_uri(), "2020-02-02"))
-    spec = replace(_spec(tmp_path), blob_limit="100k")
-    summary = mine(_settings(tmp_path, api_url=fake_github.base_url, spec=spec))
+    spec = replace(spec_for(tmp_path), blob_limit="100k")
+    summary = mine(settings_for(tmp_path, api_url=fake_github.base_url, spec=spec))
     assert summary.rows[0].status == "ok"
     assert (tmp_path / "corpus" / "repos" / "p" / "partial" / "train.py").is_file()
     assert not (tmp_path / "corpus" / "repos" / "p" / "partial" / "data" / "big.bin").exists()
@@ -197,20 +165,12 @@ def test_partial_clone_missing_blob_is_a_problem_row(tmp_path: Path, fake_github
 
 def test_dry_run_writes_manifest_and_clones_nothing(tmp_path: Path, fake_github: FakeGitHub) -> None:
     _github_corpus(tmp_path, fake_github)
-    mine(_settings(tmp_path, api_url=fake_github.base_url, dry_run=True))
+    mine(settings_for(tmp_path, api_url=fake_github.base_url, dry_run=True))
     rows = _rows(tmp_path / "corpus")
     assert rows["a/one"]["status"] == "planned" and rows["a/one"]["commit"] == ""
     assert rows["e/fork"]["status"] == "skipped"
     assert not (tmp_path / "corpus" / "repos" / "a").exists()
     assert not (tmp_path / "corpus" / "lock.csv").exists()
-
-
-def test_odd_names_get_safe_distinct_paths() -> None:
-    assert clone_path_for("owner/name.with-dots_ok") == "repos/owner/name.with-dots_ok"
-    weird = clone_path_for("we ird/na:me")
-    assert weird.startswith("repos/we_ird-") and "/na_me-" in weird
-    assert clone_path_for("a/..") != clone_path_for("a/.")
-    assert ".." not in clone_path_for("a/..").split("/")
 
 
 # ---- resumption ----------------------------------------------------------------------------------
@@ -230,14 +190,14 @@ def test_interrupted_run_resumes_without_refetching(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(mine_mod, "fetch_repository", flaky)
     with pytest.raises(KeyboardInterrupt):
-        mine(_settings(tmp_path, from_local=src))
+        mine(settings_for(tmp_path, from_local=src))
     assert not (tmp_path / "corpus" / "manifest.csv").exists()
     # a kill -9 in the middle of a journal write leaves a torn last line
     with (tmp_path / "corpus" / ".mine-journal.jsonl").open("ab") as fh:
         fh.write(b'{"type": "repo", "row": {"repo": "r9"')
     calls.clear()
     monkeypatch.setattr(mine_mod, "fetch_repository", lambda c, s: calls.append(c.repo) or real(c, s))
-    summary = mine(_settings(tmp_path, from_local=src))
+    summary = mine(settings_for(tmp_path, from_local=src))
     assert calls == ["r2", "r3", "r4"]
     assert summary.count(RepoStatus.OK) == 5
     manifest = read_csv(tmp_path / "corpus" / "manifest.csv")
@@ -248,11 +208,11 @@ def test_interrupted_run_resumes_without_refetching(tmp_path: Path, monkeypatch:
 def test_lock_file_remines_exactly_those_commits(tmp_path: Path) -> None:
     src = tmp_path / "src"
     work = make_repo(src / "r", {"a.py": "v = 1\n"})
-    mine(_settings(tmp_path, from_local=src))
+    mine(settings_for(tmp_path, from_local=src))
     pinned = read_csv(tmp_path / "corpus" / "lock.csv")[0]["commit"]
     (work / "a.py").write_text("v = 2\n")
     git("commit", "-qam", "later", cwd=work)
-    other = replace(_settings(tmp_path, lock=tmp_path / "corpus" / "lock.csv"), corpus_dir=tmp_path / "again")
+    other = replace(settings_for(tmp_path, lock=tmp_path / "corpus" / "lock.csv"), corpus_dir=tmp_path / "again")
     summary = mine(other)
     assert summary.rows[0].commit == pinned
     assert (tmp_path / "again" / "repos" / "r" / "a.py").read_text() == "v = 1\n"
@@ -264,50 +224,7 @@ def test_bad_lock_file_names_file_and_line(tmp_path: Path) -> None:
     from miner.ftypes import MinerError
 
     with pytest.raises(MinerError, match=r"lock.csv:2: expected a repo and a full 40-hex commit"):
-        mine(_settings(tmp_path, lock=lock))
-
-
-# ---- duplicates --------------------------------------------------------------------------------
-
-def test_duplicates_by_root_commit_and_by_content(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    orig = make_repo(src / "orig", PROJECT, commits=2)
-    git("clone", "-q", str(orig), str(src / "copy"))  # clone-and-push: same root commit
-    (src / "copy" / "extra.py").write_text("z = 3\n")
-    git("add", "-A", cwd=src / "copy")
-    git("commit", "-qm", "student work", cwd=src / "copy")
-    git("remote", "remove", "origin", cwd=src / "copy")
-    # same files as orig's head, fresh history: its root commit differs (another message and tree),
-    # so only the content can tie it to the family
-    classroom = make_repo(src / "classroom", {"README.md": "fresh\n"})
-    for name in PROJECT:
-        (classroom / name).write_bytes((orig / name).read_bytes())
-    (classroom / "README.md").unlink()
-    git("add", "-A", cwd=classroom)
-    git("commit", "-qm", "handed in", cwd=classroom)
-    make_repo(src / "other", {"other.py": "print(1)\n"})
-    summary = mine(_settings(tmp_path, from_local=src))
-    rows = {r.repo: r for r in summary.rows}
-    assert rows["classroom"].root_commit != rows["orig"].root_commit == rows["copy"].root_commit
-    assert rows["classroom"].content_hash == rows["orig"].content_hash != rows["copy"].content_hash
-    dup = {r.repo: r.duplicate_of for r in summary.rows}
-    assert dup["other"] == ""
-    family = {"orig", "copy", "classroom"}
-    leaders = {dup[r] for r in family} - {""}
-    assert len(leaders) == 1
-    leader = leaders.pop()
-    assert dup[leader] == "" and all(dup[r] == leader for r in family - {leader})
-    assert summary.n_duplicates == 2
-
-
-def test_journal_survives_torn_line(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.jsonl")
-    journal.append({"a": 1})
-    with journal.path.open("ab") as fh:
-        fh.write(b'{"b": ')
-    journal.append({"c": 3})
-    assert list(journal.read()) == [{"a": 1}, {"c": 3}]
-    assert os.path.getsize(journal.path) > 0
+        mine(settings_for(tmp_path, lock=lock))
 
 
 def test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on(tmp_path: Path, fake_github: FakeGitHub) -> None:
@@ -334,7 +251,7 @@ def test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on(tmp_path: P
         repo_item("g/good", good.as_uri(), "2020-02-03"),
     ]
     try:
-        summary = mine(_settings(tmp_path, api_url=fake_github.base_url, clone_timeout=1.0))
+        summary = mine(settings_for(tmp_path, api_url=fake_github.base_url, clone_timeout=1.0))
     finally:
         listener.close()
         for conn in held:
@@ -345,63 +262,9 @@ def test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on(tmp_path: P
     assert not any((tmp_path / "corpus" / "repos" / ".partial").iterdir())
 
 
-# ---- leftovers of killed runs -------------------------------------------------------------------
-
-_HOLDER = """
-import sys, time
-from pathlib import Path
-from miner.mine import corpus_lock
-corpus = Path(sys.argv[1])
-with corpus_lock(corpus):
-    busy = corpus / "repos" / ".partial" / "o_busy.abc123"
-    busy.mkdir(parents=True)  # a clone in progress
-    print("fetching", flush=True)
-    time.sleep(120)
-"""
-
-
-def _leftovers(corpus: Path) -> set[str]:
-    return {p.relative_to(corpus).as_posix() for p in mine_mod.leftover_temporaries(corpus)}
-
-
-def test_a_later_run_removes_what_a_killed_run_left(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    (corpus / "repos" / ".partial" / "o_r.k3x9q" / "git" / "objects").mkdir(parents=True)  # killed mid-clone
-    (corpus / "mlflow" / ".partial-2.9.0-a1b2").mkdir(parents=True)
-    (corpus / "mlflow" / ".download-zz").mkdir()
-    (corpus / ".manifest.csv.x1.tmp").write_text("half")
-    make_repo(tmp_path / "src" / "r", {"a.py": "x = 1\n"})
-    events: list[MineEvent] = []
-    summary = mine(_settings(tmp_path, from_local=tmp_path / "src"), events.append)
-    assert summary.count(RepoStatus.OK) == 1
-    assert _leftovers(corpus) == set()
-    assert any("removed 4 temporary" in e.message for e in events)
-    assert (corpus / "repos" / "r" / "a.py").is_file() and (corpus / ".mine-journal.jsonl").is_file()
-
-
-def test_leftovers_of_a_run_still_going_are_kept_until_it_is_killed(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    make_repo(tmp_path / "src" / "r", {"a.py": "x = 1\n"})
-    root = Path(__file__).resolve().parents[2]
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(corpus)], cwd=root, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "fetching\n"
-        mine(_settings(tmp_path, from_local=tmp_path / "src"))  # concurrent with the holder
-        assert _leftovers(corpus) == {"repos/.partial/o_busy.abc123"}
-        holder.send_signal(signal.SIGKILL)  # kill -9: no cleanup runs, the lock goes with the process
-        holder.wait(timeout=10)
-        assert _leftovers(corpus) == {"repos/.partial/o_busy.abc123"}
-        summary = mine(_settings(tmp_path, from_local=tmp_path / "src"))
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
-    assert _leftovers(corpus) == set() and summary.count(RepoStatus.OK) == 1
-
-
 def test_local_directory_without_repositories_is_bad_input(tmp_path: Path) -> None:
     (tmp_path / "src" / "not-a-repo").mkdir(parents=True)
     (tmp_path / "src" / "not-a-repo" / "a.py").write_text("x = 1\n")
     with pytest.raises(MinerError, match="src: no git repository under it"):
-        mine(_settings(tmp_path, from_local=tmp_path / "src"))
+        mine(settings_for(tmp_path, from_local=tmp_path / "src"))
     assert not (tmp_path / "corpus" / "manifest.csv").exists()

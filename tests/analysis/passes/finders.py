@@ -10,7 +10,8 @@ import libcst as cst
 
 from analysis.releases.catalog import load_snapshot
 from analysis.passes.mlflow_calls import Resolver, walk_module
-from analysis.reading.names import Call, Callee, ModuleNames, Where
+from analysis.reading.calls import Call, Callee, Where
+from analysis.reading.names import ModuleNames
 
 RESOLVER = Resolver.from_catalog(load_snapshot())
 Row = TypeVar("Row", covariant=True)

@@ -9,7 +9,9 @@ import pytest
 
 from analysis.releases.catalog import load_snapshot
 from analysis.ftypes import FileContext
-from analysis.reading.names import CLIENT, OTHER, ModuleNames, Resolver
+from analysis.reading.names import ModuleNames
+from analysis.reading.resolver import Resolver
+from analysis.reading.scopes import CLIENT, OTHER
 
 RESOLVER = Resolver.from_catalog(load_snapshot())
 
@@ -119,11 +121,3 @@ def test_what_the_repository_says_about_imports() -> None:
     assert callees(code, FileContext(reexports=frozenset({"tools.track"}))) == [
         ("mlflow.end_run", "mlflow.end_run"), ("track.log_param", "mlflow.log_param")]
     assert callees("mlflow.end_run()\n", implicit_mlflow=True) == [("mlflow.end_run", "mlflow.end_run")]
-
-
-def test_resolver_maps_qualified_names_to_apis() -> None:
-    assert RESOLVER.api("mlflow.tracking.fluent.log_metric") == "mlflow.log_metric"
-    assert RESOLVER.api(f"{CLIENT}.log_batch") == "mlflow.MlflowClient.log_batch"
-    assert RESOLVER.api("mlflow.tracking.MlflowClient") == "mlflow.MlflowClient"
-    assert RESOLVER.api("mlflow.tracking.fluent._active_run_stack.get") is None  # a private object's method
-    assert RESOLVER.api("os.path.join") is None
