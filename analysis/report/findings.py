@@ -1,227 +1,42 @@
-"""The numbers the report quotes, the key-findings sentences made of them, and the proposal's KPIs.
+"""The facts the report quotes, computed from its inputs, one function per question (corpus, storage,
+tracking, traceability, reproducibility); the probe's and the re-runs' facts when they were given.
 
-Every number of a finding is a fact computed here from the CSVs: a ``Share`` (n of a denominator,
-with its 95% Wilson interval), a ``Number`` (a count, a size, a median) or a ``Label`` (a release, an
-API name). A sentence is a template naming its facts (``{ReposMLproject}``); it is dropped when one
-of them cannot be computed from the inputs given, and a measurement that needs the probe or the
-re-run says "not measured" with the command that measures it. No number is typed by hand: the
-report, ``findings.csv`` and LaTeX's ``findings.tex`` are all rendered from these facts.
+Every number of a finding is a fact computed here from the CSVs (``analysis.report.facts``); no number
+is typed by hand.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Union
+from collections.abc import Iterable
 
 import pandas as pd
 
+from analysis.report.facts import (
+    T_API,
+    T_ENTRY_POINTS,
+    T_FUNNEL,
+    T_PROBE,
+    T_REPRO,
+    T_RERUN,
+    T_STORAGE_MODEL,
+    T_STORED_METRICS,
+    T_STORES,
+    T_TRACE,
+    T_TRACKING,
+    T_URI,
+    Facts,
+    Label,
+    Number,
+    Share,
+    backend_name,
+)
 from analysis.report.inputs import ReportInputs
-from analysis.statistics.shares import wilson
 from analysis.versions import version_key
 
-# anchors of the report's tables that findings link to (report.py renders a table under each)
-T_FUNNEL = "t-funnel"
-T_URI = "t-tracking-uris"
-T_STORES = "t-stores"
-T_STORAGE_MODEL = "t-storage-model"
-T_PROBE = "t-probe"
-T_TRACKING = "t-tracking-practices"
-T_API = "t-api-usage"
-T_STORED_METRICS = "t-stored-metrics"
-T_TRACE = "t-traceability"
-T_REPRO = "t-reproducibility-practices"
-T_ENTRY_POINTS = "t-entry-points"
-T_RERUN = "t-rerun"
-
-PROBE_COMMAND = "python cli.py probe"
-RERUN_COMMAND = "python cli.py rerun"
 # outcomes of probe.csv's integrity rows that mean data was lost, duplicated or could not be read
 PROBE_BAD_OUTCOMES = frozenset({"lost", "duplicated", "errors", "partial", "error", "skipped"})
 PROBE_INTEGRITY = ("param re-logged", "metric point repeated", "concurrent writers, one run",
                    "concurrent writers, one experiment", "client killed mid-log_batch", "half-written file")
-BACKEND_NAMES = {"file": "a FileStore", "sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MySQL"}
-
-
-def percent(share: float) -> str:
-    """A share as a whole percentage (one decimal under 1%), ``<0.1`` and ``>99`` where rounding would say 0 or
-    100 wrongly."""
-    share = round(share, 9)  # a Wilson bound of 0 or 1 comes back as 1e-17 or 0.9999999999999999
-    if 0 < share < 0.0005:
-        return "<0.1"
-    if 0 < share < 0.01:
-        return f"{share * 100:.1f}"  # 0.5, not 0 or <1
-    if 0.995 <= share < 1:
-        return ">99"
-    return str(round(share * 100))
-
-
-@dataclass(frozen=True)
-class Share:
-    """``n`` of ``of`` counted things, with the 95% Wilson interval (none when ``interval`` is off:
-    the things cluster in repositories, such as call sites)."""
-
-    name: str  # CamelCase letters: the LaTeX macro stem
-    n: int
-    of: int
-    noun: str
-    source: str
-    table: str
-    definition: str
-    interval: bool = True
-
-    @property
-    def share(self) -> float:
-        return self.n / self.of if self.of else 0.0
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        return wilson(self.n, self.of)
-
-    def pct(self) -> str:
-        """``72%, 59-82%`` (or ``72%``)."""
-        low, high = self.ci
-        return f"{percent(self.share)}%" + (f", {percent(low)}-{percent(high)}%" if self.interval else "")
-
-    def text(self) -> str:
-        return f"{self.n:,} of {self.of:,}{' ' + self.noun if self.noun else ''} ({self.pct()})"
-
-
-@dataclass(frozen=True)
-class Number:
-    """A count, size, time or median, in ``unit`` ('' for a plain count)."""
-
-    name: str
-    value: float
-    unit: str
-    source: str
-    table: str
-    definition: str
-    digits: int = 0
-
-    def text(self) -> str:
-        number = f"{self.value:,.{self.digits}f}"
-        return f"{number} {self.unit}".rstrip()
-
-
-@dataclass(frozen=True)
-class Label:
-    """A value of the data that is not a number: a release, an API."""
-
-    name: str
-    value: str
-    source: str
-    table: str
-    definition: str
-
-    def text(self) -> str:
-        return self.value
-
-
-Fact = Union[Share, Number, Label]
-_PLACEHOLDER = re.compile(r"\{([A-Za-z]+)(?::(n|of|pct))?\}")
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """A finding's sentence: a template whose ``{Name}`` (``{Name:n}``, ``{Name:of}``, ``{Name:pct}``)
-    placeholders are facts."""
-
-    template: str
-    facts: tuple[Fact, ...]
-
-    def render(self, fill: Callable[[Fact, str], str]) -> str:
-        """The sentence with each placeholder replaced by ``fill(fact, part)`` (part: '', n, of, pct)."""
-        by_name = {f.name: f for f in self.facts}
-        return _PLACEHOLDER.sub(lambda m: fill(by_name[m.group(1)], m.group(2) or ""), self.template)
-
-    def text(self) -> str:
-        return self.render(fact_text)
-
-    def sources(self) -> list[tuple[str, str]]:
-        """(table anchor, CSV) of the facts quoted, in order, once each."""
-        seen: dict[tuple[str, str], None] = {}
-        for fact in self.facts:
-            seen.setdefault((fact.table, fact.source), None)
-        return list(seen)
-
-
-def fact_text(fact: Fact, part: str = "") -> str:
-    """A fact as the report prints it; ``part`` picks n, of or pct of a share."""
-    if isinstance(fact, Share) and part == "n":
-        return f"{fact.n:,}"
-    if isinstance(fact, Share) and part == "of":
-        return f"{fact.of:,}"
-    if isinstance(fact, Share) and part == "pct":
-        return fact.pct()
-    return fact.text()
-
-
-@dataclass(frozen=True)
-class Finding:
-    """The key finding of one question: a short paragraph of sentences."""
-
-    question: str  # storage, tracking, traceability, reproducibility
-    title: str
-    sentences: tuple[Sentence, ...]
-
-
-@dataclass(frozen=True)
-class Kpi:
-    """A row of the proposal's KPI table: the KPI, how it is measured, the value, where it comes from."""
-
-    kpi: str
-    measure: str
-    value: Sentence  # a sentence of one fact, or "not measured: run ..."
-    source: str  # corpus code, stored runs, probe, re-run
-
-
-class Facts:
-    """The facts computed from the inputs, by name; ``sentence`` builds a sentence when all its facts exist."""
-
-    def __init__(self) -> None:
-        self.by_name: dict[str, Fact] = {}
-
-    def add(self, fact: Fact | None) -> None:
-        if fact is not None:
-            if not fact.name.isalpha() or not fact.name.isascii():
-                raise ValueError(f"fact name {fact.name!r}: letters only (it names LaTeX macros)")
-            if fact.name in self.by_name:
-                raise ValueError(f"fact {fact.name} computed twice")
-            self.by_name[fact.name] = fact
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.by_name
-
-    def __getitem__(self, name: str) -> Fact:
-        return self.by_name[name]
-
-    def sentence(self, template: str) -> Sentence | None:
-        """The sentence, or None when a fact it quotes was not computed."""
-        names = [m.group(1) for m in _PLACEHOLDER.finditer(template)]
-        if any(n not in self.by_name for n in names):
-            return None
-        return Sentence(template, tuple(dict.fromkeys(self.by_name[n] for n in names)))
-
-    def values(self) -> list[Fact]:
-        return list(self.by_name.values())
-
-
-def not_measured(what: str, command: str) -> Sentence:
-    """A sentence saying what was not measured and the command that measures it."""
-    return Sentence(f"{what}: not measured: run `{command}`.", ())
-
-
-# ---- computing the facts ------------------------------------------------------------------------
-
-def _true(series: pd.Series) -> pd.Series:
-    return series.astype(str).str.lower() == "true"
-
-
-def _number(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce")
 
 
 def _in(frame: pd.DataFrame, repos: Iterable[str]) -> pd.DataFrame:
@@ -330,7 +145,7 @@ def _storage_facts(facts: Facts, inputs: ReportInputs) -> None:
             facts.add(Number(name, int(tables.get(release, 0)), "", source, T_STORAGE_MODEL,
                              f"sql_table rows of release {release} in mlflow_storage.csv"))
         limit = storage[(storage["kind"] == "limit") & (storage["name"] == "MAX_PARAM_VAL_LENGTH")]
-        limit = limit[_number(limit["detail"]).notna()]
+        limit = limit[limit["detail"].str.fullmatch(r"\d+")]
         if len(limit):
             ordered = sorted(limit.itertuples(), key=lambda r: version_key(str(r.release)))
             first, last = ordered[0], ordered[-1]
@@ -352,10 +167,6 @@ def probe_release(probe: pd.DataFrame) -> str:
     return releases[-1] if releases else ""
 
 
-def _backend_name(backend: str) -> str:
-    return backend[:1].upper() + backend[1:] if backend.isalpha() else "Other"
-
-
 def _probe_capacity_facts(facts: Facts, probe: pd.DataFrame) -> None:
     release = probe_release(probe)
     if not release:
@@ -364,7 +175,7 @@ def _probe_capacity_facts(facts: Facts, probe: pd.DataFrame) -> None:
     rows = probe[(probe["release"] == release) & (probe["outcome"] == "measured")]
     for backend in sorted(set(rows["backend"])):
         mine = rows[rows["backend"] == backend]
-        suffix = _backend_name(backend)
+        suffix = backend_name(backend)
         disk = mine[(mine["probe"] == "disk") & (mine["parameter"] == "bytes per run")]
         if len(disk):
             facts.add(Number(f"ProbeBytesPerRun{suffix}", float(disk.iloc[0]["value"]), "B", "probe.csv", T_PROBE,
@@ -374,7 +185,7 @@ def _probe_capacity_facts(facts: Facts, probe: pd.DataFrame) -> None:
             sized["size"] = sized["parameter"].str.extract(r"latency at (\d+) ", expand=False)
             sized = sized.dropna(subset=["size"])
             if len(sized):
-                largest = sized.loc[_number(sized["size"]).idxmax()]
+                largest = sized.loc[sized["size"].astype(int).idxmax()]
                 facts.add(Number(f"Probe{stem}Size{suffix}", int(largest["size"]), unit, "probe.csv", T_PROBE,
                                  f"the largest size probe.csv timed {probe_name} at, MLflow {release}, {backend}"))
                 facts.add(Number(f"Probe{stem}{suffix}", float(largest["value"]) * 1000, "ms", "probe.csv", T_PROBE,
@@ -412,8 +223,8 @@ def _tracking_facts(facts: Facts, inputs: ReportInputs) -> None:
                             "the newest last_version of api_catalog.csv: the latest release read"))
     metrics = _in(inputs.table("stored_metrics.csv"), inputs.population)
     if "n_nan" in metrics and len(metrics):
-        nonfinite = (_number(metrics["n_nan"]).fillna(0) > 0) | (_number(metrics["n_inf"]).fillna(0) > 0)
-        repeated = _number(metrics["duplicate_points"]).fillna(0) > 0
+        nonfinite = (metrics["n_nan"] > 0) | (metrics["n_inf"] > 0)
+        repeated = metrics["duplicate_points"] > 0
         facts.add(Share("StoredMetricsNonFinite", int(nonfinite.sum()), len(metrics), "metric histories",
                         "stored_metrics.csv", T_STORED_METRICS, "stored_metrics.csv rows with n_nan or n_inf above 0"))
         facts.add(Share("StoredMetricsRepeated", int(repeated.sum()), len(metrics), "metric histories",
@@ -451,17 +262,17 @@ def _traceability_facts(facts: Facts, inputs: ReportInputs) -> None:
         for column, name, what in (("code_version_linked", "CodeVersionLinked", "runs tied to a code version"),
                                    ("env_linked", "EnvLinked", "an environment named by the MLproject"),
                                    ("data_linked", "DataLinked", "a dataset call")):
-            facts.add(Share(name, int(_true(trace[column]).sum()), n, "repositories", "traceability.csv", T_TRACE,
+            facts.add(Share(name, int(trace[column].astype(bool).sum()), n, "repositories", "traceability.csv", T_TRACE,
                             f"traceability.csv {column} = true ({what}), over the population"))
         for column, name, what in (("orphan_logging_sites", "ReposOrphanLogging",
                                     "logging in code no entry point, script or notebook reaches"),
                                    ("implicit_run_sites", "ReposImplicitRun",
                                     "fluent logging outside start_run in a file starting no run")):
-            facts.add(Share(name, int((_number(trace[column]).fillna(0) > 0).sum()), n, "repositories",
+            facts.add(Share(name, int((trace[column] > 0).sum()), n, "repositories",
                             "traceability.csv", T_TRACE, f"traceability.csv {column} above 0 ({what})"))
-        sites = int(_number(trace["n_metric_sites"]).fillna(0).sum())
+        sites = int(trace["n_metric_sites"].sum())
         if sites:
-            facts.add(Share("MetricSitesReachable", int(_number(trace["metric_sites_reachable"]).fillna(0).sum()),
+            facts.add(Share("MetricSitesReachable", int(trace["metric_sites_reachable"].sum()),
                             sites, "metric-logging call sites", "traceability.csv", T_TRACE,
                             "sum of metric_sites_reachable over sum of n_metric_sites (no interval: sites cluster "
                             "in repositories)", interval=False))
@@ -481,7 +292,7 @@ def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
         ("python pinned", "PythonPinned", "repositories"), ("mlflow pinned", "MlflowPinned", "repositories"),
         ("seeds set", "SeedsSet", "repositories")))
     repro = _in(inputs.table("reproducibility.csv"), inputs.population)
-    readiness = _number(repro["readiness"]).dropna() if "readiness" in repro else pd.Series(dtype=float)
+    readiness = repro["readiness"].dropna() if "readiness" in repro else pd.Series(dtype=float)
     if len(readiness):
         facts.add(Number("ReadinessMedian", float(readiness.median()), "", "reproducibility.csv", T_REPRO,
                          "median readiness score (0 to 1, docs/design.md) over the population", digits=2))
@@ -489,7 +300,7 @@ def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
     if len(entry_points):
         params = _in(inputs.table("parameters.csv"), inputs.population)
         keys = ["repo", "mlproject_path", "entry_point"]
-        required = set(map(tuple, params.loc[_true(params["required"]), keys].to_numpy())) if len(params) else set()
+        required = set(map(tuple, params.loc[params["required"].astype(bool), keys].to_numpy())) if len(params) else set()
         free = sum(1 for key in map(tuple, entry_points[keys].to_numpy()) if key not in required)
         facts.add(Share("EntryPointsNoArgs", free, len(entry_points), "entry points", "parameters.csv",
                         T_ENTRY_POINTS, "entry points (entry_points.csv) with no parameter required = true in "
@@ -528,7 +339,9 @@ def _rerun_facts(facts: Facts, inputs: ReportInputs) -> None:
     rerun = inputs.rerun_table()
     ran = rerun["status"] == "succeeded"
     if int(ran.sum()):
-        seconds = (_number(rerun.loc[ran, "build_seconds"]).fillna(0) + _number(rerun.loc[ran, "run_seconds"]).fillna(0))
+        # rerun.csv has no row type yet: its numbers are read from its text here
+        seconds = (pd.to_numeric(rerun.loc[ran, "build_seconds"], errors="coerce").fillna(0)
+                   + pd.to_numeric(rerun.loc[ran, "run_seconds"], errors="coerce").fillna(0))
         facts.add(Number("RerunMedianSeconds", float(seconds.median()), "s", "rerun.csv", T_RERUN,
                          "median of build_seconds + run_seconds over the rerun.csv rows that succeeded", digits=1))
 
@@ -544,175 +357,3 @@ def compute_facts(inputs: ReportInputs) -> Facts:
     return facts
 
 
-# ---- the sentences ----------------------------------------------------------------------------
-
-def _keep(*sentences: Sentence | None) -> tuple[Sentence, ...]:
-    return tuple(s for s in sentences if s is not None)
-
-
-def _probe_storage_sentence(facts: Facts) -> Sentence | None:
-    if "ProbeRelease" not in facts:
-        return not_measured("Capacity and access time of MLflow's stores (bytes per run, search latency)",
-                            f"{PROBE_COMMAND} --probe capacity")
-    parts = []
-    for backend, label in BACKEND_NAMES.items():
-        suffix = _backend_name(backend)
-        if f"ProbeBytesPerRun{suffix}" in facts:
-            parts.append(f"{{ProbeBytesPerRun{suffix}}} in {label}")
-    searches = [f"{{ProbeSearch{_backend_name(b)}}} in {label} (over {{ProbeSearchSize{_backend_name(b)}}})"
-                for b, label in BACKEND_NAMES.items() if f"ProbeSearch{_backend_name(b)}" in facts]
-    if not parts and not searches:
-        return None
-    text = "Probing MLflow {ProbeRelease} itself"
-    if parts:
-        text += ", a run takes " + ", ".join(parts)
-    if searches:
-        text += ("; " if parts else ", ") + "a filtered search_runs answers in " + ", ".join(searches)
-    return facts.sentence(text + ".")
-
-
-def key_findings(facts: Facts) -> list[Finding]:
-    """One paragraph per question, each sentence made of facts; a missing probe or re-run says so."""
-    storage = _keep(
-        facts.sentence("{ReposTrackingURI} set a tracking URI in code or configuration; of these, {ReposURIServer:n} "
-                       "({ReposURIServer:pct}) name a tracking server (http or https), {ReposURILocal:n} "
-                       "({ReposURILocal:pct}) a local file or SQLite store, {ReposURIDatabricks:n} ({ReposURIDatabricks:pct}) Databricks, and "
-                       "{ReposURIUnknown:n} ({ReposURIUnknown:pct}) a value computed at run time or read from the "
-                       "environment (a repository may do several); the others set none in the repository, so MLflow "
-                       "logs to a local ./mlruns folder unless MLFLOW_TRACKING_URI is set where they run."),
-        facts.sentence("{ReposStore} commit an experiment store to the repository ({NStores} stores holding "
-                       "{NStoredRuns} runs, {StoreBytesPerRun} of store files per run); {RunsAbsArtifactURI} record an "
-                       "absolute artifact location on the author's machine, which a clone elsewhere does not have."),
-        facts.sentence("MLflow's own storage model, read from the source of {NReleasesRead} releases ({FirstRelease} "
-                       "to {LastRelease}), grew from {SqlTablesFirst} to {SqlTablesLast} SQL tables, and the longest "
-                       "parameter value it accepts from {ParamLenFirst} ({ParamLenFirstRelease}) to {ParamLenLast}."),
-        _probe_storage_sentence(facts),
-    )
-    tracking = _keep(
-        facts.sentence("{ReposLogMetrics} log metrics and {ReposLogParams} log parameters. Of the {ReposLogging} "
-                       "repositories that log anything, {ManualOnly:n} ({ManualOnly:pct}) call the logging API by hand "
-                       "only, {AutologOnly:n} ({AutologOnly:pct}) rely on autolog only and {AutologAndManual:n} "
-                       "({AutologAndManual:pct}) do both."),
-        facts.sentence("{UsesSteps} give a step, so that a metric has a history; {ComputedKeys} compute at least "
-                       "one key (an f-string, a variable), which no static reading can list."),
-        facts.sentence("{LogsModels} log a model, {RegistersModels} register one and {LogsDatasets} log a dataset."),
-        facts.sentence("The most used API is {TopApi}, in {TopApiRepos}; {DeprecatedApi} call an API deprecated or "
-                       "removed by the latest release read ({LatestRelease})."),
-        facts.sentence("In the committed stores, {RunsFailed} were left FAILED and {RunsRunning} RUNNING; "
-                       "{StoredMetricsNonFinite} hold NaN or infinite values and {StoredMetricsRepeated} store a point "
-                       "twice."),
-        facts.sentence("Probing MLflow {ProbeRelease} (each backend counted apart), {ProbeExact} came back exactly as "
-                       "logged, and {ProbeIntegrityBad} lost, duplicated or could not read data.")
-        if "ProbeRelease" in facts
-        else not_measured("Tracking precision and data integrity of MLflow's stores (values read back, concurrent "
-                          "writers, interrupted writes)", f"{PROBE_COMMAND} --probe precision --probe integrity"),
-    )
-    traceability = _keep(
-        facts.sentence("{CodeVersionLinked} tie their runs to a code version (a valid MLproject, whose runs MLflow "
-                       "tags with the commit, or an explicit commit tag), {EnvLinked} to an environment and "
-                       "{DataLinked} to a dataset."),
-        facts.sentence("{MetricSitesReachable} are reachable from an MLproject entry point; {ReposOrphanLogging} log "
-                       "from code that no entry point, script or notebook reaches, and {ReposImplicitRun} log outside "
-                       "any run in a file that starts none (MLflow then opens one itself)."),
-        facts.sentence("In the committed stores, {RunsGitCommit} record a git commit, but only {CommitsInHistory:n} of "
-                       "the {CommitsInHistory:of} that could be looked up ({CommitsInHistory:pct}) name a commit of the "
-                       "mined repository's history; "
-                       "{RunsSourceExists} name a source file that exists at the mined commit, and {RunsEntryPoint} "
-                       "an MLproject entry point."),
-    )
-    reproducibility = _keep(
-        facts.sentence("{ReposMLproject} ship an MLproject; {EnvSpecNone} declare no environment at all."),
-        facts.sentence("Of the {PinAll:of} repositories declaring dependencies, {PinAll:n} ({PinAll:pct}) pin every "
-                       "one exactly and {PinNone:n} ({PinNone:pct}) pin none; {PythonPinned} name a Python version, "
-                       "{MlflowPinned} pin MLflow exactly and {SeedsSet} set a random seed."),
-        facts.sentence("{EntryPointsNoArgs} run without arguments (every parameter has a default); the median "
-                       "readiness score is {ReadinessMedian} (its maximum is one)."),
-        facts.sentence("Re-run in a sandbox, {RerunBuilt} had their environment built, {RerunRan} ran to the end and "
-                       "{RerunSame} gave the committed run's metrics; a successful re-run took {RerunMedianSeconds} "
-                       "(median, build and run).") if "RerunBuilt" in facts
-        else not_measured("Reproducibility success rate and time to re-run (entry points re-executed and compared with "
-                          "their committed runs)", RERUN_COMMAND),
-    )
-    return [Finding("storage", "Storage: what is stored, how and where", storage),
-            Finding("tracking", "Tracking: how metrics and parameters are logged", tracking),
-            Finding("traceability", "Traceability: can a run be traced to its code, data and environment", traceability),
-            Finding("reproducibility", "Reproducibility: can an experiment be run again", reproducibility)]
-
-
-def kpi_table(facts: Facts) -> list[Kpi]:
-    """The proposal's KPIs, each with its measure, value (or the command that measures it) and source."""
-    rows: list[tuple[str, str, str | Sentence, str]] = [
-        ("storage capacity", "bytes per run of the experiment stores committed to repositories",
-         "{StoreBytesPerRun} ({NStoredRuns} runs)", "stored runs"),
-        ("storage capacity", "bytes per run of a fresh store, by backend",
-         "{ProbeBytesPerRunFile} (FileStore), {ProbeBytesPerRunSqlite} (SQLite), MLflow {ProbeRelease}", "probe"),
-        ("access-time efficiency", "search_runs latency (filter and order-by) at the largest size probed",
-         "{ProbeSearchFile} (FileStore), {ProbeSearchSqlite} (SQLite) over {ProbeSearchSizeSqlite}", "probe"),
-        ("access-time efficiency", "get_metric_history latency at the largest history probed",
-         "{ProbeHistoryFile} (FileStore), {ProbeHistorySqlite} (SQLite) over {ProbeHistorySizeSqlite}", "probe"),
-        ("tracking precision", "values and keys read back exactly by a fresh process", "{ProbeExact}", "probe"),
-        ("tracking precision", "repositories computing a logged key (not listable statically)", "{ComputedKeys}",
-         "corpus code"),
-        ("data integrity", "integrity checks that lost, duplicated or could not read data", "{ProbeIntegrityBad}",
-         "probe"),
-        ("data integrity", "committed runs left FAILED", "{RunsFailed}", "stored runs"),
-        ("data integrity", "committed metric histories holding NaN or infinite values", "{StoredMetricsNonFinite}",
-         "stored runs"),
-        ("traceability of changes", "repositories whose runs are tied to a code version", "{CodeVersionLinked}",
-         "corpus code"),
-        ("traceability of changes", "committed runs recording a git commit", "{RunsGitCommit}", "stored runs"),
-        ("transparency", "metric-logging call sites reachable from an MLproject entry point",
-         "{MetricSitesReachable}", "corpus code"),
-        ("transparency", "committed runs whose params are all declared by their MLproject entry point",
-         "{RunsParamsMatch}", "stored runs"),
-        ("version history", "repositories committing their experiment store", "{ReposStore}", "stored runs"),
-        ("version history", "recorded commits found in the repository's published history", "{CommitsInHistory}",
-         "stored runs"),
-        ("reproducibility success rate", "entry points re-run whose metrics equal the committed run's", "{RerunSame}",
-         "re-run"),
-        ("reproducibility success rate", "median readiness score (a static estimate, one at most)", "{ReadinessMedian}",
-         "corpus code"),
-        ("ease of re-running", "median time to build the environment and run, successful re-runs",
-         "{RerunMedianSeconds}", "re-run"),
-        ("ease of re-running", "entry points re-run that ran, given their environment was built",
-         "{RerunRanGivenBuilt}", "re-run"),
-        ("ease of re-running", "entry points that run without arguments", "{EntryPointsNoArgs}", "corpus code"),
-    ]
-    commands = {"probe": f"{PROBE_COMMAND}", "re-run": RERUN_COMMAND}
-    out = []
-    for kpi, measure, template, source in rows:
-        sentence = facts.sentence(template) if isinstance(template, str) else template
-        if sentence is None:
-            sentence = Sentence(f"not measured: run `{commands[source]}`" if source in commands
-                                else "not measured: no input for it", ())
-        out.append(Kpi(kpi, measure, sentence, source))
-    return out
-
-
-def facts_frame(facts: Facts) -> pd.DataFrame:
-    """Every fact as a row (what ``findings.csv`` holds): name, value, n, of, share, interval, source, definition."""
-    rows = []
-    for fact in facts.values():
-        row: dict[str, object] = {"name": fact.name, "text": fact.text(), "n": "", "of": "", "share": "",
-                                  "ci_low": "", "ci_high": "", "value": "", "unit": "", "source": fact.source,
-                                  "table": fact.table, "definition": fact.definition}
-        if isinstance(fact, Share):
-            low, high = fact.ci if fact.interval else (math.nan, math.nan)
-            row.update(n=fact.n, of=fact.of, share=round(fact.share, 4),
-                       ci_low="" if math.isnan(low) else round(low, 4), ci_high="" if math.isnan(high) else round(high, 4))
-        elif isinstance(fact, Number):
-            row.update(value=fact.value, unit=fact.unit)
-        else:
-            row.update(value=fact.value)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["name", "text", "n", "of", "share", "ci_low", "ci_high", "value", "unit",
-                                       "source", "table", "definition"])
-
-
-def quoted_facts(findings: Iterable[Finding], kpis: Iterable[Kpi]) -> Mapping[str, Fact]:
-    """The facts the findings and the KPI table quote, by name."""
-    out: dict[str, Fact] = {}
-    for sentence in [s for f in findings for s in f.sentences] + [k.value for k in kpis]:
-        for fact in sentence.facts:
-            out.setdefault(fact.name, fact)
-    return out

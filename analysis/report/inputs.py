@@ -24,12 +24,23 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.tables import CATALOG, STORAGE, TABLES, table_frame
+
 REFERENCE_FILES = ("dev-call-sites.csv", "dev-mlprojects.jsonl", "dev-dependencies.csv")
+
+
+# the row type of each table this tool writes, by file name: read back typed (``tables.table_frame``)
+ROW_TYPES: dict[str, type] = {table.file: table.row_type for table in (*TABLES.values(), CATALOG, STORAGE)}
 
 
 def read_frame(path: Path) -> pd.DataFrame:
     """A CSV as strings, as written (empty cells stay ''); an empty frame when the file is absent."""
     return pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame()
+
+
+def read_typed(path: Path, row_type: type) -> pd.DataFrame:
+    """A CSV this tool wrote, typed by its row type (booleans, ints, floats, None); an empty frame when absent."""
+    return table_frame(path, row_type) if path.is_file() else pd.DataFrame()
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -101,8 +112,19 @@ class ReportInputs:
         return self._frames[f"derived:{key}"]
 
     def table(self, name: str) -> pd.DataFrame:
-        """A CSV of the results directory (``stores.csv``...), empty when absent."""
-        return self._read(name, self.results / name)
+        """A CSV of the results directory (``stores.csv``...), empty when absent: typed when it is a table
+        with a row type (``ROW_TYPES``), else as strings (the statistics tables, ``practices.csv``...)."""
+        row_type = ROW_TYPES.get(name)
+        if row_type is None:
+            return self._read(name, self.results / name)
+        if name not in self._frames:
+            self._frames[name] = read_typed(self.results / name, row_type)
+        return self._frames[name]
+
+    def text_table(self, name: str) -> pd.DataFrame:
+        """A CSV of the results directory as the strings written (for code that compares cell texts, such
+        as ``analysis.report.reference``)."""
+        return self._read(f"text:{name}", self.results / name)
 
     def corpus_table(self, name: str) -> pd.DataFrame:
         """A CSV of the corpus (``manifest.csv``, ``search.csv``, ``lock.csv``, ``mlflow/releases.csv``)."""

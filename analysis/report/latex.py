@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.report.findings import Fact, Finding, Kpi, Number, Sentence, Share, percent
+from analysis.report.facts import Fact, Finding, Kpi, Number, Sentence, Share, percent
 from miner.fileio import atomic_write_bytes, atomic_write_text
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.report.findings import RERUN_COMMAND, T_FUNNEL, Facts, Label, Number, Sentence, Share, not_measured
+from analysis.report.facts import RERUN_COMMAND, T_FUNNEL, Facts, Label, Number, Sentence, Share, not_measured
 from analysis.report.inputs import ReportInputs, read_json
+from analysis.tables import TRUE
 from analysis.versions import version_key
 from miner import __version__
 from miner.fileio import sha256_file
@@ -97,7 +98,7 @@ def selection_funnel(inputs: ReportInputs) -> pd.DataFrame:
     collected = len(manifest)
     search = inputs.corpus_table("search.csv")
     if isinstance(total, int):
-        windows = int((search.get("split", pd.Series(dtype=str)) != "true").sum()) if len(search) else 0
+        windows = int((search.get("split", pd.Series(dtype=str)) != TRUE).sum()) if len(search) else 0
         rows.append({"step": "GitHub search (total_count)", "repositories": total, "removed": "",
                      "reason": f"topic query, forks included; {windows} created: windows in search.csv; search "
                                + ("complete" if prov.get("search_complete") else "INCOMPLETE")})

@@ -7,7 +7,7 @@ else wants: the one left idle while ``analyze`` imports the engine and lists the
 the one the last repositories and the tables leave; not the workers'. The process is a
 new interpreter (``_START``, this package first on its path: no thread and no lock of the driver's,
 and none of its main module), so it may render the report's figures in forked children
-(``report.FigureRenderer``), on the core the driver leaves idle.
+(``analysis.report.rendering.FigureRenderer``), on the core the driver leaves idle.
 
     drawer = ReportProcess()     # starts importing
     ...                          # the run writes its row tables into a staging folder

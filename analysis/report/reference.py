@@ -19,6 +19,8 @@ from typing import Any
 import pandas as pd
 from packaging.utils import canonicalize_name
 
+from analysis.tables import TRUE
+
 FAMILIES = ("fluent", "flavor", "client")
 Site = tuple[str, str, int, str]  # repo, path, line, api
 
@@ -75,7 +77,8 @@ def mlproject_differences(mlprojects: Iterable[Mapping[str, str]], entry_points:
                           parameters: Iterable[Mapping[str, str]],
                           reference: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, list[str]]]:
     """(repo, path, differences) of every reference MLproject file, compared field by field with
-    ``mlprojects.csv``, ``entry_points.csv`` and ``parameters.csv`` rows (an empty list: the same)."""
+    ``mlprojects.csv``, ``entry_points.csv`` and ``parameters.csv`` rows as their CSV text (``csv.DictReader``'s
+    rows; an empty list: the same)."""
     ours = {(r["repo"], r["path"]): r for r in mlprojects}
     eps: dict[tuple[str, str], dict[str, Mapping[str, str]]] = {}
     for r in entry_points:
@@ -91,7 +94,7 @@ def mlproject_differences(mlprojects: Iterable[Mapping[str, str]], entry_points:
         if mine is None:
             found.append("missing from mlprojects.csv")
         else:
-            if (mine["valid"] == "true") != ref["ok"]:
+            if (mine["valid"] == TRUE) != ref["ok"]:
                 found.append(f"valid {mine['valid']} vs loader ok={ref['ok']} ({mine['error'] or ref.get('error')})")
             if ref["ok"]:
                 found += _mlproject_fields(mine, ref, eps.get(key, {}), params, key)
@@ -117,7 +120,7 @@ def _mlproject_fields(mine: Mapping[str, str], ref: Mapping[str, Any], my_eps: M
         for p in ep["parameters"]:
             m = mp.get(p["name"])
             default = None if p["default"] is None else str(p["default"])
-            mine_default = None if m is None or m["required"] == "true" else m["default"]
+            mine_default = None if m is None or m["required"] == TRUE else m["default"]
             if m is None or m["type"] != p["type"] or mine_default != default:
                 found.append(f"parameter {name}.{p['name']}: {m and (m['type'], m['default'])} "
                              f"vs {(p['type'], p['default'])}")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from analysis.report.findings import Facts, Number, Share
+from analysis.report.facts import Facts, Number, Share
 from analysis.report.latex import TexTable, escape, macros, sentence_tex, table_tex
+from tests.analysis.report.sample import read_facts
 
 
 @pytest.mark.parametrize(("text", "tex"), [
@@ -52,3 +58,48 @@ def test_booktabs_table_and_longtable() -> None:
     assert short.index("\\toprule") < short.index("\\midrule") < short.index("\\bottomrule")
     long = table_tex(TexTable("l", pd.DataFrame({"repo": [f"r{i}" for i in range(40)]}), "Long"))
     assert "\\begin{longtable}" in long and "\\end{longtable}" in long and "\\begin{table}" not in long
+
+
+@pytest.mark.slow
+def test_latex_tables_figures_and_macros(measured: Path, tmp_path: Path) -> None:
+    latex = measured / "report" / "latex"
+    tables = sorted((latex / "tables").glob("*.tex"))
+    assert {"funnel", "stores", "tracking-practices", "probe", "rerun", "baselines"} <= {t.stem for t in tables}
+    for table in tables:
+        text = table.read_text()
+        envs = re.findall(r"\\(begin|end)\{(\w+)\}", text)
+        stack: list[str] = []
+        for kind, env in envs:
+            if kind == "begin":
+                stack.append(env)
+            else:
+                assert stack.pop() == env, table
+        assert not stack and {"tabular", "longtable"} & {e for _k, e in envs}, table
+        assert text.index("\\toprule") < text.index("\\midrule") < text.index("\\bottomrule"), table
+    assert {p.name for p in (latex / "figures").glob("*.pdf")} == {
+        "fig_storage.pdf", "fig_api_popularity.pdf", "fig_practices.pdf", "fig_traceability.pdf", "fig_pinning.pdf",
+        "fig_graph.pdf"}
+    macros = re.findall(r"\\newcommand\{\\([A-Za-z]+)\}\{([^\n]*)\}\n", (latex / "findings.tex").read_text())
+    names = [m[0] for m in macros]
+    assert len(names) == len(set(names))
+    defined = dict(macros)
+    assert defined["NReposMLproject"] == "2" and defined["DenReposMLproject"] == "3"
+    assert defined["PctReposMLproject"] == "67\\%" and defined["LowReposMLproject"] == "21\\%"
+    assert defined["NRerunMedianSeconds"] == "60.0 s"
+    for name in read_facts(measured):
+        assert f"N{name}" in defined, name
+    text = (latex / "findings-text.tex").read_text()
+    used = set(re.findall(r"\\([A-Z][A-Za-z]+)\{\}", text)) | set(re.findall(r"\\((?:Pct|Low|High)[A-Za-z]+)", text))
+    assert used and used <= set(defined)
+    assert not re.search(r"\d", re.sub(r"\\[A-Za-z]+", "", text.split("\\begin{longtable}")[0]))
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        return  # the checks above stand for compiling (.ci/run installs Debian's texlive-latex-recommended)
+    shutil.copytree(latex, tmp_path / "latex")
+    for _ in range(2):
+        proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+                              cwd=tmp_path / "latex", capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stdout[-2000:]
+    assert (tmp_path / "latex" / "report.pdf").stat().st_size > 10_000
+
+

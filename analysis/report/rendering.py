@@ -1,0 +1,130 @@
+"""Figures rendered to PNG (and PDF for LaTeX), cut to their tight box, here or in forked child processes."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import select
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
+
+PNG_DPI = 110
+
+
+def tight_box(fig: Figure, dpi: float) -> Bbox | str:
+    """The box ``savefig(bbox_inches="tight", dpi=dpi)`` cuts a PNG to, measured without drawing
+    ("tight" for a figure with a layout engine, or not on matplotlib's Agg canvas).
+
+    Given "tight", ``savefig`` draws the figure without output (to lay it out), measures it, then
+    draws it: the first draw and the measure are a third of its time. Measured here, as
+    ``tight_layout`` measures a figure (``get_tightbbox`` lays out what it measures), the figure is
+    drawn once, to the same bytes (``test_figures_cut_to_their_tight_box_here_are_those_savefig_cuts``).
+    """
+    from matplotlib import rcParams
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas
+    if not isinstance(canvas, FigureCanvasAgg) or fig.get_layout_engine() is not None:
+        return "tight"  # a layout engine places the Axes in that first draw
+    shown = fig.dpi
+    fig.dpi = dpi  # as savefig sets it while it saves
+    try:
+        renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+        return fig.get_tightbbox(renderer).padded(rcParams["savefig.pad_inches"])
+    finally:
+        fig.dpi = shown
+
+
+def render_figure(fig: Figure, latex: bool) -> tuple[bytes, bytes | None]:
+    """A figure as PNG, and as PDF with ``latex``, each cut to its tight box (saved from
+    ``analysis.report.canvas.MeasuringCanvas``, which becomes the figure's canvas)."""
+    from analysis.report.canvas import MeasuringCanvas
+
+    MeasuringCanvas(fig)  # its text measured once, for the box and for the drawing
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PNG_DPI, bbox_inches=tight_box(fig, PNG_DPI))
+    if not latex:
+        return buf.getvalue(), None
+    pdf = io.BytesIO()
+    fig.savefig(pdf, format="pdf", bbox_inches="tight")
+    return buf.getvalue(), pdf.getvalue()
+
+
+CHILD_SECONDS = 300.0  # a child rendering one figure longer than this is stuck
+
+
+class FigureRenderer:
+    """Figures rendered in forked child processes, ``jobs`` at a time, while the report goes on
+    (with ``jobs`` 0: each rendered here, when it is submitted).
+
+    Drawing a figure (laying out its text, rasterizing) is most of a report's time; a child
+    forked with the figure built renders it on the other core. Only for a process with no other
+    thread (a fork copies only the calling thread: a lock another one holds would stay held), such
+    as the report process of ``analysis.report.process``. A child that fails leaves the figure to
+    be rendered here, to the same bytes.
+    """
+
+    @classmethod
+    def if_safe(cls, jobs: int) -> FigureRenderer | None:
+        """A renderer when this process runs no other thread (so may fork) and has a core to spare, else None."""
+        return cls(jobs) if threading.active_count() == 1 and (os.cpu_count() or 1) > 1 else None
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(0, jobs)
+        self._running: dict[str, tuple[int, int, Figure, bool]] = {}  # name -> (pid, pipe, figure, latex)
+        self._done: dict[str, tuple[bytes, bytes | None]] = {}
+
+    def submit(self, name: str, fig: Figure, latex: bool) -> None:
+        if not self.jobs:
+            self._done[name] = render_figure(fig, latex)
+            return
+        while len(self._running) >= self.jobs:
+            self._collect(next(iter(self._running)))
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: render, write, leave without running the parent's exit handlers
+            status = 1
+            try:
+                os.close(read_end)
+                data = pickle.dumps(render_figure(fig, latex))
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(data)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        self._running[name] = (pid, read_end, fig, latex)
+
+    def _collect(self, name: str) -> None:
+        pid, read_end, fig, latex = self._running.pop(name)
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + CHILD_SECONDS
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            while (left := deadline - time.monotonic()) > 0 and select.select([pipe], [], [], left)[0]:
+                chunk = pipe.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            else:  # stuck (a lock a fork left held): stopped, and the figure is rendered here
+                os.kill(pid, signal.SIGKILL)
+        _pid, status = os.waitpid(pid, 0)
+        if status == 0:
+            try:
+                self._done[name] = pickle.loads(b"".join(chunks))
+                return
+            except (pickle.UnpicklingError, EOFError):
+                pass
+        self._done[name] = render_figure(fig, latex)  # the child failed or was stopped: rendered here
+
+    def result(self, name: str) -> tuple[bytes, bytes | None]:
+        """The PNG (and PDF) of figure ``name``, once its child has rendered it."""
+        if name in self._running:
+            self._collect(name)
+        return self._done.pop(name)

@@ -1,0 +1,77 @@
+"""The report being drawn: its inputs, its document, the facts, findings, KPIs and threats it quotes,
+and the table builders its sections share."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.report.facts import Facts, Finding, Kpi, Sentence
+from analysis.report.findings import compute_facts
+from analysis.report.inputs import ReportInputs
+from analysis.report.methodology import add_threat_facts, threat_sentences
+from analysis.report.sentences import key_findings, kpi_table
+from analysis.report.writer import Doc, inline_html
+from analysis.statistics.shares import wilson
+
+
+def share_rows(rows: list[tuple[str, int, int, str]], interval: bool = True) -> pd.DataFrame:
+    """A table of (measure, n, of, definition) rows with shares and 95% Wilson intervals."""
+    out = []
+    for measure, n, of, definition in rows:
+        low, high = wilson(n, of)
+        out.append({"measure": measure, "n": n, "of": of, "share": round(n / of, 4) if of else 0.0,
+                    "ci_low": round(low, 4) if interval else "", "ci_high": round(high, 4) if interval else "",
+                    "definition": definition})
+    return pd.DataFrame(out, columns=["measure", "n", "of", "share", "ci_low", "ci_high", "definition"])
+
+
+def practice_rows(practices: pd.DataFrame, names: list[str], population: str) -> pd.DataFrame:
+    if practices.empty:
+        return practices
+    rows = practices[(practices["population"] == population) & practices["practice"].isin(names)]
+    return rows[["practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high"]]
+
+
+def shares(frame: pd.DataFrame, column: str) -> tuple[list[float], tuple[list[float], list[float]] | None]:
+    """The shares of ``column`` and their distances to the 95% bounds (None for a table without bounds)."""
+    share = [float(v) for v in frame[column]]
+    if "ci_low" not in frame:
+        return share, None
+    return share, ([s - float(v) for s, v in zip(share, frame["ci_low"])],
+                   [float(v) - s for s, v in zip(share, frame["ci_high"])])
+
+
+class Drawing:
+    """The report being drawn: the inputs, the document the sections write into, what they quote."""
+
+    def __init__(self, inputs: ReportInputs, doc: Doc) -> None:
+        self.inputs = inputs
+        self.doc = doc
+        self.facts: Facts = compute_facts(inputs)
+        add_threat_facts(self.facts, inputs)
+        self.findings: list[Finding] = key_findings(self.facts)
+        self.kpis: list[Kpi] = kpi_table(self.facts)
+        self.threats = threat_sentences(self.facts, inputs)
+        self.population = inputs.population_name
+        self.practices = inputs.table("practices.csv")
+
+    def sentence_links(self, sentence: Sentence) -> str:
+        """Markdown links to the tables and CSVs a sentence's facts come from ('' for none)."""
+        tables: dict[str, list[str]] = {}
+        for table, source in sentence.sources():
+            tables.setdefault(table, []).append(self.doc.source_link(source))
+        links = "; ".join(f"[table](#{table}) from {', '.join(sources)}" for table, sources in tables.items())
+        return f"({links})" if links else ""
+
+    def sentence_md(self, sentence: Sentence) -> str:
+        """A finding's sentence in Markdown, followed by links to its tables and CSVs."""
+        links = self.sentence_links(sentence)
+        return sentence.text() + (f" {links}" if links else "")
+
+    def sentence_html(self, sentence: Sentence) -> str:
+        """A finding's sentence in HTML, its links set small (a 'not measured' sentence in grey)."""
+        links = self.sentence_links(sentence)
+        text = inline_html(sentence.text())
+        if not sentence.facts:
+            text = f"<span class='not-measured'>{text}</span>"
+        return text + (f" <span class='src'>{inline_html(links)}</span>" if links else "")

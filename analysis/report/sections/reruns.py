@@ -1,0 +1,31 @@
+"""The re-runs of the report's section 4: rates, failures, times and the readiness score against them."""
+
+from __future__ import annotations
+
+from analysis.report import facts as F
+from analysis.report.sections.drawing import Drawing
+
+
+def rerun(report: Drawing) -> None:
+    rerun = report.inputs.rerun_table()
+    if rerun.empty:
+        report.doc.para(f"Re-runs (entry points executed in a sandbox and compared with their committed runs): not "
+                      f"measured: run `{F.RERUN_COMMAND}`.", css="not-measured")
+        return
+    from analysis.rerun.statistics import rerun_statistics
+
+    repro = report.inputs.table("reproducibility.csv")
+    stats = rerun_statistics(rerun, repro if len(repro) else None)
+    doc = report.doc
+    doc.table(stats.rates, "rerun.csv", "Re-runs: rates over targets (entry points), 95% Wilson", anchor=F.T_RERUN,
+              collapse=False)
+    doc.table(stats.failures, "rerun.csv", "Re-runs: what stopped the targets that did not succeed")
+    if stats.times["total_seconds"].notna().any():
+        doc.table(stats.times.round(1), "rerun.csv", "Re-runs: seconds of the targets that succeeded (build: "
+                  "the environment's build time, also when it came from the cache)")
+    if len(stats.readiness):
+        doc.table(stats.readiness, "rerun.csv", "Re-runs against the static readiness score: repositories with "
+                  "an entry point that re-ran, per score band")
+        doc.para(f"Readiness score as a predictor of re-running: AUC {stats.auc:.2f} over {stats.n_repos_scored} "
+                 "repositories (0.5: no better than chance)." if stats.auc is not None else
+                 "Readiness score as a predictor of re-running: no AUC (every repository re-ran, or none did).")

@@ -1,0 +1,29 @@
+"""The re-runs of section 4: rates, what stopped the targets, their times; "not measured" without rerun.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis.report.inputs import ReportInputs
+from analysis.report.sections.drawing import Drawing
+from analysis.report.sections.reruns import rerun
+from analysis.report.writer import Doc
+from tests.analysis.report.sample import RERUN, RERUN_COLUMNS, write_csv
+
+
+def test_rerun_rows_give_rates_failures_and_times(tmp_path: Path) -> None:
+    write_csv(tmp_path / "rerun.csv", RERUN_COLUMNS, RERUN)
+    report = Drawing(ReportInputs(tmp_path, rerun=tmp_path), Doc(lambda source: source))
+    rerun(report)
+    text = "\n".join(report.doc.md)
+    assert "| built | 2 | 4 | 0.5 | 0.15 | 0.85 |" in text and "| ran given built | 1 | 2 | 0.5 |" in text
+    assert "| failed | ModuleNotFoundError | 1 | 0.25 |" in text and "| not-attempted | docker | 1 | 0.25 |" in text
+    assert "| min | 50.0 | 10.0 | 60.0 |" in text  # the one that succeeded: build 50 s, run 10 s
+    assert "AUC" not in text  # no reproducibility.csv: no readiness score to check
+
+
+def test_without_rerun_rows_the_section_says_what_to_run(tmp_path: Path) -> None:
+    report = Drawing(ReportInputs(tmp_path), Doc(lambda source: source))
+    rerun(report)
+    assert report.doc.md == [("Re-runs (entry points executed in a sandbox and compared with their committed runs): not "
+                             "measured: run `python cli.py rerun`.\n")]

@@ -1,0 +1,108 @@
+"""Facts: percentages as the report prints them, shares with their Wilson interval, sentences that drop
+when a fact is missing, the registry's checks, and findings.csv's rows."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from analysis.report.facts import (
+    Facts,
+    Finding,
+    Kpi,
+    Label,
+    Number,
+    Sentence,
+    Share,
+    backend_name,
+    fact_text,
+    facts_frame,
+    not_measured,
+    percent,
+    quoted_facts,
+)
+from analysis.statistics.shares import wilson
+
+
+@pytest.mark.parametrize(("share", "text"), [
+    (0.0, "0"), (0.0004, "<0.1"), (0.005, "0.5"), (0.72, "72"), (0.996, ">99"), (1.0, "100"),
+    (0.9999999999999999, "100"),  # a Wilson bound of 1 that comes back as 0.9999999999999999
+])
+def test_percent(share: float, text: str) -> None:
+    assert percent(share) == text
+
+
+def _share(name: str = "ReposX", n: int = 41, of: int = 57, interval: bool = True) -> Share:
+    return Share(name, n, of, "repositories", "x.csv", "t-x", "definition", interval=interval)
+
+
+def test_a_share_prints_n_of_the_denominator_and_its_interval() -> None:
+    share = _share()
+    assert share.text() == "41 of 57 repositories (72%, 59-82%)"
+    assert share.ci == wilson(41, 57)
+    assert _share(interval=False).text() == "41 of 57 repositories (72%)"
+    assert _share(n=0, of=0).share == 0.0
+    assert (fact_text(share, "n"), fact_text(share, "of"), fact_text(share, "pct")) == ("41", "57", "72%, 59-82%")
+
+
+def test_a_number_prints_its_digits_and_unit() -> None:
+    assert Number("Bytes", 6986.0808, "B", "s.csv", "t", "d").text() == "6,986 B"
+    assert Number("Median", 0.5, "", "s.csv", "t", "d", digits=2).text() == "0.50"
+
+
+def test_a_sentence_is_built_only_when_every_fact_it_quotes_exists() -> None:
+    facts = Facts()
+    facts.add(_share())
+    facts.add(Label("Top", "mlflow.log_metric", "u.csv", "t-u", "d"))
+    facts.add(None)  # a fact that could not be computed is left out
+    sentence = facts.sentence("{ReposX:n} of {ReposX:of} ({ReposX:pct}) call {Top}; {ReposX} again.")
+    assert sentence is not None
+    assert sentence.text() == ("41 of 57 (72%, 59-82%) call mlflow.log_metric; 41 of 57 repositories (72%, 59-82%) "
+                               "again.")
+    assert [f.name for f in sentence.facts] == ["ReposX", "Top"]
+    assert sentence.sources() == [("t-x", "x.csv"), ("t-u", "u.csv")]
+    assert facts.sentence("{ReposX} and {Missing}") is None
+    assert "ReposX" in facts and "Missing" not in facts
+
+
+def test_the_registry_refuses_a_name_twice_or_not_made_of_letters() -> None:
+    facts = Facts()
+    facts.add(_share())
+    with pytest.raises(ValueError, match="computed twice"):
+        facts.add(_share())
+    with pytest.raises(ValueError, match="letters only"):
+        facts.add(_share(name="Repos2"))
+
+
+def test_not_measured_names_the_command() -> None:
+    sentence = not_measured("Re-runs", "python cli.py rerun")
+    assert sentence.text() == "Re-runs: not measured: run `python cli.py rerun`." and sentence.facts == ()
+
+
+def test_facts_frame_has_a_row_per_fact_with_its_columns() -> None:
+    facts = Facts()
+    facts.add(_share())
+    facts.add(_share(name="Sites", n=1, of=4, interval=False))
+    facts.add(Number("Bytes", 6986.0808, "B", "s.csv", "t", "d"))
+    facts.add(Label("Top", "mlflow.log_metric", "u.csv", "t-u", "d"))
+    rows = {r["name"]: r for r in facts_frame(facts).to_dict("records")}
+    low, high = wilson(41, 57)
+    assert (rows["ReposX"]["n"], rows["ReposX"]["of"], rows["ReposX"]["share"]) == (41, 57, round(41 / 57, 4))
+    assert math.isclose(rows["ReposX"]["ci_low"], round(low, 4)) and math.isclose(rows["ReposX"]["ci_high"],
+                                                                                  round(high, 4))
+    assert rows["Sites"]["ci_low"] == rows["Sites"]["ci_high"] == ""  # no interval
+    assert (rows["Bytes"]["value"], rows["Bytes"]["unit"], rows["Bytes"]["text"]) == (6986.0808, "B", "6,986 B")
+    assert rows["Top"]["value"] == "mlflow.log_metric" and rows["Top"]["n"] == ""
+
+
+def test_quoted_facts_are_those_of_the_findings_and_the_kpis() -> None:
+    quoted, kpi_fact, unused = _share(), _share(name="Kpi"), _share(name="Unused")
+    findings = [Finding("storage", "Storage", (Sentence("{ReposX}", (quoted,)),))]
+    kpis = [Kpi("k", "m", Sentence("{Kpi}", (kpi_fact,)), "corpus code")]
+    assert set(quoted_facts(findings, kpis)) == {"ReposX", "Kpi"} and unused.name not in quoted_facts(findings, kpis)
+
+
+def test_backend_names_are_fact_name_suffixes() -> None:
+    assert [backend_name(b) for b in ("file", "sqlite", "postgresql", "mssql+pyodbc")] == [
+        "File", "Sqlite", "Postgresql", "Other"]

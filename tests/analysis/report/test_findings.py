@@ -1,0 +1,247 @@
+"""Every fact of findings.csv recomputed from the CSVs by code of its own."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+
+from analysis.statistics.shares import wilson
+from tests.analysis.report.sample import read_facts, read_rows
+
+
+def _share(n: int, of: int) -> tuple[int, int]:
+    return n, of
+
+
+def recompute(results: Path, corpus: Path) -> dict[str, object]:
+    """Every fact of findings.csv, computed again from the CSVs by other code: (n, of) for a share,
+    a number or a string otherwise."""
+    manifest = read_rows(corpus, "manifest.csv")
+    analyzed = {r["repo"] for r in read_rows(results, "reproducibility.csv")}
+    population = {r["repo"] for r in manifest if r["status"] == "ok" and not r["duplicate_of"]} & analyzed
+    n_pop = len(population)
+    calls = [c for c in read_rows(results, "call_sites.csv") if c["repo"] in population]
+
+    def repos(rows: list[dict[str, str]], test: Callable[[dict[str, str]], bool]) -> set[str]:
+        return {r["repo"] for r in rows if test(r)}
+
+    out: dict[str, object] = {"Repos": n_pop}
+    uris = [u for u in read_rows(results, "tracking_uris.csv") if u["repo"] in population]
+    setting = repos(uris, lambda u: True)
+    out["ReposTrackingURI"] = (len(setting), n_pop)
+    for name, schemes in (("ReposURIServer", {"http", "https"}), ("ReposURILocal", {"file", "sqlite"}),
+                          ("ReposURIDatabase", {"postgresql", "mysql", "mssql"}),
+                          ("ReposURIDatabricks", {"databricks", "databricks-uc", "uc"}),
+                          ("ReposURIUnknown", {"computed", "env-only"})):
+        out[name] = (len(repos(uris, lambda u, s=schemes: u["scheme"].split("+")[0] in s)), len(setting))  # type: ignore[misc]
+    stores = [s for s in read_rows(results, "stores.csv") if s["repo"] in population]
+    runs = [r for r in read_rows(results, "stored_runs.csv") if r["repo"] in population]
+    out["ReposStore"] = (len({s["repo"] for s in stores}), n_pop)
+    out["NStores"], out["NStoredRuns"] = len(stores), len(runs)
+    out["StoreBytesPerRun"] = sum(int(s["bytes"]) for s in stores) / sum(int(s["n_runs"]) for s in stores)
+    out["RunsAbsArtifactURI"] = (sum(r["artifact_uri_kind"] == "absolute-local" for r in runs), len(runs))
+    out["RunsFailed"] = (sum(r["status"] == "FAILED" for r in runs), len(runs))
+    out["RunsRunning"] = (sum(r["status"] == "RUNNING" for r in runs), len(runs))
+    out["RunsGitCommit"] = (sum(bool(r["git_commit"]) for r in runs), len(runs))
+    looked = [r for r in runs if r["git_commit_in_history"] in ("yes", "no")]
+    out["CommitsInHistory"] = (sum(r["git_commit_in_history"] == "yes" for r in looked), len(looked))
+    sourced = [r for r in runs if r["source_in_repo"]]
+    out["RunsSourceExists"] = (sum(r["source_in_repo"] == "yes" for r in sourced), len(sourced))
+    out["RunsEntryPoint"] = (sum(bool(r["entry_point"]) for r in runs), len(runs))
+    judged: dict[str, list[str]] = {}
+    for p in read_rows(results, "stored_params.csv"):
+        if p["declared_in_mlproject"] != "unknown" and p["repo"] in population:
+            judged.setdefault(p["run_id"], []).append(p["declared_in_mlproject"])
+    if judged:
+        out["RunsParamsMatch"] = (sum(all(v == "yes" for v in vs) for vs in judged.values()), len(judged))
+    metrics = [m for m in read_rows(results, "stored_metrics.csv") if m["repo"] in population]
+    out["StoredMetricsNonFinite"] = (sum(int(m["n_nan"]) + int(m["n_inf"]) > 0 for m in metrics), len(metrics))
+    out["StoredMetricsRepeated"] = (sum(int(m["duplicate_points"]) > 0 for m in metrics), len(metrics))
+    storage = read_rows(results, "mlflow_storage.csv")
+    releases = sorted({s["release"] for s in storage}, key=lambda v: tuple(int(x) for x in v.split(".")))
+    out["NReleasesRead"], out["FirstRelease"], out["LastRelease"] = len(releases), releases[0], releases[-1]
+    out["SqlTablesFirst"] = sum(s["kind"] == "sql_table" and s["release"] == releases[0] for s in storage)
+    out["SqlTablesLast"] = sum(s["kind"] == "sql_table" and s["release"] == releases[-1] for s in storage)
+    limits = {s["release"]: int(s["detail"]) for s in storage if s["name"] == "MAX_PARAM_VAL_LENGTH"}
+    first_limit = min(limits, key=lambda v: tuple(int(x) for x in v.split(".")))
+    out["ParamLenFirstRelease"], out["ParamLenFirst"] = first_limit, limits[first_limit]
+    out["ParamLenLast"] = limits[max(limits, key=lambda v: tuple(int(x) for x in v.split(".")))]
+    # tracking, from the call sites
+    logging = repos(calls, lambda c: c["category"] in ("param", "metric", "artifact", "model", "tag", "dataset",
+                                                        "autolog"))
+    manual = repos(calls, lambda c: c["category"] in ("param", "metric"))
+    autolog = repos(calls, lambda c: c["category"] == "autolog")
+    metric_repos = repos(calls, lambda c: c["category"] == "metric")
+    out["ReposLogMetrics"] = (len(metric_repos), n_pop)
+    out["ReposLogParams"] = (len(repos(calls, lambda c: c["category"] == "param")), n_pop)
+    out["ReposLogging"] = len(logging)
+    out["ManualOnly"] = (len((manual - autolog) & logging), len(logging))
+    out["AutologOnly"] = (len((autolog - manual) & logging), len(logging))
+    out["AutologAndManual"] = (len(autolog & manual & logging), len(logging))
+    out["UsesSteps"] = (len(repos(calls, lambda c: c["category"] == "metric" and c["has_step"] == "true")),
+                        len(metric_repos))
+    out["ComputedKeys"] = (len(repos(calls, lambda c: c["category"] in ("param", "metric")
+                                     and c["key_kind"] in ("fstring", "name", "call", "other"))), len(manual))
+    out["LogsModels"] = (len(repos(calls, lambda c: c["api"].endswith(".log_model"))), n_pop)
+    out["RegistersModels"] = (len(repos(calls, lambda c: c["category"] == "registry"
+                                        or c["note"].startswith("registered_model_name="))), n_pop)
+    out["LogsDatasets"] = (len(repos(calls, lambda c: c["category"] == "dataset")), n_pop)
+    catalog = read_rows(results, "api_catalog.csv")
+    latest = max((c["last_version"] for c in catalog if c["last_version"]),
+                 key=lambda v: tuple(int(x) for x in re.findall(r"\d+", v)))
+    out["LatestRelease"] = latest
+    old = {c["api"] for c in catalog if c["deprecated_since"] or (c["last_version"] and c["last_version"] != latest)}
+    out["DeprecatedApi"] = (len(repos(calls, lambda c: c["api"] in old and c["style"] != "unresolved")), n_pop)
+    per_api: dict[str, set[str]] = {}
+    for c in calls:
+        if c["style"] != "unresolved":
+            per_api.setdefault(c["api"], set()).add(c["repo"])
+    top = max(per_api, key=lambda a: (len(per_api[a]), sum(c["api"] == a for c in calls), [-ord(ch) for ch in a]))
+    out["TopApi"], out["TopApiRepos"] = top, (len(per_api[top]), n_pop)
+    # traceability
+    trace = [t for t in read_rows(results, "traceability.csv") if t["repo"] in population]
+    for column, name in (("code_version_linked", "CodeVersionLinked"), ("env_linked", "EnvLinked"),
+                         ("data_linked", "DataLinked")):
+        out[name] = (sum(t[column] == "true" for t in trace), len(trace))
+    out["ReposOrphanLogging"] = (sum(int(t["orphan_logging_sites"]) > 0 for t in trace), len(trace))
+    out["ReposImplicitRun"] = (sum(int(t["implicit_run_sites"]) > 0 for t in trace), len(trace))
+    out["MetricSitesReachable"] = (sum(int(t["metric_sites_reachable"]) for t in trace),
+                                   sum(int(t["n_metric_sites"]) for t in trace))
+    # reproducibility
+    repro = [r for r in read_rows(results, "reproducibility.csv") if r["repo"] in population]
+    declaring = [r for r in repro if r["n_deps"] != "0"]
+    out["ReposMLproject"] = (sum(r["has_mlproject"] == "true" for r in repro), n_pop)
+    out["EnvSpecNone"] = (sum(r["env_spec"] == "none" for r in repro), n_pop)
+    out["PinAll"] = (sum(float(r["pinned_share"]) == 1 for r in declaring), len(declaring))
+    out["PinNone"] = (sum(float(r["pinned_share"]) == 0 for r in declaring), len(declaring))
+    out["PythonPinned"] = (sum(r["python_pinned"] == "true" for r in repro), n_pop)
+    out["MlflowPinned"] = (sum(r["mlflow_pinned"] == "true" for r in repro), n_pop)
+    out["SeedsSet"] = (sum(r["seeds_set"] == "true" for r in repro), n_pop)
+    out["ReadinessMedian"] = statistics.median(float(r["readiness"]) for r in repro)
+    eps = [e for e in read_rows(results, "entry_points.csv") if e["repo"] in population]
+    required = {(p["repo"], p["mlproject_path"], p["entry_point"]) for p in read_rows(results, "parameters.csv")
+                if p["required"] == "true"}
+    out["EntryPointsNoArgs"] = (sum((e["repo"], e["mlproject_path"], e["entry_point"]) not in required for e in eps),
+                                len(eps))
+    docker = [m for m in read_rows(results, "mlprojects.csv") if m["repo"] in population and m["env_type"] == "docker_env"]
+    if docker:
+        out["DockerDigest"] = (sum(m["docker_pinned"] == "digest" for m in docker), len(docker))
+    # threats
+    teaching = {"tutorial", "tutorials", "example", "examples", "demo", "demos", "course", "courses", "coursework",
+                "bootcamp", "zoomcamp", "workshop", "lab", "labs", "lesson", "lessons", "lecture", "lectures",
+                "homework", "assignment", "assignments", "exercise", "exercises", "classroom", "showcase",
+                "playground", "sample", "samples", "template", "templates", "poc", "starter", "learn", "kata", "hello"}
+    flagged = {m["repo"] for m in manifest if m["repo"] in population and teaching
+               & {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])",
+                                                 f"{m['repo']} {m['description']} {m['topics']}")}}
+    out["TeachingRepos"] = (len(flagged), n_pop)
+    copies = [m for m in manifest if m["status"] == "ok" and m["duplicate_of"]]
+    out["DuplicateCopies"], out["DuplicateFamilies"] = len(copies), len({m["duplicate_of"] for m in copies})
+    files = read_rows(results, "files.csv")
+    code = [f for f in files if f["kind"] in ("python", "notebook")]
+    unparsed = {(f["repo"], f["path"]) for f in code
+                if f["status"] in ("problem", "skipped") or f["reason"].startswith("read in part")}
+    problems = read_rows(results, "problems.csv")
+    unparsed |= {(p["repo"], p["path"]) for p in problems if p["stage"] == "parse" and p["reason"].startswith("cell ")}
+    out["FilesNotParsed"] = (len(unparsed), len(code))
+    clone = {m["repo"]: m["clone_path"] for m in manifest}
+    texts = [(corpus / clone[r] / p).read_bytes().lower() for r, p in unparsed if (corpus / clone[r] / p).is_file()]
+    if texts:
+        out["FilesNotParsedMlflow"] = (sum(b"mlflow" in t for t in texts), len(texts))
+    out["FilesNotFetched"] = sum(p["stage"] == "mine" for p in problems)
+    out["EnvProblems"] = sum(p["stage"] == "environment" for p in problems)
+    edges: dict[str, list[tuple[str, bool, bool]]] = {}
+    for repo in population:
+        path = results / "graphs" / (repo.replace("/", "__") + ".graphml")
+        if path.is_file():
+            import networkx as nx
+            g = nx.read_graphml(path)
+            edges[repo] = [(d.get("kind", ""), str(d.get("by_name", "")).lower() == "true", bool(d.get("via")))
+                           for _a, _b, d in g.edges(data=True)]
+    if edges:
+        out["CallEdges"] = sum(k == "calls" for e in edges.values() for k, _b, _v in e)
+        out["ByNameEdges"] = sum(k == "calls" and b for e in edges.values() for k, b, _v in e)
+        out["ReposByName"] = (sum(any(k == "calls" and b for k, b, _v in e) for e in edges.values()), len(edges))
+        out["UnresolvedEdges"] = sum(k == "unresolved" for e in edges.values() for k, _b, _v in e)
+        out["ReposUnresolved"] = (sum(any(k == "unresolved" for k, _b, _v in e) for e in edges.values()), len(edges))
+    out["ClientInferred"] = sum(c["note"] == "client inferred from a parameter name" for c in calls)
+    out["UnresolvedCalls"] = sum(c["style"] == "unresolved" for c in calls)
+    # probe and re-run, when their files are there
+    probe = read_rows(results / "probe", "probe.csv")
+    if probe:
+        release = max({p["release"] for p in probe}, key=lambda v: tuple(int(x) for x in v.split(".")))
+        at = [p for p in probe if p["release"] == release]
+        out["ProbeRelease"] = release
+        for backend in {p["backend"] for p in at if p["outcome"] == "measured"}:
+            suffix = backend.capitalize()
+            mine_ = [p for p in at if p["backend"] == backend and p["outcome"] == "measured"]
+            for p in mine_:
+                if p["probe"] == "disk" and p["parameter"] == "bytes per run":
+                    out[f"ProbeBytesPerRun{suffix}"] = float(p["value"])
+            for kind, stem in (("search_runs", "Search"), ("get_metric_history", "History")):
+                sized = [(int(p["parameter"].split()[2]), float(p["value"])) for p in mine_
+                         if p["probe"] == kind and p["parameter"].startswith("latency at ")]
+                if sized:
+                    out[f"Probe{stem}Size{suffix}"], seconds = max(sized)
+                    out[f"Probe{stem}{suffix}"] = seconds * 1000
+        cases = [p for p in at if p["probe"] in ("precision metric", "precision param")]
+        out["ProbeExact"] = (sum(p["outcome"] == "exact" for p in cases), len(cases))
+        checks = [p for p in at if p["probe"] in ("param re-logged", "metric point repeated",
+                                                  "concurrent writers, one run", "concurrent writers, one experiment",
+                                                  "client killed mid-log_batch", "half-written file")
+                  and not p["parameter"].endswith("expected")]
+        out["ProbeIntegrityBad"] = (sum(p["outcome"] in ("lost", "duplicated", "errors", "partial", "error", "skipped")
+                                        for p in checks), len(checks))
+    rerun = read_rows(results, "rerun.csv")
+    if rerun:
+        built = [r for r in rerun if r["env_build"] == "ok"]
+        ran = [r for r in rerun if r["status"] == "succeeded"]
+        out["RerunBuilt"], out["RerunRan"] = (len(built), len(rerun)), (len(ran), len(rerun))
+        out["RerunSame"] = (sum(r["metrics_equal"] == "true" for r in ran), len(rerun))
+        out["RerunRanGivenBuilt"] = (sum(r["status"] == "succeeded" for r in built), len(built))
+        out["RerunMedianSeconds"] = statistics.median(float(r["build_seconds"]) + float(r["run_seconds"]) for r in ran)
+        asked = [r for r in rerun if r["python_requested"] and r["python_used"]]
+        out["RerunPythonSubstituted"] = (sum(r["python_used"].split(".")[:2] != r["python_requested"].split(".")[:2]
+                                             for r in asked), len(asked))
+        out["RerunSandbox"] = json.loads((results / "rerun.csv.provenance.json").read_text())["sandbox"]
+    return out
+
+
+def _check_every_fact(results: Path, corpus: Path) -> None:
+    facts = read_facts(results)
+    expected = recompute(results, corpus)
+    assert set(facts) == set(expected)  # every number the report computed is recomputed here, and no other
+    for name, value in expected.items():
+        row = facts[name]
+        if isinstance(value, tuple):
+            assert (int(row["n"]), int(row["of"])) == value, name
+            low, high = wilson(*value)
+            if row["ci_low"]:
+                assert math.isclose(float(row["ci_low"]), round(low, 4)) and math.isclose(float(row["ci_high"]),
+                                                                                          round(high, 4)), name
+        elif isinstance(value, str):
+            assert row["value"] == value, name
+        else:
+            assert math.isclose(float(row["value"]), float(value), rel_tol=1e-6), name  # type: ignore[arg-type]
+
+
+def test_every_number_of_the_findings_is_recomputed_from_the_csvs(analyzed: tuple[Path, Path]) -> None:
+    _check_every_fact(*analyzed)
+    facts = read_facts(analyzed[0])
+    # what this corpus holds, so the recomputation is not vacuous
+    assert (facts["ReposMLproject"]["n"], facts["ReposMLproject"]["of"]) == ("2", "3")
+    assert facts["TeachingRepos"]["n"] == "1" and facts["DuplicateCopies"]["value"] == "1"
+    assert facts["NStoredRuns"]["value"] == "2" and facts["StoredMetricsRepeated"]["n"] == "1"
+    assert facts["LastRelease"]["value"] == "10.0.0" and facts["ParamLenLast"]["value"] == "6000"
+    assert facts["ByNameEdges"]["value"] != "0" and facts["FilesNotParsedMlflow"]["n"] == "2"
+
+
+def test_every_number_with_the_probe_and_the_reruns_is_recomputed(measured: Path, analyzed: tuple[Path, Path]) -> None:
+    _check_every_fact(measured, analyzed[1])
+    facts = read_facts(measured)
+    assert facts["ProbeRelease"]["value"] == "3.18.0" and facts["ProbeSearchFile"]["value"] == "50.0"
+    assert (facts["RerunSame"]["n"], facts["RerunSame"]["of"]) == ("1", "4")
