@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.statistics.shares import wilson
+from analysis.statistics.shares import RERUN_RATE, ShareInterval
 
 RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", "definition")
 BANDS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))
@@ -41,10 +41,8 @@ class RerunStatistics:
 
 
 def _rate(name: str, hits: pd.Series, eligible: pd.Series, definition: str) -> dict[str, object]:
-    n, total = int((hits & eligible).sum()), int(eligible.sum())
-    low, high = wilson(n, total)
-    return {"rate": name, "n": n, "n_eligible": total, "share": n / total if total else 0.0, "ci_low": low,
-            "ci_high": high, "definition": definition}
+    share = ShareInterval(int((hits & eligible).sum()), int(eligible.sum()))
+    return {"rate": name, **share.cells(RERUN_RATE, digits=None), "definition": definition}
 
 
 def auc(scores: list[float], outcomes: list[bool]) -> float | None:
@@ -111,10 +109,8 @@ def _readiness(rerun: pd.DataFrame, repro: pd.DataFrame | None) -> tuple[pd.Data
     rows = []
     for low, high in BANDS:
         inside = joined[(joined["score"] >= low) & (joined["score"] < high)]
-        n, total = int(inside["ok"].sum()), len(inside)
-        ci = wilson(n, total)
-        rows.append({"band": f"{low:.2f}-{min(high, 1.0):.2f}", "n": n, "n_eligible": total,
-                     "share": n / total if total else 0.0, "ci_low": ci[0], "ci_high": ci[1]})
+        share = ShareInterval(int(inside["ok"].sum()), len(inside))
+        rows.append({"band": f"{low:.2f}-{min(high, 1.0):.2f}", **share.cells(RERUN_RATE, digits=None)})
     return (pd.DataFrame(rows, columns=columns),
             auc(joined["score"].tolist(), joined["ok"].astype(bool).tolist()), len(joined))
 

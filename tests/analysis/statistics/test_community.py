@@ -128,7 +128,9 @@ def _with_stores(out: Path, to: Path) -> Path:
                      {**counts, "repo": "auto", "store": "mlflow.db", "kind": "sqlite", "n_experiments": 1, "n_runs": 1,
                       "bytes": 4096, "files": 1}])
     run = {"store_kind": "file", "status": "FINISHED", "git_commit": "", "git_commit_in_history": "unknown",
-           "source_in_repo": "", "entry_point": "", "artifact_uri_kind": "relative"}
+           "source_in_repo": "", "entry_point": "", "artifact_uri_kind": "relative", "n_datasets": 0,
+           "artifacts_found": "false", **dict.fromkeys(("n_params", "n_metrics", "n_metric_points", "n_tags",
+                                                         "n_artifacts", "artifact_bytes"), 0)}
     table("stored_runs", [{**run, "repo": "orig", "store": "mlruns", "run_id": "r1", "git_commit": "abc",
                            "git_commit_in_history": "yes", "source_in_repo": "yes", "entry_point": "main"},
                           {**run, "repo": "orig", "store": "mlruns", "run_id": "r2", "status": "FAILED",
