@@ -362,3 +362,58 @@ class Store:
     skipped_metric_lines: int = 0
     n_metric_points: int = 0
     metric_bytes: int = 0  # FileStore metric files (a database does not say how its bytes divide)
+
+
+@dataclass(frozen=True)
+class PracticeRow:
+    """A row of ``practices.csv``: a practice's share of one population of repositories."""
+
+    population: str  # one-per-family | all
+    practice: str
+    n_repos: int
+    n_eligible: int
+    share: float
+    ci_low: float
+    ci_high: float
+    definition: str
+
+
+@dataclass(frozen=True)
+class ApiUsageRow:
+    """A row of ``api_usage.csv``: call sites and repositories of one API, with the catalog's versions."""
+
+    api: str
+    category: str
+    n_call_sites: int
+    n_repos: int
+    n_eligible: int
+    share_repos: float
+    ci_low: float
+    ci_high: float
+    first_version: str
+    last_version: str
+    deprecated_since: str
+    removed_before_latest: bool
+
+
+@dataclass(frozen=True)
+class ApiCoUsageRow:
+    """A row of ``api_co_usage.csv``: repositories calling both APIs."""
+
+    api_a: str
+    api_b: str
+    n_repos: int
+
+
+@dataclass(frozen=True)
+class StoreStatisticRow:
+    """A row of ``store_statistics.csv``: a share (with its interval) or a ratio (none) over one population."""
+
+    population: str  # one-per-family | all, as in practices.csv
+    statistic: str
+    numerator: int | float
+    denominator: int
+    share: float
+    ci_low: float | None  # a ratio has no interval (written nan)
+    ci_high: float | None
+    definition: str

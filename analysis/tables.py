@@ -215,3 +215,25 @@ def table_frame(path: Path, row_type: type) -> pd.DataFrame:
     columns = list(_flat_names(row_type))
     rows: list[Any] = read_table(path, row_type) if path.is_file() else []
     return pd.DataFrame([flat(r) for r in rows], columns=columns)
+
+
+# the statistics tables, computed from the row tables above (``analysis.statistics``; api_co_usage from the usage graph)
+from analysis.rows import ApiCoUsageRow, ApiUsageRow, PracticeRow, StoreStatisticRow  # noqa: E402
+
+STATISTICS: dict[str, Table] = {
+    "practices": Table("practices.csv", PracticeRow),
+    "api_usage": Table("api_usage.csv", ApiUsageRow),
+    "api_co_usage": Table("api_co_usage.csv", ApiCoUsageRow),
+    "store_statistics": Table("store_statistics.csv", StoreStatisticRow),
+}
+
+
+def typed_frame(frame: pd.DataFrame, row_type: type) -> pd.DataFrame:
+    """``frame``'s columns of ``row_type`` typed as ``table_frame`` types them, where a cell is still CSV text (a
+    frame read with ``dtype=str, keep_default_na=False``); cells already typed are kept, other columns too."""
+    kinds = _cell_types(row_type)
+    out = frame.copy()
+    for column in frame.columns:
+        if column in kinds:
+            out[column] = [typed_cell(v, kinds[column]) if isinstance(v, str) else v for v in frame[column]]
+    return out

@@ -21,9 +21,10 @@ from typing import Any
 from pathlib import Path, PurePosixPath
 
 from analysis.rerun.ftypes import RunRecord
+from analysis.rows import StoredMetric, StoredParam, StoredRun
 from analysis.stores.discovery import find_stores
 from analysis.stores.stored_runs import read_store
-from miner.fileio import read_csv
+from analysis.tables import read_table
 
 EQUAL_RTOL = 1e-9  # what a float survives through text stores; anything beyond is a different number
 CLOSE_RTOL = 1e-2  # 1%: the same experiment up to run-to-run noise
@@ -73,7 +74,9 @@ def runs_from_csvs(results: Path, repo: str) -> list[RunRecord] | None:
     names = (STORED_RUNS, STORED_PARAMS, STORED_METRICS)
     if not all((results / name).is_file() for name in names):
         return None
-    runs, params, metrics = ([r for r in read_csv(results / name) if r.get("repo") == repo] for name in names)
+    runs = [vars(r) for r in read_table(results / STORED_RUNS, StoredRun) if r.repo == repo]
+    params = [vars(p) for p in read_table(results / STORED_PARAMS, StoredParam) if p.repo == repo]
+    metrics = [vars(m) for m in read_table(results / STORED_METRICS, StoredMetric) if m.repo == repo]
     return _records(runs, params, metrics)
 
 

@@ -34,9 +34,11 @@ from analysis.rerun.statistics import RerunStatistics, rerun_statistics, summary
 from analysis.rerun.target_run import DRIVER_REQUIREMENT, DRIVER_SPEC, WorkerContext, build, check_worker, \
     rerun_target, used_values
 from analysis.rerun.targets import load_targets, select
+from analysis.rows import ReproducibilityRow
+from analysis.tables import cells, table_frame
 from analysis.uv_env import EnvBuildError, uv_command
 from miner import __version__
-from miner.fileio import Journal, atomic_write_text, read_csv, utc_now, write_csv, write_provenance
+from miner.fileio import Journal, atomic_write_text, utc_now, write_csv, write_provenance
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +93,10 @@ def compare(result: TargetResult, runs: list[RunRecord], target: Target) -> Reru
     return replace(row, metrics_equal=equal, metrics_close=close, metrics_differ=differ)
 
 
-def _cells(row: RerunRow) -> dict[str, Any]:
-    return {k: ("true" if v is True else "false" if v is False else v) for k, v in asdict(row).items()}
-
-
 def write_rows(out: Path, order: list[str], records: Mapping[str, dict[str, Any]]) -> list[RerunRow]:
     """Rewrite ``rerun.csv`` (atomically) from the journal's records, in target order."""
     rows = [row_from_json(records[k]["row"]) for k in order if k in records]
-    write_csv(out / "rerun.csv", RERUN_COLUMNS, (_cells(r) for r in rows))
+    write_csv(out / "rerun.csv", RERUN_COLUMNS, (cells(asdict(r)) for r in rows))
     return rows
 
 
@@ -213,10 +211,10 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
 def statistics_of(out: Path, rows: list[RerunRow] | None = None) -> RerunStatistics:
     """The statistics of a results directory's ``rerun.csv`` (or of ``rows``) and ``reproducibility.csv``."""
     if rows is None:
-        frame = pd.DataFrame(read_csv(out / "rerun.csv"), columns=list(RERUN_COLUMNS))
+        frame = table_frame(out / "rerun.csv", RerunRow)
     else:
-        frame = pd.DataFrame([_cells(r) for r in rows], columns=list(RERUN_COLUMNS))
+        frame = pd.DataFrame([asdict(r) for r in rows], columns=list(RERUN_COLUMNS))
     repro_path = out / "reproducibility.csv"
-    repro = pd.read_csv(repro_path, dtype=str, keep_default_na=False) if repro_path.is_file() else None
-    return rerun_statistics(frame.fillna(""), repro)
+    repro = table_frame(repro_path, ReproducibilityRow) if repro_path.is_file() else None
+    return rerun_statistics(frame, repro)
 

@@ -1,7 +1,8 @@
 """What the re-runs measured: rates with Wilson intervals, the failure taxonomy, time, readiness against outcome.
 
 ``rerun_statistics(rerun, reproducibility)`` takes the rows of ``rerun.csv`` and of
-``reproducibility.csv`` (DataFrames of strings, as read) and returns the tables the report shows;
+``reproducibility.csv`` (DataFrames as ``tables.table_frame`` reads them; text cells are typed first)
+and returns the tables the report shows;
 ``summary_frame`` puts them into the one long table written as ``rerun_summary.csv``.
 
 - **Rates** (per target, an entry point): built (its environment was built), ran (the run
@@ -21,7 +22,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.statistics.shares import wilson
+from analysis.rerun.ftypes import RerunRow
+from analysis.rows import ReproducibilityRow
+from analysis.statistics.shares import RERUN_RATE, ShareInterval
+from analysis.tables import typed_frame
 
 RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", "definition")
 BANDS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))
@@ -41,10 +45,8 @@ class RerunStatistics:
 
 
 def _rate(name: str, hits: pd.Series, eligible: pd.Series, definition: str) -> dict[str, object]:
-    n, total = int((hits & eligible).sum()), int(eligible.sum())
-    low, high = wilson(n, total)
-    return {"rate": name, "n": n, "n_eligible": total, "share": n / total if total else 0.0, "ci_low": low,
-            "ci_high": high, "definition": definition}
+    share = ShareInterval(int((hits & eligible).sum()), int(eligible.sum()))
+    return {"rate": name, **share.cells(RERUN_RATE, digits=None), "definition": definition}
 
 
 def auc(scores: list[float], outcomes: list[bool]) -> float | None:
@@ -57,18 +59,15 @@ def auc(scores: list[float], outcomes: list[bool]) -> float | None:
     return wins / (len(pos) * len(neg))
 
 
-def _number(frame: pd.DataFrame, column: str) -> pd.Series:
-    return pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(dtype=float)
-
-
 def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None = None) -> RerunStatistics:
     """The statistics of ``rerun.csv`` rows (and ``reproducibility.csv`` rows for the readiness check)."""
+    rerun = typed_frame(rerun, RerunRow)
     every = pd.Series(True, index=rerun.index)
     built = rerun["env_build"] == "ok"
     ran = rerun["status"] == "succeeded"
-    compared = ran & rerun["metrics_equal"].isin(["true", "false", True, False])
-    same = rerun["metrics_equal"].isin(["true", True])
-    close = rerun["metrics_close"].isin(["true", True])
+    same = rerun["metrics_equal"].eq(True)
+    compared = ran & (same | rerun["metrics_equal"].eq(False))  # None: nothing to compare with
+    close = rerun["metrics_close"].eq(True)
     rates = pd.DataFrame([
         _rate("built", built, every, "environment built / targets"),
         _rate("ran", ran, every, "run succeeded (exit status 0) / targets"),
@@ -88,8 +87,8 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
 
 
 def _times(done: pd.DataFrame) -> pd.DataFrame:
-    build = _number(done, "build_seconds").fillna(0.0)
-    run = _number(done, "run_seconds").fillna(0.0)
+    build = done["build_seconds"].astype(float).fillna(0.0)
+    run = done["run_seconds"].astype(float).fillna(0.0)
     total = build + run
     rows = []
     for name, q in (("min", 0.0), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9), ("max", 1.0)):
@@ -106,15 +105,13 @@ def _readiness(rerun: pd.DataFrame, repro: pd.DataFrame | None) -> tuple[pd.Data
     if repro is None or repro.empty or rerun.empty:
         return pd.DataFrame(columns=columns), None, 0
     outcome = (rerun.assign(ok=rerun["status"] == "succeeded").groupby("repo")["ok"].any())
-    score = pd.to_numeric(repro.set_index("repo")["readiness"], errors="coerce")
+    score = typed_frame(repro, ReproducibilityRow).set_index("repo")["readiness"].astype(float)
     joined = pd.DataFrame({"ok": outcome, "score": score.reindex(outcome.index)}).dropna()
     rows = []
     for low, high in BANDS:
         inside = joined[(joined["score"] >= low) & (joined["score"] < high)]
-        n, total = int(inside["ok"].sum()), len(inside)
-        ci = wilson(n, total)
-        rows.append({"band": f"{low:.2f}-{min(high, 1.0):.2f}", "n": n, "n_eligible": total,
-                     "share": n / total if total else 0.0, "ci_low": ci[0], "ci_high": ci[1]})
+        share = ShareInterval(int(inside["ok"].sum()), len(inside))
+        rows.append({"band": f"{low:.2f}-{min(high, 1.0):.2f}", **share.cells(RERUN_RATE, digits=None)})
     return (pd.DataFrame(rows, columns=columns),
             auc(joined["score"].tolist(), joined["ok"].astype(bool).tolist()), len(joined))
 

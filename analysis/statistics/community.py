@@ -15,18 +15,19 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.statistics.shares import wilson
+from analysis.rows import CallSiteRow, CatalogRow, ReproducibilityRow, Store, StoredParam, StoredRun, TrackingUriRow
+from analysis.statistics.shares import API_USAGE, PRACTICE, Rounding, ShareInterval
+from analysis.tables import STATISTICS, cells, table_frame
 from miner.fileio import write_csv, write_provenance
 
-PRACTICE_COLUMNS = ("population", "practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high", "definition")
-API_USAGE_COLUMNS = ("api", "category", "n_call_sites", "n_repos", "n_eligible", "share_repos", "ci_low", "ci_high",
-                     "first_version", "last_version", "deprecated_since", "removed_before_latest")
-def _read(results: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(results / name, dtype=str, keep_default_na=False)
+PRACTICE_COLUMNS = STATISTICS["practices"].columns
+API_USAGE_COLUMNS = STATISTICS["api_usage"].columns
+ONE_PER_FAMILY, ALL = "one-per-family", "all"  # the populations, in the order the tables give them
 
 
 def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame, repos: list[str]) -> pd.DataFrame:
-    """One row per repository with the boolean facts the practices are made of (``repro`` indexed by repo)."""
+    """One row per repository with the boolean facts the practices are made of, from the typed tables
+    (``tables.table_frame``; ``repro`` indexed by repo)."""
     frame = pd.DataFrame(index=pd.Index(repos, name="repo"))
 
     def any_call(mask: pd.Series) -> pd.Series:
@@ -37,7 +38,7 @@ def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame,
     frame["any_logging"] = any_call(cat.isin(["param", "metric", "artifact", "model", "tag", "dataset", "autolog"]))
     frame["logs_params"] = any_call(cat == "param")
     frame["logs_metrics"] = any_call(cat == "metric")
-    frame["uses_steps"] = any_call((cat == "metric") & (calls["has_step"] == "true"))
+    frame["uses_steps"] = any_call((cat == "metric") & calls["has_step"].astype(bool))
     frame["autolog"] = any_call(cat == "autolog")
     frame["manual"] = any_call(cat.isin(["param", "metric"]))
     frame["logs_models"] = any_call(calls["api"].str.endswith(".log_model"))
@@ -52,10 +53,10 @@ def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame,
         hit = set(uris.loc[uris["scheme"] == scheme, "repo"])
         frame[f"tracking_uri:{scheme}"] = [r in hit for r in repos]
     for column in ("has_mlproject", "seeds_set", "python_pinned", "mlflow_pinned"):
-        frame[column] = [repro.at[r, column] == "true" if r in repro.index else False for r in repos]
+        frame[column] = [bool(repro.at[r, column]) if r in repro.index else False for r in repos]
     frame["env_spec"] = [repro.at[r, "env_spec"] if r in repro.index else "none" for r in repos]
-    frame["n_deps"] = [int(repro.at[r, "n_deps"] or 0) if r in repro.index else 0 for r in repos]
-    frame["pinned_share"] = [float(repro.at[r, "pinned_share"] or 0) if r in repro.index else 0.0 for r in repos]
+    frame["n_deps"] = [int(repro.at[r, "n_deps"]) if r in repro.index else 0 for r in repos]
+    frame["pinned_share"] = [float(repro.at[r, "pinned_share"]) if r in repro.index else 0.0 for r in repos]
     return frame
 
 
@@ -103,12 +104,8 @@ def practices(facts: pd.DataFrame, population: str) -> pd.DataFrame:
     """The practices table of one population of repositories."""
     rows = []
     for name, holds, eligible, definition in practices_table(facts):
-        n = int(eligible.sum())
-        k = int((holds & eligible).sum())
-        low, high = wilson(k, n)
-        rows.append({"population": population, "practice": name, "n_repos": k, "n_eligible": n,
-                     "share": round(k / n, 4) if n else 0.0, "ci_low": round(low, 4), "ci_high": round(high, 4),
-                     "definition": definition})
+        share = ShareInterval(int((holds & eligible).sum()), int(eligible.sum()))
+        rows.append({"population": population, "practice": name, **share.cells(PRACTICE), "definition": definition})
     return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS))
 
 
@@ -118,10 +115,11 @@ def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], late
     grouped = calls.groupby("api").agg(n_call_sites=("repo", "size"), n_repos=("repo", "nunique"),
                                        category=("category", "first")).reset_index()
     grouped["n_eligible"] = len(repos)
-    grouped["share_repos"] = (grouped["n_repos"] / max(1, len(repos))).round(4)
-    intervals = [wilson(int(k), len(repos)) for k in grouped["n_repos"]]
-    grouped["ci_low"] = [round(low, 4) for low, _high in intervals]
-    grouped["ci_high"] = [round(high, 4) for _low, high in intervals]
+    # the share as pandas rounded it (Series.round), the bounds as Python rounds: the table's bytes as they were
+    shares = [ShareInterval(int(k), len(repos)).cells(API_USAGE, share_rounding=Rounding.SCALED)
+              for k in grouped["n_repos"]]
+    for column in (API_USAGE.share, API_USAGE.ci_low, API_USAGE.ci_high):
+        grouped[column] = [s[column] for s in shares]
     for column in ("first_version", "last_version", "deprecated_since"):
         grouped[column] = [catalog.at[a, column] if a in catalog.index else "" for a in grouped["api"]]
     grouped["removed_before_latest"] = [bool(v) and bool(latest) and v != latest for v in grouped["last_version"]]
@@ -129,30 +127,35 @@ def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], late
     return grouped[list(API_USAGE_COLUMNS)]
 
 
-def community_statistics(results: Path, manifest: Path, latest: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(practices for both populations, API usage over one repository per family)."""
+def populations(manifest: Path, analyzed: Sequence[str]) -> dict[str, list[str]]:
+    """The populations the statistics are taken over, by name: mined repositories (``manifest.csv``
+    status ok) that were analyzed (``analyzed``: the repositories with a reproducibility.csv row; one a
+    pass failed on is left out, not counted as using nothing), one per duplicate family
+    (``duplicate_of`` empty) and all of them."""
     rows = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    ok = rows[(rows["status"] == "ok") & rows["repo"].isin(set(analyzed))]
+    return {ONE_PER_FAMILY: sorted(ok.loc[ok["duplicate_of"] == "", "repo"]), ALL: sorted(ok["repo"])}
+
+
+def community_statistics(results: Path, manifest: Path, latest: str, analyzed: Sequence[str] | None = None
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+    """(practices for both populations, API usage over one repository per family, the ``populations``);
+    ``analyzed``: the repositories a pass did not fail on (default: every one with a reproducibility.csv row)."""
     # each table is read once, whatever the number of statistics drawn from it
-    calls = _read(results, "call_sites.csv")
-    uris = _read(results, "tracking_uris.csv")
-    repro = _read(results, "reproducibility.csv").set_index("repo")
-    # the population: mined repositories that were analyzed (one reproducibility row each); one a pass
-    # failed on is left out, not counted as using nothing
-    ok = rows[(rows["status"] == "ok") & rows["repo"].isin(repro.index)]
-    everyone = sorted(ok["repo"])
-    leaders = sorted(ok.loc[ok["duplicate_of"] == "", "repo"])
-    table = pd.concat([practices(per_repository(calls, uris, repro, leaders), "one-per-family"),
-                       practices(per_repository(calls, uris, repro, everyone), "all")], ignore_index=True)
-    usage = api_usage(calls, _read(results, "api_catalog.csv").set_index("api"), leaders, latest)
+    calls = table_frame(results / "call_sites.csv", CallSiteRow)
+    uris = table_frame(results / "tracking_uris.csv", TrackingUriRow)
+    repro = table_frame(results / "reproducibility.csv", ReproducibilityRow).set_index("repo")
+    groups = populations(manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)])
+    leaders, everyone = list(groups[ONE_PER_FAMILY]), list(groups[ALL])
+    table = pd.concat([practices(per_repository(calls, uris, repro, leaders), ONE_PER_FAMILY),
+                       practices(per_repository(calls, uris, repro, everyone), ALL)], ignore_index=True)
+    usage = api_usage(calls, table_frame(results / "api_catalog.csv", CatalogRow).set_index("api"), leaders, latest)
     deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
     users = set(calls.loc[calls["api"].isin(deprecated["api"]) & calls["repo"].isin(leaders), "repo"])
-    low, high = wilson(len(users), len(leaders))
-    extra = pd.DataFrame([{"population": "one-per-family", "practice": "uses an API deprecated or removed by the latest release",
-                           "n_repos": len(users), "n_eligible": len(leaders),
-                           "share": round(len(users) / len(leaders), 4) if leaders else 0.0,
-                           "ci_low": round(low, 4), "ci_high": round(high, 4),
+    extra = pd.DataFrame([{"population": ONE_PER_FAMILY, "practice": "uses an API deprecated or removed by the latest release",
+                           **ShareInterval(len(users), len(leaders)).cells(PRACTICE),
                            "definition": "a call of an API with deprecated_since, or whose last_version is before the latest release read"}])
-    return pd.concat([table, extra], ignore_index=True), usage
+    return pd.concat([table, extra], ignore_index=True), usage, groups
 
 
 # the statistics tables ``analyze`` writes, and the row tables each is computed from
@@ -169,14 +172,14 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
     """Write the tables of ``STATISTICS_FROM`` into ``tables``, each with its provenance, from the row
     tables written there (``analyze`` calls it on its staging folder; the report's process, which
     has pandas imported already, may do it for it). ``analyzed``: the repositories a pass did not
-    fail on, the population of the store statistics. An ``OSError`` writing a table names it
-    (``filename``: its name)."""
-    from analysis.statistics.stores import store_statistics
-    from analysis.tables import cells
+    fail on (each has its reproducibility.csv row, which the ``populations`` are read from). An
+    ``OSError`` writing a table names it (``filename``: its name)."""
+    from analysis.statistics.stores import store_statistics_by_population
 
-    practices_frame, usage = community_statistics(tables, manifest, latest)
-    stores = store_statistics(analyzed, _read(tables, "stores.csv"), _read(tables, "stored_runs.csv"),
-                              _read(tables, "stored_params.csv"))
+    practices_frame, usage, groups = community_statistics(tables, manifest, latest, analyzed)
+    stores = store_statistics_by_population(groups, table_frame(tables / "stores.csv", Store),
+                                         table_frame(tables / "stored_runs.csv", StoredRun),
+                                         table_frame(tables / "stored_params.csv", StoredParam))
     frames = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
     for name, frame in frames.items():
         try:

@@ -3,16 +3,18 @@ shares with their denominators and 95% Wilson intervals, for the report."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
 import pandas as pd
 
 from analysis.rows import Store, StoredParam, StoredRun
-from analysis.statistics.shares import wilson
+from analysis.statistics.shares import DIGITS, STORE_STATISTIC, ShareInterval, rounded
+from analysis.tables import STATISTICS
 
-STATISTIC_COLUMNS = ("statistic", "numerator", "denominator", "share", "ci_low", "ci_high", "definition")
+# the columns of one population's table; store_statistics.csv puts the population first
+STATISTIC_COLUMNS = tuple(c for c in STATISTICS["store_statistics"].columns if c != "population")
 # stores.csv's counts: numbers here, whether the stores come as rows or as the text of their CSV
 STORE_COUNTS = tuple(f.name for f in fields(Store) if f.type in (int, "int"))
 
@@ -38,13 +40,11 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     out: list[dict[str, Any]] = []
 
     def share(name: str, k: int, n: int, definition: str) -> None:
-        low, high = wilson(k, n)
-        out.append({"statistic": name, "numerator": k, "denominator": n, "share": round(k / n, 4) if n else 0.0,
-                    "ci_low": round(low, 4), "ci_high": round(high, 4), "definition": definition})
+        out.append({"statistic": name, **ShareInterval(k, n).cells(STORE_STATISTIC), "definition": definition})
 
     def ratio(name: str, total: float, n: int, definition: str) -> None:
         out.append({"statistic": name, "numerator": total, "denominator": n,
-                    "share": round(total / n, 4) if n else 0.0, "ci_low": None, "ci_high": None,
+                    "share": rounded(total / n if n else 0.0, DIGITS), "ci_low": None, "ci_high": None,
                     "definition": definition})
 
     n_repos = len(set(repos))
@@ -79,3 +79,13 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     share("runs with an absolute local artifact URI", int((rn["artifact_uri_kind"] == "absolute-local").sum()), n,
           "artifact_uri is a path of the author's machine: the store cannot be moved")
     return pd.DataFrame(out, columns=list(STATISTIC_COLUMNS))
+
+
+def store_statistics_by_population(populations: Mapping[str, Sequence[str]], stores: Sequence[Store] | pd.DataFrame,
+                                   runs: Sequence[StoredRun] | pd.DataFrame,
+                                   params: Sequence[StoredParam] | pd.DataFrame = ()) -> pd.DataFrame:
+    """``store_statistics`` of each population (name -> its repositories), one after the other, the
+    population's name in the first column: the table of ``store_statistics.csv``."""
+    frames = [store_statistics(repos, stores, runs, params).assign(population=name) for name, repos in populations.items()]
+    columns = list(STATISTICS["store_statistics"].columns)
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

@@ -128,7 +128,9 @@ def _with_stores(out: Path, to: Path) -> Path:
                      {**counts, "repo": "auto", "store": "mlflow.db", "kind": "sqlite", "n_experiments": 1, "n_runs": 1,
                       "bytes": 4096, "files": 1}])
     run = {"store_kind": "file", "status": "FINISHED", "git_commit": "", "git_commit_in_history": "unknown",
-           "source_in_repo": "", "entry_point": "", "artifact_uri_kind": "relative"}
+           "source_in_repo": "", "entry_point": "", "artifact_uri_kind": "relative", "n_datasets": 0,
+           "artifacts_found": "false", **dict.fromkeys(("n_params", "n_metrics", "n_metric_points", "n_tags",
+                                                         "n_artifacts", "artifact_bytes"), 0)}
     table("stored_runs", [{**run, "repo": "orig", "store": "mlruns", "run_id": "r1", "git_commit": "abc",
                            "git_commit_in_history": "yes", "source_in_repo": "yes", "entry_point": "main"},
                           {**run, "repo": "orig", "store": "mlruns", "run_id": "r2", "status": "FAILED",
@@ -193,3 +195,19 @@ def test_a_statistics_table_that_cannot_be_written_is_named(out: Path, tmp_path:
     assert raised["here"].filename == raised["there"].filename == "api_usage.csv"
     assert raised["here"].strerror and (raised["there"].errno, raised["there"].strerror) == (
         raised["here"].errno, raised["here"].strerror)
+
+
+def test_statistics_tables_read_back_as_their_row_types(out: Path) -> None:
+    """Each statistics table has its row type's columns in order, and reads back typed to the same text."""
+    from analysis.rows import PracticeRow
+    from analysis.tables import STATISTICS, cells, flat, read_table
+    from miner.fileio import csv_text
+
+    for table in STATISTICS.values():
+        text = (out / table.file).read_text()
+        assert text.splitlines()[0] == ",".join(table.columns), table.file
+        rows = read_table(out / table.file, table.row_type)
+        assert rows, table.file
+        assert csv_text(table.columns, (cells(flat(r)) for r in rows)) == text, table.file
+    practice = next(r for r in read_table(out / "practices.csv", PracticeRow) if r.practice == "logs params")
+    assert isinstance(practice.n_repos, int) and isinstance(practice.share, float)

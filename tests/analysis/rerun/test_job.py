@@ -1,10 +1,11 @@
-"""rerun: small MLprojects built here, re-run in the sandbox; what escapes, what is measured, what is compared.
+"""rerun.job: small MLprojects built here, re-run in the sandbox; what escapes, what is measured, what is compared.
 
 The corpus is made of git repositories written by the tests, mined and analyzed with the real
 commands. Runs need one environment holding MLflow (``mlflow-skinny``, from PyPI): it is built once
 into ``~/.cache/mlflow-census/test-envs/rerun`` and kept between sessions; without PyPI the runs are
-skipped. Pure functions (parameters, conda conversion, failure classes, comparison, statistics) are
-checked against MLflow's own code where MLflow has one.
+skipped. Every test here is ``slow``: each runs the sandbox, builds an environment or runs MLflow. The
+pure parts (parameters, conda conversion, failure classes, comparison, statistics) have their own
+files, beside this one, as the modules of ``analysis/rerun/``.
 """
 
 from __future__ import annotations
@@ -26,21 +27,14 @@ from dataclasses import replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings
-from analysis.rerun import sandbox as sandbox_module
-from analysis.rerun.command import ParameterError, compute_command, logged_parameters
-from analysis.rerun.compare import compare_metrics, runs_in
-from analysis.rerun.envplan import EnvInvalid, from_conda
-from analysis.rerun.ftypes import RERUN_COLUMNS, ParamDecl, RerunError, RerunRow, RerunSettings
+from analysis.rerun.ftypes import RerunError, RerunSettings
 from analysis.rerun.job import rerun
-from analysis.rerun.outcome import classify
-from analysis.rerun.sandbox import SandboxUnavailable, parse_size, probe
-from analysis.rerun.statistics import auc, rerun_statistics, summary_frame
+from analysis.rerun.sandbox import SandboxUnavailable, probe
 from analysis.rerun.target_run import DRIVER_SPEC
 from analysis.uv_env import EnvBuildError, ensure_env
 from cli import Exit, app
@@ -57,217 +51,12 @@ MARKER = f"4242.{os.getpid()}"  # the background process's sleep argument: found
 SECRET = f"TOPSECRET-{uuid.uuid4().hex}"
 ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
+pytestmark = pytest.mark.slow
 # The tests of the module fixture `outcome` on one worker, which re-runs every target once; the
 # tests that run the endless loop on one worker, since each looks for it among all processes; the
 # others anywhere (each worker builds the corpus, in a fraction of a second).
 OUTCOME = pytest.mark.xdist_group("rerun-outcome")
 LOOP = pytest.mark.xdist_group("rerun-loop")
-
-
-# ------------------------------------------------------------------------------------------------ pure parts
-
-DECLARED = (ParamDecl("alpha", "float", "0.5"), ParamDecl("name", "string", None), ParamDecl("data", "path", "d.csv"),
-            ParamDecl("where", "uri", "s3://b/k"))
-
-
-@pytest.mark.parametrize("given", [
-    pytest.param({"name": "plain"}, id="defaults"),
-    pytest.param({"name": "a b; rm -rf /", "alpha": "1e-3"}, id="quoted"),
-    pytest.param({"name": "x", "extra key": "v w"}, id="extra-appended"),
-])
-def test_command_is_the_one_mlflow_computes(tmp_path: Path, given: dict[str, str]) -> None:
-    from mlflow.projects._project_spec import EntryPoint
-
-    (tmp_path / "d.csv").write_text("1\n")
-    template = "python train.py --alpha {alpha} --name {name} --data {data} --where {where}"
-    spec = {"alpha": {"type": "float", "default": 0.5}, "name": "string", "data": {"type": "path", "default": "d.csv"},
-            "where": {"type": "uri", "default": "s3://b/k"}}
-    here = os.getcwd()
-    os.chdir(tmp_path)  # MLflow makes relative paths absolute against the current directory
-    try:
-        theirs = EntryPoint("main", spec, template).compute_command(dict(given), str(tmp_path))
-        their_params = EntryPoint("main", spec, template).compute_parameters(dict(given), None)
-    finally:
-        os.chdir(here)
-    assert compute_command(template, DECLARED, given, os.path.exists, str(tmp_path)) == theirs
-    assert logged_parameters(DECLARED, given) == {**their_params[0], **their_params[1]}
-
-
-@pytest.mark.parametrize(("given", "words"), [
-    pytest.param({}, "No value given for missing parameters: 'name'", id="required"),
-    pytest.param({"name": "n", "data": "nope.csv"}, "but no such file or directory was found", id="missing-path"),
-    pytest.param({"name": "n", "where": "no-scheme"}, "Expected URI for parameter where", id="bad-uri"),
-    pytest.param({"name": "n", "data": "s3://bucket/d.csv"}, "no network in the sandbox", id="remote-path"),
-])
-def test_refused_parameters_say_what_mlflow_says(tmp_path: Path, given: dict[str, str], words: str) -> None:
-    (tmp_path / "d.csv").write_text("1\n")
-    with pytest.raises(ParameterError, match=words.replace("(", r"\(")):
-        compute_command("python t.py", DECLARED, given, os.path.exists, str(tmp_path))
-
-
-CONDA = """
-name: x
-channels: [conda-forge]
-dependencies:
-  - python=3.8.13
-  - pip=23.1
-  - numpy=1.21
-  - conda-forge::scikit-learn
-  - wheel
-  - pip:
-      - mlflow==2.9.2
-      - -r requirements.txt
-"""
-
-
-def test_conda_file_converted_as_mlflow_converts_it(tmp_path: Path) -> None:
-    from mlflow.utils.environment import _PythonEnv
-
-    (tmp_path / "conda.yaml").write_text(CONDA)
-    theirs = _PythonEnv.get_dependencies_from_conda_yaml(str(tmp_path / "conda.yaml"))
-    python, build, deps, dropped = from_conda(CONDA, "conda.yaml")
-    assert (python, list(build), list(deps)) == (theirs["python"], theirs["build_dependencies"], theirs["dependencies"])
-    assert dropped == ("numpy=1.21", "conda-forge::scikit-learn")
-
-
-@pytest.mark.parametrize(("python", "words"), [
-    pytest.param("python", "It must be pinned", id="unpinned"),
-    pytest.param("python<3.9", "Invalid version comparator", id="upper-bound"),
-])
-def test_conda_python_mlflow_refuses(python: str, words: str) -> None:
-    with pytest.raises(EnvInvalid, match=words):
-        from_conda(f"dependencies: [{python}]", "conda.yaml")
-
-
-@pytest.mark.parametrize(("output", "returncode", "timed_out", "expected"), [
-    pytest.param("", 0, False, ("succeeded", ""), id="ok"),
-    pytest.param("Traceback (most recent call last):\n  File \"t.py\", line 1\nModuleNotFoundError: No module named 'zz'",
-                 1, False, ("failed", "ModuleNotFoundError"), id="module"),
-    pytest.param("Traceback (most recent call last):\n  ...\nurllib.error.URLError: <urlopen error [Errno -3] "
-                 "Temporary failure in name resolution>", 1, False, ("failed", "network refused"), id="network"),
-    pytest.param("Traceback (most recent call last):\n  ...\nOSError: [Errno 101] Network is unreachable", 1, False,
-                 ("failed", "network refused"), id="unreachable"),
-    pytest.param("Traceback (most recent call last):\n  ...\nMemoryError", 1, False, ("killed-memory", "MemoryError"),
-                 id="memory"),
-    pytest.param("Traceback (most recent call last):\n  ...\nBlockingIOError: [Errno 11] Resource temporarily "
-                 "unavailable", 1, False, ("failed", "process limit"), id="fork"),
-    pytest.param("Traceback (most recent call last):\n  ...\nKeyError: 'a'\n\nDuring handling of the above exception, "
-                 "another exception occurred:\n\nTraceback (most recent call last):\n  ...\nValueError: b", 1, False,
-                 ("failed", "ValueError"), id="chained-last"),
-    pytest.param("bash: line 1: nope: command not found", 127, False, ("failed", "exit 127"), id="not-found"),
-    pytest.param("", 137, False, ("killed-memory", "SIGKILL"), id="oom-killed"),
-    pytest.param("", 139, False, ("failed", "SIGSEGV"), id="segfault"),
-    pytest.param("working...", None, True, ("timeout", "timeout"), id="timeout"),
-])
-def test_failure_classes(output: str, returncode: int | None, timed_out: bool, expected: tuple[str, str]) -> None:
-    assert classify(output, returncode, timed_out)[:2] == expected
-
-
-@pytest.mark.parametrize(("fresh", "committed", "expected"), [
-    pytest.param({"a": 1.0, "n": math.nan, "i": math.inf}, {"a": 1.0, "n": math.nan, "i": math.inf}, (True, True, ""),
-                 id="equal-nan-inf"),
-    pytest.param({"a": 1.004}, {"a": 1.0}, (False, True, ""), id="close"),
-    pytest.param({"a": 2.0, "b": 1.0}, {"a": 1.0, "b": 1.0}, (False, False, "a"), id="differ"),
-    pytest.param({"a": 1.0}, {"a": 1.0, "gone": 3.0}, (False, False, "gone"), id="missing"),
-    pytest.param({"i": -math.inf}, {"i": math.inf}, (False, False, "i"), id="opposite-infinities"),
-    pytest.param({"a": 1.0}, {}, (None, None, ""), id="nothing-committed"),
-])
-def test_metrics_comparison(fresh: dict[str, float], committed: dict[str, float],
-                            expected: tuple[bool | None, bool | None, str]) -> None:
-    assert compare_metrics(fresh, committed) == expected
-
-
-def test_stores_written_by_mlflow_read_back_with_final_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlflow.tracking import MlflowClient
-
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
-    client = MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
-    run = client.create_run("0", tags={"mlflow.project.entryPoint": "main"})
-    client.log_param(run.info.run_id, "nested/key", "v")
-    for step, value in ((0, 0.3), (2, 0.1), (1, 0.2)):
-        client.log_metric(run.info.run_id, "loss", value, step=step)
-    client.log_metric(run.info.run_id, "nan", math.nan)
-    client.set_terminated(run.info.run_id)
-    gone = client.create_run("0")
-    client.delete_run(gone.info.run_id)
-    (got,) = runs_in(tmp_path)
-    assert (got.run_id, got.entry_point, got.status, got.store) == (run.info.run_id, "main", "FINISHED", "mlruns")
-    assert got.params == {"nested/key": "v"} and got.metrics["loss"] == 0.1 and math.isnan(got.metrics["nan"])
-
-
-def test_statistics_rates_failures_and_readiness() -> None:
-    rows = [RerunRow("a", "MLproject", "main", env_build="ok", status="succeeded", build_seconds=2.0, run_seconds=1.0,
-                     metrics_equal=True, metrics_close=True),
-            RerunRow("b", "MLproject", "main", env_build="ok", status="failed", failure_class="ModuleNotFoundError"),
-            RerunRow("c", "MLproject", "main", env_build="failed: package not found", status="not-attempted",
-                     failure_class="env build")]
-    frame = pd.DataFrame([{k: ("true" if v is True else v) for k, v in vars(r).items()} for r in rows])
-    repro = pd.DataFrame({"repo": ["a", "b", "c"], "readiness": ["0.9", "0.6", "0.1"]})
-    stats = rerun_statistics(frame, repro)
-    rates = stats.rates.set_index("rate")
-    assert (rates.loc["built", "n"], rates.loc["ran", "n"], rates.loc["same results", "n"]) == (2, 1, 1)
-    assert rates.loc["ran given built", "n_eligible"] == 2
-    assert 0 < rates.loc["ran", "ci_low"] < 1 / 3 < rates.loc["ran", "ci_high"] < 1
-    assert set(zip(stats.failures["status"], stats.failures["failure_class"])) == {
-        ("failed", "ModuleNotFoundError"), ("not-attempted", "env build")}
-    assert stats.auc == 1.0 and stats.times.set_index("quantile").loc["median", "total_seconds"] == 3.0
-    summary = summary_frame(stats)
-    assert {"rate", "failure", "time", "readiness"} == set(summary["section"])
-    assert auc([0.1, 0.2], [True, False]) == 0.0 and auc([0.5], [True]) is None
-
-
-def test_sizes() -> None:
-    assert (parse_size("4G"), parse_size("512M"), parse_size("1.5g"), parse_size("100")) == \
-        (4 << 30, 512 << 20, 3 << 29, 100)
-    with pytest.raises(ValueError):
-        parse_size("lots")
-
-
-def test_columns_are_the_issues() -> None:
-    assert RERUN_COLUMNS == (
-        "repo", "mlproject_path", "entry_point", "parameters", "env_kind", "env_build", "conda_packages_dropped",
-        "python_requested", "python_used", "status", "failure_class", "message", "build_seconds", "run_seconds",
-        "n_runs_logged", "n_metrics_logged", "compared_with", "params_equal", "metrics_equal", "metrics_close",
-        "metrics_differ")
-
-
-# ------------------------------------------------------------------------------------------------ refusals
-
-def test_no_bubblewrap_refuses_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox_module, "_which", lambda name: "")
-    with pytest.raises(SandboxUnavailable, match="bubblewrap .* not installed.*--no-sandbox"):
-        probe()
-    corpus, out = tmp_path / "corpus", tmp_path / "out"
-    _tiny_results(corpus, out)
-    result = runner.invoke(app, ["rerun", "--corpus", str(corpus), "--out", str(out), "--env-cache", str(tmp_path)])
-    assert result.exit_code == Exit.BAD_INPUT
-    assert "bubblewrap" in result.output and "--no-sandbox" in result.output
-    assert not (out / "rerun.csv").exists()
-
-
-def test_a_bubblewrap_that_cannot_make_namespaces_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = tmp_path / "bwrap"
-    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    monkeypatch.setattr(sandbox_module, "_which", lambda name: str(fake))
-    with pytest.raises(SandboxUnavailable, match="No permissions to creating new namespace.*user namespaces"):
-        probe()
-
-
-def test_missing_results_are_bad_input(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["rerun", "--corpus", str(tmp_path), "--out", str(tmp_path / "out")])
-    assert result.exit_code == Exit.BAD_INPUT and "manifest" in result.output
-
-
-def _tiny_results(corpus: Path, out: Path) -> None:
-    """A corpus and results directory naming one project, as mine and analyze write them."""
-    (corpus / "repos" / "o" / "r").mkdir(parents=True)
-    (corpus / "manifest.csv").write_text("repo,commit,clone_path,status\no/r,abc,repos/o/r,ok\n")
-    out.mkdir()
-    (out / "mlprojects.csv").write_text("repo,path,env_type,env_file,valid\no/r,MLproject,python_env,,true\n")
-    (out / "entry_points.csv").write_text("repo,mlproject_path,entry_point,command,script,n_params\n"
-                                          "o/r,MLproject,main,python t.py,t.py,0\n")
-    (out / "parameters.csv").write_text("repo,mlproject_path,entry_point,name,type,default,required,used_in_command\n")
 
 
 # ------------------------------------------------------------------------------------------------ sandboxed runs

@@ -1,0 +1,57 @@
+"""rerun.statistics: rates with Wilson intervals, failures, times and readiness of rerun.csv's rows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.rerun.ftypes import RERUN_COLUMNS, RerunRow
+from analysis.rerun.job import statistics_of
+from analysis.rerun.statistics import auc, rerun_statistics, summary_frame
+from analysis.tables import cells
+from miner.fileio import write_csv
+
+def test_statistics_rates_failures_and_readiness() -> None:
+    rows = [RerunRow("a", "MLproject", "main", env_build="ok", status="succeeded", build_seconds=2.0, run_seconds=1.0,
+                     metrics_equal=True, metrics_close=True),
+            RerunRow("b", "MLproject", "main", env_build="ok", status="failed", failure_class="ModuleNotFoundError"),
+            RerunRow("c", "MLproject", "main", env_build="failed: package not found", status="not-attempted",
+                     failure_class="env build")]
+    frame = pd.DataFrame([{k: ("true" if v is True else v) for k, v in vars(r).items()} for r in rows])
+    repro = pd.DataFrame({"repo": ["a", "b", "c"], "readiness": ["0.9", "0.6", "0.1"]})
+    stats = rerun_statistics(frame, repro)
+    rates = stats.rates.set_index("rate")
+    assert (rates.loc["built", "n"], rates.loc["ran", "n"], rates.loc["same results", "n"]) == (2, 1, 1)
+    assert rates.loc["ran given built", "n_eligible"] == 2
+    assert 0 < rates.loc["ran", "ci_low"] < 1 / 3 < rates.loc["ran", "ci_high"] < 1
+    assert set(zip(stats.failures["status"], stats.failures["failure_class"])) == {
+        ("failed", "ModuleNotFoundError"), ("not-attempted", "env build")}
+    assert stats.auc == 1.0 and stats.times.set_index("quantile").loc["median", "total_seconds"] == 3.0
+    summary = summary_frame(stats)
+    assert {"rate", "failure", "time", "readiness"} == set(summary["section"])
+    assert auc([0.1, 0.2], [True, False]) == 0.0 and auc([0.5], [True]) is None
+
+
+
+def test_rerun_csv_read_typed_gives_the_statistics_of_its_rows(tmp_path: Path) -> None:
+    """job.statistics_of reads rerun.csv through its row type (booleans, seconds); the report's text frame agrees."""
+    rows = [RerunRow("a", "MLproject", "main", env_build="ok", status="succeeded", build_seconds=2.5, run_seconds=1.0,
+                     metrics_equal=False, metrics_close=True),
+            RerunRow("a", "MLproject", "other", env_build="ok", status="succeeded", run_seconds=4.0),
+            RerunRow("b", "MLproject", "main", env_build="ok", status="succeeded", build_seconds=1.0, run_seconds=1.0,
+                     metrics_equal=True, metrics_close=True)]
+    write_csv(tmp_path / "rerun.csv", RERUN_COLUMNS, (cells(asdict(r)) for r in rows))
+    typed = statistics_of(tmp_path)
+    pd.testing.assert_frame_equal(typed.rates, statistics_of(tmp_path, rows).rates)
+    rates = typed.rates.set_index("rate")
+    # compared: the two runs with a committed run's metrics; "other" (metrics_equal empty) is not compared
+    assert (rates.loc["same given compared", "n"], rates.loc["same given compared", "n_eligible"]) == (1, 2)
+    assert (rates.loc["close given compared", "n"], rates.loc["same results", "n"]) == (2, 1)
+    # seconds: an empty build_seconds counts as no build time
+    times = typed.times.set_index("quantile")
+    assert (times.loc["max", "total_seconds"], times.loc["min", "build_seconds"]) == (4.0, 0.0)
+    text = pd.read_csv(tmp_path / "rerun.csv", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(rerun_statistics(text).rates, typed.rates)
+    pd.testing.assert_frame_equal(rerun_statistics(text).times, typed.times)
