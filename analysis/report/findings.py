@@ -64,28 +64,21 @@ def _statistic(facts: Facts, stats: pd.DataFrame, statistic: str, name: str, nou
     if len(rows) != 1:
         return
     row = rows.iloc[0]
-    definition = (f"'{statistic}' of store_statistics.csv's table over the population (analysis/statistics/stores.py): "
-                  f"{row['definition']}")
+    definition = f"store_statistics.csv '{statistic}', the rows of the report's population: {row['definition']}"
     if ratio:
         if int(row["denominator"]):
-            facts.add(Number(name, float(row["share"]), ratio, "stored_runs.csv", T_STORES, definition))
+            facts.add(Number(name, float(row["share"]), ratio, "store_statistics.csv", T_STORES, definition))
     elif int(row["denominator"]):
-        facts.add(Share(name, int(row["numerator"]), int(row["denominator"]), noun, "stored_runs.csv",
+        facts.add(Share(name, int(row["numerator"]), int(row["denominator"]), noun, "store_statistics.csv",
                         T_STORES, definition))
 
 
 def population_store_statistics(inputs: ReportInputs) -> pd.DataFrame:
-    """``store_statistics.csv``'s table over the report's population (store_statistics.csv's is over every
-    analyzed repository), from ``stores.csv``, ``stored_runs.csv`` and ``stored_params.csv``."""
-    from analysis.statistics.stores import store_statistics
-
-    def compute() -> pd.DataFrame:
-        stores, runs = inputs.table("stores.csv"), inputs.table("stored_runs.csv")
-        if "repo" not in stores or "repo" not in runs:
-            return pd.DataFrame()
-        params = inputs.table("stored_params.csv")
-        return store_statistics(inputs.population, stores, runs, params if "repo" in params else ())
-    return inputs.cached("store_statistics", compute)
+    """``store_statistics.csv``'s rows of the report's population (``analyze`` writes them for each)."""
+    stats = inputs.table("store_statistics.csv")
+    if "population" not in stats:
+        return pd.DataFrame()
+    return stats[stats["population"] == inputs.population_name].drop(columns="population").reset_index(drop=True)
 
 
 def _corpus_facts(facts: Facts, inputs: ReportInputs) -> None:

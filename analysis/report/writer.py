@@ -10,11 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from analysis.report.figures import pyplot
 from analysis.report.latex import TexTable
 from analysis.report.rendering import FigureRenderer
+from analysis.tables import FALSE, TRUE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,6 +42,15 @@ def inline_html(text: str) -> str:
             out.append(f"<a href='{html.escape(m.group(3), quote=True)}'>{inline_html(m.group(2))}</a>")
         last = m.end()
     return "".join(out) + html.escape(text[last:])
+
+
+def as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    """Booleans shown as the CSVs write them (``true``/``false``), whatever the frame was read as."""
+    flags = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, (bool, np.bool_))).any()]
+    if not flags:
+        return frame
+    return frame.assign(**{c: frame[c].map(lambda v: (TRUE if v else FALSE) if isinstance(v, (bool, np.bool_)) else v)
+                           for c in flags})
 
 
 def slug(text: str) -> str:
@@ -94,6 +105,7 @@ class Doc:
             self.md.append("(no rows)\n")
             self.html.append(f"<p class='caption' id='{anchor}'>{inline_html(note)}</p><p>(no rows)</p>")
             return
+        frame = as_written(frame)
         if tex and self.latex:
             self.tables.append(TexTable(anchor.removeprefix("t-"), frame, caption))
         frame = frame.round(4)

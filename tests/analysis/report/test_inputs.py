@@ -8,7 +8,7 @@ from pathlib import Path
 
 from analysis.report.inputs import ROW_TYPES, ReportInputs
 from analysis.rows import ParameterRow, StorageRow, TraceabilityRow
-from analysis.tables import TABLES, TRUE
+from analysis.tables import STATISTICS, TABLES, TRUE
 
 
 def _csv(path: Path, columns: tuple[str, ...] | list[str], rows: list[list[str]]) -> None:
@@ -46,11 +46,11 @@ def test_parameters_required_is_a_boolean(tmp_path: Path) -> None:
 
 
 def test_tables_without_a_row_type_and_the_text_view_stay_text(tmp_path: Path) -> None:
-    _csv(tmp_path / "practices.csv", ["population", "practice", "n_repos"], [["all", "seeds set", "3"]])
+    _csv(tmp_path / "extra.csv", ["population", "practice", "n_repos"], [["all", "seeds set", "3"]])
     columns = TABLES["traceability"].columns
     _csv(tmp_path / "traceability.csv", columns, [[TRACE_ROW[c] for c in columns]])
     inputs = ReportInputs(tmp_path)
-    assert inputs.table("practices.csv")["n_repos"].tolist() == ["3"]
+    assert inputs.table("extra.csv")["n_repos"].tolist() == ["3"]
     assert inputs.text_table("traceability.csv")["code_version_linked"].tolist() == [TRUE]
     assert inputs.table("stores.csv").empty and inputs.table("nothing.csv").empty  # absent: empty
 
@@ -58,7 +58,9 @@ def test_tables_without_a_row_type_and_the_text_view_stay_text(tmp_path: Path) -
 def test_every_registered_table_has_its_row_type() -> None:
     assert ROW_TYPES["traceability.csv"] is TraceabilityRow and ROW_TYPES["parameters.csv"] is ParameterRow
     assert ROW_TYPES["mlflow_storage.csv"] is StorageRow and "api_catalog.csv" in ROW_TYPES
-    assert "practices.csv" not in ROW_TYPES and "probe.csv" not in ROW_TYPES
+    assert ROW_TYPES["practices.csv"] is STATISTICS["practices"].row_type  # the statistics tables too
+    assert ROW_TYPES["store_statistics.csv"] is STATISTICS["store_statistics"].row_type
+    assert "probe.csv" not in ROW_TYPES  # another command's table
 
 
 def test_the_population_is_one_repository_per_duplicate_family(tmp_path: Path) -> None:
