@@ -1,4 +1,4 @@
-"""MLproject files, read exactly as MLflow's ``mlflow/projects/_project_spec.py`` (3.x) reads them.
+"""The MLproject pass: MLproject files, read exactly as MLflow's ``mlflow/projects/_project_spec.py`` (3.x) reads them.
 
 The checks run in MLflow's order and fail with MLflow's words: several environment fields,
 a Databricks Spark job mixed with environments, a ``docker_env`` without image or with bad
@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from analysis.engine.repo_state import Checkout, RepoResult, SourceFile
 from analysis.ftypes import Parameter
 from analysis.reading import safe_yaml
 from analysis.reading.sources import within_repo
+from analysis.rows import EntryPointRow, FileStatus, MlprojectRow, ParameterRow, ProblemRow, Stage
 
 ENV_FIELDS = ("docker_env", "python_env", "conda_env")  # MLflow's env_type.ALL
 PYTHON_ENV_FILE = "python_env.yaml"
@@ -207,3 +209,26 @@ def _load(text: str, path: str, project_dir: str, files: Set[str]) -> MLproject:
             return MLproject(**common, env_type=key, env_file=candidate)  # type: ignore[arg-type]
     # MLflow's last fallback: a python_env project with no environment file (a plain local environment)
     return MLproject(**common, env_type="python_env")  # type: ignore[arg-type]
+
+
+def file_pass(file: SourceFile, checkout: Checkout, result: RepoResult) -> None:
+    """One MLproject into the three MLproject tables (and a problem row where MLflow would refuse it)."""
+    row, data = file.row, file.data
+    repo, rel = row.repo, row.path
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        spec = MLproject(path=rel, valid=False, error=f"bytes not valid utf-8 at line {line}")
+    else:
+        spec = parse_mlproject(text, rel, checkout.all_paths)  # every path: the scripts it runs
+    row.status = FileStatus.ANALYZED if spec.valid else FileStatus.PROBLEM
+    row.reason = spec.error
+    if not spec.valid:
+        result.problems.append(ProblemRow(repo, rel, None, Stage.MLPROJECT, spec.error))
+    result.mlprojects.append(MlprojectRow(
+        repo, rel, spec.name, spec.env_type, spec.env_declared, spec.env_file, spec.docker_image, spec.docker_pinned,
+        spec.databricks_spark_job, len(spec.entry_points), spec.valid, spec.error))
+    for ep in spec.entry_points:
+        result.entry_points.append(EntryPointRow(repo, rel, ep.name, ep.command, ep.script, len(ep.parameters)))
+        result.parameters.extend(ParameterRow(repo, rel, ep.name, p) for p in ep.parameters)
