@@ -1,4 +1,4 @@
-"""The environments pass: environment files and their dependencies (requirements, conda, python_env...), read statically.
+"""The environments pass: environment files (requirements, conda, python_env...) and their dependencies, statically.
 
 pip specifiers are parsed with ``packaging``; what it rejects is a problem, not a guess. conda
 specs follow conda's match-spec forms: ``numpy=1.21`` is a prefix pin (``range``),

@@ -1,4 +1,4 @@
-"""The reproducibility pass: per-repository reproducibility signals (Q4) and the readiness score, from the other passes' rows.
+"""The reproducibility pass: per-repository signals (Q4) and the readiness score, from the other passes' rows.
 
 Weights of the readiness score (they sum to 1; each says what a re-run needs):
 

@@ -251,3 +251,57 @@ def test_a_notebook_runs_the_repository_functions_it_calls(tmp_path: Path) -> No
     assert g.edges["module:explore.ipynb", "function:src/train.py:run"]["kind"] == "calls"
     row = next(csv.DictReader((tmp_path / "out" / "traceability.csv").open()))
     assert row["orphan_logging_sites"] == "1"  # never(); run() is reached from the notebook
+
+
+CALL_GRAPH = {
+    "train.py": "import mlflow\nfrom lib import Model, fit, helper\n"
+                "def run(model, step):\n"
+                "    fit(model)\n"  # calls lib.fit
+                "    model.save()\n"  # a parameter's method: every method named save, by name
+                "    step()\n"  # calls what the caller passed: no edge
+                "    go = helper\n    go()\n"  # through a variable: unresolved
+                "if __name__ == '__main__':\n"
+                "    list(map(helper, []))\n"  # helper passed as a value: an inferred call
+                "    run(Model(), 1)\n",  # calls run; Model has no __init__ to run
+    "lib.py": "import mlflow\nclass Model:\n    def save(self):\n        mlflow.log_metric('m', 1)\n"
+              "def fit(model):\n    pass\ndef helper(x):\n    return x\n",
+}
+
+
+def test_the_pass_alone_counts_the_call_graph_edges_it_writes(tmp_path: Path) -> None:
+    from analysis.engine.repo_state import RepoResult
+    from analysis.passes import code_findings, traceability
+    from tests.analysis.passes.checkouts import checkout_of, source_file
+
+    checkout = checkout_of(tmp_path / "r", CALL_GRAPH, graphs_dir=tmp_path / "graphs")
+    result = RepoResult("o/r")
+    for rel in checkout.paths:
+        code_findings.file_pass(source_file(checkout, result, rel), checkout, result)
+    traceability.repo_pass(checkout, result)
+    g = nx.read_graphml(tmp_path / "graphs" / "o__r.graphml")
+    call_graph = {(u, v, d["kind"], d.get("by_name", ""), d.get("via", "")) for u, v, d in g.edges(data=True)
+                  if d["kind"] in ("calls", "unresolved")}
+    assert call_graph == {
+        ("module:train.py", "function:train.py:run", "calls", "", ""),
+        ("module:train.py", "function:lib.py:helper", "calls", "", "argument"),
+        ("function:train.py:run", "function:lib.py:fit", "calls", "", ""),
+        ("function:train.py:run", "function:lib.py:Model.save", "calls", "True", ""),
+        ("function:train.py:run", "unresolved:call through variable go", "unresolved", "", ""),
+    }
+    (row,) = result.traceability
+    assert (row.n_call_edges, row.n_by_name_edges, row.n_inferred_edges, row.n_unresolved_edges) == (4, 1, 1, 1)
+    assert (row.n_nodes, row.n_edges) == (g.number_of_nodes(), g.number_of_edges())
+
+
+def test_the_call_graph_counts_in_traceability_csv(out: Path) -> None:
+    (row,) = list(csv.DictReader((out / "traceability.csv").open()))
+    # calls: train.py -> log_all, log_all -> deep.go, train.py -> its start_run site; unresolved: unused()'s
+    # call through fn, tool.py's import_module
+    assert (row["n_call_edges"], row["n_by_name_edges"], row["n_inferred_edges"], row["n_unresolved_edges"]) == (
+        "3", "0", "0", "2")
+    from collections import Counter
+
+    from analysis.report.methodology import graph_edge_counts
+
+    assert graph_edge_counts(out / "traceability.csv") == {
+        "r": Counter({"calls": 3, "by-name": 0, "inferred": 0, "unresolved": 2})}
