@@ -227,6 +227,11 @@ class TraceabilityRow:
     orphan_logging_sites: int
     n_nodes: int
     n_edges: int
+    # the call graph's edges, by what they say of it (the report's validity section quotes them)
+    n_call_edges: int  # kind calls
+    n_by_name_edges: int  # calls to a method reached by its name only (over-approximation)
+    n_inferred_edges: int  # calls inferred from a function passed as an argument
+    n_unresolved_edges: int  # kind unresolved: a call through a variable, a dynamic import (under-approximation)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,3 +238,8 @@ def typed_frame(frame: pd.DataFrame, row_type: type) -> pd.DataFrame:
         if column in kinds:
             out[column] = [typed_cell(v, kinds[column]) if isinstance(v, str) else v for v in frame[column]]
     return out
+
+
+def graph_name(repo: str) -> str:
+    """The GraphML file name of a repository's traceability graph (in ``graphs/``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", repo.replace("/", "__")) + ".graphml"

@@ -136,7 +136,7 @@ def test_analyze_summary(tmp_path: Path) -> None:
 
 
 def test_analyze_exit_code_says_a_repository_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import analysis.engine.analyzer as engine_module
+    import analysis.passes.traceability as engine_module
 
     make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\nmlflow.log_metric('a', 1)\n"})
     assert runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),

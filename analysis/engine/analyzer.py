@@ -1,13 +1,10 @@
 """The engine: a configured ``RepoAnalyzer`` runs every pass over one checkout, in this process, and
 returns a typed ``RepoResult``.
 
-The file stage walks the checkout once and gives each file to the per-file passes by kind: a
-``.py`` file is parsed once with ``ast`` (``astscan``: graph facts, call positions, and the gate
-that keeps files which cannot use MLflow away from LibCST), then, if it may use MLflow, once with
-LibCST for the code pass (``code_findings``); an MLproject goes to ``mlproject_pass``; environment
-files are kept for ``environments_pass``. Then the per-repository passes of ``REPO_PASSES`` run in
-order over the ``Checkout`` the file stage leaves. A new per-repository pass is a module with a
-function ``(checkout, result) -> None`` and one line in ``REPO_PASSES``.
+The file stage walks the checkout once, reads each file it may analyze, and hands it to the per-file
+passes of its kind (``passes.registry.FILE_PASSES``, a table); the code pass's LibCST parse goes through
+this engine's cache of findings. Then the per-repository passes of ``passes.registry.REPO_PASSES`` run in
+order over the ``Checkout`` the file stage leaves.
 """
 
 from __future__ import annotations
@@ -18,47 +15,19 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from analysis.engine.cache import ResultCache, findings_from_json, findings_to_json
-from analysis.engine.repo_state import Checkout, RepoResult, RepoTask
-from analysis.ftypes import FileContext, FileFindings, ReadError, SourceError
-from analysis.passes.code_findings import (
-    NO_USE_REASON,
-    Bad,
-    NoMlflowUse,
-    NotPython,
-    config_findings,
-    notebook_findings,
-    python2_hint,
-    python_findings,
-    read_in_part_reason,
-    runs_notebook,
-    scan_notebook,
-    scan_python,
-)
+from analysis.ftypes import FileContext
+from analysis.passes.registry import FILE_PASSES, REPO_PASSES
 from analysis.passes.environments import env_file_kind
-from analysis.passes.environments_pass import environments_pass
-from analysis.passes.mlflow_calls import Resolver, may_use_mlflow
-from analysis.passes.mlproject import is_mlproject_name
-from analysis.passes.mlproject_pass import mlproject_pass
-from analysis.passes.reproducibility import sets_seed, signals
-from analysis.passes.stored_runs_pass import stored_runs_pass
-from analysis.passes.traceability import (
-    ModuleIndex,
-    build_graph,
-    dotted_modules,
-    graph_name,
-    module_facts,
-    write_graphml,
-)
-from analysis.passes.traceability import metrics as trace_metrics
+from analysis.passes.mlflow_calls import Resolver
+from analysis.passes.module_graph import dotted_modules
 from analysis.passes.tracking_uris import config_source
-from analysis.reading.sources import is_binary
-from analysis.rows import CallSiteRow, FileRow, FileStatus, IntegrationRow, ProblemRow, Stage, TrackingUriRow
-from miner import __version__
-from miner.fileio import utc_now
+from analysis.reading.mlproject import is_mlproject_name
+from analysis.repo_state import Checkout, Parsed, RepoResult, RepoTask, SourceFile
+from analysis.rows import FileRow, FileStatus, ProblemRow, Stage
 
 
 def file_kind(rel: str) -> str:
@@ -135,13 +104,6 @@ def local_mlflow_dirs(paths: Iterator[str] | list[str]) -> set[str]:
     return out - packages
 
 
-def reproducibility_pass(checkout: Checkout, result: RepoResult) -> None:
-    """The repository's reproducibility signals and readiness score."""
-    result.reproducibility.append(signals(
-        checkout.task.repo, result.flat_rows("mlprojects"), result.flat_rows("environments"),
-        result.flat_rows("dependencies"), result.flat_rows("call_sites"), result.seeds))
-
-
 CRASHED = "the parser killed its worker on this file (a native crash or out of memory): not read"
 
 
@@ -167,14 +129,6 @@ def crashed_file(blackbox_dir: Path, repo: str) -> str | None:
         if noted_repo == repo:
             return str(rel)
     return None
-
-
-# Per-repository passes, in order: each reads the checkout and what the passes before it found.
-REPO_PASSES: tuple[Callable[[Checkout, RepoResult], None], ...] = (
-    environments_pass,
-    reproducibility_pass,
-    stored_runs_pass,
-)
 
 
 @dataclass(frozen=True)
@@ -211,28 +165,26 @@ class RepoAnalyzer:
         result = RepoResult(task.repo)
         entries = list(walk(root))
         paths = [rel for rel, _ in entries]
-        checkout = Checkout(task, root, frozenset(paths), paths,
-                            [rel for rel, path in entries if rel.endswith(".py") and not path.is_symlink()],
-                            self.max_file_bytes, self.revision_releases)
+        py_files = [rel for rel, path in entries if rel.endswith(".py") and not path.is_symlink()]
+        checkout = Checkout(task, root, frozenset(paths), paths, py_files, self.max_file_bytes, self.revision_releases,
+                            dotted_modules(py_files), self.graphs_dir)
         shadow_dirs = local_mlflow_dirs(paths)
         reexports = mlflow_reexports(root, paths)
-        modules = dotted_modules(checkout.py_files)
         cache = _read_only_cache(self.cache_path)
         for rel, path in entries:
             if on_file is not None:
                 on_file()  # counted as it starts: every path below may return early
             row = FileRow(task.repo, rel, file_kind(rel))
             result.files.append(row)
-            self._file(checkout, result, row, path, modules, FileContext(
+            self._file(checkout, result, row, path, FileContext(
                 str(PurePosixPath(rel).parent) in shadow_dirs, reexports), cache)
         for repo_pass in REPO_PASSES:
             repo_pass(checkout, result)
-        self._graph(checkout, result)
         return result
 
     def _file(self, checkout: Checkout, result: RepoResult, row: FileRow, path: Path,
-              modules: ModuleIndex, context: FileContext, cache: ResultCache | None) -> None:
-        """The per-file stage of one file: its row of ``files.csv``, and what its passes find."""
+              context: FileContext, cache: ResultCache | None) -> None:
+        """The per-file stage of one file: its row of ``files.csv``, then the passes of its kind."""
         repo, rel, kind = row.repo, row.path, row.kind
         if rel in checkout.task.skip:
             row.status, row.reason = FileStatus.PROBLEM, CRASHED
@@ -241,7 +193,8 @@ class RepoAnalyzer:
         if path.is_symlink():
             row.kind, row.status, row.reason = "symlink", FileStatus.SKIPPED, "symlink (its target is analyzed where it lies)"
             return
-        if kind == "other":
+        passes = FILE_PASSES.get(kind, ())
+        if not passes:
             row.status = FileStatus.NOT_ANALYZED
             return
         size = row.size = path.stat().st_size
@@ -250,72 +203,24 @@ class RepoAnalyzer:
             result.problems.append(ProblemRow(repo, rel, None, Stage.READ, row.reason))
             return
         data = path.read_bytes()
-        if kind == "mlproject":
-            mlproject_pass(repo, rel, data, checkout.all_paths, result, row)
-            return
-        if kind == "environment" or rel.endswith("setup.py") and env_file_kind(rel) == "setup.py":
-            checkout.env_files.append((rel, data, row))
-            if kind == "environment":
-                return
-        if is_binary(data):
-            row.status, row.reason = FileStatus.PROBLEM, "binary content"
-            result.problems.append(ProblemRow(repo, rel, None, Stage.READ, "binary content"))
-            return
-        if kind in ("python", "notebook") and not result.seeds:
-            result.seeds = sets_seed(data)
-        found = text = code = None
-        refusal = ""
-        if kind == "python":
-            # one ast parse and scan serves the module graph, the LibCST gate and call positions
-            found, text, refusal = scan_python(data)
-            if found is not None and text is not None:
-                checkout.facts[rel] = module_facts(found, text, rel, modules)
-        elif kind == "notebook":  # a notebook is a script of the graph, mlflow in its text or not
-            found, code, refusal = scan_notebook(data)
-            if found is not None and code is not None:
-                checkout.facts[rel] = module_facts(found, code.source, rel, modules)
-        if b"mlflow" not in data.lower():
-            row.status, row.reason = FileStatus.NO_MLFLOW, "no 'mlflow' in the text: not parsed"
-            return
-        # notebooks are gated in notebook_findings (their %run and %env are not in the scanned text)
-        if (kind == "python" and found is not None and text is not None
-                and not may_use_mlflow(found, text, context, runs_notebook(text))):
-            row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
-            return
-        if refusal:
-            row.status, row.reason = FileStatus.PROBLEM, refusal
-            result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, refusal))
-            return
-        key = hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{self.fingerprint}".encode()).hexdigest()
-        hit = (cache.get(key) if cache is not None else None) or result.new_cache.get(key)
-        bad: Bad = []
-        if hit is not None:
-            (findings, bad), row.cached = findings_from_json(hit), True
-            result.n_cached += 1
-        else:
-            try:
-                with self._in_flight(repo, rel):
-                    if kind == "python":
-                        findings, bad = python_findings(data, self.resolver, context, found)
-                    elif kind == "notebook":
-                        findings, bad = notebook_findings(data, self.resolver, context, code, found)
-                    else:
-                        findings = config_findings(rel, data)
-            except NotPython as err:
-                row.status, row.reason = FileStatus.SKIPPED, str(err)
-                return
-            except NoMlflowUse:
-                row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
-                return
-            except SourceError as err:
-                hint = python2_hint(data) if kind == "python" else ""
-                row.status, row.reason = FileStatus.PROBLEM, err.reason + hint
-                result.problems.append(ProblemRow(repo, rel, err.line, Stage.READ if isinstance(err, ReadError)
-                                                  else Stage.PARSE, err.reason + hint))
-                return
+
+        def parse(compute: Callable[[], Parsed]) -> Parsed:
+            """The findings cached for these bytes (read in this context, by this code), else ``compute()``'s."""
+            key = hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{self.fingerprint}".encode()).hexdigest()
+            hit = (cache.get(key) if cache is not None else None) or result.new_cache.get(key)
+            if hit is not None:
+                row.cached = True
+                result.n_cached += 1
+                return findings_from_json(hit)
+            with self._in_flight(repo, rel):
+                findings, bad = compute()
             result.n_parsed += 1
             result.new_cache[key] = findings_to_json(findings, bad)
-        self._findings(result, row, findings, bad)
+            return findings, bad
+
+        file = SourceFile(row, data, context, self.resolver, parse)
+        for file_pass in passes:
+            file_pass(file, checkout, result)
 
     @contextmanager
     def _in_flight(self, repo: str, rel: str) -> Iterator[None]:
@@ -334,32 +239,6 @@ class RepoAnalyzer:
             yield
         finally:
             os.ftruncate(fd, 0)
-
-    @staticmethod
-    def _findings(result: RepoResult, row: FileRow, findings: FileFindings, bad: Bad) -> None:
-        repo, rel = row.repo, row.path
-        result.problems.extend(ProblemRow(repo, rel, part.line, Stage.PARSE, part.reason) for part in bad)
-        row.status = FileStatus.ANALYZED
-        if bad:
-            row.reason = read_in_part_reason(bad)
-        result.call_sites.extend(CallSiteRow(repo, rel, site) for site in findings.call_sites)
-        result.integrations.extend(IntegrationRow(repo, rel, integ) for integ in findings.integrations)
-        source = None if row.kind == "config" else ("notebook" if row.kind == "notebook" else "code")
-        result.uris.extend(TrackingUriRow(repo, rel, replace(uri, source=source) if source else uri)
-                           for uri in findings.tracking_uris)
-
-    def _graph(self, checkout: Checkout, result: RepoResult) -> None:
-        """The traceability graph of the repository, its metrics row, and its GraphML file."""
-        task = checkout.task
-        tables = {name: result.flat_rows(name) for name in
-                  ("mlprojects", "entry_points", "parameters", "dependencies", "call_sites")}
-        tables["tracking_uris"] = result.flat_rows("uris")
-        notebooks = [rel for rel in checkout.facts if rel.endswith(".ipynb")]
-        graph = build_graph(task.repo, checkout.py_files + notebooks, checkout.facts, tables)
-        result.traceability.append(trace_metrics(graph, task.repo, tables))
-        if self.graphs_dir is not None:
-            graph.graph.update(commit=task.commit, tool=f"mlflow-census {__version__}", written_at=utc_now())
-            write_graphml(graph, self.graphs_dir / graph_name(task.repo))
 
 
 _NOTES: dict[tuple[Path, int], int] = {}  # (black box, pid) -> this process's note, open

@@ -47,7 +47,7 @@ from miner.fileio import read_csv, sha256_file, utc_now, write_csv, write_proven
 
 if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there is a repository to analyze
     from analysis.engine.analyzer import RepoAnalyzer
-    from analysis.engine.repo_state import RepoResult, RepoTask
+    from analysis.repo_state import RepoResult, RepoTask
     from analysis.report.process import ReportProcess
 
 __all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "analyze", "cached_catalog", "cached_storage"]
@@ -206,11 +206,11 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
             drawer = ReportProcess()
 
         from analysis.engine.analyzer import RepoAnalyzer, close_process_handles, crashed_file
-        from analysis.engine.executor import run_tasks
-        from analysis.engine.repo_state import RepoResult, RepoTask
+        from analysis.executor import run_tasks
         from analysis.passes.mlflow_calls import Resolver
-        from analysis.passes.traceability import graph_name
+        from analysis.repo_state import RepoResult, RepoTask
         from analysis.rows import FileStatus
+        from analysis.tables import graph_name
 
         tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
         blackbox = out / ".in-flight"

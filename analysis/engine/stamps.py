@@ -39,23 +39,25 @@ class Stage:
 
 STAGES: dict[str, Stage] = {
     # one file's findings (results cache, key of each file): the LibCST pass and the code it calls
-    "parse": Stage((*_VALUES, "reading/", "passes/__init__.py", "passes/code_findings.py", "passes/call_sites.py",
-                    "passes/integrations.py", "passes/mlflow_calls.py", "passes/tracking_uris.py",
-                    "releases/__init__.py", "releases/catalog.py", "engine/__init__.py", "engine/cache.py"),
+    "parse": Stage((*_VALUES, "repo_state.py", "reading/", "passes/__init__.py", "passes/code_findings.py",
+                    "passes/call_sites.py", "passes/integrations.py", "passes/mlflow_calls.py",
+                    "passes/tracking_uris.py", "passes/module_graph.py", "passes/reproducibility.py",
+                    "releases/__init__.py", "releases/catalog.py", "engine/__init__.py",
+                    "engine/cache.py"),
                    ("passes.code_findings", "engine.cache")),
     # one repository's whole result (results cache, key of each repository): every pass over a checkout
     "repository": Stage((*_VALUES, "reading/", "passes/", "stores/", "releases/__init__.py", "releases/catalog.py",
-                         "engine/__init__.py", "engine/analyzer.py", "engine/cache.py", "engine/repo_state.py"),
-                        ("engine.analyzer", "engine.repo_state"), ("parse",)),
+                         "engine/__init__.py", "engine/analyzer.py", "engine/cache.py", "repo_state.py"),
+                        ("engine.analyzer", "repo_state"), ("parse",)),
     # the catalog, schema revisions and storage model read from the corpus's MLflow releases
     "releases": Stage((*_VALUES, "reading/", "releases/", "data/api_catalog.csv", "data/schema_revisions.csv"),
                       ("releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
-    "report": Stage((*_VALUES, "uv_env.py", "engine/__init__.py", "engine/stamps.py", "reading/", "passes/__init__.py", "passes/traceability.py", "report/",
-                     "statistics/", "probe/", "rerun/", "data/baselines.csv"),
+    "report": Stage((*_VALUES, "uv_env.py", "executor.py", "engine/__init__.py", "engine/stamps.py", "reading/",
+                     "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv"),
                     ("report.document", "report.process")),
     # the corpus tables, graphs and statistics of an output folder, and the report drawn with them
-    "tables": Stage((*_VALUES, "engine/", "statistics/"), ("engine.driver", "statistics.community"),
+    "tables": Stage((*_VALUES, "executor.py", "engine/", "statistics/"), ("engine.driver", "statistics.community"),
                     ("repository", "releases", "report")),
 }
 

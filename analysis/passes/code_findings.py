@@ -1,4 +1,4 @@
-"""The per-file pass over code: MLflow calls, integrations and tracking URIs of a ``.py`` file (Databricks
+"""The code pass: MLflow calls, integrations and tracking URIs of a ``.py`` file (Databricks
 and Jupytext exports included), a notebook or a configuration file, from source prepared for parsing.
 
 IPython syntax is neutralized without moving a line; a notebook (or a Databricks export) whose
@@ -14,13 +14,17 @@ from dataclasses import replace
 
 import libcst as cst
 
+from analysis.ftypes import BadSyntax, FileContext, FileFindings, LeftOut, ReadError, SourceError, TrackingUri
+from analysis.passes.mlflow_calls import TRACKING_ENV, Resolver, find_in_module, may_use_mlflow, python_error_line
+from analysis.passes.module_graph import module_facts
+from analysis.passes.reproducibility import sets_seed
+from analysis.passes.tracking_uris import classify_uri, config_source, scan_text
 from analysis.reading.astscan import ModuleScan, parse, scan, scan_source
 from analysis.reading.cst_walk import parse_checked
-from analysis.ftypes import BadSyntax, FileContext, FileFindings, LeftOut, SourceError, TrackingUri
-from analysis.passes.mlflow_calls import TRACKING_ENV, Resolver, find_in_module, may_use_mlflow, python_error_line
 from analysis.reading.partial_parse import read_in_part
-from analysis.reading.sources import NotebookCode, decode_python, neutralize_magics, notebook_code
-from analysis.passes.tracking_uris import classify_uri, config_source, scan_text
+from analysis.reading.sources import NotebookCode, decode_python, is_binary, neutralize_magics, notebook_code
+from analysis.repo_state import Checkout, RepoResult, SourceFile
+from analysis.rows import CallSiteRow, FileRow, FileStatus, IntegrationRow, ProblemRow, Stage, TrackingUriRow
 
 Bad = list[LeftOut]  # the parts of a file that were left out
 
@@ -240,3 +244,76 @@ def looks_python2(data: bytes) -> bool:
 def python2_hint(data: bytes) -> str:
     """What a syntax error's reason adds when the file looks like Python 2."""
     return " (Python 2 syntax?)" if looks_python2(data) else ""
+
+
+def file_pass(file: SourceFile, checkout: Checkout, result: RepoResult) -> None:
+    """A ``.py`` file, a notebook or a configuration file: one ``ast`` scan (the module graph's facts, the
+    gate that keeps files which cannot use MLflow away from LibCST, call positions), then the engine's
+    cached LibCST parse and its findings."""
+    row, data = file.row, file.data
+    repo, rel, kind = row.repo, row.path, row.kind
+    if is_binary(data):
+        row.status, row.reason = FileStatus.PROBLEM, "binary content"
+        result.problems.append(ProblemRow(repo, rel, None, Stage.READ, "binary content"))
+        return
+    if kind in ("python", "notebook") and not result.seeds:
+        result.seeds = sets_seed(data)
+    found = text = code = None
+    refusal = ""
+    if kind == "python":
+        found, text, refusal = scan_python(data)
+        if found is not None and text is not None:
+            checkout.facts[rel] = module_facts(found, text, rel, checkout.modules)
+    elif kind == "notebook":  # a notebook is a script of the graph, mlflow in its text or not
+        found, code, refusal = scan_notebook(data)
+        if found is not None and code is not None:
+            checkout.facts[rel] = module_facts(found, code.source, rel, checkout.modules)
+    if b"mlflow" not in data.lower():
+        row.status, row.reason = FileStatus.NO_MLFLOW, "no 'mlflow' in the text: not parsed"
+        return
+    # notebooks are gated in notebook_findings (their %run and %env are not in the scanned text)
+    if (kind == "python" and found is not None and text is not None
+            and not may_use_mlflow(found, text, file.context, runs_notebook(text))):
+        row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
+        return
+    if refusal:
+        row.status, row.reason = FileStatus.PROBLEM, refusal
+        result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, refusal))
+        return
+
+    def compute() -> tuple[FileFindings, Bad]:
+        if kind == "python":
+            return python_findings(data, file.resolver, file.context, found)
+        if kind == "notebook":
+            return notebook_findings(data, file.resolver, file.context, code, found)
+        return config_findings(rel, data), []
+
+    try:
+        findings, bad = file.parse(compute)
+    except NotPython as err:
+        row.status, row.reason = FileStatus.SKIPPED, str(err)
+        return
+    except NoMlflowUse:
+        row.status, row.reason = FileStatus.NO_MLFLOW_USE, NO_USE_REASON
+        return
+    except SourceError as err:
+        hint = python2_hint(data) if kind == "python" else ""
+        row.status, row.reason = FileStatus.PROBLEM, err.reason + hint
+        result.problems.append(ProblemRow(repo, rel, err.line, Stage.READ if isinstance(err, ReadError)
+                                          else Stage.PARSE, err.reason + hint))
+        return
+    add_findings(result, row, findings, bad)
+
+
+def add_findings(result: RepoResult, row: FileRow, findings: FileFindings, bad: Bad) -> None:
+    """A file's findings into its rows: call sites, integrations, tracking URIs, and the parts left out."""
+    repo, rel = row.repo, row.path
+    result.problems.extend(ProblemRow(repo, rel, part.line, Stage.PARSE, part.reason) for part in bad)
+    row.status = FileStatus.ANALYZED
+    if bad:
+        row.reason = read_in_part_reason(bad)
+    result.call_sites.extend(CallSiteRow(repo, rel, site) for site in findings.call_sites)
+    result.integrations.extend(IntegrationRow(repo, rel, integ) for integ in findings.integrations)
+    source = None if row.kind == "config" else ("notebook" if row.kind == "notebook" else "code")
+    result.uris.extend(TrackingUriRow(repo, rel, replace(uri, source=source) if source else uri)
+                       for uri in findings.tracking_uris)

@@ -1,4 +1,4 @@
-"""Per-repository reproducibility signals (Q4) and the readiness score, from the other passes' rows.
+"""The reproducibility pass: per-repository signals (Q4) and the readiness score, from the other passes' rows.
 
 Weights of the readiness score (they sum to 1; each says what a re-run needs):
 
@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from analysis.repo_state import Checkout, RepoResult
 from analysis.rows import ReproducibilityRow
 
 SEED_PATTERN = re.compile(
@@ -71,3 +72,10 @@ def signals(repo: str, mlprojects: Iterable[Mapping[str, Any]], environments: It
     score = score + 0.05 * bool(digest) if images else score / 0.95
     return ReproducibilityRow(repo, bool(projects), env_spec, round(share, 4), len(deps), python, mlflow, digest,
                               seeds, data, params, round(score, 4))
+
+
+def repo_pass(checkout: Checkout, result: RepoResult) -> None:
+    """The repository's reproducibility signals and readiness score, from the rows the passes before it found."""
+    result.reproducibility.append(signals(
+        checkout.task.repo, result.flat_rows("mlprojects"), result.flat_rows("environments"),
+        result.flat_rows("dependencies"), result.flat_rows("call_sites"), result.seeds))

@@ -212,40 +212,29 @@ def unparsed_files(inputs: ReportInputs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["repo", "path", "mentions_mlflow", "reason"])
 
 
-def graph_edge_counts(path: Path) -> Counter[str]:
-    """Edges of a traceability graph (GraphML) by what they say of the call graph: ``calls``,
-    ``by-name`` (a method reached by its name only: over-approximation), ``unresolved`` (a call through a
-    variable, a dynamic import: under-approximation), ``inferred`` (a function passed as an argument)."""
-    from analysis.passes.traceability import graphml_edge_data
+def graph_edge_counts(path: Path) -> dict[str, Counter[str]]:
+    """Per repository, the edges of its traceability graph by what they say of the call graph, as
+    ``traceability.csv`` at ``path`` carries them: ``calls``, ``by-name`` (a method reached by its name
+    only: over-approximation), ``unresolved`` (a call through a variable, a dynamic import:
+    under-approximation), ``inferred`` (a function passed as an argument)."""
+    from analysis.rows import TraceabilityRow
+    from analysis.tables import read_table
 
-    counts: Counter[str] = Counter()
-    for data in graphml_edge_data(path):
-        kind = data.get("kind", "")
-        if kind == "unresolved":
-            counts["unresolved"] += 1
-        elif kind == "calls":
-            counts["calls"] += 1
-            if data.get("by_name", "").lower() == "true":
-                counts["by-name"] += 1
-            if data.get("via"):
-                counts["inferred"] += 1
-    return counts
+    return {row.repo: Counter({"calls": row.n_call_edges, "by-name": row.n_by_name_edges,
+                               "inferred": row.n_inferred_edges, "unresolved": row.n_unresolved_edges})
+            for row in (read_table(path, TraceabilityRow) if path.is_file() else [])}
 
 
 def call_graph_table(inputs: ReportInputs) -> pd.DataFrame:
     """Per repository of the population with a graph: its call edges, by-name, inferred and unresolved edges."""
-    from analysis.passes.traceability import graph_name
 
     def compute() -> pd.DataFrame:
-        rows = []
-        for repo in inputs.population:
-            path = inputs.results / "graphs" / graph_name(repo)
-            if path.is_file():
-                counts = graph_edge_counts(path)
-                rows.append({"repo": repo, "calls": counts["calls"], "by_name": counts["by-name"],
-                             "inferred": counts["inferred"], "unresolved": counts["unresolved"]})
+        by_repo = graph_edge_counts(inputs.results / "traceability.csv")
+        rows = [{"repo": repo, "calls": by_repo[repo]["calls"], "by_name": by_repo[repo]["by-name"],
+                 "inferred": by_repo[repo]["inferred"], "unresolved": by_repo[repo]["unresolved"]}
+                for repo in inputs.population if repo in by_repo]
         return pd.DataFrame(rows, columns=["repo", "calls", "by_name", "inferred", "unresolved"])
-    return inputs.cached("call_graph", compute)  # read by the threats and the validity section: parsed once
+    return inputs.cached("call_graph", compute)  # read by the threats and the validity section: read once
 
 
 def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:

@@ -25,14 +25,29 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.engine.executor import run_tasks
+from analysis.executor import run_tasks
 from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick
-from analysis.rerun.ftypes import RERUN_COLUMNS, RerunError, RerunRow, RerunSettings, RunRecord, Target, \
-    TargetResult, row_from_json
+from analysis.rerun.ftypes import (
+    RERUN_COLUMNS,
+    RerunError,
+    RerunRow,
+    RerunSettings,
+    RunRecord,
+    Target,
+    TargetResult,
+    row_from_json,
+)
 from analysis.rerun.sandbox import Limits, Sandbox, SandboxUnavailable, container_engine, machine_facts, probe
 from analysis.rerun.statistics import RerunStatistics, rerun_statistics, summary_frame
-from analysis.rerun.target_run import DRIVER_REQUIREMENT, DRIVER_SPEC, WorkerContext, build, check_worker, \
-    rerun_target, used_values
+from analysis.rerun.target_run import (
+    DRIVER_REQUIREMENT,
+    DRIVER_SPEC,
+    WorkerContext,
+    build,
+    check_worker,
+    rerun_target,
+    used_values,
+)
 from analysis.rerun.targets import load_targets, select
 from analysis.rows import ReproducibilityRow
 from analysis.tables import cells, table_frame

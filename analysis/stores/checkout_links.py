@@ -11,8 +11,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from analysis.passes.mlproject import is_mlproject_name
 from analysis.reading import safe_yaml
+from analysis.reading.mlproject import is_mlproject_name
 from analysis.reading.sources import within_repo
 from analysis.stores.raw import LFS_POINTER, Checkout, StoreLimits, StoreProblem, read_bounded
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from analysis.passes.mlproject import MLproject
+from analysis.reading.mlproject import MLproject
 from analysis.rows import Store, StoredExperiment, StoredInput, StoredMetric, StoredParam, StoredRun, StoredTag
 from analysis.stores.checkout_links import (
     artifact_summary,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.passes.traceability import graph_name
 from analysis.report import facts as F
 from analysis.report.figures import bar_figure, graph_figure, pinning_figure
 from analysis.report.sections.drawing import Drawing, practice_rows, share_rows, shares
 from analysis.report.sections.reruns import rerun
 from analysis.report.sections.storage import probe_table
+from analysis.tables import graph_name
 
 
 def key_findings_section(report: Drawing) -> None:

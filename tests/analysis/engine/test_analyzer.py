@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from analysis.engine.analyzer import RepoAnalyzer
+import analysis.engine.analyzer as analyzer_module
+from analysis.engine.analyzer import RepoAnalyzer, file_kind
 from analysis.engine.cache import findings_from_json, findings_to_json
-from analysis.engine.repo_state import RepoResult, RepoTask
 from analysis.ftypes import CallSite, FileFindings, LeftOut
+from analysis.passes import code_findings, environments, mlproject, reproducibility, stored_runs, traceability
+from analysis.passes.registry import FILE_PASSES, REPO_PASSES, FilePass
 from analysis.passes.code_findings import LIBCST_MAX_CHARS, NESTED
 from analysis.passes.mlflow_calls import Resolver
 from analysis.releases.catalog import catalog_for
+from analysis.repo_state import Checkout, RepoResult, RepoTask, SourceFile
 from analysis.rows import FileStatus
 from analysis.tables import TABLES, flat, unflat
 
@@ -189,3 +192,51 @@ def test_what_was_left_out_survives_the_findings_cache() -> None:
                                                  "none", "", False, 0),))
     bad = [LeftOut(3, "syntax error: x", "line 3 skipped (syntax error at line 3)")]
     assert findings_from_json(findings_to_json(findings, bad)) == (findings, bad)
+
+
+@pytest.mark.parametrize(("rel", "kind", "passes"), [
+    pytest.param("pkg/train.py", "python", (environments.file_pass, code_findings.file_pass), id="python"),
+    pytest.param("setup.py", "python", (environments.file_pass, code_findings.file_pass), id="setup.py"),
+    pytest.param("nb/explore.ipynb", "notebook", (code_findings.file_pass,), id="notebook"),
+    pytest.param("MLproject", "mlproject", (mlproject.file_pass,), id="mlproject"),
+    pytest.param("requirements-dev.txt", "environment", (environments.file_pass,), id="requirements"),
+    pytest.param("conda.yaml", "environment", (environments.file_pass,), id="conda"),
+    pytest.param("python_env.yaml", "environment", (environments.file_pass,), id="python_env"),
+    pytest.param("pyproject.toml", "environment", (environments.file_pass,), id="pyproject"),
+    pytest.param("docker/Dockerfile", "environment", (environments.file_pass,), id="dockerfile"),
+    pytest.param("scripts/run.sh", "config", (code_findings.file_pass,), id="shell"),
+    pytest.param(".env", "config", (code_findings.file_pass,), id="env-file"),
+    pytest.param("README.md", "other", (), id="other"),
+])
+def test_the_file_kind_table_gives_each_kind_its_passes(rel: str, kind: str, passes: tuple[FilePass, ...]) -> None:
+    assert file_kind(rel) == kind
+    assert FILE_PASSES.get(kind, ()) == passes
+
+
+def test_the_file_stage_dispatches_by_the_table(analyzer: RepoAnalyzer, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, str, bytes]] = []
+
+    def recorder(name: str) -> FilePass:
+        def file_pass(file: SourceFile, checkout: Checkout, result: RepoResult) -> None:
+            seen.append((name, file.row.path, file.data))
+        return file_pass
+
+    table = {kind: (recorder(kind),) for kind in ("python", "notebook", "config", "mlproject", "environment")}
+    table["python"] = (recorder("python"), recorder("python again"))
+    monkeypatch.setattr(analyzer_module, "FILE_PASSES", table)
+    monkeypatch.setattr(analyzer_module, "REPO_PASSES", ())
+    task = checkout(tmp_path, {"a.py": "x = 1\n", "b.ipynb": "{}", "run.sh": "echo\n", "MLproject": "name: p\n",
+                               "requirements.txt": "numpy\n", "notes.txt": "mlflow\n"})
+    (tmp_path / "link.py").symlink_to(tmp_path / "a.py")
+    result = analyzer.analyze(task)
+    assert seen == [("mlproject", "MLproject", b"name: p\n"), ("python", "a.py", b"x = 1\n"),
+                    ("python again", "a.py", b"x = 1\n"), ("notebook", "b.ipynb", b"{}"),
+                    ("environment", "requirements.txt", b"numpy\n"), ("config", "run.sh", b"echo\n")]
+    assert {f.path: f.status for f in result.files if f.status} == {
+        "link.py": FileStatus.SKIPPED, "notes.txt": FileStatus.NOT_ANALYZED}  # the recorders set none
+
+
+def test_the_repository_passes_in_order() -> None:
+    assert REPO_PASSES == (environments.repo_pass, stored_runs.repo_pass, reproducibility.repo_pass,
+                           traceability.repo_pass)

@@ -9,10 +9,10 @@ import pytest
 
 from analysis.engine.analyzer import RepoAnalyzer, close_process_handles
 from analysis.engine.cache import ResultCache
-from analysis.engine.repo_state import RepoTask
 from analysis.engine.stamps import PACKAGE, fingerprint
 from analysis.passes.mlflow_calls import Resolver
 from analysis.releases.catalog import catalog_for
+from analysis.repo_state import RepoTask
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.engine.driver import AnalysisError, analyze
-from analysis.passes.code_findings import NO_USE_REASON
 from analysis.engine.analyzer import local_mlflow_dirs, mlflow_reexports
+from analysis.engine.driver import AnalysisError, analyze
 from analysis.ftypes import AnalyzeSettings
+from analysis.passes.code_findings import NO_USE_REASON
 from miner.fileio import read_csv
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
@@ -249,7 +249,7 @@ def test_progress_is_over_files(tmp_path: Path, jobs: int) -> None:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
-    import analysis.engine.analyzer as engine_module
+    import analysis.passes.traceability as engine_module
 
     make_repo(tmp_path / "src" / "bad", {"a.py": "import mlflow\nmlflow.log_param('a', 1)\n"})
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
@@ -362,25 +362,26 @@ def test_a_worker_killed_by_a_file_costs_that_file_only(tmp_path: Path, monkeypa
     import os
     import signal
 
-    import analysis.engine.analyzer as engine_module
+    import analysis.passes.code_findings as code_pass
+    from analysis.engine.analyzer import CRASHED
 
     make_repo(tmp_path / "src" / "boom", {"boom.py": "import mlflow  # SEGV\nmlflow.log_param('x', 1)\n",
                                           "fine.py": "import mlflow\nmlflow.log_metric('m', 1)\n"})
     make_repo(tmp_path / "src" / "calm", {"c.py": "import mlflow\nmlflow.log_param('c', 1)\n"})
     corpus = _corpus(tmp_path, {"b.py": "import mlflow\nmlflow.log_metric('b', 1)\n"})
-    real = engine_module.python_findings
+    real = code_pass.python_findings
 
     def crashes_on_marker(data: bytes, *args: object) -> object:
         if b"# SEGV" in data:
             os.kill(os.getpid(), signal.SIGSEGV)
         return real(data, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine_module, "python_findings", crashes_on_marker)
+    monkeypatch.setattr(code_pass, "python_findings", crashes_on_marker)
     summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "o", jobs=jobs, draw_report=False))
     assert summary.failed == ()
     problems = read_csv(tmp_path / "o" / "problems.csv")
     assert [(p["repo"], p["path"], p["stage"], p["reason"]) for p in problems] == [
-        ("boom", "boom.py", "parse", engine_module.CRASHED)]
+        ("boom", "boom.py", "parse", CRASHED)]
     calls = {(c["repo"], c["path"], c["line"]) for c in read_csv(tmp_path / "o" / "call_sites.csv")}
     assert calls == {("boom", "fine.py", "2"), ("calm", "c.py", "2"), ("r", "b.py", "2")}
     assert not (tmp_path / "o" / ".in-flight").exists()

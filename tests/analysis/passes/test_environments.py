@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from analysis.passes import environments
 from analysis.passes.environments import (
+    Dependency,
     conda_pin_class,
-    parse_dockerfile,
-    parse_pyproject,
-    parse_setup_cfg,
-    parse_setup_py,
     decode_env_file,
     env_file_kind,
     parse_conda,
+    parse_dockerfile,
     parse_pip_line,
+    parse_pyproject,
     parse_python_env,
     parse_requirements,
+    parse_setup_cfg,
+    parse_setup_py,
     python_version,
 )
-from analysis.passes.environments import Dependency
+from analysis.repo_state import RepoResult
+from analysis.rows import MlprojectRow
+from tests.analysis.passes.checkouts import checkout_of, source_file
 
 
 def reader(files: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -213,3 +219,37 @@ def test_python_version_has_one_form(text: str, parse: str, version: str) -> Non
     else:
         (deps, _problems), python = parse_dockerfile(text, "Dockerfile"), ""
     assert python_version(python, deps) == version
+
+
+def test_the_file_pass_keeps_environment_files_and_setup_py_only(tmp_path: Path) -> None:
+    checkout = checkout_of(tmp_path, {"requirements.txt": "x\n", "setup.py": "setup()\n", "train.py": "x = 1\n",
+                                      "mysetup.py": "x = 1\n"})
+    result = RepoResult("o/r")
+    for rel in checkout.paths:
+        environments.file_pass(source_file(checkout, result, rel), checkout, result)
+    assert [rel for rel, _data, _row in checkout.env_files] == ["requirements.txt", "setup.py"]
+
+
+def test_the_repository_pass_alone_reads_kept_and_referenced_files(tmp_path: Path) -> None:
+    checkout = checkout_of(tmp_path, {
+        "requirements.txt": "mlflow==2.9.0\nnumpy>=1.0\n",
+        "env/deps.yaml": "dependencies: [python=3.10, {pip: [pandas]}]\n",  # not an environment by name
+        "Dockerfile": "FROM python:3.10\nENV MLFLOW_TRACKING_URI=http://tracking:5000\n",
+    })
+    result = RepoResult("o/r")
+    for rel in checkout.paths:
+        environments.file_pass(source_file(checkout, result, rel), checkout, result)
+    result.mlprojects.append(MlprojectRow("o/r", "MLproject", "p", "conda_env", "conda_env", "env/deps.yaml", "", "", False,
+                                          0, True, ""))  # as the MLproject pass leaves it
+    environments.repo_pass(checkout, result)
+    assert [(d.path, d.line, d.name, d.pin_class) for d in result.dependencies] == [
+        ("Dockerfile", 1, "python", "range"), ("requirements.txt", 1, "mlflow", "exact"),
+        ("requirements.txt", 2, "numpy", "range"), ("env/deps.yaml", None, "python", "range"),
+        ("env/deps.yaml", None, "pandas", "unpinned")]
+    assert [(e.path, e.kind, e.n_deps, e.mlflow_pinned, e.referenced_by_mlproject) for e in result.environments] == [
+        ("Dockerfile", "dockerfile", 0, "", False), ("requirements.txt", "requirements", 2, True, False),
+        ("env/deps.yaml", "conda", 1, "", True)]
+    assert [(u.path, u.uri.scheme) for u in result.uris] == [("Dockerfile", "http")]
+    assert {f.path: (f.kind, f.status) for f in result.files} == {
+        "Dockerfile": ("environment", "analyzed"), "requirements.txt": ("environment", "analyzed"),
+        "env/deps.yaml": ("environment", "analyzed")}  # read because the MLproject names it

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.passes.mlproject import docker_pinning, parse_mlproject, script_of
+from analysis.passes import mlproject
+from analysis.reading.mlproject import docker_pinning, parse_mlproject, script_of
+from analysis.repo_state import RepoResult
+from tests.analysis.passes.checkouts import checkout_of, source_file
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mlprojects"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
@@ -111,3 +114,19 @@ def test_script_of(command: str, script: str) -> None:
 )
 def test_docker_pinning(image: str, pinned: str) -> None:
     assert docker_pinning(image) == pinned
+
+
+def test_the_pass_fills_the_three_mlproject_tables(tmp_path: Path) -> None:
+    checkout = checkout_of(tmp_path, {
+        "MLproject": "name: p\nentry_points:\n  main:\n    parameters:\n      alpha: float\n    command: python train.py {alpha}\n",
+        "sub/MLproject": "name: q\nconda_env: missing.yaml\nentry_points: {}\n",
+        "train.py": "print(1)\n"})
+    result = RepoResult("o/r")
+    for rel in ("MLproject", "sub/MLproject"):
+        mlproject.file_pass(source_file(checkout, result, rel), checkout, result)
+    assert [(m.path, m.name, m.valid) for m in result.mlprojects] == [("MLproject", "p", True), ("sub/MLproject", None, False)]
+    assert [(e.mlproject_path, e.entry_point, e.script, e.n_params) for e in result.entry_points] == [
+        ("MLproject", "main", "train.py", 1)]
+    assert [(p.entry_point, p.parameter.name, p.parameter.type) for p in result.parameters] == [("main", "alpha", "float")]
+    assert [(f.path, f.status) for f in result.files] == [("MLproject", "analyzed"), ("sub/MLproject", "problem")]
+    assert [(p.path, p.stage) for p in result.problems] == [("sub/MLproject", "mlproject")]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from analysis.passes import reproducibility
 from analysis.passes.reproducibility import sets_seed, signals
+from analysis.repo_state import RepoResult
+from analysis.rows import DependencyRow, EnvironmentRow
+from tests.analysis.passes.checkouts import checkout_of
 
 
 @pytest.mark.parametrize(
@@ -58,3 +64,17 @@ def test_no_mlproject_takes_the_best_environment_file() -> None:
                             {"origin": "model-artifact", "kind": "conda", "python_version": "3.9"}], [], [], seeds=False)
     assert (row.has_mlproject, row.env_spec, row.python_pinned) == (False, "requirements", False)
     assert signals("r", [{**PROJECT, "env_file": ""}], [], [], [], seeds=False).env_spec == "none"
+
+
+def test_the_pass_alone_scores_what_the_passes_before_it_found(tmp_path: Path) -> None:
+    checkout = checkout_of(tmp_path, {"train.py": "import random\nrandom.seed(1)\n"})
+    result = RepoResult("o/r", seeds=True)  # as the code pass leaves it
+    result.environments.append(EnvironmentRow("o/r", "requirements.txt", "requirements", 1, 1.0, "", True, False,
+                                              "project"))
+    result.dependencies.append(DependencyRow("o/r", "requirements.txt", 1, "requirements.txt", "requirements", "pip",
+                                             "mlflow", "==2.9.0", "exact", "", "project"))
+    reproducibility.repo_pass(checkout, result)
+    (row,) = result.reproducibility
+    assert (row.repo, row.env_spec, row.pinned_share, row.seeds_set, row.mlflow_pinned) == (
+        "o/r", "requirements", 1.0, True, True)
+    assert row.readiness == round((0.20 + 0.20 + 0.10 + 0.05) / 0.95, 4)  # no MLproject, python or data; no docker

@@ -12,11 +12,9 @@ import pytest
 
 from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings
+from analysis.passes.module_graph import dotted_modules, module_facts
+from analysis.passes.traceability import build_graph, metrics, reachable
 from analysis.reading.astscan import parse, scan
-from analysis.passes.traceability import (
-    build_graph, co_usage, dotted_modules, metrics, module_facts, module_imports, reachable, resolve_import,
-    usage_graph,
-)
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
 from tests.conftest import make_repo
@@ -88,7 +86,7 @@ def test_traceability_metrics(out: Path) -> None:
     assert row["orphan_logging_sites"] == "2"  # orphan.py and helpers.unused: reached by no entry point or script
 
 
-def test_usage_graph_and_co_usage(out: Path) -> None:
+def test_usage_graph_written_with_its_provenance(out: Path) -> None:
     g = nx.read_graphml(out / "usage_graph.graphml")
     provenance = json.loads((out / "usage_graph.graphml.provenance.json").read_text())
     manifest = {r["repo"]: r["commit"] for r in csv.DictReader((out.parent / "corpus" / "manifest.csv").open())}
@@ -96,30 +94,6 @@ def test_usage_graph_and_co_usage(out: Path) -> None:
     assert g.graph["written_at"] == provenance["written_at"]
     assert g.has_edge("repo:r", "api:mlflow.log_metric")
     assert list(csv.DictReader((out / "api_co_usage.csv").open())) == []  # one repository: no pair is shared
-    calls = [{"repo": "a", "api": "x", "style": "fluent"}, {"repo": "a", "api": "y", "style": "fluent"},
-             {"repo": "b", "api": "x", "style": "fluent"}, {"repo": "b", "api": "y", "style": "fluent"},
-             {"repo": "b", "api": "z", "style": "unresolved"}, {"repo": "c", "api": "w", "style": "fluent"},
-             {"repo": "c", "api": "x", "style": "fluent"}, {"repo": "b", "api": "w", "style": "fluent"},
-             {"repo": "a", "api": "v", "style": "fluent"}]
-    g = usage_graph(calls, {"a", "b", "c"})
-    assert co_usage(g) == [{"api_a": "w", "api_b": "x", "n_repos": 2}, {"api_a": "x", "api_b": "y", "n_repos": 2}]
-    pairs = {(r["api_a"], r["api_b"]): r["n_repos"] for r in co_usage(g, min_repos=1)}
-    assert pairs == {("x", "y"): 2, ("w", "x"): 2, ("v", "x"): 1, ("v", "y"): 1, ("w", "y"): 1}
-    # the same as networkx's projection of the bipartite graph onto APIs
-    apis = [n for n, d in g.nodes(data=True) if d["bipartite"] == 1]
-    projected = nx.bipartite.weighted_projected_graph(g, apis)
-    assert {tuple(sorted((a[4:], b[4:]))): d["weight"] for a, b, d in projected.edges(data=True)} == pairs
-
-
-def test_import_resolution() -> None:
-    names = module_imports(scan(parse("from . import deep\nfrom ..up import thing\nimport os\n")), "pkg/sub/m.py")
-    assert {"pkg.sub.deep", "pkg.up", "pkg.up.thing", "os"} <= names
-    modules = dotted_modules(["src/pkg/__init__.py", "src/pkg/m.py", "train.py"])
-    assert resolve_import("pkg.m", modules) == "src/pkg/m.py"  # src layout: by suffix
-    assert resolve_import("os", modules) is None
-    scripts = dotted_modules(["a/train.py", "b/train.py", "b/test.py"])
-    assert resolve_import("train", scripts, ["b"]) == "b/train.py"  # the script's own directory first
-    assert resolve_import("train", scripts) == "a/train.py"  # else the first by suffix
 
 
 def test_scripts_import_their_neighbours() -> None:
@@ -192,27 +166,6 @@ def test_super_calls_reach_the_base_class_only() -> None:
     # a method the class and its known bases do not define: by name
     assert g.edges["function:main.py:Sub.fit", "function:main.py:Plugin.hook"]["by_name"] is True
     assert g.has_edge("module:main.py", "function:main.py:Sub.__init__")  # constructing Sub
-
-def test_graphml_round_trips_any_text(tmp_path: Path) -> None:
-    from analysis.passes.traceability import write_graphml
-
-    g = nx.DiGraph(repo="o/r")
-    g.add_node('metric_key:a<b>&"c"\x01', kind="metric_key", api="mlflow.log_metric")
-    g.add_node("module:m.py", kind="module", main=True)
-    g.add_edge("module:m.py", 'metric_key:a<b>&"c"\x01', kind="logs")
-    write_graphml(g, tmp_path / "g.graphml")
-    back = nx.read_graphml(tmp_path / "g.graphml")
-    assert back.is_directed() and back.graph["repo"] == "o/r"
-    assert back.nodes['metric_key:a<b>&"c"\ufffd'] == {"kind": "metric_key", "api": "mlflow.log_metric"}
-    assert back.nodes["module:m.py"]["main"] == "True"
-    assert back.edges["module:m.py", 'metric_key:a<b>&"c"\ufffd'] == {"kind": "logs"}
-    usage = nx.Graph()
-    usage.add_edge("repo:a", "api:mlflow.log_param", weight=3)
-    write_graphml(usage, tmp_path / "u.graphml")
-    back = nx.read_graphml(tmp_path / "u.graphml")
-    assert not back.is_directed() and back.edges["api:mlflow.log_param", "repo:a"] == {"weight": "3"}
-    assert not (tmp_path / "u.graphml.tmp").exists()
-
 
 def test_functions_passed_as_values_and_registered_with_frameworks_are_reached() -> None:
     g = _graph({"cli.py": (
@@ -300,121 +253,55 @@ def test_a_notebook_runs_the_repository_functions_it_calls(tmp_path: Path) -> No
     assert row["orphan_logging_sites"] == "1"  # never(); run() is reached from the notebook
 
 
-def test_graphml_round_trips_names_with_carriage_returns_newlines_and_tabs(tmp_path: Path) -> None:
-    import networkx as nx
-
-    from analysis.passes.traceability import write_graphml
-    g = nx.DiGraph()
-    g.add_node("script:a\rb.py", kind="script", command="python a\rb.py\n  --x\t1 & <y>")
-    g.add_edge("script:a\rb.py", "param:\n", via="x\r\ny")
-    write_graphml(g, tmp_path / "g.graphml")
-    back = nx.read_graphml(tmp_path / "g.graphml")
-    assert dict(back.nodes(data=True)) == dict(g.nodes(data=True))
-    assert list(back.edges(data=True)) == list(g.edges(data=True))
-
-
-GRAPHML_NS = "{http://graphml.graphdrawing.org/xmlns}"
-ODD = "a&b <c> \"d\" 'e' \r\n\t x\r \x01\ufffe é 😀 &amp; ]]> &#99;"
+CALL_GRAPH = {
+    "train.py": "import mlflow\nfrom lib import Model, fit, helper\n"
+                "def run(model, step):\n"
+                "    fit(model)\n"  # calls lib.fit
+                "    model.save()\n"  # a parameter's method: every method named save, by name
+                "    step()\n"  # calls what the caller passed: no edge
+                "    go = helper\n    go()\n"  # through a variable: unresolved
+                "if __name__ == '__main__':\n"
+                "    list(map(helper, []))\n"  # helper passed as a value: an inferred call
+                "    run(Model(), 1)\n",  # calls run; Model has no __init__ to run
+    "lib.py": "import mlflow\nclass Model:\n    def save(self):\n        mlflow.log_metric('m', 1)\n"
+              "def fit(model):\n    pass\ndef helper(x):\n    return x\n",
+}
 
 
-def _edge_data_by_elementtree(path: Path) -> list[dict[str | None, str]]:
-    """Each edge's data as the report read it before graphml_edge_data: the whole tree, by ElementTree."""
-    from xml.etree import ElementTree
+def test_the_pass_alone_counts_the_call_graph_edges_it_writes(tmp_path: Path) -> None:
+    from analysis.passes import code_findings, traceability
+    from analysis.repo_state import RepoResult
+    from tests.analysis.passes.checkouts import checkout_of, source_file
 
-    root = ElementTree.parse(path).getroot()
-    keys = {k.get("id"): k.get("attr.name") for k in root.iter(f"{GRAPHML_NS}key") if k.get("for") == "edge"}
-    return [{keys.get(d.get("key")): (d.text or "") for d in edge.iter(f"{GRAPHML_NS}data")}
-            for edge in root.iter(f"{GRAPHML_NS}edge")]
+    checkout = checkout_of(tmp_path / "r", CALL_GRAPH, graphs_dir=tmp_path / "graphs")
+    result = RepoResult("o/r")
+    for rel in checkout.paths:
+        code_findings.file_pass(source_file(checkout, result, rel), checkout, result)
+    traceability.repo_pass(checkout, result)
+    g = nx.read_graphml(tmp_path / "graphs" / "o__r.graphml")
+    call_graph = {(u, v, d["kind"], d.get("by_name", ""), d.get("via", "")) for u, v, d in g.edges(data=True)
+                  if d["kind"] in ("calls", "unresolved")}
+    assert call_graph == {
+        ("module:train.py", "function:train.py:run", "calls", "", ""),
+        ("module:train.py", "function:lib.py:helper", "calls", "", "argument"),
+        ("function:train.py:run", "function:lib.py:fit", "calls", "", ""),
+        ("function:train.py:run", "function:lib.py:Model.save", "calls", "True", ""),
+        ("function:train.py:run", "unresolved:call through variable go", "unresolved", "", ""),
+    }
+    (row,) = result.traceability
+    assert (row.n_call_edges, row.n_by_name_edges, row.n_inferred_edges, row.n_unresolved_edges) == (4, 1, 1, 1)
+    assert (row.n_nodes, row.n_edges) == (g.number_of_nodes(), g.number_of_edges())
 
 
-def _no_tree(path: Path) -> list[dict[str | None, str]]:
-    raise AssertionError(f"{path} read by ElementTree")
-
-
-def test_graphml_edge_data_reads_what_write_graphml_writes_as_elementtree_does(tmp_path: Path,
-                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_call_graph_counts_in_traceability_csv(out: Path) -> None:
+    (row,) = list(csv.DictReader((out / "traceability.csv").open()))
+    # calls: train.py -> log_all, log_all -> deep.go, train.py -> its start_run site; unresolved: unused()'s
+    # call through fn, tool.py's import_module
+    assert (row["n_call_edges"], row["n_by_name_edges"], row["n_inferred_edges"], row["n_unresolved_edges"]) == (
+        "3", "0", "0", "2")
     from collections import Counter
 
-    from analysis.passes import traceability
     from analysis.report.methodology import graph_edge_counts
-    from analysis.passes.traceability import graphml_edge_data, write_graphml
 
-    g = nx.DiGraph(repo="o/r", note="two\nlines")
-    g.add_node(f"function:{ODD}", kind="function", path=ODD)
-    g.add_node("module:m.py", kind="module", main=True)
-    g.add_node("dependency:x", kind=ODD)
-    g.add_edge("module:m.py", f"function:{ODD}", kind="calls", by_name=True, via=ODD)
-    g.add_edge(f"function:{ODD}", "module:m.py", kind="calls", via="\r")
-    g.add_edge(f"function:{ODD}", f"function:{ODD}", kind="calls", by_name=False)
-    g.add_edge("module:m.py", "module:m.py", kind="unresolved")
-    g.add_edge("module:m.py", "dependency:x", kind="pins", pin_class=ODD)
-    path = tmp_path / "g.graphml"
-    write_graphml(g, path)
-    expected = _edge_data_by_elementtree(path)
-    written = ODD.replace("\x01", "\ufffd").replace("\ufffe", "\ufffd")  # characters XML cannot hold
-    assert expected == [{"kind": "calls", "via": "\r"}, {"kind": "calls", "by_name": "False"},  # the first node's
-                        {"kind": "calls", "by_name": "True", "via": written}, {"kind": "unresolved"},
-                        {"kind": "pins", "pin_class": written}]
-
-    monkeypatch.setattr(traceability, "_graphml_edge_data_tree", _no_tree)  # read without building the tree
-    assert graphml_edge_data(path) == expected
-    assert graph_edge_counts(path) == Counter({"calls": 3, "by-name": 1, "inferred": 2, "unresolved": 1})
-
-
-WRITTEN = ("<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" "
-           "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml."
-           "graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">\n"
-           '  <key id="d0" for="edge" attr.name="kind" attr.type="string" />\n'
-           '  <key id="d1" for="edge" attr.name="by_name" attr.type="string" />\n'
-           '  <graph edgedefault="directed">\n'
-           '    <node id="a"></node>\n'
-           '    <edge source="a" target="a"><data key="d0">calls</data><data key="d1">True</data></edge>\n'
-           '    <edge source="a" target="a"><data key="d0">unresolved</data></edge>\n'
-           "  </graph>\n</graphml>\n")
-
-
-@pytest.mark.parametrize(("text", "written"), [  # these match write_graphml's lines: read without the tree
-    pytest.param(WRITTEN, True, id="as-written"),
-    pytest.param(WRITTEN.replace(">calls<", ">&#99;al&#x6C;s<").replace(">True<", ">TRU&#69;<"), True, id="references"),
-    pytest.param(WRITTEN.replace('"d1">True', '"d7">True'), True, id="undeclared-key"),
-    pytest.param(WRITTEN.replace('"d1" for="edge" attr.name="by_name"', '"d1" for="edge" attr.name="kind"'), True,
-                 id="two-keys-one-name"),
-    pytest.param(WRITTEN.replace('</node>\n', '</node>\n    <edge source="a" target="a"><data key="d0">calls</data>'
-                                 '<data key="d0">unresolved</data></edge>\n'), True, id="repeated-key"),
-    # these do not match write_graphml's lines: read by ElementTree
-    pytest.param(WRITTEN.replace("<node", "<!-- <edge source='a' target='a'> --><node"), False, id="comment"),
-    pytest.param(WRITTEN.replace(">calls<", "><![CDATA[calls]]><"), False, id="cdata"),
-    pytest.param(WRITTEN.replace("\n", "\r\n").replace(">True<", ">True\r<"), False, id="crlf"),
-    pytest.param(WRITTEN.replace('<data key="d0">unresolved</data>', '<data key="d0">unresolved<x/>calls</data>'), False,
-                 id="child-element"),
-    pytest.param(WRITTEN.replace(' xmlns:xsi', '\n  xmlns:xsi'), False, id="line-break-in-tag"),
-])
-def test_graphml_edge_data_reads_edited_graphml_as_elementtree_does(tmp_path: Path, text: str, written: bool,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from analysis.passes import traceability
-    from analysis.report.methodology import graph_edge_counts
-    from analysis.passes.traceability import graphml_edge_data
-
-    path = tmp_path / "g.graphml"
-    path.write_bytes(text.encode())
-    expected = _edge_data_by_elementtree(path)
-    if written:
-        monkeypatch.setattr(traceability, "_graphml_edge_data_tree", _no_tree)
-    assert graphml_edge_data(path) == expected
-    counts = graph_edge_counts(path)
-    assert counts["calls"] == sum(d.get("kind") == "calls" for d in expected)
-    assert counts["unresolved"] == sum(d.get("kind") == "unresolved" for d in expected)
-
-
-def test_graphml_edge_data_of_networkx_writer_and_of_a_broken_file(tmp_path: Path) -> None:
-    from xml.etree import ElementTree
-
-    from analysis.passes.traceability import graphml_edge_data
-
-    g = nx.DiGraph()
-    g.add_edge("a", "b", kind="calls", by_name=True, via="x")
-    nx.write_graphml(g, tmp_path / "nx.graphml")
-    assert graphml_edge_data(tmp_path / "nx.graphml") == [{"kind": "calls", "by_name": "True", "via": "x"}]
-    (tmp_path / "cut.graphml").write_text(WRITTEN[:-40])  # a file cut short: an error, as ElementTree's
-    with pytest.raises(ElementTree.ParseError):
-        graphml_edge_data(tmp_path / "cut.graphml")
+    assert graph_edge_counts(out / "traceability.csv") == {
+        "r": Counter({"calls": 3, "by-name": 0, "inferred": 0, "unresolved": 2})}

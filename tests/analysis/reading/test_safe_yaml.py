@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.reading import safe_yaml
 from analysis.engine.driver import analyze
-from analysis.passes.environments import parse_conda
 from analysis.ftypes import AnalyzeSettings
-from analysis.passes.mlproject import parse_mlproject
+from analysis.passes.environments import parse_conda
+from analysis.reading import safe_yaml
+from analysis.reading.mlproject import parse_mlproject
 from miner.fileio import read_csv
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine

@@ -23,7 +23,8 @@ TRACE_ROW = {"repo": "a/b", "n_entry_points": "1", "n_declared_params": "2", "de
              "declared_params_logged_share": "0.5", "params_logged_by_mlflow_run": "true", "n_metric_sites": "3",
              "metric_sites_reachable": "2", "metric_reachable_share": "", "n_model_sites": "0", "models_in_run": "0",
              "data_linked": "false", "env_linked": "true", "code_version_linked": "true", "implicit_run_sites": "0",
-             "orphan_logging_sites": "4", "n_nodes": "12", "n_edges": "30"}
+             "orphan_logging_sites": "4", "n_nodes": "12", "n_edges": "30", "n_call_edges": "9",
+             "n_by_name_edges": "2", "n_inferred_edges": "1", "n_unresolved_edges": "3"}
 
 
 def test_a_table_this_tool_writes_is_read_typed(tmp_path: Path) -> None:

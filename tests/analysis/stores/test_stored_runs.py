@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from analysis.passes.mlproject import parse_mlproject
+from analysis.reading.mlproject import parse_mlproject
 from analysis.releases.schema import load_snapshot
 from analysis.statistics.stores import store_statistics
 from analysis.stores.discovery import StoreRef, find_stores

@@ -31,7 +31,8 @@ TRACE = {"n_entry_points": "1", "n_declared_params": "2", "declared_params_logge
          "declared_params_logged_share": "0.5", "params_logged_by_mlflow_run": "false", "n_metric_sites": "2",
          "metric_sites_reachable": "1", "metric_reachable_share": "0.5", "n_model_sites": "0", "models_in_run": "0",
          "data_linked": "false", "env_linked": "false", "code_version_linked": "false", "implicit_run_sites": "0",
-         "orphan_logging_sites": "0", "n_nodes": "3", "n_edges": "2"}
+         "orphan_logging_sites": "0", "n_nodes": "3", "n_edges": "2", "n_call_edges": "1",
+         "n_by_name_edges": "0", "n_inferred_edges": "0", "n_unresolved_edges": "0"}
 
 
 def _drawing(tmp_path: Path) -> Drawing:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from analysis.engine.repo_state import RepoResult, RepoTask
+from analysis.repo_state import RepoResult, RepoTask
 from analysis.rows import ProblemRow, Stage, Store, StoredMetric
 from analysis.tables import TABLES
 

@@ -1,15 +1,16 @@
 """What the engine and the passes share about one repository: the task, the checkout as the file stage
-saw it, and the result the passes fill in."""
+saw it, each file as a per-file pass gets it, and the result the passes fill in."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.passes.traceability import ModuleFacts
+from analysis.ftypes import FileContext, FileFindings, LeftOut
+from analysis.reading.resolver import Resolver
 from analysis.rows import (
     CallSiteRow,
     DependencyRow,
@@ -33,6 +34,33 @@ from analysis.rows import (
     TrackingUriRow,
 )
 from analysis.tables import TABLES, flat, unflat
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """What the graph needs from one module, computed where the module is parsed."""
+
+    imports: frozenset[str]  # the repository's files it imports
+    dynamic: bool  # importlib.import_module, __import__ or exec
+    main: bool  # has an ``if __name__ == "__main__":`` block
+    edges: tuple[tuple[str, str, str], ...]  # (caller, callee, kind), see ``call_edges``
+    methods: frozenset[str] = frozenset()  # qualified names of the module's methods
+    classes: frozenset[str] = frozenset()  # qualified names of the module's classes
+    # class -> its bases as "file:Class" when they are classes of the repository, "" when not
+    bases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+class ModuleIndex(dict[str, str]):
+    """Dotted module name -> file, with every dotted suffix of a name indexed too (src layouts)."""
+
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        super().__init__(modules)
+        self.suffixes: dict[str, str] = {}
+        for dotted, path in self.items():
+            parts = dotted.split(".")
+            for i in range(1, len(parts)):
+                self.suffixes.setdefault(".".join(parts[i:]), path)  # the first module in order wins
+
 
 
 @dataclass(frozen=True)
@@ -112,5 +140,22 @@ class Checkout:
     py_files: list[str]  # .py files that are not symlinks
     max_file_bytes: int
     revision_releases: Mapping[str, str] = field(default_factory=dict)  # alembic head -> first MLflow release
+    modules: ModuleIndex = field(default_factory=lambda: ModuleIndex({}))  # of py_files, for the module graph
+    graphs_dir: Path | None = None  # where the traceability pass writes the graph (none when unset)
     facts: dict[str, ModuleFacts] = field(default_factory=dict)  # per module and notebook, for the graphs
     env_files: list[tuple[str, bytes, FileRow]] = field(default_factory=list)  # environment files read
+
+
+Parsed = tuple[FileFindings, list[LeftOut]]  # a file's findings, and the parts of it that were left out
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file the file stage read, as the per-file passes of its kind get it."""
+
+    row: FileRow  # its row of ``files.csv``, which the passes complete
+    data: bytes
+    context: FileContext  # where it sits: beside a local ``mlflow`` module, the project's re-exports
+    resolver: Resolver
+    # the engine's cached parse: the findings cached for these bytes, else ``compute()``'s (then cached)
+    parse: Callable[[Callable[[], Parsed]], Parsed]

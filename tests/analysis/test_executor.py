@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.engine.executor import run_tasks
+from analysis.executor import run_tasks
 
 
 def square_or_fail(offset: int, task: int) -> int:
@@ -59,7 +59,7 @@ def test_workers_die_with_their_parent(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     script = f"""
 import os, time
-from analysis.engine.executor import run_tasks
+from analysis.executor import run_tasks
 def sleep(_c, i):
     with open({str(pids)!r}, "a") as f:
         f.write(f"{{os.getpid()}}\\n")
@@ -67,7 +67,7 @@ def sleep(_c, i):
 for _ in run_tasks(sleep, None, [1, 2], jobs=2):
     pass
 """
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[3])
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not pids.is_file() or len(pids.read_text().split()) < 2):
         time.sleep(0.05)

@@ -1,21 +1,21 @@
-"""The per-repository stored-runs pass: every experiment store the checkout commits (``mlruns/`` trees,
+"""The stored-runs pass: every experiment store the checkout commits (``mlruns/`` trees,
 SQLite tracking databases, registry trees), read statically into the ``stored_*`` tables."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.engine.repo_state import Checkout, RepoResult
+from analysis.repo_state import Checkout, RepoResult
 from analysis.rows import ProblemRow, Stage
 from analysis.stores.discovery import find_stores
 from analysis.stores.stored_runs import read_store
 
 
-def stored_runs_pass(checkout: Checkout, result: RepoResult) -> None:
+def repo_pass(checkout: Checkout, result: RepoResult) -> None:
     """Find the stores by content and read each (a store that cannot be read is a problem row)."""
     repo = checkout.task.repo
-    stores = find_stores(checkout.root, checkout.paths)
-    if not stores:
+    found = find_stores(checkout.root, checkout.paths)
+    if not found:
         return
     valid = {m.path for m in result.mlprojects if m.valid}
     declared: dict[str, set[str]] = {}
@@ -26,7 +26,7 @@ def stored_runs_pass(checkout: Checkout, result: RepoResult) -> None:
         if ep.mlproject_path in valid:
             declared.setdefault(ep.entry_point, set())
     git_dir = Path(checkout.task.git_dir) if checkout.task.git_dir else None
-    for ref in stores:
+    for ref in found:
         reading = read_store(repo, checkout.root, ref, git_dir=git_dir,
                              declared_params={k: frozenset(v) for k, v in declared.items()},
                              revision_releases=checkout.revision_releases)

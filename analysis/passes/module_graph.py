@@ -1,0 +1,217 @@
+"""The static module graph of a repository's own code: what each module imports and calls, from its ``ast`` scan."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from analysis.reading.astscan import ModuleScan, ast_dotted
+from analysis.reading.imports import imported_names
+from analysis.repo_state import ModuleFacts, ModuleIndex
+
+# Decorators (last name) that register a function with a framework which calls it: CLIs (click,
+# typer), web apps (flask, fastapi), workflow engines (prefect, airflow, zenml, dagster, kfp).
+FRAMEWORK_DECORATORS = frozenset({
+    "command", "group", "callback", "route", "get", "post", "put", "patch", "delete", "websocket",
+    "task", "flow", "step", "pipeline", "job", "op", "asset", "component", "dsl_pipeline",
+})
+_DYNAMIC = re.compile(r"\b(importlib\.import_module|__import__|exec)\s*\(")
+# run as a script: a `__main__` block, or a notebook exported as .py (Databricks, Jupytext/VS Code cells)
+_MAIN = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]|\A# Databricks notebook source|^# %%""", re.M)
+
+
+def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -> ModuleFacts:
+    """The facts of one module from its ``ast`` scan and its text (imports resolved against ``modules``)."""
+    edges, bases = call_edges(found, rel, modules)
+    near = list(PurePosixPath(rel).parent.parts)
+    targets = {resolve_import(name, modules, near) for name in module_imports(found, rel)}
+    return ModuleFacts(frozenset(t for t in targets if t is not None and t != rel),
+                       _mentions(text, _DYNAMIC, ("import_module", "__import__", "exec")),
+                       _mentions(text, _MAIN, ("__main__", "# Databricks notebook source", "# %%")), tuple(edges),
+                       frozenset(found.methods), frozenset(found.classes), tuple(sorted(bases.items())))
+
+
+def _mentions(text: str, pattern: re.Pattern[str], words: tuple[str, ...]) -> bool:
+    """``pattern`` matches in ``text``; ``words`` are substrings of every match (most texts have none: no scan)."""
+    return any(word in text for word in words) and pattern.search(text) is not None
+
+
+def module_imports(found: ModuleScan, rel: str) -> set[str]:
+    """Dotted names a module imports (relative ones made absolute)."""
+    package = PurePosixPath(rel).parent.parts
+    names: set[str] = set()
+    for node in found.imports:
+        for imported in imported_names(node, package):
+            names.add(imported.module)
+            if imported.name:
+                names.add(imported.target)
+    return {n for n in names if n}
+
+
+def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
+               ) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str, ...]]]:
+    """(caller node, callee, kind) of the calls a module makes to the repository's own code, and
+    the bases of its classes (``file:Class`` when a class of the repository, else "").
+
+    The caller is the innermost function (or the module for top-level code). Callees that name
+    another module's function or class, or a method, are references resolved once every module is
+    read (``build_graph``): ``ref:<file>:<name>`` (a function, or a class whose ``__init__`` runs),
+    ``member:<file>:<Class.method>`` (a method of a known class or its bases: ``self.m()`` in a
+    class, ``x.m()`` after ``x = Class()``), ``super:<file>:<Class.method>`` (``super().m()``: the
+    bases only) and ``by-name:<m>`` (``obj.m()`` on anything else). A bare
+    name is a function of this module (not a method) or a name imported from the repository; a
+    name bound by assignment and then called is a call through a variable: ``unresolved``.
+    """
+    methods = found.methods
+    local = {q.rsplit(".", 1)[-1]: q for q in sorted(found.defs.values(), key=lambda q: q.count("."), reverse=True)
+             if q not in methods}  # the least nested wins
+    bound: dict[str, tuple[str, str]] = {}  # name -> (file, name in it, or '' for the module itself)
+    chains: dict[str, str] = {}  # ``import a.b``: "a.b" -> file
+    package = list(PurePosixPath(rel).parent.parts)
+    for node in found.imports:
+        for imported in imported_names(node, package):
+            if not imported.name:  # import a.b [as c]
+                target = resolve_import(imported.module, modules, package)
+                if target and imported.asname:
+                    bound[imported.asname] = (target, "")
+                elif target:
+                    chains[imported.module] = target
+                continue
+            near = None if imported.level else package
+            as_module = resolve_import(imported.target, modules, near)
+            source = resolve_import(imported.module, modules, near) if imported.module else None
+            if as_module:
+                bound[imported.bound] = (as_module, "")
+            elif source:
+                bound[imported.bound] = (source, imported.name)
+
+    def class_of(callee: str) -> tuple[str, str] | None:
+        """(file, class) that ``callee`` names, if it can be a class of the repository."""
+        if callee in found.classes:
+            return rel, callee
+        if callee in bound and bound[callee][1]:
+            return bound[callee]
+        head, _, name = callee.rpartition(".")
+        if head in bound and not bound[head][1]:
+            return bound[head][0], name
+        if head in chains:
+            return chains[head], name
+        return None
+
+    typed: dict[str, tuple[str, str]] = {}  # variable -> (file, class) when only one class is ever assigned
+    for var, callees in found.instances.items():
+        if len(callees) == 1:
+            known = class_of(next(iter(callees)))
+            if known is not None:
+                typed[var] = known
+
+    bases: dict[str, tuple[str, ...]] = {}
+    for name, dotted in found.bases.items():
+        resolved = [class_of(d) if d else None for d in dotted]
+        bases[name] = tuple(f"{r[0]}:{r[1]}" if r else "" for r in resolved)
+
+    def enclosing_class(where: str) -> str | None:
+        parts = where.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            if ".".join(parts[:end]) in found.classes:
+                return ".".join(parts[:end])
+        return None
+
+    assigned = found.assigned
+    edges: list[tuple[str, str, str]] = []
+    scopes: dict[str, tuple[set[str], set[str], set[str]]] = {}  # function -> parameters, variables, both
+    for where, event in found.events:
+        owner = f"function:{rel}:{where}" if where else f"module:{rel}"
+        if not isinstance(event, ast.Call):
+            edges.append((f"module:{rel}", owner, "defines"))
+            if isinstance(event, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    (ast_dotted(d.func if isinstance(d, ast.Call) else d) or "").rsplit(".", 1)[-1] in FRAMEWORK_DECORATORS
+                    for d in event.decorator_list):
+                edges.append((f"module:{rel}", owner, "defines:registered"))  # with a framework that calls it
+            continue
+        if where not in scopes:
+            # parameters and local variables of the enclosing functions shadow the module's names
+            # (pytest fixtures, callbacks, `engine = create_engine()`); once per function
+            enclosing = [".".join(where.split(".")[:n]) for n in range(1, where.count(".") + 2)] if where else []
+            params: set[str] = set().union(*(found.params.get(f, set()) for f in enclosing))
+            local_vars: set[str] = set().union(*(found.local_names.get(f, set()) for f in enclosing))
+            scopes[where] = (params, local_vars, params | local_vars)
+        parameters, variables, shadowing = scopes[where]
+        for value in [*event.args, *(k.value for k in event.keywords)]:
+            # a function of the repository passed as a value (fire.Fire(main), Thread(target=f), map(f, ...))
+            if isinstance(value, ast.Name) and value.id in shadowing:
+                continue
+            if isinstance(value, ast.Name) and value.id in local:
+                edges.append((owner, f"function:{rel}:{local[value.id]}", "calls:argument"))
+            elif isinstance(value, ast.Name) and value.id in bound and bound[value.id][1]:
+                edges.append((owner, f"ref:{bound[value.id][0]}:{bound[value.id][1]}", "calls:argument"))
+            elif (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+                  and value.value.id in ("self", "cls") and (outer := enclosing_class(where)) is not None
+                  and f"{outer}.{value.attr}" not in found.properties):  # a property passes its value
+                edges.append((owner, f"member:{rel}:{outer}.{value.attr}", "calls:argument"))
+        func = event.func
+        if isinstance(func, ast.Name):
+            if func.id in parameters:
+                continue  # calls what the caller passed
+            if func.id in variables:
+                edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
+            elif func.id in local:
+                edges.append((owner, f"function:{rel}:{local[func.id]}", "calls"))
+            elif func.id in found.classes:
+                edges.append((owner, f"ref:{rel}:{func.id}", "calls"))
+            elif func.id in bound:
+                target, name = bound[func.id]
+                edges.append((owner, f"ref:{target}:{name}" if name else f"module:{target}", "calls"))
+            elif func.id in assigned:
+                edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
+            continue
+        if not isinstance(func, ast.Attribute):
+            continue
+        head = ast_dotted(func.value)
+        if head is not None and head.split(".")[0] in shadowing - {"self", "cls"}:
+            head = None  # a method of what the caller passed: by name
+        cls = enclosing_class(where) if head in ("self", "cls") else None
+        if (isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+                and func.value.func.id == "super"):
+            outer = enclosing_class(where)
+            if outer is not None:
+                edges.append((owner, f"super:{rel}:{outer}.{func.attr}", "calls"))
+        elif head is not None and head in bound and not bound[head][1]:
+            edges.append((owner, f"ref:{bound[head][0]}:{func.attr}", "calls"))
+        elif head is not None and head in chains:
+            edges.append((owner, f"ref:{chains[head]}:{func.attr}", "calls"))
+        elif cls is not None:
+            edges.append((owner, f"member:{rel}:{cls}.{func.attr}", "calls"))
+        elif head is not None and head in typed:
+            file, name = typed[head]
+            edges.append((owner, f"member:{file}:{name}.{func.attr}", "calls"))
+        elif head is not None and (named := class_of(head)) is not None:
+            # `Base.__init__(self)`, `Config.from_file(...)`: a class's own (or inherited) method
+            edges.append((owner, f"member:{named[0]}:{named[1]}.{func.attr}", "calls"))
+        else:
+            edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
+    return edges, bases
+
+
+def resolve_import(name: str, modules: ModuleIndex, near: list[str] | None = None) -> str | None:
+    """The repository file a dotted import names: beside the importing file (``near``, its directory's
+    parts: Python puts a script's own directory first on ``sys.path``), else by its full dotted
+    path, else by a suffix (``src/`` layouts)."""
+    if near:
+        beside = modules.get(".".join([*near, name]))
+        if beside:
+            return beside
+    return modules.get(name) or modules.suffixes.get(name)
+
+
+def dotted_modules(paths: Iterable[str]) -> ModuleIndex:
+    """Dotted module names of the repository's .py files (``a/b/__init__.py`` is ``a.b``)."""
+    out = {}
+    for rel in paths:
+        p = PurePosixPath(rel).with_suffix("")
+        parts = list(p.parts[:-1]) if p.name == "__init__" else list(p.parts)
+        if parts:
+            out[".".join(parts)] = rel
+    return ModuleIndex(out)

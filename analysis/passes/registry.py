@@ -1,0 +1,30 @@
+"""The passes, listed in one place (the rule a pass follows is ``analysis.passes``'s docstring)."""
+
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from analysis.passes import code_findings, environments, mlproject, reproducibility, stored_runs, traceability
+from analysis.repo_state import Checkout, RepoResult, SourceFile
+
+FilePass = Callable[[SourceFile, Checkout, RepoResult], None]
+RepoPass = Callable[[Checkout, RepoResult], None]
+
+# A file's kind (``analyzer.file_kind``) -> its passes, in order; a kind not listed is not analyzed.
+FILE_PASSES: Mapping[str, tuple[FilePass, ...]] = MappingProxyType({
+    "python": (environments.file_pass, code_findings.file_pass),  # setup.py is read for its dependencies too
+    "notebook": (code_findings.file_pass,),
+    "config": (code_findings.file_pass,),  # may set a tracking URI
+    "mlproject": (mlproject.file_pass,),
+    "environment": (environments.file_pass,),
+})
+
+# Per-repository passes, in order: each reads the checkout and what the passes before it found.
+REPO_PASSES: tuple[RepoPass, ...] = (
+    environments.repo_pass,
+    stored_runs.repo_pass,
+    reproducibility.repo_pass,
+    traceability.repo_pass,
+)
