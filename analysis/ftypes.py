@@ -120,3 +120,16 @@ class Parameter:
     default: str | None
     required: bool
     used_in_command: bool
+
+
+# MLflow's client class, by every path it can be imported from, and the name calls on it are counted under
+CLIENT_CLASS_PATHS = frozenset({
+    "mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.tracking.client.MlflowClient",
+    "mlflow.client.MlflowClient",
+})
+CLIENT_API = "mlflow.MlflowClient"
+
+
+def is_mlflow(qualified: str) -> bool:
+    """``mlflow`` or a name under it (``mlflow_export_import`` is another package)."""
+    return qualified == "mlflow" or qualified.startswith("mlflow.")

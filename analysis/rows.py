@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from analysis.ftypes import CallSite, Integration, Parameter, TrackingUri
+from analysis.versions import version_key
 from miner.corpus import ProblemRow as ProblemRow  # one row type for problems.csv, the corpus's and analyze's
 
 
@@ -422,3 +423,29 @@ class StoreStatisticRow:
     ci_low: float | None  # a ratio has no interval (written nan)
     ci_high: float | None
     definition: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The API catalog with the lookups the call-site pass needs."""
+
+    rows: tuple[CatalogRow, ...]
+    releases: tuple[str, ...]
+    origin: str  # "corpus" or "snapshot"
+
+    @property
+    def by_api(self) -> dict[str, CatalogRow]:
+        return {r.api: r for r in self.rows}
+
+    def aliases(self) -> dict[str, str]:
+        """Import paths of top-level functions (``mlflow.tracking.fluent.log_metric``) -> api."""
+        out: dict[str, str] = {}
+        for row in self.rows:
+            if row.kind == "function":
+                name = row.api.rsplit(".", 1)[1]
+                out[f"{row.module}.{name}"] = row.api
+        return out
+
+    @property
+    def latest(self) -> str:
+        return max(self.releases, key=version_key) if self.releases else ""

@@ -37,10 +37,10 @@ from analysis.engine.stamps import (
     write_tables_stamp,
 )
 from analysis.ftypes import AnalyzeSettings
-from analysis.releases.catalog import Catalog, catalog_for
+from analysis.releases.catalog import catalog_for
 from analysis.releases.schema import revision_releases
 from analysis.releases.storage import storage_rows
-from analysis.rows import CatalogRow, StorageRow
+from analysis.rows import Catalog, CatalogRow, StorageRow
 from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs
 from miner.fileio import read_csv, sha256_file, utc_now, write_csv, write_provenance

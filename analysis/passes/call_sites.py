@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import libcst as cst
 
-from analysis.releases.catalog import CLIENT_API
-from analysis.ftypes import CallSite
+from analysis.ftypes import CLIENT_API, CallSite
 from analysis.reading.calls import Call, Callee, Where, argument, string_value
 from analysis.reading.names import ModuleNames
 from analysis.reading.scopes import CLIENT, CLIENT_GUESS, RUN, is_none

@@ -10,8 +10,7 @@ from urllib.parse import urlsplit
 
 import libcst as cst
 
-from analysis.releases.catalog import CLIENT_API
-from analysis.ftypes import TrackingUri
+from analysis.ftypes import CLIENT_API, TrackingUri
 from analysis.passes.integrations import framework
 from analysis.reading.calls import Call, Callee, Where, argument, string_value
 from analysis.reading.names import ModuleNames

@@ -26,13 +26,12 @@ import re
 
 import libcst as cst
 
-from analysis.ftypes import FileContext
+from analysis.ftypes import CLIENT_API, CLIENT_CLASS_PATHS, FileContext, is_mlflow
 from analysis.reading.calls import Call, Callee, string_value
 from analysis.reading.cst_walk import PARSE_LOCK, Walker, dotted
 from analysis.reading.imports import cst_imported_names
 from analysis.reading.resolver import Resolver
 from analysis.reading.scopes import CLIENT, CLIENT_GUESS, NONE, OTHER, RUN, Entry, Scope, is_none, rebind
-from analysis.releases.catalog import CLIENT_API, CLIENT_CLASS_PATHS, is_mlflow
 
 CLIENT_PARAM = re.compile(r"(?i)^(mlflow_?|ml_)?client$")
 OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from analysis.ftypes import CLIENT_API, CLIENT_CLASS_PATHS
 from analysis.reading.scopes import CLIENT
-from analysis.releases.catalog import CLIENT_API, CLIENT_CLASS_PATHS, Catalog
-from analysis.rows import CatalogRow
+from analysis.rows import Catalog, CatalogRow
 
 
 @dataclass(frozen=True)

@@ -23,19 +23,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from analysis.ftypes import CLIENT_API, is_mlflow
 from analysis.reading.astscan import ast_dotted, parse
 from analysis.reading.imports import imported_names
-from analysis.rows import CatalogRow
+from analysis.rows import Catalog, CatalogRow
 from analysis.versions import version_key
 from miner.corpus import release_dirs
 
 log = logging.getLogger(__name__)
 
-CLIENT_CLASS_PATHS = frozenset({
-    "mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.tracking.client.MlflowClient",
-    "mlflow.client.MlflowClient",
-})
-CLIENT_API = "mlflow.MlflowClient"
 FLAVOR_FUNCTIONS = frozenset({"log_model", "save_model", "load_model", "autolog"})
 # Subpackages of MLflow's own machinery: their functions are not a flavor's.
 NOT_FLAVORS = re.compile(
@@ -110,11 +106,6 @@ class _ModuleIndex:
 
     def is_module(self, dotted: str) -> bool:
         return _module_file(self.root, dotted) is not None
-
-
-def is_mlflow(qualified: str) -> bool:
-    """``mlflow`` or a name under it (``mlflow_export_import`` is another package)."""
-    return qualified == "mlflow" or qualified.startswith("mlflow.")
 
 
 def _module_statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
@@ -256,32 +247,6 @@ def build_catalog(releases: Mapping[str, Path]) -> list[CatalogRow]:
     return [CatalogRow(api, last[api].kind, last[api].module, categorize(api), versions[0], versions[-1],
                        len(versions), deprecated_since.get(api, ""))
             for api, versions in sorted(found_in.items())]
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """The API catalog with the lookups the call-site pass needs."""
-
-    rows: tuple[CatalogRow, ...]
-    releases: tuple[str, ...]
-    origin: str  # "corpus" or "snapshot"
-
-    @property
-    def by_api(self) -> dict[str, CatalogRow]:
-        return {r.api: r for r in self.rows}
-
-    def aliases(self) -> dict[str, str]:
-        """Import paths of top-level functions (``mlflow.tracking.fluent.log_metric``) -> api."""
-        out: dict[str, str] = {}
-        for row in self.rows:
-            if row.kind == "function":
-                name = row.api.rsplit(".", 1)[1]
-                out[f"{row.module}.{name}"] = row.api
-        return out
-
-    @property
-    def latest(self) -> str:
-        return max(self.releases, key=version_key) if self.releases else ""
 
 
 SNAPSHOT = "api_catalog.csv"
