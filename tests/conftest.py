@@ -245,8 +245,33 @@ SLOW_FIXTURES = frozenset({
 })
 
 
+# Tests that start processes of their own (worker pools, a Dask cluster, the report's process, fresh
+# interpreters), run MLflow, run a whole job end to end, or wait out a timeout: slow too, by name (a name
+# survives a test's move from one file to another).
+SLOW_TESTS = frozenset({
+    # worker processes, a cluster, the report's process, fresh interpreters
+    "test_the_tool_runs_on_itself", "test_a_worker_killed_by_a_file_costs_that_file_only",
+    "test_parallel_jobs_give_the_same_rows", "test_progress_is_over_files",
+    "test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried",
+    "test_the_graph_figure_is_the_same_whatever_the_hash_seed",
+    "test_a_dask_cluster_yields_results_and_exceptions_and_runs_setup_on_each_worker",
+    "test_a_stuck_child_is_stopped_and_its_figure_rendered_here",
+    "test_the_report_process_writes_the_statistics_this_process_writes",
+    # MLflow itself (the installed release) as the reference
+    "test_same_as_mlflows_loader",
+    # a whole analyze or report job end to end, report drawn
+    "test_analyze_summary", "test_cli_report_options", "test_all_repos_population",
+    "test_a_rerun_from_the_cache_does_not_redraw_the_report",
+    "test_every_number_with_the_probe_and_the_reruns_is_recomputed",
+    "test_reference_gives_precision_recall_and_agreement", "test_a_run_with_nothing_to_redo_keeps_the_tables_as_they_are",
+    # a timeout waited out
+    "test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on", "test_timeout_then_fine",
+})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if any(m.name in SLOW_MARKERS for m in item.iter_markers()) or SLOW_FIXTURES & set(
-                getattr(item, "fixturenames", ())):
+        name = getattr(item, "originalname", None) or item.name
+        if (name in SLOW_TESTS or any(m.name in SLOW_MARKERS for m in item.iter_markers())
+                or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.slow)
