@@ -40,6 +40,7 @@ from analysis.rows import (
     TraceabilityRow,
     TrackingUriRow,
 )
+from miner.ftypes import FALSE as FALSE, TRUE as TRUE  # a CSV cell's boolean: ``cells`` writes, ``read_table`` reads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,7 +141,6 @@ CATALOG = Table("api_catalog.csv", CatalogRow)
 STORAGE = Table("mlflow_storage.csv", StorageRow)
 
 
-TRUE, FALSE = "true", "false"  # how a CSV cell holds a boolean (``cells`` writes them, ``read_table`` reads them)
 _READERS: dict[type, dict[str, tuple[type, ...]]] = {}
 
 

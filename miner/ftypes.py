@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+TRUE, FALSE = "true", "false"  # how a CSV cell holds a boolean, in every table the tool writes
+
 
 class MinerError(Exception):
     """A configuration or input error the miner cannot go on from (bad spec, bad lock file)."""
@@ -158,7 +160,7 @@ class ManifestRow:
             if value is None:
                 out[name] = ""
             elif isinstance(value, bool):
-                out[name] = "true" if value else "false"
+                out[name] = TRUE if value else FALSE
             else:
                 out[name] = str(value)
         return out

@@ -60,13 +60,16 @@ class GitError(Exception):
         return (fatal or lines or ["(no message)"])[-1][:300]
 
 
+NO_ANSWER = "true"  # the program true(1) as askpass: every prompt gets an empty answer
+
+
 def git_env() -> dict[str, str]:
     """An environment where git neither prompts nor reads user or system configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(
         GIT_TERMINAL_PROMPT="0",
-        GIT_ASKPASS="true",
-        SSH_ASKPASS="true",
+        GIT_ASKPASS=NO_ANSWER,
+        SSH_ASKPASS=NO_ANSWER,
         GIT_LFS_SKIP_SMUDGE="1",
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=os.devnull,
@@ -166,7 +169,7 @@ def head_branch(git_dir: Path) -> str:
 def root_commit(git_dir: Path, commit: str) -> str:
     """The oldest parentless ancestor of ``commit``; '' in a shallow repository (unknown)."""
     try:
-        if run_git(["rev-parse", "--is-shallow-repository"], git_dir=git_dir).strip() == "true":
+        if (git_dir / "shallow").is_file():  # where git itself records a shallow clone's boundary
             return ""
         roots = run_git(["rev-list", "--max-parents=0", commit], git_dir=git_dir).split()
     except GitError:

@@ -44,6 +44,7 @@ from analysis.rows import Catalog, CatalogRow, StorageRow
 from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs
 from miner.fileio import read_csv, sha256_file, utc_now, write_csv, write_provenance
+from miner.ftypes import FALSE, TRUE
 
 if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there is a repository to analyze
     from analysis.engine.analyzer import RepoAnalyzer
@@ -353,7 +354,7 @@ def _mark_files_cached(out: Path) -> bool:
     if not isinstance(provenance, dict) or not {"status", "kind", "cached"} <= set(columns):
         return False
     for row in rows:
-        row["cached"] = "true" if row["status"] == "analyzed" and row["kind"] in CACHEABLE_KINDS else "false"
+        row["cached"] = TRUE if row["status"] == "analyzed" and row["kind"] in CACHEABLE_KINDS else FALSE
     write_csv(path, columns, rows)
     write_provenance(path, {**provenance, "written_at": utc_now()})
     return True

@@ -31,11 +31,6 @@ __all__ = ["LOGGING", "build_graph", "co_usage", "edge_counts", "execution_graph
 LOGGING = ("param", "metric", "tag", "artifact", "model", "dataset")
 
 
-def _true(value: object) -> bool:
-    """Booleans in memory, "true"/"false" once read back from CSV, "True"/"False" from GraphML."""
-    return value is True or value in ("true", "True")
-
-
 def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts],
                 rows: Mapping[str, list[dict[str, Any]]]) -> nx.DiGraph:
     """The traceability graph of one repository from its analysis rows and its modules' facts.
@@ -136,7 +131,7 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
             g.add_edge(caller, callee, kind="calls", by_name=True)
     for m in rows["mlprojects"]:
         node = f"mlproject:{m['path']}"
-        g.add_node(node, kind="mlproject", valid=_true(m["valid"]))
+        g.add_node(node, kind="mlproject", valid=m["valid"] is True)
         g.add_edge(f"repo:{repo}", node, kind="declares")
         if m["env_file"]:
             g.add_edge(node, f"env:{m['env_file']}", kind="uses_env")
@@ -195,7 +190,7 @@ def execution_graph(g: nx.DiGraph) -> nx.DiGraph:
     run = nx.DiGraph()
     run.add_nodes_from(g)
     run.add_edges_from((u, v) for u, v, kind in g.edges(data="kind") if kind in ("runs", "imports", "calls")
-                       or (kind == "defines" and _true(g.nodes[v].get("registered"))))
+                       or (kind == "defines" and g.nodes[v].get("registered") is True))
     return run
 
 
@@ -224,7 +219,7 @@ def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) 
     run = execution_graph(g)
     from_eps = reachable(g, *eps, run=run)
     # a module with an `if __name__ == "__main__":` block is a script too
-    from_mains = reachable(g, *(n for n, data in g.nodes(data=True) if _true(data.get("main"))), run=run)
+    from_mains = reachable(g, *(n for n, data in g.nodes(data=True) if data.get("main") is True), run=run)
     entry_reach = from_eps | from_mains
     calls = rows["call_sites"]
     logged_params = {c["key"] for c in calls if c["category"] == "param" and c["key_kind"] == "literal"
@@ -236,10 +231,10 @@ def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) 
     model_sites = [c for c in calls if c["api"].endswith(".log_model")]
     run_files = {c["path"] for c in calls if c["api"] == "mlflow.start_run"}
     logging_sites = [c for c in calls if c["category"] in LOGGING and c["style"] != "client"]
-    implicit = [c for c in logging_sites if not _true(c["in_run_context"]) and c["path"] not in run_files]
+    implicit = [c for c in logging_sites if c["in_run_context"] is not True and c["path"] not in run_files]
     orphan = [c for c in calls if c["category"] in LOGGING and _owner(g, c) not in entry_reach]
     tags = [c for c in calls if c["category"] == "tag" and re.search(r"(?i)git|commit|version|sha", c["key"])]
-    valid_projects = [m for m in rows["mlprojects"] if _true(m["valid"])]
+    valid_projects = [m for m in rows["mlprojects"] if m["valid"] is True]
     n_calls, n_by_name, n_inferred, n_unresolved = edge_counts(g)
     return TraceabilityRow(
         repo=repo, n_entry_points=len(eps), n_declared_params=len(declared),
@@ -249,7 +244,7 @@ def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) 
         n_metric_sites=len(metric_sites), metric_sites_reachable=len(metric_reach),
         metric_reachable_share=round(len(metric_reach) / len(metric_sites), 4) if metric_sites else "",
         n_model_sites=len(model_sites),
-        models_in_run=sum(1 for c in model_sites if _true(c["in_run_context"]) or c["path"] in run_files),
+        models_in_run=sum(1 for c in model_sites if c["in_run_context"] is True or c["path"] in run_files),
         data_linked=any(c["category"] == "dataset" for c in calls),
         env_linked=any(bool(m["env_file"] or m["docker_image"]) for m in valid_projects),
         code_version_linked=bool(valid_projects) or bool(tags),
@@ -265,7 +260,7 @@ def edge_counts(g: nx.DiGraph) -> tuple[int, int, int, int]:
     method by its name only (``by_name``) or are inferred from a function passed as a value (``via``),
     and its ``unresolved`` edges (a call through a variable, a dynamic import)."""
     calls = [data for _u, _v, data in g.edges(data=True) if data.get("kind") == "calls"]
-    return (len(calls), sum(1 for d in calls if _true(d.get("by_name"))), sum(1 for d in calls if d.get("via")),
+    return (len(calls), sum(1 for d in calls if d.get("by_name") is True), sum(1 for d in calls if d.get("via")),
             sum(1 for _u, _v, kind in g.edges(data="kind") if kind == "unresolved"))
 
 
