@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.engine.cache import ResultCache
-from analysis.engine.stamps import (
+from analysis.stamps import (
     fingerprint,
     read_tables_stamp,
     release_cached,

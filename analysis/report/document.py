@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from analysis.engine.stamps import fingerprint
+from analysis.stamps import fingerprint
 from analysis.report.facts import facts_frame
 from analysis.report.inputs import ReportInputs
 from analysis.report.latex import write_latex

@@ -9,7 +9,7 @@ import pytest
 
 from analysis.engine.analyzer import RepoAnalyzer, close_process_handles
 from analysis.engine.cache import ResultCache
-from analysis.engine.stamps import PACKAGE, fingerprint
+from analysis.stamps import PACKAGE, fingerprint
 from analysis.passes.mlflow_calls import Resolver
 from analysis.releases.catalog import catalog_for
 from analysis.repo_state import RepoTask

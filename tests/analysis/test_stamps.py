@@ -1,4 +1,4 @@
-"""Tests of analysis/engine/stamps.py: each stage's fingerprint covers its code (every module its entry modules import) and only it."""
+"""Tests of analysis/stamps.py: each stage's fingerprint covers its code (every module its entry modules import) and only it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.engine import stamps
-from analysis.engine.stamps import PACKAGE, STAGES, code_files, fingerprint, read_tables_stamp, write_tables_stamp
+from analysis import stamps
+from analysis.stamps import PACKAGE, STAGES, code_files, fingerprint, read_tables_stamp, write_tables_stamp
 
 
 def _module_file(name: str, root: Path) -> Path | None:

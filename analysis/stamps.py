@@ -3,7 +3,7 @@
 A stage's code is the folders (every ``.py`` below them, recursively) and files of ``STAGES``,
 relative to ``analysis/``, with the code of the stages it builds on (``after``): a new module in a
 folder is covered as soon as it is there, and a module moved out of a stage's paths changes the
-stage's fingerprint (a path it names is then missing). ``tests/analysis/engine/test_stamps.py``
+stage's fingerprint (a path it names is then missing). ``tests/analysis/test_stamps.py``
 follows the imports of each stage's entry modules and checks that every module they reach lies
 under the stage's paths. Where each stamp is kept: ``docs/design.md`` ("Stamps").
 """
@@ -21,7 +21,7 @@ from miner import __version__
 from miner.corpus import release_dirs, releases_dir
 from miner.fileio import atomic_write_text
 
-PACKAGE = Path(__file__).resolve().parents[1]  # analysis/
+PACKAGE = Path(__file__).resolve().parent  # analysis/
 
 _VALUES = ("__init__.py", "ftypes.py", "rows.py", "tables.py", "versions.py")  # the leaf modules every stage reads
 
@@ -53,7 +53,7 @@ STAGES: dict[str, Stage] = {
     "releases": Stage((*_VALUES, "reading/", "releases/", "data/api_catalog.csv", "data/schema_revisions.csv"),
                       ("releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
-    "report": Stage((*_VALUES, "uv_env.py", "executor.py", "engine/__init__.py", "engine/stamps.py", "reading/",
+    "report": Stage((*_VALUES, "uv_env.py", "executor.py", "stamps.py", "reading/",
                      "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv"),
                     ("report.document", "report.process")),
     # the corpus tables, graphs and statistics of an output folder, and the report drawn with them
