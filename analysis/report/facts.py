@@ -17,7 +17,7 @@ from typing import Union
 
 import pandas as pd
 
-from analysis.statistics.shares import wilson
+from analysis.statistics.shares import ShareInterval
 
 # anchors of the report's tables that facts link to (the sections render a table under each)
 T_FUNNEL = "t-funnel"
@@ -73,11 +73,11 @@ class Share:
 
     @property
     def share(self) -> float:
-        return self.n / self.of if self.of else 0.0
+        return ShareInterval(self.n, self.of).share
 
     @property
     def ci(self) -> tuple[float, float]:
-        return wilson(self.n, self.of)
+        return ShareInterval(self.n, self.of).interval
 
     def pct(self) -> str:
         """``72%, 59-82%`` (or ``72%``)."""

@@ -54,6 +54,7 @@ PRACTICE = ShareColumns("n_repos", "n_eligible")
 API_USAGE = ShareColumns("n_repos", "n_eligible", share="share_repos")
 STORE_STATISTIC = ShareColumns("numerator", "denominator")
 RERUN_RATE = ShareColumns("n", "n_eligible")
+REPORT_SHARE = ShareColumns("n", "of")  # the report's tables of measures
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,17 @@ from analysis.report.inputs import ReportInputs
 from analysis.report.methodology import add_threat_facts, threat_sentences
 from analysis.report.sentences import key_findings, kpi_table
 from analysis.report.writer import Doc, inline_html
-from analysis.statistics.shares import wilson
+from analysis.statistics.shares import REPORT_SHARE, ShareInterval
 
 
 def share_rows(rows: list[tuple[str, int, int, str]], interval: bool = True) -> pd.DataFrame:
     """A table of (measure, n, of, definition) rows with shares and 95% Wilson intervals."""
     out = []
     for measure, n, of, definition in rows:
-        low, high = wilson(n, of)
-        out.append({"measure": measure, "n": n, "of": of, "share": round(n / of, 4) if of else 0.0,
-                    "ci_low": round(low, 4) if interval else "", "ci_high": round(high, 4) if interval else "",
-                    "definition": definition})
+        cells: dict[str, object] = {"measure": measure, **ShareInterval(n, of).cells(REPORT_SHARE), "definition": definition}
+        if not interval:
+            cells.update(ci_low="", ci_high="")
+        out.append(cells)
     return pd.DataFrame(out, columns=["measure", "n", "of", "share", "ci_low", "ci_high", "definition"])
 
 
