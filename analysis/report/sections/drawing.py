@@ -18,7 +18,8 @@ def share_rows(rows: list[tuple[str, int, int, str]], interval: bool = True) -> 
     """A table of (measure, n, of, definition) rows with shares and 95% Wilson intervals."""
     out = []
     for measure, n, of, definition in rows:
-        cells: dict[str, object] = {"measure": measure, **ShareInterval(n, of).cells(REPORT_SHARE), "definition": definition}
+        cells: dict[str, object] = {"measure": measure, **ShareInterval(n, of).cells(REPORT_SHARE),
+                                    "definition": definition}
         if not interval:
             cells.update(ci_low="", ci_high="")
         out.append(cells)
