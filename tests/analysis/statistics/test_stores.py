@@ -23,7 +23,7 @@ from analysis.rows import (
     TrackingUriRow,
 )
 from analysis.statistics.community import write_statistics
-from analysis.statistics.stores import STATISTIC_COLUMNS, store_statistics_by_population
+from analysis.statistics.stores import STATISTIC_COLUMNS, store_statistics, store_statistics_by_population
 from analysis.tables import STATISTICS, cells, flat, read_table
 from miner.fileio import csv_text, write_csv
 from miner.ftypes import MANIFEST_COLUMNS, ManifestRow
@@ -122,10 +122,14 @@ def test_the_family_rows_are_what_the_report_computes_for_its_population(results
     writer = csv.DictWriter(buffer, STATISTIC_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows({c: r[c] for c in STATISTIC_COLUMNS} for r in written if r["population"] == "one-per-family")
-    report = population_store_statistics(ReportInputs(results, corpus=corpus))
+    inputs = ReportInputs(results, corpus=corpus)
+    report = population_store_statistics(inputs)
     assert len(report) == len(rows) // 2
-    expected = csv_text(STATISTIC_COLUMNS, (cells(r) for r in report.to_dict("records")))
-    assert buffer.getvalue() == expected
+    assert buffer.getvalue() == csv_text(STATISTIC_COLUMNS, (cells(r) for r in report.to_dict("records")))
+    # the rows the report reads are the statistics over the report's own population, computed afresh
+    afresh = store_statistics(inputs.population, STORES, RUNS, [])
+    assert buffer.getvalue() == csv_text(STATISTIC_COLUMNS, (cells(r) for r in afresh.to_dict("records")))
+    assert inputs.population == sorted(set(EVERYONE) - {"big/copy"})  # one repository per duplicate family
     # and the practices.csv populations are the same repositories
     with (results / "practices.csv").open(newline="") as fh:
         practices = {r["population"]: r["n_eligible"] for r in csv.DictReader(fh) if r["practice"] == "logs params"}
