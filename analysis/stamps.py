@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from miner import __version__
-from miner.corpus import release_dirs, releases_dir
 from miner.fileio import atomic_write_text
 
 PACKAGE = Path(__file__).resolve().parent  # analysis/
@@ -95,18 +94,16 @@ def fingerprint(stage: str, inputs: Any = None, root: Path = PACKAGE) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def release_cached(corpus_dir: Path, name: str, build: Callable[[], dict[str, Any]],
-                   root: Path = PACKAGE) -> dict[str, Any] | None:
-    """``build()``'s result, kept in ``<corpus>/mlflow/<name>`` under the ``releases`` stamp.
+def release_cached(home: Path, releases: Mapping[str, Path], name: str, build: Callable[[], dict[str, Any]],
+                   root: Path = PACKAGE) -> dict[str, Any]:
+    """``build()``'s result, kept in ``home/<name>`` (``<corpus>/mlflow/``) under the ``releases`` stamp
+    of ``releases`` (version -> release root).
 
     Release directories are renamed into place complete and never changed, so their names and
-    modification times identify them. None when the corpus has no releases.
+    modification times identify them.
     """
-    releases = release_dirs(corpus_dir)
-    if not releases:
-        return None
     stamp = fingerprint("releases", sorted((v, p.stat().st_mtime_ns) for v, p in releases.items()), root)
-    path = releases_dir(corpus_dir) / name
+    path = home / name
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         if data.get("stamp") == stamp:

@@ -30,19 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.engine.cache import ResultCache
-from analysis.stamps import (
-    fingerprint,
-    read_tables_stamp,
-    release_cached,
-    write_tables_stamp,
-)
 from analysis.ftypes import AnalyzeSettings
-from analysis.releases.catalog import catalog_for
-from analysis.releases.schema import revision_releases
-from analysis.releases.storage import storage_rows
-from analysis.rows import Catalog, CatalogRow, StorageRow
+from analysis.releases.load import Releases, load_releases
+from analysis.stamps import fingerprint, read_tables_stamp, write_tables_stamp
 from miner import __version__
-from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs
+from miner.corpus import MANIFEST, PROBLEMS, mined_repositories
 from miner.fileio import read_csv, sha256_file, utc_now, write_csv, write_provenance
 from miner.ftypes import FALSE, TRUE
 
@@ -51,7 +43,7 @@ if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there i
     from analysis.repo_state import RepoResult, RepoTask
     from analysis.report.process import ReportProcess
 
-__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "analyze", "cached_catalog", "cached_storage"]
+__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "analyze"]
 
 
 class AnalysisError(Exception):
@@ -95,43 +87,6 @@ def _tree_stats(root: Path) -> tuple[int, int]:
     return n_files, size
 
 
-def cached_catalog(corpus_dir: Path) -> Catalog:
-    """The catalog of the corpus's releases (cached), or the shipped snapshot without releases.
-
-    The cache holds each row as its CSV cells' text (``CatalogRow.text``), as it always has.
-    """
-
-    def build() -> dict[str, Any]:
-        catalog = catalog_for(corpus_dir)
-        return {"rows": [row.text() for row in catalog.rows], "releases": list(catalog.releases),
-                "origin": catalog.origin}
-
-    data = release_cached(corpus_dir, ".catalog.json", build)
-    if data is None:
-        return catalog_for(corpus_dir)
-    return Catalog(tuple(CatalogRow.from_text(row) for row in data["rows"]), tuple(data["releases"]), data["origin"])
-
-
-def cached_revisions(corpus_dir: Path) -> tuple[dict[str, str], str]:
-    """Alembic head -> first MLflow release, and where it came from (``store_schema.revision_releases``),
-    cached with the releases."""
-    data = release_cached(corpus_dir, ".schema_revisions.json",
-                          lambda: dict(zip(("mapping", "origin"), revision_releases(corpus_dir))))
-    if data is None:
-        return revision_releases(corpus_dir)
-    return dict(data["mapping"]), str(data["origin"])
-
-
-def cached_storage(corpus_dir: Path) -> list[StorageRow]:
-    """``mlflow_storage.csv`` rows of the corpus's releases (cached, each row as column -> text); none
-    without releases."""
-    from analysis.tables import flat
-
-    data = release_cached(corpus_dir, ".storage.json",
-                          lambda: {"rows": [flat(row) for row in storage_rows(release_dirs(corpus_dir))]})
-    return [StorageRow(**row) for row in data["rows"]] if data else []
-
-
 @dataclass(frozen=True)
 class _Work:
     """What each worker gets once: the analyzer and the shared counter of files started."""
@@ -163,15 +118,15 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     manifest = settings.corpus_dir / MANIFEST
     if not manifest.is_file():
         raise AnalysisError(f"{manifest}: no manifest; run `python cli.py mine` first")
-    repos = mined_repositories(settings.corpus_dir)
     out = settings.out_dir
     check_output_dir(out)
     cache_path = out / ".cache.sqlite"
     db = ResultCache(cache_path) if settings.use_cache else None
-    catalog = cached_catalog(settings.corpus_dir)
+    releases = load_releases(settings.corpus_dir)
+    catalog, revisions = releases.catalog, releases.revisions
     known = [sorted(catalog.aliases().items()), sorted(catalog.by_api)]  # what the passes read of the catalog
     parse, repository = fingerprint("parse", known), fingerprint("repository", known)
-    revisions, revisions_origin = cached_revisions(settings.corpus_dir)
+    repos = mined_repositories(settings.corpus_dir)
 
     # a repository's tree at a commit never changes: its whole result is reusable
     keys = {r.repo: "repo:" + hashlib.sha256(
@@ -285,8 +240,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         order = {t.repo: i for i, t in enumerate(tasks)}
         results.sort(key=lambda r: order[r.repo])
         mine_problems = read_csv(problems_file) if problems_file.is_file() else []
-        written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin,
-                                drawer)
+        written = _write_tables(settings, out, manifest, tasks, releases, results, mine_problems, drawer)
         seconds["tables"] = time.perf_counter() - started
         started = time.perf_counter()
         if settings.draw_report:
@@ -360,9 +314,9 @@ def _mark_files_cached(out: Path) -> bool:
     return True
 
 
-def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,
+def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], releases: Releases,
                   results: list[RepoResult], mine_problems: list[dict[str, str]],
-                  revisions_origin: str, drawer: ReportProcess | None = None) -> dict[str, int]:
+                  drawer: ReportProcess | None = None) -> dict[str, int]:
     """Every corpus table, each with its provenance; the number of rows of each.
 
     The whole set is written into a staging folder first and moved into ``out`` only when every
@@ -372,12 +326,13 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     from analysis.passes.traceability import co_usage, usage_graph, write_graphml
     from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
 
+    catalog = releases.catalog
     prov = {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
         "corpus": str(settings.corpus_dir), "manifest_sha256": sha256_file(manifest),
         "catalog_origin": catalog.origin, "catalog_releases": list(catalog.releases),
         "n_repositories": len(tasks), "commits": {t.repo: t.commit for t in tasks},
-        "schema_revisions_origin": revisions_origin,
+        "schema_revisions_origin": releases.revisions_origin,
     }
     outputs: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {}
     for name, table in TABLES.items():
@@ -412,8 +367,8 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
         write_graphml(usage_g, stage / current)
         write_provenance(stage / current, prov)
         put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
-        put(STORAGE.file, STORAGE.columns, [flat(row) for row in cached_storage(settings.corpus_dir)],
-            {**prov, "releases": list(release_dirs(settings.corpus_dir))})
+        put(STORAGE.file, STORAGE.columns, [flat(row) for row in releases.storage],
+            {**prov, "releases": list(releases.folders)})
         try:
             if owing:
                 owing.pop().wait_statistics()

@@ -1,0 +1,55 @@
+"""Everything the analysis reads of a corpus's MLflow releases, loaded once and cached with them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.releases import catalog, schema
+from analysis.releases.storage import storage_rows
+from analysis.rows import Catalog, CatalogRow, StorageRow
+from analysis.stamps import release_cached
+from analysis.tables import flat
+from miner.corpus import release_dirs, releases_dir
+
+__all__ = ["Releases", "load_releases"]
+
+
+@dataclass(frozen=True)
+class Releases:
+    """The corpus's releases (version -> release root) and what the analysis takes from them: the API
+    catalog, alembic head -> first release (``revisions``, from ``revisions_origin``) and the storage
+    model's rows (none without releases)."""
+
+    folders: Mapping[str, Path]
+    catalog: Catalog
+    revisions: Mapping[str, str]
+    revisions_origin: str
+    storage: tuple[StorageRow, ...]
+
+
+def load_releases(corpus_dir: Path) -> Releases:
+    """The releases of ``corpus_dir``: each part built from their sources once and kept in
+    ``<corpus>/mlflow/`` under the ``releases`` stamp (the catalog row by row as its CSV cells' text,
+    ``CatalogRow.text``, the storage rows as column -> text); the shipped snapshots when there are none."""
+    folders = release_dirs(corpus_dir)
+    if not folders:
+        revisions, origin = schema.revision_releases(folders)
+        return Releases(folders, catalog.catalog_for(folders), revisions, origin, ())
+    home = releases_dir(corpus_dir)
+
+    def build_catalog() -> dict[str, object]:
+        built = catalog.catalog_for(folders)
+        return {"rows": [row.text() for row in built.rows], "releases": list(built.releases), "origin": built.origin}
+
+    kept = release_cached(home, folders, ".catalog.json", build_catalog)
+    heads = release_cached(home, folders, ".schema_revisions.json",
+                               lambda: dict(zip(("mapping", "origin"), schema.revision_releases(folders))))
+    storage = release_cached(home, folders, ".storage.json",
+                             lambda: {"rows": [flat(row) for row in storage_rows(folders)]})
+    return Releases(folders,
+                    Catalog(tuple(CatalogRow.from_text(row) for row in kept["rows"]), tuple(kept["releases"]),
+                            kept["origin"]),
+                    dict(heads["mapping"]), str(heads["origin"]),
+                    tuple(StorageRow(**row) for row in storage["rows"]))
