@@ -49,8 +49,9 @@ STAGES: dict[str, Stage] = {
                          "engine/__init__.py", "engine/analyzer.py", "engine/cache.py", "repo_state.py"),
                         ("engine.analyzer", "repo_state"), ("parse",)),
     # the catalog, schema revisions and storage model read from the corpus's MLflow releases
-    "releases": Stage((*_VALUES, "reading/", "releases/", "data/api_catalog.csv", "data/schema_revisions.csv"),
-                      ("releases.catalog", "releases.schema", "releases.storage")),
+    "releases": Stage((*_VALUES, "stamps.py", "reading/", "releases/", "data/api_catalog.csv",
+                       "data/schema_revisions.csv"),
+                      ("releases.load", "releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
     "report": Stage((*_VALUES, "uv_env.py", "executor.py", "stamps.py", "reading/",
                      "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv"),

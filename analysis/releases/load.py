@@ -35,8 +35,7 @@ def load_releases(corpus_dir: Path) -> Releases:
     ``CatalogRow.text``, the storage rows as column -> text); the shipped snapshots when there are none."""
     folders = release_dirs(corpus_dir)
     if not folders:
-        revisions, origin = schema.revision_releases(folders)
-        return Releases(folders, catalog.catalog_for(folders), revisions, origin, ())
+        return Releases(folders, catalog.load_snapshot(), schema.load_snapshot(), "snapshot", ())
     home = releases_dir(corpus_dir)
 
     def build_catalog() -> dict[str, object]:
