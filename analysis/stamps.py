@@ -95,25 +95,28 @@ def fingerprint(stage: str, inputs: Any = None, root: Path = PACKAGE) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def release_cached(home: Path, releases: Mapping[str, Path], name: str, build: Callable[[], dict[str, Any]],
-                   root: Path = PACKAGE) -> dict[str, Any]:
-    """``build()``'s result, kept in ``home/<name>`` (``<corpus>/mlflow/``) under the ``releases`` stamp
-    of ``releases`` (version -> release root).
+def release_cached(home: Path, releases: Mapping[str, Path],
+                   builds: Mapping[str, Callable[[], dict[str, Any]]], root: Path = PACKAGE) -> dict[str, dict[str, Any]]:
+    """Each part of ``builds`` (file name -> how to build it) by its name: kept in ``home/<name>``
+    (``<corpus>/mlflow/``) under the ``releases`` stamp of ``releases`` (version -> release root), and
+    built and kept again when it is missing or its stamp differs.
 
     Release directories are renamed into place complete and never changed, so their names and
     modification times identify them.
     """
     stamp = fingerprint("releases", sorted((v, p.stat().st_mtime_ns) for v, p in releases.items()), root)
-    path = home / name
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("stamp") == stamp:
-            return data
-    except (OSError, ValueError):
-        pass
-    data = {**build(), "stamp": stamp}
-    atomic_write_text(path, json.dumps(data))
-    return data
+    kept: dict[str, dict[str, Any]] = {}
+    for name in builds:
+        try:
+            data = json.loads((home / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("stamp") == stamp:
+            kept[name] = data
+    built = {name: {**build(), "stamp": stamp} for name, build in builds.items() if name not in kept}
+    for name, data in built.items():
+        atomic_write_text(home / name, json.dumps(data))
+    return {name: kept[name] if name in kept else built[name] for name in builds}
 
 
 TABLES_STAMP = ".tables.json"  # what the tables in an output folder were written from

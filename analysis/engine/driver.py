@@ -135,9 +135,9 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
 def _read_inputs(settings: AnalyzeSettings) -> _Inputs:
     """The corpus's releases and mined repositories, and the stamps and keys made of them."""
     releases = load_releases(settings.corpus_dir)
-    corpus = read_corpus(settings.corpus_dir)
     catalog = releases.catalog
     known = [sorted(catalog.aliases().items()), sorted(catalog.by_api)]  # what the passes read of the catalog
+    corpus = read_corpus(settings.corpus_dir)
     parse, repository = fingerprint("parse", known), fingerprint("repository", known)
     # a repository's tree at a commit never changes: its whole result is reusable
     keys = {r.repo: "repo:" + hashlib.sha256(
@@ -341,6 +341,11 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
         rows = [row for r in results for row in r.flat_rows(name)]
         outputs[table.file] = (table.columns, [*inputs.corpus.problems, *rows] if table.file == PROBLEMS else rows)
     outputs[CATALOG.file] = (CATALOG.columns, [flat(row) for row in catalog.rows])
+    # repositories in manifest order (a set here made the GraphML's node order change from run to run)
+    usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
+    usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
+    co_usage_rows = co_usage(usage_g)
+    storage = [flat(row) for row in releases.storage]
     stage = out / f".staging-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     current = stage.name
@@ -362,15 +367,11 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
         if drawer is not None:
             drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov)
             owing.append(drawer)
-        # repositories in manifest order (a set here made the GraphML's node order change from run to run)
-        usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
-        usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
         current = "usage_graph.graphml"
         write_graphml(usage_g, stage / current)
         write_provenance(stage / current, prov)
-        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
-        put(STORAGE.file, STORAGE.columns, [flat(row) for row in releases.storage],
-            {**prov, "releases": list(releases.folders)})
+        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage_rows, prov)
+        put(STORAGE.file, STORAGE.columns, storage, {**prov, "releases": list(releases.folders)})
         try:
             if owing:
                 owing.pop().wait_statistics()

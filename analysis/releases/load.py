@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from analysis.releases import catalog, schema
 from analysis.releases.storage import storage_rows
@@ -36,19 +37,24 @@ def load_releases(corpus_dir: Path) -> Releases:
     folders = release_dirs(corpus_dir)
     if not folders:
         return Releases(folders, catalog.load_snapshot(), schema.load_snapshot(), "snapshot", ())
-    home = releases_dir(corpus_dir)
 
-    def build_catalog() -> dict[str, object]:
+    def catalog_part() -> dict[str, Any]:
         built = catalog.catalog_for(folders)
         return {"rows": [row.text() for row in built.rows], "releases": list(built.releases), "origin": built.origin}
 
-    kept = release_cached(home, folders, ".catalog.json", build_catalog)
-    heads = release_cached(home, folders, ".schema_revisions.json",
-                               lambda: dict(zip(("mapping", "origin"), schema.revision_releases(folders))))
-    storage = release_cached(home, folders, ".storage.json",
-                             lambda: {"rows": [flat(row) for row in storage_rows(folders)]})
+    def schema_part() -> dict[str, Any]:
+        mapping, origin = schema.revision_releases(folders)
+        return {"mapping": mapping, "origin": origin}
+
+    def storage_part() -> dict[str, Any]:
+        rows = storage_rows(folders)
+        return {"rows": [flat(row) for row in rows]}
+
+    parts = release_cached(releases_dir(corpus_dir), folders, {
+        ".catalog.json": catalog_part, ".schema_revisions.json": schema_part, ".storage.json": storage_part})
+    apis, heads, storage = parts[".catalog.json"], parts[".schema_revisions.json"], parts[".storage.json"]
     return Releases(folders,
-                    Catalog(tuple(CatalogRow.from_text(row) for row in kept["rows"]), tuple(kept["releases"]),
-                            kept["origin"]),
+                    Catalog(tuple(CatalogRow.from_text(row) for row in apis["rows"]), tuple(apis["releases"]),
+                            apis["origin"]),
                     dict(heads["mapping"]), str(heads["origin"]),
                     tuple(StorageRow(**row) for row in storage["rows"]))

@@ -10,6 +10,7 @@ analyzed repository (``population = all``), so the effect of the filter is visib
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +103,9 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
 
 def practices(facts: pd.DataFrame, population: str) -> pd.DataFrame:
     """The practices table of one population of repositories."""
-    rows = []
-    for name, holds, eligible, definition in practices_table(facts):
-        share = ShareInterval(int((holds & eligible).sum()), int(eligible.sum()))
-        rows.append({"population": population, "practice": name, **share.cells(PRACTICE), "definition": definition})
+    rows = [{"population": population, "practice": name,
+             **ShareInterval(int((holds & eligible).sum()), int(eligible.sum())).cells(PRACTICE), "definition": definition}
+            for name, holds, eligible, definition in practices_table(facts)]
     return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS))
 
 
@@ -127,29 +127,52 @@ def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], late
     return grouped[list(API_USAGE_COLUMNS)]
 
 
-def populations(manifest: Path, analyzed: Sequence[str]) -> dict[str, list[str]]:
+def populations(manifest: pd.DataFrame, analyzed: Sequence[str]) -> dict[str, list[str]]:
     """The populations the statistics are taken over, by name: mined repositories (``manifest.csv``
     status ok) that were analyzed (``analyzed``: the repositories with a reproducibility.csv row; one a
     pass failed on is left out, not counted as using nothing), one per duplicate family
     (``duplicate_of`` empty) and all of them."""
-    rows = pd.read_csv(manifest, dtype=str, keep_default_na=False)
-    ok = rows[(rows["status"] == "ok") & rows["repo"].isin(set(analyzed))]
+    ok = manifest[(manifest["status"] == "ok") & manifest["repo"].isin(set(analyzed))]
     return {ONE_PER_FAMILY: sorted(ok.loc[ok["duplicate_of"] == "", "repo"]), ALL: sorted(ok["repo"])}
 
 
-def community_statistics(results: Path, manifest: Path, latest: str, analyzed: Sequence[str] | None = None
+@dataclass(frozen=True)
+class RowFrames:
+    """The tables the statistics are computed from, each read once, whatever the number of statistics
+    drawn from it: the row tables typed (``tables.table_frame``; ``repro`` indexed by repo, ``catalog``
+    by api) and the corpus's ``manifest.csv`` as text."""
+
+    calls: pd.DataFrame
+    uris: pd.DataFrame
+    repro: pd.DataFrame
+    catalog: pd.DataFrame
+    stores: pd.DataFrame
+    runs: pd.DataFrame
+    params: pd.DataFrame
+    manifest: pd.DataFrame
+
+
+def read_frames(tables: Path, manifest: Path) -> RowFrames:
+    """The ``RowFrames`` of the row tables in ``tables`` and of the corpus's ``manifest``."""
+    return RowFrames(table_frame(tables / "call_sites.csv", CallSiteRow),
+                     table_frame(tables / "tracking_uris.csv", TrackingUriRow),
+                     table_frame(tables / "reproducibility.csv", ReproducibilityRow).set_index("repo"),
+                     table_frame(tables / "api_catalog.csv", CatalogRow).set_index("api"),
+                     table_frame(tables / "stores.csv", Store), table_frame(tables / "stored_runs.csv", StoredRun),
+                     table_frame(tables / "stored_params.csv", StoredParam),
+                     pd.read_csv(manifest, dtype=str, keep_default_na=False))
+
+
+def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str] | None = None
                          ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
     """(practices for both populations, API usage over one repository per family, the ``populations``);
     ``analyzed``: the repositories a pass did not fail on (default: every one with a reproducibility.csv row)."""
-    # each table is read once, whatever the number of statistics drawn from it
-    calls = table_frame(results / "call_sites.csv", CallSiteRow)
-    uris = table_frame(results / "tracking_uris.csv", TrackingUriRow)
-    repro = table_frame(results / "reproducibility.csv", ReproducibilityRow).set_index("repo")
-    groups = populations(manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)])
+    calls, uris, repro = frames.calls, frames.uris, frames.repro
+    groups = populations(frames.manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)])
     leaders, everyone = list(groups[ONE_PER_FAMILY]), list(groups[ALL])
     table = pd.concat([practices(per_repository(calls, uris, repro, leaders), ONE_PER_FAMILY),
                        practices(per_repository(calls, uris, repro, everyone), ALL)], ignore_index=True)
-    usage = api_usage(calls, table_frame(results / "api_catalog.csv", CatalogRow).set_index("api"), leaders, latest)
+    usage = api_usage(calls, frames.catalog, leaders, latest)
     deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
     users = set(calls.loc[calls["api"].isin(deprecated["api"]) & calls["repo"].isin(leaders), "repo"])
     extra = pd.DataFrame([{"population": ONE_PER_FAMILY, "practice": "uses an API deprecated or removed by the latest release",
@@ -176,12 +199,11 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
     ``OSError`` writing a table names it (``filename``: its name)."""
     from analysis.statistics.stores import store_statistics_by_population
 
-    practices_frame, usage, groups = community_statistics(tables, manifest, latest, analyzed)
-    stores = store_statistics_by_population(groups, table_frame(tables / "stores.csv", Store),
-                                         table_frame(tables / "stored_runs.csv", StoredRun),
-                                         table_frame(tables / "stored_params.csv", StoredParam))
-    frames = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
-    for name, frame in frames.items():
+    frames = read_frames(tables, manifest)
+    practices_frame, usage, groups = community_statistics(frames, latest, analyzed)
+    stores = store_statistics_by_population(groups, frames.stores, frames.runs, frames.params)
+    written = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
+    for name, frame in written.items():
         try:
             write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))
             write_provenance(tables / name, {**provenance, "computed_from": list(STATISTICS_FROM[name])})

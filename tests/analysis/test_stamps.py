@@ -144,14 +144,14 @@ def test_the_release_cache_is_built_again_when_the_releases_code_changes(tree: P
         return {"n": len(builds)}
 
     home, releases = tmp_path / "corpus" / "mlflow", {"1.0.0": release}
-    assert stamps.release_cached(home, releases, ".x.json", build, tree)["n"] == 1
-    assert stamps.release_cached(home, releases, ".x.json", build, tree)["n"] == 1
+    assert stamps.release_cached(home, releases, {".x.json": build}, tree)[".x.json"]["n"] == 1
+    assert stamps.release_cached(home, releases, {".x.json": build}, tree)[".x.json"]["n"] == 1
     with (tree / "report" / "document.py").open("a", encoding="utf-8") as fh:
         fh.write("# not the releases' code\n")
-    assert stamps.release_cached(home, releases, ".x.json", build, tree)["n"] == 1
+    assert stamps.release_cached(home, releases, {".x.json": build}, tree)[".x.json"]["n"] == 1
     with (tree / "releases" / "storage.py").open("a", encoding="utf-8") as fh:
         fh.write("# an edit\n")
-    assert stamps.release_cached(home, releases, ".x.json", build, tree)["n"] == 2
+    assert stamps.release_cached(home, releases, {".x.json": build}, tree)[".x.json"]["n"] == 2
     assert json.loads((home / ".x.json").read_text())["n"] == 2
 
 
