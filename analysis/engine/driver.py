@@ -97,7 +97,8 @@ def _analyze_task(work: _Work, task: RepoTask) -> RepoResult:
 @dataclass(frozen=True)
 class _Inputs:
     """What a run is made of: its settings, the corpus's releases and mined repositories, the ``parse``
-    stamp of each file's findings, the cache key of each repository's result and the ``tables`` stamp."""
+    stamp of each file's findings, the cache key of each repository's result, the ``tables`` stamp, and
+    what the output folder's tables were written from when that is this stamp (with the cache only)."""
 
     settings: AnalyzeSettings
     releases: Releases
@@ -105,6 +106,7 @@ class _Inputs:
     parse: str
     keys: dict[str, str]
     stamp: str
+    written: dict[str, Any] | None
 
 
 def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None] | None = None) -> AnalyzeSummary:
@@ -122,7 +124,7 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     db = ResultCache(out / CACHE) if settings.use_cache else None
     try:
         inputs = _read_inputs(settings)
-        done = _reuse(out, inputs.stamp, db, list(inputs.keys.values()), settings.draw_report)
+        done = _reuse(inputs, db)
         if done is not None:
             report("", done.n_files, done.n_files)
             return done
@@ -145,28 +147,29 @@ def _read_inputs(settings: AnalyzeSettings) -> _Inputs:
          f"\0{json.dumps(sorted(releases.revisions.items()))}").encode()).hexdigest() for r in corpus.repos}
     stamp = fingerprint("tables", [list(keys.values()), corpus.manifest_sha256, corpus.problems_sha256,
                                    settings.draw_report])
-    return _Inputs(settings, releases, corpus, parse, keys, stamp)
+    written = read_tables_stamp(settings.out_dir, stamp) if settings.use_cache else None
+    return _Inputs(settings, releases, corpus, parse, keys, stamp, written)
 
 
-def _reuse(out: Path, stamp: str, db: ResultCache | None, keys: list[str], draw_report: bool) -> AnalyzeSummary | None:
+def _reuse(inputs: _Inputs, db: ResultCache | None) -> AnalyzeSummary | None:
     """The summary of a re-run with nothing to redo, or None.
 
-    Every repository's result in the cache and the tables of ``out`` written from exactly these
-    results (same stamp; every table and graph there, and the report if one is drawn): no result to
-    load, no table to rewrite, no report to redraw, not even the engine to import. If those tables
-    were written as results were parsed, only files.csv's ``cached`` column changes: it alone is
-    rewritten (if it cannot be, None: the run writes every table).
+    Every repository's result in the cache and the tables of the output folder written from exactly
+    these results (``inputs.written``: same stamp, every table and graph there; and the report, if one
+    is drawn): no result to load, no table to rewrite, no report to redraw, not even the engine to
+    import. If those tables were written as results were parsed, only files.csv's ``cached`` column
+    changes: it alone is rewritten (if it cannot be, None: the run writes every table).
     """
-    if db is None or any(db.get(key) is None for key in keys):
+    out, data = inputs.settings.out_dir, inputs.written
+    if data is None or inputs.settings.draw_report and not (out / "report" / "index.html").is_file():
         return None
-    data = read_tables_stamp(out, stamp)
-    if data is None or draw_report and not (out / "report" / "index.html").is_file():
+    if db is None or any(db.get(key) is None for key in inputs.keys.values()):
+        return None
+    if not data.get("from_cache") and not _mark_files_cached(out):
         return None
     done = AnalyzeSummary.from_record(data["summary"])
     if not data.get("from_cache"):
-        if not _mark_files_cached(out):
-            return None
-        write_tables_stamp(out, stamp, True, list(data["outputs"]), done.record())
+        write_tables_stamp(out, inputs.stamp, True, list(data["outputs"]), done.record())
     return done
 
 
@@ -362,16 +365,16 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
 
         for name, (columns, table_rows) in outputs.items():
             put(name, columns, table_rows, prov)
-        # The statistics (pandas) are computed from the tables just written: by the report's process
-        # when there is one (pandas is imported there already), while this one writes the rest.
-        if drawer is not None:
-            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov)
-            owing.append(drawer)
+        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage_rows, prov)
+        put(STORAGE.file, STORAGE.columns, storage, {**prov, "releases": list(releases.folders)})
         current = "usage_graph.graphml"
         write_graphml(usage_g, stage / current)
         write_provenance(stage / current, prov)
-        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage_rows, prov)
-        put(STORAGE.file, STORAGE.columns, storage, {**prov, "releases": list(releases.folders)})
+        # The statistics (pandas) are computed from the tables just written: by the report's process
+        # when there is one (pandas is imported there already).
+        if drawer is not None:
+            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov)
+            owing.append(drawer)
         try:
             if owing:
                 owing.pop().wait_statistics()

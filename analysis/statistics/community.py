@@ -68,7 +68,9 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
     """(practice, holds, eligible, definition) for each practice the report discusses."""
     every = pd.Series(True, index=facts.index)
     logging = facts["any_logging"]
-    out = [
+    has_deps = facts["n_deps"] > 0
+    share = facts["pinned_share"]
+    return [
         ("logs params", facts["logs_params"], every, "a param call (log_param, log_params, client.log_param)"),
         ("logs metrics", facts["logs_metrics"], every, "a metric call"),
         ("uses steps", facts["uses_steps"], facts["logs_metrics"], "a metric call with a step, among repos logging metrics"),
@@ -86,19 +88,16 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
         ("seeds set", facts["seeds_set"], every, "a seeding call or literal random_state= in code"),
         ("python pinned", facts["python_pinned"], every, "an environment file gives the Python version"),
         ("mlflow pinned", facts["mlflow_pinned"], every, "mlflow or mlflow-skinny pinned exactly"),
+        *((f"explicit tracking URI: {column.split(':', 1)[1]}", facts[column], every,
+           "a tracking URI of this scheme in code or configuration")
+          for column in sorted(c for c in facts.columns if c.startswith("tracking_uri:"))),
+        *((f"env spec: {kind}", facts["env_spec"] == kind, every, "the repository's environment spec kind")
+          for kind in sorted(set(facts["env_spec"]))),
+        *((f"exact pinning share {label}", mask & has_deps, has_deps,
+           "share of exactly pinned dependencies, among repos declaring dependencies")
+          for label, mask in (("0", share == 0), ("(0, 0.5)", (share > 0) & (share < 0.5)),
+                              ("[0.5, 1)", (share >= 0.5) & (share < 1)), ("1", share == 1))),
     ]
-    for column in sorted(c for c in facts.columns if c.startswith("tracking_uri:")):
-        out.append((f"explicit tracking URI: {column.split(':', 1)[1]}", facts[column], every,
-                    "a tracking URI of this scheme in code or configuration"))
-    for kind in sorted(set(facts["env_spec"])):
-        out.append((f"env spec: {kind}", facts["env_spec"] == kind, every, "the repository's environment spec kind"))
-    has_deps = facts["n_deps"] > 0
-    share = facts["pinned_share"]
-    for label, mask in (("0", share == 0), ("(0, 0.5)", (share > 0) & (share < 0.5)),
-                        ("[0.5, 1)", (share >= 0.5) & (share < 1)), ("1", share == 1)):
-        out.append((f"exact pinning share {label}", mask & has_deps, has_deps,
-                    "share of exactly pinned dependencies, among repos declaring dependencies"))
-    return out
 
 
 def practices(facts: pd.DataFrame, population: str) -> pd.DataFrame:
