@@ -87,14 +87,16 @@ def mined_repositories(corpus: Path) -> list[CorpusRepo]:
 
 @dataclass(frozen=True)
 class MinedCorpus:
-    """What ``analyze`` reads of a corpus besides its releases: the mined repositories, the mining's
-    problem rows (``problems.csv``), and the digests of ``manifest.csv`` and ``problems.csv`` ("" when
-    there is none)."""
+    """What ``analyze`` reads of a corpus: the mined repositories, the mining's problem rows
+    (``problems.csv``), the digests of ``manifest.csv`` and ``problems.csv`` ("" when there is none), and
+    the MLflow releases (``release_dirs``) with their folder (``releases_dir``)."""
 
     repos: tuple[CorpusRepo, ...]
     problems: tuple[dict[str, str], ...]
     manifest_sha256: str
     problems_sha256: str
+    releases: dict[str, Path]
+    releases_dir: Path
 
 
 def read_corpus(corpus: Path) -> MinedCorpus:
@@ -102,4 +104,5 @@ def read_corpus(corpus: Path) -> MinedCorpus:
     problems = corpus / PROBLEMS
     there = problems.is_file()
     return MinedCorpus(tuple(mined_repositories(corpus)), tuple(read_csv(problems)) if there else (),
-                       sha256_file(corpus / MANIFEST), sha256_file(problems) if there else "")
+                       sha256_file(corpus / MANIFEST), sha256_file(problems) if there else "",
+                       release_dirs(corpus), releases_dir(corpus))

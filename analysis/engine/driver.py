@@ -136,10 +136,10 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
 
 def _read_inputs(settings: AnalyzeSettings) -> _Inputs:
     """The corpus's releases and mined repositories, and the stamps and keys made of them."""
-    releases = load_releases(settings.corpus_dir)
+    corpus = read_corpus(settings.corpus_dir)
+    releases = load_releases(corpus.releases, corpus.releases_dir)
     catalog = releases.catalog
     known = [sorted(catalog.aliases().items()), sorted(catalog.by_api)]  # what the passes read of the catalog
-    corpus = read_corpus(settings.corpus_dir)
     parse, repository = fingerprint("parse", known), fingerprint("repository", known)
     # a repository's tree at a commit never changes: its whole result is reusable
     keys = {r.repo: "repo:" + hashlib.sha256(

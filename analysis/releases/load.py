@@ -12,7 +12,6 @@ from analysis.releases.storage import storage_rows
 from analysis.rows import Catalog, CatalogRow, StorageRow
 from analysis.stamps import release_cached
 from analysis.tables import flat
-from miner.corpus import release_dirs, releases_dir
 
 __all__ = ["Releases", "load_releases"]
 
@@ -30,11 +29,11 @@ class Releases:
     storage: tuple[StorageRow, ...]
 
 
-def load_releases(corpus_dir: Path) -> Releases:
-    """The releases of ``corpus_dir``: each part built from their sources once and kept in
-    ``<corpus>/mlflow/`` under the ``releases`` stamp (the catalog row by row as its CSV cells' text,
-    ``CatalogRow.text``, the storage rows as column -> text); the shipped snapshots when there are none."""
-    folders = release_dirs(corpus_dir)
+def load_releases(folders: Mapping[str, Path], home: Path) -> Releases:
+    """A corpus's releases (version -> release root, ``miner.corpus.release_dirs``): each part built from
+    their sources once and kept in ``home`` (``<corpus>/mlflow/``) under the ``releases`` stamp (the
+    catalog row by row as its CSV cells' text, ``CatalogRow.text``, the storage rows as column -> text);
+    the shipped snapshots when there are none."""
     if not folders:
         return Releases(folders, catalog.load_snapshot(), schema.load_snapshot(), "snapshot", ())
 
@@ -50,7 +49,7 @@ def load_releases(corpus_dir: Path) -> Releases:
         rows = storage_rows(folders)
         return {"rows": [flat(row) for row in rows]}
 
-    parts = release_cached(releases_dir(corpus_dir), folders, {
+    parts = release_cached(home, folders, {
         ".catalog.json": catalog_part, ".schema_revisions.json": schema_part, ".storage.json": storage_part})
     apis, heads, storage = parts[".catalog.json"], parts[".schema_revisions.json"], parts[".storage.json"]
     return Releases(folders,

@@ -11,7 +11,7 @@ import pytest
 
 from analysis.releases.catalog import build_catalog, catalog_for, categorize, load_snapshot, release_surface
 from analysis.releases.load import load_releases
-from miner.corpus import release_dirs
+from miner.corpus import release_dirs, releases_dir
 
 
 def release(root: Path, files: dict[str, str]) -> Path:
@@ -102,7 +102,7 @@ def test_the_corpus_cache_keeps_each_row_as_its_text(tmp_path: Path) -> None:
     release(corpus / "mlflow" / "1.0.0", OLD)
     release(corpus / "mlflow" / "2.10.0", NEW)
     built = catalog_for(release_dirs(corpus))
-    assert load_releases(corpus).catalog == built
+    assert load_releases(release_dirs(corpus), releases_dir(corpus)).catalog == built
     path = corpus / "mlflow" / ".catalog.json"
     data = json.loads(path.read_text())
     old_style = {"api": "mlflow.MlflowClient.log_param", "kind": "client_method", "module": "mlflow.tracking.client",
@@ -112,7 +112,7 @@ def test_the_corpus_cache_keeps_each_row_as_its_text(tmp_path: Path) -> None:
     data["rows"] = [{**r, "category": "from the cache"} if r["api"] == old_style["api"] else r for r in data["rows"]]
     path.write_text(json.dumps(data))
     expected = tuple(replace(r, category="from the cache") if r.api == old_style["api"] else r for r in built.rows)
-    assert load_releases(corpus).catalog.rows == expected
+    assert load_releases(release_dirs(corpus), releases_dir(corpus)).catalog.rows == expected
 
 
 @pytest.mark.parametrize(
