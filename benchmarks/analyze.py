@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.engine.driver import analyze  # noqa: E402
-from analysis.releases.load import load_releases  # noqa: E402
-from miner.corpus import release_dirs, releases_dir  # noqa: E402
 from analysis.ftypes import AnalyzeSettings  # noqa: E402
 from analysis.reading.sources import decode_python, notebook_code  # noqa: E402
+from analysis.releases.load import load_releases  # noqa: E402
+from miner.corpus import release_dirs, releases_dir  # noqa: E402
 from miner.fileio import read_csv  # noqa: E402
 
 
