@@ -1,9 +1,10 @@
-"""Value types of the analysis: findings of the per-file passes and settings."""
+"""Value types of the analysis: findings of the per-file passes, the settings of a run and its summary."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class SourceError(Exception):
@@ -109,6 +110,35 @@ class AnalyzeSettings:
     max_file_bytes: int = 5_000_000
     use_cache: bool = True
     draw_report: bool = True  # False: the tables only (``python cli.py report`` draws it later)
+
+
+@dataclass(frozen=True)
+class AnalyzeSummary:
+    """What one ``analyze`` run did."""
+
+    out_dir: Path
+    n_repos: int
+    n_files: int
+    n_call_sites: int
+    n_problems: int
+    n_parsed: int
+    n_cached: int
+    n_prefiltered: int  # files without the text "mlflow"
+    catalog_origin: str
+    n_gated: int = 0  # .py files mentioning mlflow that cannot use it (not parsed by LibCST)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each phase
+    failed: tuple[str, ...] = ()  # repositories a pass failed on (see problems.csv)
+
+    def record(self) -> dict[str, Any]:
+        """The summary as the stamp of the tables keeps it (JSON values, no wall times)."""
+        return {**vars(self), "out_dir": str(self.out_dir), "seconds": {}}
+
+    @classmethod
+    def from_record(cls, kept: dict[str, Any]) -> AnalyzeSummary:
+        """The summary of a run from the cache, from the ``record`` of the run that wrote the tables:
+        every file result now comes from the cache."""
+        return cls(**{**kept, "out_dir": Path(kept["out_dir"]), "failed": tuple(kept["failed"]),
+                      "n_parsed": 0, "n_cached": kept["n_parsed"] + kept["n_cached"], "seconds": {}})
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from miner import __version__
-from miner.corpus import release_dirs, releases_dir
 from miner.fileio import atomic_write_text
 
 PACKAGE = Path(__file__).resolve().parent  # analysis/
@@ -50,8 +49,9 @@ STAGES: dict[str, Stage] = {
                          "engine/__init__.py", "engine/analyzer.py", "engine/cache.py", "repo_state.py"),
                         ("engine.analyzer", "repo_state"), ("parse",)),
     # the catalog, schema revisions and storage model read from the corpus's MLflow releases
-    "releases": Stage((*_VALUES, "reading/", "releases/", "data/api_catalog.csv", "data/schema_revisions.csv"),
-                      ("releases.catalog", "releases.schema", "releases.storage")),
+    "releases": Stage((*_VALUES, "stamps.py", "reading/", "releases/", "data/api_catalog.csv",
+                       "data/schema_revisions.csv"),
+                      ("releases.load", "releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
     "report": Stage((*_VALUES, "uv_env.py", "executor.py", "stamps.py", "reading/",
                      "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv"),
@@ -95,27 +95,28 @@ def fingerprint(stage: str, inputs: Any = None, root: Path = PACKAGE) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def release_cached(corpus_dir: Path, name: str, build: Callable[[], dict[str, Any]],
-                   root: Path = PACKAGE) -> dict[str, Any] | None:
-    """``build()``'s result, kept in ``<corpus>/mlflow/<name>`` under the ``releases`` stamp.
+def release_cached(home: Path, releases: Mapping[str, Path],
+                   builds: Mapping[str, Callable[[], dict[str, Any]]], root: Path = PACKAGE) -> dict[str, dict[str, Any]]:
+    """Each part of ``builds`` (file name -> how to build it) by its name: kept in ``home/<name>``
+    (``<corpus>/mlflow/``) under the ``releases`` stamp of ``releases`` (version -> release root), and
+    built and kept again when it is missing or its stamp differs.
 
     Release directories are renamed into place complete and never changed, so their names and
-    modification times identify them. None when the corpus has no releases.
+    modification times identify them.
     """
-    releases = release_dirs(corpus_dir)
-    if not releases:
-        return None
     stamp = fingerprint("releases", sorted((v, p.stat().st_mtime_ns) for v, p in releases.items()), root)
-    path = releases_dir(corpus_dir) / name
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("stamp") == stamp:
-            return data
-    except (OSError, ValueError):
-        pass
-    data = {**build(), "stamp": stamp}
-    atomic_write_text(path, json.dumps(data))
-    return data
+    kept: dict[str, dict[str, Any]] = {}
+    for name in builds:
+        try:
+            data = json.loads((home / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("stamp") == stamp:
+            kept[name] = data
+    built = {name: {**build(), "stamp": stamp} for name, build in builds.items() if name not in kept}
+    for name, data in built.items():
+        atomic_write_text(home / name, json.dumps(data))
+    return {name: kept[name] if name in kept else built[name] for name in builds}
 
 
 TABLES_STAMP = ".tables.json"  # what the tables in an output folder were written from

@@ -28,9 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.engine.driver import analyze, cached_catalog  # noqa: E402
+from analysis.engine.driver import analyze  # noqa: E402
 from analysis.ftypes import AnalyzeSettings  # noqa: E402
 from analysis.reading.sources import decode_python, notebook_code  # noqa: E402
+from analysis.releases.load import load_releases  # noqa: E402
+from miner.corpus import release_dirs, releases_dir  # noqa: E402
 from miner.fileio import read_csv  # noqa: E402
 
 
@@ -83,7 +85,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    catalog = cached_catalog(args.corpus)
+    catalog = load_releases(release_dirs(args.corpus), releases_dir(args.corpus)).catalog
     t_catalog = time.perf_counter() - t0
     floor, n_ast = ast_floor(args.corpus)
     with tempfile.TemporaryDirectory() as out:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from miner.fileio import read_csv
+from miner.fileio import read_csv, sha256_file
 from miner.ftypes import Problem as ProblemRow  # a row of problems.csv, the corpus's and analyze's
 
 MANIFEST = "manifest.csv"
@@ -25,8 +25,8 @@ REPOS = "repos"
 RELEASES = "mlflow"  # <corpus>/mlflow/<version>/mlflow/...
 RELEASES_TABLE = "releases.csv"
 
-__all__ = ["CorpusRepo", "ProblemRow", "clone_path_for", "local_git_dir", "mined_repositories", "release_dirs",
-           "releases_dir"]
+__all__ = ["CorpusRepo", "MinedCorpus", "ProblemRow", "clone_path_for", "local_git_dir", "mined_repositories",
+           "read_corpus", "release_dirs", "releases_dir"]
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")  # characters a path part of the corpus never holds
 
 
@@ -83,3 +83,26 @@ def mined_repositories(corpus: Path) -> list[CorpusRepo]:
     """The repositories ``manifest.csv`` lists as mined (``status`` ok, with a checkout), in its order."""
     return [CorpusRepo(r["repo"], corpus / r["clone_path"], r["commit"], local_git_dir(r.get("clone_url", "")))
             for r in read_csv(corpus / MANIFEST) if r.get("status") == "ok" and r.get("clone_path")]
+
+
+@dataclass(frozen=True)
+class MinedCorpus:
+    """What ``analyze`` reads of a corpus: the mined repositories, the mining's problem rows
+    (``problems.csv``), the digests of ``manifest.csv`` and ``problems.csv`` ("" when there is none), and
+    the MLflow releases (``release_dirs``) with their folder (``releases_dir``)."""
+
+    repos: tuple[CorpusRepo, ...]
+    problems: tuple[dict[str, str], ...]
+    manifest_sha256: str
+    problems_sha256: str
+    releases: dict[str, Path]
+    releases_dir: Path
+
+
+def read_corpus(corpus: Path) -> MinedCorpus:
+    """The ``MinedCorpus`` of a corpus directory (its ``manifest.csv`` must be there)."""
+    problems = corpus / PROBLEMS
+    there = problems.is_file()
+    return MinedCorpus(tuple(mined_repositories(corpus)), tuple(read_csv(problems)) if there else (),
+                       sha256_file(corpus / MANIFEST), sha256_file(problems) if there else "",
+                       release_dirs(corpus), releases_dir(corpus))

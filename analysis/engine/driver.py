@@ -25,25 +25,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.engine.cache import ResultCache
-from analysis.stamps import (
-    fingerprint,
-    read_tables_stamp,
-    release_cached,
-    write_tables_stamp,
-)
-from analysis.ftypes import AnalyzeSettings
-from analysis.releases.catalog import catalog_for
-from analysis.releases.schema import revision_releases
-from analysis.releases.storage import storage_rows
-from analysis.rows import Catalog, CatalogRow, StorageRow
+from analysis.ftypes import AnalyzeSettings, AnalyzeSummary
+from analysis.releases.load import Releases, load_releases
+from analysis.stamps import fingerprint, read_tables_stamp, write_tables_stamp
 from miner import __version__
-from miner.corpus import MANIFEST, PROBLEMS, mined_repositories, release_dirs
-from miner.fileio import read_csv, sha256_file, utc_now, write_csv, write_provenance
+from miner.corpus import MANIFEST, PROBLEMS, MinedCorpus, read_corpus
+from miner.fileio import utc_now, write_csv, write_provenance
 from miner.ftypes import FALSE, TRUE
 
 if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there is a repository to analyze
@@ -51,7 +43,7 @@ if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there i
     from analysis.repo_state import RepoResult, RepoTask
     from analysis.report.process import ReportProcess
 
-__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "analyze", "cached_catalog", "cached_storage"]
+__all__ = ["AnalysisError", "AnalyzeSummary", "OutputError", "analyze"]
 
 
 class AnalysisError(Exception):
@@ -62,22 +54,7 @@ class OutputError(Exception):
     """The analysis ran but its tables could not be written (the previous set is left as it was)."""
 
 
-@dataclass(frozen=True)
-class AnalyzeSummary:
-    """What one ``analyze`` run did."""
-
-    out_dir: Path
-    n_repos: int
-    n_files: int
-    n_call_sites: int
-    n_problems: int
-    n_parsed: int
-    n_cached: int
-    n_prefiltered: int  # files without the text "mlflow"
-    catalog_origin: str
-    n_gated: int = 0  # .py files mentioning mlflow that cannot use it (not parsed by LibCST)
-    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each phase
-    failed: tuple[str, ...] = ()  # repositories a pass failed on (see problems.csv)
+CACHE = ".cache.sqlite"  # the results cache of an output folder
 
 
 def _tree_stats(root: Path) -> tuple[int, int]:
@@ -93,43 +70,6 @@ def _tree_stats(root: Path) -> tuple[int, int]:
             except OSError:
                 pass
     return n_files, size
-
-
-def cached_catalog(corpus_dir: Path) -> Catalog:
-    """The catalog of the corpus's releases (cached), or the shipped snapshot without releases.
-
-    The cache holds each row as its CSV cells' text (``CatalogRow.text``), as it always has.
-    """
-
-    def build() -> dict[str, Any]:
-        catalog = catalog_for(corpus_dir)
-        return {"rows": [row.text() for row in catalog.rows], "releases": list(catalog.releases),
-                "origin": catalog.origin}
-
-    data = release_cached(corpus_dir, ".catalog.json", build)
-    if data is None:
-        return catalog_for(corpus_dir)
-    return Catalog(tuple(CatalogRow.from_text(row) for row in data["rows"]), tuple(data["releases"]), data["origin"])
-
-
-def cached_revisions(corpus_dir: Path) -> tuple[dict[str, str], str]:
-    """Alembic head -> first MLflow release, and where it came from (``store_schema.revision_releases``),
-    cached with the releases."""
-    data = release_cached(corpus_dir, ".schema_revisions.json",
-                          lambda: dict(zip(("mapping", "origin"), revision_releases(corpus_dir))))
-    if data is None:
-        return revision_releases(corpus_dir)
-    return dict(data["mapping"]), str(data["origin"])
-
-
-def cached_storage(corpus_dir: Path) -> list[StorageRow]:
-    """``mlflow_storage.csv`` rows of the corpus's releases (cached, each row as column -> text); none
-    without releases."""
-    from analysis.tables import flat
-
-    data = release_cached(corpus_dir, ".storage.json",
-                          lambda: {"rows": [flat(row) for row in storage_rows(release_dirs(corpus_dir))]})
-    return [StorageRow(**row) for row in data["rows"]] if data else []
 
 
 @dataclass(frozen=True)
@@ -154,6 +94,21 @@ def _analyze_task(work: _Work, task: RepoTask) -> RepoResult:
     return work.analyzer.analyze_safely(task, started)
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """What a run is made of: its settings, the corpus's releases and mined repositories, the ``parse``
+    stamp of each file's findings, the cache key of each repository's result, the ``tables`` stamp, and
+    what the output folder's tables were written from when that is this stamp (with the cache only)."""
+
+    settings: AnalyzeSettings
+    releases: Releases
+    corpus: MinedCorpus
+    parse: str
+    keys: dict[str, str]
+    stamp: str
+    written: dict[str, Any] | None
+
+
 def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None] | None = None) -> AnalyzeSummary:
     """Analyze a mined corpus into ``settings.out_dir``; see the module docstring.
 
@@ -163,39 +118,66 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     manifest = settings.corpus_dir / MANIFEST
     if not manifest.is_file():
         raise AnalysisError(f"{manifest}: no manifest; run `python cli.py mine` first")
-    repos = mined_repositories(settings.corpus_dir)
     out = settings.out_dir
     check_output_dir(out)
-    cache_path = out / ".cache.sqlite"
-    db = ResultCache(cache_path) if settings.use_cache else None
-    catalog = cached_catalog(settings.corpus_dir)
+    report = progress or (lambda _r, _d, _t: None)
+    db = ResultCache(out / CACHE) if settings.use_cache else None
+    try:
+        inputs = _read_inputs(settings)
+        done = _reuse(inputs, db)
+        if done is not None:
+            report("", done.n_files, done.n_files)
+            return done
+        return _run(inputs, db, report)
+    finally:
+        if db is not None:
+            db.close()
+
+
+def _read_inputs(settings: AnalyzeSettings) -> _Inputs:
+    """The corpus's releases and mined repositories, and the stamps and keys made of them."""
+    corpus = read_corpus(settings.corpus_dir)
+    releases = load_releases(corpus.releases, corpus.releases_dir)
+    catalog = releases.catalog
     known = [sorted(catalog.aliases().items()), sorted(catalog.by_api)]  # what the passes read of the catalog
     parse, repository = fingerprint("parse", known), fingerprint("repository", known)
-    revisions, revisions_origin = cached_revisions(settings.corpus_dir)
-
     # a repository's tree at a commit never changes: its whole result is reusable
     keys = {r.repo: "repo:" + hashlib.sha256(
         (f"repo\0{repository}\0{r.repo}\0{r.commit}\0{r.root}\0{settings.max_file_bytes}\0{r.git_dir or ''}"
-         f"\0{json.dumps(sorted(revisions.items()))}").encode()).hexdigest() for r in repos}
+         f"\0{json.dumps(sorted(releases.revisions.items()))}").encode()).hexdigest() for r in corpus.repos}
+    stamp = fingerprint("tables", [list(keys.values()), corpus.manifest_sha256, corpus.problems_sha256,
+                                   settings.draw_report])
+    written = read_tables_stamp(settings.out_dir, stamp) if settings.use_cache else None
+    return _Inputs(settings, releases, corpus, parse, keys, stamp, written)
 
-    # Every repository's result in the cache and the tables already written from exactly these
-    # results: a re-run has nothing to redo (no result to load, no table to rewrite, no report to
-    # redraw, not even the engine to import). If those tables were written as results were parsed,
-    # only files.csv's ``cached`` column changes: it alone is rewritten.
-    problems_file = settings.corpus_dir / PROBLEMS
-    stamp = fingerprint("tables", [list(keys.values()), sha256_file(manifest),
-                                   sha256_file(problems_file) if problems_file.is_file() else "", settings.draw_report])
-    report = progress or (lambda _r, _d, _t: None)
-    kept = _unchanged(out, stamp, db, list(keys.values()), settings.draw_report)
-    if kept is not None and (kept[2] or _mark_files_cached(out)):
-        done, outputs, from_cache = kept
-        if not from_cache:
-            _write_stamp(out, stamp, True, outputs, done)
-        if db is not None:
-            db.close()
-        report("", done.n_files, done.n_files)
-        return done
 
+def _reuse(inputs: _Inputs, db: ResultCache | None) -> AnalyzeSummary | None:
+    """The summary of a re-run with nothing to redo, or None.
+
+    Every repository's result in the cache and the tables of the output folder written from exactly
+    these results (``inputs.written``: same stamp, every table and graph there; and the report, if one
+    is drawn): no result to load, no table to rewrite, no report to redraw, not even the engine to
+    import. If those tables were written as results were parsed, only files.csv's ``cached`` column
+    changes: it alone is rewritten (if it cannot be, None: the run writes every table).
+    """
+    out, data = inputs.settings.out_dir, inputs.written
+    if data is None or inputs.settings.draw_report and not (out / "report" / "index.html").is_file():
+        return None
+    if db is None or any(db.get(key) is None for key in inputs.keys.values()):
+        return None
+    if not data.get("from_cache") and not _mark_files_cached(out):
+        return None
+    done = AnalyzeSummary.from_record(data["summary"])
+    if not data.get("from_cache"):
+        write_tables_stamp(out, inputs.stamp, True, list(data["outputs"]), done.record())
+    return done
+
+
+def _run(inputs: _Inputs, db: ResultCache | None, report: Callable[[str, int, int], None]) -> AnalyzeSummary:
+    """Every repository whose result is not in the cache through the engine, then the tables, the
+    statistics and the report; the stamp of the tables when every repository was analyzed."""
+    settings, catalog, keys = inputs.settings, inputs.releases.catalog, inputs.keys
+    out = settings.out_dir
     drawer: ReportProcess | None = None
     try:
         # The report's process starts now, at the lowest priority: its imports (matplotlib, pandas) take
@@ -213,12 +195,13 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         from analysis.rows import FileStatus
         from analysis.tables import graph_name
 
-        tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in repos]
+        tasks = [RepoTask(r.repo, str(r.root), r.commit, str(r.git_dir or "")) for r in inputs.corpus.repos]
         blackbox = out / ".in-flight"
         shutil.rmtree(blackbox, ignore_errors=True)
         blackbox.mkdir()
-        analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), parse, settings.max_file_bytes,
-                                cache_path if db is not None else None, out / "graphs", revisions, blackbox)
+        analyzer = RepoAnalyzer(Resolver.from_catalog(catalog), inputs.parse, settings.max_file_bytes,
+                                out / CACHE if db is not None else None, out / "graphs", inputs.releases.revisions,
+                                blackbox)
         results: list[RepoResult] = []
         files_done: Any = multiprocessing.Value("q", 0)
         n_cached_files = 0
@@ -278,15 +261,11 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         finally:
             close_process_handles()
             shutil.rmtree(blackbox, ignore_errors=True)
-            if db is not None:
-                db.close()
         seconds = {"repositories": time.perf_counter() - started}
         started = time.perf_counter()
         order = {t.repo: i for i, t in enumerate(tasks)}
         results.sort(key=lambda r: order[r.repo])
-        mine_problems = read_csv(problems_file) if problems_file.is_file() else []
-        written = _write_tables(settings, out, manifest, tasks, catalog, results, mine_problems, revisions_origin,
-                                drawer)
+        written = _write_tables(inputs, tasks, results, drawer)
         seconds["tables"] = time.perf_counter() - started
         started = time.perf_counter()
         if settings.draw_report:
@@ -305,32 +284,12 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
             tuple(r.repo for r in results if r.failed),
         )
         if db is not None and not summary.failed:
-            _write_stamp(out, stamp, summary.n_parsed == 0 and not todo, sorted(written), summary)
+            write_tables_stamp(out, inputs.stamp, summary.n_parsed == 0 and not todo, sorted(written), summary.record())
         return summary
     finally:
         if drawer is not None:
             drawer.close()
 
-
-def _write_stamp(out: Path, stamp: str, from_cache: bool, outputs: list[str], summary: AnalyzeSummary) -> None:
-    """``stamps.write_tables_stamp`` with the run's summary."""
-    write_tables_stamp(out, stamp, from_cache, outputs, {**vars(summary), "out_dir": str(summary.out_dir), "seconds": {}})
-
-
-def _unchanged(out: Path, stamp: str, db: ResultCache | None, keys: list[str],
-               report: bool) -> tuple[AnalyzeSummary, list[str], bool] | None:
-    """When the tables of ``out`` were written from exactly the results a new run would give (same
-    stamp, every result cached, every table and graph there): the summary of a run from the cache,
-    the outputs, and whether files.csv already says every result came from the cache."""
-    data = read_tables_stamp(out, stamp) if db is not None else None
-    if db is None or data is None or report and not (out / "report" / "index.html").is_file():
-        return None
-    if any(db.get(key) is None for key in keys):
-        return None
-    kept = data["summary"]
-    summary = AnalyzeSummary(**{**kept, "out_dir": Path(kept["out_dir"]), "failed": tuple(kept["failed"]),
-                                "n_parsed": 0, "n_cached": kept["n_parsed"] + kept["n_cached"], "seconds": {}})
-    return summary, list(data["outputs"]), bool(data.get("from_cache"))
 
 
 CACHEABLE_KINDS = ("python", "notebook", "config")  # files whose findings the cache keeps
@@ -360,9 +319,8 @@ def _mark_files_cached(out: Path) -> bool:
     return True
 
 
-def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: list[RepoTask], catalog: Catalog,
-                  results: list[RepoResult], mine_problems: list[dict[str, str]],
-                  revisions_origin: str, drawer: ReportProcess | None = None) -> dict[str, int]:
+def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResult],
+                  drawer: ReportProcess | None = None) -> dict[str, int]:
     """Every corpus table, each with its provenance; the number of rows of each.
 
     The whole set is written into a staging folder first and moved into ``out`` only when every
@@ -372,18 +330,25 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
     from analysis.passes.traceability import co_usage, usage_graph, write_graphml
     from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
 
+    settings, releases, catalog = inputs.settings, inputs.releases, inputs.releases.catalog
+    out, manifest = settings.out_dir, settings.corpus_dir / MANIFEST
     prov = {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
-        "corpus": str(settings.corpus_dir), "manifest_sha256": sha256_file(manifest),
+        "corpus": str(settings.corpus_dir), "manifest_sha256": inputs.corpus.manifest_sha256,
         "catalog_origin": catalog.origin, "catalog_releases": list(catalog.releases),
         "n_repositories": len(tasks), "commits": {t.repo: t.commit for t in tasks},
-        "schema_revisions_origin": revisions_origin,
+        "schema_revisions_origin": releases.revisions_origin,
     }
     outputs: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {}
     for name, table in TABLES.items():
         rows = [row for r in results for row in r.flat_rows(name)]
-        outputs[table.file] = (table.columns, [*mine_problems, *rows] if table.file == PROBLEMS else rows)
+        outputs[table.file] = (table.columns, [*inputs.corpus.problems, *rows] if table.file == PROBLEMS else rows)
     outputs[CATALOG.file] = (CATALOG.columns, [flat(row) for row in catalog.rows])
+    # repositories in manifest order (a set here made the GraphML's node order change from run to run)
+    usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
+    usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
+    co_usage_rows = co_usage(usage_g)
+    storage = [flat(row) for row in releases.storage]
     stage = out / f".staging-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     current = stage.name
@@ -400,20 +365,16 @@ def _write_tables(settings: AnalyzeSettings, out: Path, manifest: Path, tasks: l
 
         for name, (columns, table_rows) in outputs.items():
             put(name, columns, table_rows, prov)
-        # The statistics (pandas) are computed from the tables just written: by the report's process
-        # when there is one (pandas is imported there already), while this one writes the rest.
-        if drawer is not None:
-            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov)
-            owing.append(drawer)
-        # repositories in manifest order (a set here made the GraphML's node order change from run to run)
-        usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
-        usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
+        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage_rows, prov)
+        put(STORAGE.file, STORAGE.columns, storage, {**prov, "releases": list(releases.folders)})
         current = "usage_graph.graphml"
         write_graphml(usage_g, stage / current)
         write_provenance(stage / current, prov)
-        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
-        put(STORAGE.file, STORAGE.columns, [flat(row) for row in cached_storage(settings.corpus_dir)],
-            {**prov, "releases": list(release_dirs(settings.corpus_dir))})
+        # The statistics (pandas) are computed from the tables just written: by the report's process
+        # when there is one (pandas is imported there already).
+        if drawer is not None:
+            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov)
+            owing.append(drawer)
         try:
             if owing:
                 owing.pop().wait_statistics()

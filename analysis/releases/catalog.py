@@ -264,9 +264,9 @@ def load_snapshot() -> Catalog:
     return Catalog(rows, tuple(prov.get("releases", [])), "snapshot")
 
 
-def catalog_for(corpus_dir: Path) -> Catalog:
-    """The catalog from the corpus's MLflow releases, or the shipped snapshot when it has none."""
-    releases = release_dirs(corpus_dir)
+def catalog_for(releases: Mapping[str, Path]) -> Catalog:
+    """The catalog from a corpus's MLflow releases (version -> release root), or the shipped snapshot
+    when it has none."""
     if not releases:
         return load_snapshot()
     return Catalog(tuple(build_catalog(releases)), tuple(sorted(releases, key=version_key)), "corpus")

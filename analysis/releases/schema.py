@@ -91,9 +91,9 @@ def load_snapshot() -> dict[str, str]:
     return {row["revision"]: row["first_release"] for row in csv.DictReader(io.StringIO(text))}
 
 
-def revision_releases(corpus_dir: Path) -> tuple[dict[str, str], str]:
-    """(head revision -> first release, origin 'corpus' or 'snapshot') for a corpus."""
-    releases = release_dirs(corpus_dir)
+def revision_releases(releases: Mapping[str, Path]) -> tuple[dict[str, str], str]:
+    """(head revision -> first release, origin 'corpus' or 'snapshot') for a corpus's releases
+    (version -> release root)."""
     mapping = releases_by_head(releases) if releases else {}
     if mapping:
         return mapping, "corpus"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import logging
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from analysis.reading.astscan import parse
@@ -162,7 +162,7 @@ def release_storage(release: str, root: Path) -> list[StorageRow]:
     return [StorageRow(release, k, n, d) for k, n, d in sorted(rows)]
 
 
-def storage_rows(releases: dict[str, Path]) -> list[StorageRow]:
+def storage_rows(releases: Mapping[str, Path]) -> list[StorageRow]:
     """Storage rows of every release, in release order."""
 
     out: list[StorageRow] = []

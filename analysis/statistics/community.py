@@ -10,6 +10,7 @@ analyzed repository (``population = all``), so the effect of the filter is visib
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,9 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
     """(practice, holds, eligible, definition) for each practice the report discusses."""
     every = pd.Series(True, index=facts.index)
     logging = facts["any_logging"]
-    out = [
+    has_deps = facts["n_deps"] > 0
+    share = facts["pinned_share"]
+    return [
         ("logs params", facts["logs_params"], every, "a param call (log_param, log_params, client.log_param)"),
         ("logs metrics", facts["logs_metrics"], every, "a metric call"),
         ("uses steps", facts["uses_steps"], facts["logs_metrics"], "a metric call with a step, among repos logging metrics"),
@@ -85,27 +88,23 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
         ("seeds set", facts["seeds_set"], every, "a seeding call or literal random_state= in code"),
         ("python pinned", facts["python_pinned"], every, "an environment file gives the Python version"),
         ("mlflow pinned", facts["mlflow_pinned"], every, "mlflow or mlflow-skinny pinned exactly"),
+        *((f"explicit tracking URI: {column.split(':', 1)[1]}", facts[column], every,
+           "a tracking URI of this scheme in code or configuration")
+          for column in sorted(c for c in facts.columns if c.startswith("tracking_uri:"))),
+        *((f"env spec: {kind}", facts["env_spec"] == kind, every, "the repository's environment spec kind")
+          for kind in sorted(set(facts["env_spec"]))),
+        *((f"exact pinning share {label}", mask & has_deps, has_deps,
+           "share of exactly pinned dependencies, among repos declaring dependencies")
+          for label, mask in (("0", share == 0), ("(0, 0.5)", (share > 0) & (share < 0.5)),
+                              ("[0.5, 1)", (share >= 0.5) & (share < 1)), ("1", share == 1))),
     ]
-    for column in sorted(c for c in facts.columns if c.startswith("tracking_uri:")):
-        out.append((f"explicit tracking URI: {column.split(':', 1)[1]}", facts[column], every,
-                    "a tracking URI of this scheme in code or configuration"))
-    for kind in sorted(set(facts["env_spec"])):
-        out.append((f"env spec: {kind}", facts["env_spec"] == kind, every, "the repository's environment spec kind"))
-    has_deps = facts["n_deps"] > 0
-    share = facts["pinned_share"]
-    for label, mask in (("0", share == 0), ("(0, 0.5)", (share > 0) & (share < 0.5)),
-                        ("[0.5, 1)", (share >= 0.5) & (share < 1)), ("1", share == 1)):
-        out.append((f"exact pinning share {label}", mask & has_deps, has_deps,
-                    "share of exactly pinned dependencies, among repos declaring dependencies"))
-    return out
 
 
 def practices(facts: pd.DataFrame, population: str) -> pd.DataFrame:
     """The practices table of one population of repositories."""
-    rows = []
-    for name, holds, eligible, definition in practices_table(facts):
-        share = ShareInterval(int((holds & eligible).sum()), int(eligible.sum()))
-        rows.append({"population": population, "practice": name, **share.cells(PRACTICE), "definition": definition})
+    rows = [{"population": population, "practice": name,
+             **ShareInterval(int((holds & eligible).sum()), int(eligible.sum())).cells(PRACTICE), "definition": definition}
+            for name, holds, eligible, definition in practices_table(facts)]
     return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS))
 
 
@@ -127,29 +126,52 @@ def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], late
     return grouped[list(API_USAGE_COLUMNS)]
 
 
-def populations(manifest: Path, analyzed: Sequence[str]) -> dict[str, list[str]]:
+def populations(manifest: pd.DataFrame, analyzed: Sequence[str]) -> dict[str, list[str]]:
     """The populations the statistics are taken over, by name: mined repositories (``manifest.csv``
     status ok) that were analyzed (``analyzed``: the repositories with a reproducibility.csv row; one a
     pass failed on is left out, not counted as using nothing), one per duplicate family
     (``duplicate_of`` empty) and all of them."""
-    rows = pd.read_csv(manifest, dtype=str, keep_default_na=False)
-    ok = rows[(rows["status"] == "ok") & rows["repo"].isin(set(analyzed))]
+    ok = manifest[(manifest["status"] == "ok") & manifest["repo"].isin(set(analyzed))]
     return {ONE_PER_FAMILY: sorted(ok.loc[ok["duplicate_of"] == "", "repo"]), ALL: sorted(ok["repo"])}
 
 
-def community_statistics(results: Path, manifest: Path, latest: str, analyzed: Sequence[str] | None = None
+@dataclass(frozen=True)
+class RowFrames:
+    """The tables the statistics are computed from, each read once, whatever the number of statistics
+    drawn from it: the row tables typed (``tables.table_frame``; ``repro`` indexed by repo, ``catalog``
+    by api) and the corpus's ``manifest.csv`` as text."""
+
+    calls: pd.DataFrame
+    uris: pd.DataFrame
+    repro: pd.DataFrame
+    catalog: pd.DataFrame
+    stores: pd.DataFrame
+    runs: pd.DataFrame
+    params: pd.DataFrame
+    manifest: pd.DataFrame
+
+
+def read_frames(tables: Path, manifest: Path) -> RowFrames:
+    """The ``RowFrames`` of the row tables in ``tables`` and of the corpus's ``manifest``."""
+    return RowFrames(table_frame(tables / "call_sites.csv", CallSiteRow),
+                     table_frame(tables / "tracking_uris.csv", TrackingUriRow),
+                     table_frame(tables / "reproducibility.csv", ReproducibilityRow).set_index("repo"),
+                     table_frame(tables / "api_catalog.csv", CatalogRow).set_index("api"),
+                     table_frame(tables / "stores.csv", Store), table_frame(tables / "stored_runs.csv", StoredRun),
+                     table_frame(tables / "stored_params.csv", StoredParam),
+                     pd.read_csv(manifest, dtype=str, keep_default_na=False))
+
+
+def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str] | None = None
                          ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
     """(practices for both populations, API usage over one repository per family, the ``populations``);
     ``analyzed``: the repositories a pass did not fail on (default: every one with a reproducibility.csv row)."""
-    # each table is read once, whatever the number of statistics drawn from it
-    calls = table_frame(results / "call_sites.csv", CallSiteRow)
-    uris = table_frame(results / "tracking_uris.csv", TrackingUriRow)
-    repro = table_frame(results / "reproducibility.csv", ReproducibilityRow).set_index("repo")
-    groups = populations(manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)])
+    calls, uris, repro = frames.calls, frames.uris, frames.repro
+    groups = populations(frames.manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)])
     leaders, everyone = list(groups[ONE_PER_FAMILY]), list(groups[ALL])
     table = pd.concat([practices(per_repository(calls, uris, repro, leaders), ONE_PER_FAMILY),
                        practices(per_repository(calls, uris, repro, everyone), ALL)], ignore_index=True)
-    usage = api_usage(calls, table_frame(results / "api_catalog.csv", CatalogRow).set_index("api"), leaders, latest)
+    usage = api_usage(calls, frames.catalog, leaders, latest)
     deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
     users = set(calls.loc[calls["api"].isin(deprecated["api"]) & calls["repo"].isin(leaders), "repo"])
     extra = pd.DataFrame([{"population": ONE_PER_FAMILY, "practice": "uses an API deprecated or removed by the latest release",
@@ -176,12 +198,11 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
     ``OSError`` writing a table names it (``filename``: its name)."""
     from analysis.statistics.stores import store_statistics_by_population
 
-    practices_frame, usage, groups = community_statistics(tables, manifest, latest, analyzed)
-    stores = store_statistics_by_population(groups, table_frame(tables / "stores.csv", Store),
-                                         table_frame(tables / "stored_runs.csv", StoredRun),
-                                         table_frame(tables / "stored_params.csv", StoredParam))
-    frames = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
-    for name, frame in frames.items():
+    frames = read_frames(tables, manifest)
+    practices_frame, usage, groups = community_statistics(frames, latest, analyzed)
+    stores = store_statistics_by_population(groups, frames.stores, frames.runs, frames.params)
+    written = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
+    for name, frame in written.items():
         try:
             write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))
             write_provenance(tables / name, {**provenance, "computed_from": list(STATISTICS_FROM[name])})

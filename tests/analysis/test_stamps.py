@@ -134,28 +134,25 @@ def test_the_stamp_carries_the_inputs_and_the_stage() -> None:
     assert fingerprint("parse") != fingerprint("repository")
 
 
-def test_the_release_cache_is_built_again_when_the_releases_code_changes(tree: Path, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_release_cache_is_built_again_when_the_releases_code_changes(tree: Path, tmp_path: Path) -> None:
     release = tmp_path / "corpus" / "mlflow" / "releases" / "1.0.0"
     release.mkdir(parents=True)
-    monkeypatch.setattr(stamps, "release_dirs", lambda _corpus: {"1.0.0": release})
-    monkeypatch.setattr(stamps, "releases_dir", lambda corpus: corpus / "mlflow")
     builds: list[int] = []
 
     def build() -> dict[str, object]:
         builds.append(1)
         return {"n": len(builds)}
 
-    corpus = tmp_path / "corpus"
-    assert stamps.release_cached(corpus, ".x.json", build, tree)["n"] == 1  # type: ignore[index]
-    assert stamps.release_cached(corpus, ".x.json", build, tree)["n"] == 1  # type: ignore[index]
+    home, releases = tmp_path / "corpus" / "mlflow", {"1.0.0": release}
+    assert stamps.release_cached(home, releases, {".x.json": build}, tree)[".x.json"]["n"] == 1
+    assert stamps.release_cached(home, releases, {".x.json": build}, tree)[".x.json"]["n"] == 1
     with (tree / "report" / "document.py").open("a", encoding="utf-8") as fh:
         fh.write("# not the releases' code\n")
-    assert stamps.release_cached(corpus, ".x.json", build, tree)["n"] == 1  # type: ignore[index]
+    assert stamps.release_cached(home, releases, {".x.json": build}, tree)[".x.json"]["n"] == 1
     with (tree / "releases" / "storage.py").open("a", encoding="utf-8") as fh:
         fh.write("# an edit\n")
-    assert stamps.release_cached(corpus, ".x.json", build, tree)["n"] == 2  # type: ignore[index]
-    assert json.loads((corpus / "mlflow" / ".x.json").read_text())["n"] == 2
+    assert stamps.release_cached(home, releases, {".x.json": build}, tree)[".x.json"]["n"] == 2
+    assert json.loads((home / ".x.json").read_text())["n"] == 2
 
 
 def test_the_tables_stamp_is_read_back_only_when_it_matches_and_every_output_is_there(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from analysis.tables import TABLES, flat, unflat
 
 @pytest.fixture(scope="module")
 def analyzer(tmp_path_factory: pytest.TempPathFactory) -> RepoAnalyzer:
-    return RepoAnalyzer(Resolver.from_catalog(catalog_for(tmp_path_factory.mktemp("no-corpus"))), "test")
+    return RepoAnalyzer(Resolver.from_catalog(catalog_for({})), "test")
 
 
 def checkout(root: Path, files: dict[str, str]) -> RepoTask:

@@ -17,7 +17,7 @@ from analysis.repo_state import RepoTask
 
 @pytest.fixture(scope="module")
 def resolver(tmp_path_factory: pytest.TempPathFactory) -> Resolver:
-    return Resolver.from_catalog(catalog_for(tmp_path_factory.mktemp("no-corpus")))
+    return Resolver.from_catalog(catalog_for({}))
 
 
 def _run(resolver: Resolver, stamp: str, root: Path, db_path: Path) -> tuple[int, int]:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.engine.driver import cached_catalog
 from analysis.releases.catalog import build_catalog, catalog_for, categorize, load_snapshot, release_surface
+from analysis.releases.load import load_releases
+from miner.corpus import release_dirs, releases_dir
 
 
 def release(root: Path, files: dict[str, str]) -> Path:
@@ -100,8 +101,8 @@ def test_the_corpus_cache_keeps_each_row_as_its_text(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     release(corpus / "mlflow" / "1.0.0", OLD)
     release(corpus / "mlflow" / "2.10.0", NEW)
-    built = catalog_for(corpus)
-    assert cached_catalog(corpus) == built
+    built = catalog_for(release_dirs(corpus))
+    assert load_releases(release_dirs(corpus), releases_dir(corpus)).catalog == built
     path = corpus / "mlflow" / ".catalog.json"
     data = json.loads(path.read_text())
     old_style = {"api": "mlflow.MlflowClient.log_param", "kind": "client_method", "module": "mlflow.tracking.client",
@@ -111,7 +112,7 @@ def test_the_corpus_cache_keeps_each_row_as_its_text(tmp_path: Path) -> None:
     data["rows"] = [{**r, "category": "from the cache"} if r["api"] == old_style["api"] else r for r in data["rows"]]
     path.write_text(json.dumps(data))
     expected = tuple(replace(r, category="from the cache") if r.api == old_style["api"] else r for r in built.rows)
-    assert cached_catalog(corpus).rows == expected
+    assert load_releases(release_dirs(corpus), releases_dir(corpus)).catalog.rows == expected
 
 
 @pytest.mark.parametrize(
@@ -130,7 +131,7 @@ def test_categorize(api: str, category: str) -> None:
 
 
 def test_without_releases_the_shipped_snapshot_is_used(tmp_path: Path) -> None:
-    catalog = catalog_for(tmp_path)
+    catalog = catalog_for(release_dirs(tmp_path))
     assert catalog.origin == "snapshot"
     assert len(catalog.releases) >= 2 and catalog.releases[0].startswith("1.0")
     apis = catalog.by_api

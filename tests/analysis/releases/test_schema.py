@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.releases.schema import heads, load_snapshot, migration_graph, releases_by_head, revision_releases
+from miner.corpus import release_dirs
 
 
 def test_first_release_of_a_head(tmp_path: Path) -> None:
@@ -44,10 +45,10 @@ def test_merge_revisions_old_layout_and_broken_files(tmp_path: Path) -> None:
 
 
 def test_a_corpus_reads_its_releases_and_without_them_the_snapshot(tmp_path: Path) -> None:
-    assert revision_releases(tmp_path) == (load_snapshot(), "snapshot")
+    assert revision_releases(release_dirs(tmp_path)) == (load_snapshot(), "snapshot")
     release = tmp_path / "mlflow" / "1.2.0"
     (release / "mlflow" / "store" / "db_migrations" / "versions").mkdir(parents=True)
     (release / "mlflow" / "__init__.py").write_text("")
     (release / "mlflow" / "store" / "db_migrations" / "versions" / "x_m.py").write_text(
         "revision = 'x1'\ndown_revision = None\n")
-    assert revision_releases(tmp_path) == ({"x1": "1.2.0"}, "corpus")
+    assert revision_releases(release_dirs(tmp_path)) == ({"x1": "1.2.0"}, "corpus")

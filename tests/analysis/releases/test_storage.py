@@ -6,9 +6,10 @@ import json
 import textwrap
 from pathlib import Path
 
-from analysis.engine.driver import cached_storage
+from analysis.releases.load import load_releases
 from analysis.releases.storage import release_storage, storage_rows
 from analysis.rows import StorageRow
+from miner.corpus import release_dirs, releases_dir
 
 RELEASE = {
     "mlflow/__init__.py": "",
@@ -76,11 +77,11 @@ def test_the_corpus_cache_keeps_each_row_as_column_to_text(tmp_path: Path) -> No
     releases = {v: _release(corpus / "mlflow" / v) for v in ("10.0.0", "9.9.0")}
     built = storage_rows(releases)
     assert (built[0].release, built[-1].release) == ("9.9.0", "10.0.0")
-    assert cached_storage(corpus) == built
+    assert list(load_releases(release_dirs(corpus), releases_dir(corpus)).storage) == built
     path = corpus / "mlflow" / ".storage.json"
     data = json.loads(path.read_text())
     assert {"release": "9.9.0", "kind": "entity", "name": "Param", "detail": "key, value"} in data["rows"]
     data["rows"] = [{"release": "1.0.0", "kind": "limit", "name": "MAX_X", "detail": "1"}]  # as the dict rows were
     path.write_text(json.dumps(data))
-    assert cached_storage(corpus) == [StorageRow("1.0.0", "limit", "MAX_X", "1")]
-    assert cached_storage(tmp_path / "no-releases") == []
+    assert list(load_releases(release_dirs(corpus), releases_dir(corpus)).storage) == [StorageRow("1.0.0", "limit", "MAX_X", "1")]
+    assert list(load_releases({}, tmp_path / "no-releases").storage) == []
