@@ -266,6 +266,14 @@ SLOW_TESTS = frozenset({
     "test_a_rerun_from_the_cache_does_not_redraw_the_report",
     "test_every_number_with_the_probe_and_the_reruns_is_recomputed",
     "test_reference_gives_precision_recall_and_agreement", "test_a_run_with_nothing_to_redo_keeps_the_tables_as_they_are",
+    "test_the_first_rerun_rewrites_only_files_csv_as_a_run_from_the_cache_writes_it",  # analyze run three times
+    "test_a_first_rerun_that_cannot_read_files_csv_writes_every_table_again",  # and twice
+    "test_github_mine_end_to_end",  # a mine job: search, fetch over HTTP, every skip and failure
+    "test_hostile_file_names_survive_mine_and_analyze", "test_analyze_help_names_every_table_and_graph_it_writes",
+    # environments built with uv (empty ones, beside the re-runs' fixtures that build MLflow releases')
+    "test_environment_is_built_once_and_reused", "test_failed_install_leaves_no_environment",
+    "test_relative_requirement_lines_resolve_in_base_dir_and_base_key_joins_the_key",
+    "test_every_uv_command_goes_through_the_wrapper",
     # a timeout waited out
     "test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on", "test_timeout_then_fine",
 })
