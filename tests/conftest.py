@@ -257,21 +257,57 @@ SLOW_TESTS = frozenset({
     "test_a_dask_cluster_yields_results_and_exceptions_and_runs_setup_on_each_worker",
     "test_a_stuck_child_is_stopped_and_its_figure_rendered_here",
     "test_the_report_process_writes_the_statistics_this_process_writes",
-    # MLflow itself (the installed release) as the reference
-    "test_same_as_mlflows_loader",
+    "test_a_statistics_table_that_cannot_be_written_is_named",  # the report's process writes one too
+    # MLflow itself (the installed release) as the reference, or making a store
+    "test_same_as_mlflows_loader", "test_command_is_the_one_mlflow_computes",
+    "test_conda_file_converted_as_mlflow_converts_it",
+    "test_committed_store_is_read_by_the_engine",
     # a whole analyze or report job end to end, report drawn
     "test_analyze_summary", "test_cli_report_options", "test_all_repos_population",
     "test_a_rerun_from_the_cache_does_not_redraw_the_report",
     "test_every_number_with_the_probe_and_the_reruns_is_recomputed",
     "test_reference_gives_precision_recall_and_agreement", "test_a_run_with_nothing_to_redo_keeps_the_tables_as_they_are",
+    "test_the_first_rerun_rewrites_only_files_csv_as_a_run_from_the_cache_writes_it",  # analyze run three times
+    "test_a_first_rerun_that_cannot_read_files_csv_writes_every_table_again",  # and twice
+    "test_github_mine_end_to_end",  # a mine job: search, fetch over HTTP, every skip and failure
+    "test_hostile_file_names_survive_mine_and_analyze", "test_analyze_help_names_every_table_and_graph_it_writes",
+    # environments built with uv (empty ones, beside the re-runs' fixtures that build MLflow releases')
+    "test_environment_is_built_once_and_reused", "test_failed_install_leaves_no_environment",
+    "test_relative_requirement_lines_resolve_in_base_dir_and_base_key_joins_the_key",
+    "test_every_uv_command_goes_through_the_wrapper",
     # a timeout waited out
     "test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on", "test_timeout_then_fine",
 })
 
 
+# Module and session fixtures that mine and analyze a corpus (and draw its report): each worker of
+# ``-n 2`` would build its own (3 to 6 s each), so the tests that ask for one (directly or through another
+# fixture) run on one worker, in an xdist group named after the fixture, unless they are in a group already.
+SHARED_FIXTURES = frozenset({
+    "tests.analysis.report.conftest::analyzed",  # the report's sample corpus (and report_dir, measured)
+    "tests.analysis.engine.test_driver::results",
+    "tests.analysis.statistics.test_community::out",
+    "tests.analysis.passes.test_traceability::out",
+})
+
+
+def _shared_fixture(item: pytest.Item) -> str | None:
+    info = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        for fixturedef in (info.name2fixturedefs.get(name, ()) if info else ()):
+            where = f"{getattr(fixturedef.func, '__module__', '')}::{name}"
+            if fixturedef.scope != "function" and where in SHARED_FIXTURES:
+                return where
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         name = getattr(item, "originalname", None) or item.name
         if (name in SLOW_TESTS or any(m.name in SLOW_MARKERS for m in item.iter_markers())
                 or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.slow)
+        shared = _shared_fixture(item)
+        if shared and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(shared))
