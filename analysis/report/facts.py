@@ -57,6 +57,23 @@ def percent(share: float) -> str:
     return str(round(share * 100))
 
 
+def interval_bounds(low: float, high: float) -> tuple[str, str]:
+    """An interval's bounds as percentages that read: whole numbers (one decimal under 1%), with one more
+    decimal while the two would print alike (``1.5-2.5``, not ``2-2``); a bound may be 0 or 100, which a
+    bound can round to without claiming the share is (``98-100``, not ``98->99``)."""
+    lo, hi = round(low * 100, 9), round(high * 100, 9)
+
+    def bound(value: float, digits: int) -> str:
+        if 0 < value < 0.05:
+            return "<0.1"
+        return f"{value:.{max(digits, 1 if 0 < value < 1 else 0)}f}"
+
+    digits = 0
+    while digits < 3 and lo != hi and bound(lo, digits) == bound(hi, digits):
+        digits += 1
+    return bound(lo, digits), bound(hi, digits)
+
+
 @dataclass(frozen=True)
 class Share:
     """``n`` of ``of`` counted things, with the 95% Wilson interval (none when ``interval`` is off:
@@ -82,7 +99,7 @@ class Share:
     def pct(self) -> str:
         """``72%, 59-82%`` (or ``72%``)."""
         low, high = self.ci
-        return f"{percent(self.share)}%" + (f", {percent(low)}-{percent(high)}%" if self.interval else "")
+        return f"{percent(self.share)}%" + (", {}-{}%".format(*interval_bounds(low, high)) if self.interval else "")
 
     def text(self) -> str:
         return f"{self.n:,} of {self.of:,}{' ' + self.noun if self.noun else ''} ({self.pct()})"

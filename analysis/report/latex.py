@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.report.facts import Fact, Finding, Kpi, Number, Sentence, Share, percent
+from analysis.report.facts import Fact, Finding, Kpi, Number, Sentence, Share, interval_bounds, percent
 from miner.fileio import atomic_write_bytes, atomic_write_text
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
@@ -56,7 +56,8 @@ def macros(fact: Fact) -> dict[str, str]:
         out = {f"N{fact.name}": f"{fact.n:,}".replace(",", "{,}"), f"Den{fact.name}": f"{fact.of:,}".replace(",", "{,}"),
                f"Pct{fact.name}": escape(percent(fact.share) + "%")}
         if fact.interval:
-            out |= {f"Low{fact.name}": escape(percent(low) + "%"), f"High{fact.name}": escape(percent(high) + "%")}
+            low_text, high_text = interval_bounds(low, high)
+            out |= {f"Low{fact.name}": escape(low_text + "%"), f"High{fact.name}": escape(high_text + "%")}
     elif isinstance(fact, Number):
         out = {f"N{fact.name}": escape(fact.text())}
     else:

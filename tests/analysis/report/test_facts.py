@@ -18,6 +18,7 @@ from analysis.report.facts import (
     backend_name,
     fact_text,
     facts_frame,
+    interval_bounds,
     not_measured,
     percent,
     quoted_facts,
@@ -31,6 +32,26 @@ from analysis.statistics.shares import wilson
 ])
 def test_percent(share: float, text: str) -> None:
     assert percent(share) == text
+
+
+@pytest.mark.parametrize(("low", "high", "text"), [
+    (0.59, 0.82, ("59", "82")),
+    (0.9449846853541274, 0.9982146927208301, ("94", "100")),  # a bound of 100, not ">99" (it read "94->99")
+    (0.01847614523661608, 0.021646765707068506, ("1.8", "2.2")),  # not "2-2": a decimal more while alike
+    (0.0199, 0.0201, ("1.99", "2.01")),
+    (0.002, 0.008, ("0.2", "0.8")),  # under 1%: one decimal, as shares are printed
+    (0.005557720110757801, 0.07069031167150083, ("0.6", "7")),
+    (0.0, 0.06313883485297894, ("0", "6")),
+    (0.0001, 0.01, ("<0.1", "1")),
+    (0.3, 0.3, ("30", "30")),  # a degenerate interval prints as it is
+])
+def test_interval_bounds_read_as_an_interval(low: float, high: float, text: tuple[str, str]) -> None:
+    assert interval_bounds(low, high) == text
+
+
+def test_a_share_near_100_or_with_a_narrow_interval_reads() -> None:
+    assert _share(n=98, of=99).pct() == "99%, 94-100%"
+    assert _share(n=600, of=30000).pct() == "2%, 1.8-2.2%"
 
 
 def _share(name: str = "ReposX", n: int = 41, of: int = 57, interval: bool = True) -> Share:
