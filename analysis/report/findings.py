@@ -115,6 +115,18 @@ def _storage_facts(facts: Facts, inputs: ReportInputs) -> None:
                 facts.add(Share(name, len(hit), len(setting), "repositories setting one", "tracking_uris.csv", T_URI,
                                 f"repositories setting a tracking URI of scheme {', '.join(schemes)} ({label}), "
                                 "among those setting one"))
+        # a tracking server on the author's own machine (localhost, 127.0.0.1...) is not one a run elsewhere reaches
+        servers = kinds[kinds["kind"] == "ReposURIServer"]
+        named = set(servers["repo"])
+        if named:
+            remote = set(servers.loc[servers["host_kind"] == "remote", "repo"])
+            facts.add(Share("ReposURIServerRemote", len(remote), len(named), "repositories naming one",
+                            "tracking_uris.csv", T_URI, "repositories naming a tracking server on another host (host_kind remote), among "
+                            "those naming a tracking server"))
+            facts.add(Share("ReposURIServerLocalOnly", len(named - remote), len(named), "repositories naming one",
+                            "tracking_uris.csv", T_URI, "repositories whose tracking servers are all on their own "
+                            "machine (localhost, 127.0.0.1, ::1, 0.0.0.0, host.docker.internal: host_kind localhost), "
+                            "among those naming a tracking server"))
     stats = population_store_statistics(inputs)
     _statistic(facts, stats, "repos committing a store", "ReposStore", "repositories")
     _statistic(facts, stats, "bytes per run", "StoreBytesPerRun", "", ratio="B")

@@ -47,7 +47,9 @@ def key_findings(facts: Facts) -> list[Finding]:
     """One paragraph per question, each sentence made of facts; a missing probe or re-run says so."""
     storage = _keep(
         facts.sentence("{ReposTrackingURI} set a tracking URI in code or configuration; of these, {ReposURIServer:n} "
-                       "({ReposURIServer:pct}) name a tracking server (http or https), {ReposURILocal:n} "
+                       "({ReposURIServer:pct}) name a tracking server (http or https: {ReposURIServerRemote:n} on "
+                       "another host, {ReposURIServerLocalOnly:n} only on their own machine, such as localhost), "
+                       "{ReposURILocal:n} "
                        "({ReposURILocal:pct}) a local file or SQLite store, {ReposURIDatabricks:n} ({ReposURIDatabricks:pct}) Databricks, and "
                        "{ReposURIUnknown:n} ({ReposURIUnknown:pct}) a value computed at run time or read from the "
                        "environment (a repository may do several); the others set none in the repository, so MLflow "

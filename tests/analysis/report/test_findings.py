@@ -38,6 +38,11 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
                           ("ReposURIDatabricks", {"databricks", "databricks-uc", "uc"}),
                           ("ReposURIUnknown", {"computed", "env-only"})):
         out[name] = (len(repos(uris, lambda u, s=schemes: u["scheme"].split("+")[0] in s)), len(setting))  # type: ignore[misc]
+    named = repos(uris, lambda u: u["scheme"].split("+")[0] in {"http", "https"})
+    if named:
+        remote = repos(uris, lambda u: u["scheme"].split("+")[0] in {"http", "https"} and u["host_kind"] == "remote")
+        out["ReposURIServerRemote"] = (len(remote & named), len(named))
+        out["ReposURIServerLocalOnly"] = (len(named - remote), len(named))
     stores = [s for s in read_rows(results, "stores.csv") if s["repo"] in population]
     runs = [r for r in read_rows(results, "stored_runs.csv") if r["repo"] in population]
     out["ReposStore"] = (len({s["repo"] for s in stores}), n_pop)
@@ -245,3 +250,33 @@ def test_every_number_with_the_probe_and_the_reruns_is_recomputed(measured: Path
     facts = read_facts(measured)
     assert facts["ProbeRelease"]["value"] == "3.18.0" and facts["ProbeSearchFile"]["value"] == "50.0"
     assert (facts["RerunSame"]["n"], facts["RerunSame"]["of"]) == ("1", "4")
+
+
+def test_a_tracking_server_on_localhost_is_not_counted_as_a_remote_one(tmp_path: Path) -> None:
+    """The repositories naming a tracking server split into those naming one on another host and those whose
+    servers are all on their own machine; the two parts add up to the whole."""
+    from analysis.ftypes import TrackingUri
+    from analysis.report.findings import compute_facts
+    from analysis.report.inputs import ReportInputs
+    from analysis.rows import ReproducibilityRow, TrackingUriRow
+    from analysis.tables import TABLES, cells, flat
+    from miner.fileio import write_csv
+
+    def uri(repo: str, value: str, scheme: str, host_kind: str) -> TrackingUriRow:
+        return TrackingUriRow(repo, "train.py", TrackingUri(3, "code", "set_tracking_uri", value, scheme, host_kind))
+
+    uris = [uri("a/local", "http://localhost:5000", "http", "localhost"),
+            uri("b/loopback", "http://127.0.0.1:5000", "http", "localhost"),
+            uri("c/remote", "https://mlflow.example.org", "https", "remote"),
+            uri("d/both", "http://localhost:5000", "http", "localhost"),
+            uri("d/both", "http://tracking.example.org", "http", "remote"),
+            uri("e/file", "file:///tmp/mlruns", "file", "none")]
+    write_csv(tmp_path / "tracking_uris.csv", TABLES["uris"].columns, (cells(flat(r)) for r in uris))
+    repos = ["a/local", "b/loopback", "c/remote", "d/both", "e/file", "f/none"]
+    repro = [ReproducibilityRow(r, False, "none", 0.0, 0, False, False, "", False, False, False, 0.0) for r in repos]
+    write_csv(tmp_path / "reproducibility.csv", TABLES["reproducibility"].columns, (cells(flat(r)) for r in repro))
+    facts = compute_facts(ReportInputs(tmp_path))
+    server, remote, local = facts["ReposURIServer"], facts["ReposURIServerRemote"], facts["ReposURIServerLocalOnly"]
+    assert (server.n, server.of) == (4, 5)  # of the five repositories setting a URI
+    assert (remote.n, remote.of) == (2, 4) and (local.n, local.of) == (2, 4)  # c/remote, d/both; a/local, b/loopback
+    assert remote.n + local.n == server.n
