@@ -327,7 +327,8 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
     file is written, so a failed write (a full disk) leaves the previous set as it was, and no
     temporary file, and raises ``OutputError`` naming the file.
     """
-    from analysis.passes.traceability import co_usage, usage_graph, write_graphml
+    from analysis.passes.graphml import write_graphml
+    from analysis.passes.usage_graph import co_usage, usage_graph
     from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
 
     settings, releases, catalog = inputs.settings, inputs.releases, inputs.releases.catalog

@@ -17,16 +17,13 @@ from typing import Any
 import networkx as nx
 
 from analysis.passes.graphml import write_graphml
-from analysis.passes.usage_graph import co_usage, usage_graph
 from analysis.repo_state import Checkout, ModuleFacts, RepoResult
 from analysis.rows import TraceabilityRow
 from analysis.tables import graph_name
 from miner import __version__
 from miner.fileio import utc_now
 
-# the driver imports the corpus graph's code from here: one import for every graph
-__all__ = ["LOGGING", "build_graph", "co_usage", "edge_counts", "execution_graph", "metrics", "reachable",
-           "repo_pass", "usage_graph", "write_graphml"]
+__all__ = ["LOGGING", "build_graph", "edge_counts", "execution_graph", "metrics", "reachable", "repo_pass"]
 
 LOGGING = ("param", "metric", "tag", "artifact", "model", "dataset")
 
