@@ -417,11 +417,21 @@ class StoreStatisticRow:
 
     population: str  # one-per-family | all, as in practices.csv
     statistic: str
+    unit: str  # what is counted: repositories, runs, metric histories...
     numerator: int | float
     denominator: int
     share: float
-    ci_low: float | None  # a ratio has no interval (written nan)
+    ci_low: float | None  # none where the method gives none (written empty)
     ci_high: float | None
+    ci_method: str  # wilson (repositories) | cluster bootstrap (units of repositories) | none (too few repositories)
+    n_clusters: int | None  # units of repositories: repositories holding a unit, and the cluster view
+    clusters_with_any: int | None
+    median_per_cluster: float | None
+    largest_cluster: str
+    largest_cluster_units: int | None
+    numerator_without_largest: int | float | None
+    denominator_without_largest: int | None
+    share_without_largest: float | None
     definition: str
 
 

@@ -60,8 +60,11 @@ def _write(report: Drawing) -> None:
              f"Shares are over the {n} analyzed repositories"
              + (", every one (duplicates included)" if report.inputs.all_repos
                 else ", one repository per duplicate family")
-             + ", with 95% Wilson intervals; every number of the findings is computed from the CSVs it links to "
-             "(all of them: [Appendix B](#sec-every-number-quoted)).")
+             + ", with 95% Wilson intervals. Runs, metric histories and call sites cluster in repositories (one "
+             "repository may hold most of them): their shares and ratios have 95% cluster bootstrap intervals by "
+             "repository, the repositories they come from, and the figure without the largest repository where it "
+             "holds over a third of them. A measure over nothing says \"not measured\", never 0%. Every number of "
+             "the findings is computed from the CSVs it links to (all of them: [Appendix B](#sec-every-number-quoted)).")
     doc.items(["[Key findings](#sec-key-findings)", "[The proposal's KPIs](#sec-kpis)",
                "[1. Storage](#sec-1-storage)", "[2. Tracking](#sec-2-tracking)",
                "[3. Traceability](#sec-3-traceability)", "[4. Reproducibility](#sec-4-reproducibility)",

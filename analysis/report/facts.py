@@ -9,7 +9,6 @@ a label is a release or an API name. A sentence is a template naming its facts (
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Union
 
 import pandas as pd
 
+from analysis.statistics.clusters import ClusteredShare
 from analysis.statistics.shares import ShareInterval
 
 # anchors of the report's tables that facts link to (the sections render a table under each)
@@ -74,10 +74,37 @@ def interval_bounds(low: float, high: float) -> tuple[str, str]:
     return bound(lo, digits), bound(hi, digits)
 
 
+NOT_COMPARED = "not measured (none could be compared)"
+
+
+def clustered_text(view: ClusteredShare, noun: str, unit: str | None = None) -> str:
+    """The per-repository view and the concentration of units clustering in repositories, as a clause:
+    ``in 4 of 6 repositories, median 25% per repository; one repository holds 60 of the 99 runs: without it
+    10 of 39 (26%)``; for a ratio (``unit``, such as B per run) the median and the figure without are in ``unit``."""
+    def per_repo(x: float) -> str:
+        return f"{percent(x)}%" if unit is None else f"{x:,.0f} {unit}"
+
+    def without(k: float, n: int) -> str:
+        return f"{int(k):,} of {n:,} ({percent(k / n)}%)" if unit is None else f"{k / n:,.0f} {unit}"
+
+    text = f"in {view.with_any:,} of {view.n_clusters:,} repositories" if unit is None \
+        else f"over {view.n_clusters:,} repositories"
+    if view.median is not None and view.n_clusters > 1:
+        text += f", median {per_repo(view.median)} per repository"
+    if view.low is None and view.n_clusters > 1:
+        text += ", too few repositories for an interval"
+    if view.concentrated:
+        text += f"; one repository holds {view.largest_units:,} of the {view.n:,} {noun}".rstrip()
+        text += f": without it {without(view.k_without, view.n_without)}" if view.n_without else ""
+    return text
+
+
 @dataclass(frozen=True)
 class Share:
-    """``n`` of ``of`` counted things, with the 95% Wilson interval (none when ``interval`` is off:
-    the things cluster in repositories, such as call sites)."""
+    """``n`` of ``of`` counted things, with its 95% interval: Wilson over repositories; over units that
+    cluster in repositories (runs, metric histories, call sites) ``cluster`` holds the bootstrap over
+    repositories, the per-repository view and the concentration (``analysis.statistics.clusters``), and
+    ``interval`` is off where it gives none. ``of`` 0: nothing could be compared, which is not 0%."""
 
     name: str  # CamelCase letters: the LaTeX macro stem
     n: int
@@ -87,6 +114,7 @@ class Share:
     table: str
     definition: str
     interval: bool = True
+    cluster: ClusteredShare | None = None
 
     @property
     def share(self) -> float:
@@ -94,15 +122,44 @@ class Share:
 
     @property
     def ci(self) -> tuple[float, float]:
+        if self.cluster is not None:
+            return (self.cluster.low or 0.0, self.cluster.high or 0.0)
         return ShareInterval(self.n, self.of).interval
 
+    @property
+    def measured(self) -> bool:
+        return self.of > 0
+
     def pct(self) -> str:
-        """``72%, 59-82%`` (or ``72%``)."""
+        """``72%, 59-82%`` (or ``72%``; ``12-60% by repository`` for a cluster bootstrap)."""
+        if not self.measured:
+            return NOT_COMPARED
         low, high = self.ci
-        return f"{percent(self.share)}%" + (", {}-{}%".format(*interval_bounds(low, high)) if self.interval else "")
+        text = f"{percent(self.share)}%"
+        if self.interval:
+            text += ", {}-{}%".format(*interval_bounds(low, high)) + (" by repository" if self.cluster else "")
+        return text
+
+    def short(self) -> str:
+        """The text without the per-repository view; one repository holding over a third of the units is still
+        told, with the figure without it (a key finding must not hide it)."""
+        view = self.cluster
+        if view is None or not self.measured:
+            return self.text()
+        counted = f"{self.n:,} of {self.of:,}{' ' + self.noun if self.noun else ''}"
+        told = ""
+        if view.concentrated and view.n_without:
+            told = (f"; one repository holds {view.largest_units:,} of them: without it {int(view.k_without):,} of "
+                    f"{view.n_without:,}, {percent(view.share_without)}%")
+        return f"{counted} ({self.pct()}{told})"
 
     def text(self) -> str:
-        return f"{self.n:,} of {self.of:,}{' ' + self.noun if self.noun else ''} ({self.pct()})"
+        if not self.measured:
+            return NOT_COMPARED
+        counted = f"{self.n:,} of {self.of:,}{' ' + self.noun if self.noun else ''}"
+        if self.cluster is None:
+            return f"{counted} ({self.pct()})"
+        return f"{counted} ({self.pct()}; {clustered_text(self.cluster, self.noun)})"
 
 
 @dataclass(frozen=True)
@@ -116,10 +173,20 @@ class Number:
     table: str
     definition: str
     digits: int = 0
+    cluster: ClusteredShare | None = None  # a ratio of units clustering in repositories (bytes per run)
+    per: str = ""  # the units of such a ratio: runs
 
     def text(self) -> str:
         number = f"{self.value:,.{self.digits}f}"
-        return f"{number} {self.unit}".rstrip()
+        text = f"{number} {self.unit}".rstrip()
+        view = self.cluster
+        if view is None:
+            return text
+        if view.low is not None:
+            text += f" ({view.low:,.{self.digits}f}-{view.high or 0:,.{self.digits}f} by repository; "
+        else:
+            text += " ("
+        return text + clustered_text(view, self.per, self.unit) + ")"
 
 
 @dataclass(frozen=True)
@@ -137,13 +204,13 @@ class Label:
 
 
 Fact = Union[Share, Number, Label]
-_PLACEHOLDER = re.compile(r"\{([A-Za-z]+)(?::(n|of|pct))?\}")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z]+)(?::(n|of|pct|short))?\}")
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """A finding's sentence: a template whose ``{Name}`` (``{Name:n}``, ``{Name:of}``, ``{Name:pct}``)
-    placeholders are facts."""
+    """A finding's sentence: a template whose ``{Name}`` (``{Name:n}``, ``{Name:of}``, ``{Name:pct}``,
+    ``{Name:short}``: a clustered share without its per-repository view) placeholders are facts."""
 
     template: str
     facts: tuple[Fact, ...]
@@ -165,13 +232,15 @@ class Sentence:
 
 
 def fact_text(fact: Fact, part: str = "") -> str:
-    """A fact as the report prints it; ``part`` picks n, of or pct of a share."""
+    """A fact as the report prints it; ``part`` picks n, of, pct or the short text of a share."""
     if isinstance(fact, Share) and part == "n":
         return f"{fact.n:,}"
     if isinstance(fact, Share) and part == "of":
         return f"{fact.of:,}"
     if isinstance(fact, Share) and part == "pct":
         return fact.pct()
+    if isinstance(fact, Share) and part == "short":
+        return fact.short()
     return fact.text()
 
 
@@ -181,7 +250,8 @@ class Finding:
 
     question: str  # storage, tracking, traceability, reproducibility
     title: str
-    sentences: tuple[Sentence, ...]
+    sentences: tuple[Sentence, ...]  # what the numbers mean, then at most three of them
+    details: tuple[Sentence, ...] = ()  # the rest, which open the question's section
 
 
 @dataclass(frozen=True)
@@ -231,30 +301,50 @@ def not_measured(what: str, command: str) -> Sentence:
 
 
 
+FINDINGS_COLUMNS = ("name", "text", "n", "of", "share", "ci_low", "ci_high", "ci_method", "value", "unit",
+                    "n_clusters", "clusters_with_any", "median_per_cluster", "largest_cluster", "largest_cluster_units",
+                    "value_without_largest", "of_without_largest", "source", "table", "definition")
+
+
 def facts_frame(facts: Facts) -> pd.DataFrame:
-    """Every fact as a row (what ``findings.csv`` holds): name, value, n, of, share, interval, source, definition."""
+    """Every fact as a row (what ``findings.csv`` holds, ``FINDINGS_COLUMNS``): a share's n of its denominator
+    with its interval and method (wilson, cluster bootstrap, none), a number's value and unit, and for units
+    clustering in repositories the per-repository view and the figure without the largest repository."""
     rows = []
     for fact in facts.values():
-        row: dict[str, object] = {"name": fact.name, "text": fact.text(), "n": "", "of": "", "share": "",
-                                  "ci_low": "", "ci_high": "", "value": "", "unit": "", "source": fact.source,
-                                  "table": fact.table, "definition": fact.definition}
+        row: dict[str, object] = {c: "" for c in FINDINGS_COLUMNS}
+        row.update(name=fact.name, text=fact.text(), source=fact.source, table=fact.table, definition=fact.definition)
+        view = fact.cluster if isinstance(fact, (Share, Number)) else None
         if isinstance(fact, Share):
-            low, high = fact.ci if fact.interval else (math.nan, math.nan)
-            row.update(n=fact.n, of=fact.of, share=round(fact.share, 4),
-                       ci_low="" if math.isnan(low) else round(low, 4), ci_high="" if math.isnan(high) else round(high, 4))
+            row.update(n=fact.n, of=fact.of)
+            if fact.measured:
+                row.update(share=round(fact.share, 4))
+                if fact.interval:
+                    low, high = fact.ci
+                    row.update(ci_low=round(low, 4), ci_high=round(high, 4),
+                               ci_method="cluster bootstrap" if view else "wilson")
+                else:
+                    row.update(ci_method="none")
         elif isinstance(fact, Number):
             row.update(value=fact.value, unit=fact.unit)
+            if view is not None and view.low is not None:
+                row.update(ci_low=round(view.low, 4), ci_high=round(view.high or 0.0, 4), ci_method="cluster bootstrap")
         else:
             row.update(value=fact.value)
+        if view is not None:
+            row.update(n_clusters=view.n_clusters, clusters_with_any=view.with_any,
+                       median_per_cluster="" if view.median is None else round(view.median, 4),
+                       largest_cluster=view.largest, largest_cluster_units=view.largest_units,
+                       value_without_largest=round(view.share_without, 4) if view.n_without else "",
+                       of_without_largest=view.n_without)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["name", "text", "n", "of", "share", "ci_low", "ci_high", "value", "unit",
-                                       "source", "table", "definition"])
+    return pd.DataFrame(rows, columns=list(FINDINGS_COLUMNS))
 
 
 def quoted_facts(findings: Iterable[Finding], kpis: Iterable[Kpi]) -> Mapping[str, Fact]:
     """The facts the findings and the KPI table quote, by name."""
     out: dict[str, Fact] = {}
-    for sentence in [s for f in findings for s in f.sentences] + [k.value for k in kpis]:
+    for sentence in [s for f in findings for s in (*f.sentences, *f.details)] + [k.value for k in kpis]:
         for fact in sentence.facts:
             out.setdefault(fact.name, fact)
     return out

@@ -31,6 +31,8 @@ from analysis.report.facts import (
     backend_name,
 )
 from analysis.report.inputs import ReportInputs
+from analysis.statistics.clusters import clustered, from_cells, from_totals
+from analysis.statistics.shares import FEWEST_FOR_QUANTILES
 from analysis.versions import version_key
 
 # outcomes of probe.csv's integrity rows that mean data was lost, duplicated or could not be read
@@ -58,19 +60,22 @@ def _practices(facts: Facts, inputs: ReportInputs, table: str, wanted: Iterable[
 
 
 def _statistic(facts: Facts, stats: pd.DataFrame, statistic: str, name: str, noun: str, *,
-               ratio: str = "") -> None:
-    """A row of ``store_statistics.csv``: a share, or with ``ratio`` (its unit) the ratio in ``share``."""
+               ratio: str = "", table: str = T_STORES) -> None:
+    """A row of ``store_statistics.csv``: a share, or with ``ratio`` (its unit) the ratio in ``share``; runs and
+    metric histories with their cluster view (``analysis.statistics.clusters``); none over nothing."""
     rows = stats[stats["statistic"] == statistic] if "statistic" in stats else stats
     if len(rows) != 1:
         return
     row = rows.iloc[0]
+    view = from_cells(row.to_dict())
     definition = f"store_statistics.csv '{statistic}', the rows of the report's population: {row['definition']}"
     if ratio:
         if int(row["denominator"]):
-            facts.add(Number(name, float(row["share"]), ratio, "store_statistics.csv", T_STORES, definition))
-    elif int(row["denominator"]):
+            facts.add(Number(name, float(row["share"]), ratio, "store_statistics.csv", table, definition,
+                             cluster=view, per=str(row.get("unit", ""))))
+    elif int(row["denominator"]):  # none: no committed run to say anything of (the sentence on them drops)
         facts.add(Share(name, int(row["numerator"]), int(row["denominator"]), noun, "store_statistics.csv",
-                        T_STORES, definition))
+                        table, definition, interval=view is None or view.low is not None, cluster=view))
 
 
 def population_store_statistics(inputs: ReportInputs) -> pd.DataFrame:
@@ -203,6 +208,7 @@ def _tracking_facts(facts: Facts, inputs: ReportInputs) -> None:
         ("logs metrics", "ReposLogMetrics", "repositories"), ("logs params", "ReposLogParams", "repositories"),
         ("manual only", "ManualOnly", "repositories logging"), ("autolog only", "AutologOnly", "repositories logging"),
         ("autolog and manual", "AutologAndManual", "repositories logging"),
+        ("other logging only", "OtherLoggingOnly", "repositories logging"),
         ("uses steps", "UsesSteps", "repositories logging metrics"),
         ("computed keys", "ComputedKeys", "repositories logging by hand"),
         ("logs models", "LogsModels", "repositories"), ("registers models", "RegistersModels", "repositories"),
@@ -226,38 +232,56 @@ def _tracking_facts(facts: Facts, inputs: ReportInputs) -> None:
         if latest:
             facts.add(Label("LatestRelease", latest[-1], "api_catalog.csv", T_API,
                             "the newest last_version of api_catalog.csv: the latest release read"))
-    metrics = _in(inputs.table("stored_metrics.csv"), inputs.population)
-    if "n_nan" in metrics and len(metrics):
-        nonfinite = (metrics["n_nan"] > 0) | (metrics["n_inf"] > 0)
-        repeated = metrics["duplicate_points"] > 0
-        facts.add(Share("StoredMetricsNonFinite", int(nonfinite.sum()), len(metrics), "metric histories",
-                        "stored_metrics.csv", T_STORED_METRICS, "stored_metrics.csv rows with n_nan or n_inf above 0"))
-        facts.add(Share("StoredMetricsRepeated", int(repeated.sum()), len(metrics), "metric histories",
-                        "stored_metrics.csv", T_STORED_METRICS,
-                        "stored_metrics.csv rows with duplicate_points above 0 (the same point stored twice)"))
     stats = population_store_statistics(inputs)
     _statistic(facts, stats, "runs left FAILED", "RunsFailed", "runs")
     _statistic(facts, stats, "runs left RUNNING", "RunsRunning", "runs")
+    _statistic(facts, stats, "metric histories with NaN or infinite values", "StoredMetricsNonFinite",
+               "metric histories", table=T_STORED_METRICS)
+    _statistic(facts, stats, "metric histories storing a point twice", "StoredMetricsRepeated", "metric histories",
+               table=T_STORED_METRICS)
     _probe_quality_facts(facts, inputs.probe_table())
 
 
+PROBE_CASE_OUTCOMES = (("exact", "ProbeKept", "came back exactly as logged"),
+                       ("changed", "ProbeChanged", "came back changed"),
+                       ("rejected", "ProbeRejected", "were rejected by MLflow"))
+
+
+def _case_names(rows: pd.DataFrame) -> str:
+    """Named probe cases: ``float16 0.1 (file), empty value (sqlite)``."""
+    return ", ".join(f"{r.parameter} ({r.backend})" for r in rows.sort_values(["parameter", "backend"]).itertuples())
+
+
 def _probe_quality_facts(facts: Facts, probe: pd.DataFrame) -> None:
+    """Counts of named, hand-designed cases by outcome: no interval (they are no sample of anything)."""
     release = probe_release(probe)
     if not release:
         return
     rows = probe[probe["release"] == release]
     cases = rows[rows["probe"].isin(["precision metric", "precision param"])]
     if len(cases):
-        facts.add(Share("ProbeExact", int((cases["outcome"] == "exact").sum()), len(cases),
-                        "value and key cases", "probe.csv", T_PROBE,
-                        f"probe.csv 'precision metric' and 'precision param' rows of MLflow {release} whose outcome "
-                        "is exact (read back by a fresh process as logged)"))
+        facts.add(Number("ProbeCases", len(cases), "", "probe.csv", T_PROBE,
+                         f"probe.csv 'precision metric' and 'precision param' rows of MLflow {release} (one per case "
+                         "and backend)"))
+        for outcome, name, what in PROBE_CASE_OUTCOMES:
+            hit = cases[cases["outcome"] == outcome]
+            facts.add(Number(name, len(hit), "", "probe.csv", T_PROBE,
+                             f"of those rows, outcome {outcome} (the value or key {what})"))
+            if outcome != "exact" and len(hit):
+                facts.add(Label(name + "Cases", _case_names(hit), "probe.csv", T_PROBE,
+                                f"the cases (parameter, backend) of outcome {outcome}"))
     checks = rows[rows["probe"].isin(PROBE_INTEGRITY) & ~rows["parameter"].str.endswith("expected")]
     if len(checks):
-        facts.add(Share("ProbeIntegrityBad", int(checks["outcome"].isin(PROBE_BAD_OUTCOMES).sum()), len(checks),
-                        "integrity checks", "probe.csv", T_PROBE,
-                        f"probe.csv integrity rows of MLflow {release} whose outcome is one of "
-                        f"{', '.join(sorted(PROBE_BAD_OUTCOMES))}"))
+        bad = checks[checks["outcome"].isin(PROBE_BAD_OUTCOMES)]
+        facts.add(Number("ProbeChecks", len(checks), "", "probe.csv", T_PROBE,
+                         f"probe.csv integrity rows of MLflow {release}"))
+        facts.add(Number("ProbeIntegrityBad", len(bad), "", "probe.csv", T_PROBE,
+                         "of those rows, outcome one of " + ", ".join(sorted(PROBE_BAD_OUTCOMES))))
+        if len(bad):
+            facts.add(Label("ProbeIntegrityBadCases", ", ".join(f"{r.probe} ({r.backend})" for r in
+                                                                bad.sort_values(["probe", "backend"]).itertuples()),
+                            "probe.csv", T_PROBE, "the integrity checks (probe, backend) that lost, duplicated or "
+                            "could not read data"))
 
 
 def _traceability_facts(facts: Facts, inputs: ReportInputs) -> None:
@@ -275,12 +299,22 @@ def _traceability_facts(facts: Facts, inputs: ReportInputs) -> None:
                                     "fluent logging outside start_run in a file starting no run")):
             facts.add(Share(name, int((trace[column] > 0).sum()), n, "repositories",
                             "traceability.csv", T_TRACE, f"traceability.csv {column} above 0 ({what})"))
-        sites = int(trace["n_metric_sites"].sum())
-        if sites:
-            facts.add(Share("MetricSitesReachable", int(trace["metric_sites_reachable"].sum()),
-                            sites, "metric-logging call sites", "traceability.csv", T_TRACE,
-                            "sum of metric_sites_reachable over sum of n_metric_sites (no interval: sites cluster "
-                            "in repositories)", interval=False))
+        # reachable from an entry point: only where an MLproject declares entry points can a site be
+        repro = _in(inputs.table("reproducibility.csv"), inputs.population)
+        with_mlproject = set(repro.loc[repro["has_mlproject"].astype(bool), "repo"]) if "has_mlproject" in repro else set()
+        inside = trace[trace["repo"].isin(with_mlproject)]
+        outside = int(trace.loc[~trace["repo"].isin(with_mlproject), "n_metric_sites"].sum())
+        if int(trace["n_metric_sites"].sum()):
+            view = clustered(from_totals(dict(zip(inside["repo"], inside["metric_sites_reachable"].astype(float))),
+                                         dict(zip(inside["repo"], inside["n_metric_sites"].astype(int)))))
+            facts.add(Share("MetricSitesReachable", int(view.k), view.n,
+                            "metric-logging call sites of repositories with an MLproject", "traceability.csv", T_TRACE,
+                            "sum of metric_sites_reachable over sum of n_metric_sites, repositories with an MLproject "
+                            "(reproducibility.csv has_mlproject); sites cluster in repositories: a bootstrap over "
+                            "them", interval=view.low is not None, cluster=view))
+            facts.add(Number("MetricSitesNoMLproject", outside, "", "traceability.csv", T_TRACE,
+                             "sum of n_metric_sites of repositories without an MLproject (no entry point to reach "
+                             "them from)"))
     stats = population_store_statistics(inputs)
     _statistic(facts, stats, "runs with a git commit", "RunsGitCommit", "runs")
     _statistic(facts, stats, "commits found in the clone's history", "CommitsInHistory", "recorded commits")
@@ -294,6 +328,8 @@ def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
         ("MLproject present", "ReposMLproject", "repositories"), ("env spec: none", "EnvSpecNone", "repositories"),
         ("exact pinning share 1", "PinAll", "repositories declaring dependencies"),
         ("exact pinning share 0", "PinNone", "repositories declaring dependencies"),
+        ("exact pinning share (0, 0.5)", "PinUnderHalf", "repositories declaring dependencies"),
+        ("exact pinning share [0.5, 1)", "PinHalfOrMore", "repositories declaring dependencies"),
         ("python pinned", "PythonPinned", "repositories"), ("mlflow pinned", "MlflowPinned", "repositories"),
         ("seeds set", "SeedsSet", "repositories")))
     repro = _in(inputs.table("reproducibility.csv"), inputs.population)
@@ -321,7 +357,7 @@ def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
 
 
 def rerun_rates(inputs: ReportInputs) -> pd.DataFrame:
-    """The rates of ``analysis.rerun.statistics`` (built, ran, same results, ...) over ``rerun.csv``'s rows."""
+    """The rates of ``analysis.rerun.statistics`` (built, ran, same given compared, ...) over ``rerun.csv``'s rows."""
     from analysis.rerun.statistics import rerun_statistics
 
     rerun = inputs.rerun_table()
@@ -334,11 +370,12 @@ def _rerun_facts(facts: Facts, inputs: ReportInputs) -> None:
     rates = rerun_rates(inputs)
     if rates.empty:
         return
-    for rate, name, noun in (("built", "RerunBuilt", "entry points re-run"), ("ran", "RerunRan", "entry points re-run"),
-                             ("same results", "RerunSame", "entry points re-run"),
+    for rate, name, noun in (("built", "RerunBuilt", "targets with an environment to build"),
+                             ("ran", "RerunRan", "entry points re-run"),
+                             ("same given compared", "RerunSame", "re-runs with committed metrics to compare"),
                              ("ran given built", "RerunRanGivenBuilt", "targets built")):
         row = rates[rates["rate"] == rate]
-        if len(row) == 1 and int(row.iloc[0]["n_eligible"]):
+        if len(row) == 1:  # a rate over no target is kept: it says it was not measured
             facts.add(Share(name, int(row.iloc[0]["n"]), int(row.iloc[0]["n_eligible"]), noun, "rerun.csv", T_RERUN,
                             f"rerun rate '{rate}' (analysis/rerun/statistics.py): {row.iloc[0]['definition']}"))
     rerun = inputs.rerun_table()
@@ -347,8 +384,15 @@ def _rerun_facts(facts: Facts, inputs: ReportInputs) -> None:
         # rerun.csv has no row type yet: its numbers are read from its text here
         seconds = (pd.to_numeric(rerun.loc[ran, "build_seconds"], errors="coerce").fillna(0)
                    + pd.to_numeric(rerun.loc[ran, "run_seconds"], errors="coerce").fillna(0))
-        facts.add(Number("RerunMedianSeconds", float(seconds.median()), "s", "rerun.csv", T_RERUN,
-                         "median of build_seconds + run_seconds over the rerun.csv rows that succeeded", digits=1))
+        if len(seconds) >= FEWEST_FOR_QUANTILES:
+            facts.add(Number("RerunMedianSeconds", float(seconds.median()), "s", "rerun.csv", T_RERUN,
+                             "median of build_seconds + run_seconds over the rerun.csv rows that succeeded", digits=1))
+        else:  # too few for a median: each one
+            values = [f"{v:,.1f} s" for v in sorted(seconds)]
+            facts.add(Label("RerunSeconds", values[0] if len(values) == 1 else
+                            ", ".join(values[:-1]) + " and " + values[-1], "rerun.csv", T_RERUN,
+                            "build_seconds + run_seconds of each rerun.csv row that succeeded (fewer than "
+                            f"{FEWEST_FOR_QUANTILES}: listed, not summarized)"))
 
 
 def compute_facts(inputs: ReportInputs) -> Facts:

@@ -5,11 +5,14 @@
 and returns the tables the report shows;
 ``summary_frame`` puts them into the one long table written as ``rerun_summary.csv``.
 
-- **Rates** (per target, an entry point): built (its environment was built), ran (the run
-  succeeded), same results (every final metric equal to the committed run's), each over every
-  target, then conditionally: ran given built, same and close results given a comparison.
+- **Rates** (per target, an entry point), each over the targets where it can hold: built (its
+  environment was built, over targets with an environment to build), ran (the run succeeded, over
+  every target), ran given built, same and close results (every final metric equal to, or within 1%
+  of, the committed run's) over the targets that ran and had a committed run with metrics; a rate
+  over no target is not measured, never 0%.
 - **Failures**: targets by status and failure class.
-- **Time** to re-run (environment build + run, seconds) of the targets that succeeded: quantiles.
+- **Time** to re-run (environment build + run, seconds) of the targets that succeeded: quantiles, or
+  each target's own seconds when fewer than five succeeded.
 - **Readiness**: per repository (a repository re-runs when one of its entry points succeeded),
   the share that re-ran in each band of the static readiness score, and the AUC of the score as a
   predictor of that outcome (the probability that a repository that re-ran scores higher than one
@@ -24,7 +27,7 @@ import pandas as pd
 
 from analysis.rerun.ftypes import RerunRow
 from analysis.rows import ReproducibilityRow
-from analysis.statistics.shares import RERUN_RATE, ShareInterval
+from analysis.statistics.shares import FEWEST_FOR_QUANTILES, RERUN_RATE, ShareInterval
 from analysis.tables import typed_frame
 
 RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", "definition")
@@ -64,14 +67,17 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     rerun = typed_frame(rerun, RerunRow)
     every = pd.Series(True, index=rerun.index)
     built = rerun["env_build"] == "ok"
+    # an environment to build: one declared (python_env, conda_env) whose build was tried; a target without one
+    # (MLflow's bare environment) builds nothing, and one refused before its build (docker, a missing value) was not tried
+    buildable = rerun["env_kind"].isin(["python_env", "conda_env"]) & (rerun["env_build"] != "")
     ran = rerun["status"] == "succeeded"
     same = rerun["metrics_equal"].eq(True)
     compared = ran & (same | rerun["metrics_equal"].eq(False))  # None: nothing to compare with
     close = rerun["metrics_close"].eq(True)
     rates = pd.DataFrame([
-        _rate("built", built, every, "environment built / targets"),
+        _rate("built", built, buildable, "environment built / targets with an environment to build (python_env "
+              "or conda_env) whose build was tried"),
         _rate("ran", ran, every, "run succeeded (exit status 0) / targets"),
-        _rate("same results", same & ran, every, "every final metric equal to the committed run's / targets"),
         _rate("ran given built", ran, built, "run succeeded / targets whose environment was built"),
         _rate("same given compared", same, compared,
               "metrics equal / succeeded targets with a committed run that has metrics"),
@@ -87,10 +93,17 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
 
 
 def _times(done: pd.DataFrame) -> pd.DataFrame:
+    """Quantiles of the seconds of the targets that succeeded; with fewer than ``FEWEST_FOR_QUANTILES`` of them,
+    each target's own seconds (``quantile`` then names the target)."""
     build = done["build_seconds"].astype(float).fillna(0.0)
     run = done["run_seconds"].astype(float).fillna(0.0)
     total = build + run
     rows = []
+    if 0 < len(done) < FEWEST_FOR_QUANTILES:
+        for i in sorted(done.index, key=lambda i: (total[i], done.at[i, "repo"], done.at[i, "entry_point"])):
+            rows.append({"quantile": f"{done.at[i, 'repo']} {done.at[i, 'entry_point']}", "build_seconds": build[i],
+                         "run_seconds": run[i], "total_seconds": total[i]})
+        return pd.DataFrame(rows, columns=["quantile", "build_seconds", "run_seconds", "total_seconds"])
     for name, q in (("min", 0.0), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9), ("max", 1.0)):
         rows.append({"quantile": name, "build_seconds": build.quantile(q) if len(done) else None,
                      "run_seconds": run.quantile(q) if len(done) else None,
@@ -127,7 +140,7 @@ def summary_frame(stats: RerunStatistics) -> pd.DataFrame:
                      "share": r["share"], "definition": "targets with this status and failure class / targets"})
     for r in stats.times.to_dict("records"):
         for column in ("total_seconds", "build_seconds", "run_seconds"):
-            if column == "total_seconds" or r["quantile"] in ("median", "mean"):
+            if column == "total_seconds" or r["quantile"] in ("median", "mean") or len(stats.times) < 7:
                 rows.append({"section": "time", "name": f"{column} {r['quantile']}", "value": r[column],
                              "definition": "seconds, targets that succeeded (build: the environment's build time)"})
     for r in stats.readiness.to_dict("records"):

@@ -16,7 +16,16 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.rows import CallSiteRow, CatalogRow, ReproducibilityRow, Store, StoredParam, StoredRun, TrackingUriRow
+from analysis.rows import (
+    CallSiteRow,
+    CatalogRow,
+    ReproducibilityRow,
+    Store,
+    StoredMetric,
+    StoredParam,
+    StoredRun,
+    TrackingUriRow,
+)
 from analysis.statistics.shares import API_USAGE, PRACTICE, Rounding, ShareInterval
 from analysis.tables import STATISTICS, cells, table_frame
 from miner.fileio import write_csv, write_provenance
@@ -77,6 +86,9 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
         ("autolog only", facts["autolog"] & ~facts["manual"], logging, "autolog and no param/metric call, among repos logging"),
         ("manual only", facts["manual"] & ~facts["autolog"], logging, "param/metric calls and no autolog, among repos logging"),
         ("autolog and manual", facts["manual"] & facts["autolog"], logging, "both, among repos logging"),
+        ("other logging only", logging & ~facts["manual"] & ~facts["autolog"], logging,
+         "logging calls but no param/metric call and no autolog (models, artifacts, tags or datasets only), among "
+         "repos logging: with the three above, a partition of them"),
         ("computed keys", facts["computed_keys"], facts["manual"], "a param/metric key not written as a literal, among repos with manual logging"),
         ("logs models", facts["logs_models"], every, "a <flavor>.log_model call"),
         ("registers models", facts["registers_models"], every, "a registry call (register_model, client registry methods) or log_model(..., registered_model_name=...)"),
@@ -149,6 +161,7 @@ class RowFrames:
     runs: pd.DataFrame
     params: pd.DataFrame
     manifest: pd.DataFrame
+    metrics: pd.DataFrame
 
 
 def read_frames(tables: Path, manifest: Path) -> RowFrames:
@@ -159,7 +172,8 @@ def read_frames(tables: Path, manifest: Path) -> RowFrames:
                      table_frame(tables / "api_catalog.csv", CatalogRow).set_index("api"),
                      table_frame(tables / "stores.csv", Store), table_frame(tables / "stored_runs.csv", StoredRun),
                      table_frame(tables / "stored_params.csv", StoredParam),
-                     pd.read_csv(manifest, dtype=str, keep_default_na=False))
+                     pd.read_csv(manifest, dtype=str, keep_default_na=False),
+                     table_frame(tables / "stored_metrics.csv", StoredMetric))
 
 
 def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str] | None = None
@@ -185,7 +199,7 @@ _COMMUNITY_FROM = ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv",
 STATISTICS_FROM = {
     "practices.csv": _COMMUNITY_FROM,
     "api_usage.csv": _COMMUNITY_FROM,
-    "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv"),
+    "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv", "stored_metrics.csv"),
 }
 
 
@@ -200,7 +214,7 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
 
     frames = read_frames(tables, manifest)
     practices_frame, usage, groups = community_statistics(frames, latest, analyzed)
-    stores = store_statistics_by_population(groups, frames.stores, frames.runs, frames.params)
+    stores = store_statistics_by_population(groups, frames.stores, frames.runs, frames.params, frames.metrics)
     written = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
     for name, frame in written.items():
         try:

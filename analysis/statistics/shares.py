@@ -8,6 +8,7 @@ from enum import Enum
 
 Z95 = 1.959963984540054
 DIGITS = 4  # the decimals of a share and its bounds in the statistics tables
+FEWEST_FOR_QUANTILES = 5  # fewer values than this are listed, not summarized by a median or quantiles
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:

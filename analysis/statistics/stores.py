@@ -1,5 +1,6 @@
-"""Corpus statistics of the experiment stores repositories commit (``stored_runs.py`` reads them):
-shares with their denominators and 95% Wilson intervals, for the report."""
+"""Corpus statistics of the experiment stores repositories commit (``stores/stored_runs.py`` reads them):
+shares with their denominators and 95% intervals (Wilson over repositories, a cluster bootstrap over
+runs and metric histories, which cluster in repositories), for the report."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.rows import Store, StoredParam, StoredRun
+from analysis.rows import Store, StoredMetric, StoredParam, StoredRun
+from analysis.statistics.clusters import ClusterCount, ClusteredShare, by_cluster, cluster_cells, clustered
 from analysis.statistics.shares import DIGITS, STORE_STATISTIC, ShareInterval, rounded
 from analysis.tables import STATISTICS
 
@@ -27,65 +29,94 @@ def _frame(rows: Sequence[Any] | pd.DataFrame, columns: Sequence[str]) -> pd.Dat
 
 def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFrame,
                      runs: Sequence[StoredRun] | pd.DataFrame,
-                     params: Sequence[StoredParam] | pd.DataFrame = ()) -> pd.DataFrame:
-    """The corpus statistics of committed stores: numerator, denominator, share and its 95% Wilson
-    interval (ratios such as runs per store have no interval). ``repos`` is the population of
-    analyzed repositories; the row tables are this module's rows or DataFrames of their CSVs."""
+                     params: Sequence[StoredParam] | pd.DataFrame = (),
+                     metrics: Sequence[StoredMetric] | pd.DataFrame = ()) -> pd.DataFrame:
+    """The corpus statistics of committed stores: numerator, denominator, share and its 95% interval.
+    A share of repositories has its Wilson interval; a share or ratio of runs, metric histories or
+    points, whose units cluster in repositories, has the cluster view of ``analysis.statistics.clusters``
+    (a bootstrap over repositories, the per-repository view, the largest repository and the figure
+    without it). ``repos`` is the population of analyzed repositories; the row tables are this
+    module's rows or DataFrames of their CSVs."""
     st = _frame(stores, [f.name for f in fields(Store)])
     st = st.assign(**{c: pd.to_numeric(st[c], errors="coerce").fillna(0).astype(int) for c in STORE_COUNTS if c in st})
     rn = _frame(runs, [f.name for f in fields(StoredRun)])
     pm = _frame(params, [f.name for f in fields(StoredParam)])
+    mt = _frame(metrics, [f.name for f in fields(StoredMetric)])
     st = st[st["repo"].isin(repos)]
     rn = rn[rn["repo"].isin(repos)]
+    mt = mt[mt["repo"].isin(repos)]
     out: list[dict[str, Any]] = []
 
-    def share(name: str, k: int, n: int, definition: str) -> None:
-        out.append({"statistic": name, **ShareInterval(k, n).cells(STORE_STATISTIC), "definition": definition})
+    def share(name: str, unit: str, k: int, n: int, definition: str) -> None:
+        """A share of repositories: Wilson."""
+        out.append({"statistic": name, "unit": unit, **ShareInterval(k, n).cells(STORE_STATISTIC),
+                    "ci_method": "wilson", "largest_cluster": "", "definition": definition})
 
-    def ratio(name: str, total: float, n: int, definition: str) -> None:
-        out.append({"statistic": name, "numerator": total, "denominator": n,
-                    "share": rounded(total / n if n else 0.0, DIGITS), "ci_low": None, "ci_high": None,
+    def units(name: str, unit: str, view: ClusteredShare, definition: str, ratio: bool = False) -> None:
+        """A share (or with ``ratio`` a ratio) of units that cluster in repositories."""
+        value = view.share if not ratio else (view.k / view.n if view.n else 0.0)
+        out.append({"statistic": name, "unit": unit, "numerator": view.k, "denominator": view.n,
+                    "share": rounded(value, DIGITS), "ci_low": None if view.low is None else rounded(view.low, DIGITS),
+                    "ci_high": None if view.high is None else rounded(view.high, DIGITS), **cluster_cells(view),
                     "definition": definition})
 
+    def per_run(name: str, unit: str, frame: pd.DataFrame, hits: pd.Series, definition: str) -> None:
+        units(name, unit, clustered(by_cluster(frame["repo"], hits.astype(int))), definition)
+
+    def ratio(name: str, unit: str, frame: pd.DataFrame, total: str, count: str, definition: str) -> None:
+        totals = frame.groupby("repo")[[total, count]].sum()
+        view = clustered(ClusterCount(str(r), float(row[total]), int(row[count])) for r, row in totals.iterrows())
+        units(name, unit, view, definition, ratio=True)
+
     n_repos = len(set(repos))
-    share("repos committing a store", st["repo"].nunique(), n_repos, "repositories with at least one store")
+    share("repos committing a store", "repositories", st["repo"].nunique(), n_repos, "repositories with at least one store")
     for kind in ("file", "sqlite", "registry"):
-        share(f"repos committing a {kind} store", st.loc[st["kind"] == kind, "repo"].nunique(), n_repos,
+        share(f"repos committing a {kind} store", "repositories", st.loc[st["kind"] == kind, "repo"].nunique(), n_repos,
               f"repositories with at least one store of kind {kind}")
-    ratio("runs per store", int(st["n_runs"].sum()), len(st), "runs read / stores")
-    ratio("bytes per run", int(st["bytes"].astype(int).sum()), int(st["n_runs"].sum()), "store bytes / runs read")
+    ratio("runs per store", "stores", st.assign(stores=1), "n_runs", "stores", "runs read / stores")
+    ratio("bytes per run", "runs", st, "bytes", "n_runs", "store bytes / runs read")
     file_st = st[st["kind"] == "file"]
-    ratio("bytes per metric point (FileStore)", int(file_st["metric_bytes"].astype(int).sum()),
-          int(file_st["n_metric_points"].astype(int).sum()), "metric file bytes / metric points, FileStore stores")
-    ratio("files per run (FileStore)", int(file_st["files"].astype(int).sum()), int(file_st["n_runs"].sum()),
+    ratio("bytes per metric point (FileStore)", "metric points", file_st, "metric_bytes", "n_metric_points",
+          "metric file bytes / metric points, FileStore stores")
+    ratio("files per run (FileStore)", "runs", file_st, "files", "n_runs",
           "FileStore files / runs read (one file per param, metric and tag)")
-    n = len(rn)
-    commit = rn["git_commit"] != ""
-    share("runs with a git commit", int(commit.sum()), n, "runs tagged mlflow.source.git.commit")
-    known = rn["git_commit_in_history"].isin(["yes", "no"])
-    share("commits found in the clone's history", int((rn["git_commit_in_history"] == "yes").sum()), int(known.sum()),
-          "runs whose commit the mined clone holds, among runs whose commit could be looked up")
-    has_source = rn["source_in_repo"] != ""
-    share("runs whose source file exists", int((rn["source_in_repo"] == "yes").sum()), int(has_source.sum()),
-          "mlflow.source.name names a file of the checkout (longest-suffix rule), among runs recording a source")
-    share("runs with an entry point", int((rn["entry_point"] != "").sum()), n, "runs tagged mlflow.project.entryPoint")
+    per_run("runs with a git commit", "runs", rn, rn["git_commit"] != "", "runs tagged mlflow.source.git.commit")
+    known = rn[rn["git_commit_in_history"].isin(["yes", "no"])]
+    per_run("commits found in the clone's history", "recorded commits", known, known["git_commit_in_history"] == "yes",
+            "runs whose commit the mined clone holds, among runs whose commit could be looked up")
+    sourced = rn[rn["source_in_repo"] != ""]
+    per_run("runs whose source file exists", "runs recording a source", sourced, sourced["source_in_repo"] == "yes",
+            "mlflow.source.name names a file of the checkout (longest-suffix rule), among runs recording a source")
+    per_run("runs with an entry point", "runs", rn, rn["entry_point"] != "", "runs tagged mlflow.project.entryPoint")
     if len(pm):
         judged = pm[pm["declared_in_mlproject"] != "unknown"]
-        by_run = judged.groupby(["repo", "store", "run_id"])["declared_in_mlproject"].agg(lambda s: bool((s == "yes").all()))
-        share("runs whose params all match the MLproject", int(by_run.sum()), len(by_run),
-              "every param of the run is declared by its entry point, among runs of a declared entry point")
+        by_run = (judged.groupby(["repo", "store", "run_id"])["declared_in_mlproject"]
+                  .agg(lambda s: bool((s == "yes").all())).reset_index())
+        per_run("runs whose params all match the MLproject", "runs of a declared entry point", by_run,
+                by_run["declared_in_mlproject"],
+                "every param of the run is declared by its entry point, among runs of a declared entry point")
     for status in ("FAILED", "RUNNING", "KILLED"):
-        share(f"runs left {status}", int((rn["status"] == status).sum()), n, f"runs whose status is {status}")
-    share("runs with an absolute local artifact URI", int((rn["artifact_uri_kind"] == "absolute-local").sum()), n,
-          "artifact_uri is a path of the author's machine: the store cannot be moved")
-    return pd.DataFrame(out, columns=list(STATISTIC_COLUMNS))
+        per_run(f"runs left {status}", "runs", rn, rn["status"] == status, f"runs whose status is {status}")
+    per_run("runs with an absolute local artifact URI", "runs", rn, rn["artifact_uri_kind"] == "absolute-local",
+            "artifact_uri is a path of the author's machine: the store cannot be moved")
+    if len(mt):
+        nonfinite = (pd.to_numeric(mt["n_nan"]) > 0) | (pd.to_numeric(mt["n_inf"]) > 0)
+        per_run("metric histories with NaN or infinite values", "metric histories", mt, nonfinite,
+                "stored_metrics.csv rows with n_nan or n_inf above 0")
+        per_run("metric histories storing a point twice", "metric histories", mt,
+                pd.to_numeric(mt["duplicate_points"]) > 0,
+                "stored_metrics.csv rows with duplicate_points above 0 (the same point stored twice)")
+    frame = pd.DataFrame(out, columns=list(STATISTIC_COLUMNS), dtype=object)
+    return frame.where(frame.notna(), None)  # an empty cell, not nan, where a column does not apply
 
 
 def store_statistics_by_population(populations: Mapping[str, Sequence[str]], stores: Sequence[Store] | pd.DataFrame,
                                    runs: Sequence[StoredRun] | pd.DataFrame,
-                                   params: Sequence[StoredParam] | pd.DataFrame = ()) -> pd.DataFrame:
+                                   params: Sequence[StoredParam] | pd.DataFrame = (),
+                                   metrics: Sequence[StoredMetric] | pd.DataFrame = ()) -> pd.DataFrame:
     """``store_statistics`` of each population (name -> its repositories), one after the other, the
     population's name in the first column: the table of ``store_statistics.csv``."""
-    frames = [store_statistics(repos, stores, runs, params).assign(population=name) for name, repos in populations.items()]
+    frames = [store_statistics(repos, stores, runs, params, metrics).assign(population=name) for name, repos in populations.items()]
     columns = list(STATISTICS["store_statistics"].columns)
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    return (pd.concat([f.astype(object) for f in frames], ignore_index=True)[columns] if frames
+            else pd.DataFrame(columns=columns))

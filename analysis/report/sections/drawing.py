@@ -11,6 +11,7 @@ from analysis.report.inputs import ReportInputs
 from analysis.report.methodology import add_threat_facts, threat_sentences
 from analysis.report.sentences import key_findings, kpi_table
 from analysis.report.writer import Doc, inline_html
+from analysis.statistics.clusters import ClusteredShare
 from analysis.statistics.shares import REPORT_SHARE, ShareInterval
 
 
@@ -24,6 +25,28 @@ def share_rows(rows: list[tuple[str, int, int, str]], interval: bool = True) -> 
             cells.update(ci_low="", ci_high="")
         out.append(cells)
     return pd.DataFrame(out, columns=["measure", "n", "of", "share", "ci_low", "ci_high", "definition"])
+
+
+CLUSTER_TABLE_COLUMNS = ("measure", "n", "of", "share", "ci_low", "ci_high", "interval", "repositories",
+                         "median per repository", "largest repository holds", "without it", "definition")
+
+
+def cluster_rows(rows: list[tuple[str, ClusteredShare, str]]) -> pd.DataFrame:
+    """A table of (measure, clustered share, definition) rows over units clustering in repositories (call sites,
+    runs): the share with its cluster bootstrap interval (``analysis.statistics.clusters``), the repositories
+    where it counts, the median of their own shares, and the largest repository's part with the share without it."""
+    out = []
+    for measure, view, definition in rows:
+        out.append({"measure": measure, "n": view.k, "of": view.n, "share": round(view.share, 4),
+                    "ci_low": "" if view.low is None else round(view.low, 4),
+                    "ci_high": "" if view.high is None else round(view.high, 4),
+                    "interval": "cluster bootstrap" if view.low is not None else "none (fewer than 5 repositories)",
+                    "repositories": f"{view.with_any} of {view.n_clusters}",
+                    "median per repository": "" if view.median is None else round(view.median, 4),
+                    "largest repository holds": f"{view.largest_units} of {view.n}" if view.n else "",
+                    "without it": f"{int(view.k_without)} of {view.n_without}" if view.n_without else "",
+                    "definition": definition})
+    return pd.DataFrame(out, columns=list(CLUSTER_TABLE_COLUMNS))
 
 
 def practice_rows(practices: pd.DataFrame, names: list[str], population: str) -> pd.DataFrame:
@@ -76,3 +99,10 @@ class Drawing:
         if not sentence.facts:
             text = f"<span class='not-measured'>{text}</span>"
         return text + (f" <span class='src'>{inline_html(links)}</span>" if links else "")
+
+    def details(self, question: str) -> None:
+        """The numbers of ``question``'s key finding that the key findings leave to its section: a paragraph."""
+        finding = next((f for f in self.findings if f.question == question), None)
+        if finding is not None and finding.details:
+            self.doc.raw(" ".join(self.sentence_md(s) for s in finding.details),
+                         "<p class='finding'>" + " ".join(self.sentence_html(s) for s in finding.details) + "</p>")

@@ -7,19 +7,25 @@ import pandas as pd
 
 from analysis.report import facts as F
 from analysis.report.figures import bar_figure, graph_figure, pinning_figure
-from analysis.report.sections.drawing import Drawing, practice_rows, share_rows, shares
+from analysis.report.sections.drawing import Drawing, cluster_rows, practice_rows, share_rows, shares
+from analysis.statistics.clusters import ClusteredShare, clustered, from_totals
 from analysis.report.sections.reruns import rerun
 from analysis.report.sections.storage import probe_table
+from analysis.report.writer import inline_html
 from analysis.tables import graph_name
 
 
 def key_findings_section(report: Drawing) -> None:
     doc = report.doc
     doc.heading("Key findings", anchor="sec-key-findings")
+    sections = {"storage": "sec-1-storage", "tracking": "sec-2-tracking", "traceability": "sec-3-traceability",
+                "reproducibility": "sec-4-reproducibility"}
     for finding in report.findings:
         doc.heading(finding.title, 3, anchor=f"finding-{finding.question}")
-        doc.raw(" ".join(report.sentence_md(s) for s in finding.sentences),
-                "<p class='finding'>" + " ".join(report.sentence_html(s) for s in finding.sentences) + "</p>")
+        more = f"[The other numbers](#{sections[finding.question]}) open its section."
+        doc.raw(" ".join(report.sentence_md(s) for s in finding.sentences) + " " + more,
+                "<p class='finding'>" + " ".join(report.sentence_html(s) for s in finding.sentences) + " "
+                + inline_html(more) + "</p>")
 
 def kpi_section(report: Drawing) -> None:
     report.doc.heading("The proposal's KPIs", anchor="sec-kpis")
@@ -35,6 +41,7 @@ def kpi_section(report: Drawing) -> None:
 def tracking(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
     doc.heading("2. Tracking: which logging APIs projects use, and how", anchor="sec-2-tracking")
+    report.details("tracking")
     usage = inputs.table("api_usage.csv")
     if not usage.empty:
         top = usage.head(20)
@@ -88,6 +95,7 @@ def traceability(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
     doc.heading("3. Traceability: can a run be traced to its code, parameters, data, environment and model",
                 anchor="sec-3-traceability")
+    report.details("traceability")
     trace = inputs.table("traceability.csv")
     trace = trace[trace["repo"].isin(set(inputs.population))] if "repo" in trace else trace
     if not trace.empty:
@@ -112,25 +120,38 @@ def traceability(report: Drawing) -> None:
              "orphan_logging_sites above 0"),
             ("logging outside any run", positive("implicit_run_sites"), n, "implicit_run_sites above 0"),
         ])
-        sites = share_rows([
-            ("metric call sites reachable from an entry point", total("metric_sites_reachable"),
-             total("n_metric_sites"), "metric_sites_reachable / n_metric_sites, summed (sites cluster: no interval)"),
-            ("declared parameters logged explicitly", total("declared_params_logged"), total("n_declared_params"),
-             "declared_params_logged / n_declared_params, summed (no interval)"),
-            ("models logged inside a run", total("models_in_run"), total("n_model_sites"),
-             "models_in_run / n_model_sites, summed (no interval)"),
-        ], interval=False)
+        # call sites, parameters and models cluster in repositories: the bootstrap over repositories; reachability
+        # from an entry point only where an MLproject declares entry points
+        repro = inputs.table("reproducibility.csv")
+        mlproject = set(repro.loc[repro["has_mlproject"].astype(bool), "repo"]) if "has_mlproject" in repro else set()
+
+        def summed(hit: str, units: str, where: pd.DataFrame = trace) -> ClusteredShare:
+            return clustered(from_totals(dict(zip(where["repo"], where[hit].astype(float))),
+                                         dict(zip(where["repo"], where[units].astype(int)))))
+
+        sites = cluster_rows([
+            ("metric call sites reachable from an entry point",
+             summed("metric_sites_reachable", "n_metric_sites", trace[trace["repo"].isin(mlproject)]),
+             "metric_sites_reachable / n_metric_sites, summed over repositories with an MLproject"),
+            ("declared parameters logged explicitly", summed("declared_params_logged", "n_declared_params"),
+             "declared_params_logged / n_declared_params, summed"),
+            ("models logged inside a run", summed("models_in_run", "n_model_sites"), "models_in_run / n_model_sites, summed"),
+        ])
+        repos.insert(6, "interval", "wilson")
+        doc.table(repos, "traceability.csv", "Traceability measures over repositories (95% Wilson)", anchor=F.T_TRACE)
+        doc.table(sites, "traceability.csv", "Traceability measures over call sites, parameters and models, which "
+                  "cluster in repositories: 95% cluster bootstrap intervals by repository, the repositories where "
+                  "they count, and the largest repository's part")
         both = pd.concat([repos, sites], ignore_index=True)
         shares = [float(v) for v in both["share"]]
         errors = ([s - float(low) if low != "" else 0.0 for s, low in zip(shares, both["ci_low"])],
                   [float(high) - s if high != "" else 0.0 for s, high in zip(shares, both["ci_high"])])
         doc.figure("fig_traceability.png",
                    bar_figure(list(both["measure"]), shares, "Traceability coverage",
-                        f"share (of {n} repositories, 95% Wilson interval; or of the call sites, parameters, "
-                        "models: n/N beside)", errors, [f"{a}/{b}" for a, b in zip(both["n"], both["of"])]),
+                        f"share (of {n} repositories, 95% Wilson interval; of call sites, parameters, models: "
+                        "95% cluster bootstrap by repository; n/N beside)", errors,
+                        [f"{a}/{b}" for a, b in zip(both["n"], both["of"])]),
                    "traceability.csv", "Traceability coverage")
-        doc.table(both, "traceability.csv", "Traceability measures (n of: repositories, or summed sites)",
-                  anchor=F.T_TRACE)
         traceability_graph(report, trace)
 
 def traceability_graph(report: Drawing, trace: pd.DataFrame) -> None:
@@ -150,6 +171,7 @@ def traceability_graph(report: Drawing, trace: pd.DataFrame) -> None:
 def reproducibility(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
     doc.heading("4. Reproducibility: how likely a project is to re-run", anchor="sec-4-reproducibility")
+    report.details("reproducibility")
     repro = inputs.table("reproducibility.csv")
     repro = repro[repro["repo"].isin(set(inputs.population))] if "repo" in repro else repro
     if not repro.empty:

@@ -15,6 +15,7 @@ from analysis.versions import version_key
 def storage(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
     doc.heading("1. Storage: what MLflow stores, and where projects send it", anchor="sec-1-storage")
+    report.details("storage")
     storage = inputs.table("mlflow_storage.csv")
     if not storage.empty:
         counts = storage.groupby(["release", "kind"]).size().unstack(fill_value=0)
@@ -42,8 +43,9 @@ def storage(report: Drawing) -> None:
     stored = population_store_statistics(inputs)
     if len(stored):
         doc.table(stored, "stored_runs.csv", "Experiment stores committed to the repositories (read as MLflow "
-                  "reads them): storage, traceability of runs, runs left behind (share of denominator, 95% "
-                  "Wilson; over the report's repositories: store_statistics.csv is over every analyzed one)",
+                  "reads them): storage, traceability of runs, runs left behind (share of denominator; 95% "
+                  "Wilson over repositories, cluster bootstrap by repository over runs and metric histories, with "
+                  "the largest repository's part; the report's population's rows of store_statistics.csv)",
                   anchor=F.T_STORES)
     probe_table(report, ("efficiency", "failed"), "Access time of MLflow's stores, and releases the probe could not "
                      "run", "--probe capacity")

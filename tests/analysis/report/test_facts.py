@@ -127,3 +127,49 @@ def test_quoted_facts_are_those_of_the_findings_and_the_kpis() -> None:
 def test_backend_names_are_fact_name_suffixes() -> None:
     assert [backend_name(b) for b in ("file", "sqlite", "postgresql", "mssql+pyodbc")] == [
         "File", "Sqlite", "Postgresql", "Other"]
+
+
+def test_a_share_over_nothing_is_not_measured_never_zero() -> None:
+    empty = Share("RerunSame", 0, 0, "re-runs with committed metrics to compare", "rerun.csv", "t-rerun", "d")
+    assert not empty.measured
+    assert empty.text() == empty.pct() == "not measured (none could be compared)"
+    assert "0%" not in fact_text(empty, "pct")
+    row = facts_frame(_facts(empty)).iloc[0]
+    assert (row["n"], row["of"], row["share"], row["ci_low"], row["ci_method"]) == (0, 0, "", "", "")
+
+
+def _facts(*facts: Share | Number | Label) -> Facts:
+    out = Facts()
+    for fact in facts:
+        out.add(fact)
+    return out
+
+
+def test_a_clustered_share_tells_the_largest_repository_and_the_figure_without_it() -> None:
+    from analysis.statistics.clusters import ClusterCount, clustered
+
+    view = clustered([ClusterCount("big/one", 110, 332), *(ClusterCount(f"small/{i}", 1, 23) for i in range(6))])
+    failed = Share("RunsFailed", int(view.k), view.n, "runs", "store_statistics.csv", "t-stores", "d",
+                   interval=view.low is not None, cluster=view)
+    text = failed.text()
+    assert text.startswith("116 of 470 runs (25%, ") and " by repository; in 7 of 7 repositories" in text
+    assert "one repository holds 332 of the 470 runs: without it 6 of 138 (4%)" in text
+    assert failed.short().endswith("; one repository holds 332 of them: without it 6 of 138, 4%)")
+    low, high = failed.ci
+    wilson_low, wilson_high = wilson(116, 470)  # 21-29%, as if the runs were independent
+    assert (low, high) == (view.low, view.high) and high - low > 3 * (wilson_high - wilson_low)
+    assert low < 0.05  # a draw without the big repository fails about one run in 23
+    row = facts_frame(_facts(failed)).iloc[0]
+    assert (row["ci_method"], row["largest_cluster"], row["largest_cluster_units"], row["of_without_largest"]) == (
+        "cluster bootstrap", "big/one", 332, 138)
+
+
+def test_a_ratio_of_clustered_units_tells_the_figure_without_the_largest_repository() -> None:
+    from analysis.statistics.clusters import ClusterCount, clustered
+
+    view = clustered([ClusterCount("big/one", 60_000_000.0, 332),
+                      *(ClusterCount(f"small/{i}", 460_000.0, 23) for i in range(6))])
+    size = Number("StoreBytesPerRun", view.k / view.n, "B", "store_statistics.csv", "t-stores", "d", cluster=view,
+                  per="runs")
+    assert size.text().startswith("133,532 B (")
+    assert "one repository holds 332 of the 470 runs: without it 20,000 B)" in size.text()

@@ -14,21 +14,31 @@ from analysis.tables import cells
 from miner.fileio import write_csv
 
 def test_statistics_rates_failures_and_readiness() -> None:
-    rows = [RerunRow("a", "MLproject", "main", env_build="ok", status="succeeded", build_seconds=2.0, run_seconds=1.0,
-                     metrics_equal=True, metrics_close=True),
-            RerunRow("b", "MLproject", "main", env_build="ok", status="failed", failure_class="ModuleNotFoundError"),
-            RerunRow("c", "MLproject", "main", env_build="failed: package not found", status="not-attempted",
-                     failure_class="env build")]
+    rows = [RerunRow("a", "MLproject", "main", env_kind="python_env", env_build="ok", status="succeeded",
+                     build_seconds=2.0, run_seconds=1.0, metrics_equal=True, metrics_close=True),
+            RerunRow("b", "MLproject", "main", env_kind="conda_env", env_build="ok", status="failed",
+                     failure_class="ModuleNotFoundError"),
+            RerunRow("c", "MLproject", "main", env_kind="python_env", env_build="failed: package not found",
+                     status="not-attempted", failure_class="env build"),
+            RerunRow("d", "MLproject", "main", env_kind="none", env_build="ok", status="failed", failure_class="x"),
+            RerunRow("e", "MLproject", "main", env_kind="docker_env", status="not-attempted", failure_class="docker")]
     frame = pd.DataFrame([{k: ("true" if v is True else v) for k, v in vars(r).items()} for r in rows])
-    repro = pd.DataFrame({"repo": ["a", "b", "c"], "readiness": ["0.9", "0.6", "0.1"]})
+    repro = pd.DataFrame({"repo": ["a", "b", "c", "d", "e"], "readiness": ["0.9", "0.6", "0.1", "0.2", "0.3"]})
     stats = rerun_statistics(frame, repro)
     rates = stats.rates.set_index("rate")
-    assert (rates.loc["built", "n"], rates.loc["ran", "n"], rates.loc["same results", "n"]) == (2, 1, 1)
-    assert rates.loc["ran given built", "n_eligible"] == 2
-    assert 0 < rates.loc["ran", "ci_low"] < 1 / 3 < rates.loc["ran", "ci_high"] < 1
+    # built: over the environments there were to build (not d's bare environment, not e's docker image, never tried)
+    assert (rates.loc["built", "n"], rates.loc["built", "n_eligible"]) == (2, 3)
+    assert (rates.loc["ran", "n"], rates.loc["ran", "n_eligible"]) == (1, 5)
+    assert (rates.loc["same given compared", "n"], rates.loc["same given compared", "n_eligible"]) == (1, 1)
+    assert "same results" not in rates.index  # over every target it would count those never compared
+    assert rates.loc["ran given built", "n_eligible"] == 3
+    assert 0 < rates.loc["ran", "ci_low"] < 1 / 5 < rates.loc["ran", "ci_high"] < 1
     assert set(zip(stats.failures["status"], stats.failures["failure_class"])) == {
-        ("failed", "ModuleNotFoundError"), ("not-attempted", "env build")}
-    assert stats.auc == 1.0 and stats.times.set_index("quantile").loc["median", "total_seconds"] == 3.0
+        ("failed", "ModuleNotFoundError"), ("not-attempted", "env build"), ("failed", "x"), ("not-attempted", "docker")}
+    assert stats.auc == 1.0
+    # one success: its own seconds, not quantiles of one value
+    assert stats.times.to_dict("records") == [{"quantile": "a main", "build_seconds": 2.0, "run_seconds": 1.0,
+                                               "total_seconds": 3.0}]
     summary = summary_frame(stats)
     assert {"rate", "failure", "time", "readiness"} == set(summary["section"])
     assert auc([0.1, 0.2], [True, False]) == 0.0 and auc([0.5], [True]) is None
@@ -48,10 +58,10 @@ def test_rerun_csv_read_typed_gives_the_statistics_of_its_rows(tmp_path: Path) -
     rates = typed.rates.set_index("rate")
     # compared: the two runs with a committed run's metrics; "other" (metrics_equal empty) is not compared
     assert (rates.loc["same given compared", "n"], rates.loc["same given compared", "n_eligible"]) == (1, 2)
-    assert (rates.loc["close given compared", "n"], rates.loc["same results", "n"]) == (2, 1)
-    # seconds: an empty build_seconds counts as no build time
+    assert rates.loc["close given compared", "n"] == 2
+    # seconds, each of the three (fewer than five: listed): an empty build_seconds counts as no build time
     times = typed.times.set_index("quantile")
-    assert (times.loc["max", "total_seconds"], times.loc["min", "build_seconds"]) == (4.0, 0.0)
+    assert (times.loc["a other", "total_seconds"], times.loc["a other", "build_seconds"]) == (4.0, 0.0)
     text = pd.read_csv(tmp_path / "rerun.csv", dtype=str, keep_default_na=False)
     pd.testing.assert_frame_equal(rerun_statistics(text).rates, typed.rates)
     pd.testing.assert_frame_equal(rerun_statistics(text).times, typed.times)

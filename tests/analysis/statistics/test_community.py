@@ -103,6 +103,13 @@ def test_log_model_with_registered_model_name_registers(tmp_path: Path) -> None:
     assert (row["n_repos"], row["n_eligible"]) == ("3", "5")
     assert "registered_model_name" in row["definition"]
     assert _practice(tmp_path / "out", "one-per-family", "logs models")["n_repos"] == "3"
+    # the repositories logging anything (not by-registry: registering is not logging) in four parts that add up:
+    # three log only a model, one a param by hand
+    parts = {p: _practice(tmp_path / "out", "one-per-family", p) for p in
+             ("manual only", "autolog only", "autolog and manual", "other logging only")}
+    assert {p: (r["n_repos"], r["n_eligible"]) for p, r in parts.items()} == {
+        "manual only": ("1", "4"), "autolog only": ("0", "4"), "autolog and manual": ("0", "4"),
+        "other logging only": ("3", "4")}
 
 
 def _with_stores(out: Path, to: Path) -> Path:
