@@ -204,11 +204,17 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
     usage = api_usage(calls, frames.catalog, leaders, latest)
     deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
     users = set(calls.loc[calls["api"].isin(deprecated["api"]) & calls["repo"].isin(leaders), "repo"])
-    extra = pd.DataFrame([{"population": ONE_PER_FAMILY, "practice": "uses an API deprecated or removed by the latest release",
-                           **ShareInterval(len(users), len(leaders)).cells(PRACTICE),
-                           "definition": "a call of an API with deprecated_since, or whose last_version is before the latest release read"}])
-    kinds = [practices(leader_facts, kind, groups[kind]) for kind in KINDS if kind in groups]
-    return pd.concat([table, extra, *kinds], ignore_index=True), usage, groups
+
+    def uses_deprecated(population: str, repos: Sequence[str]) -> pd.DataFrame:
+        return pd.DataFrame([{"population": population,
+                              "practice": "uses an API deprecated or removed by the latest release",
+                              **ShareInterval(len(users & set(repos)), len(repos)).cells(PRACTICE),
+                              "definition": "a call of an API with deprecated_since, or whose last_version is before "
+                                            "the latest release read"}])
+
+    kinds = [frame for kind in KINDS if kind in groups
+             for frame in (practices(leader_facts, kind, groups[kind]), uses_deprecated(kind, groups[kind]))]
+    return pd.concat([table, uses_deprecated(ONE_PER_FAMILY, leaders), *kinds], ignore_index=True), usage, groups
 
 
 # the statistics tables ``analyze`` writes, and the row tables each is computed from

@@ -239,12 +239,11 @@ def test_practices_and_store_statistics_per_population(tmp_path: Path) -> None:
                      "carol/scripts": ("application", "otherwise")}
     rows = _read(out / "practices.csv")
     leaders = [r["practice"] for r in rows if r["population"] == "one-per-family"]
-    n = len(leaders) - 1  # and the row of deprecated APIs, after the rows of all
-    m = sum(r["population"] == "all" for r in rows)
-    assert [r["population"] for r in rows] == ["one-per-family"] * n + ["all"] * m + ["one-per-family"] \
+    n, m = len(leaders), sum(r["population"] == "all" for r in rows)  # the row of deprecated APIs after all's
+    assert [r["population"] for r in rows] == ["one-per-family"] * (n - 1) + ["all"] * m + ["one-per-family"] \
         + ["teaching"] * n + ["library"] * n + ["application"] * n
     for kind in ("teaching", "library", "application"):  # every part of one per family, the same practices
-        assert [r["practice"] for r in rows if r["population"] == kind] == leaders[:n]
+        assert [r["practice"] for r in rows if r["population"] == kind] == leaders
     got = {(population, practice): (_practice(out, population, practice)["n_repos"],
                                     _practice(out, population, practice)["n_eligible"])
            for population in ("teaching", "library", "application") for practice in ("logs params", "logs metrics")}
