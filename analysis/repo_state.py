@@ -20,6 +20,7 @@ from analysis.rows import (
     IntegrationRow,
     MlprojectRow,
     ParameterRow,
+    PopulationRow,
     ProblemRow,
     ReproducibilityRow,
     Stage,
@@ -98,6 +99,7 @@ class RepoResult:
     stored_inputs: list[StoredInput] = field(default_factory=list)
     reproducibility: list[ReproducibilityRow] = field(default_factory=list)
     traceability: list[TraceabilityRow] = field(default_factory=list)
+    populations: list[PopulationRow] = field(default_factory=list)
     seeds: bool = False
     new_cache: dict[str, str] = field(default_factory=dict)  # per-file cache entries this run computed
     n_parsed: int = 0

@@ -371,10 +371,21 @@ class Store:
 
 
 @dataclass(frozen=True)
+class PopulationRow:
+    """A row of ``populations.csv``: the one population a repository is counted in, the rule that put it
+    there and the evidence (``analysis/passes/project_kind.py``)."""
+
+    repo: str
+    population: str  # teaching | library | application
+    rule: str  # classroom | course-word | farm | mlflow-plugin | published-package | otherwise
+    evidence: str  # path:line and what is there, or the manifest's words
+
+
+@dataclass(frozen=True)
 class PracticeRow:
     """A row of ``practices.csv``: a practice's share of one population of repositories."""
 
-    population: str  # one-per-family | all
+    population: str  # one-per-family | all | teaching | library | application
     practice: str
     n_repos: int
     n_eligible: int
@@ -415,7 +426,7 @@ class ApiCoUsageRow:
 class StoreStatisticRow:
     """A row of ``store_statistics.csv``: a share (with its interval) or a ratio (none) over one population."""
 
-    population: str  # one-per-family | all, as in practices.csv
+    population: str  # as in practices.csv
     statistic: str
     unit: str  # what is counted: repositories, runs, metric histories...
     numerator: int | float

@@ -1,7 +1,8 @@
 """One stamp scheme: a fingerprint per stage of the analysis, over exactly that stage's code and its inputs.
 
 A stage's code is the folders (every ``.py`` below them, recursively) and files of ``STAGES``,
-relative to ``analysis/``, with the code of the stages it builds on (``after``): a new module in a
+relative to ``analysis/`` (``../miner/tutorials.py``: the miner's course-work rule, which the tables
+and the report apply), with the code of the stages it builds on (``after``): a new module in a
 folder is covered as soon as it is there, and a module moved out of a stage's paths changes the
 stage's fingerprint (a path it names is then missing). ``tests/analysis/test_stamps.py``
 follows the imports of each stage's entry modules and checks that every module they reach lies
@@ -23,6 +24,8 @@ from miner.fileio import atomic_write_text
 PACKAGE = Path(__file__).resolve().parent  # analysis/
 
 _VALUES = ("__init__.py", "ftypes.py", "rows.py", "tables.py", "versions.py")  # the leaf modules every stage reads
+# the course-work rule lives with the miner (a selection filter there); the tables and the report apply it
+_TUTORIALS = "../miner/tutorials.py"
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,11 @@ STAGES: dict[str, Stage] = {
                       ("releases.load", "releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
     "report": Stage((*_VALUES, "uv_env.py", "executor.py", "stamps.py", "reading/",
-                     "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv"),
+                     "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv", _TUTORIALS),
                     ("report.document", "report.process")),
     # the corpus tables, graphs and statistics of an output folder, and the report drawn with them
-    "tables": Stage((*_VALUES, "executor.py", "engine/", "statistics/"), ("engine.driver", "statistics.community"),
+    "tables": Stage((*_VALUES, "executor.py", "engine/", "statistics/", _TUTORIALS),
+                    ("engine.driver", "statistics.community"),
                     ("repository", "releases", "report")),
 }
 

@@ -27,6 +27,7 @@ from analysis.rows import (
     IntegrationRow,
     MlprojectRow,
     ParameterRow,
+    PopulationRow,
     ProblemRow,
     ReproducibilityRow,
     StorageRow,
@@ -135,6 +136,7 @@ TABLES: dict[str, Table] = {
     "stored_metrics": Table("stored_metrics.csv", StoredMetric),
     "stored_tags": Table("stored_tags.csv", StoredTag),
     "stored_inputs": Table("stored_inputs.csv", StoredInput),
+    "populations": Table("populations.csv", PopulationRow),
 }
 # corpus level, one table each for the whole corpus (from its MLflow releases, not from a repository)
 CATALOG = Table("api_catalog.csv", CatalogRow)

@@ -35,7 +35,7 @@ from analysis.releases.load import Releases, load_releases
 from analysis.stamps import fingerprint, read_tables_stamp, write_tables_stamp
 from miner import __version__
 from miner.corpus import MANIFEST, PROBLEMS, MinedCorpus, read_corpus
-from miner.fileio import utc_now, write_csv, write_provenance
+from miner.fileio import read_csv, utc_now, write_csv, write_provenance
 from miner.ftypes import FALSE, TRUE
 
 if TYPE_CHECKING:  # the engine (LibCST, networkx) is imported only when there is a repository to analyze
@@ -328,6 +328,7 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
     temporary file, and raises ``OutputError`` naming the file.
     """
     from analysis.passes.graphml import write_graphml
+    from analysis.passes.project_kind import with_teaching
     from analysis.passes.usage_graph import co_usage, usage_graph
     from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
 
@@ -343,6 +344,8 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
     outputs: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {}
     for name, table in TABLES.items():
         rows = [row for r in results for row in r.flat_rows(name)]
+        if name == "populations":  # course work is told from the manifest, over every repository it lists
+            rows = with_teaching(rows, read_csv(manifest))
         outputs[table.file] = (table.columns, [*inputs.corpus.problems, *rows] if table.file == PROBLEMS else rows)
     outputs[CATALOG.file] = (CATALOG.columns, [flat(row) for row in catalog.rows])
     # repositories in manifest order (a set here made the GraphML's node order change from run to run)

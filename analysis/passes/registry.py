@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from analysis.passes import code_findings, environments, mlproject, reproducibility, stored_runs, traceability
+from analysis.passes import (
+    code_findings,
+    environments,
+    mlproject,
+    project_kind,
+    reproducibility,
+    stored_runs,
+    traceability,
+)
 from analysis.repo_state import Checkout, RepoResult, SourceFile
 
 FilePass = Callable[[SourceFile, Checkout, RepoResult], None]
@@ -27,4 +35,5 @@ REPO_PASSES: tuple[RepoPass, ...] = (
     stored_runs.repo_pass,
     reproducibility.repo_pass,
     traceability.repo_pass,
+    project_kind.repo_pass,  # library or application; the driver makes course work teaching (manifest.csv)
 )

@@ -2,7 +2,7 @@
 
 The funnel and the corpus's identity come from the corpus (``manifest.csv`` and its provenance,
 ``search.csv``, ``lock.csv``, ``mlflow/releases.csv``); the threats are facts (``analysis.report.findings``)
-computed where they can be measured: teaching material by a stated rule, duplicate families, files
+computed where they can be measured: teaching material by a stated rule (``miner.tutorials``), duplicate families, files
 that could not be parsed and whether they mention MLflow, the static call graph's approximations,
 and the conditions of the re-runs.
 """
@@ -21,31 +21,22 @@ from analysis.tables import TRUE
 from analysis.versions import version_key
 from miner import __version__
 from miner.fileio import sha256_file
+from miner.tutorials import Candidate, Find, tutorials
 
 T_THREATS = "t-teaching"
 T_FILES = "t-files"
 T_GRAPH = "t-call-graph"
 T_PROBLEMS = "t-problems"
-# Teaching and demonstration material, by a rule anyone can re-apply: a word of the repository's
-# owner/name, description or topics (split at non-letters and camelCase) is one of these.
-TEACHING_WORDS = frozenset({
-    "tutorial", "tutorials", "example", "examples", "demo", "demos", "course", "courses", "coursework",
-    "bootcamp", "zoomcamp", "workshop", "lab", "labs", "lesson", "lessons", "lecture", "lectures", "homework",
-    "assignment", "assignments", "exercise", "exercises", "classroom", "showcase", "playground", "sample",
-    "samples", "template", "templates", "poc", "starter", "learn", "kata", "hello",
-})
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+# Teaching material: course work and tutorials, by the rule the miner and populations.csv use
+# (``miner.tutorials``: GitHub Classroom's description, course words, farms).
 
 
-def words(text: str) -> list[str]:
-    """The lower-case words of a name or text: ``JedhaBootcamp/01-Package_your`` -> jedha, bootcamp, package, your."""
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def teaching_words(row: pd.Series) -> list[str]:
-    """The teaching words (``TEACHING_WORDS``) in a manifest row's repo, description and topics."""
-    text = " ".join(str(row.get(c, "")) for c in ("repo", "description", "topics"))
-    return sorted({w for w in words(text) if w in TEACHING_WORDS})
+def teaching_finds(manifest: pd.DataFrame) -> dict[str, Find]:
+    """The repositories of a corpus's ``manifest.csv`` (every row: each is a candidate for farms) that the
+    course-work rule finds, with why."""
+    columns = [c for c in ("repo", "description", "topics") if c in manifest]
+    rows = manifest[columns].fillna("").astype(str).to_dict("records") if "repo" in manifest else []
+    return tutorials(Candidate(r["repo"], r.get("description", ""), r.get("topics", "")) for r in rows)
 
 
 def tool_commit(root: Path | None = None) -> str:
@@ -174,13 +165,14 @@ def corpus_identity(inputs: ReportInputs) -> pd.DataFrame:
 # ---- threats to validity --------------------------------------------------------------------------
 
 def teaching_repositories(inputs: ReportInputs) -> pd.DataFrame:
-    """The population's repositories that the teaching rule flags, with the words that flagged them."""
+    """The population's repositories that the course-work rule finds, with the rule and its evidence."""
+    columns = ["repo", "rule", "evidence"]
     manifest = inputs.corpus_table("manifest.csv")
     if manifest.empty:
-        return pd.DataFrame(columns=["repo", "words"])
-    rows = manifest[manifest["repo"].isin(set(inputs.population))]
-    flagged = [(r["repo"], ", ".join(teaching_words(r))) for _i, r in rows.iterrows()]
-    return pd.DataFrame([f for f in flagged if f[1]], columns=["repo", "words"])
+        return pd.DataFrame(columns=columns)
+    found = teaching_finds(manifest)
+    return pd.DataFrame([(r, found[r].rule, found[r].evidence) for r in inputs.population if r in found],
+                        columns=columns)
 
 
 def unparsed_files(inputs: ReportInputs) -> pd.DataFrame:
@@ -244,8 +236,8 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
     if population and len(manifest):
         teaching = teaching_repositories(inputs)
         facts.add(Share("TeachingRepos", len(teaching), population, "repositories", "manifest.csv", T_THREATS,
-                        "repositories of the population whose owner/name, description or topics hold a teaching "
-                        "word (analysis/report/methodology.py TEACHING_WORDS)"))
+                        "repositories of the population the course-work rule finds (miner/tutorials.py: GitHub "
+                        "Classroom's description, a course word of the owner/name, description or topics, a farm)"))
         ok = manifest[manifest["status"] == "ok"]
         copies = ok[ok["duplicate_of"] != ""]
         facts.add(Number("DuplicateCopies", len(copies), "", "manifest.csv", T_FUNNEL,
@@ -326,9 +318,10 @@ def threat_sentences(facts: Facts, inputs: ReportInputs) -> list[tuple[str, Sent
     """(threat, sentence) pairs; a threat that cannot be measured from the inputs says so."""
     out: list[tuple[str, Sentence | None]] = [
         ("teaching material", facts.sentence(
-            "{TeachingRepos} look like tutorials, courses, examples or templates by their name, description or "
-            "topics (a word of analysis/report/methodology.py's TEACHING_WORDS); they are kept, and the shares describe "
-            "public MLflow code as it is, teaching material included.")),
+            "{TeachingRepos} are course work or tutorials by their name, description or topics, GitHub Classroom's "
+            "description or a farm of one owner's repositories (miner/tutorials.py); they are kept, the shares "
+            "describe public MLflow code as it is, teaching material included, and every practice is also given "
+            "for teaching, library and application repositories apart.")),
         ("duplicates", facts.sentence(
             "{DuplicateCopies} mined repositories are copies of another ({DuplicateFamilies} families, same root "
             "commit or same code files); " + ("they are counted (--all-repos)." if inputs.all_repos

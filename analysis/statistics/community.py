@@ -2,9 +2,12 @@
 
 Every number is recomputable from the rows it names: a practice is a predicate over one
 repository's rows, ``n_repos`` counts the repositories where it holds among ``n_eligible``, and
-the 95% Wilson score interval bounds the share. Statistics are given twice: over one repository
-per duplicate family (``population = one-per-family``, the default reading) and over every
-analyzed repository (``population = all``), so the effect of the filter is visible.
+the 95% Wilson score interval bounds the share. Statistics are given over one repository per
+duplicate family (``population = one-per-family``, the default reading) and over every analyzed
+repository (``population = all``), so the effect of the filter is visible; then over each of the
+populations of ``populations.csv`` within one per family (``teaching``, ``library``,
+``application``: a partition, ``analysis/passes/project_kind.py``), after the rows above, which
+stay as they were.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pandas as pd
 from analysis.rows import (
     CallSiteRow,
     CatalogRow,
+    PopulationRow,
     ReproducibilityRow,
     Store,
     StoredMetric,
@@ -33,6 +37,7 @@ from miner.fileio import write_csv, write_provenance
 PRACTICE_COLUMNS = STATISTICS["practices"].columns
 API_USAGE_COLUMNS = STATISTICS["api_usage"].columns
 ONE_PER_FAMILY, ALL = "one-per-family", "all"  # the populations, in the order the tables give them
+KINDS = ("teaching", "library", "application")  # then populations.csv's, each within one per family
 
 
 def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame, repos: list[str]) -> pd.DataFrame:
@@ -112,10 +117,15 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
     ]
 
 
-def practices(facts: pd.DataFrame, population: str) -> pd.DataFrame:
-    """The practices table of one population of repositories."""
+def practices(facts: pd.DataFrame, population: str, within: Sequence[str] | None = None) -> pd.DataFrame:
+    """The practices table of one population of repositories: those of ``facts``, or only those of
+    ``within`` among them (the practices listed are still those of ``facts``: every part of a
+    population gets the same rows)."""
+    inside = pd.Series(True, index=facts.index) if within is None else pd.Series(facts.index.isin(list(within)),
+                                                                                index=facts.index)
     rows = [{"population": population, "practice": name,
-             **ShareInterval(int((holds & eligible).sum()), int(eligible.sum())).cells(PRACTICE), "definition": definition}
+             **ShareInterval(int((holds & eligible & inside).sum()), int((eligible & inside).sum())).cells(PRACTICE),
+             "definition": definition}
             for name, holds, eligible, definition in practices_table(facts)]
     return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS))
 
@@ -138,13 +148,20 @@ def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], late
     return grouped[list(API_USAGE_COLUMNS)]
 
 
-def populations(manifest: pd.DataFrame, analyzed: Sequence[str]) -> dict[str, list[str]]:
+def populations(manifest: pd.DataFrame, analyzed: Sequence[str], kinds: pd.DataFrame | None = None
+                ) -> dict[str, list[str]]:
     """The populations the statistics are taken over, by name: mined repositories (``manifest.csv``
     status ok) that were analyzed (``analyzed``: the repositories with a reproducibility.csv row; one a
     pass failed on is left out, not counted as using nothing), one per duplicate family
-    (``duplicate_of`` empty) and all of them."""
+    (``duplicate_of`` empty) and all of them; then, with ``kinds`` (``populations.csv``'s rows), the
+    repositories of one per family in each of ``KINDS``."""
     ok = manifest[(manifest["status"] == "ok") & manifest["repo"].isin(set(analyzed))]
-    return {ONE_PER_FAMILY: sorted(ok.loc[ok["duplicate_of"] == "", "repo"]), ALL: sorted(ok["repo"])}
+    leaders = sorted(ok.loc[ok["duplicate_of"] == "", "repo"])
+    groups = {ONE_PER_FAMILY: leaders, ALL: sorted(ok["repo"])}
+    if kinds is not None:
+        of = dict(zip(kinds["repo"], kinds["population"]))
+        groups.update((kind, [r for r in leaders if of.get(r) == kind]) for kind in KINDS)
+    return groups
 
 
 @dataclass(frozen=True)
@@ -162,6 +179,7 @@ class RowFrames:
     params: pd.DataFrame
     manifest: pd.DataFrame
     metrics: pd.DataFrame
+    kinds: pd.DataFrame | None  # populations.csv (None when there is none: no population of its kinds)
 
 
 def read_frames(tables: Path, manifest: Path) -> RowFrames:
@@ -173,33 +191,45 @@ def read_frames(tables: Path, manifest: Path) -> RowFrames:
                      table_frame(tables / "stores.csv", Store), table_frame(tables / "stored_runs.csv", StoredRun),
                      table_frame(tables / "stored_params.csv", StoredParam),
                      pd.read_csv(manifest, dtype=str, keep_default_na=False),
-                     table_frame(tables / "stored_metrics.csv", StoredMetric))
+                     table_frame(tables / "stored_metrics.csv", StoredMetric),
+                     table_frame(tables / "populations.csv", PopulationRow)
+                     if (tables / "populations.csv").is_file() else None)
 
 
 def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str] | None = None
                          ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
-    """(practices for both populations, API usage over one repository per family, the ``populations``);
+    """(practices for every population, API usage over one repository per family, the ``populations``);
     ``analyzed``: the repositories a pass did not fail on (default: every one with a reproducibility.csv row)."""
     calls, uris, repro = frames.calls, frames.uris, frames.repro
-    groups = populations(frames.manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)])
+    groups = populations(frames.manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)],
+                         frames.kinds)
     leaders, everyone = list(groups[ONE_PER_FAMILY]), list(groups[ALL])
-    table = pd.concat([practices(per_repository(calls, uris, repro, leaders), ONE_PER_FAMILY),
+    leader_facts = per_repository(calls, uris, repro, leaders)
+    table = pd.concat([practices(leader_facts, ONE_PER_FAMILY),
                        practices(per_repository(calls, uris, repro, everyone), ALL)], ignore_index=True)
     usage = api_usage(calls, frames.catalog, leaders, latest)
     deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
     users = set(calls.loc[calls["api"].isin(deprecated["api"]) & calls["repo"].isin(leaders), "repo"])
-    extra = pd.DataFrame([{"population": ONE_PER_FAMILY, "practice": "uses an API deprecated or removed by the latest release",
-                           **ShareInterval(len(users), len(leaders)).cells(PRACTICE),
-                           "definition": "a call of an API with deprecated_since, or whose last_version is before the latest release read"}])
-    return pd.concat([table, extra], ignore_index=True), usage, groups
+
+    def uses_deprecated(population: str, repos: Sequence[str]) -> pd.DataFrame:
+        return pd.DataFrame([{"population": population,
+                              "practice": "uses an API deprecated or removed by the latest release",
+                              **ShareInterval(len(users & set(repos)), len(repos)).cells(PRACTICE),
+                              "definition": "a call of an API with deprecated_since, or whose last_version is before "
+                                            "the latest release read"}])
+
+    kinds = [frame for kind in KINDS if kind in groups
+             for frame in (practices(leader_facts, kind, groups[kind]), uses_deprecated(kind, groups[kind]))]
+    return pd.concat([table, uses_deprecated(ONE_PER_FAMILY, leaders), *kinds], ignore_index=True), usage, groups
 
 
 # the statistics tables ``analyze`` writes, and the row tables each is computed from
 _COMMUNITY_FROM = ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv")
 STATISTICS_FROM = {
-    "practices.csv": _COMMUNITY_FROM,
+    "practices.csv": (*_COMMUNITY_FROM, "populations.csv"),
     "api_usage.csv": _COMMUNITY_FROM,
-    "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv", "stored_metrics.csv"),
+    "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv", "stored_metrics.csv",
+                             "populations.csv"),
 }
 
 

@@ -16,7 +16,6 @@ from analysis.report.methodology import (
     T_GRAPH,
     T_PROBLEMS,
     T_THREATS,
-    TEACHING_WORDS,
     call_graph_table,
     corpus_identity,
     selection_funnel,
@@ -24,6 +23,7 @@ from analysis.report.methodology import (
     unparsed_files,
 )
 from analysis.report.sections.drawing import Drawing
+from miner.tutorials import COURSE_WORDS, FARM_SIZE
 
 BASELINES = Path(__file__).resolve().parents[2] / "data" / "baselines.csv"
 
@@ -93,8 +93,12 @@ def validity(report: Drawing) -> None:
     doc.raw("\n".join(f"- **{name}**: {report.sentence_md(sentence)}" for name, sentence in report.threats),
             "<ul>" + "".join(f"<li><strong>{html.escape(name)}</strong>: {report.sentence_html(sentence)}</li>"
                              for name, sentence in report.threats) + "</ul>")
-    doc.para("The teaching rule: a word of the repository's owner/name, description or topics (split at "
-             "non-letters and camelCase) is one of " + ", ".join(sorted(TEACHING_WORDS)) + ".")
+    doc.para("The teaching rule (miner/tutorials.py): GitHub Classroom's description ('<name> created by GitHub "
+             "Classroom'); or a whole word of the repository's owner/name, description or topics (split at "
+             "non-alphanumerics, camelCase and digits) is one of " + ", ".join(sorted(COURSE_WORDS))
+             + ", or hw with a number, and not in a tool's name, an ML task or a phrase (JupyterLab, linear "
+             f"assignment, of course); or it is one of {FARM_SIZE} or more repositories of one owner whose names "
+             "share a prefix of two words or with a digit (a farm).")
     teaching = teaching_repositories(inputs)
     if len(teaching):
         doc.table(teaching, "manifest.csv", "Repositories the teaching rule flags", anchor=T_THREATS, collapse=True)

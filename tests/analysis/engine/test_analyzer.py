@@ -11,7 +11,15 @@ import analysis.engine.analyzer as analyzer_module
 from analysis.engine.analyzer import RepoAnalyzer, file_kind
 from analysis.engine.cache import findings_from_json, findings_to_json
 from analysis.ftypes import CallSite, FileFindings, LeftOut
-from analysis.passes import code_findings, environments, mlproject, reproducibility, stored_runs, traceability
+from analysis.passes import (
+    code_findings,
+    environments,
+    mlproject,
+    project_kind,
+    reproducibility,
+    stored_runs,
+    traceability,
+)
 from analysis.passes.registry import FILE_PASSES, REPO_PASSES, FilePass
 from analysis.passes.code_findings import LIBCST_MAX_CHARS, NESTED
 from analysis.passes.mlflow_calls import Resolver
@@ -239,4 +247,4 @@ def test_the_file_stage_dispatches_by_the_table(analyzer: RepoAnalyzer, tmp_path
 
 def test_the_repository_passes_in_order() -> None:
     assert REPO_PASSES == (environments.repo_pass, stored_runs.repo_pass, reproducibility.repo_pass,
-                           traceability.repo_pass)
+                           traceability.repo_pass, project_kind.repo_pass)

@@ -26,7 +26,8 @@ def test_markdown_has_findings_first_then_every_section(report_dir: Path) -> Non
                         "1. Storage: what MLflow stores, and where projects send it",
                         "2. Tracking: which logging APIs projects use, and how",
                         "3. Traceability: can a run be traced to its code, parameters, data, environment and model",
-                        "4. Reproducibility: how likely a project is to re-run", "5. Methodology",
+                        "4. Reproducibility: how likely a project is to re-run",
+                        "Practices per population: teaching, library, application", "5. Methodology",
                         "6. Threats to validity", "7. Published baselines (other studies, not this corpus)", "Appendix"]
     assert re.findall(r"^### (.+)$", md, flags=re.MULTILINE)[:4] == [
         "Storage: what is stored, how and where", "Tracking: how metrics and parameters are logged",
@@ -42,6 +43,16 @@ def test_markdown_has_findings_first_then_every_section(report_dir: Path) -> Non
     for figure in ("fig_storage.png", "fig_api_popularity.png", "fig_practices.png", "fig_traceability.png",
                    "fig_pinning.png", "fig_graph.png"):
         assert f"]({figure})" in md and (report_dir / figure).stat().st_size > 1000
+
+
+def test_the_populations_section_lists_the_table_of_contents_entry_and_both_tables(report_dir: Path) -> None:
+    md = (report_dir / "report.md").read_text()
+    assert "- [Practices per population](#sec-populations)\n- [5. Methodology](#sec-5-methodology)" in md
+    section = md[md.index('<a id="sec-populations"></a>'):md.index('<a id="sec-5-methodology"></a>')]
+    assert "| teaching | 1/3 (33%) | course-word 1 | carol/mlflow-tutorial |" in section
+    assert "| application | 2/3 (67%) | otherwise 2 | alice/project, bob/server |" in section
+    assert "| practice | one-per-family | teaching | library | application |" in section
+    assert "| logs params | 1/3 (33%) | 0/1 (0%) | 0/0 | 1/2 (50%) |" in section
 
 
 def test_a_finding_links_to_its_table_and_csv(report_dir: Path) -> None:

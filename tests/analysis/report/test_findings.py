@@ -149,11 +149,12 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
     if docker:
         out["DockerDigest"] = (sum(m["docker_pinned"] == "digest" for m in docker), len(docker))
     # threats
-    teaching = {"tutorial", "tutorials", "example", "examples", "demo", "demos", "course", "courses", "coursework",
-                "bootcamp", "zoomcamp", "workshop", "lab", "labs", "lesson", "lessons", "lecture", "lectures",
-                "homework", "assignment", "assignments", "exercise", "exercises", "classroom", "showcase",
-                "playground", "sample", "samples", "template", "templates", "poc", "starter", "learn", "kata", "hello"}
-    flagged = {m["repo"] for m in manifest if m["repo"] in population and teaching
+    # course work: the sample's names, descriptions and topics hold no phrase the rule leaves out, and no farm
+    course = {"tutorial", "tutorials", "course", "courses", "coursework", "homework", "homeworks", "workshop",
+              "workshops", "assignment", "assignments", "exercise", "exercises", "lab", "labs", "bootcamp", "bootcamps",
+              "zoomcamp", "lecture", "lectures", "lesson", "lessons", "classroom", "seminar", "seminars", "practicum",
+              "capstone", "semester", "syllabus", "mooc", "nanodegree", "udacity", "coursera", "udemy"}
+    flagged = {m["repo"] for m in manifest if m["repo"] in population and course
                & {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])",
                                                  f"{m['repo']} {m['description']} {m['topics']}")}}
     out["TeachingRepos"] = (len(flagged), n_pop)

@@ -15,9 +15,10 @@ def test_methodology_funnel_and_identity(report_dir: Path) -> None:
     assert re.search(r"\| report by \| mlflow-census \S+, commit [0-9a-f]{40} \|", md)
 
 
-def test_teaching_rule() -> None:
-    from analysis.report.methodology import words
-
-    assert words("JedhaBootcamp/01-Package_your_algorithm") == ["jedha", "bootcamp", "package", "your", "algorithm"]
-    assert words("DataTalksClub/mlops-zoomcamp MLflowTutorial") == ["data", "talks", "club", "mlops", "zoomcamp",
-                                                                     "m", "lflow", "tutorial"]
+def test_teaching_rule_is_the_miners(report_dir: Path) -> None:
+    """The threats' table lists what miner.tutorials finds among the population, with its rule and evidence."""
+    md = (report_dir / "report.md").read_text()
+    table = md[md.index('<a id="t-teaching"></a>'):]
+    assert "| repo | rule | evidence |" in table
+    assert "| carol/mlflow-tutorial | course-word | name: tutorial |" in table
+    assert "alice/project" not in table.split("\n\n<a id=")[0]

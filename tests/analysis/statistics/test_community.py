@@ -169,7 +169,7 @@ def test_the_report_process_writes_the_statistics_this_process_writes(out: Path,
     for name in STATISTICS_FROM:
         for path in (name, name + ".provenance.json"):
             assert (there / path).read_bytes() == (here / path).read_bytes(), path
-    stats = {r["statistic"]: r for r in _read(here / "store_statistics.csv")}
+    stats = {r["statistic"]: r for r in _read(here / "store_statistics.csv") if r["population"] == "all"}
     assert (stats["repos committing a store"]["numerator"], stats["repos committing a store"]["denominator"]) == ("2", "4")
     assert stats["runs per store"]["numerator"] == "3" and stats["bytes per run"]["numerator"] == "4996"
     assert stats["bytes per metric point (FileStore)"]["share"] == "40.0"
@@ -218,3 +218,46 @@ def test_statistics_tables_read_back_as_their_row_types(out: Path) -> None:
         assert csv_text(table.columns, (cells(flat(r)) for r in rows)) == text, table.file
     practice = next(r for r in read_table(out / "practices.csv", PracticeRow) if r.practice == "logs params")
     assert isinstance(practice.n_repos, int) and isinstance(practice.share, float)
+
+
+def test_practices_and_store_statistics_per_population(tmp_path: Path) -> None:
+    """teaching, library and application: a partition of one repository per family, each with its practices,
+    after the rows of one-per-family and all (which stay first, as they were)."""
+    plugin = ("from setuptools import setup\nsetup(name='mlflow-acme', packages=['acme'],\n"
+              "      entry_points={'mlflow.tracking_store': 'acme=acme:Store'})\n")
+    app = "import mlflow\nmlflow.log_metric('m', 1)\n"
+    repos = {
+        "acme/mlops-course": {"train.py": "import mlflow\nmlflow.log_param('a', 1)\n", "setup.py": plugin},
+        "acme/store": {"setup.py": plugin, "acme/__init__.py": "import mlflow\nmlflow.log_param('b', 2)\n"
+                                                              "mlflow.log_metric('n', 2)\n"},
+        "bob/app": {"app.py": app},
+        "bob/app-copy": {"app.py": app},  # a copy: counted in all only
+        "carol/scripts": {"run.py": "print(1)\n"},
+    }
+    for name, files in repos.items():
+        make_repo(tmp_path / "src" / name, files)
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=tmp_path / "corpus", from_local=tmp_path / "src", skip_mlflow=True))
+    analyze(AnalyzeSettings(corpus_dir=tmp_path / "corpus", out_dir=tmp_path / "out", draw_report=False))
+    out = tmp_path / "out"
+    kinds = {r["repo"]: (r["population"], r["rule"]) for r in _read(out / "populations.csv")}
+    assert kinds == {"acme/mlops-course": ("teaching", "course-word"), "acme/store": ("library", "mlflow-plugin"),
+                     "bob/app": ("application", "otherwise"), "bob/app-copy": ("application", "otherwise"),
+                     "carol/scripts": ("application", "otherwise")}
+    rows = _read(out / "practices.csv")
+    leaders = [r["practice"] for r in rows if r["population"] == "one-per-family"]
+    n, m = len(leaders), sum(r["population"] == "all" for r in rows)  # the row of deprecated APIs after all's
+    assert [r["population"] for r in rows] == ["one-per-family"] * (n - 1) + ["all"] * m + ["one-per-family"] \
+        + ["teaching"] * n + ["library"] * n + ["application"] * n
+    for kind in ("teaching", "library", "application"):  # every part of one per family, the same practices
+        assert [r["practice"] for r in rows if r["population"] == kind] == leaders
+    got = {(population, practice): (_practice(out, population, practice)["n_repos"],
+                                    _practice(out, population, practice)["n_eligible"])
+           for population in ("teaching", "library", "application") for practice in ("logs params", "logs metrics")}
+    assert got == {("teaching", "logs params"): ("1", "1"), ("teaching", "logs metrics"): ("0", "1"),
+                   ("library", "logs params"): ("1", "1"), ("library", "logs metrics"): ("1", "1"),
+                   ("application", "logs params"): ("0", "2"), ("application", "logs metrics"): ("1", "2")}
+    assert _practice(out, "one-per-family", "logs metrics")["n_eligible"] == "4"
+    stores = [r for r in _read(out / "store_statistics.csv") if r["statistic"] == "repos committing a store"]
+    assert [(r["population"], r["denominator"]) for r in stores] == [
+        ("one-per-family", "4"), ("all", "5"), ("teaching", "1"), ("library", "1"), ("application", "2")]
