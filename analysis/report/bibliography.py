@@ -79,7 +79,7 @@ def _venue(venue: str) -> tuple[str, str, str]:
     long = re.search(r"\(([^)]*)\)", venue)
     short = re.sub(r"\([^)]*\)", "", _YEAR.sub("", venue)).strip(" ,")
     name = f"{long.group(1).strip()} ({short})" if long and short else (long.group(1) if long else short)
-    conference = re.search(r"conference|symposium|workshop|proceedings", venue, re.I) or (short.isupper() and
+    conference = re.search(r"conference|symposium|workshop|proceedings", venue, re.IGNORECASE) or (short.isupper() and
                                                                                           short.isalpha())
     return ("inproceedings" if conference else "article"), name, year
 

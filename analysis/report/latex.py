@@ -1,12 +1,16 @@
-"""The report's LaTeX export: one booktabs ``.tex`` per table, figures as PDF, and ``findings.tex`` macros.
+"""The report's LaTeX export: one booktabs ``.tex`` per table, figures as PDF, ``findings.tex`` macros,
+``references.bib`` and ``report.tex``.
 
 ``findings.tex`` defines a macro for every number the findings and the KPI table quote, so a written
 study cites them (``\\NReposMLproject{} of \\DenReposMLproject{}``) and never retypes them. For a share
 ``X``: ``\\NX`` (n), ``\\DenX`` (denominator), ``\\PctX``, ``\\LowX``, ``\\HighX`` (95% Wilson bounds,
 percent signs included) and ``\\TxtX`` (the phrase the report prints); for a number or a label,
-``\\NX`` and ``\\TxtX``. ``findings-text.tex`` holds the key findings written with those macros, and
-``report.tex`` a document that inputs all of it (it compiles with pdflatex; the tables need the
-``array``, ``booktabs`` and ``longtable`` packages, and ``graphicx`` for the wide ones).
+``\\NX`` and ``\\TxtX``. ``findings-text.tex`` holds the key findings written with those macros, each
+sentence referring to the tables its numbers come from. The tables are laid out to fit the page by
+``analysis.report.textables`` (they need the ``array``, ``booktabs``, ``longtable`` and ``pdflscape``
+packages); ``references.bib`` holds the published baselines (``analysis.report.bibliography``).
+``report.tex`` inputs all of it in the report's order (its sections, read from the report's
+Markdown), cites the baselines and compiles with pdflatex, bibtex and pdflatex twice.
 """
 
 from __future__ import annotations
@@ -252,8 +256,8 @@ def document(parts: Sequence[Part], tables: Mapping[str, str], figures: Mapping[
                 lines.append(f"\\input{{tables/{part.key}}}")
             else:
                 lines += ["\\begin{figure}[htbp]", "\\centering",
-                          f"\\includegraphics[width=\\linewidth,height=0.42\\textheight,keepaspectratio]"
-                          f"{{figures/{part.key}}}", f"\\caption{{{escape(figures[part.key])}}}",
+                          (f"\\includegraphics[width=\\linewidth,height=0.42\\textheight,keepaspectratio]"
+                           f"{{figures/{part.key}}}"), f"\\caption{{{escape(figures[part.key])}}}",
                           f"\\label{{{figure_label(part.key)}}}", "\\end{figure}"]
         lines.append("\\FloatBarrier")
     if cite and "baselines" not in tables:

@@ -133,8 +133,8 @@ def cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
     header = [str(c) for c in frame.columns]
     columns: list[list[str]] = []
     numeric: list[bool] = []
-    for _name, series in frame.items():
-        values = list(series)
+    for i in range(frame.shape[1]):
+        values = list(frame.iloc[:, i])
         kinds = ["missing" if _missing(v) or v == "" else "number" if _is_number(v) else
                  "numeral" if isinstance(v, str) and _NUMERAL.match(v) else "text" for v in values]
         whole = all(float(v).is_integer() for v, k in zip(values, kinds) if k == "number")
@@ -179,8 +179,8 @@ def layout(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Layout:
     of its widest cell (its name may wrap), then, while the line has room, the width of its name."""
     n = len(header)
     natural = [max([text_em(h), *(text_em(r[i]) for r in rows)]) for i, h in enumerate(header)]
-    for size in SIZES:
-        if sum(natural) * SIZES[size] + 2 * n * NATURAL_SEP <= TEXT_WIDTH:
+    for size, pt in SIZES.items():
+        if sum(natural) * pt + 2 * n * NATURAL_SEP <= TEXT_WIDTH:
             lines = len(rows) + 1
             return Layout(size, False, None, NATURAL_SEP, len(rows) > LONG_TABLE_ROWS or lines > FLOAT_LINES)
     named = [max(text_em(p) for p in header_pieces(h)) for h in header]
