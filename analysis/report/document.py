@@ -134,7 +134,7 @@ def build_report(results: Path, all_repos: bool = False, *, corpus: Path | None 
     atomic_write_text(html_path, page(doc))
     if latex:
         write_latex(out / "latex", doc.tables, doc.pdfs, report.facts.values(), report.findings, report.kpis,
-                    report.threats)
+                    report.threats, outline_md=doc.md)
     atomic_write_text(out / ".inputs.sha256", stamp)
     return md_path, html_path
 
