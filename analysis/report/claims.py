@@ -207,11 +207,15 @@ def add_claim_facts(facts: Facts, inputs: ReportInputs) -> None:
     others = [r for r in defaults if r not in files]
     if files and others and version_key(others[0]["from_release"]) > version_key(files[-1]["from_release"]):
         old, new = files[-1], others[0]
+        _label(facts, "DefaultStoreFileFrom", old["from_release"], old,
+               "the first release read of the last range whose default tracking URI is a FileStore path")
         _label(facts, "DefaultStoreFileUntil", old["to_release"], old,
                "the last release whose default tracking URI is a FileStore path")
         _label(facts, "DefaultStoreFileURI", old["value"], old, "that FileStore path")
         _label(facts, "DefaultStoreSqliteFrom", new["from_release"], new,
                "the first release whose default tracking URI is a database")
+        _label(facts, "DefaultStoreSqliteTo", new["to_release"] or new["newest"], new,
+               "the last release of that range (the newest read when it still holds)")
         _label(facts, "DefaultStoreSqliteURI", new["value"], new, "that database's URI")
     stores = _ranges("file_store", inputs)
     warning = next((r for r in stores if r["value"].startswith("warning: ")), None)

@@ -45,8 +45,9 @@ def recompute_claims(results: Path) -> dict[str, str]:
     newest = max((t for r in data for t in re.findall(r"@v([\d.]*\d)", r["evidence"])), key=_key)
     out: dict[str, str] = {}
     old, new = by_id["default_tracking_uri"]
-    out |= {"DefaultStoreFileUntil": old["to_release"], "DefaultStoreFileURI": old["value"],
-            "DefaultStoreSqliteFrom": new["from_release"], "DefaultStoreSqliteURI": new["value"]}
+    out |= {"DefaultStoreFileFrom": old["from_release"], "DefaultStoreFileUntil": old["to_release"],
+            "DefaultStoreFileURI": old["value"], "DefaultStoreSqliteFrom": new["from_release"],
+            "DefaultStoreSqliteTo": new["to_release"] or newest, "DefaultStoreSqliteURI": new["value"]}
     gates = by_id["file_store"]
     out["FileStoreWarnFrom"] = next(r["from_release"] for r in gates if r["value"].startswith("warning"))
     gate = next(r for r in gates if r["value"].startswith("opt-in"))
