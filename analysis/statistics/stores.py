@@ -58,7 +58,8 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     ratio("bytes per metric point (FileStore)", int(file_st["metric_bytes"].astype(int).sum()),
           int(file_st["n_metric_points"].astype(int).sum()), "metric file bytes / metric points, FileStore stores")
     ratio("files per run (FileStore)", int(file_st["files"].astype(int).sum()), int(file_st["n_runs"].sum()),
-          "FileStore files / runs read (one file per param, metric and tag)")
+          "FileStore files / runs read (MLflow 1.0.0 to 3.18.0 writes one file per param, metric and tag: "
+          "file_store_files of analysis/data/mlflow_behaviour.csv)")
     n = len(rn)
     commit = rn["git_commit"] != ""
     share("runs with a git commit", int(commit.sum()), n, "runs tagged mlflow.source.git.commit")

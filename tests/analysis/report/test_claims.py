@@ -177,3 +177,14 @@ def test_the_report_states_the_default_store_with_both_ranges(report_dir: Path) 
     assert "MLflow 3.13.0 to 3.18.0 (the newest read) refuses to open a FileStore unless MLFLOW_ALLOW_FILE_STORE=true" in report
     assert '<a id="t-mlflow-behaviour"></a>' in report and "mlflow/tracking/fluent.py@v1.0.0" in report
     assert "These measures count on what MLflow does: MLflow 1.0.0 to 3.18.0 (the newest read) tags a run" in report
+
+
+def test_the_store_statistics_quote_the_data_files_range() -> None:
+    """The files-per-run statistic's definition (analysis/statistics, below the report) names the releases of
+    file_store_files as the data file gives them."""
+    import analysis.statistics.stores as stores
+
+    row = next(r for r in _data() if r["id"] == "file_store_files")
+    newest = max((t for r in _data() for t in re.findall(r"@v([\d.]*\d)", r["evidence"])), key=_key)
+    text = " ".join(Path(stores.__file__).read_text().split())
+    assert f"MLflow {row['from_release']} to {row['to_release'] or newest} writes one file per param" in text
