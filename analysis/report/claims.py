@@ -208,7 +208,7 @@ def add_claim_facts(facts: Facts, inputs: ReportInputs) -> None:
     if files and others and version_key(others[0]["from_release"]) > version_key(files[-1]["from_release"]):
         old, new = files[-1], others[0]
         _label(facts, "DefaultStoreFileFrom", old["from_release"], old,
-               "the first release read of the last range whose default tracking URI is a FileStore path")
+               "the first release of the last range whose default tracking URI is a FileStore path")
         _label(facts, "DefaultStoreFileUntil", old["to_release"], old,
                "the last release whose default tracking URI is a FileStore path")
         _label(facts, "DefaultStoreFileURI", old["value"], old, "that FileStore path")
@@ -239,6 +239,8 @@ def add_claim_facts(facts: Facts, inputs: ReportInputs) -> None:
             _label(facts, f"{stem}To", row["to_release"] or row["newest"], row,
                    f"the last release read in which {what}")
     limits = _ranges("param_value_limit", inputs)
+    read = [r for r in limits if r["source"] == STORAGE_SOURCE]  # as the storage facts (ParamLenLast) read it
     if limits:
-        _label(facts, "ParamLenLastFrom", limits[-1]["from_release"], limits[-1],
-               "the first release with the newest MAX_PARAM_VAL_LENGTH")
+        last = (read or limits)[-1]
+        _label(facts, "ParamLenLastFrom", last["from_release"], last,
+               "the first release with the newest MAX_PARAM_VAL_LENGTH" + (" read" if read else ""))
