@@ -183,7 +183,7 @@ class StorageRow:
     """A row of ``mlflow_storage.csv``: one element of one release's storage model (its columns are these fields)."""
 
     release: str
-    kind: str  # entity | sql_table | sql_column | *_scheme | file_store | limit
+    kind: str  # entity | sql_table | sql_column | *_scheme | file_store | limit | default | gate
     name: str
     detail: str
 

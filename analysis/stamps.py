@@ -57,7 +57,8 @@ STAGES: dict[str, Stage] = {
                       ("releases.load", "releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
     "report": Stage((*_VALUES, "uv_env.py", "executor.py", "stamps.py", "reading/",
-                     "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv", _TUTORIALS),
+                     "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv",
+                     "data/mlflow_behaviour.csv", _TUTORIALS),
                     ("report.document", "report.process")),
     # the corpus tables, graphs and statistics of an output folder, and the report drawn with them
     "tables": Stage((*_VALUES, "executor.py", "engine/", "statistics/", _TUTORIALS),

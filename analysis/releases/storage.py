@@ -9,7 +9,9 @@ Rows (``StorageRow``) are ``(release, kind, name, detail)``:
   tracking-store, artifact-repository and model-registry registries (literal schemes, module
   constants and ``for scheme in [...]`` loops, across the whole ``mlflow/`` package);
 - ``file_store``: the FileStore layout constants (folder and file names);
-- ``limit``: the ``MAX_*`` constants of ``mlflow/utils/validation.py`` (detail: their value).
+- ``limit``: the ``MAX_*`` constants of ``mlflow/utils/validation.py`` (detail: their value);
+- ``default`` / ``gate``: the tracking URI MLflow falls back to and what opening a FileStore takes
+  (``analysis.releases.defaults``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from analysis.reading.astscan import parse
+from analysis.releases.defaults import file_store_gates, tracking_uri_defaults
 from analysis.rows import StorageRow
 from analysis.versions import version_key
 
@@ -159,6 +162,8 @@ def release_storage(release: str, root: Path) -> list[StorageRow]:
             value = _number(stmt.value)
             if name.startswith("MAX_") and value is not None:
                 rows.add(("limit", name, str(value)))
+    rows.update(("default", name, detail) for name, detail in tracking_uri_defaults(package))
+    rows.update(("gate", name, detail) for name, detail in file_store_gates(package))
     return [StorageRow(release, k, n, d) for k, n, d in sorted(rows)]
 
 

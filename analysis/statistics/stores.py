@@ -79,7 +79,8 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     ratio("bytes per metric point (FileStore)", "metric points", file_st, "metric_bytes", "n_metric_points",
           "metric file bytes / metric points, FileStore stores")
     ratio("files per run (FileStore)", "runs", file_st, "files", "n_runs",
-          "FileStore files / runs read (one file per param, metric and tag)")
+          "FileStore files / runs read (MLflow 1.0.0 to 3.18.0 writes one file per param, metric and tag: "
+          "file_store_files of analysis/data/mlflow_behaviour.csv)")
     per_run("runs with a git commit", "runs", rn, rn["git_commit"] != "", "runs tagged mlflow.source.git.commit")
     known = rn[rn["git_commit_in_history"].isin(["yes", "no"])]
     per_run("commits found in the clone's history", "recorded commits", known, known["git_commit_in_history"] == "yes",

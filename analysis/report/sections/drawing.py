@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.report.claims import add_claim_facts
 from analysis.report.facts import Facts, Finding, Kpi, Sentence
 from analysis.report.findings import compute_facts
 from analysis.report.inputs import ReportInputs
@@ -73,6 +74,7 @@ class Drawing:
         self.doc = doc
         self.facts: Facts = compute_facts(inputs)
         add_threat_facts(self.facts, inputs)
+        add_claim_facts(self.facts, inputs)
         self.findings: list[Finding] = key_findings(self.facts)
         self.kpis: list[Kpi] = kpi_table(self.facts)
         self.threats = threat_sentences(self.facts, inputs)

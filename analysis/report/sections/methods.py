@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.report import facts as F
+from analysis.report.claims import T_BEHAVIOUR, behaviour_table, release_range
 from analysis.report.facts import facts_frame
 from analysis.report.inputs import REFERENCE_FILES, read_frame
 from analysis.report.methodology import (
@@ -34,6 +35,15 @@ def methodology(report: Drawing) -> None:
     doc.table(selection_funnel(inputs), "manifest.csv", "Selection funnel: repositories at each step",
               anchor=F.T_FUNNEL, collapse=False)
     doc.table(corpus_identity(inputs), "manifest.csv", "What was read, and by what", collapse=False)
+    behaviour = behaviour_table(inputs)
+    if len(behaviour):
+        rows = [{"claim": r["id"], "releases": release_range(r), "MLflow": r["statement"], "evidence": r["evidence"]}
+                for r in behaviour.to_dict("records")]
+        sources = list(dict.fromkeys(behaviour["source"]))
+        doc.table(pd.DataFrame(rows), sources[0] if len(sources) == 1 else "mlflow_storage.csv", "What the report says MLflow does, with the releases "
+                  "each statement holds for: read from the source of the corpus's releases (mlflow_storage.csv) "
+                  "where the storage pass reads it, else checked in MLflow's released source (evidence: file@tag)",
+                  anchor=T_BEHAVIOUR, collapse=False)
     files = inputs.table("files.csv")
     if not files.empty:
         counts = files.groupby(["kind", "status"]).size().unstack(fill_value=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.report import facts as F
+from analysis.report.claims import claim_links, claims_text
 from analysis.report.figures import bar_figure, graph_figure, pinning_figure
 from analysis.report.sections.drawing import Drawing, cluster_rows, practice_rows, share_rows, shares
 from analysis.statistics.clusters import ClusteredShare, clustered, from_totals
@@ -152,7 +153,19 @@ def traceability(report: Drawing) -> None:
                         "95% cluster bootstrap by repository; n/N beside)", errors,
                         [f"{a}/{b}" for a, b in zip(both["n"], both["of"])]),
                    "traceability.csv", "Traceability coverage")
+        traceability_claims(report)
         traceability_graph(report, trace)
+
+def traceability_claims(report: Drawing) -> None:
+    """What MLflow does that the traceability measures count on, with the releases it does it in."""
+    claims = [("project_run_commit", "runs tied to a code version"),
+              ("project_run_params", "every parameter logged by mlflow run"),
+              ("implicit_run", "logging outside any run")]
+    text = claims_text(claims, report.inputs)
+    if text:
+        report.doc.para(f"These measures count on what MLflow does: {text}. "
+                        + claim_links([c for c, _note in claims], report.inputs, report.doc.source_link))
+
 
 def traceability_graph(report: Drawing, trace: pd.DataFrame) -> None:
     """The drawable graph (8 to 60 nodes) with the most edges; ties go to the first by file name."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.report import facts as F
+from analysis.report.claims import claim_links, claim_text
 from analysis.report.figures import storage_figure
 from analysis.report.findings import population_store_statistics
 from analysis.report.sections.drawing import Drawing, practice_rows
@@ -20,9 +21,10 @@ def storage(report: Drawing) -> None:
     if not storage.empty:
         counts = storage.groupby(["release", "kind"]).size().unstack(fill_value=0)
         counts = counts.loc[sorted(counts.index, key=version_key)]
-        doc.figure("fig_storage.png", storage_figure(counts), "mlflow_storage.csv",
-                   "Storage model per release: SQL tables, entities, limits, schemes (counts in each release's "
-                   "source)")
+        if set(counts.columns) & {"sql_table", "entity", "limit", "tracking_scheme", "artifact_scheme"}:
+            doc.figure("fig_storage.png", storage_figure(counts), "mlflow_storage.csv",
+                       "Storage model per release: SQL tables, entities, limits, schemes (counts in each release's "
+                       "source)")
         limits = storage[(storage["kind"] == "limit") & (storage["name"] == "MAX_PARAM_VAL_LENGTH")]
         per_release = counts.reindex(columns=[c for c in ("sql_table", "sql_column", "entity", "limit",
                                                           "tracking_scheme", "artifact_scheme") if c in counts])
@@ -40,6 +42,7 @@ def storage(report: Drawing) -> None:
     if not uris.empty:
         doc.table(uris.groupby(["source", "scheme"]).size().reset_index(name="n_sites"), "tracking_uris.csv",
                   "Where tracking URIs are configured (call sites and files)")
+    default_store(report)
     stored = population_store_statistics(inputs)
     if len(stored):
         doc.table(stored, "stored_runs.csv", "Experiment stores committed to the repositories (read as MLflow "
@@ -49,6 +52,19 @@ def storage(report: Drawing) -> None:
                   anchor=F.T_STORES)
     probe_table(report, ("efficiency", "failed"), "Access time of MLflow's stores, and releases the probe could not "
                      "run", "--probe capacity")
+
+def default_store(report: Drawing) -> None:
+    """Where runs go when a repository sets no tracking URI, and what a FileStore takes, release by release."""
+    inputs, doc = report.inputs, report.doc
+    default, file_store = claim_text("default_tracking_uri", inputs), claim_text("file_store", inputs)
+    if not default:
+        return
+    text = ("A repository that sets no tracking URI (no `set_tracking_uri` call, no `MLFLOW_TRACKING_URI` where it "
+            f"runs) logs where MLflow's default puts it: {default}.")
+    if file_store:
+        text += f" A FileStore (a path or `file:` URI, such as `./mlruns`): {file_store}."
+    doc.para(f"{text} {claim_links(['default_tracking_uri', 'file_store'], inputs, doc.source_link)}")
+
 
 def probe_table(report: Drawing, sections: tuple[str, ...], caption: str, option: str) -> None:
     """The rows of ``analysis.probe.summarize`` for ``sections`` (with the capacity figures for

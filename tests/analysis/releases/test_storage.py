@@ -85,3 +85,100 @@ def test_the_corpus_cache_keeps_each_row_as_column_to_text(tmp_path: Path) -> No
     path.write_text(json.dumps(data))
     assert list(load_releases(release_dirs(corpus), releases_dir(corpus)).storage) == [StorageRow("1.0.0", "limit", "MAX_X", "1")]
     assert list(load_releases({}, tmp_path / "no-releases").storage) == []
+
+
+# the tracking-URI fallback and the FileStore's constructor, as three generations of MLflow wrote them
+OLD_RELEASE = {  # 1.0-like: the fallback in mlflow/tracking/utils.py, its constant in mlflow/store/__init__.py
+    "mlflow/store/__init__.py": 'DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH = "./mlruns"\n',
+    "mlflow/tracking/utils.py": """\
+        from mlflow.store import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+        _tracking_uri = None
+        def get_tracking_uri():
+            \"\"\"The URI.\"\"\"
+            global _tracking_uri
+            if _tracking_uri is not None:
+                return _tracking_uri
+            elif env.get_env(_TRACKING_URI_ENV_VAR) is not None:
+                return env.get_env(_TRACKING_URI_ENV_VAR)
+            else:
+                return path_to_local_file_uri(os.path.abspath(DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH))
+        """,
+    "mlflow/store/file_store.py": "class FileStore:\n    def __init__(self, root_directory=None):\n        self.root = root_directory\n",
+}
+RELEASE_3_6 = {  # 3.6-like: ./mlruns, and a FileStore that warns
+    "mlflow/store/tracking/__init__.py": 'DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH = "./mlruns"\n',
+    "mlflow/tracking/_tracking_service/utils.py": """\
+        from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+        def get_tracking_uri() -> str:
+            if _tracking_uri is not None:
+                return _tracking_uri
+            elif uri := MLFLOW_TRACKING_URI.get():
+                return uri
+            else:
+                return path_to_local_file_uri(os.path.abspath(DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH))
+        """,
+    "mlflow/store/tracking/file_store.py": """\
+        import warnings
+        class FileStore(AbstractStore):
+            def __init__(self, root_directory=None, artifact_root_uri=None):
+                super().__init__()
+                warnings.warn("Filesystem tracking backend (e.g., './mlruns') is deprecated.", FutureWarning, stacklevel=2)
+        """,
+}
+RELEASE_3_7 = {  # 3.7-like: SQLite unless ./mlruns holds experiments; 3.13-like: a FileStore only on request
+    "mlflow/store/tracking/__init__.py": ('DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH = "./mlruns"\n'
+                                         'DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"\n'),
+    "mlflow/tracking/_tracking_service/utils.py": """\
+        from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH, DEFAULT_TRACKING_URI
+        def _has_existing_mlruns_data() -> bool:
+            return Path(DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH).exists()
+        def _get_default_tracking_uri() -> str:
+            return (
+                DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+                if _has_existing_mlruns_data()
+                else DEFAULT_TRACKING_URI
+            )
+        def get_tracking_uri() -> str:
+            if _tracking_uri is not None:
+                return _tracking_uri
+            elif uri := MLFLOW_TRACKING_URI.get():
+                return uri
+            else:
+                default_uri = _get_default_tracking_uri()
+                if default_uri == DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH:
+                    return path_to_local_file_uri(os.path.abspath(default_uri))
+                return default_uri
+        """,
+    "mlflow/environment_variables.py": ('MLFLOW_TRACKING_DIR = _EnvironmentVariable("MLFLOW_TRACKING_DIR", str, None)\n'
+                                        'MLFLOW_ALLOW_FILE_STORE = _BooleanEnvironmentVariable("MLFLOW_ALLOW_FILE_STORE", False)\n'),
+    "mlflow/store/tracking/file_store.py": """\
+        from mlflow.environment_variables import MLFLOW_ALLOW_FILE_STORE
+        class FileStore(AbstractStore):
+            def __init__(self, root_directory=None, artifact_root_uri=None):
+                super().__init__()
+                if not MLFLOW_ALLOW_FILE_STORE.get():
+                    raise MlflowException("The filesystem tracking backend is in maintenance mode")
+                self.root_directory = root_directory
+        """,
+}
+
+
+def _defaults(tmp_path: Path, files: dict[str, str]) -> dict[tuple[str, str], str]:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return {(r.kind, r.name): r.detail for r in release_storage("9.9.0", tmp_path) if r.kind in ("default", "gate")}
+
+
+def test_the_default_tracking_uri_and_the_file_store_gate_are_read_from_the_source(tmp_path: Path) -> None:
+    """A 3.6-like source falls back to ./mlruns and its FileStore warns; a 3.7-like one to sqlite:///mlflow.db,
+    keeping ./mlruns when it holds experiments, and its FileStore opens only with MLFLOW_ALLOW_FILE_STORE."""
+    assert _defaults(tmp_path / "1.0", OLD_RELEASE) == {("default", "tracking_uri"): "./mlruns"}
+    assert _defaults(tmp_path / "3.6", RELEASE_3_6) == {("default", "tracking_uri"): "./mlruns",
+                                                        ("gate", "FileStore"): "warning: FutureWarning"}
+    assert _defaults(tmp_path / "3.7", RELEASE_3_7) == {
+        ("default", "tracking_uri"): "sqlite:///mlflow.db",
+        ("default", "tracking_uri_if_has_existing_mlruns_data"): "./mlruns",
+        ("gate", "FileStore"): "opt-in: MLFLOW_ALLOW_FILE_STORE"}
+    assert _defaults(tmp_path / "none", {"mlflow/__init__.py": ""}) == {}  # nothing found, nothing claimed

@@ -151,7 +151,7 @@ def test_a_rerun_from_the_cache_does_not_redraw_the_report(tmp_path: Path) -> No
 
 
 def test_the_report_room_imports_downward_only() -> None:
-    """document -> sections -> findings, sentences, methodology -> facts, inputs: nothing below the document
+    """document -> sections -> findings, sentences, methodology, claims -> facts, inputs: nothing below the document
     imports it, no section module imports the document, the facts and the inputs import no other report module
     but each other's leaves."""
     import ast
@@ -174,5 +174,6 @@ def test_the_report_room_imports_downward_only() -> None:
             assert "analysis.report.document" not in used or module == "analysis.report.document", module
     for leaf in ("analysis.report.facts", "analysis.report.inputs"):
         assert not {m for m in imports[leaf] if not m.startswith(("analysis.report.facts", "analysis.report.inputs"))}
-    for module in ("analysis.report.findings", "analysis.report.sentences", "analysis.report.methodology"):
+    for module in ("analysis.report.findings", "analysis.report.sentences", "analysis.report.methodology",
+                   "analysis.report.claims"):
         assert not {m for m in imports[module] if m.startswith(("analysis.report.sections", "analysis.report.writer"))}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from analysis.statistics.shares import wilson
 from tests.analysis.report.sample import read_facts, read_rows
+from tests.analysis.report.test_claims import recompute_claims
 
 
 def _share(n: int, of: int) -> tuple[int, int]:
@@ -243,6 +244,7 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
         out["RerunPythonSubstituted"] = (sum(r["python_used"].split(".")[:2] != r["python_requested"].split(".")[:2]
                                              for r in asked), len(asked))
         out["RerunSandbox"] = json.loads((results / "rerun.csv.provenance.json").read_text())["sandbox"]
+    out.update(recompute_claims(results))  # what MLflow does, with its releases (Label facts)
     return out
 
 
