@@ -133,14 +133,20 @@ def key_findings(facts: Facts) -> list[Finding]:
                        "{ReposURILocal:n} "
                        "({ReposURILocal:pct}) a local file or SQLite store, {ReposURIDatabricks:n} ({ReposURIDatabricks:pct}) Databricks, and "
                        "{ReposURIUnknown:n} ({ReposURIUnknown:pct}) a value computed at run time or read from the "
-                       "environment (a repository may do several); the others set none in the repository, so MLflow "
-                       "logs to a local ./mlruns folder unless MLFLOW_TRACKING_URI is set where they run."),
+                       "environment (a repository may do several); the others set none in the repository, so, unless "
+                       "MLFLOW_TRACKING_URI is set where they run, MLflow {DefaultStoreFileFrom} to "
+                       "{DefaultStoreFileUntil} logs to {DefaultStoreFileURI} (a FileStore) and MLflow "
+                       "{DefaultStoreSqliteFrom} to {DefaultStoreSqliteTo} (the newest read) logs to "
+                       "{DefaultStoreSqliteURI}, or to {DefaultStoreFileURI} when that folder already holds "
+                       "experiments; from MLflow {FileStoreGateFrom} on, a FileStore opens only with "
+                       "{FileStoreGateVariable}=true."),
         facts.sentence("{ReposStore} commit an experiment store to the repository ({NStores} stores holding "
                        "{NStoredRuns} runs; store files per run: {StoreBytesPerRun}); {RunsAbsArtifactURI} record an "
                        "absolute artifact location on the author's machine, which a clone elsewhere does not have."),
         facts.sentence("MLflow's own storage model, read from the source of {NReleasesRead} releases ({FirstRelease} "
                        "to {LastRelease}), grew from {SqlTablesFirst} to {SqlTablesLast} SQL tables, and the longest "
-                       "parameter value it accepts from {ParamLenFirst} ({ParamLenFirstRelease}) to {ParamLenLast}."),
+                       "parameter value it accepts from {ParamLenFirst} ({ParamLenFirstRelease}) to {ParamLenLast} (from "
+                       "{ParamLenLastFrom})."),
         _probe_storage_sentence(facts),
     )
     tracking = _keep(
@@ -161,13 +167,14 @@ def key_findings(facts: Facts) -> list[Finding]:
     )
     traceability = _keep(
         facts.sentence("{CodeVersionLinked} tie their runs to a code version (a valid MLproject, whose runs MLflow "
-                       "tags with the commit, or an explicit commit tag), {EnvLinked} to an environment and "
-                       "{DataLinked} to a dataset."),
+                       "{ProjectRunCommitFrom} to {ProjectRunCommitTo} tags with the commit, or an explicit commit "
+                       "tag), {EnvLinked} to an environment and {DataLinked} to a dataset."),
         facts.sentence("{MetricSitesReachable} are reachable from an MLproject entry point ({MetricSitesNoMLproject} "
                        "more are in repositories without an MLproject, where there is no entry point to reach them "
                        "from); {ReposOrphanLogging} log "
                        "from code that no entry point, script or notebook reaches, and {ReposImplicitRun} log outside "
-                       "any run in a file that starts none (MLflow then opens one itself)."),
+                       "any run in a file that starts none (MLflow {ImplicitRunFrom} to {ImplicitRunTo} then opens one "
+                       "itself)."),
         facts.sentence("In the committed stores, {RunsGitCommit} record a git commit, but only {CommitsInHistory} "
                        "name a commit of the mined repository's history; "
                        "{RunsSourceExists} name a source file that exists at the mined commit, and {RunsEntryPoint} "

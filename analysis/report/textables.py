@@ -30,6 +30,7 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
 TEXT_WIDTH = 481.0  # pt: the line of report.tex (A4, 2 cm margins), a little under 481.47
 TEXT_HEIGHT = 728.0  # pt: the page's text height, the line of a landscape page
 SIZES = {"small": 9.0, "footnotesize": 8.3}  # pt, in a 10pt document (8pt type is relatively wider)
+LAST_RESORT = {"scriptsize": 7.4}  # a table whose unbreakable pieces fit no other size: smaller type, in landscape
 NATURAL_SEP = 6.0  # \tabcolsep of a table whose cells fit as they are
 WRAPPED_SEP = 4.0  # \tabcolsep of a table with paragraph columns
 LONG_TABLE_ROWS = 35  # more rows than this: a longtable that breaks across pages
@@ -189,12 +190,14 @@ def layout(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Layout:
     smallest = [max([h, *(text_em(p) for r in rows for w in r[i].split() for p in pieces(w))])
                 for i, h in enumerate(named)]
     least = [max(s, min(b, COMFORT)) for s, b in zip(smallest, need)]
-    options = [(False, "small"), (False, "footnotesize"), (True, "small"), (True, "footnotesize")]
+    options = [(False, "small"), (False, "footnotesize"), (True, "small"), (True, "footnotesize"),
+               (True, "scriptsize")]
+    sizes = {**SIZES, **LAST_RESORT}
     for landscape, size in options:
         line = (TEXT_HEIGHT if landscape else TEXT_WIDTH) - 2 * n * WRAPPED_SEP
-        if sum(least) * SIZES[size] <= line:
+        if sum(least) * sizes[size] <= line:
             break
-    pt = SIZES[size]
+    pt = sizes[size]
     if sum(need) * pt <= line:  # every cell on one line; the names wrap as little as the room left allows
         widths = _share(line, [x * pt for x in natural], [x * pt for x in need])
     else:

@@ -12,7 +12,7 @@ from analysis.report.inputs import ReportInputs
 from analysis.report.methodology import add_threat_facts, threat_sentences
 from analysis.report.sentences import key_findings, kpi_table
 from analysis.report.writer import Doc, inline_html
-from analysis.statistics.clusters import ClusteredShare
+from analysis.statistics.clusters import ClusteredShare, from_cells
 from analysis.statistics.shares import REPORT_SHARE, ShareInterval
 
 
@@ -47,6 +47,24 @@ def cluster_rows(rows: list[tuple[str, ClusteredShare, str]]) -> pd.DataFrame:
                     "largest repository holds": f"{view.largest_units} of {view.n}" if view.n else "",
                     "without it": f"{int(view.k_without)} of {view.n_without}" if view.n_without else "",
                     "definition": definition})
+    return pd.DataFrame(out, columns=list(CLUSTER_TABLE_COLUMNS))
+
+
+def statistic_rows(stats: pd.DataFrame) -> pd.DataFrame:
+    """``store_statistics.csv``'s rows as the report shows them (``CLUSTER_TABLE_COLUMNS``): a share of
+    repositories with its Wilson interval, runs and metric histories with their cluster view."""
+    out = []
+    for row in stats.to_dict("records"):
+        view = from_cells(row)
+        measure = f"{row['statistic']} ({row['unit']})" if row.get("unit") else str(row["statistic"])
+        if view is not None:
+            out.append(cluster_rows([(measure, view, str(row["definition"]))]).iloc[0].to_dict())
+            out[-1]["share"] = row["share"]  # a ratio's value, not k/n rounded again
+            continue
+        out.append({"measure": measure, "n": row["numerator"], "of": row["denominator"], "share": row["share"],
+                    "ci_low": row["ci_low"], "ci_high": row["ci_high"], "interval": "wilson", "repositories": "",
+                    "median per repository": "", "largest repository holds": "", "without it": "",
+                    "definition": row["definition"]})
     return pd.DataFrame(out, columns=list(CLUSTER_TABLE_COLUMNS))
 
 

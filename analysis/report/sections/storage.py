@@ -9,7 +9,7 @@ from analysis.report import facts as F
 from analysis.report.claims import claim_links, claim_text
 from analysis.report.figures import storage_figure
 from analysis.report.findings import population_store_statistics
-from analysis.report.sections.drawing import Drawing, practice_rows
+from analysis.report.sections.drawing import Drawing, practice_rows, statistic_rows
 from analysis.versions import version_key
 
 
@@ -45,7 +45,7 @@ def storage(report: Drawing) -> None:
     default_store(report)
     stored = population_store_statistics(inputs)
     if len(stored):
-        doc.table(stored, "stored_runs.csv", "Experiment stores committed to the repositories (read as MLflow "
+        doc.table(statistic_rows(stored), "stored_runs.csv", "Experiment stores committed to the repositories (read as MLflow "
                   "reads them): storage, traceability of runs, runs left behind (share of denominator; 95% "
                   "Wilson over repositories, cluster bootstrap by repository over runs and metric histories, with "
                   "the largest repository's part; the report's population's rows of store_statistics.csv)",
