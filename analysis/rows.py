@@ -437,7 +437,8 @@ class StoreStatisticRow:
     ci_method: str  # wilson (repositories) | cluster bootstrap (units of repositories) | none (too few repositories)
     n_clusters: int | None  # units of repositories: repositories holding a unit, and the cluster view
     clusters_with_any: int | None
-    median_per_cluster: float | None
+    median_per_cluster: float | None  # none with fewer than 5 repositories: per_cluster lists them
+    per_cluster: str  # fewer than 5 repositories: each one's "owner/name k of n", '; '-joined
     largest_cluster: str
     largest_cluster_units: int | None
     numerator_without_largest: int | float | None

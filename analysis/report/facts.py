@@ -91,6 +91,8 @@ def clustered_text(view: ClusteredShare, noun: str, unit: str | None = None) -> 
         else f"over {view.n_clusters:,} repositories"
     if view.median is not None and view.n_clusters > 1:
         text += f", median {per_repo(view.median)} per repository"
+    elif view.listed and view.n_clusters > 1 and unit is None:
+        text += f" ({view.listed})"
     if view.low is None and view.n_clusters > 1:
         text += ", too few repositories for an interval"
     if view.concentrated:

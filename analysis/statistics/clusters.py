@@ -8,7 +8,8 @@ repository is the unit of sampling:
   ``SEED``, so every run gives the same bounds), the pooled ratio of each draw, and its 2.5th and
   97.5th percentiles; with fewer than ``MIN_CLUSTERS`` repositories there is no interval;
 - the **per-repository view**: how many repositories have any unit that counts (``with_any`` of
-  ``n_clusters``) and the median over repositories of their own share;
+  ``n_clusters``) and the median over repositories of their own share (with fewer than five
+  repositories, each one's count instead: ``listed``);
 - the **concentration**: the repository holding the most units, its share of the units, and the
   figure without it (the report says both where it holds over ``CONCENTRATED`` of the units).
 """
@@ -20,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from analysis.statistics.shares import FEWEST_FOR_QUANTILES
 
 DRAWS = 2000
 SEED = 20  # any fixed seed: the bounds are the same on every run
@@ -51,6 +54,7 @@ class ClusteredShare:
     largest_units: int
     k_without: float  # the pooled figure without the largest repository
     n_without: int
+    listed: str = ""  # fewer than FEWEST_FOR_QUANTILES repositories: each one's k of n, not a median
 
     @property
     def share(self) -> float:
@@ -93,12 +97,19 @@ def clustered(counts: Iterable[ClusterCount]) -> ClusteredShare:
     if len(parts) >= MIN_CLUSTERS:
         low, high = bootstrap_interval(k, n)
     largest = max(parts, key=lambda c: (c.n, c.k), default=None)  # ties: the first by name
-    median = float(np.median(k / n)) if parts else None
+    few = 0 < len(parts) < FEWEST_FOR_QUANTILES
+    median = float(np.median(k / n)) if parts and not few else None
+    listed = "; ".join(f"{c.cluster} {_count(c.k)} of {c.n:,}" for c in parts) if few else ""
     return ClusteredShare(
         k=int(total_k) if total_k.is_integer() else total_k, n=total_n, low=low, high=high, n_clusters=len(parts),
         with_any=int((k > 0).sum()), median=median, largest=largest.cluster if largest else "",
         largest_units=largest.n if largest else 0,
-        k_without=(total_k - largest.k) if largest else 0.0, n_without=(total_n - largest.n) if largest else 0)
+        k_without=(total_k - largest.k) if largest else 0.0, n_without=(total_n - largest.n) if largest else 0,
+        listed=listed)
+
+
+def _count(k: float) -> str:
+    return f"{int(k):,}" if float(k).is_integer() else f"{k:,.0f}"
 
 
 def by_cluster(clusters: Iterable[str], hits: Iterable[float]) -> list[ClusterCount]:
@@ -116,7 +127,7 @@ def from_totals(k: Mapping[str, float], n: Mapping[str, int]) -> list[ClusterCou
     return [ClusterCount(c, float(k.get(c, 0.0)), int(units)) for c, units in n.items()]
 
 
-CLUSTER_COLUMNS = ("ci_method", "n_clusters", "clusters_with_any", "median_per_cluster", "largest_cluster",
+CLUSTER_COLUMNS = ("ci_method", "n_clusters", "clusters_with_any", "median_per_cluster", "per_cluster", "largest_cluster",
                    "largest_cluster_units", "numerator_without_largest", "denominator_without_largest",
                    "share_without_largest")
 
@@ -127,7 +138,7 @@ def cluster_cells(share: ClusteredShare, digits: int = 4) -> dict[str, object]:
         return None if x is None or math.isnan(x) else round(x, digits)
 
     return {"ci_method": "cluster bootstrap" if share.low is not None else "none", "n_clusters": share.n_clusters,
-            "clusters_with_any": share.with_any, "median_per_cluster": r(share.median),
+            "clusters_with_any": share.with_any, "median_per_cluster": r(share.median), "per_cluster": share.listed,
             "largest_cluster": share.largest, "largest_cluster_units": share.largest_units,
             "numerator_without_largest": share.k_without if not float(share.k_without).is_integer()
             else int(share.k_without), "denominator_without_largest": share.n_without,
@@ -154,4 +165,4 @@ def from_cells(row: Mapping[str, object]) -> ClusteredShare | None:
         median=number("median_per_cluster"), largest=str(row.get("largest_cluster") or ""),
         largest_units=int(number("largest_cluster_units") or 0),
         k_without=int(k_without) if k_without.is_integer() else k_without,
-        n_without=int(number("denominator_without_largest") or 0))
+        n_without=int(number("denominator_without_largest") or 0), listed=str(row.get("per_cluster") or ""))

@@ -43,6 +43,9 @@ def test_too_few_repositories_give_no_interval() -> None:
     view = clustered(_corpus(3, 10, small=MIN_CLUSTERS - 2))
     assert view.n_clusters == MIN_CLUSTERS - 1 and view.low is None and view.high is None
     assert cluster_cells(view)["ci_method"] == "none"
+    # and no median of four values: each repository listed
+    assert view.median is None
+    assert view.listed == "big/one 3 of 10; small/0 1 of 10; small/1 1 of 10; small/2 1 of 10"
 
 
 def test_units_spread_evenly_are_not_concentrated() -> None:
