@@ -223,9 +223,9 @@ def analyze(
     reproducibility.csv, traceability.csv, practices.csv, api_usage.csv, api_co_usage.csv,
     mlflow_storage.csv, api_catalog.csv, the experiment stores repositories commit (stores.csv,
     stored_experiments.csv, stored_runs.csv, stored_params.csv, stored_metrics.csv, stored_tags.csv,
-    stored_inputs.csv) and their statistics (store_statistics.csv), each with a .provenance.json
-    sidecar, graphs/*.graphml, usage_graph.graphml and report/ (report.md, index.html,
-    findings.csv, figures). docs/outputs.md explains every column. Results are cached per file (content
+    stored_inputs.csv) and their statistics (store_statistics.csv), agreement.csv (where two
+    measures meet, unit by unit), each with a .provenance.json sidecar, graphs/*.graphml,
+    usage_graph.graphml and report/ (report.md, index.html, findings.csv, figures). docs/outputs.md explains every column. Results are cached per file (content
     hash) and per repository (commit) in --out/.cache.sqlite: an interrupted run keeps the
     repositories it finished, and a re-run over an unchanged corpus parses nothing.
 

@@ -448,6 +448,20 @@ class StoreStatisticRow:
 
 
 @dataclass(frozen=True)
+class AgreementRow:
+    """A row of ``agreement.csv``: one unit where two measures of one thing meet, what each says, whether they agree."""
+
+    pair: str  # code version | parameters (the report adds readiness, from rerun.csv)
+    repo: str
+    unit: str  # the repository, or a parameter key of an entry point (``MLproject:main:alpha``)
+    measure_a: str  # yes | no: from the code | declared by the entry point | ready
+    measure_b: str  # yes | no | unknown: from the committed runs | logged by the code it runs | re-ran
+    agree: bool | str  # '' when the two cannot be compared
+    category: str  # both yes | both no | code only | runs only; declared and logged | declared only | ...
+    note: str  # what each measure rests on
+
+
+@dataclass(frozen=True)
 class Catalog:
     """The API catalog with the lookups the call-site pass needs."""
 

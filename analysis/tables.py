@@ -221,13 +221,14 @@ def table_frame(path: Path, row_type: type) -> pd.DataFrame:
 
 
 # the statistics tables, computed from the row tables above (``analysis.statistics``; api_co_usage from the usage graph)
-from analysis.rows import ApiCoUsageRow, ApiUsageRow, PracticeRow, StoreStatisticRow  # noqa: E402
+from analysis.rows import AgreementRow, ApiCoUsageRow, ApiUsageRow, PracticeRow, StoreStatisticRow  # noqa: E402
 
 STATISTICS: dict[str, Table] = {
     "practices": Table("practices.csv", PracticeRow),
     "api_usage": Table("api_usage.csv", ApiUsageRow),
     "api_co_usage": Table("api_co_usage.csv", ApiCoUsageRow),
     "store_statistics": Table("store_statistics.csv", StoreStatisticRow),
+    "agreement": Table("agreement.csv", AgreementRow),
 }
 
 

@@ -377,14 +377,14 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
         # The statistics (pandas) are computed from the tables just written: by the report's process
         # when there is one (pandas is imported there already).
         if drawer is not None:
-            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov)
+            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov, out / "graphs")
             owing.append(drawer)
         try:
             if owing:
                 owing.pop().wait_statistics()
             else:
                 from analysis.statistics.community import write_statistics  # pandas: only here, in the driver
-                write_statistics(stage, manifest, catalog.latest, analyzed, prov)
+                write_statistics(stage, manifest, catalog.latest, analyzed, prov, out / "graphs")
         except OSError as err:
             current = str(err.filename)  # the table's name, wherever it was written
             raise

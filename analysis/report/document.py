@@ -28,6 +28,7 @@ from analysis.report.facts import facts_frame
 from analysis.report.inputs import ReportInputs
 from analysis.report.latex import write_latex
 from analysis.report.rendering import FigureRenderer
+from analysis.report.sections.agreement import agreement
 from analysis.report.sections.drawing import Drawing
 from analysis.report.sections.methods import (
     appendix,
@@ -69,7 +70,8 @@ def _write(report: Drawing) -> None:
     doc.items(["[Key findings](#sec-key-findings)", "[The proposal's KPIs](#sec-kpis)",
                "[1. Storage](#sec-1-storage)", "[2. Tracking](#sec-2-tracking)",
                "[3. Traceability](#sec-3-traceability)", "[4. Reproducibility](#sec-4-reproducibility)",
-               "[Practices per population](#sec-populations)", "[5. Methodology](#sec-5-methodology)", "[6. Threats to validity](#sec-6-threats-to-validity)",
+               "[Practices per population](#sec-populations)", "[Agreement: where two measures meet](#sec-agreement)",
+               "[5. Methodology](#sec-5-methodology)", "[6. Threats to validity](#sec-6-threats-to-validity)",
                "[7. Published baselines](#sec-7-published-baselines)", "[Appendix](#sec-appendix)"])
     key_findings_section(report)
     kpi_section(report)
@@ -78,6 +80,7 @@ def _write(report: Drawing) -> None:
     traceability(report)
     reproducibility(report)
     populations(report)
+    agreement(report)
     methodology(report)
     validity(report)
     baselines(report)
@@ -142,7 +145,7 @@ def build_report(results: Path, all_repos: bool = False, *, corpus: Path | None 
 REPORT_INPUTS = ("practices.csv", "api_usage.csv", "api_catalog.csv", "reproducibility.csv", "traceability.csv",
                  "populations.csv", "mlflow_storage.csv", "tracking_uris.csv", "files.csv", "problems.csv", "store_statistics.csv",
                  "stores.csv", "stored_runs.csv", "stored_params.csv", "stored_metrics.csv", "mlprojects.csv", "entry_points.csv",
-                 "parameters.csv", "integrations.csv", "call_sites.csv", "dependencies.csv")
+                 "parameters.csv", "integrations.csv", "call_sites.csv", "dependencies.csv", "agreement.csv")
 # Inputs the report reads only some columns of: the others (files.csv's `cached`, which a re-run
 # from the cache flips) must not make it redraw.
 REPORT_INPUT_COLUMNS = {"files.csv": ("repo", "path", "kind", "status", "reason"),

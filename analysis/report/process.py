@@ -59,10 +59,11 @@ class ReportProcess:
         self._drawing = False
 
     def start_statistics(self, tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],
-                         provenance: Mapping[str, Any]) -> None:
-        """Start ``statistics.write_statistics`` of the row tables in ``tables``; ``wait_statistics``
-        waits for it."""
-        self._send({"statistics": [str(tables), str(manifest), latest, list(analyzed), dict(provenance)]})
+                         provenance: Mapping[str, Any], graphs: Path | None = None) -> None:
+        """Start ``statistics.write_statistics`` of the row tables in ``tables`` (and the graphs in
+        ``graphs``); ``wait_statistics`` waits for it."""
+        self._send({"statistics": [str(tables), str(manifest), latest, list(analyzed), dict(provenance),
+                                   None if graphs is None else str(graphs)]})
 
     def wait_statistics(self) -> None:
         """Wait for the statistics started; raise the ``OSError`` of a table it could not write (its
@@ -147,8 +148,9 @@ def _serve() -> None:
         error: dict[str, Any] | None = None
         try:
             if "statistics" in request:
-                tables, manifest, latest, analyzed, provenance = request["statistics"]
-                write_statistics(Path(tables), Path(manifest), latest, analyzed, provenance)
+                tables, manifest, latest, analyzed, provenance, graphs = request["statistics"]
+                write_statistics(Path(tables), Path(manifest), latest, analyzed, provenance,
+                                 None if graphs is None else Path(graphs))
             else:
                 from analysis.report.document import FigureRenderer, build_report
                 build_report(Path(request["report"]), renderer=FigureRenderer(RENDER_JOBS))

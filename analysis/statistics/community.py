@@ -230,22 +230,29 @@ STATISTICS_FROM = {
     "api_usage.csv": _COMMUNITY_FROM,
     "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv", "stored_metrics.csv",
                              "populations.csv"),
+    "agreement.csv": ("traceability.csv", "stored_runs.csv", "mlprojects.csv", "entry_points.csv", "parameters.csv",
+                      "call_sites.csv", "graphs/"),
 }
 
 
 def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],
-                     provenance: Mapping[str, Any]) -> None:
+                     provenance: Mapping[str, Any], graphs: Path | None = None) -> None:
     """Write the tables of ``STATISTICS_FROM`` into ``tables``, each with its provenance, from the row
     tables written there (``analyze`` calls it on its staging folder; the report's process, which
-    has pandas imported already, may do it for it). ``analyzed``: the repositories a pass did not
-    fail on (each has its reproducibility.csv row, which the ``populations`` are read from). An
-    ``OSError`` writing a table names it (``filename``: its name)."""
+    has pandas imported already, may do it for it) and the traceability graphs in ``graphs``
+    (default: ``tables/graphs``). ``analyzed``: the repositories a pass did not fail on (each has
+    its reproducibility.csv row, which the ``populations`` are read from). An ``OSError`` writing a
+    table names it (``filename``: its name)."""
+    from analysis.statistics.agreement import agreement_table
     from analysis.statistics.stores import store_statistics_by_population
 
     frames = read_frames(tables, manifest)
     practices_frame, usage, groups = community_statistics(frames, latest, analyzed)
     stores = store_statistics_by_population(groups, frames.stores, frames.runs, frames.params, frames.metrics)
-    written = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores}
+    agreement = agreement_table(tables, tables / "graphs" if graphs is None else graphs, analyzed, frames.calls,
+                                frames.runs)
+    written = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores,
+               "agreement.csv": agreement}
     for name, frame in written.items():
         try:
             write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))

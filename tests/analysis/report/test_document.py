@@ -27,7 +27,8 @@ def test_markdown_has_findings_first_then_every_section(report_dir: Path) -> Non
                         "2. Tracking: which logging APIs projects use, and how",
                         "3. Traceability: can a run be traced to its code, parameters, data, environment and model",
                         "4. Reproducibility: how likely a project is to re-run",
-                        "Practices per population: teaching, library, application", "5. Methodology",
+                        "Practices per population: teaching, library, application", "Agreement: where two measures meet",
+                        "5. Methodology",
                         "6. Threats to validity", "7. Published baselines (other studies, not this corpus)", "Appendix"]
     assert re.findall(r"^### (.+)$", md, flags=re.MULTILINE)[:4] == [
         "Storage: what is stored, how and where", "Tracking: how metrics and parameters are logged",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -118,8 +119,9 @@ def _with_stores(out: Path, to: Path) -> Path:
     from analysis.tables import TABLES
 
     to.mkdir(parents=True)
-    for name in {n for names in STATISTICS_FROM.values() for n in names} - {"manifest.csv"}:
+    for name in {n for names in STATISTICS_FROM.values() for n in names} - {"manifest.csv", "graphs/"}:
         (to / name).write_bytes((out / name).read_bytes())
+    shutil.copytree(out / "graphs", to / "graphs")
 
     def table(key: str, rows: list[dict[str, object]]) -> None:
         columns = TABLES[key].columns
@@ -162,7 +164,7 @@ def test_the_report_process_writes_the_statistics_this_process_writes(out: Path,
     write_statistics(here, manifest, "2.9.0", analyzed, provenance)
     drawer = ReportProcess()
     try:
-        drawer.start_statistics(there, manifest, "2.9.0", analyzed, provenance)
+        drawer.start_statistics(there, manifest, "2.9.0", analyzed, provenance, there / "graphs")
         drawer.wait_statistics()
     finally:
         drawer.close()
@@ -175,6 +177,18 @@ def test_the_report_process_writes_the_statistics_this_process_writes(out: Path,
     assert stats["bytes per metric point (FileStore)"]["share"] == "40.0"
     assert stats["runs whose params all match the MLproject"]["numerator"] == "0"
     assert (stats["runs left FAILED"]["numerator"], stats["runs left FAILED"]["denominator"]) == ("1", "3")
+    agreement = {(r["pair"], r["repo"], r["unit"]): r for r in _read(here / "agreement.csv")}
+    # orig: a valid MLproject, and 1 of its 2 runs records a commit; auto: neither
+    assert agreement[("code version", "orig", "orig")]["category"] == "both yes"
+    assert agreement[("code version", "auto", "auto")]["category"] == "both no"
+    assert agreement[("parameters", "orig", "MLproject:main:a")]["category"] == "logged only"  # graphs read
+
+
+def test_agreement_reads_the_graphs_analyze_wrote(out: Path) -> None:
+    """``analyze`` writes the statistics in a staging folder: the graphs are found where they were written."""
+    rows = [r for r in _read(out / "agreement.csv") if r["pair"] == "parameters"]
+    assert [(r["repo"], r["unit"], r["category"], r["note"]) for r in rows] == [
+        (repo, "MLproject:main:a", "logged only", "logged at train.py:2, not declared") for repo in ("copy", "orig")]
 
 
 def test_a_statistics_table_that_cannot_be_written_is_named(out: Path, tmp_path: Path) -> None:
