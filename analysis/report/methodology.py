@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.report.facts import RERUN_COMMAND, T_FUNNEL, Facts, Label, Number, Sentence, Share, not_measured
 from analysis.report.inputs import ReportInputs, read_json
+from analysis.statistics.clusters import by_cluster, clustered
 from analysis.tables import TRUE
 from analysis.versions import version_key
 from miner import __version__
@@ -248,15 +249,20 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
     if "status" in files:
         unparsed = unparsed_files(inputs)
         code = files[files["kind"].isin(["python", "notebook"])]
-        facts.add(Share("FilesNotParsed", len(unparsed), len(code), "Python files and notebooks", "files.csv", T_FILES,
+        # files cluster in repositories: a bootstrap over them, and the largest repository's part
+        hit = set(zip(unparsed["repo"], unparsed["path"])) if len(unparsed) else set()
+        view = clustered(by_cluster(code["repo"], [(r, p) in hit for r, p in zip(code["repo"], code["path"])]))
+        facts.add(Share("FilesNotParsed", int(view.k), view.n, "Python files and notebooks", "files.csv", T_FILES,
                         "files.csv python/notebook rows with status problem or skipped or read in part, and "
                         "notebooks with a cell that did not parse (problems.csv stage parse), over every "
-                        "python/notebook row"))
+                        "python/notebook row; files cluster in repositories: a bootstrap over them",
+                        interval=view.low is not None, cluster=view))
         known = unparsed[unparsed["mentions_mlflow"] != ""]
         if len(known):
-            facts.add(Share("FilesNotParsedMlflow", int((known["mentions_mlflow"] == "yes").sum()), len(known), "files",
+            mentions = clustered(by_cluster(known["repo"], known["mentions_mlflow"] == "yes"))
+            facts.add(Share("FilesNotParsedMlflow", int(mentions.k), mentions.n, "files",
                             "files.csv", T_FILES, "of the files not (wholly) parsed and found in the corpus, those "
-                            "whose text mentions mlflow"))
+                            "whose text mentions mlflow", interval=mentions.low is not None, cluster=mentions))
     problems = inputs.table("problems.csv")
     if "stage" in problems:
         facts.add(Number("FilesNotFetched", int((problems["stage"] == "mine").sum()), "", "problems.csv", T_PROBLEMS,

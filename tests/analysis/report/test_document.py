@@ -48,7 +48,8 @@ def test_markdown_has_findings_first_then_every_section(report_dir: Path) -> Non
 
 def test_the_populations_section_lists_the_table_of_contents_entry_and_both_tables(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
-    assert "- [Practices per population](#sec-populations)\n- [5. Methodology](#sec-5-methodology)" in md
+    assert ("- [Practices per population](#sec-populations)\n- [Agreement: where two measures meet](#sec-agreement)\n"
+            "- [5. Methodology](#sec-5-methodology)") in md
     section = md[md.index('<a id="sec-populations"></a>'):md.index('<a id="sec-5-methodology"></a>')]
     assert "| teaching | 1/3 (33%) | course-word 1 | carol/mlflow-tutorial |" in section
     assert "| application | 2/3 (67%) | otherwise 2 | alice/project, bob/server |" in section
