@@ -31,7 +31,7 @@ from analysis.report.facts import (
     backend_name,
 )
 from analysis.report.inputs import ReportInputs
-from analysis.statistics.clusters import clustered, from_cells, from_totals
+from analysis.statistics.clusters import by_cluster, clustered, from_cells, from_totals
 from analysis.statistics.shares import FEWEST_FOR_QUANTILES
 from analysis.versions import version_key
 
@@ -342,17 +342,21 @@ def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:
         params = _in(inputs.table("parameters.csv"), inputs.population)
         keys = ["repo", "mlproject_path", "entry_point"]
         required = set(map(tuple, params.loc[params["required"].astype(bool), keys].to_numpy())) if len(params) else set()
-        free = sum(1 for key in map(tuple, entry_points[keys].to_numpy()) if key not in required)
-        facts.add(Share("EntryPointsNoArgs", free, len(entry_points), "entry points", "parameters.csv",
+        free = [key not in required for key in map(tuple, entry_points[keys].to_numpy())]
+        view = clustered(by_cluster(entry_points["repo"], free))
+        facts.add(Share("EntryPointsNoArgs", int(view.k), view.n, "entry points", "parameters.csv",
                         T_ENTRY_POINTS, "entry points (entry_points.csv) with no parameter required = true in "
-                        "parameters.csv: they run without arguments"))
+                        "parameters.csv: they run without arguments; entry points cluster in repositories: a "
+                        "bootstrap over them", interval=view.low is not None, cluster=view))
     mlprojects = _in(inputs.table("mlprojects.csv"), inputs.population)
     if "env_type" in mlprojects:
         docker = mlprojects[mlprojects["env_type"] == "docker_env"]
         if len(docker):
-            facts.add(Share("DockerDigest", int((docker["docker_pinned"] == "digest").sum()), len(docker),
-                            "docker_env MLprojects", "mlprojects.csv", T_ENTRY_POINTS,
-                            "mlprojects.csv rows of env_type docker_env whose image is pinned by digest"))
+            view = clustered(by_cluster(docker["repo"], docker["docker_pinned"] == "digest"))
+            facts.add(Share("DockerDigest", int(view.k), view.n, "docker_env MLprojects", "mlprojects.csv",
+                            T_ENTRY_POINTS, "mlprojects.csv rows of env_type docker_env whose image is pinned by "
+                            "digest (MLprojects cluster in repositories)", interval=view.low is not None,
+                            cluster=view))
     _rerun_facts(facts, inputs)
 
 
@@ -376,8 +380,12 @@ def _rerun_facts(facts: Facts, inputs: ReportInputs) -> None:
                              ("ran given built", "RerunRanGivenBuilt", "targets built")):
         row = rates[rates["rate"] == rate]
         if len(row) == 1:  # a rate over no target is kept: it says it was not measured
-            facts.add(Share(name, int(row.iloc[0]["n"]), int(row.iloc[0]["n_eligible"]), noun, "rerun.csv", T_RERUN,
-                            f"rerun rate '{rate}' (analysis/rerun/statistics.py): {row.iloc[0]['definition']}"))
+            cells = row.iloc[0].to_dict()
+            view = from_cells({**cells, "numerator": cells["n"], "denominator": cells["n_eligible"]})
+            facts.add(Share(name, int(cells["n"]), int(cells["n_eligible"]), noun, "rerun.csv", T_RERUN,
+                            f"rerun rate '{rate}' (analysis/rerun/statistics.py; targets cluster in repositories: a "
+                            f"bootstrap over them): {cells['definition']}",
+                            interval=view is None or view.low is not None, cluster=view))
     rerun = inputs.rerun_table()
     ran = rerun["status"] == "succeeded"
     if int(ran.sum()):

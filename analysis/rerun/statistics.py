@@ -27,10 +27,11 @@ import pandas as pd
 
 from analysis.rerun.ftypes import RerunRow
 from analysis.rows import ReproducibilityRow
+from analysis.statistics.clusters import CLUSTER_COLUMNS, by_cluster, cluster_cells, clustered
 from analysis.statistics.shares import FEWEST_FOR_QUANTILES, RERUN_RATE, ShareInterval
 from analysis.tables import typed_frame
 
-RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", "definition")
+RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", *CLUSTER_COLUMNS, "definition")
 BANDS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))
 SUMMARY_COLUMNS = ("section", "name", "n", "n_eligible", "share", "ci_low", "ci_high", "value", "definition")
 
@@ -47,9 +48,12 @@ class RerunStatistics:
     n_repos_scored: int
 
 
-def _rate(name: str, hits: pd.Series, eligible: pd.Series, definition: str) -> dict[str, object]:
-    share = ShareInterval(int((hits & eligible).sum()), int(eligible.sum()))
-    return {"rate": name, **share.cells(RERUN_RATE, digits=None), "definition": definition}
+def _rate(name: str, hits: pd.Series, eligible: pd.Series, definition: str, repos: pd.Series) -> dict[str, object]:
+    """A rate over targets, which cluster in repositories (one may hold dozens of entry points): the
+    cluster bootstrap by repository of ``analysis.statistics.clusters`` and the largest repository's part."""
+    view = clustered(by_cluster(repos[eligible], (hits & eligible)[eligible].astype(int)))
+    return {"rate": name, "n": int(view.k), "n_eligible": view.n, "share": view.share, "ci_low": view.low,
+            "ci_high": view.high, **cluster_cells(view), "definition": definition}
 
 
 def auc(scores: list[float], outcomes: list[bool]) -> float | None:
@@ -70,19 +74,20 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     # an environment to build: one declared (python_env, conda_env) whose build was tried; a target without one
     # (MLflow's bare environment) builds nothing, and one refused before its build (docker, a missing value) was not tried
     buildable = rerun["env_kind"].isin(["python_env", "conda_env"]) & (rerun["env_build"] != "")
+    repos = rerun["repo"]
     ran = rerun["status"] == "succeeded"
     same = rerun["metrics_equal"].eq(True)
     compared = ran & (same | rerun["metrics_equal"].eq(False))  # None: nothing to compare with
     close = rerun["metrics_close"].eq(True)
     rates = pd.DataFrame([
         _rate("built", built, buildable, "environment built / targets with an environment to build (python_env "
-              "or conda_env) whose build was tried"),
-        _rate("ran", ran, every, "run succeeded (exit status 0) / targets"),
-        _rate("ran given built", ran, built, "run succeeded / targets whose environment was built"),
+              "or conda_env) whose build was tried", repos),
+        _rate("ran", ran, every, "run succeeded (exit status 0) / targets", repos),
+        _rate("ran given built", ran, built, "run succeeded / targets whose environment was built", repos),
         _rate("same given compared", same, compared,
-              "metrics equal / succeeded targets with a committed run that has metrics"),
+              "metrics equal / succeeded targets with a committed run that has metrics", repos),
         _rate("close given compared", close, compared,
-              "metrics within 1% / succeeded targets with a committed run that has metrics"),
+              "metrics within 1% / succeeded targets with a committed run that has metrics", repos),
     ], columns=list(RATE_COLUMNS))
     failures = (rerun[rerun["status"] != "succeeded"].groupby(["status", "failure_class"]).size()
                 .rename("n").reset_index().sort_values(["n", "status", "failure_class"], ascending=[False, True, True]))

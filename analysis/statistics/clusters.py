@@ -67,8 +67,9 @@ class ClusteredShare:
 
     @property
     def concentrated(self) -> bool:
-        """One repository holds more than ``CONCENTRATED`` of the units (and there are others)."""
-        return self.n_clusters > 1 and self.largest_share > CONCENTRATED
+        """One repository holds more than ``CONCENTRATED`` of the units, among three or more (of two, one always
+        holds half: each is listed instead)."""
+        return self.n_clusters > 2 and self.largest_share > CONCENTRATED
 
     @property
     def share_without(self) -> float:

@@ -29,13 +29,14 @@ def share_rows(rows: list[tuple[str, int, int, str]], interval: bool = True) -> 
 
 
 CLUSTER_TABLE_COLUMNS = ("measure", "n", "of", "share", "ci_low", "ci_high", "interval", "repositories",
-                         "median per repository", "largest repository holds", "without it", "definition")
+                         "per repository", "largest repository holds", "without it", "definition")
 
 
 def cluster_rows(rows: list[tuple[str, ClusteredShare, str]]) -> pd.DataFrame:
     """A table of (measure, clustered share, definition) rows over units clustering in repositories (call sites,
     runs): the share with its cluster bootstrap interval (``analysis.statistics.clusters``), the repositories
-    where it counts, the median of their own shares, and the largest repository's part with the share without it."""
+    where it counts, the median of their own shares (each one's count with fewer than five), and the largest
+    repository's part with the share without it."""
     out = []
     for measure, view, definition in rows:
         out.append({"measure": measure, "n": view.k, "of": view.n, "share": round(view.share, 4),
@@ -43,7 +44,7 @@ def cluster_rows(rows: list[tuple[str, ClusteredShare, str]]) -> pd.DataFrame:
                     "ci_high": "" if view.high is None else round(view.high, 4),
                     "interval": "cluster bootstrap" if view.low is not None else "none (fewer than 5 repositories)",
                     "repositories": f"{view.with_any} of {view.n_clusters}",
-                    "median per repository": "" if view.median is None else round(view.median, 4),
+                    "per repository": view.listed if view.median is None else f"median {round(view.median, 4)}",
                     "largest repository holds": f"{view.largest_units} of {view.n}" if view.n else "",
                     "without it": f"{int(view.k_without)} of {view.n_without}" if view.n_without else "",
                     "definition": definition})
@@ -63,7 +64,7 @@ def statistic_rows(stats: pd.DataFrame) -> pd.DataFrame:
             continue
         out.append({"measure": measure, "n": row["numerator"], "of": row["denominator"], "share": row["share"],
                     "ci_low": row["ci_low"], "ci_high": row["ci_high"], "interval": "wilson", "repositories": "",
-                    "median per repository": "", "largest repository holds": "", "without it": "",
+                    "per repository": "", "largest repository holds": "", "without it": "",
                     "definition": row["definition"]})
     return pd.DataFrame(out, columns=list(CLUSTER_TABLE_COLUMNS))
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from analysis.report import facts as F
-from analysis.report.sections.drawing import Drawing
+from analysis.report.sections.drawing import Drawing, cluster_rows
+from analysis.statistics.clusters import from_cells
 
 
 def rerun(report: Drawing) -> None:
@@ -17,8 +18,11 @@ def rerun(report: Drawing) -> None:
     repro = report.inputs.table("reproducibility.csv")
     stats = rerun_statistics(rerun, repro if len(repro) else None)
     doc = report.doc
-    doc.table(stats.rates, "rerun.csv", "Re-runs: rates over targets (entry points), 95% Wilson", anchor=F.T_RERUN,
-              collapse=False)
+    rates = cluster_rows([(str(r["rate"]), view, str(r["definition"])) for r in stats.rates.to_dict("records")
+                          if (view := from_cells({**r, "numerator": r["n"], "denominator": r["n_eligible"]}))])
+    doc.table(rates, "rerun.csv", "Re-runs: rates over targets (entry points), which cluster in repositories: 95% "
+              "cluster bootstrap by repository (none with fewer than 5), the repositories, the largest one's part",
+              anchor=F.T_RERUN, collapse=False)
     doc.table(stats.failures, "rerun.csv", "Re-runs: what stopped the targets that did not succeed")
     if stats.times["total_seconds"].notna().any():
         doc.table(stats.times.round(1), "rerun.csv", "Re-runs: seconds of the targets that succeeded (build: "

@@ -51,14 +51,17 @@ def test_probe_and_rerun_rows_fill_their_sections(measured: Path) -> None:
             "integrity checks, 1 lost, duplicated or could not read data") in md
     assert "| disk | bytes per run | B | file | 7000 | 5000 |" in md  # capacity: one column per release
     assert "| efficiency | file | search_runs at 100 runs, MLflow 3.18.0 | 50.0 ms (2.5x SQLite's) |" in md  # summarize
-    assert ("Re-run in a sandbox, 2 of 3 targets with an environment to build (67%, 21-94%) had their environment "
-            "built, 1 of 4 entry points re-run (25%, 5-70%) ran to the end, and of the re-runs with committed metrics "
-            "to compare, 1 of 1 gave them (100%, 21-100%); the successful re-runs took 60.0 s (build and run; too few "
-            "for a median).") in md
+    # targets cluster in repositories; four are too few for an interval: each repository's count instead
+    assert ("Re-run in a sandbox, 2 of 3 targets with an environment to build (67%; in 2 of 3 repositories "
+            "(alice/project 1 of 1; carol/mlflow-tutorial 1 of 1; erin/pins 0 of 1), too few repositories for an "
+            "interval) had their environment built, 1 of 4 entry points re-run (25%; in 1 of 4 repositories") in md
+    assert ("ran to the end, and of the re-runs with committed metrics to compare, 1 of 1 gave them (100%); the "
+            "successful re-runs took 60.0 s (build and run; too few for a median).") in md
     assert "| ease of re-running | entry points re-run that ran, given their environment was built | 1 of 2 targets " \
-           "built (50%, 9-91%) | re-run |" in md
+           "built (50%; in 1 of 2 repositories (alice/project 1 of 1; carol/mlflow-tutorial 0 of 1), too few " \
+           "repositories for an interval) | re-run |" in md
     assert "**re-run conditions**: Re-runs were sandboxed (bubblewrap)" in md and "1 of 2 targets asking" in md
-    assert "| built | 2 | 3 | 0.6667 |" in md  # the re-run rates table (analysis/rerun/statistics.py)
+    assert "| built | 2 | 3 | 0.6667 |  |  | none (fewer than 5 repositories) |" in md  # the re-run rates table
     assert "[probe.csv](../probe/probe.csv)" in md and "[rerun.csv](../rerun.csv)" in md
 
 

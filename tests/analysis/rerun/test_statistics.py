@@ -32,7 +32,9 @@ def test_statistics_rates_failures_and_readiness() -> None:
     assert (rates.loc["same given compared", "n"], rates.loc["same given compared", "n_eligible"]) == (1, 1)
     assert "same results" not in rates.index  # over every target it would count those never compared
     assert rates.loc["ran given built", "n_eligible"] == 3
-    assert 0 < rates.loc["ran", "ci_low"] < 1 / 5 < rates.loc["ran", "ci_high"] < 1
+    # five repositories of one target each: a bootstrap over repositories
+    assert rates.loc["ran", "ci_method"] == "cluster bootstrap" and rates.loc["ran", "n_clusters"] == 5
+    assert 0 <= rates.loc["ran", "ci_low"] < 1 / 5 < rates.loc["ran", "ci_high"] <= 1
     assert set(zip(stats.failures["status"], stats.failures["failure_class"])) == {
         ("failed", "ModuleNotFoundError"), ("not-attempted", "env build"), ("failed", "x"), ("not-attempted", "docker")}
     assert stats.auc == 1.0
@@ -65,3 +67,15 @@ def test_rerun_csv_read_typed_gives_the_statistics_of_its_rows(tmp_path: Path) -
     text = pd.read_csv(tmp_path / "rerun.csv", dtype=str, keep_default_na=False)
     pd.testing.assert_frame_equal(rerun_statistics(text).rates, typed.rates)
     pd.testing.assert_frame_equal(rerun_statistics(text).times, typed.times)
+
+
+def test_a_repository_holding_most_targets_is_told_with_the_rate_without_it() -> None:
+    """maelstrom-like: one repository with 20 entry points that all fail, five with one that runs."""
+    rows = [RerunRow("big/one", "MLproject", f"ep{i}", env_kind="python_env", env_build="ok", status="failed",
+                     failure_class="x") for i in range(20)]
+    rows += [RerunRow(f"small/{i}", "MLproject", "main", env_kind="python_env", env_build="ok", status="succeeded",
+                      build_seconds=1.0, run_seconds=1.0) for i in range(5)]
+    ran = rerun_statistics(pd.DataFrame([vars(r) for r in rows])).rates.set_index("rate").loc["ran"]
+    assert (ran["n"], ran["n_eligible"], ran["largest_cluster"], ran["largest_cluster_units"]) == (5, 25, "big/one", 20)
+    assert (ran["numerator_without_largest"], ran["denominator_without_largest"], ran["share_without_largest"]) == (5, 5, 1.0)
+    assert ran["ci_high"] - ran["ci_low"] > 0.5  # six repositories, not 25 independent targets
