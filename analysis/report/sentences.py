@@ -117,9 +117,9 @@ def _reproducibility_key(facts: Facts) -> tuple[Sentence, ...]:
                    + (f", and {ran} ran to the end in a sandbox." if ran else "."))
     return _keep(_meaning(meaning),
                  _first(facts.sentence("{ReposMLproject} ship an MLproject; {PinAll} pin every dependency exactly; "
-                                       "{RerunRan} ran to the end."),
+                                       "{RerunRan:short} ran to the end."),
                         facts.sentence("{ReposMLproject} ship an MLproject; {PinAll} pin every dependency exactly; "
-                                       "{EntryPointsNoArgs} run without arguments.")))
+                                       "{EntryPointsNoArgs:short} run without arguments.")))
 
 
 def key_findings(facts: Facts) -> list[Finding]:

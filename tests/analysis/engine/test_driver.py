@@ -269,7 +269,10 @@ def test_a_repository_a_pass_fails_on_is_a_problem_row_and_is_retried(
     assert problems[0]["reason"] == "repository not analyzed: RecursionError: maximum recursion depth exceeded"
     assert {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"r"}  # the other one is whole
     # left out of the statistics' populations, not counted as a repository that logs nothing
-    assert {p["n_eligible"] for p in read_csv(tmp_path / "o" / "practices.csv") if p["practice"] == "logs params"} == {"1"}
+    eligible = {p["population"]: p["n_eligible"] for p in read_csv(tmp_path / "o" / "practices.csv")
+                if p["practice"] == "logs params"}
+    assert (eligible["one-per-family"], eligible["all"]) == ("1", "1")
+    assert sum(int(eligible[k]) for k in ("teaching", "library", "application")) == 1  # a partition of the one
     monkeypatch.setattr(engine_module, "build_graph", real)
     again = analyze(settings)  # the failure was not cached: the repository is analyzed this time
     assert again.failed == () and {c["repo"] for c in read_csv(tmp_path / "o" / "call_sites.csv")} == {"bad", "r"}
