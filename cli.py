@@ -220,7 +220,8 @@ def analyze(
     Writes into --out: call_sites.csv, integrations.csv, tracking_uris.csv, files.csv (every file and
     what became of it), problems.csv (every file that could not be read or parsed, with its line),
     mlprojects.csv, entry_points.csv, parameters.csv, environments.csv, dependencies.csv,
-    reproducibility.csv, traceability.csv, practices.csv, api_usage.csv, api_co_usage.csv,
+    reproducibility.csv, traceability.csv, populations.csv (teaching, library or application),
+    practices.csv (per population), api_usage.csv, api_co_usage.csv,
     mlflow_storage.csv, api_catalog.csv, the experiment stores repositories commit (stores.csv,
     stored_experiments.csv, stored_runs.csv, stored_params.csv, stored_metrics.csv, stored_tags.csv,
     stored_inputs.csv) and their statistics (store_statistics.csv), agreement.csv (where two
