@@ -24,7 +24,8 @@ from importlib import resources
 from pathlib import Path
 
 from analysis.ftypes import CLIENT_API, is_mlflow
-from analysis.reading.astscan import ast_dotted, parse
+from analysis.reading.astscan import ast_dotted
+from analysis.releases.source import release_tree
 from analysis.reading.imports import imported_names
 from analysis.rows import Catalog, CatalogRow
 from analysis.versions import version_key
@@ -95,13 +96,7 @@ class _ModuleIndex:
     def tree(self, module: str) -> ast.Module | None:
         if module not in self._cache:
             path = _module_file(self.root, module)
-            tree = None
-            if path is not None:
-                try:
-                    tree = parse(path.read_bytes())
-                except (SyntaxError, ValueError) as err:
-                    log.warning("%s: cannot parse: %s", path, err)
-            self._cache[module] = tree
+            self._cache[module] = release_tree(path) if path is not None else None
         return self._cache[module]
 
     def is_module(self, dotted: str) -> bool:

@@ -21,20 +21,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from analysis.reading.astscan import parse
+from analysis.releases.source import release_tree
 
 TRACKING_MODULES = ("tracking/_tracking_service/utils.py", "tracking/utils.py")
 CONSTANT_MODULES = ("store/tracking/__init__.py", "store/__init__.py")
 FILE_STORES = ("store/tracking/file_store.py", "store/file_store.py")
 # calls that only turn a path into an absolute path or a file: URI
 _PATH_WRAPPERS = frozenset({"path_to_local_file_uri", "abspath", "resolve_uri_if_local"})
-
-
-def _tree(path: Path) -> ast.Module | None:
-    try:
-        return parse(path.read_bytes()) if path.is_file() else None
-    except (SyntaxError, ValueError, OSError):
-        return None
 
 
 def _strings(tree: ast.Module | None) -> dict[str, str]:
@@ -116,7 +109,7 @@ def _fallback(function: ast.FunctionDef) -> list[ast.stmt]:
 def tracking_uri_defaults(package: Path) -> list[tuple[str, str]]:
     """(name, detail) of the ``default`` rows of the release whose ``mlflow/`` is ``package``."""
     for module in TRACKING_MODULES:
-        tree = _tree(package / module)
+        tree = release_tree(package / module)
         functions = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)} if tree else {}
         if "get_tracking_uri" in functions:
             break
@@ -124,7 +117,7 @@ def tracking_uri_defaults(package: Path) -> list[tuple[str, str]]:
         return []
     strings: dict[str, str] = {}
     for constants in CONSTANT_MODULES:
-        strings.update(_strings(_tree(package / constants)))
+        strings.update(_strings(release_tree(package / constants)))
     strings.update(_strings(tree))
     resolver = _Resolver(strings, functions)
     uri = resolver.block(_fallback(functions["get_tracking_uri"]))
@@ -136,7 +129,7 @@ def tracking_uri_defaults(package: Path) -> list[tuple[str, str]]:
 
 def _variable(package: Path, name: str) -> str:
     """The environment variable an ``mlflow.environment_variables`` object reads (``name`` if not found)."""
-    tree = _tree(package / "environment_variables.py")
+    tree = release_tree(package / "environment_variables.py")
     for stmt in tree.body if tree else []:
         if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
                 and stmt.targets[0].id == name and isinstance(stmt.value, ast.Call) and stmt.value.args
@@ -147,7 +140,7 @@ def _variable(package: Path, name: str) -> str:
 
 def file_store_gates(package: Path) -> list[tuple[str, str]]:
     """(name, detail) of the ``gate`` rows: what the FileStore's constructor warns or requires."""
-    tree = next((t for t in (_tree(package / p) for p in FILE_STORES) if t is not None), None)
+    tree = next((t for t in (release_tree(package / p) for p in FILE_STORES) if t is not None), None)
     store = next((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "FileStore"), None) if tree else None
     init = next((s for s in store.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None) if store else None
     if init is None:

@@ -14,16 +14,14 @@ import ast
 import csv
 import io
 import json
-import logging
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from analysis.reading.astscan import parse
+from analysis.releases.source import release_tree
 from analysis.versions import version_key
 from miner.corpus import release_dirs
 
-log = logging.getLogger(__name__)
 
 SNAPSHOT = "schema_revisions.csv"
 SCHEMA_COLUMNS = ("revision", "first_release")
@@ -57,10 +55,8 @@ def migration_graph(release_root: Path) -> dict[str, tuple[str, ...]]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.py")):
-            try:
-                tree = parse(path.read_bytes())
-            except (SyntaxError, ValueError, OSError) as err:
-                log.warning("%s: %s", path, err)
+            tree = release_tree(path)
+            if tree is None:
                 continue
             revision = _names(_assigned(tree, "revision"))
             if revision:

@@ -17,30 +17,20 @@ Rows (``StorageRow``) are ``(release, kind, name, detail)``:
 from __future__ import annotations
 
 import ast
-import logging
 import operator
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from analysis.reading.astscan import parse
+from analysis.releases.source import release_tree
 from analysis.releases.defaults import file_store_gates, tracking_uri_defaults
 from analysis.rows import StorageRow
 from analysis.versions import version_key
 
-log = logging.getLogger(__name__)
 
 REGISTRIES = {"_tracking_store_registry": "tracking_scheme", "_artifact_repository_registry": "artifact_scheme",
               "_model_registry_store_registry": "registry_scheme"}
 _OPS = {ast.Mult: operator.mul, ast.Add: operator.add, ast.Sub: operator.sub, ast.Pow: operator.pow,
         ast.FloorDiv: operator.floordiv, ast.LShift: operator.lshift}
-
-
-def _parse(path: Path) -> ast.Module | None:
-    try:
-        return parse(path.read_bytes())
-    except (SyntaxError, ValueError, OSError) as err:
-        log.warning("%s: %s", path, err)
-        return None
 
 
 def _number(node: ast.expr) -> int | float | None:
@@ -114,14 +104,14 @@ def release_storage(release: str, root: Path) -> list[StorageRow]:
     package = root / "mlflow"
     rows: set[tuple[str, str, str]] = set()
     for path in sorted((package / "entities").glob("*.py")) if (package / "entities").is_dir() else []:
-        tree = _parse(path)
+        tree = release_tree(path)
         for stmt in tree.body if tree else []:
             if isinstance(stmt, ast.ClassDef) and not stmt.name.startswith("_"):
                 init = next((s for s in stmt.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
                 params = [a.arg for a in init.args.args[1:]] if init else []
                 rows.add(("entity", stmt.name, ", ".join(params)))
     for path in sorted(package.glob("store/**/dbmodels/models.py")):
-        tree = _parse(path)
+        tree = release_tree(path)
         for stmt in tree.body if tree else []:
             if not isinstance(stmt, ast.ClassDef):
                 continue
@@ -139,7 +129,7 @@ def release_storage(release: str, root: Path) -> list[StorageRow]:
                     typ = next((ast.unparse(a) for a in call.args if not isinstance(a, ast.Constant)), "")
                     pk = any(k.arg == "primary_key" and isinstance(k.value, ast.Constant) and k.value.value for k in call.keywords)
                     rows.add(("sql_column", f"{table}.{item.targets[0].id}", typ + (" primary_key" if pk else "")))
-    trees = [t for t in (_parse(p) for p in sorted(package.rglob("*.py"))
+    trees = [t for t in (release_tree(p) for p in sorted(package.rglob("*.py"))
                          if "/store/" in p.as_posix() or "/tracking/" in p.as_posix()
                          or p.as_posix().endswith("/utils/uri.py")) if t is not None]
     strings, lists = _constants(trees)
@@ -147,7 +137,7 @@ def release_storage(release: str, root: Path) -> list[StorageRow]:
         rows.add((kind, scheme or "(empty: a local path)", ""))
     store_file = next((p for p in (package / "store" / "tracking" / "file_store.py", package / "store" / "file_store.py")
                        if p.is_file()), None)
-    file_store = _parse(store_file) if store_file is not None else None
+    file_store = release_tree(store_file) if store_file is not None else None
     for node in ast.walk(file_store) if file_store else []:
         if isinstance(node, ast.ClassDef) and node.name == "FileStore":
             for item in node.body:
@@ -155,7 +145,7 @@ def release_storage(release: str, root: Path) -> list[StorageRow]:
                         and item.targets[0].id.endswith("_NAME") and isinstance(item.value, ast.Constant)):
                     rows.add(("file_store", item.targets[0].id, str(item.value.value)))
     validation = package / "utils" / "validation.py"
-    tree = _parse(validation) if validation.is_file() else None
+    tree = release_tree(validation) if validation.is_file() else None
     for stmt in tree.body if tree else []:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             name = stmt.targets[0].id
