@@ -13,7 +13,7 @@ from miner.fileio import read_csv
 from miner.ftypes import CorpusSpec, Filters, MinerError, MlflowSelection, RepoCandidate, SourceSpec
 from miner.mine import mine
 from miner.sources import merge, read_list
-from tests.conftest import FakeGitHub, repo_item, spread_dates
+from tests.conftest import FakeGitHub, make_repo, repo_item, spread_dates
 from tests.miner.mining import settings_for
 
 SEART_HEADER = ("id,name,isFork,commits,branches,defaultBranch,releases,contributors,license,watchers,stargazers,"
@@ -134,3 +134,21 @@ def test_a_list_is_looked_up_name_by_name_and_a_name_github_lacks_is_not_found(
     n_requests = len(fake_github.requests)
     mine(settings)
     assert len(fake_github.requests) == n_requests  # found, moved and not found: all from the HTTP cache
+
+
+def test_a_local_source_of_the_spec_merges_with_the_search_that_found_the_same_repository(
+        tmp_path: Path, fake_github: FakeGitHub) -> None:
+    make_repo(tmp_path / "clones" / "one", {"a.py": "1\n"}, origin="https://github.com/Acme/One.git")
+    make_repo(tmp_path / "clones" / "two", {"b.py": "2\n"})
+    fake_github.repos.append(repo_item("acme/one", "file:///none", "2021-01-01", stargazers_count=30))
+    spec = _spec(tmp_path, SourceSpec("local", "mine", path="clones"),  # relative to the spec's folder
+                 SourceSpec("topic", "topic:mlflow-projects", topic="mlflow-projects", created_from="2021-01-01"),
+                 min_stars=10)
+    summary = mine(settings_for(tmp_path, api_url=fake_github.base_url, dry_run=True, spec=spec))
+    rows = {r.repo: r for r in summary.selection}
+    assert set(rows) == {"Acme/One", "two"}
+    assert rows["Acme/One"].sources == ("mine", "topic:mlflow-projects")
+    assert (rows["Acme/One"].stars, rows["Acme/One"].repo_id) == (30, fake_github.repos[0]["id"])  # the search told
+    assert rows["two"].status == "kept" and rows["two"].stars is None  # no one told its stars: min_stars reads nothing
+    manifest = {r.repo: r for r in summary.rows}
+    assert manifest["Acme/One"].clone_url.endswith("clones/one/.git")  # the first source's: read in place
