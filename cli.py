@@ -9,6 +9,7 @@ import inspect
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Annotated, Optional
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from miner import __version__
-from miner.ftypes import MineEvent, MineFailed, MinerError, MineSettings, RepoStatus
+from miner.ftypes import MineEvent, MineFailed, MinerError, MineSettings, MineSummary, RepoStatus, Selected
 from miner.spec import DEFAULT_SPEC, load_spec
 
 app = typer.Typer(
@@ -121,7 +122,7 @@ def mine(
         "Default: corpora/<spec name>/.", envvar="MLFLOW_CENSUS_CORPUS")] = None,
     from_local: Annotated[Optional[Path], typer.Option(
         "--from-local", help="Mine every git repository under this directory (bare or not, any depth) "
-        "instead of searching GitHub. Reads HEAD; never writes into them.")] = None,
+        "instead of the spec's sources (its rules still apply). Reads HEAD; never writes into them.")] = None,
     mlflow_from: Annotated[Optional[Path], typer.Option(
         "--mlflow-from", help="Take MLflow releases from this folder (unpacked releases or "
         ".whl/.tar.gz archives) instead of the spec's source.", envvar="MLFLOW_CENSUS_MLFLOW_FROM")] = None,
@@ -131,28 +132,34 @@ def mine(
         help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
         envvar="GITHUB_API_URL")] = "https://api.github.com",
     dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Enumerate and filter as a real run would and write the manifest, clone nothing.")] = False,
+        "--dry-run", help="Find and select as a real run would and write manifest.csv and selection.csv; "
+        "fetch no repository.")] = False,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not fetch MLflow releases.")] = False,
     forks: Annotated[Optional[bool], typer.Option("--forks/--no-forks", help="Include forks (spec default: no).")] = None,
     archived: Annotated[Optional[bool], typer.Option("--archived/--no-archived", help="Include archived repositories.")] = None,
     min_stars: Annotated[Optional[int], typer.Option(help="Skip repositories with fewer stars.")] = None,
     pushed_after: Annotated[Optional[str], typer.Option(help="Skip repositories last pushed before this date (YYYY-MM-DD).")] = None,
     max_size_kb: Annotated[Optional[int], typer.Option(help="Skip repositories larger than this (GitHub's size, KB).")] = None,
+    exclude_tutorials: Annotated[Optional[bool], typer.Option(
+        "--exclude-tutorials/--keep-tutorials", help="Leave course work out (miner/tutorials.py's rule), or keep "
+        "it flagged in selection.csv (spec default: keep).")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Repositories fetched at once.")] = 1,
 ) -> None:
-    """Build a corpus: search GitHub (or read local clones, or a lock file), fetch each repository's
-    tree at one commit, fetch MLflow's source releases, and write manifest.csv and lock.csv.
+    """Build a corpus: read the spec's sources (GitHub topics and searches, repository lists, local
+    clones; or --from-local, or a lock file), select by the spec's rules and sample (selection.csv),
+    fetch each kept repository's tree at one commit, fetch MLflow's source releases, and write
+    manifest.csv and lock.csv.
 
     A token is read from GITHUB_TOKEN if set (optional; it raises the rate limit). Interrupt at
     any time and run again: finished repositories are kept, the rest is done.
     """
     try:
         corpus_spec = load_spec(spec)
-        sel = corpus_spec.github
         overrides: dict[str, Any] = {k: v for k, v in {"include_forks": forks, "include_archived": archived,
                                        "min_stars": min_stars, "pushed_after": pushed_after,
-                                       "max_size_kb": max_size_kb}.items() if v is not None}
-        corpus_spec = dataclasses.replace(corpus_spec, github=dataclasses.replace(sel, **overrides))
+                                       "max_size_kb": max_size_kb, "exclude_tutorials": exclude_tutorials,
+                                       }.items() if v is not None}
+        corpus_spec = dataclasses.replace(corpus_spec, filters=dataclasses.replace(corpus_spec.rules, **overrides))
         corpus = corpus or (spec.resolve().parent / corpus_spec.name)
         _check_directory("--corpus", corpus)
         settings = MineSettings(
@@ -180,17 +187,19 @@ def mine(
     out = typer.echo
     out(f"corpus: {summary.corpus_dir}")
     if summary.total_count is not None:
-        collected = sum(1 for _ in summary.rows)
+        collected = sum(w.collected for w in summary.windows if not w.split)
         state = "complete" if summary.complete else "INCOMPLETE"
         out(f"search: {collected} of total_count {summary.total_count} collected ({state}, {len(summary.windows)} windows)")
         for w in summary.windows:
             if w.note or w.incomplete_results:
-                out(f"  window {w.created_from}..{w.created_to}: {w.note or 'incomplete_results'}")
+                out(f"  window {w.created_from}..{w.created_to} of {w.source}: {w.note or 'incomplete_results'}")
+    _print_selection(summary)
     out(f"mined: {summary.count(RepoStatus.OK)}  planned: {summary.count(RepoStatus.PLANNED)}  "
         f"skipped: {summary.count(RepoStatus.SKIPPED)}  failed: {summary.count(RepoStatus.FAILED)}  "
         f"duplicates: {summary.n_duplicates}  file problems: {len(summary.problems)}")
+    chosen = {r.repo for r in summary.selection if r.status == Selected.KEPT.value}
     for row in summary.rows:
-        if row.status in (RepoStatus.SKIPPED.value, RepoStatus.FAILED.value):
+        if row.status == RepoStatus.FAILED.value or row.status == RepoStatus.SKIPPED.value and row.repo in chosen:
             out(f"  {row.status}: {row.repo}: {row.reason}")
     if summary.releases:
         ok = sum(1 for r in summary.releases if r.status == RepoStatus.OK.value)
@@ -199,6 +208,21 @@ def mine(
             if rel.status != RepoStatus.OK.value:
                 out(f"  failed: MLflow {rel.version or rel.origin}: {rel.reason}")
     raise typer.Exit(Exit.SOME_FAILED if summary.failed else Exit.OK)
+
+
+def _print_selection(summary: MineSummary) -> None:
+    """Per source, the candidates it found; then what the selection made of them, by rule (selection.csv)."""
+    rows = summary.selection
+    for name in dict.fromkeys(n for r in rows for n in r.sources):
+        typer.echo(f"source {name}: {sum(name in r.sources for r in rows)}")
+    counts = {s.value: sum(r.status == s.value for r in rows) for s in Selected}
+    from miner.selection import RULES
+
+    found = Counter(r.rule for r in rows if r.status == Selected.EXCLUDED.value)
+    rules = {rule.name: found[rule.name] for rule in RULES if found[rule.name]}
+    typer.echo(f"selection (selection.csv): {len(rows)} candidates, kept: {counts['kept']}  excluded: "
+               f"{counts['excluded']}" + (f" ({', '.join(f'{k}: {n}' for k, n in rules.items())})" if rules else "")
+               + f"  not-sampled: {counts['not-sampled']}  not-found: {counts['not-found']}")
 
 
 @app.command()

@@ -59,15 +59,88 @@ class MlflowSelection:
     github_repo: str = "mlflow/mlflow"
 
 
+SOURCE_KINDS = ("topic", "search", "list", "local")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One ``[[source]]`` of a corpus spec: where candidates are found.
+
+    ``topic``: the repositories of a GitHub topic (``query``: more qualifiers); ``search``: any GitHub
+    repository search (``query``: free text and qualifiers); ``list``: ``owner/name`` per line, or a CSV
+    with a ``name``, ``full_name`` or ``repo`` column (``path``); ``local``: every git repository under a
+    directory (``path``). ``name`` is how ``selection.csv`` names the source.
+    """
+
+    kind: str
+    name: str
+    topic: str = ""
+    query: str = ""
+    path: str = ""  # list, local: as written in the spec (relative to the spec's folder, ~ expanded)
+    created_from: str = "2008-01-01"  # topic, search: start of the created: windows
+    per_page: int = 100
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The ``[filters]`` of a corpus spec: the selection rules' settings (see ``miner.selection.RULES``)."""
+
+    include_forks: bool = False
+    include_archived: bool = True
+    min_stars: int = 0
+    pushed_after: str = ""  # ISO date, empty: no limit
+    max_size_kb: int = 0  # 0: no limit
+    languages: tuple[str, ...] = ()  # GitHub's primary language, one of these (any case); empty: any
+    exclude_tutorials: bool = False  # False: course work is kept and flagged in selection.csv
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The ``[sample]`` of a corpus spec: ``n`` repositories of those the rules keep, stratified by stars."""
+
+    n: int
+    seed: int = 0
+
+
+def topic_source(github: GitHubSelection) -> SourceSpec:
+    """The one source the legacy ``[github]`` section stands for."""
+    return SourceSpec("topic", f"topic:{github.topic}", topic=github.topic, query=github.extra_query,
+                      created_from=github.created_from, per_page=github.per_page)
+
+
+def github_filters(github: GitHubSelection) -> Filters:
+    """The filters of the legacy ``[github]`` section."""
+    return Filters(include_forks=github.include_forks, include_archived=github.include_archived,
+                   min_stars=github.min_stars, pushed_after=github.pushed_after, max_size_kb=github.max_size_kb)
+
+
 @dataclass(frozen=True)
 class CorpusSpec:
-    """A committed description of a corpus (``corpora/<name>.toml``)."""
+    """A committed description of a corpus (``corpora/<name>.toml``).
+
+    ``sources`` and ``filters`` left out are those of ``github`` (the legacy ``[github]`` section: one
+    topic source and its filters)."""
 
     name: str
     path: Path  # the spec file itself
     github: GitHubSelection = field(default_factory=GitHubSelection)
     mlflow: MlflowSelection = field(default_factory=MlflowSelection)
     blob_limit: str = "1m"  # git --filter=blob:limit=<n>; empty: whole blobs
+    sources: tuple[SourceSpec, ...] = ()
+    filters: Filters | None = None
+    sample: Sample | None = None
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            object.__setattr__(self, "sources", (topic_source(self.github),))
+        if self.filters is None:
+            object.__setattr__(self, "filters", github_filters(self.github))
+
+    @property
+    def rules(self) -> Filters:
+        """The filters (never None once built)."""
+        assert self.filters is not None
+        return self.filters
 
 
 @dataclass(frozen=True)
@@ -112,6 +185,8 @@ class RepoCandidate:
     pushed_at: str = ""
     size_kb: int | None = None
     description: str = ""
+    repo_id: int | None = None  # GitHub's repository id: candidates of several sources merge by it
+    language: str | None = None  # GitHub's primary language ('' when it detected none); None: not known
 
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
@@ -170,6 +245,60 @@ class ManifestRow:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
+class Selected(str, enum.Enum):
+    """What the selection made of one candidate (``selection.csv``'s ``status``)."""
+
+    KEPT = "kept"
+    EXCLUDED = "excluded"  # by the rule in ``rule``
+    NOT_SAMPLED = "not-sampled"  # left by the rules, not drawn into the sample
+    NOT_FOUND = "not-found"  # listed, but GitHub has no such repository
+
+
+SELECTION_COLUMNS: tuple[str, ...] = (
+    "repo", "repo_id", "sources", "status", "rule", "reason", "tutorial", "tutorial_evidence", "stratum",
+    "is_fork", "archived", "stars", "pushed_at", "size_kb", "language", "description", "topics", "created_at",
+)
+
+
+@dataclass(frozen=True)
+class SelectionRow:
+    """One row of ``selection.csv``: a candidate, the sources that found it, and what the selection made of it."""
+
+    repo: str
+    sources: tuple[str, ...]
+    status: str
+    rule: str = ""  # the first rule that left it out
+    reason: str = ""  # that rule's words (``stars 3 < 10``), or why not found
+    tutorial: str = ""  # the course-work rule that holds (classroom, course-word, farm), kept or not
+    tutorial_evidence: str = ""
+    stratum: str = ""  # its stars stratum (0, 1-9, 10-99, 100+, unknown)
+    repo_id: int | None = None
+    is_fork: bool | None = None
+    archived: bool | None = None
+    stars: int | None = None
+    pushed_at: str = ""
+    size_kb: int | None = None
+    language: str | None = None
+    description: str = ""
+    topics: str = ""  # ';'-joined
+    created_at: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """The row as CSV cells (``sources`` ';'-joined, None empty, booleans true/false)."""
+        out: dict[str, str] = {}
+        for name in SELECTION_COLUMNS:
+            value = getattr(self, name)
+            if name == "sources":
+                out[name] = ";".join(value)
+            elif value is None:
+                out[name] = ""
+            elif isinstance(value, bool):
+                out[name] = TRUE if value else FALSE
+            else:
+                out[name] = str(value)
+        return out
+
+
 @dataclass(frozen=True)
 class Problem:
     """A file or step that could not be handled; becomes a row of ``problems.csv``."""
@@ -193,6 +322,7 @@ class SearchWindow:
     incomplete_results: bool
     split: bool  # True when the window was divided instead of read
     note: str = ""
+    source: str = ""  # the name of the spec's source the query belongs to
 
 
 @dataclass(frozen=True)
@@ -227,8 +357,9 @@ class MineSummary:
     windows: tuple[SearchWindow, ...]
     releases: tuple[MlflowRelease, ...]
     problems: tuple[Problem, ...]
-    total_count: int | None  # GitHub's total_count for the whole query, None without GitHub
-    complete: bool  # collected == total_count and no window incomplete
+    total_count: int | None  # GitHub's total_count, summed over the searches; None without a search
+    complete: bool  # collected == total_count and no window incomplete, for every search
+    selection: tuple[SelectionRow, ...] = ()  # every candidate and what the selection made of it
 
     def count(self, status: RepoStatus) -> int:
         """How many rows have that status."""

@@ -1,4 +1,5 @@
-"""GitHub source: repositories of a topic, through PyGithub, complete despite the 1,000-result cap.
+"""GitHub sources: repositories of a topic or of any search, through PyGithub, complete despite the
+1,000-result cap; and repositories looked up by name.
 
 The Search API answers at most 1,000 results per query. ``GitHubSearch`` splits the
 ``created:`` range in halves until every window holds at most 1,000 repositories, reads each
@@ -23,12 +24,23 @@ from typing import Any, Callable
 import requests
 from github import Auth, Github, GithubException
 
-from miner.ftypes import GitHubSelection, MineEvent, MineFailed, MinerError, ProgressFn, RepoCandidate, SearchWindow
+from miner.ftypes import (
+    GitHubSelection,
+    MineEvent,
+    MineFailed,
+    MinerError,
+    ProgressFn,
+    RepoCandidate,
+    SearchWindow,
+    SourceSpec,
+    topic_source,
+)
 
 log = logging.getLogger(__name__)
 
 SEARCH_CAP = 1000
 LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+GONE = (404, 410, 451)  # no such repository, deleted, blocked: a listed name GitHub does not serve
 
 
 class SearchError(MinerError):
@@ -125,6 +137,8 @@ def candidate_from_item(item: Mapping[str, Any]) -> RepoCandidate:
         source="github",
         clone_url=str(item.get("clone_url") or ""),
         default_branch=str(item.get("default_branch") or ""),
+        repo_id=item.get("id") if isinstance(item.get("id"), int) else None,
+        language=str(item.get("language") or ""),
         stars=item.get("stargazers_count"),
         forks=item.get("forks_count"),
         is_fork=item.get("fork"),
@@ -139,11 +153,12 @@ def candidate_from_item(item: Mapping[str, Any]) -> RepoCandidate:
 
 
 class GitHubSearch:
-    """Searches a topic on GitHub's REST API (or GitHub Enterprise, or a test server)."""
+    """Searches a topic, or any query, on GitHub's REST API (or GitHub Enterprise, or a test server), and
+    looks repositories up by name."""
 
     def __init__(
         self,
-        selection: GitHubSelection,
+        selection: GitHubSelection | SourceSpec,
         *,
         api_url: str,
         token: str | None,
@@ -157,7 +172,7 @@ class GitHubSearch:
         today: date | None = None,
         request_interval: float | None = None,
     ) -> None:
-        self.selection = selection
+        self.source = selection if isinstance(selection, SourceSpec) else topic_source(selection)
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.host = urllib.parse.urlsplit(api_url).netloc or api_url
@@ -171,17 +186,34 @@ class GitHubSearch:
             base_url=api_url.rstrip("/"),
             timeout=int(max(1, timeout)),
             retry=None,
-            per_page=selection.per_page,
+            per_page=self.source.per_page,
             seconds_between_requests=request_interval,
         )
         self.n_requests = 0
 
     def query(self, lo: date, hi: date) -> str:
-        """The search query for one ``created:`` window (forks included, filtered later)."""
-        parts = [f"topic:{self.selection.topic}", "fork:true", f"created:{lo.isoformat()}..{hi.isoformat()}"]
-        if self.selection.extra_query:
-            parts.append(self.selection.extra_query)
-        return " ".join(parts)
+        """The search query for one ``created:`` window (forks included, filtered later, unless the query
+        says ``fork:`` itself): ``topic:T fork:true created:.. EXTRA``, or ``QUERY fork:true created:..``."""
+        src = self.source
+        window = f"created:{lo.isoformat()}..{hi.isoformat()}"
+        forks = [] if any(t.lower().startswith("fork:") for t in src.query.split()) else ["fork:true"]
+        if src.kind == "topic":
+            return " ".join([f"topic:{src.topic}", *forks, window, *([src.query] if src.query else [])])
+        return " ".join([src.query, *forks, window])
+
+    def lookup(self, full_name: str) -> dict[str, Any] | None:
+        """GitHub's repository JSON for ``owner/name`` (a renamed repository is followed to its new name),
+        None when GitHub does not serve it (404, 410, 451)."""
+        try:
+            _headers, data = self._get(f"/repos/{urllib.parse.quote(full_name, safe='/')}", None)
+        except SearchError as err:
+            cause = err.__cause__
+            if isinstance(cause, GithubException) and cause.status in GONE:
+                return None
+            raise
+        if not isinstance(data, dict) or "full_name" not in data:
+            raise SearchError(f"unexpected answer for repository {full_name!r}")
+        return data
 
     def _get(self, url: str, params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
         """One GET with waits on rate limits and retries on 5xx, timeouts and failed connections."""
@@ -217,7 +249,7 @@ class GitHubSearch:
     def _read_window(self, query: str) -> Generator[tuple[int, bool, list[dict[str, Any]]], None, None]:
         """Pages of one query: (total_count, incomplete_results, items), following Link headers."""
         url: str | None = "/search/repositories"
-        params: dict[str, Any] | None = {"q": query, "per_page": self.selection.per_page}
+        params: dict[str, Any] | None = {"q": query, "per_page": self.source.per_page}
         while url is not None:
             headers, data = self._get(url, params)
             if not isinstance(data, dict) or "items" not in data:
@@ -235,7 +267,8 @@ class GitHubSearch:
         if total > SEARCH_CAP and lo < hi:
             pages.close()
             mid = lo + timedelta(days=(hi - lo).days // 2)
-            windows.append(SearchWindow(query, lo.isoformat(), hi.isoformat(), total, 0, incomplete, True))
+            windows.append(SearchWindow(query, lo.isoformat(), hi.isoformat(), total, 0, incomplete, True,
+                                        source=self.source.name))
             self._window(lo, mid, found, windows)
             self._window(mid + timedelta(days=1), hi, found, windows)
             return total
@@ -256,13 +289,14 @@ class GitHubSearch:
             log.warning("search window %s: %s", lo, note)
         elif len(collected) < total:
             note = f"collected {len(collected)} of {total}"
-        windows.append(SearchWindow(query, lo.isoformat(), hi.isoformat(), total, len(collected), incomplete, False, note))
+        windows.append(SearchWindow(query, lo.isoformat(), hi.isoformat(), total, len(collected), incomplete, False, note,
+                                    self.source.name))
         found.update(collected)
         return total
 
     def search(self) -> SearchResult:
-        """Every repository of the topic created from ``created_from`` to today."""
-        lo = date.fromisoformat(self.selection.created_from)
+        """Every repository of the topic or query created from ``created_from`` to today."""
+        lo = date.fromisoformat(self.source.created_from)
         found: dict[str, RepoCandidate] = {}
         windows: list[SearchWindow] = []
         total = self._window(lo, self.today, found, windows)

@@ -1,21 +1,20 @@
-"""The ``mine`` job: enumerate, select, fetch and record a corpus, resumably.
+"""The ``mine`` job: find, select, fetch and record a corpus, resumably.
 
-Every finished repository is appended to ``<corpus>/.mine-journal.jsonl`` (fsync'd) before the
+Candidates come from the run's sources, each read once and merged (``miner.sources``); the spec's rules
+and sample say which are kept (``miner.selection``, ``miner.sample``: ``selection.csv``); the kept ones
+are fetched (``miner.fetch``). Every finished repository is appended to ``<corpus>/.mine-journal.jsonl`` (fsync'd) before the
 next one starts, and checkouts are renamed into place only when complete; so a run killed at
 any moment is finished by the next run, which re-downloads nothing already complete. The
-manifest, lock, search and problem files are rewritten atomically from the journal at the end.
+manifest, selection, lock, search and problem files are rewritten atomically from the journal at the end.
 What a killed run leaves half-written (``repos/.partial/``) is removed by the next run that finds
 no other run going on the same corpus (``leftovers.corpus_lock``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -25,11 +24,11 @@ from miner.corpus import LOCK, MANIFEST, PROBLEMS, RELEASES_TABLE, clone_path_fo
 from miner import __version__
 from miner.fileio import Journal, read_csv, sha256_file, utc_now, write_csv, write_provenance
 from miner.ftypes import (
+    FALSE,
     MANIFEST_COLUMNS,
-    GitHubSelection,
+    TRUE,
     ManifestRow,
     MineEvent,
-    MinerError,
     MineSettings,
     MineSummary,
     MlflowRelease,
@@ -37,58 +36,24 @@ from miner.ftypes import (
     ProgressFn,
     RepoCandidate,
     RepoStatus,
-    SearchWindow,
+    Selected,
 )
 from miner.duplicates import mark_duplicates
 from miner.fetch import base_row, fetch_repository
 from miner.leftovers import corpus_lock
-from miner.local_source import iter_local_candidates
+from miner.selection import record, select, write_selection
+from miner.sources import Found, SourceReader, http_cache, settings_sources, uses_github
 
 JOURNAL = ".mine-journal.jsonl"
 LOCK_COLUMNS = ("repo", "commit", "source", "clone_url")
 PROBLEM_COLUMNS = ("repo", "path", "line", "stage", "reason")
-WINDOW_COLUMNS = ("query", "created_from", "created_to", "total_count", "collected",
+WINDOW_COLUMNS = ("source", "query", "created_from", "created_to", "total_count", "collected",
                   "incomplete_results", "split", "note")
 RELEASE_COLUMNS = ("version", "source", "path", "origin", "sha256", "status", "reason")
 
 
 def _noop(_event: MineEvent) -> None:
     return None
-
-
-def selection_reason(cand: RepoCandidate, sel: GitHubSelection) -> str:
-    """Why the spec's filters leave a candidate out ('' when it is selected)."""
-    if cand.is_fork and not sel.include_forks:
-        return "fork"
-    if cand.archived and not sel.include_archived:
-        return "archived"
-    if cand.stars is not None and cand.stars < sel.min_stars:
-        return f"stars {cand.stars} < {sel.min_stars}"
-    if sel.pushed_after and cand.pushed_at and cand.pushed_at[:10] < sel.pushed_after:
-        return f"pushed {cand.pushed_at[:10]} before {sel.pushed_after}"
-    if sel.max_size_kb and cand.size_kb is not None and cand.size_kb > sel.max_size_kb:
-        return f"size {cand.size_kb} KB over the {sel.max_size_kb} KB limit"
-    if cand.source == "github" and cand.size_kb == 0:
-        return "empty repository (size 0)"
-    return ""
-
-
-def read_lock(path: Path) -> list[RepoCandidate]:
-    """Candidates pinned by a lock file; errors name the file and line."""
-    try:
-        rows = read_csv(path)
-    except FileNotFoundError as err:
-        raise MinerError(f"{path}: lock file not found") from err
-    out = []
-    for lineno, row in enumerate(rows, start=2):
-        repo, commit = (row.get("repo") or "").strip(), (row.get("commit") or "").strip()
-        if not repo or not re.fullmatch(r"[0-9a-f]{40}", commit):
-            raise MinerError(f"{path}:{lineno}: expected a repo and a full 40-hex commit, got {repo!r}, {commit!r}")
-        url = (row.get("clone_url") or "").strip()
-        if not url:
-            raise MinerError(f"{path}:{lineno}: no clone_url for {repo}")
-        out.append(RepoCandidate(repo=repo, source=(row.get("source") or "lock").strip(), clone_url=url, commit=commit))
-    return out
 
 
 def _row_from_record(record: dict[str, Any]) -> ManifestRow:
@@ -107,30 +72,12 @@ class Miner:
         self._lock = threading.Lock()
 
     # ---- enumeration -------------------------------------------------------------------------
-    def candidates(self) -> tuple[list[RepoCandidate], list[SearchWindow], int | None, bool]:
-        """Candidates from the lock file, local clones or GitHub, with the search's completeness."""
+    def found(self) -> Found:
+        """Every source of the run read once (through the HTTP cache when one asks GitHub), merged."""
         s = self.settings
-        if s.lock is not None:
-            return read_lock(s.lock), [], None, True
-        if s.from_local is not None:
-            if not s.from_local.is_dir():
-                raise MinerError(f"{s.from_local}: not a directory")
-            self.progress(MineEvent("phase", f"finding git repositories under {s.from_local}"))
-            found = list(iter_local_candidates(s.from_local))
-            if not found:
-                raise MinerError(f"{s.from_local}: no git repository under it (a directory holding .git, "
-                                 "or a bare repository)")
-            return found, [], None, True
-        from miner.github_search import GitHubSearch
-
-        self.progress(MineEvent("phase", f"searching {s.api_url} for topic:{s.spec.github.topic}"))
-        search = GitHubSearch(
-            s.spec.github, api_url=s.api_url, token=s.token, timeout=s.http_timeout,
-            max_retries=s.max_retries, max_wait_s=s.max_wait_s, progress=self.progress, backoff_s=s.retry_backoff_s,
-            sleep=s.sleep or time.sleep, request_interval=None if s.sleep else 0.25,
-        )
-        result = search.search()
-        return list(result.candidates), list(result.windows), result.total_count, result.complete
+        cache = (s.cache_path or self.corpus / "http_cache.sqlite") if uses_github(settings_sources(s)) else None
+        with http_cache(cache):
+            return SourceReader(s, self.progress).read()
 
     # ---- the run ------------------------------------------------------------------------------
     def _previous(self) -> tuple[dict[str, ManifestRow], dict[str, list[Problem]]]:
@@ -166,17 +113,20 @@ class Miner:
 
     def _run(self) -> MineSummary:
         s = self.settings
-        cache = None if s.lock is not None or s.from_local is not None else (s.cache_path or self.corpus / "http_cache.sqlite")
-        with _http_cache(cache):
-            candidates, windows, total, complete = self.candidates()
+        found = self.found()
+        filters = None if s.lock is not None else s.spec.rules  # a lock is re-mined as it is
+        selection, drawn = select(found.candidates, found.not_found, filters, s.spec.sample)
+        self.progress(MineEvent("message", "selection: " + ", ".join(
+            f"{n} {status.value}" for status in Selected if (n := sum(r.status == status.value for r in selection)))))
+        candidates = [m.candidate for m in found.candidates]
         prev_rows, prev_problems = self._previous()
         rows: dict[str, ManifestRow] = {}
         problems: dict[str, list[Problem]] = {}
         todo: list[RepoCandidate] = []
-        for cand in candidates:
-            reason = selection_reason(cand, s.spec.github) if cand.source == "github" else ""
-            if reason:
-                rows[cand.repo] = base_row(cand).replace(status=RepoStatus.SKIPPED.value, reason=reason, mined_at=utc_now())
+        for cand, chosen in zip(candidates, selection):
+            if chosen.status != Selected.KEPT.value:
+                rows[cand.repo] = base_row(cand).replace(status=RepoStatus.SKIPPED.value, reason=chosen.reason,
+                                                         mined_at=utc_now())
             elif s.dry_run:
                 rows[cand.repo] = base_row(cand).replace(status=RepoStatus.PLANNED.value, mined_at=utc_now(),
                                                          clone_path=clone_path_for(cand.repo))
@@ -189,19 +139,22 @@ class Miner:
         self.progress(MineEvent("clone_start", f"{len(todo)} to fetch, {n_done} already done or not selected",
                                 n_done, len(candidates)))
         with ThreadPoolExecutor(max_workers=max(1, s.jobs)) as pool:
-            for row, found in pool.map(lambda c: fetch_repository(c, s), todo):
-                self._record(row, found)
+            for row, got in pool.map(lambda c: fetch_repository(c, s), todo):
+                self._record(row, got)
                 rows[row.repo] = row
-                problems[row.repo] = found
+                problems[row.repo] = got
                 n_done += 1
                 self.progress(MineEvent("clone_done", f"{row.repo}: {row.status} {row.reason}".strip(),
                                         n_done, len(candidates)))
         final_rows = mark_duplicates([rows[c.repo] for c in candidates])
         releases = [] if s.skip_mlflow or s.dry_run else self.mine_mlflow()
         all_problems = [p for c in candidates for p in problems.get(c.repo, [])]
-        summary = MineSummary(self.corpus, tuple(final_rows), tuple(windows), tuple(releases),
-                              tuple(all_problems), total, complete)
-        self.write(summary)
+        summary = MineSummary(self.corpus, tuple(final_rows), found.windows, tuple(releases),
+                              tuple(all_problems), found.total_count, found.complete, tuple(selection))
+        sources = [{"name": src.name, "kind": src.kind, "found": found.counts.get(src.name, 0),
+                    **{k: getattr(src, k) for k in ("topic", "query", "path") if getattr(src, k)}}
+                   for src in settings_sources(s)]
+        self.write(summary, {"sources": sources, **record(filters, s.spec.sample, drawn)})
         return summary
 
     # ---- MLflow releases ----------------------------------------------------------------------
@@ -258,14 +211,17 @@ class Miner:
         return out
 
     # ---- outputs ------------------------------------------------------------------------------
-    def write(self, summary: MineSummary) -> None:
-        """Write manifest, lock, search, problems and releases atomically, each with provenance."""
+    def write(self, summary: MineSummary, selection: dict[str, Any] | None = None) -> None:
+        """Write manifest, selection, lock, search, problems and releases atomically, each with provenance
+        (``selection``: the sources, rules and sample, for selection.csv's and the lock's)."""
         corpus = self.corpus
         s = self.settings
+        kinds = {"local" if src.kind == "local" else src.kind if src.kind == "lock" else "github"
+                 for src in settings_sources(s)}
         prov = {
             "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
             "corpus": s.spec.name, "spec": str(s.spec.path), "spec_sha256": _sha_or_empty(s.spec.path),
-            "source": "lock" if s.lock else ("local" if s.from_local else "github"),
+            "source": "+".join(sorted(kinds)),
             "api_url": "" if (s.lock or s.from_local) else s.api_url,
             "from_local": str(s.from_local or ""), "lock": str(s.lock or ""),
             "dry_run": s.dry_run, "n_repositories": len(summary.rows),
@@ -274,18 +230,21 @@ class Miner:
         manifest = corpus / MANIFEST
         write_csv(manifest, MANIFEST_COLUMNS, (r.as_dict() for r in summary.rows))
         write_provenance(manifest, prov)
+        write_selection(corpus, summary.selection, {**prov, **(selection or {})})
         if not s.dry_run:
             lock = corpus / LOCK
             ok = [r for r in summary.rows if r.status == RepoStatus.OK.value]
             write_csv(lock, LOCK_COLUMNS, ({"repo": r.repo, "commit": r.commit, "source": r.source,
                                             "clone_url": r.clone_url} for r in ok))
-            write_provenance(lock, prov)
+            sample = (selection or {}).get("sample")
+            write_provenance(lock, {**prov, **({"sample": sample} if sample else {})})
         problems = corpus / PROBLEMS
         write_csv(problems, PROBLEM_COLUMNS, (asdict(p) for p in summary.problems))
         write_provenance(problems, prov)
         if summary.windows:
             search = corpus / "search.csv"
-            write_csv(search, WINDOW_COLUMNS, (asdict(w) for w in summary.windows))
+            write_csv(search, WINDOW_COLUMNS, ({k: (TRUE if v else FALSE) if isinstance(v, bool) else v
+                                                for k, v in asdict(w).items()} for w in summary.windows))
             write_provenance(search, prov)
         if summary.releases:
             _write_releases(corpus, list(summary.releases))
@@ -318,24 +277,6 @@ def _web_url(api_url: str) -> str:
     return url.removesuffix("/api/v3")
 
 
-@contextlib.contextmanager
-def _http_cache(path: Path | None) -> Iterator[None]:
-    """Cache HTTP answers in SQLite for the duration of the search; the token is never stored."""
-    if path is None:
-        yield
-        return
-    import requests_cache
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with requests_cache.enabled(
-        str(path), backend="sqlite", expire_after=requests_cache.NEVER_EXPIRE,
-        allowable_codes=(200,), allowable_methods=("GET",),
-        ignored_parameters=["Authorization", "access_token", "client_secret"],
-        match_headers=False, stale_if_error=False,
-    ):
-        yield
-
-
 def mine(settings: MineSettings, progress: ProgressFn = _noop) -> MineSummary:
     """Mine a corpus as ``settings`` say; see :class:`Miner`."""
     return Miner(settings, progress).run()
@@ -348,4 +289,5 @@ def summary_json(summary: MineSummary) -> str:
         "failed": summary.count(RepoStatus.FAILED), "planned": summary.count(RepoStatus.PLANNED),
         "duplicates": summary.n_duplicates, "problems": len(summary.problems),
         "total_count": summary.total_count, "complete": summary.complete,
+        "selection": {status.value: sum(r.status == status.value for r in summary.selection) for status in Selected},
     })

@@ -118,9 +118,41 @@ class FakeGitHub:
     repos: list[dict[str, Any]] = field(default_factory=list)
     faults: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (kind, status, headers)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    incomplete_queries: set[str] = field(default_factory=set)
+    incomplete_queries: set[str] = field(default_factory=set)  # queries, or parts of them, answered incomplete
+    renamed: dict[str, str] = field(default_factory=dict)  # old owner/name -> new: GET /repos/old answers 301
     base_url: str = ""
     timeout_sleep: float = 2.5
+
+    def by_name(self, full_name: str) -> dict[str, Any] | None:
+        """The repository of that name, any case, as GET /repos/{owner}/{repo} finds it."""
+        return next((r for r in self.repos if r["full_name"].lower() == full_name.lower()), None)
+
+
+def _stars_match(spec: str, stars: int) -> bool:
+    """GitHub's ``stars:`` qualifier: ``N``, ``>N``, ``>=N``, ``<N``, ``<=N``, ``N..M``."""
+    if ".." in spec:
+        lo, hi = spec.split("..")
+        return (lo in ("", "*") or stars >= int(lo)) and (hi in ("", "*") or stars <= int(hi))
+    for op in (">=", "<=", ">", "<"):
+        if spec.startswith(op):
+            bound = int(spec[len(op):])
+            return {">=": stars >= bound, "<=": stars <= bound, ">": stars > bound, "<": stars < bound}[op]
+    return stars == int(spec)
+
+
+def search_matches(repo: dict[str, Any], q: str) -> bool:
+    """Whether a repository answers a search query as GitHub's would: every free word in its name,
+    description or topics (any case), and the qualifiers topic, fork, created, language and stars."""
+    words = [t.lower() for t in q.split() if ":" not in t]
+    terms = dict(t.split(":", 1) for t in q.split() if ":" in t)
+    lo, hi = terms.get("created", "1970-01-01..2999-12-31").split("..")
+    text = " ".join([repo["name"], repo.get("description") or "", *repo["topics"]]).lower()
+    return (lo <= repo["created_at"][:10] <= hi
+            and ("topic" not in terms or terms["topic"] in repo["topics"])
+            and (terms.get("fork") == "true" or not repo["fork"])
+            and ("language" not in terms or (repo.get("language") or "").lower() == terms["language"].lower())
+            and ("stars" not in terms or _stars_match(terms["stars"], repo["stargazers_count"]))
+            and all(w in text for w in words))
 
 
 class _GitHubHandler(BaseHTTPRequestHandler):
@@ -155,6 +187,25 @@ class _GitHubHandler(BaseHTTPRequestHandler):
             self._send(status, msg, {**rate, **headers})
             return
         url = urllib.parse.urlsplit(self.path)
+        not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository",
+                     "status": "404"}
+        parts = urllib.parse.unquote(url.path).strip("/").split("/")
+        if parts[0] == "repos" and len(parts) == 3:  # GET /repos/{owner}/{repo}
+            name = f"{parts[1]}/{parts[2]}"
+            moved = next((new for old, new in st.renamed.items() if old.lower() == name.lower()), None)
+            repo = st.by_name(moved or name)
+            if moved and repo is not None:  # a renamed repository: GitHub answers 301 to its id's address
+                where = f"{st.base_url}/repositories/{repo['id']}"
+                self._send(301, {"message": "Moved Permanently", "url": where}, {**rate, "Location": where})
+            elif repo is None or moved:
+                self._send(404, not_found, rate)
+            else:
+                self._send(200, repo, rate)
+            return
+        if parts[0] == "repositories" and len(parts) == 2:
+            repo = next((r for r in st.repos if str(r["id"]) == parts[1]), None)
+            self._send(200, repo, rate) if repo is not None else self._send(404, not_found, rate)
+            return
         if url.path != "/search/repositories":
             self._send(404, {"message": "Not Found"}, rate)
             return
@@ -162,12 +213,7 @@ class _GitHubHandler(BaseHTTPRequestHandler):
         q = qs.get("q", [""])[0]
         per_page = min(100, int(qs.get("per_page", ["30"])[0]))
         page = int(qs.get("page", ["1"])[0])
-        terms = dict(t.split(":", 1) for t in q.split() if ":" in t)
-        lo, hi = terms.get("created", "1970-01-01..2999-12-31").split("..")
-        topic = terms.get("topic")
-        matched = [r for r in st.repos if lo <= r["created_at"][:10] <= hi
-                   and (topic is None or topic in r["topics"])
-                   and (terms.get("fork") == "true" or not r["fork"])]
+        matched = [r for r in st.repos if search_matches(r, q)]
         total = len(matched)
         visible = matched[:1000]  # GitHub serves at most 1,000 results per query
         if (page - 1) * per_page >= 1000:
@@ -188,7 +234,7 @@ class _GitHubHandler(BaseHTTPRequestHandler):
         headers = dict(rate)
         if links:
             headers["Link"] = ", ".join(links)
-        body = {"total_count": total, "incomplete_results": q in st.incomplete_queries, "items": items}
+        body = {"total_count": total, "incomplete_results": any(part in q for part in st.incomplete_queries), "items": items}
         self._send(200, body, headers)
 
 
@@ -270,6 +316,11 @@ SLOW_TESTS = frozenset({
     "test_the_first_rerun_rewrites_only_files_csv_as_a_run_from_the_cache_writes_it",  # analyze run three times
     "test_a_first_rerun_that_cannot_read_files_csv_writes_every_table_again",  # and twice
     "test_github_mine_end_to_end",  # a mine job: search, fetch over HTTP, every skip and failure
+    # mine jobs over thousands of search results on the loopback GitHub, twice (the second from the cache)
+    "test_topic_search_and_list_selected_by_rules_and_sampled_the_same_twice",
+    "test_a_free_text_search_goes_past_the_cap_keeps_incomplete_results_and_is_cached",
+    "test_a_mined_sample_is_recorded_in_the_lock_and_analyze_reads_the_kept_ones",  # clones too
+    "test_the_cli_prints_each_source_and_the_selection",  # the CLI's requests are a quarter second apart
     "test_hostile_file_names_survive_mine_and_analyze", "test_analyze_help_names_every_table_and_graph_it_writes",
     # environments built with uv (empty ones, beside the re-runs' fixtures that build MLflow releases')
     "test_environment_is_built_once_and_reused", "test_failed_install_leaves_no_environment",

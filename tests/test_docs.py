@@ -19,9 +19,15 @@ MINING = (ROOT / "docs" / "mining.md").read_text()
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+# corpus tables documented by a table of their own, one column a line: from its opening words to the next table's
+OWN_TABLES = {"manifest.csv": ("`manifest.csv`, one row per repository", "`lock.csv`:"),
+              "selection.csv": ("`selection.csv`: one row per candidate", "`problems.csv`:")}
+
+
 def _documented(doc: str, name: str) -> str:
-    if name == "manifest.csv":  # a table of its own, one column a line
-        return doc[doc.index("`manifest.csv`, one row per repository"):doc.index("`lock.csv`:")]
+    if name in OWN_TABLES:
+        start = doc.index(OWN_TABLES[name][0])
+        return doc[start:doc.index(OWN_TABLES[name][1], start)]
     rows = [line for line in doc.splitlines() if line.startswith(f"| `{name}`")]
     if rows:
         return rows[0]

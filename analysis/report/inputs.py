@@ -128,7 +128,7 @@ class ReportInputs:
         return self._read(f"text:{name}", self.results / name)
 
     def corpus_table(self, name: str) -> pd.DataFrame:
-        """A CSV of the corpus (``manifest.csv``, ``search.csv``, ``lock.csv``, ``mlflow/releases.csv``)."""
+        """A CSV of the corpus (``manifest.csv``, ``selection.csv``, ``search.csv``, ``lock.csv``, ``mlflow/releases.csv``)."""
         return pd.DataFrame() if self.corpus is None else self._read(f"corpus:{name}", self.corpus / name)
 
     def probe_table(self) -> pd.DataFrame:
@@ -179,7 +179,7 @@ class ReportInputs:
         """Every file outside the results directory the report may read (for the report's digest)."""
         files: list[Path] = []
         if self.corpus is not None:
-            for name in ("manifest.csv", "search.csv", "lock.csv", "mlflow/releases.csv"):
+            for name in ("manifest.csv", "selection.csv", "search.csv", "lock.csv", "mlflow/releases.csv"):
                 files += [self.corpus / name, self.corpus / f"{name}.provenance.json"]
         if self.probe is not None:
             files += [self.probe / "probe.csv", self.probe / "probe.csv.provenance.json"]

@@ -1,7 +1,7 @@
 """How the numbers were obtained and how far to trust them: the selection funnel, what was read, threats to validity.
 
-The funnel and the corpus's identity come from the corpus (``manifest.csv`` and its provenance,
-``search.csv``, ``lock.csv``, ``mlflow/releases.csv``); the threats are facts (``analysis.report.findings``)
+The funnel and the corpus's identity come from the corpus (``selection.csv``, ``manifest.csv`` and their
+provenance, ``search.csv``, ``lock.csv``, ``mlflow/releases.csv``); the threats are facts (``analysis.report.findings``)
 computed where they can be measured: teaching material by a stated rule (``miner.tutorials``), duplicate families, files
 that could not be parsed and whether they mention MLflow, the static call graph's approximations,
 and the conditions of the re-runs.
@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.report.facts import RERUN_COMMAND, T_FUNNEL, Facts, Label, Number, Sentence, Share, not_measured
+from analysis.report.funnel import selection_steps
 from analysis.report.inputs import ReportInputs, read_json
 from analysis.statistics.clusters import by_cluster, clustered
 from analysis.tables import TRUE
@@ -76,7 +77,10 @@ def _reason_group(reason: str) -> str:
 
 
 def selection_funnel(inputs: ReportInputs) -> pd.DataFrame:
-    """The repositories at each step from GitHub's search to the analysis, with how many each step removed and why."""
+    """The repositories at each step from the sources to the analysis, with how many each step removed and why:
+    the sources, the rules and the sample from ``selection.csv`` (``analysis.report.funnel``), or for a corpus
+    mined before it, GitHub's search and the filters from ``manifest.csv``; then the mining, the duplicate
+    families and the analysis."""
     manifest = inputs.corpus_table("manifest.csv")
     columns = ["step", "repositories", "removed", "reason"]
     if manifest.empty:
@@ -84,13 +88,44 @@ def selection_funnel(inputs: ReportInputs) -> pd.DataFrame:
         return pd.DataFrame([{"step": "analyzed", "repositories": analyzed, "removed": "",
                               "reason": "no corpus manifest found (report --corpus DIR): earlier steps unknown"}],
                             columns=columns)
+    if "status" in inputs.corpus_table("selection.csv"):
+        rows, kept = selection_steps(inputs)
+        fetched = manifest[manifest["repo"].isin(kept)]
+    else:
+        rows = _manifest_steps(inputs, manifest)
+        fetched = manifest[manifest["status"] != "skipped"]
+    not_ok = fetched[fetched["status"] != "ok"]
+    ok = fetched[fetched["status"] == "ok"]
+    failed = not_ok[not_ok["status"] != "planned"]
+    planned = len(not_ok) - len(failed)
+    rows.append({"step": "mined", "repositories": len(ok), "removed": len(not_ok),
+                 "reason": "; ".join([f"{s}: {r}" for s, r in failed[["status", "reason"]].itertuples(index=False)]
+                                     + ([f"planned, not fetched (a dry run): {planned}"] if planned else []))
+                           or "none failed"})
+    copies = ok[ok["duplicate_of"] != ""]
+    families = ok.loc[ok["duplicate_of"] != "", "duplicate_of"].nunique()
+    if inputs.all_repos:
+        rows.append({"step": "duplicates kept (--all-repos)", "repositories": len(ok), "removed": 0,
+                     "reason": f"{len(copies)} copies in {families} duplicate families"})
+        kept_n = len(ok)
+    else:
+        kept_n = len(ok) - len(copies)
+        rows.append({"step": "one per duplicate family", "repositories": kept_n, "removed": len(copies),
+                     "reason": f"copies in {families} families (same root commit or same code files)"})
+    rows.append({"step": "analyzed", "repositories": len(inputs.population), "removed": kept_n - len(inputs.population),
+                 "reason": "a pass failed on the repository (problems.csv stage analyze): no reproducibility.csv row"})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _manifest_steps(inputs: ReportInputs, manifest: pd.DataFrame) -> list[dict[str, object]]:
+    """The funnel's first steps for a corpus without ``selection.csv``: GitHub's search, forks, the filters."""
     prov = inputs.corpus_provenance("manifest.csv")
     rows: list[dict[str, object]] = []
     total = prov.get("github_total_count")
     collected = len(manifest)
     search = inputs.corpus_table("search.csv")
     if isinstance(total, int):
-        windows = int((search.get("split", pd.Series(dtype=str)) != TRUE).sum()) if len(search) else 0
+        windows = int((search.get("split", pd.Series(dtype=str)).str.lower() != TRUE).sum()) if len(search) else 0
         rows.append({"step": "GitHub search (total_count)", "repositories": total, "removed": "",
                      "reason": f"topic query, forks included; {windows} created: windows in search.csv; search "
                                + ("complete" if prov.get("search_complete") else "INCOMPLETE")})
@@ -111,24 +146,7 @@ def selection_funnel(inputs: ReportInputs) -> pd.DataFrame:
     groups = Counter(_reason_group(r) for r in filtered["reason"])
     rows.append({"step": "selected by the spec's filters", "repositories": left, "removed": len(filtered),
                  "reason": "; ".join(f"{g}: {n}" for g, n in groups.most_common()) or "none removed"})
-    not_ok = manifest[~manifest["status"].isin(["ok", "skipped"])]
-    ok = manifest[manifest["status"] == "ok"]
-    rows.append({"step": "mined", "repositories": len(ok), "removed": len(not_ok),
-                 "reason": "; ".join(f"{s}: {r}" for s, r in not_ok[["status", "reason"]].itertuples(index=False))
-                           or "none failed"})
-    copies = ok[ok["duplicate_of"] != ""]
-    families = ok.loc[ok["duplicate_of"] != "", "duplicate_of"].nunique()
-    if inputs.all_repos:
-        rows.append({"step": "duplicates kept (--all-repos)", "repositories": len(ok), "removed": 0,
-                     "reason": f"{len(copies)} copies in {families} duplicate families"})
-        kept = len(ok)
-    else:
-        kept = len(ok) - len(copies)
-        rows.append({"step": "one per duplicate family", "repositories": kept, "removed": len(copies),
-                     "reason": f"copies in {families} families (same root commit or same code files)"})
-    rows.append({"step": "analyzed", "repositories": len(inputs.population), "removed": kept - len(inputs.population),
-                 "reason": "a pass failed on the repository (problems.csv stage analyze): no reproducibility.csv row"})
-    return pd.DataFrame(rows, columns=columns)
+    return rows
 
 
 def corpus_identity(inputs: ReportInputs) -> pd.DataFrame:

@@ -32,8 +32,10 @@ BASELINES = Path(__file__).resolve().parents[2] / "data" / "baselines.csv"
 def methodology(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
     doc.heading("5. Methodology", anchor="sec-5-methodology")
-    doc.table(selection_funnel(inputs), "manifest.csv", "Selection funnel: repositories at each step",
-              anchor=F.T_FUNNEL, collapse=False)
+    chosen = "selection.csv" if "status" in inputs.corpus_table("selection.csv") else "manifest.csv"
+    doc.table(selection_funnel(inputs), chosen, "Selection funnel: repositories at each step, from each source "
+              "through the selection rules in their order and the sample to the analysis", anchor=F.T_FUNNEL,
+              collapse=False)
     doc.table(corpus_identity(inputs), "manifest.csv", "What was read, and by what", collapse=False)
     behaviour = behaviour_table(inputs)
     if len(behaviour):

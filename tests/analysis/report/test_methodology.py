@@ -8,7 +8,11 @@ from pathlib import Path
 
 def test_methodology_funnel_and_identity(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
-    assert "| collected | 4 |  | rows of manifest.csv (source local: git repositories under" in md
+    assert re.search(r"\| source local:\S+/src \| 4 \|  \| git repositories under \S+/src \|", md)
+    assert "| candidates, merged by repository id | 4 |  | 0 found by more than one source" in md
+    rules = re.findall(r"\| rule (\w+) \| 4 \| 0 \|", md)
+    assert rules == ["forks", "archived", "stars", "pushed_after", "size", "empty", "language", "tutorials"]
+    assert "| rule tutorials | 4 | 0 | exclude_tutorials = false; 1 course work kept and flagged (course-word: 1) |" in md
     assert "| mined | 4 | 0 | none failed |" in md
     assert "| one per duplicate family | 3 | 1 | copies in 1 families (same root commit or same code files) |" in md
     assert "| analyzed | 3 | 0 |" in md
