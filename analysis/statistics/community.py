@@ -38,6 +38,7 @@ PRACTICE_COLUMNS = STATISTICS["practices"].columns
 API_USAGE_COLUMNS = STATISTICS["api_usage"].columns
 ONE_PER_FAMILY, ALL = "one-per-family", "all"  # the populations, in the order the tables give them
 KINDS = ("teaching", "library", "application")  # then populations.csv's, each within one per family
+WITHOUT_TEACHING = "without-teaching"  # last: one per family but the teaching ones (library and application)
 
 
 def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame, repos: list[str]) -> pd.DataFrame:
@@ -161,6 +162,8 @@ def populations(manifest: pd.DataFrame, analyzed: Sequence[str], kinds: pd.DataF
     if kinds is not None:
         of = dict(zip(kinds["repo"], kinds["population"]))
         groups.update((kind, [r for r in leaders if of.get(r) == kind]) for kind in KINDS)
+        # the shares with and without course work, side by side (tutorials are kept and flagged)
+        groups[WITHOUT_TEACHING] = [r for r in leaders if of.get(r) != "teaching"]
     return groups
 
 
@@ -218,7 +221,7 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
                               "definition": "a call of an API with deprecated_since, or whose last_version is before "
                                             "the latest release read"}])
 
-    kinds = [frame for kind in KINDS if kind in groups
+    kinds = [frame for kind in (*KINDS, WITHOUT_TEACHING) if kind in groups
              for frame in (practices(leader_facts, kind, groups[kind]), uses_deprecated(kind, groups[kind]))]
     return pd.concat([table, uses_deprecated(ONE_PER_FAMILY, leaders), *kinds], ignore_index=True), usage, groups
 

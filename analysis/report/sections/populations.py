@@ -16,6 +16,7 @@ from analysis.report.facts import percent
 from analysis.report.sections.drawing import Drawing
 
 KINDS = ("teaching", "library", "application")  # practices.csv's populations of populations.csv, in its order
+WITHOUT_TEACHING = "without-teaching"  # the report's population but course work: the shares with and without it
 NAMED = 40  # a population of at most this many repositories is listed by name
 
 
@@ -42,13 +43,14 @@ def population_sizes(kinds: pd.DataFrame, leaders: list[str]) -> pd.DataFrame:
 
 def practice_shares(practices: pd.DataFrame, population: str) -> pd.DataFrame:
     """Every practice of ``population`` (the report's) with its share there and in each of ``KINDS``."""
-    columns = ["practice", population, *KINDS]
+    columns = ["practice", population, WITHOUT_TEACHING, *KINDS]
     if practices.empty or "population" not in practices:
         return pd.DataFrame(columns=columns)
     cells = {(p, name): cell(int(k), int(n)) for p, name, k, n in
              practices[["population", "practice", "n_repos", "n_eligible"]].itertuples(index=False)}
     names = list(dict.fromkeys(practices.loc[practices["population"] == population, "practice"]))
-    rows = [{"practice": name, **{p: cells.get((p, name), "") for p in (population, *KINDS)}} for name in names]
+    rows = [{"practice": name, **{p: cells.get((p, name), "") for p in (population, WITHOUT_TEACHING, *KINDS)}}
+            for name in names]
     return pd.DataFrame(rows, columns=columns)
 
 

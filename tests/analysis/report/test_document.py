@@ -53,8 +53,8 @@ def test_the_populations_section_lists_the_table_of_contents_entry_and_both_tabl
     section = md[md.index('<a id="sec-populations"></a>'):md.index('<a id="sec-5-methodology"></a>')]
     assert "| teaching | 1/3 (33%) | course-word 1 | carol/mlflow-tutorial |" in section
     assert "| application | 2/3 (67%) | otherwise 2 | alice/project, bob/server |" in section
-    assert "| practice | one-per-family | teaching | library | application |" in section
-    assert "| logs params | 1/3 (33%) | 0/1 (0%) | 0/0 | 1/2 (50%) |" in section
+    assert "| practice | one-per-family | without-teaching | teaching | library | application |" in section
+    assert "| logs params | 1/3 (33%) | 1/2 (50%) | 0/1 (0%) | 0/0 | 1/2 (50%) |" in section
 
 
 def test_a_finding_links_to_its_table_and_csv(report_dir: Path) -> None:

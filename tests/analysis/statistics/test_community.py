@@ -262,8 +262,8 @@ def test_practices_and_store_statistics_per_population(tmp_path: Path) -> None:
     leaders = [r["practice"] for r in rows if r["population"] == "one-per-family"]
     n, m = len(leaders), sum(r["population"] == "all" for r in rows)  # the row of deprecated APIs after all's
     assert [r["population"] for r in rows] == ["one-per-family"] * (n - 1) + ["all"] * m + ["one-per-family"] \
-        + ["teaching"] * n + ["library"] * n + ["application"] * n
-    for kind in ("teaching", "library", "application"):  # every part of one per family, the same practices
+        + ["teaching"] * n + ["library"] * n + ["application"] * n + ["without-teaching"] * n
+    for kind in ("teaching", "library", "application", "without-teaching"):  # the same practices in each
         assert [r["practice"] for r in rows if r["population"] == kind] == leaders
     got = {(population, practice): (_practice(out, population, practice)["n_repos"],
                                     _practice(out, population, practice)["n_eligible"])
@@ -272,6 +272,10 @@ def test_practices_and_store_statistics_per_population(tmp_path: Path) -> None:
                    ("library", "logs params"): ("1", "1"), ("library", "logs metrics"): ("1", "1"),
                    ("application", "logs params"): ("0", "2"), ("application", "logs metrics"): ("1", "2")}
     assert _practice(out, "one-per-family", "logs metrics")["n_eligible"] == "4"
+    # the shares without course work: library and application together
+    without = _practice(out, "without-teaching", "logs metrics")
+    assert (without["n_repos"], without["n_eligible"]) == ("2", "3")
     stores = [r for r in _read(out / "store_statistics.csv") if r["statistic"] == "repos committing a store"]
     assert [(r["population"], r["denominator"]) for r in stores] == [
-        ("one-per-family", "4"), ("all", "5"), ("teaching", "1"), ("library", "1"), ("application", "2")]
+        ("one-per-family", "4"), ("all", "5"), ("teaching", "1"), ("library", "1"), ("application", "2"),
+        ("without-teaching", "3")]

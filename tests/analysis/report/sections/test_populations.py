@@ -49,13 +49,14 @@ def test_every_practice_of_the_reports_population_per_population() -> None:
     rows = [_practice(p, name, k, n) for p, name, k, n in (
         ("one-per-family", "logs params", 3, 4), ("one-per-family", "uses steps", 1, 2), ("all", "logs params", 4, 5),
         ("teaching", "logs params", 1, 1), ("teaching", "uses steps", 0, 0), ("library", "logs params", 0, 1),
-        ("library", "uses steps", 0, 0), ("application", "logs params", 2, 2), ("application", "uses steps", 1, 2))]
+        ("library", "uses steps", 0, 0), ("application", "logs params", 2, 2), ("application", "uses steps", 1, 2),
+        ("without-teaching", "logs params", 2, 3), ("without-teaching", "uses steps", 1, 2))]
     table = practice_shares(pd.DataFrame(rows), "one-per-family")
     assert table.to_dict("records") == [
-        {"practice": "logs params", "one-per-family": "3/4 (75%)", "teaching": "1/1 (100%)", "library": "0/1 (0%)",
-         "application": "2/2 (100%)"},
-        {"practice": "uses steps", "one-per-family": "1/2 (50%)", "teaching": "0/0", "library": "0/0",
-         "application": "1/2 (50%)"}]
+        {"practice": "logs params", "one-per-family": "3/4 (75%)", "without-teaching": "2/3 (67%)",
+         "teaching": "1/1 (100%)", "library": "0/1 (0%)", "application": "2/2 (100%)"},
+        {"practice": "uses steps", "one-per-family": "1/2 (50%)", "without-teaching": "1/2 (50%)", "teaching": "0/0",
+         "library": "0/0", "application": "1/2 (50%)"}]
 
 
 def test_the_section_draws_both_tables(tmp_path: Path) -> None:
@@ -70,11 +71,12 @@ def test_the_section_draws_both_tables(tmp_path: Path) -> None:
                                             {"repo": "b/y", "population": "application", "rule": "otherwise",
                                              "evidence": ""}])
     _table(results, STATISTICS["practices"], [_practice(p, "logs params", k, n) for p, k, n in (
-        ("one-per-family", 1, 2), ("all", 1, 2), ("teaching", 1, 1), ("library", 0, 0), ("application", 0, 1))])
+        ("one-per-family", 1, 2), ("all", 1, 2), ("teaching", 1, 1), ("library", 0, 0), ("application", 0, 1),
+        ("without-teaching", 0, 1))])
     report = Drawing(ReportInputs(results), Doc(lambda source: source))
     populations(report)
     md = "\n".join(report.doc.md)
     assert '<a id="sec-populations"></a>' in md
     assert "| teaching | 1/2 (50%) | course-word 1 | a/x |" in md
     assert "| library | 0/2 | " not in md and "| library | 0/2 (0%) |  |  |" in md
-    assert "| logs params | 1/2 (50%) | 1/1 (100%) | 0/0 | 0/1 (0%) |" in md
+    assert "| logs params | 1/2 (50%) | 0/1 (0%) | 1/1 (100%) | 0/0 | 0/1 (0%) |" in md  # with and without course work
