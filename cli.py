@@ -139,6 +139,10 @@ def mine(
     pushed_after: Annotated[Optional[str], typer.Option(help="Skip repositories last pushed before this date (YYYY-MM-DD).")] = None,
     max_size_kb: Annotated[Optional[int], typer.Option(help="Skip repositories larger than this (GitHub's size, KB).")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Repositories fetched at once.")] = 1,
+    history: Annotated[bool, typer.Option(
+        "--history", help="Keep each repository's history for `analyze --history`: from GitHub the default "
+        "branch's whole history (blob-limited, one fetch, kept in history/); local clones are read in place. "
+        "The manifest says how many commits each has and whether its history is complete.")] = False,
 ) -> None:
     """Build a corpus: search GitHub (or read local clones, or a lock file), fetch each repository's
     tree at one commit, fetch MLflow's source releases, and write manifest.csv and lock.csv.
@@ -166,6 +170,7 @@ def mine(
             dry_run=dry_run,
             skip_mlflow=no_mlflow,
             jobs=jobs,
+            history=history,
         )
     except MinerError as err:
         typer.echo(f"error: {err}", err=True)
