@@ -144,6 +144,10 @@ def mine(
         "--exclude-tutorials/--keep-tutorials", help="Leave course work out (miner/tutorials.py's rule), or keep "
         "it flagged in selection.csv (spec default: keep).")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Repositories fetched at once.")] = 1,
+    history: Annotated[bool, typer.Option(
+        "--history", help="Keep each repository's history for `analyze --history`: from GitHub the default "
+        "branch's whole history (blob-limited, one fetch, kept in history/); local clones are read in place. "
+        "The manifest says how many commits each has and whether its history is complete.")] = False,
 ) -> None:
     """Build a corpus: read the spec's sources (GitHub topics and searches, repository lists, local
     clones; or --from-local, or a lock file), select by the spec's rules and sample (selection.csv),
@@ -173,6 +177,7 @@ def mine(
             dry_run=dry_run,
             skip_mlflow=no_mlflow,
             jobs=jobs,
+            history=history,
         )
     except MinerError as err:
         typer.echo(f"error: {err}", err=True)
@@ -235,6 +240,14 @@ def analyze(
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes (one repository each at a time).")] = os.cpu_count() or 1,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the result cache (per file and per repository).")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Write the tables only; `python cli.py report` draws the report later.")] = False,
+    history: Annotated[bool, typer.Option("--history", help="Also analyze the first-parent commits of each mined commit "
+                                          "(a corpus mined with --history, or from local clones): history.csv, "
+                                          "history_api_usage.csv, evolution.csv, history_problems.csv.")] = False,
+    since: Annotated[Optional[str], typer.Option(help="With --history: commits from this date on (YYYY-MM-DD, UTC).")] = None,
+    every: Annotated[str, typer.Option(help="With --history: every commit, or the last commit of each week or month "
+                                       "(commit|week|month).")] = "commit",
+    max_commits: Annotated[int, typer.Option(min=0, help="With --history: at most the newest N commits of each "
+                                             "repository (0: all).")] = 0,
 ) -> None:
     """Analyze a mined corpus: MLflow call sites, integrations and tracking URIs in every .py file and
     notebook (against an API catalog read from the corpus's MLflow releases, or the shipped
@@ -259,14 +272,22 @@ def analyze(
     """
     from analysis.engine.driver import AnalysisError, OutputError
     from analysis.engine.driver import analyze as run_analyze
-    from analysis.ftypes import AnalyzeSettings
+    from analysis.ftypes import EVERY, AnalyzeSettings, HistoryOptions
 
     corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
     out_dir = out or (Path("results") / corpus_dir.resolve().name)
     _check_directory("--corpus", corpus_dir)
     _check_directory("--out", out_dir)
+    wrong = (f"--every {every}: not one of {', '.join(EVERY)}" if every not in EVERY else
+             f"--since {since}: not a date (YYYY-MM-DD)" if since and not _is_date(since) else
+             "--since, --every and --max-commits need --history" if not history and (since or every != "commit"
+                                                                                      or max_commits) else "")
+    if wrong:
+        typer.echo(f"error: {wrong}", err=True)
+        raise typer.Exit(Exit.BAD_INPUT)
     settings = AnalyzeSettings(corpus_dir=corpus_dir, out_dir=out_dir, jobs=jobs, use_cache=not no_cache,
-                               draw_report=not no_report)
+                               draw_report=not no_report,
+                               history=HistoryOptions(since or "", every, max_commits) if history else None)
     with _running((AnalysisError,), "finished repositories are cached", failed=(OutputError,)) as progress:
         task = progress.add_task("files", total=None)
 
@@ -288,7 +309,14 @@ def analyze(
         typer.echo("nothing changed since the run that wrote these tables: kept as they are")
     for repo in summary.failed:
         typer.echo(f"  failed: {repo} (see problems.csv; not cached, so a re-run tries it again)")
-    raise typer.Exit(Exit.SOME_FAILED if summary.failed else Exit.OK)
+    told = summary.history
+    if told is not None:
+        typer.echo(f"history: {told.n_repos} repos  commits: {told.n_commits}  distinct files analyzed: {told.n_blobs}  "
+                   f"parsed by LibCST: {told.n_parsed}  repos from cache: {told.n_cached_repos}  "
+                   f"problems: {told.n_problems}  seconds: {told.seconds:.1f}")
+        for repo in told.failed:
+            typer.echo(f"  history failed: {repo} (see history_problems.csv; a re-run tries it again)")
+    raise typer.Exit(Exit.SOME_FAILED if summary.failed or told is not None and told.failed else Exit.OK)
 
 
 @app.command()
@@ -507,6 +535,15 @@ def rerun(
     if no_sandbox:
         console.print("[bold red]WARNING: these runs were made WITHOUT a sandbox (--no-sandbox).[/]")
     raise typer.Exit(Exit.SOME_FAILED if summary.errors else Exit.OK)
+
+
+def _is_date(text: str) -> bool:
+    import datetime
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _unwrapped(text: str) -> str:

@@ -100,6 +100,34 @@ class FileFindings:
     tracking_uris: tuple[TrackingUri, ...] = ()
 
 
+EVERY = ("commit", "week", "month")  # ``analyze --every``: every commit, or the last of each period
+
+
+@dataclass(frozen=True)
+class HistoryOptions:
+    """Which commits ``analyze --history`` analyzes: the first-parent commits of the mined commit from
+    ``since`` (a date, ``YYYY-MM-DD``; '' for all), every one or the last of each week or month
+    (``every``), the newest ``max_commits`` of them (0: no limit)."""
+
+    since: str = ""
+    every: str = "commit"
+    max_commits: int = 0
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    """What the history part of one ``analyze`` run did."""
+
+    n_repos: int
+    n_commits: int  # commits analyzed
+    n_blobs: int  # distinct (blob, kind, context) run through the per-file passes
+    n_parsed: int  # of them, parsed by LibCST (not in the results cache)
+    n_problems: int
+    n_cached_repos: int  # repositories whose whole history came from the cache
+    seconds: float = 0.0
+    failed: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class AnalyzeSettings:
     """Everything one ``analyze`` run needs."""
@@ -110,6 +138,7 @@ class AnalyzeSettings:
     max_file_bytes: int = 5_000_000
     use_cache: bool = True
     draw_report: bool = True  # False: the tables only (``python cli.py report`` draws it later)
+    history: HistoryOptions | None = None  # also every commit's usage (``analyze --history``)
 
 
 @dataclass(frozen=True)
@@ -128,10 +157,11 @@ class AnalyzeSummary:
     n_gated: int = 0  # .py files mentioning mlflow that cannot use it (not parsed by LibCST)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each phase
     failed: tuple[str, ...] = ()  # repositories a pass failed on (see problems.csv)
+    history: HistorySummary | None = None  # with ``--history``
 
     def record(self) -> dict[str, Any]:
-        """The summary as the stamp of the tables keeps it (JSON values, no wall times)."""
-        return {**vars(self), "out_dir": str(self.out_dir), "seconds": {}}
+        """The summary as the stamp of the tables keeps it (JSON values, no wall times, no history)."""
+        return {**vars(self), "out_dir": str(self.out_dir), "seconds": {}, "history": None}
 
     @classmethod
     def from_record(cls, kept: dict[str, Any]) -> AnalyzeSummary:

@@ -3,13 +3,14 @@ saw it, each file as a per-file pass gets it, and the result the passes fill in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.ftypes import FileContext, FileFindings, LeftOut
+from analysis.ftypes import CallSite, FileContext, FileFindings, Integration, LeftOut, TrackingUri
 from analysis.reading.resolver import Resolver
 from analysis.rows import (
     CallSiteRow,
@@ -146,9 +147,44 @@ class Checkout:
     graphs_dir: Path | None = None  # where the traceability pass writes the graph (none when unset)
     facts: dict[str, ModuleFacts] = field(default_factory=dict)  # per module and notebook, for the graphs
     env_files: list[tuple[str, bytes, FileRow]] = field(default_factory=list)  # environment files read
+    # the bytes of a file of the tree by its path, where they are not under ``root`` (a commit's tree, read
+    # from git objects): None for a path that is no regular file or is over ``max_file_bytes``
+    reader: Callable[[str], bytes | None] | None = None
+
+    def file_bytes(self, rel: str) -> bytes | None:
+        """The bytes of the regular file ``rel`` of this tree, None when there is none or it is over
+        ``max_file_bytes`` (a symlink is no regular file)."""
+        if rel not in self.all_paths:
+            return None
+        if self.reader is not None:
+            return self.reader(rel)
+        path = self.root / rel
+        if path.is_symlink() or path.stat().st_size > self.max_file_bytes:
+            return None
+        return path.read_bytes()
 
 
 Parsed = tuple[FileFindings, list[LeftOut]]  # a file's findings, and the parts of it that were left out
+
+
+def file_cache_key(data: bytes, kind: str, context: FileContext, fingerprint: str) -> str:
+    """The results cache's key of a file's findings: its bytes read as ``kind`` in ``context`` by the code
+    whose ``parse`` stamp is ``fingerprint`` (content-addressed: the same bytes anywhere share it)."""
+    return hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{fingerprint}".encode()).hexdigest()
+
+
+def findings_to_json(f: FileFindings, bad: list[LeftOut]) -> str:
+    """A file's findings and left-out parts, for the cache."""
+    return json.dumps({"c": [vars(x) for x in f.call_sites], "i": [vars(x) for x in f.integrations],
+                       "u": [vars(x) for x in f.tracking_uris], "p": [vars(x) for x in bad]})
+
+
+def findings_from_json(text: str) -> Parsed:
+    """The inverse of ``findings_to_json``."""
+    data = json.loads(text)
+    findings = FileFindings(tuple(CallSite(**x) for x in data["c"]), tuple(Integration(**x) for x in data["i"]),
+                            tuple(TrackingUri(**x) for x in data["u"]))
+    return findings, [LeftOut(**x) for x in data.get("p", [])]
 
 
 @dataclass(frozen=True)

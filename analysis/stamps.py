@@ -60,10 +60,12 @@ STAGES: dict[str, Stage] = {
                      "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv",
                      "data/mlflow_behaviour.csv", _TUTORIALS),
                     ("report.document", "report.process")),
+    # one repository's history (results cache, key of each repository's history): the walk and the passes
+    "history": Stage((*_VALUES, "executor.py", "stamps.py", "history/"), ("history.run",), ("repository",)),
     # the corpus tables, graphs and statistics of an output folder, and the report drawn with them
     "tables": Stage((*_VALUES, "executor.py", "engine/", "statistics/", _TUTORIALS),
                     ("engine.driver", "statistics.community"),
-                    ("repository", "releases", "report")),
+                    ("repository", "releases", "report", "history")),
 }
 
 

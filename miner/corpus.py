@@ -22,10 +22,12 @@ LOCK = "lock.csv"
 SEARCH = "search.csv"
 PROBLEMS = "problems.csv"
 REPOS = "repos"
+HISTORIES = "history"  # <corpus>/history/<owner>/<name>.git: the git directories mined with --history
 RELEASES = "mlflow"  # <corpus>/mlflow/<version>/mlflow/...
 RELEASES_TABLE = "releases.csv"
 
-__all__ = ["CorpusRepo", "MinedCorpus", "ProblemRow", "clone_path_for", "local_git_dir", "mined_repositories",
+__all__ = ["CorpusRepo", "MinedCorpus", "ProblemRow", "clone_path_for", "history_path_for", "local_git_dir",
+           "mined_repositories",
            "read_corpus", "release_dirs", "releases_dir"]
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")  # characters a path part of the corpus never holds
 
@@ -38,6 +40,7 @@ class CorpusRepo:
     root: Path
     commit: str
     git_dir: Path | None = None  # the repository it was mined from, when that is a git directory on this machine
+    history: str = ""  # how complete that history is (``manifest.csv`` ``history``): '' when not mined with --history
 
 
 def local_git_dir(clone_url: str) -> Path | None:
@@ -65,6 +68,12 @@ def clone_path_for(repo: str) -> str:
     return f"{REPOS}/" + "/".join(parts)
 
 
+def history_path_for(repo: str) -> str:
+    """Where ``mine --history`` keeps a fetched repository's git directory, relative to the corpus:
+    ``history/<owner>/<name>.git``."""
+    return HISTORIES + clone_path_for(repo).removeprefix(REPOS) + ".git"
+
+
 def releases_dir(corpus: Path) -> Path:
     """The folder of MLflow releases (``<corpus>/mlflow``)."""
     return corpus / RELEASES
@@ -81,7 +90,9 @@ def release_dirs(corpus: Path) -> dict[str, Path]:
 
 def mined_repositories(corpus: Path) -> list[CorpusRepo]:
     """The repositories ``manifest.csv`` lists as mined (``status`` ok, with a checkout), in its order."""
-    return [CorpusRepo(r["repo"], corpus / r["clone_path"], r["commit"], local_git_dir(r.get("clone_url", "")))
+    return [CorpusRepo(r["repo"], corpus / r["clone_path"], r["commit"],
+                       corpus / r["git_dir"] if r.get("git_dir") else local_git_dir(r.get("clone_url", "")),
+                       r.get("history", ""))
             for r in read_csv(corpus / MANIFEST) if r.get("status") == "ok" and r.get("clone_path")]
 
 

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from miner import __version__
-from miner.corpus import UNSAFE, clone_path_for
+from miner.corpus import UNSAFE, clone_path_for, history_path_for
 from miner.fileio import utc_now
 from miner.ftypes import ManifestRow, MineSettings, Problem, RepoCandidate, RepoStatus
 from miner.gitio import (
     FINGERPRINT_NAMES,
     GitError,
     fetch_commit,
+    history_state,
     is_empty_remote_error,
     materialize,
     remove_tree,
@@ -68,6 +69,8 @@ def fetch_repository(cand: RepoCandidate, settings: MineSettings) -> tuple[Manif
     row = base_row(cand).replace(mined_at=utc_now())
     rel = clone_path_for(cand.repo)
     final = corpus / rel
+    n_commits: int | None = None
+    state = kept = ""
     with _partial_dir(corpus, cand.repo) as tmp:
         try:
             if _is_local(cand):
@@ -77,10 +80,13 @@ def fetch_repository(cand: RepoCandidate, settings: MineSettings) -> tuple[Manif
                     return row.replace(status=RepoStatus.SKIPPED.value, reason="empty repository (no commit)"), []
             else:
                 git_dir = tmp / "git"
-                commit = fetch_commit(cand.clone_url, git_dir, commit=cand.commit,
-                                      blob_limit=settings.spec.blob_limit, timeout=settings.clone_timeout)
+                commit = fetch_commit(cand.clone_url, git_dir, commit=cand.commit, blob_limit=settings.spec.blob_limit,
+                                      timeout=settings.clone_timeout, history=settings.history)
             tree = materialize(git_dir, commit, tmp / "tree", timeout=settings.clone_timeout)
             root = root_commit(git_dir, commit)
+            if settings.history:  # a local clone is read in place; a fetched one is kept in the corpus
+                n_commits, state = history_state(git_dir, commit)
+                kept = str(git_dir) if _is_local(cand) else history_path_for(cand.repo)
         except GitError as err:
             if is_empty_remote_error(err) and not cand.commit:
                 return row.replace(status=RepoStatus.SKIPPED.value, reason="empty repository (no commit)"), []
@@ -90,9 +96,15 @@ def fetch_repository(cand: RepoCandidate, settings: MineSettings) -> tuple[Manif
         if final.exists() or final.is_symlink():
             remove_tree(final)
         (tmp / "tree").rename(final)
+        if kept and not _is_local(cand):
+            history = corpus / kept
+            history.parent.mkdir(parents=True, exist_ok=True)
+            if history.exists():
+                remove_tree(history)
+            git_dir.rename(history)
     problems = [Problem(cand.repo, path, None, "mine", reason) for path, reason in tree.missing]
     row = row.replace(
         commit=commit, clone_path=rel, root_commit=root, content_hash=content_hash(tree.blob_shas),
-        n_files=tree.n_files, n_missing=len(tree.missing),
+        n_files=tree.n_files, n_missing=len(tree.missing), n_commits=n_commits, history=state, git_dir=kept,
     )
     return row, problems

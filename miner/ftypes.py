@@ -156,6 +156,7 @@ class MineSettings:
     lock: Path | None = None
     dry_run: bool = False
     skip_mlflow: bool = False
+    history: bool = False  # keep each repository's history: GitHub's default branch whole (blob-limited), local clones read in place
     jobs: int = 1
     http_timeout: float = 30.0
     clone_timeout: float = 900.0
@@ -194,6 +195,7 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "is_fork", "archived", "license", "topics", "created_at", "pushed_at", "size_kb",
     "description", "mined_at", "tool_version", "status", "reason", "duplicate_of",
     "root_commit", "content_hash", "n_files", "n_missing", "clone_url",
+    "n_commits", "history", "git_dir",
 )
 
 
@@ -226,6 +228,9 @@ class ManifestRow:
     n_files: int | None = None
     n_missing: int | None = None
     clone_url: str = ""
+    n_commits: int | None = None  # commits reachable from ``commit`` (mined with --history), else None
+    history: str = ""  # complete | shallow | grafted | replaced (mined with --history), else ""
+    git_dir: str = ""  # the git directory holding the history: relative to the corpus, or absolute (a local clone)
 
     def as_dict(self) -> dict[str, str]:
         """The row as CSV cells (None is an empty cell, booleans are true/false)."""

@@ -115,8 +115,11 @@ def fetch_commit(
     commit: str = "",
     blob_limit: str = "",
     timeout: float = 900.0,
+    history: bool = False,
 ) -> str:
-    """Fetch one commit (``commit`` or the remote's HEAD) shallowly into a new bare repository.
+    """Fetch one commit (``commit`` or the remote's HEAD) shallowly into a new bare repository; with
+    ``history``, the commit with every commit before it (one fetch, blobs over ``blob_limit`` left out
+    as without it).
 
     Returns the full SHA fetched. Falls back to a full fetch where the server cannot serve a
     shallow or by-SHA fetch (git's "dumb" HTTP protocol, servers refusing unadvertised SHAs).
@@ -126,7 +129,8 @@ def fetch_commit(
     ref = commit or "HEAD"
     base = ["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", *filt]
     try:
-        run_git([*base, "--depth", "1", url, ref], git_dir=git_dir, offline=False, timeout=timeout)
+        run_git([*base, *(() if history else ("--depth", "1")), url, ref], git_dir=git_dir, offline=False,
+                timeout=timeout)
     except GitError as err:
         if is_empty_remote_error(err) and not commit:
             raise
@@ -175,6 +179,25 @@ def root_commit(git_dir: Path, commit: str) -> str:
     except GitError:
         return ""
     return sorted(roots)[0] if roots else ""
+
+
+HISTORY_STATES = ("complete", "shallow", "grafted", "replaced")
+
+
+def history_state(git_dir: Path, commit: str) -> tuple[int, str]:
+    """How many commits are reachable from ``commit`` (itself included) and whether that history is
+    ``complete``, ``shallow`` (git's ``shallow`` file: the ancestry is cut), ``grafted`` (``info/grafts``
+    rewrites parents) or ``replaced`` (``refs/replace/`` objects stand for others)."""
+    n_commits = int(run_git(["rev-list", "--count", commit], git_dir=git_dir).strip() or 0)
+    if (git_dir / "shallow").is_file():
+        state = "shallow"
+    elif (git_dir / "info" / "grafts").is_file():
+        state = "grafted"
+    elif run_git(["for-each-ref", "--count=1", "refs/replace/"], git_dir=git_dir).strip():
+        state = "replaced"
+    else:
+        state = "complete"
+    return n_commits, state
 
 
 def origin_url(git_dir: Path) -> str:

@@ -98,6 +98,8 @@ class Miner:
             return not cand.commit  # e.g. an empty repository: nothing to fetch
         if cand.commit and cand.commit != prev.commit:
             return False
+        if self.settings.history and not (prev.history and (self.corpus / prev.git_dir).is_dir()):
+            return False  # mined without its history (or the history is gone): mine it again, with it
         return bool(prev.clone_path) and (self.corpus / prev.clone_path).is_dir()
 
     def _record(self, row: ManifestRow, problems: Sequence[Problem]) -> None:
@@ -224,7 +226,7 @@ class Miner:
             "source": "+".join(sorted(kinds)),
             "api_url": "" if (s.lock or s.from_local) else s.api_url,
             "from_local": str(s.from_local or ""), "lock": str(s.lock or ""),
-            "dry_run": s.dry_run, "n_repositories": len(summary.rows),
+            "dry_run": s.dry_run, "history": s.history, "n_repositories": len(summary.rows),
             "github_total_count": summary.total_count, "search_complete": summary.complete,
         }
         manifest = corpus / MANIFEST
@@ -262,7 +264,8 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 
 def _typed(row: ManifestRow) -> dict[str, Any]:
     """The non-string fields kept with their types in the journal."""
-    return {k: getattr(row, k) for k in ("stars", "forks", "is_fork", "archived", "size_kb", "n_files", "n_missing")}
+    return {k: getattr(row, k) for k in ("stars", "forks", "is_fork", "archived", "size_kb", "n_files", "n_missing",
+                                         "n_commits")}
 
 
 def _sha_or_empty(path: Path) -> str:

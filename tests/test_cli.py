@@ -135,6 +135,25 @@ def test_analyze_summary(tmp_path: Path) -> None:
     assert drawn.exit_code == Exit.OK and (tmp_path / "t" / "report" / "index.html").is_file()
 
 
+def test_analyze_history_options_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    for args, said in ((["--history", "--every", "day"], "--every day: not one of commit, week, month"),
+                       (["--history", "--since", "last year"], "--since last year: not a date"),
+                       (["--since", "2023-01-01"], "need --history"), (["--max-commits", "3"], "need --history")):
+        result = runner.invoke(app, ["analyze", "--corpus", str(tmp_path), "--out", str(tmp_path / "o"), *args])
+        assert result.exit_code == Exit.BAD_INPUT and said in result.output, result.output
+
+
+def test_analyze_history_summary(tmp_path: Path) -> None:
+    make_repo(tmp_path / "src" / "a", {"t.py": "import mlflow\nmlflow.log_metric('a', 1)\n"}, commits=3)
+    assert runner.invoke(app, ["mine", "--from-local", str(tmp_path / "src"), "--corpus", str(tmp_path / "c"),
+                               "--no-mlflow", "--history"]).exit_code == 0
+    result = runner.invoke(app, ["analyze", "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--jobs", "1",
+                                 "--no-report", "--history", "--max-commits", "2"])
+    assert result.exit_code == Exit.OK, result.output
+    assert "history: 1 repos  commits: 2  distinct files analyzed: 2  parsed by LibCST: 1" in result.output
+    assert "problems: 1" in result.output  # the oldest commit, left out by --max-commits
+
+
 def test_analyze_exit_code_says_a_repository_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import analysis.passes.traceability as engine_module
 

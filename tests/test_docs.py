@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from analysis.engine.driver import analyze
-from analysis.ftypes import AnalyzeSettings
+from analysis.ftypes import AnalyzeSettings, HistoryOptions
 from tests.analysis.engine.test_driver import _corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +37,9 @@ def _documented(doc: str, name: str) -> str:
 
 def test_every_output_and_column_is_documented(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path)
-    # the tables only: this test reads the CSVs at the top of the results, not report/
-    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "out", draw_report=False))
+    # the tables only: this test reads the CSVs at the top of the results, not report/; and the history's
+    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=tmp_path / "out", draw_report=False, history=HistoryOptions()))
+    assert (tmp_path / "out" / "evolution.csv").is_file()
     results, mined = sorted((tmp_path / "out").glob("*.csv")), sorted(corpus.glob("*.csv"))
     assert len(results) + len(mined) >= 20
     for page, doc, paths in (("docs/outputs.md", OUTPUTS, results), ("docs/mining.md", MINING, mined)):

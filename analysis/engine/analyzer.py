@@ -9,41 +9,23 @@ order over the ``Checkout`` the file stage leaves.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from analysis.engine.cache import ResultCache, findings_from_json, findings_to_json
+from analysis.engine.cache import ResultCache
 from analysis.ftypes import FileContext
 from analysis.passes.registry import FILE_PASSES, REPO_PASSES
-from analysis.passes.environments import env_file_kind
-from analysis.passes.mlflow_calls import Resolver
+from analysis.passes.registry import file_kind as file_kind  # the table of kinds sits with the passes
+from analysis.passes.mlflow_calls import Resolver, may_reexport, module_names, reexports_mlflow
+from analysis.passes.mlflow_calls import local_mlflow_dirs as local_mlflow_dirs
 from analysis.passes.module_graph import dotted_modules
-from analysis.passes.tracking_uris import config_source
-from analysis.reading.mlproject import is_mlproject_name
-from analysis.repo_state import Checkout, Parsed, RepoResult, RepoTask, SourceFile
+from analysis.repo_state import (Checkout, Parsed, RepoResult, RepoTask, SourceFile, file_cache_key, findings_from_json,
+                                 findings_to_json)
 from analysis.rows import FileRow, FileStatus, ProblemRow, Stage
-
-
-def file_kind(rel: str) -> str:
-    """python, notebook, mlproject, environment, config (may set a tracking URI) or other."""
-    lower = rel.lower()
-    if is_mlproject_name(PurePosixPath(rel).name):
-        return "mlproject"
-    if env_file_kind(rel) not in (None, "setup.py"):
-        return "environment"  # setup.py stays python (call sites) and is read for dependencies too
-    if lower.endswith(".py"):
-        return "python"
-    if lower.endswith(".ipynb"):
-        return "notebook"
-    if config_source(rel) is not None:
-        return "config"
-    return "other"
 
 
 def walk(root: Path) -> Iterator[tuple[str, Path]]:
@@ -62,46 +44,20 @@ def walk(root: Path) -> Iterator[tuple[str, Path]]:
                 yield prefix + name, base / name
 
 
-_STAR = re.compile(rb"(?m)^from\s+mlflow\s+import\s+\*")
-
-
 def mlflow_reexports(root: Path, paths: list[str]) -> frozenset[str]:
     """Dotted names of the project's modules that re-export MLflow with ``from mlflow import *``."""
     out: set[str] = set()
     for rel in paths:
-        if not rel.endswith(".py") or "mlflow" not in rel.lower():
-            continue  # a re-exporting module is named after mlflow in practice; keeps this pass cheap
+        if not may_reexport(rel):
+            continue
         path = root / rel
         try:
-            if path.is_symlink() or path.stat().st_size > 1_000_000 or not _STAR.search(path.read_bytes()):
+            if path.is_symlink() or path.stat().st_size > 1_000_000 or not reexports_mlflow(path.read_bytes()):
                 continue
         except OSError:
             continue
-        parts = list(PurePosixPath(rel).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        # every suffix: the import root may be any ancestor directory (src/ layouts)
-        out.update(".".join(parts[i:]) for i in range(len(parts)) if parts[i:] != ["mlflow"])
+        out.update(module_names(rel))
     return frozenset(out)
-
-
-def local_mlflow_dirs(paths: Iterator[str] | list[str]) -> set[str]:
-    """Script directories where ``import mlflow`` would load the project's own module, not MLflow.
-
-    Python puts the directory of the script it runs first on ``sys.path``, so a ``mlflow.py`` or
-    ``mlflow/__init__.py`` beside a script shadows MLflow. Inside a package (a directory with
-    ``__init__.py``) files are imported, not run, and ``import mlflow`` is absolute: no shadowing.
-    """
-    listed = list(paths)
-    packages = {str(PurePosixPath(rel).parent) for rel in listed if PurePosixPath(rel).name == "__init__.py"}
-    out = set()
-    for rel in listed:
-        p = PurePosixPath(rel)
-        if p.name == "mlflow.py":
-            out.add(str(p.parent))
-        elif p.name == "__init__.py" and p.parent.name == "mlflow":
-            out.add(str(p.parent.parent))
-    return out - packages
 
 
 CRASHED = "the parser killed its worker on this file (a native crash or out of memory): not read"
@@ -206,7 +162,7 @@ class RepoAnalyzer:
 
         def parse(compute: Callable[[], Parsed]) -> Parsed:
             """The findings cached for these bytes (read in this context, by this code), else ``compute()``'s."""
-            key = hashlib.sha256(data + f"\0{kind}\0{context.key()}\0{self.fingerprint}".encode()).hexdigest()
+            key = file_cache_key(data, kind, context, self.fingerprint)
             hit = (cache.get(key) if cache is not None else None) or result.new_cache.get(key)
             if hit is not None:
                 row.cached = True

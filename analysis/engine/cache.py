@@ -9,28 +9,14 @@ finished.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from analysis.ftypes import CallSite, FileFindings, Integration, LeftOut, TrackingUri
-
-Bad = list[LeftOut]
-
-
-def findings_to_json(f: FileFindings, bad: Bad) -> str:
-    """A file's findings and left-out parts, for the cache."""
-    return json.dumps({"c": [vars(x) for x in f.call_sites], "i": [vars(x) for x in f.integrations],
-                       "u": [vars(x) for x in f.tracking_uris], "p": [vars(x) for x in bad]})
-
-
-def findings_from_json(text: str) -> tuple[FileFindings, Bad]:
-    """The inverse of ``findings_to_json``."""
-    data = json.loads(text)
-    findings = FileFindings(tuple(CallSite(**x) for x in data["c"]), tuple(Integration(**x) for x in data["i"]),
-                            tuple(TrackingUri(**x) for x in data["u"]))
-    return findings, [LeftOut(**x) for x in data.get("p", [])]
+# what a file's entry holds, and its key: with the state the passes share (history reads them too)
+from analysis.repo_state import file_cache_key as file_cache_key
+from analysis.repo_state import findings_from_json as findings_from_json
+from analysis.repo_state import findings_to_json as findings_to_json
 
 
 class ResultCache:

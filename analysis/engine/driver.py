@@ -127,8 +127,13 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         done = _reuse(inputs, db)
         if done is not None:
             report("", done.n_files, done.n_files)
+        else:
+            done = _run(inputs, db, report)
+        if settings.history is None:
             return done
-        return _run(inputs, db, report)
+        from analysis.history.run import analyze_history  # every commit, after HEAD (whose blobs it reuses)
+        return replace(done, history=analyze_history(settings, inputs.corpus, inputs.releases.catalog, inputs.parse,
+                                                     db, report))
     finally:
         if db is not None:
             db.close()

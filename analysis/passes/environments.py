@@ -409,22 +409,20 @@ STATIC_PARSERS = {"pyproject.toml": parse_pyproject, "setup.cfg": parse_setup_cf
 
 def repo_pass(checkout: Checkout, result: RepoResult) -> None:
     """Dependencies of every environment file the file stage kept, and of those MLprojects reference."""
-    repo, root, files = checkout.task.repo, checkout.root, checkout.all_paths
+    repo, files = checkout.task.repo, checkout.all_paths
     env_files = list(checkout.env_files)
     referenced = {m.env_file for m in result.mlprojects if m.env_file}
     seen = {rel for rel, _d, _r in env_files}
     for rel in sorted(referenced - seen):
-        path = root / rel
-        if rel in files and not path.is_symlink() and path.stat().st_size <= checkout.max_file_bytes:
+        data = checkout.file_bytes(rel)
+        if data is not None:
             row = next(f for f in result.files if f.path == rel)
             row.kind = "environment"
-            env_files.append((rel, path.read_bytes(), row))
+            env_files.append((rel, data, row))
 
     def read(rel: str) -> str | None:
-        path = root / rel
-        if rel not in files or path.is_symlink() or path.stat().st_size > checkout.max_file_bytes:
-            return None
-        return path.read_bytes().decode("utf-8", "replace")
+        data = checkout.file_bytes(rel)
+        return None if data is None else data.decode("utf-8", "replace")
 
     for rel, data, row in env_files:
         if is_binary(data) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

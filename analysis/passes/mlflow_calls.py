@@ -15,7 +15,9 @@ mention mlflow are never parsed by LibCST.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
 from typing import Protocol
 
 import libcst as cst
@@ -32,8 +34,8 @@ from analysis.reading.names import ModuleNames
 from analysis.reading.resolver import Resolver
 from analysis.passes.tracking_uris import TRACKING_ENV, TrackingUris
 
-__all__ = ["TRACKING_ENV", "Finder", "Resolver", "ast_positions", "find_in_module", "may_use_mlflow", "python_error_line",
-           "walk_module"]
+__all__ = ["TRACKING_ENV", "Finder", "Resolver", "ast_positions", "find_in_module", "local_mlflow_dirs", "may_reexport",
+           "may_use_mlflow", "module_names", "python_error_line", "reexports_mlflow", "walk_module"]
 
 
 def may_use_mlflow(found: ModuleScan, source: str, context: FileContext, implicit_mlflow: bool = False) -> bool:
@@ -159,3 +161,48 @@ def python_error_line(source: str, fallback: int) -> int:
     except (ValueError, RecursionError, MemoryError):
         pass
     return fallback
+
+
+# What the tree around a file says of its imports (``FileContext``): a local module named mlflow, and
+# the project's modules that re-export MLflow.
+
+def local_mlflow_dirs(paths: Iterable[str]) -> set[str]:
+    """Script directories where ``import mlflow`` would load the project's own module, not MLflow.
+
+    Python puts the directory of the script it runs first on ``sys.path``, so a ``mlflow.py`` or
+    ``mlflow/__init__.py`` beside a script shadows MLflow. Inside a package (a directory with
+    ``__init__.py``) files are imported, not run, and ``import mlflow`` is absolute: no shadowing.
+    """
+    listed = list(paths)
+    packages = {str(PurePosixPath(rel).parent) for rel in listed if PurePosixPath(rel).name == "__init__.py"}
+    out = set()
+    for rel in listed:
+        p = PurePosixPath(rel)
+        if p.name == "mlflow.py":
+            out.add(str(p.parent))
+        elif p.name == "__init__.py" and p.parent.name == "mlflow":
+            out.add(str(p.parent.parent))
+    return out - packages
+
+
+_STAR = re.compile(rb"(?m)^from\s+mlflow\s+import\s+\*")
+
+
+def may_reexport(rel: str) -> bool:
+    """Whether ``rel`` may be a module re-exporting MLflow: a ``.py`` file named after mlflow (in practice
+    they all are; this keeps the look cheap)."""
+    return rel.endswith(".py") and "mlflow" in rel.lower()
+
+
+def reexports_mlflow(data: bytes) -> bool:
+    """A module's bytes hold ``from mlflow import *``."""
+    return _STAR.search(data) is not None
+
+
+def module_names(rel: str) -> list[str]:
+    """The dotted names a module at ``rel`` may be imported by: every suffix of its path (the import root
+    may be any ancestor directory: src/ layouts), never plain ``mlflow``."""
+    parts = list(PurePosixPath(rel).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return [".".join(parts[i:]) for i in range(len(parts)) if parts[i:] != ["mlflow"]]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import PurePosixPath
 from types import MappingProxyType
 
 from analysis.passes import (
@@ -15,12 +16,15 @@ from analysis.passes import (
     stored_runs,
     traceability,
 )
+from analysis.passes.environments import env_file_kind
+from analysis.passes.tracking_uris import config_source
+from analysis.reading.mlproject import is_mlproject_name
 from analysis.repo_state import Checkout, RepoResult, SourceFile
 
 FilePass = Callable[[SourceFile, Checkout, RepoResult], None]
 RepoPass = Callable[[Checkout, RepoResult], None]
 
-# A file's kind (``analyzer.file_kind``) -> its passes, in order; a kind not listed is not analyzed.
+# A file's kind (``file_kind``) -> its passes, in order; a kind not listed is not analyzed.
 FILE_PASSES: Mapping[str, tuple[FilePass, ...]] = MappingProxyType({
     "python": (environments.file_pass, code_findings.file_pass),  # setup.py is read for its dependencies too
     "notebook": (code_findings.file_pass,),
@@ -37,3 +41,19 @@ REPO_PASSES: tuple[RepoPass, ...] = (
     traceability.repo_pass,
     project_kind.repo_pass,  # library or application; the driver makes course work teaching (manifest.csv)
 )
+
+
+def file_kind(rel: str) -> str:
+    """python, notebook, mlproject, environment, config (may set a tracking URI) or other."""
+    lower = rel.lower()
+    if is_mlproject_name(PurePosixPath(rel).name):
+        return "mlproject"
+    if env_file_kind(rel) not in (None, "setup.py"):
+        return "environment"  # setup.py stays python (call sites) and is read for dependencies too
+    if lower.endswith(".py"):
+        return "python"
+    if lower.endswith(".ipynb"):
+        return "notebook"
+    if config_source(rel) is not None:
+        return "config"
+    return "other"

@@ -268,3 +268,62 @@ def test_local_directory_without_repositories_is_bad_input(tmp_path: Path) -> No
     with pytest.raises(MinerError, match="src: no git repository under it"):
         mine(settings_for(tmp_path, from_local=tmp_path / "src"))
     assert not (tmp_path / "corpus" / "manifest.csv").exists()
+
+
+# ---- --history -------------------------------------------------------------------------------
+
+def test_without_history_the_history_columns_are_empty(tmp_path: Path) -> None:
+    make_repo(tmp_path / "src" / "r", {"a.py": "1\n"}, commits=3)
+    mine(settings_for(tmp_path, from_local=tmp_path / "src"))
+    row = _rows(tmp_path / "corpus")["r"]
+    assert (row["n_commits"], row["history"], row["git_dir"]) == ("", "", "")
+    assert not (tmp_path / "corpus" / "history").exists()
+
+
+def test_local_history_is_read_in_place_counted_and_said_complete_or_shallow(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    full = make_repo(src / "full", {"a.py": "1\n"}, commits=4)
+    git("clone", "-q", "--depth", "2", (full / ".git").as_uri(), str(src / "cut"))
+    grafted = make_repo(src / "grafted", {"a.py": "1\n"}, commits=3)
+    head = git("rev-parse", "HEAD", cwd=grafted).strip()
+    (grafted / ".git" / "info").mkdir(exist_ok=True)
+    (grafted / ".git" / "info" / "grafts").write_text(f"{head}\n")  # HEAD made a root: its history cut
+    before = tree_digest(src)
+    mine(settings_for(tmp_path, from_local=src, history=True))
+    assert tree_digest(src) == before  # read only
+    rows = _rows(tmp_path / "corpus")
+    assert (rows["full"]["n_commits"], rows["full"]["history"]) == ("4", "complete")
+    assert rows["full"]["git_dir"] == str((full / ".git").resolve())
+    cut = rows["full@cut"] if "full@cut" in rows else rows["cut"]
+    assert (cut["n_commits"], cut["history"]) == ("2", "shallow")
+    assert (rows["grafted"]["n_commits"], rows["grafted"]["history"]) == ("1", "grafted")
+    assert not (tmp_path / "corpus" / "history").exists()  # nothing copied
+
+
+def test_github_history_is_one_blob_limited_fetch_kept_in_the_corpus(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    served = make_repo(tmp_path / "served" / "p.git", {**PROJECT, "data/big.bin": b"\0" * 300_000}, bare=True,
+                       commits=3)
+    fake_github.repos.append(repo_item("p/hist", served.as_uri(), "2020-02-02"))
+    spec = replace(spec_for(tmp_path), blob_limit="100k")
+    summary = mine(settings_for(tmp_path, api_url=fake_github.base_url, spec=spec, history=True))
+    row = summary.rows[0]
+    assert (row.status, row.n_commits, row.history, row.git_dir) == ("ok", 3, "complete", "history/p/hist.git")
+    kept = tmp_path / "corpus" / row.git_dir
+    assert git("--git-dir", str(kept), "rev-list", "--count", row.commit).strip() == "3"
+    missing = git("--git-dir", str(kept), "-c", "protocol.allow=never", "rev-list", "--objects", "--missing=print",
+                  row.commit)
+    assert sum(1 for ln in missing.splitlines() if ln.startswith("?")) == 1  # one big blob, shared by the commits
+    assert [(p.path, p.stage) for p in summary.problems] == [("data/big.bin", "mine")]
+    # mined again with the history there: nothing fetched; and the corpus names the git directory
+    again = mine(settings_for(tmp_path, api_url=fake_github.base_url, spec=spec, history=True))
+    assert again.rows[0] == row
+    from miner.corpus import mined_repositories
+    assert [(r.git_dir, r.history) for r in mined_repositories(tmp_path / "corpus")] == [(kept, "complete")]
+
+
+def test_a_corpus_mined_without_history_is_fetched_again_with_it(tmp_path: Path) -> None:
+    make_repo(tmp_path / "src" / "r", {"a.py": "1\n"}, commits=2)
+    mine(settings_for(tmp_path, from_local=tmp_path / "src"))
+    mine(settings_for(tmp_path, from_local=tmp_path / "src", history=True))
+    row = _rows(tmp_path / "corpus")["r"]
+    assert (row["n_commits"], row["history"]) == ("2", "complete")

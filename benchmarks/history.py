@@ -1,0 +1,87 @@
+"""Speed and memory of ``analyze --history`` on a corpus mined with ``--history``, as ratios in one run.
+
+    python benchmarks/history.py --corpus /tmp/hist-corpus [--jobs 2] [--every commit] [--reference dev-history.csv]
+
+Runs, each as a user runs it (``python cli.py analyze --no-report`` in a new process, a fresh output
+directory for each cold run): ``analyze`` cold, ``analyze --history`` cold, and ``analyze --history``
+again on its output (warm: every repository's history from the cache). Prints the wall time of each,
+the ratios history cold / analyze cold (issue 21's target: at most 4x) and warm / history cold (at most
+0.1x), the peak memory of each run's processes (the largest resident set of the run and its workers,
+target under 2 GB), the commits analyzed and the distinct files parsed. With ``--reference`` (the
+shared corpus's ``dev-history.csv``), also how many comparable commits agree on ``.py`` call sites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak resident MB of the run (``/usr/bin/time -v``, children included) and its output."""
+    started = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v", sys.executable, str(ROOT / "cli.py"), "analyze", "--no-report", *args],
+                          capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"analyze {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    return seconds, int(peak.group(1)) / 1024 if peak else float("nan"), proc.stdout
+
+
+def agreement(out: Path, reference: Path) -> str:
+    """Comparable commits (the reference parsed every file) whose ``.py`` call sites of the APIs it covers
+    agree with ``history_api_usage.csv``, API by API."""
+    ours: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for row in csv.DictReader((out / "history_api_usage.csv").open()):
+        if row["kind"] == "code":
+            ours[row["repo"], row["commit"]][row["api"].replace("mlflow.MlflowClient.", "MlflowClient.")] += int(
+                row["n_call_sites"])
+    refs = list(csv.DictReader(reference.open()))
+    covered = {part.rsplit("=", 1)[0] for r in refs for part in r["apis"].split(";") if part}
+    comparable = agree = 0
+    for r in refs:
+        if r["n_unparsable"] != "0":
+            continue
+        comparable += 1
+        theirs = collections.Counter({a: int(n) for a, n in (p.rsplit("=", 1) for p in r["apis"].split(";") if p)})
+        mine = collections.Counter({a: n for a, n in ours[r["repo"], r["commit"]].items() if a in covered and n})
+        agree += theirs == mine
+    return f"{agree} of {comparable} comparable commits agree API by API ({agree / max(comparable, 1):.1%})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--every", default="commit")
+    parser.add_argument("--reference", type=Path)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="history-bench-") as tmp:
+        base = ["--corpus", str(opts.corpus.resolve()), "--jobs", str(opts.jobs)]
+        plain_s, plain_mb, _ = run([*base, "--out", f"{tmp}/plain"])
+        hist = [*base, "--out", f"{tmp}/history", "--history", "--every", opts.every]
+        cold_s, cold_mb, said = run(hist)
+        warm_s, warm_mb, _ = run(hist)
+        told = re.search(r"^history: .*$", said, re.M)
+        print(f"analyze cold:            {plain_s:7.1f} s  peak {plain_mb:6.0f} MB")
+        print(f"analyze --history cold:  {cold_s:7.1f} s  peak {cold_mb:6.0f} MB  ({told.group(0) if told else ''})")
+        print(f"analyze --history warm:  {warm_s:7.1f} s  peak {warm_mb:6.0f} MB")
+        print(f"history cold / analyze cold: {cold_s / plain_s:.2f}x (target <= 4x)")
+        print(f"history warm / history cold: {warm_s / cold_s:.3f}x (target <= 0.1x)")
+        print(f"peak memory: {max(plain_mb, cold_mb, warm_mb):.0f} MB (target < 2048 MB)")
+        if opts.reference is not None:
+            print(f"dev-history: {agreement(Path(tmp) / 'history', opts.reference)}")
+
+
+if __name__ == "__main__":
+    main()

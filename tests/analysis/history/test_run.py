@@ -1,0 +1,105 @@
+"""Tests of analysis/history/run.py: analyze --history end to end on a mined corpus, its tables typed, its cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from analysis.engine.driver import analyze
+from analysis.ftypes import AnalyzeSettings, HistoryOptions
+from analysis.history.rows import HISTORY_TABLES, EvolutionRow, HistoryApiUsageRow, HistoryProblemRow, HistoryRow
+from analysis.tables import read_table
+from miner.fileio import read_csv, write_csv
+from miner.ftypes import MANIFEST_COLUMNS, CorpusSpec, MineSettings, MlflowSelection
+from miner.mine import mine
+from tests.analysis.history.histories import CONDA, LOG, METRIC, MLPROJECT, PLAIN, make_history
+
+SHARED = [LOG + f"# shared {i}\n" for i in range(4)]
+
+
+def _corpus(tmp: Path) -> tuple[Path, dict[str, list[str]]]:
+    shas = {
+        "adopter": make_history(tmp / "src" / "adopter", [
+            {"train.py": PLAIN}, {"train.py": SHARED[0]}, {"train.py": SHARED[1], "MLproject": MLPROJECT,
+                                                             "conda.yaml": CONDA},
+            {"train.py": SHARED[2]}, {"eval.py": METRIC}]),
+        "quitter": make_history(tmp / "src" / "quitter", [
+            {"a.py": SHARED[0]}, {"a.py": SHARED[1]}, {"a.py": SHARED[2]}, {"a.py": SHARED[3]}, {"a.py": PLAIN}]),
+    }
+    corpus = tmp / "corpus"
+    spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=corpus, from_local=tmp / "src", skip_mlflow=True, history=True))
+    return corpus, shas
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, list[str]], object]:
+    tmp = tmp_path_factory.mktemp("history")
+    corpus, shas = _corpus(tmp)
+    out = tmp / "out"
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False, history=HistoryOptions()))
+    return corpus, out, shas, summary
+
+
+def test_the_tables_hold_every_commit_and_read_back_typed(ran: tuple[Path, Path, dict[str, list[str]], object]) -> None:
+    _corpus_dir, out, shas, summary = ran
+    history = read_table(out / "history.csv", HistoryRow)
+    assert [(r.repo, r.commit) for r in history] == [(repo, sha) for repo in ("adopter", "quitter") for sha in shas[repo]]
+    assert [r.n_call_sites for r in history] == [0, 1, 1, 1, 2, 1, 1, 1, 1, 0]
+    assert [r.mlflow_requirement for r in history][:5] == ["", "", "mlflow==2.9.2", "mlflow==2.9.2", "mlflow==2.9.2"]
+    usage = read_table(out / "history_api_usage.csv", HistoryApiUsageRow)
+    assert {(u.api, u.kind, u.n_call_sites) for u in usage if u.commit == shas["adopter"][-1]} == {
+        ("mlflow.log_param", "code", 1), ("mlflow.log_metric", "code", 1)}
+    assert read_table(out / "history_problems.csv", HistoryProblemRow) == []
+    evolution = {e.repo: e for e in read_table(out / "evolution.csv", EvolutionRow)}
+    adopter, quitter = evolution["adopter"], evolution["quitter"]
+    assert (adopter.adopted_commit, adopter.last_use_commit, adopter.head_uses_mlflow) == (
+        shas["adopter"][1], shas["adopter"][-1], True)
+    assert (quitter.adopted_commit, quitter.last_use_commit, quitter.head_uses_mlflow) == (
+        shas["quitter"][0], shas["quitter"][3], False)
+    assert (adopter.n_code_commits, adopter.n_cochange_commits, adopter.cochange_share) == (5, 1, 0.2)
+    assert (adopter.apis_added, quitter.apis_removed) == ("mlflow.log_metric", "mlflow.log_param")
+    assert (adopter.mlflow_requirement_head, adopter.n_pinned_commits, adopter.n_pin_behind_commits) == (
+        "mlflow==2.9.2", 3, None)
+    assert "no MLflow release dates" in adopter.note
+    # each distinct blob parsed once, across repositories and HEAD: of the five code blobs that use MLflow
+    # (SHARED[0..3], METRIC), HEAD's analysis parsed SHARED[2] and METRIC, the adopter's history SHARED[0] and
+    # SHARED[1], and the quitter's only SHARED[3]: the others were in the cache
+    assert summary.history.n_commits == 10  # type: ignore[attr-defined]
+    assert summary.history.n_parsed == 3  # type: ignore[attr-defined]
+    provenance = json.loads((out / "history.csv.provenance.json").read_text())
+    assert provenance["every"] == "commit" and set(provenance["commits"]) == {"adopter", "quitter"}
+    assert all((out / t.file).is_file() for t in HISTORY_TABLES.values())
+
+
+def test_a_rerun_reads_every_history_from_the_cache(ran: tuple[Path, Path, dict[str, list[str]], object]) -> None:
+    corpus, out, _shas, _summary = ran
+    before = (out / "history.csv").read_bytes()
+    again = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False, history=HistoryOptions()))
+    assert again.history is not None
+    assert (again.history.n_cached_repos, again.history.n_parsed) == (2, 0)
+    assert (out / "history.csv").read_bytes() == before
+    # other options: walked again, but every file's findings come from the cache (no parse)
+    monthly = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False,
+                                      history=HistoryOptions(every="month")))
+    assert monthly.history is not None and (monthly.history.n_cached_repos, monthly.history.n_parsed) == (0, 0)
+    assert [r.repo for r in read_table(out / "history.csv", HistoryRow)] == ["adopter", "quitter"]
+
+
+def test_a_repository_without_history_is_a_problem_row(tmp_path: Path) -> None:
+    make_history(tmp_path / "src" / "r", [{"t.py": LOG}])
+    corpus = tmp_path / "corpus"
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=corpus, from_local=tmp_path / "src", skip_mlflow=True))
+    rows = read_csv(corpus / "manifest.csv")
+    for row in rows:  # as if fetched from GitHub without --history
+        row["clone_url"] = "https://github.com/o/r.git"
+    write_csv(corpus / "manifest.csv", MANIFEST_COLUMNS, rows)
+    out = tmp_path / "out"
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False, history=HistoryOptions()))
+    assert summary.history is not None and summary.history.n_repos == 0 and not summary.history.failed
+    problems = read_table(out / "history_problems.csv", HistoryProblemRow)
+    assert [(p.repo, p.stage) for p in problems] == [("r", "history")] and "mine it with --history" in problems[0].reason
+    assert read_table(out / "evolution.csv", EvolutionRow) == []
