@@ -23,7 +23,7 @@ from miner.fileio import atomic_write_text
 
 PACKAGE = Path(__file__).resolve().parent  # analysis/
 
-_VALUES = ("__init__.py", "ftypes.py", "rows.py", "tables.py", "versions.py")  # the leaf modules every stage reads
+_VALUES = ("__init__.py", "ftypes.py", "rows.py", "history_rows.py", "tables.py", "versions.py")  # the leaf modules every stage reads
 # the course-work rule lives with the miner (a selection filter there); the tables and the report apply it
 _TUTORIALS = "../miner/tutorials.py"
 

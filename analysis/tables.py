@@ -4,7 +4,8 @@ A row type is a frozen dataclass whose fields are the table's columns in order; 
 holds a finding (``CallSite``, ``Integration``, ``TrackingUri``) contributes the finding's own
 fields in its place, so no column list restates a type. ``TABLES`` lists every table a
 repository result holds, in the order ``analyze`` writes them; ``CATALOG`` and ``STORAGE`` are the
-corpus-level tables made from MLflow's releases.
+corpus-level tables made from MLflow's releases; ``STATISTICS`` the statistics tables and ``HISTORY``
+those of ``analyze --history``.
 """
 
 from __future__ import annotations
@@ -229,6 +230,17 @@ STATISTICS: dict[str, Table] = {
     "api_co_usage": Table("api_co_usage.csv", ApiCoUsageRow),
     "store_statistics": Table("store_statistics.csv", StoreStatisticRow),
     "agreement": Table("agreement.csv", AgreementRow),
+}
+
+
+# the history's tables (``analyze --history``: ``analysis.history.run`` writes them, the report reads them)
+from analysis.history_rows import EvolutionRow, HistoryApiUsageRow, HistoryProblemRow, HistoryRow  # noqa: E402
+
+HISTORY: dict[str, Table] = {
+    "history": Table("history.csv", HistoryRow),
+    "history_api_usage": Table("history_api_usage.csv", HistoryApiUsageRow),
+    "evolution": Table("evolution.csv", EvolutionRow),
+    "history_problems": Table("history_problems.csv", HistoryProblemRow),
 }
 
 

@@ -14,7 +14,6 @@ run again only when one of their inputs changed: an MLproject, an environment fi
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from typing import Any
 
 from analysis.ftypes import FileContext, HistoryOptions
 from analysis.history.gitlog import SUBMODULE, SYMLINK, BlobReader, Change, Commit, first_parent_history, select
-from analysis.history.rows import CATEGORIES, HistoryApiUsageRow, HistoryProblemRow, HistoryRow
+from analysis.history_rows import CATEGORIES, HistoryApiUsageRow, HistoryProblemRow, HistoryRow
 from analysis.passes import environments, mlproject
 from analysis.passes.mlflow_calls import Resolver, local_mlflow_dirs, may_reexport, module_names, reexports_mlflow
 from analysis.passes.registry import FILE_PASSES, file_kind
@@ -371,12 +370,3 @@ def _keep(paths: set[str], path: str, present: bool) -> None:
     else:
         paths.discard(path)
 
-
-_PIN = re.compile(r"^mlflow(?:-skinny)?(?:==|=)\s*v?(\d+(?:\.\d+)*)$")
-
-
-def pinned_version(requirement: str) -> str:
-    """The MLflow release a requirement pins exactly (``mlflow==2.9.2``, conda's ``mlflow=2.9.2``), '' when
-    it pins none (a range, no version, or two files pinning different releases)."""
-    pins = {m.group(1) for part in requirement.split(";") if (m := _PIN.match(part.strip()))}
-    return pins.pop() if len(pins) == 1 else ""

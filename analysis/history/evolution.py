@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from analysis.history.commits import HistoryResult, pinned_version
-from analysis.history.rows import EvolutionRow, HistoryRow
+from analysis.history.commits import HistoryResult
+from analysis.history_rows import EvolutionRow, HistoryRow
 from analysis.rows import Catalog
-from analysis.versions import version_key
+from analysis.versions import pinned_version, version_key
 from miner.fileio import read_csv
 
 NO_DATES = "no MLflow release dates in the corpus: pins and deprecations not compared with dates"

@@ -21,11 +21,11 @@ from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings, HistoryOptions, HistorySummary
 from analysis.history.commits import HistoryAnalyzer, HistoryResult, HistoryTask
 from analysis.history.evolution import evolution_row, release_dates
-from analysis.history.rows import HISTORY_TABLES, EvolutionRow, HistoryProblemRow
+from analysis.history_rows import EvolutionRow, HistoryProblemRow
 from analysis.passes.mlflow_calls import Resolver
 from analysis.rows import Catalog
 from analysis.stamps import fingerprint
-from analysis.tables import cells, flat
+from analysis.tables import HISTORY, cells, flat
 from miner import __version__
 from miner.corpus import RELEASES_TABLE, MinedCorpus
 from miner.fileio import utc_now, write_csv, write_provenance
@@ -113,7 +113,7 @@ def write_history_tables(out: Path, results: Sequence[HistoryResult], evolution:
         "evolution": list(evolution),
         "history_problems": [row for r in results for row in r.problems],
     }
-    for name, table in HISTORY_TABLES.items():
+    for name, table in HISTORY.items():
         write_csv(out / table.file, table.columns, (cells(flat(row)) for row in rows[name]))
         write_provenance(out / table.file, provenance)
     return len(rows["history_problems"])

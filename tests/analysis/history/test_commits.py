@@ -9,7 +9,7 @@ import pytest
 
 from analysis.ftypes import HistoryOptions
 from analysis.history import commits as commits_mod
-from analysis.history.commits import HistoryResult, pinned_version
+from analysis.history.commits import HistoryResult
 from tests.analysis.history.histories import CONDA, LOG, METRIC, MLPROJECT, PLAIN, make_history, walk
 from tests.conftest import git
 
@@ -177,13 +177,6 @@ def test_each_distinct_blob_is_parsed_once(tmp_path: Path, monkeypatch: pytest.M
     assert len(res.history) == 13
     assert sorted(parsed) == sorted(v.encode() for v in versions)  # each distinct blob parsed once
     assert res.n_parsed == 3
-
-
-def test_pinned_version() -> None:
-    assert pinned_version("mlflow==2.9.2") == "2.9.2"
-    assert pinned_version("mlflow=1.30.0") == "1.30.0"
-    assert pinned_version("mlflow-skinny==2.1;mlflow==2.1") == "2.1"
-    assert pinned_version("mlflow>=2") == pinned_version("mlflow") == pinned_version("mlflow==1;mlflow==2") == ""
 
 
 def test_head_rows_equal_what_the_census_finds_at_head(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from analysis.history.commits import HistoryResult
 from analysis.history.evolution import NO_DATES, current_release, evolution_row, release_dates
-from analysis.history.rows import HistoryApiUsageRow, HistoryRow
+from analysis.history_rows import HistoryApiUsageRow, HistoryRow
 from analysis.rows import Catalog, CatalogRow
 
 

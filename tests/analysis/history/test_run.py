@@ -9,8 +9,8 @@ import pytest
 
 from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings, HistoryOptions
-from analysis.history.rows import HISTORY_TABLES, EvolutionRow, HistoryApiUsageRow, HistoryProblemRow, HistoryRow
-from analysis.tables import read_table
+from analysis.history_rows import EvolutionRow, HistoryApiUsageRow, HistoryProblemRow, HistoryRow
+from analysis.tables import HISTORY, read_table
 from miner.fileio import read_csv, write_csv
 from miner.ftypes import MANIFEST_COLUMNS, CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
@@ -71,7 +71,7 @@ def test_the_tables_hold_every_commit_and_read_back_typed(ran: tuple[Path, Path,
     assert summary.history.n_parsed == 3  # type: ignore[attr-defined]
     provenance = json.loads((out / "history.csv.provenance.json").read_text())
     assert provenance["every"] == "commit" and set(provenance["commits"]) == {"adopter", "quitter"}
-    assert all((out / t.file).is_file() for t in HISTORY_TABLES.values())
+    assert all((out / t.file).is_file() for t in HISTORY.values())
 
 
 def test_a_rerun_reads_every_history_from_the_cache(ran: tuple[Path, Path, dict[str, list[str]], object]) -> None:

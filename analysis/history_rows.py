@@ -1,12 +1,11 @@
 """The row types of the history tables (``history.csv``, ``history_api_usage.csv``, ``evolution.csv``,
-``history_problems.csv``), registered in ``HISTORY_TABLES``: a table's columns are its row type's fields,
-as for every table (``analysis.tables``)."""
+``history_problems.csv``), registered in ``analysis.tables.HISTORY``: a table's columns are its row type's
+fields, as for every table. A leaf module beside ``rows.py``: the history writes these rows, the report
+reads them back typed (``analysis.report.inputs``), and neither imports the other's room."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from analysis.tables import Table
 
 # the API categories of the catalog (``releases.catalog.CATEGORY_RULES``) and ``other``: a column each
 CATEGORIES = ("autolog", "tracing", "registry", "dataset", "param", "metric", "tag", "model", "artifact",
@@ -94,11 +93,3 @@ class EvolutionRow:
     n_pinned_commits: int
     n_pin_behind_commits: int | None
     note: str
-
-
-HISTORY_TABLES: dict[str, Table] = {
-    "history": Table("history.csv", HistoryRow),
-    "history_api_usage": Table("history_api_usage.csv", HistoryApiUsageRow),
-    "evolution": Table("evolution.csv", EvolutionRow),
-    "history_problems": Table("history_problems.csv", HistoryProblemRow),
-}
