@@ -271,6 +271,9 @@ class StoredRun:
     source_path: str = ""  # the checkout file the recorded source matched
     n_datasets: int = 0
     artifacts_found: bool = False  # the run's artifact directory was found in the checkout
+    # the MLprojects ``declared_at_recorded_commit`` read: recorded (its commit's), else HEAD's, saying why
+    mlproject_at: str = ""  # recorded | not-in-history | no-commit | unknown-history | unreadable
+    mlproject_commit: str = ""  # the commit they were read at
 
 
 @dataclass(frozen=True)
@@ -284,6 +287,7 @@ class StoredParam:
     value: str
     declared_in_mlproject: str  # yes | no | unknown (no entry point recorded, or none declared it)
     value_len: int
+    declared_at_recorded_commit: str = ""  # the same, at the run's mlproject_commit (its recorded one, else HEAD)
 
 
 @dataclass(frozen=True)

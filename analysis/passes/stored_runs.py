@@ -8,6 +8,7 @@ from pathlib import Path
 from analysis.repo_state import Checkout, RepoResult
 from analysis.rows import ProblemRow, Stage
 from analysis.stores.discovery import find_stores
+from analysis.stores.recorded_commit import ProjectsAtCommit
 from analysis.stores.stored_runs import read_store
 
 
@@ -26,10 +27,12 @@ def repo_pass(checkout: Checkout, result: RepoResult) -> None:
         if ep.mlproject_path in valid:
             declared.setdefault(ep.entry_point, set())
     git_dir = Path(checkout.task.git_dir) if checkout.task.git_dir else None
+    at_commit = ProjectsAtCommit(git_dir)  # the MLprojects of the commits runs recorded, each read once
     for ref in found:
         reading = read_store(repo, checkout.root, ref, git_dir=git_dir,
                              declared_params={k: frozenset(v) for k, v in declared.items()},
-                             revision_releases=checkout.revision_releases)
+                             revision_releases=checkout.revision_releases, head_commit=checkout.task.commit,
+                             at_commit=at_commit)
         result.stores.append(reading.store)
         result.stored_experiments.extend(reading.experiments)
         result.stored_runs.extend(reading.runs)

@@ -321,6 +321,10 @@ def _traceability_facts(facts: Facts, inputs: ReportInputs) -> None:
     _statistic(facts, stats, "runs whose source file exists", "RunsSourceExists", "runs")
     _statistic(facts, stats, "runs with an entry point", "RunsEntryPoint", "runs")
     _statistic(facts, stats, "runs whose params all match the MLproject", "RunsParamsMatch", "runs of a declared entry point")
+    _statistic(facts, stats, "runs whose params all match the MLproject at their recorded commit",
+               "RunsParamsMatchAtCommit", "runs judged at their recorded commit")
+    _statistic(facts, stats, "runs judged otherwise at their recorded commit than at HEAD", "RunsParamsOtherwiseAtCommit",
+               "runs judged at their recorded commit and at HEAD")
 
 
 def _reproducibility_facts(facts: Facts, inputs: ReportInputs) -> None:

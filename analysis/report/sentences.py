@@ -179,6 +179,9 @@ def key_findings(facts: Facts) -> list[Finding]:
                        "name a commit of the mined repository's history; "
                        "{RunsSourceExists} name a source file that exists at the mined commit, and {RunsEntryPoint} "
                        "an MLproject entry point."),
+        facts.sentence("Judged against the MLprojects of the commit each run recorded (read from the clone's history), "
+                       "{RunsParamsMatchAtCommit} log only parameters their entry point declared then; "
+                       "{RunsParamsOtherwiseAtCommit} are judged otherwise there than against HEAD's MLprojects."),
     )
     reproducibility = _keep(
         facts.sentence("{ReposMLproject} ship an MLproject; {EnvSpecNone} declare no environment at all."),

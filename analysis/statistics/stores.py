@@ -96,6 +96,7 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
         per_run("runs whose params all match the MLproject", "runs of a declared entry point", by_run,
                 by_run["declared_in_mlproject"],
                 "every param of the run is declared by its entry point, among runs of a declared entry point")
+        at_commit(rn, pm, per_run)
     for status in ("FAILED", "RUNNING", "KILLED"):
         per_run(f"runs left {status}", "runs", rn, rn["status"] == status, f"runs whose status is {status}")
     per_run("runs with an absolute local artifact URI", "runs", rn, rn["artifact_uri_kind"] == "absolute-local",
@@ -109,6 +110,35 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
                 "stored_metrics.csv rows with duplicate_points above 0 (the same point stored twice)")
     frame = pd.DataFrame(out, columns=list(STATISTIC_COLUMNS), dtype=object)
     return frame.where(frame.notna(), None)  # an empty cell, not nan, where a column does not apply
+
+
+def at_commit(runs: pd.DataFrame, params: pd.DataFrame, per_run: Any) -> None:
+    """The parameters of each run judged against the MLprojects of the commit it recorded
+    (``stored_params.csv`` ``declared_at_recorded_commit`` where ``stored_runs.csv`` ``mlproject_at`` is
+    ``recorded``): the runs whose params all match there, and the runs judged otherwise there than at HEAD
+    (among those judged at both); runs cluster in repositories (``per_run``)."""
+    if "mlproject_at" not in runs or "declared_at_recorded_commit" not in params:
+        return
+    keys = ["repo", "store", "run_id"]
+    recorded = runs.loc[runs["mlproject_at"] == "recorded", keys]
+    pm = params.merge(recorded, on=keys)
+    at = pm[pm["declared_at_recorded_commit"] != "unknown"]
+    by_run = at.groupby(keys)["declared_at_recorded_commit"].agg(lambda s: bool((s == "yes").all())).reset_index()
+    per_run("runs whose params all match the MLproject at their recorded commit",
+            "runs of an entry point declared at their recorded commit", by_run, by_run["declared_at_recorded_commit"],
+            "every param of the run is declared by its entry point in the MLprojects of the commit the run recorded "
+            "(read from the clone's history), among runs judged there: stored_runs.csv mlproject_at = recorded and "
+            "the entry point declared at that commit")
+    both = pm[(pm["declared_at_recorded_commit"] != "unknown") | (pm["declared_in_mlproject"] != "unknown")]
+    judged = both.groupby(keys).agg(
+        at=("declared_at_recorded_commit", lambda s: "unknown" if (s == "unknown").all() else bool((s == "yes").all())),
+        head=("declared_in_mlproject", lambda s: "unknown" if (s == "unknown").all() else bool((s == "yes").all())),
+    ).reset_index()
+    judged = judged[(judged["at"] != "unknown") & (judged["head"] != "unknown")]
+    per_run("runs judged otherwise at their recorded commit than at HEAD", "runs judged at both", judged,
+            judged["at"] != judged["head"],
+            "whether every param of the run is declared by its entry point differs between the MLprojects of the "
+            "commit the run recorded and HEAD's, among runs judged at both (mlproject_at = recorded)")
 
 
 def store_statistics_by_population(populations: Mapping[str, Sequence[str]], stores: Sequence[Store] | pd.DataFrame,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from analysis.reading.mlproject import MLproject
@@ -27,9 +27,19 @@ from analysis.stores.checkout_links import (
 from analysis.stores.discovery import StoreRef
 from analysis.stores.file_store import read_file_store
 from analysis.stores.raw import SQL_INF, Checkout, Point, RawRun, RawStore, StoreLimits, StoreProblem
+from analysis.stores.recorded_commit import ProjectsAtCommit
 from analysis.stores.sqlite_store import read_sqlite
 
 __all__ = ["StoreReading", "declared_parameters", "read_store"]
+
+# where a run's parameters were judged against the MLprojects (``stored_runs.csv`` ``mlproject_at``): at the
+# commit it recorded, or at HEAD because that commit could not be read, saying why
+AT_RECORDED = "recorded"
+NOT_IN_HISTORY = "not-in-history"  # the clone's history does not hold the recorded commit
+NO_COMMIT = "no-commit"  # the run recorded none
+UNKNOWN_HISTORY = "unknown-history"  # no git directory here, or a shallow clone that cannot tell
+UNREADABLE = "unreadable"  # the clone holds the commit, but its tree or an MLproject of it could not be read
+FALLBACK = {"no": NOT_IN_HISTORY, "unknown": UNKNOWN_HISTORY}
 
 # mlflow.* tags the run rows read (``mlflow/utils/mlflow_tags.py``)
 TAG_SOURCE_TYPE = "mlflow.source.type"
@@ -98,11 +108,16 @@ def _metric_row(repo: str, store: str, run_id: str, key: str, points: Sequence[P
 def read_store(repo: str, root: Path, ref: StoreRef, *, git_dir: Path | None = None,
                declared_params: Mapping[str, frozenset[str]] | None = None,
                revision_releases: Mapping[str, str] | None = None,
-               limits: StoreLimits = StoreLimits(), keep_history: bool = False) -> StoreReading:
+               limits: StoreLimits = StoreLimits(), keep_history: bool = False, head_commit: str = "",
+               at_commit: ProjectsAtCommit | None = None) -> StoreReading:
     """Every row of one store of the checkout ``root``.
 
-    ``git_dir``: the mined clone's git directory, for ``git_commit_in_history`` (None: unknown).
-    ``declared_params``: entry point -> declared parameter names (``declared_parameters``).
+    ``git_dir``: the mined clone's git directory, for ``git_commit_in_history`` (None: unknown) and the
+    MLprojects of the commits runs recorded (``at_commit``, made of it when not given: pass one to read
+    each commit once across a repository's stores).
+    ``declared_params``: entry point -> declared parameter names (``declared_parameters``), at HEAD
+    (``head_commit``, the mined commit): ``declared_in_mlproject``; ``declared_at_recorded_commit`` judges
+    the same against the MLprojects at the run's recorded commit, or these where it cannot be read.
     ``revision_releases``: alembic head revision -> first MLflow release (``releases.schema``).
     ``keep_history``: also return every metric point (``StoreReading.history``).
     """
@@ -113,12 +128,33 @@ def read_store(repo: str, root: Path, ref: StoreRef, *, git_dir: Path | None = N
         raw.kind = "registry"
     else:
         raw = read_file_store(root, ref.path, limits)
-    return _rows(repo, root, ref, raw, git_dir, declared_params, revision_releases or {}, limits, keep_history)
+    return _rows(repo, root, ref, raw, git_dir, declared_params, revision_releases or {}, limits, keep_history,
+                 head_commit, at_commit or ProjectsAtCommit(git_dir))
+
+
+def judged_at(commit: str, in_history: str, head_commit: str, head: Mapping[str, frozenset[str]] | None,
+              at_commit: ProjectsAtCommit) -> tuple[str, str, Mapping[str, frozenset[str]] | None]:
+    """Where a run's parameters are judged (``mlproject_at``), the commit whose MLprojects are read, and what
+    they declare: the run's recorded commit when the clone holds it and it can be read, else HEAD's (``head``)."""
+    if not commit:
+        return NO_COMMIT, head_commit, head
+    if in_history != "yes":
+        return FALLBACK.get(in_history, UNKNOWN_HISTORY), head_commit, head
+    projects = at_commit(commit)
+    if projects is None:
+        return UNREADABLE, head_commit, head
+    return AT_RECORDED, commit, declared_parameters(projects)
+
+
+def _flag(declared: Mapping[str, frozenset[str]] | None, entry_point: str, key: str) -> str:
+    """yes/no: ``key`` is declared by ``entry_point`` in ``declared``; unknown: no entry point, or none declares it."""
+    names = declared.get(entry_point) if declared is not None and entry_point else None
+    return "unknown" if names is None else "yes" if key in names else "no"
 
 
 def _rows(repo: str, root: Path, ref: StoreRef, raw: RawStore, git_dir: Path | None,
           declared: Mapping[str, frozenset[str]] | None, releases: Mapping[str, str], limits: StoreLimits,
-          keep_history: bool) -> StoreReading:
+          keep_history: bool, head_commit: str, at_commit: ProjectsAtCommit) -> StoreReading:
     checkout = Checkout(root)
     store = ref.path
     sql = raw.kind == "sqlite"
@@ -141,11 +177,11 @@ def _rows(repo: str, root: Path, ref: StoreRef, raw: RawStore, git_dir: Path | N
     n_runs: dict[str, int] = {}
     for run in raw.runs:
         n_runs[run.experiment_id] = n_runs.get(run.experiment_id, 0) + 1
-        entry_point = run.tags.get(TAG_ENTRY_POINT, "")
-        names = declared.get(entry_point) if declared is not None and entry_point else None
+        entry_point, commit = run.tags.get(TAG_ENTRY_POINT, ""), run.tags.get(TAG_GIT_COMMIT, "")
+        at = judged_at(commit, in_history.get(commit, ""), head_commit, declared, at_commit)
         for key, value in sorted(run.params.items()):
-            flag = "unknown" if names is None else "yes" if key in names else "no"
-            params.append(StoredParam(repo, store, run.run_id, key, value, flag, len(value)))
+            params.append(StoredParam(repo, store, run.run_id, key, value, _flag(declared, entry_point, key),
+                                      len(value), _flag(at[2], entry_point, key)))
         n_points = 0
         for key in sorted(set(run.metrics) | set(run.latest)):
             points = run.metrics.get(key, [])
@@ -155,8 +191,8 @@ def _rows(repo: str, root: Path, ref: StoreRef, raw: RawStore, git_dir: Path | N
                 history[(run.run_id, key)] = tuple(points)
         tags += [StoredTag(repo, store, run.run_id, k, v) for k, v in sorted(run.tags.items())]
         inputs += [StoredInput(repo, store, run.run_id, i.name, i.digest, i.source_type, i.context) for i in run.inputs]
-        runs.append(_run_row(repo, ref, raw, run, checkout, base, exp_names, in_history, n_points, first_release,
-                             limits, problems))
+        runs.append(replace(_run_row(repo, ref, raw, run, checkout, base, exp_names, in_history, n_points,
+                                     first_release, limits, problems), mlproject_at=at[0], mlproject_commit=at[1]))
     experiments = [StoredExperiment(repo, store, ref.kind, e.experiment_id, e.name, e.lifecycle_stage,
                                     e.artifact_location, e.creation_time, e.last_update_time,
                                     n_runs.get(e.experiment_id, 0), len(e.tags)) for e in raw.experiments]

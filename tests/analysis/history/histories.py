@@ -23,17 +23,21 @@ MLPROJECT = "name: p\nconda_env: conda.yaml\nentry_points:\n  main:\n    command
 CONDA = "dependencies:\n  - python=3.10\n  - pip:\n    - mlflow==2.9.2\n"
 
 
-def make_history(path: Path, commits: Sequence[Changes], *, start: str = "2023-01-02", days_apart: int = 1) -> list[str]:
+def make_history(path: Path, commits: Sequence[Changes], *, start: str = "2023-01-02", days_apart: int = 1,
+                 again: bool = False) -> list[str]:
     """A repository at ``path`` (a work tree) whose commits make ``commits``' changes in order, one every
-    ``days_apart`` days from ``start`` at noon UTC; returns the commits' shas, oldest first."""
-    path.mkdir(parents=True)
+    ``days_apart`` days from ``start`` at noon UTC; returns the commits' shas, oldest first. With ``again``,
+    the commits go on the repository already at ``path``."""
+    if not again:
+        path.mkdir(parents=True)
     env = {**os.environ, **GIT_ENV}
 
     def git(*args: str, **extra: str) -> str:
         return subprocess.run(["git", *args], cwd=path, env={**env, **extra}, check=True, capture_output=True,
                               text=True).stdout
 
-    git("init", "-q", "-b", "main")
+    if not again:
+        git("init", "-q", "-b", "main")
     shas = []
     for i, changes in enumerate(commits):
         for name, content in changes.items():

@@ -70,6 +70,18 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
             judged.setdefault(p["run_id"], []).append(p["declared_in_mlproject"])
     if judged:
         out["RunsParamsMatch"] = (sum(all(v == "yes" for v in vs) for vs in judged.values()), len(judged))
+    # at the commit each run recorded, where its MLprojects were read there; and whether that differs from HEAD
+    at_commit = {r["run_id"] for r in runs if r.get("mlproject_at") == "recorded"}
+    flags: dict[str, list[tuple[str, str]]] = {}
+    for p in read_rows(results, "stored_params.csv"):
+        if p["run_id"] in at_commit and p["repo"] in population:
+            flags.setdefault(p["run_id"], []).append((p["declared_at_recorded_commit"], p["declared_in_mlproject"]))
+    there = {run: all(a == "yes" for a, _h in fs) for run, fs in flags.items() if fs[0][0] != "unknown"}
+    if there:
+        out["RunsParamsMatchAtCommit"] = (sum(there.values()), len(there))
+    both = {run: there[run] != all(h == "yes" for _a, h in flags[run]) for run in there if flags[run][0][1] != "unknown"}
+    if both:
+        out["RunsParamsOtherwiseAtCommit"] = (sum(both.values()), len(both))
     metrics = [m for m in read_rows(results, "stored_metrics.csv") if m["repo"] in population]
     out["StoredMetricsNonFinite"] = (sum(int(m["n_nan"]) + int(m["n_inf"]) > 0 for m in metrics), len(metrics))
     out["StoredMetricsRepeated"] = (sum(int(m["duplicate_points"]) > 0 for m in metrics), len(metrics))
