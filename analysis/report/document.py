@@ -5,6 +5,8 @@ of facts computed from the CSVs (``analysis.report.findings``), each sentence li
 then the proposal's KPIs in one table, one section per question with its figures and tables, the
 methodology (selection funnel, what was read, the detector's measured validity when a reference is
 given), threats to validity, published baselines (``analysis/data/baselines.csv``) and an appendix.
+After the questions and the agreement of two measures, the evolution over each repository's history
+(``analyze --history``; "not measured" without it).
 A measurement that needs the probe or the re-run says "not measured" with the command to run.
 
 Figures are PNG, embedded in the HTML as data URIs; tables sort on a click with an inline script;
@@ -30,6 +32,7 @@ from analysis.report.latex import write_latex
 from analysis.report.rendering import FigureRenderer
 from analysis.report.sections.agreement import agreement
 from analysis.report.sections.drawing import Drawing
+from analysis.report.sections.evolution import evolution
 from analysis.report.sections.methods import (
     appendix,
     baselines,
@@ -71,8 +74,9 @@ def _write(report: Drawing) -> None:
                "[1. Storage](#sec-1-storage)", "[2. Tracking](#sec-2-tracking)",
                "[3. Traceability](#sec-3-traceability)", "[4. Reproducibility](#sec-4-reproducibility)",
                "[Practices per population](#sec-populations)", "[Agreement: where two measures meet](#sec-agreement)",
-               "[5. Methodology](#sec-5-methodology)", "[6. Threats to validity](#sec-6-threats-to-validity)",
-               "[7. Published baselines](#sec-7-published-baselines)", "[Appendix](#sec-appendix)"])
+               "[5. Evolution](#sec-5-evolution)", "[6. Methodology](#sec-6-methodology)",
+               "[7. Threats to validity](#sec-7-threats-to-validity)",
+               "[8. Published baselines](#sec-8-published-baselines)", "[Appendix](#sec-appendix)"])
     key_findings_section(report)
     kpi_section(report)
     storage(report)
@@ -81,6 +85,7 @@ def _write(report: Drawing) -> None:
     reproducibility(report)
     populations(report)
     agreement(report)
+    evolution(report)
     methodology(report)
     validity(report)
     baselines(report)
@@ -145,7 +150,8 @@ def build_report(results: Path, all_repos: bool = False, *, corpus: Path | None 
 REPORT_INPUTS = ("practices.csv", "api_usage.csv", "api_catalog.csv", "reproducibility.csv", "traceability.csv",
                  "populations.csv", "mlflow_storage.csv", "tracking_uris.csv", "files.csv", "problems.csv", "store_statistics.csv",
                  "stores.csv", "stored_runs.csv", "stored_params.csv", "stored_metrics.csv", "mlprojects.csv", "entry_points.csv",
-                 "parameters.csv", "integrations.csv", "call_sites.csv", "dependencies.csv", "agreement.csv")
+                 "parameters.csv", "integrations.csv", "call_sites.csv", "dependencies.csv", "agreement.csv",
+                 "history.csv", "history_api_usage.csv", "evolution.csv")
 # Inputs the report reads only some columns of: the others (files.csv's `cached`, which a re-run
 # from the cache flips) must not make it redraw.
 REPORT_INPUT_COLUMNS = {"files.csv": ("repo", "path", "kind", "status", "reason"),

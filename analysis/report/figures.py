@@ -4,7 +4,7 @@ graph, the pinning histogram; readable at page width, denominators in the axis l
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -114,5 +114,57 @@ def pinning_figure(pinned: Sequence[float]) -> Figure:
     ax.set_xlabel("share of the repository's dependencies pinned exactly (==)")
     ax.set_ylabel(f"repositories (of {len(pinned)})")
     ax.set_title(f"Pinning (n = {len(pinned)} repositories declaring dependencies)")
+    figure: Figure = fig
+    return figure
+
+
+def _sparse_ticks(ax: Any, labels: Sequence[str]) -> int:
+    """Label at most 19 of ``labels`` (one in ``ceil(n/18)``, the last always), rotated; the step taken."""
+    step = max(1, math.ceil(len(labels) / 18))
+    ticks = list(range(0, len(labels), step))
+    if ticks and ticks[-1] != len(labels) - 1:
+        ticks[-1] = len(labels) - 1
+    ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=45, ha="right", fontsize=8)
+    return step
+
+
+def timeline_figure(months: Sequence[str], counts: Sequence[int], cumulative: Sequence[int], title: str,
+                    ylabel: str, total: int) -> Figure:
+    """Counts per month as bars (every month of the span, empty ones too) and their running total as a line on
+    a second axis, whose label names ``total`` (the denominator)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    x = range(len(months))
+    ax.bar(x, counts, color=PALETTE[0], label=ylabel)
+    step = _sparse_ticks(ax, months)
+    ax.set_xlabel(f"month, UTC ({len(months)} months" + (f"; one in {step} labelled)" if step > 1 else ")"))
+    ax.set_ylabel(ylabel)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    twin = ax.twinx()
+    twin.step(x, cumulative, where="mid", color=PALETTE[1], linestyle="--", label="running total")
+    twin.set_ylim(0, max(total, 1))
+    twin.set_ylabel(f"running total (of {total})")
+    ax.set_title(title)
+    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax.legend(handles, [str(h.get_label()) for h in handles], fontsize=8, loc="upper left")
+    figure: Figure = fig
+    return figure
+
+
+def shares_over_time_figure(periods: Sequence[str], series: Mapping[str, Sequence[float]], n: Sequence[int],
+                            title: str, ylabel: str) -> Figure:
+    """One line per series (a share, 0 to 1) over ``periods``, each period labelled with its denominator ``n``;
+    lines differ by colour and dash."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    styles = ("-", "--", "-.", ":")
+    for i, (name, values) in enumerate(series.items()):
+        ax.plot(range(len(periods)), values, marker="o", markersize=3, linestyle=styles[i % len(styles)],
+                color=PALETTE[i % len(PALETTE)], label=name)
+    ax.set_xticks(range(len(periods)), [f"{p}\nn={k}" for p, k in zip(periods, n)], fontsize=8)
+    ax.set_ylim(0, 1.04)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     figure: Figure = fig
     return figure

@@ -1,5 +1,6 @@
 """The facts the report quotes, computed from its inputs, one function per question (corpus, storage,
-tracking, traceability, reproducibility); the probe's and the re-runs' facts when they were given.
+tracking, traceability, reproducibility); the probe's and the re-runs' facts when they were given; the
+history's (``analysis.report.evolution_facts``) when ``analyze --history`` wrote its tables.
 
 Every number of a finding is a fact computed here from the CSVs (``analysis.report.facts``); no number
 is typed by hand.
@@ -30,6 +31,7 @@ from analysis.report.facts import (
     Share,
     backend_name,
 )
+from analysis.report.evolution_facts import add_evolution_facts
 from analysis.report.inputs import ReportInputs
 from analysis.statistics.clusters import by_cluster, clustered, from_cells, from_totals
 from analysis.statistics.shares import FEWEST_FOR_QUANTILES
@@ -415,6 +417,7 @@ def compute_facts(inputs: ReportInputs) -> Facts:
     _tracking_facts(facts, inputs)
     _traceability_facts(facts, inputs)
     _reproducibility_facts(facts, inputs)
+    add_evolution_facts(facts, inputs)
     return facts
 
 

@@ -24,14 +24,14 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.tables import CATALOG, STATISTICS, STORAGE, TABLES, table_frame
+from analysis.tables import CATALOG, HISTORY, STATISTICS, STORAGE, TABLES, table_frame
 
 REFERENCE_FILES = ("dev-call-sites.csv", "dev-mlprojects.jsonl", "dev-dependencies.csv")
 
 
 # the row type of each table this tool writes, by file name: read back typed (``tables.table_frame``)
 ROW_TYPES: dict[str, type] = {table.file: table.row_type
-                              for table in (*TABLES.values(), *STATISTICS.values(), CATALOG, STORAGE)}
+                              for table in (*TABLES.values(), *STATISTICS.values(), *HISTORY.values(), CATALOG, STORAGE)}
 
 
 def read_frame(path: Path) -> pd.DataFrame:

@@ -31,7 +31,7 @@ BASELINES = Path(__file__).resolve().parents[2] / "data" / "baselines.csv"
 
 def methodology(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
-    doc.heading("5. Methodology", anchor="sec-5-methodology")
+    doc.heading("6. Methodology", anchor="sec-6-methodology")
     chosen = "selection.csv" if "status" in inputs.corpus_table("selection.csv") else "manifest.csv"
     doc.table(selection_funnel(inputs), chosen, "Selection funnel: repositories at each step, from each source "
               "through the selection rules in their order and the sample to the analysis", anchor=F.T_FUNNEL,
@@ -101,7 +101,7 @@ def reference(report: Drawing) -> None:
 
 def validity(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
-    doc.heading("6. Threats to validity", anchor="sec-6-threats-to-validity")
+    doc.heading("7. Threats to validity", anchor="sec-7-threats-to-validity")
     doc.raw("\n".join(f"- **{name}**: {report.sentence_md(sentence)}" for name, sentence in report.threats),
             "<ul>" + "".join(f"<li><strong>{html.escape(name)}</strong>: {report.sentence_html(sentence)}</li>"
                              for name, sentence in report.threats) + "</ul>")
@@ -127,7 +127,7 @@ def validity(report: Drawing) -> None:
              "re-runs measure what static reading cannot.")
 
 def baselines(report: Drawing) -> None:
-    report.doc.heading("7. Published baselines (other studies, not this corpus)", anchor="sec-7-published-baselines")
+    report.doc.heading("8. Published baselines (other studies, not this corpus)", anchor="sec-8-published-baselines")
     report.doc.para("Numbers published by other studies, for comparison; none of them is measured on this corpus.")
     table = read_frame(BASELINES)
     report.doc.table(table, "analysis/data/baselines.csv", "Published baselines, with their citations",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis.engine.driver import analyze
-from analysis.ftypes import AnalyzeSettings
+from analysis.ftypes import AnalyzeSettings, HistoryOptions
 from analysis.tables import STORAGE as STORAGE_TABLE
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection
 from miner.mine import mine
@@ -30,17 +30,19 @@ from tests.conftest import make_repo
 
 @pytest.fixture(scope="session")
 def analyzed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(results, corpus) of four repositories: a project with a committed store, a server user and its copy,
-    a tutorial with a required parameter, files that do not parse and a by-name method call."""
+    """(results, corpus) of four repositories: a project with a committed store, a server user and its copy
+    (three commits each), a tutorial with a required parameter, files that do not parse and a by-name method
+    call; with their histories (``analyze --history``)."""
     tmp = tmp_path_factory.mktemp("report")
     make_repo(tmp / "src" / "alice" / "project", PROJECT)
-    make_repo(tmp / "src" / "bob" / "server", SERVER)
-    make_repo(tmp / "src" / "bob" / "server-copy", SERVER)
+    make_repo(tmp / "src" / "bob" / "server", SERVER, commits=3)
+    make_repo(tmp / "src" / "bob" / "server-copy", SERVER, commits=3)
     make_repo(tmp / "src" / "carol" / "mlflow-tutorial", TUTORIAL)
     spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
-    mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
+    mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True, history=True))
     # the tables only: the report is drawn once, below, with the storage rows in
-    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out", draw_report=False))
+    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out", draw_report=False,
+                            history=HistoryOptions()))
     write_csv(tmp / "out" / STORAGE_TABLE.file, STORAGE_TABLE.columns, STORAGE)
     from analysis.report.document import build_report
 

@@ -28,8 +28,8 @@ def test_markdown_has_findings_first_then_every_section(report_dir: Path) -> Non
                         "3. Traceability: can a run be traced to its code, parameters, data, environment and model",
                         "4. Reproducibility: how likely a project is to re-run",
                         "Practices per population: teaching, library, application", "Agreement: where two measures meet",
-                        "5. Methodology",
-                        "6. Threats to validity", "7. Published baselines (other studies, not this corpus)", "Appendix"]
+                        "5. Evolution: MLflow usage over each repository's history", "6. Methodology",
+                        "7. Threats to validity", "8. Published baselines (other studies, not this corpus)", "Appendix"]
     assert re.findall(r"^### (.+)$", md, flags=re.MULTILINE)[:4] == [
         "Storage: what is stored, how and where", "Tracking: how metrics and parameters are logged",
         "Traceability: can a run be traced to its code, data and environment",
@@ -42,15 +42,15 @@ def test_markdown_has_findings_first_then_every_section(report_dir: Path) -> Non
         assert f"[{source}](" in md
     assert "| logs params | 1 | 3 |" in md  # n_repos of n_eligible, as practices.csv says: one per family
     for figure in ("fig_storage.png", "fig_api_popularity.png", "fig_practices.png", "fig_traceability.png",
-                   "fig_pinning.png", "fig_graph.png"):
+                   "fig_pinning.png", "fig_graph.png", "fig_adoption.png", "fig_api_over_time.png"):
         assert f"]({figure})" in md and (report_dir / figure).stat().st_size > 1000
 
 
 def test_the_populations_section_lists_the_table_of_contents_entry_and_both_tables(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
     assert ("- [Practices per population](#sec-populations)\n- [Agreement: where two measures meet](#sec-agreement)\n"
-            "- [5. Methodology](#sec-5-methodology)") in md
-    section = md[md.index('<a id="sec-populations"></a>'):md.index('<a id="sec-5-methodology"></a>')]
+            "- [5. Evolution](#sec-5-evolution)\n- [6. Methodology](#sec-6-methodology)") in md
+    section = md[md.index('<a id="sec-populations"></a>'):md.index('<a id="sec-agreement"></a>')]
     assert "| teaching | 1/3 (33%) | course-word 1 | carol/mlflow-tutorial |" in section
     assert "| application | 2/3 (67%) | otherwise 2 | alice/project, bob/server |" in section
     assert "| practice | one-per-family | without-teaching | teaching | library | application |" in section
@@ -68,7 +68,7 @@ def test_a_finding_links_to_its_table_and_csv(report_dir: Path) -> None:
 def test_html_is_self_contained_and_sortable(report_dir: Path) -> None:
     page = (report_dir / "index.html").read_text()
     sources = re.findall(r"<img[^>]* src='([^']*)'", page)
-    assert len(sources) == 6 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 8 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert not re.search(r"""(src|href)=['"]?https?:""", page)  # nothing loaded from the network
     assert "<table class=\"dataframe sortable\">" in page and "cellIndex" in page
     assert "<details><summary>" in page  # a long table folds

@@ -6,7 +6,9 @@ import json
 import math
 import re
 import statistics
+from collections import Counter
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 from analysis.statistics.shares import wilson
@@ -257,6 +259,109 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
                                              for r in asked), len(asked))
         out["RerunSandbox"] = json.loads((results / "rerun.csv.provenance.json").read_text())["sandbox"]
     out.update(recompute_claims(results))  # what MLflow does, with its releases (Label facts)
+    out.update(recompute_evolution(results, population))
+    return out
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def _pin(requirement: str) -> str:
+    """The one release the ``;``-joined requirements pin with == (conda: =), '' for none or two."""
+    found = {m.group(2) for part in requirement.split(";")
+             if (m := re.fullmatch(r"mlflow(-skinny)?==?\s*v?([0-9][0-9.]*)", part.strip()))}
+    return found.pop() if len(found) == 1 else ""
+
+
+def _cluster(name: str, rows: list[dict[str, str]], hit: Callable[[dict[str, str]], bool]) -> tuple[int, int]:
+    """(k, n) over unit rows clustering in repositories, each repository's part noted for ``_check_clusters``."""
+    CLUSTERS[name] = {}
+    for r in rows:
+        k, n = CLUSTERS[name].get(r["repo"], (0, 0))
+        CLUSTERS[name][r["repo"]] = (k + hit(r), n + 1)
+    return sum(hit(r) for r in rows), len(rows)
+
+
+def recompute_evolution(results: Path, population: set[str]) -> dict[str, object]:
+    """The Evolution section's facts from history.csv and evolution.csv; the API categories from history.csv's
+    per-category columns (the report reads history_api_usage.csv with api_catalog.csv's categories)."""
+    history = [r for r in read_rows(results, "history.csv") if r["repo"] in population]
+    if not history:
+        return {}
+    evolution = [e for e in read_rows(results, "evolution.csv") if e["repo"] in population and int(e["n_commits"])]
+    dates = [_utc(r["committed_at"]) for r in history]
+    out: dict[str, object] = {
+        "HistoryRepos": len(evolution), "HistoryCommits": len(history),
+        "HistoryIncomplete": sum(e["history"] != "complete" for e in evolution),
+        "HistoryFirstMonth": min(dates).strftime("%Y-%m"), "HistoryLastMonth": max(dates).strftime("%Y-%m")}
+    adopted = [e for e in evolution if e["adopted_commit"]]
+    out["ReposAdopted"] = (len(adopted), len(evolution))
+    if not adopted:
+        return out
+    n = len(adopted)
+    out["AdoptedAtFirstCommit"] = (sum(e["adopted_commit"] == e["first_commit"] for e in adopted), n)
+    months = Counter(_utc(e["adopted_at"]).strftime("%Y-%m") for e in adopted)
+    peak = max(months.values())
+    out.update(AdoptionFirstMonth=min(months), AdoptionLastMonth=max(months), AdoptionPeakRepos=peak,
+               AdoptionPeakMonth=min(m for m, c in months.items() if c == peak))
+    out["ReposAbandoned"] = (sum(e["head_uses_mlflow"] == "false" for e in adopted), n)
+    out["ReposApisRemoved"] = (sum(bool(e["apis_removed"]) for e in adopted), n)
+    out["ReposApisAdded"] = (sum(bool(e["apis_added"]) for e in adopted), n)
+    out["ReposDeprecatedApiHistory"] = (sum(bool(e["deprecated_apis"]) for e in adopted), n)
+    # API categories at each period's end: each repository's last row of history.csv dated in or before it
+    years = {d.year for d in dates}
+    by_year = max(years) - min(years) + 1 >= 3
+
+    def period(d: datetime) -> tuple[int, int]:
+        return (d.year, 0) if by_year else (d.year, (d.month - 1) // 3 + 1)
+
+    first, last = period(min(dates)), period(max(dates))
+    periods = []
+    while True:
+        periods.append(first)
+        if first == last:
+            break
+        first = (first[0] + 1, 0) if by_year else (first[0] + first[1] // 4, first[1] % 4 + 1)
+    categories = [c for c in ("autolog", "tracing", "registry", "dataset", "param", "metric", "tag", "model",
+                              "artifact", "experiment", "config", "run")]
+    ever = {c: len({r["repo"] for r in history if int(r[f"n_{c}"])}) for c in categories}
+    top = sorted((c for c in categories if ever[c]), key=lambda c: (-ever[c], c))[:3]
+    table = []
+    for p in periods:
+        state = {}
+        for r, d in zip(history, dates):
+            if period(d) <= p:
+                state[r["repo"]] = r  # the last in the file's order: history order
+        using = [r for r in state.values() if int(r["n_call_sites"])]
+        if using:
+            label = str(p[0]) if by_year else f"{p[0]}-Q{p[1]}"
+            table.append((label, {c: (sum(int(r[f"n_{c}"]) > 0 for r in using), len(using)) for c in top}))
+    if table and top:
+        first_row = next((row for row in table if next(iter(row[1].values()))[1] >= 5), table[0])
+        out["EvolutionFirstPeriod"], out["EvolutionLastPeriod"] = first_row[0], table[-1][0]
+        for c in top:
+            out[f"ApiShare{c.capitalize()}First"], out[f"ApiShare{c.capitalize()}Last"] = first_row[1][c], table[-1][1][c]
+    # pins
+    using = [r for r in history if int(r["n_call_sites"])]
+    declaring = [r for r in using if r["mlflow_requirement"]]
+    out["CommitsDeclaringMlflow"] = _cluster("CommitsDeclaringMlflow", using, lambda r: bool(r["mlflow_requirement"]))
+    out["CommitsPinningMlflow"] = _cluster("CommitsPinningMlflow", declaring, lambda r: bool(_pin(r["mlflow_requirement"])))
+    out["PinnedReleases"] = len({_pin(r["mlflow_requirement"]) for r in history} - {""})
+    out["ReposPinnedEver"] = (sum(int(e["n_pinned_commits"]) > 0 for e in adopted), n)
+    dated = [e for e in evolution if e["n_pin_behind_commits"]]
+    if dated and sum(int(e["n_pinned_commits"]) for e in dated):
+        out["PinBehindCommits"] = (sum(int(e["n_pin_behind_commits"]) for e in dated),
+                                   sum(int(e["n_pinned_commits"]) for e in dated))
+    # co-change
+    code = [r for r in history if r["changes_code"] == "true"]
+    if code:
+        out["CoChangeCommits"] = _cluster("CoChangeCommits", code, lambda r: r["changes_mlproject_env"] == "true")
+        mlproject = {r["repo"] for r in history if int(r["n_mlproject_files"])}
+        inside = [r for r in code if r["repo"] in mlproject]
+        if inside:
+            out["CoChangeCommitsMLproject"] = _cluster("CoChangeCommitsMLproject", inside,
+                                                       lambda r: r["changes_mlproject_env"] == "true")
     return out
 
 
@@ -311,6 +416,11 @@ def test_every_number_of_the_findings_is_recomputed_from_the_csvs(analyzed: tupl
     assert facts["NStoredRuns"]["value"] == "2" and facts["StoredMetricsRepeated"]["n"] == "1"
     assert facts["LastRelease"]["value"] == "10.0.0" and facts["ParamLenLast"]["value"] == "6000"
     assert facts["ByNameEdges"]["value"] != "0" and facts["FilesNotParsedMlflow"]["n"] == "2"
+    # the histories: one commit each, three for the server (its copy is out of the population); the project's and
+    # the tutorial's commit change code and an MLproject, the server's three change code only
+    assert facts["HistoryCommits"]["value"] == "5" and (facts["ReposAdopted"]["n"], facts["ReposAdopted"]["of"]) == ("3", "3")
+    assert (facts["CoChangeCommits"]["n"], facts["CoChangeCommits"]["of"]) == ("2", "5")
+    assert (facts["CommitsPinningMlflow"]["n"], facts["CommitsPinningMlflow"]["of"]) == ("2", "2")  # mlflow==2.9.2
 
 
 def test_every_number_with_the_probe_and_the_reruns_is_recomputed(measured: Path, analyzed: tuple[Path, Path]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 def test_no_number_of_a_finding_is_typed_by_hand(analyzed: tuple[Path, Path], measured: Path) -> None:
+    from analysis.report.evolution_facts import evolution_sentences
     from analysis.report.findings import compute_facts
     from analysis.report.inputs import ReportInputs
     from analysis.report.methodology import add_threat_facts, threat_sentences
@@ -22,6 +23,9 @@ def test_no_number_of_a_finding_is_typed_by_hand(analyzed: tuple[Path, Path], me
         sentences = [s for f in key_findings(facts) for s in (*f.sentences, *f.details)]
         sentences += [k.value for k in kpi_table(facts)]
         sentences += [s for _n, s in threat_sentences(facts, inputs)]
+        evolution = evolution_sentences(facts)
+        assert set(evolution) == {"adoption", "api", "pins", "cochange", "abandonment"}  # the sample has histories
+        sentences += list(evolution.values())
         for sentence in sentences:
             words = re.sub(r"\{[A-Za-z]+(:\w+)?\}", "", sentence.template)
             assert not re.search(r"\d", words), sentence.template
