@@ -310,6 +310,7 @@ SLOW_TESTS = frozenset({
     "test_committed_store_is_read_by_the_engine",
     # a whole analyze or report job end to end, report drawn
     "test_analyze_summary", "test_cli_report_options", "test_all_repos_population",
+    "test_the_report_is_drawn_after_the_history_with_its_evolution_section",
     "test_a_rerun_from_the_cache_does_not_redraw_the_report",
     "test_every_number_with_the_probe_and_the_reruns_is_recomputed",
     "test_reference_gives_precision_recall_and_agreement", "test_a_run_with_nothing_to_redo_keeps_the_tables_as_they_are",

@@ -124,6 +124,8 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
     db = ResultCache(out / CACHE) if settings.use_cache else None
     try:
         inputs = _read_inputs(settings)
+        if settings.history is not None:  # the report is drawn after the history: its Evolution section reads it
+            inputs = replace(inputs, settings=replace(settings, draw_report=False))
         done = _reuse(inputs, db)
         if done is not None:
             report("", done.n_files, done.n_files)
@@ -132,8 +134,14 @@ def analyze(settings: AnalyzeSettings, progress: Callable[[str, int, int], None]
         if settings.history is None:
             return done
         from analysis.history.run import analyze_history  # every commit, after HEAD (whose blobs it reuses)
-        return replace(done, history=analyze_history(settings, inputs.corpus, inputs.releases.catalog, inputs.parse,
+        done = replace(done, history=analyze_history(settings, inputs.corpus, inputs.releases.catalog, inputs.parse,
                                                      db, report))
+        if settings.draw_report:  # redrawn only when an input changed (report/.inputs.sha256)
+            started = time.perf_counter()
+            from analysis.report.document import FigureRenderer, build_report
+            build_report(out, renderer=FigureRenderer.if_safe(2))
+            done = replace(done, seconds={**done.seconds, "report": time.perf_counter() - started})
+        return done
     finally:
         if db is not None:
             db.close()

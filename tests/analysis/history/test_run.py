@@ -103,3 +103,17 @@ def test_a_repository_without_history_is_a_problem_row(tmp_path: Path) -> None:
     problems = read_table(out / "history_problems.csv", HistoryProblemRow)
     assert [(p.repo, p.stage) for p in problems] == [("r", "history")] and "mine it with --history" in problems[0].reason
     assert read_table(out / "evolution.csv", EvolutionRow) == []
+
+
+def test_the_report_is_drawn_after_the_history_with_its_evolution_section(tmp_path: Path) -> None:
+    corpus, shas = _corpus(tmp_path)
+    out = tmp_path / "out"
+    summary = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, history=HistoryOptions()))
+    assert "report" in summary.seconds
+    md = (out / "report" / "report.md").read_text()
+    evolution = md[md.index("## 5. Evolution"):md.index("## 6. Methodology")]
+    # the adopter adopts at its second commit, the quitter at its first and abandons MLflow at its last
+    assert "2 of 2 repositories with a history (100%, 34-100%) call MLflow at some commit" in evolution
+    assert "1 of 2 repositories calling MLflow at some commit (50%, 9-91%) no longer call MLflow at HEAD" in evolution
+    assert f"| quitter | {read_table(out / 'evolution.csv', EvolutionRow)[1].adopted_at} |" in evolution
+    assert (out / "report" / "fig_adoption.png").is_file() and len(shas["quitter"]) == 5
