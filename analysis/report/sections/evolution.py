@@ -151,7 +151,7 @@ def _cochange(report: Drawing, h: History, sentence: Sentence | None) -> None:
     per_repo["share"] = (per_repo["cochange_commits"] / per_repo["code_commits"]).round(4)
     per_repo["mlproject at some commit"] = per_repo["repo"].isin(mlproject)
     doc.table(per_repo.reset_index(drop=True), "history.csv", "Co-change per repository: its commits changing code, "
-              "those changing the MLproject or environment too, and their share")
+              "those changing the MLproject or environment too, and their share", anchor=f"{T_COCHANGE}-per-repository")
 
 
 def _abandonment(report: Drawing, h: History, sentence: Sentence | None) -> None:
