@@ -91,7 +91,8 @@ def test_latex_tables_figures_and_macros(measured: Path, tmp_path: Path) -> None
         assert text.index("\\toprule") < text.index("\\midrule") < text.index("\\bottomrule"), table
     assert {p.name for p in (latex / "figures").glob("*.pdf")} == {
         "fig_storage.pdf", "fig_api_popularity.pdf", "fig_practices.pdf", "fig_traceability.pdf", "fig_pinning.pdf",
-        "fig_graph.pdf"}
+        "fig_graph.pdf", "fig_adoption.pdf", "fig_api_over_time.pdf"}
+    assert {"evolution-adoption", "evolution-api", "evolution-pins", "evolution-cochange"} <= {t.stem for t in tables}
     macros = re.findall(r"\\newcommand\{\\([A-Za-z]+)\}\{([^\n]*)\}\n", (latex / "findings.tex").read_text())
     names = [m[0] for m in macros]
     assert len(names) == len(set(names))
@@ -99,6 +100,7 @@ def test_latex_tables_figures_and_macros(measured: Path, tmp_path: Path) -> None
     assert defined["NReposMLproject"] == "2" and defined["DenReposMLproject"] == "3"
     assert defined["PctReposMLproject"] == "67\\%" and defined["LowReposMLproject"] == "21\\%"
     assert defined["NRerunSeconds"] == "60.0 s"  # one re-run succeeded: its seconds, no median
+    assert defined["NReposAdopted"] == defined["DenReposAdopted"] == "3"  # the Evolution section's facts too
     for name in read_facts(measured):
         assert f"N{name}" in defined, name
     text = (latex / "findings-text.tex").read_text()
