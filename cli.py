@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from miner import interrupts
+
+if __name__ == "__main__":
+    interrupts.guard()  # before the imports below: a Ctrl-C while they load exits 130 too
+
 import contextlib
 import dataclasses
 import enum
 import inspect
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Annotated, Optional
@@ -36,7 +40,7 @@ class Exit(enum.IntEnum):
     OK = 0
     SOME_FAILED = 1  # the run finished, but some repositories, releases or windows failed; or it could not go on
     BAD_INPUT = 2  # bad options, spec or lock file: nothing was done
-    INTERRUPTED = 130
+    INTERRUPTED = interrupts.INTERRUPTED
 
 
 class _Renderer:
@@ -495,4 +499,4 @@ for _command in app.registered_commands:
 
 
 if __name__ == "__main__":
-    sys.exit(app())
+    interrupts.run(app)

@@ -400,15 +400,37 @@ def test_a_dask_cluster_gives_the_same_rows(corpus: tuple[Path, Path, Path], env
     assert rows["local"] == rows["dask"] and len(rows["local"]) == 4
 
 
-def _processes_running(text: str) -> list[int]:
-    pids = []
+LOOP_TEXT = "while True: pass"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _loops_under(root: int) -> list[int]:
+    """The endless loops among the descendants of ``root`` (the host's /proc sees into the sandbox's PID namespace).
+
+    Its own, not any on the machine: another test run on this machine (or a load generator) may run
+    the same loop, and a Ctrl-C sent when that one shows up would reach the tool before it ran anything.
+    """
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
-                pids.append(int(entry.name))
-        except OSError:
+            if entry.name.isdigit():
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+        except (OSError, IndexError, ValueError):
             pass
-    return pids
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            if LOOP_TEXT in _cmdline(child):
+                found.append(child)
+    return found
 
 
 @LOOP
@@ -422,14 +444,15 @@ def test_interrupted_runs_leave_nothing_running_and_resume(corpus: tuple[Path, P
            "--timeout", "120", "--work-dir", str(tmp_path / "work")]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
-    while not _processes_running("while True: pass") and time.monotonic() < deadline:
+    while not (loops := _loops_under(proc.pid)) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    assert _processes_running("while True: pass"), "the endless loop never started"
+    assert loops, "the endless loop never started"
     os.killpg(proc.pid, how) if how == signal.SIGINT else proc.send_signal(how)  # Ctrl-C reaches the whole group
     code = proc.wait(timeout=30)
-    assert code == (Exit.INTERRUPTED if how == signal.SIGINT else -signal.SIGKILL)
+    assert proc.stdout is not None
+    assert code == (Exit.INTERRUPTED if how == signal.SIGINT else -signal.SIGKILL), proc.stdout.read().decode()
     time.sleep(0.5)
-    assert not _processes_running("while True: pass")  # the sandbox died with the tool
+    assert not [pid for pid in loops if LOOP_TEXT in _cmdline(pid)]  # the sandbox died with the tool
     (row,) = read_csv(out / "rerun.csv")  # nomodule, finished before the loop started, was kept
     assert row["entry_point"] == "nomodule"
     again = rerun(_settings(corpus, env_cache, out_dir=out, repos=("case/plain",), entry_points=("nomodule", "loop"),
