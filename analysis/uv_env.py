@@ -38,7 +38,8 @@ class EnvSpec:
     ``base_dir`` as MLflow's virtualenv manager resolves them: uv runs in a temporary directory of
     symlinks to ``base_dir``'s entries, which holds the requirements file. Their content is then
     not in the lines, so ``base_key`` (what identifies ``base_dir``'s content, such as
-    ``repo@commit:dir``) joins the cache key.
+    ``repo@commit:dir``) joins the cache key. ``seed`` environments get first what ``python -m venv``
+    installs with that interpreter (``venv_seed``).
     """
 
     python: str = ""
@@ -46,6 +47,7 @@ class EnvSpec:
     build_requirements: tuple[str, ...] = ()
     base_dir: Path | None = None
     base_key: str = ""
+    seed: bool = False  # seeded as ``python -m venv`` seeds (``venv_seed``): MLflow's virtualenv manager does
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ def env_key(spec: EnvSpec, python_version: str) -> str:
     content: list[object] = [python_version, list(spec.requirements)]
     if spec.build_requirements or spec.base_key:
         content += [list(spec.build_requirements), spec.base_key]
+    if spec.seed:
+        content.append("seed: python -m venv")
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:20]
 
 
@@ -284,6 +288,7 @@ def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, subst
             tmp.mkdir(parents=True)
             _run(build, [*build.uv, "venv", "--quiet", "--relocatable", "--allow-existing", "--python",
                          str(interpreter), str(tmp)], timeout, [tmp])
+            seeded = _seed(build, tmp, interpreter, version, timeout) if spec.seed else []
             for step, lines in enumerate((spec.build_requirements, spec.requirements)):
                 if lines:
                     left = max(1.0, timeout - (time.perf_counter() - started))
@@ -295,7 +300,7 @@ def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, subst
         (tmp / _DONE).write_text(json.dumps({"python": version, "asked": spec.python,
                                              "requirements": list(spec.requirements),
                                              "build_requirements": list(spec.build_requirements),
-                                             "base_key": spec.base_key, "seconds": seconds}))
+                                             "base_key": spec.base_key, "seed": seeded, "seconds": seconds}))
         (tmp / "build.log").write_text("\n".join(build.log), encoding="utf-8")
         tmp.rename(root)
     return BuiltEnv(root, root / "bin" / "python", version, substituted, seconds, False, seconds)
@@ -315,6 +320,60 @@ def _install(build: _Build, venv: Path, lines: Sequence[str], base_dir: Path | N
         _run(build, [*build.uv, "pip", "install", "--quiet", "--compile-bytecode", "--python",
                      str(venv / "bin" / "python"), "-r", str(req)], timeout,
              [venv, here, *([base_dir] if base_dir is not None else [])], cwd=here)
+
+
+# Run by the interpreter itself: the wheels its ensurepip installs (what ``python -m venv`` seeds), as
+# [name, version, wheel path or null]; null when it has no ensurepip.
+_ENSUREPIP = r"""
+import glob, json, os
+try:
+    import ensurepip
+except ImportError:
+    print("null")
+    raise SystemExit
+folders = [os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"), getattr(ensurepip, "_WHEEL_PKG_DIR", None)]
+found = []
+for name, attr in (("setuptools", "_SETUPTOOLS_VERSION"), ("pip", "_PIP_VERSION")):
+    version = getattr(ensurepip, attr, None)
+    if version:
+        wheels = [w for f in folders if f for w in sorted(glob.glob(os.path.join(f, name + "-" + version + "-*.whl")))]
+        found.append([name, version, wheels[0] if wheels else None])
+print(json.dumps(found))
+"""
+
+
+def venv_seed(interpreter: Path, version: str) -> list[tuple[str, str, str]]:
+    """What ``python -m venv`` installs into a new environment with ``interpreter``: ``(name, version, wheel)``.
+
+    ``venv`` runs ``ensurepip``, which installs the wheels bundled with the interpreter: pip, and
+    setuptools below Python 3.12 (3.10.13: pip 23.0.1 and setuptools 65.5.0; 3.12.1: pip 23.2.1).
+    ``wheel`` is the bundled file ('' when the interpreter's build left it out: the same version is
+    then taken from the index). An interpreter without ``ensurepip`` (Debian's, without
+    ``python3-venv``) gets pip, and setuptools below 3.12, at the index's newest.
+    """
+    try:
+        done = subprocess.run([str(interpreter), "-I", "-c", _ENSUREPIP], capture_output=True, text=True, timeout=60)
+        found = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        found = None
+    if not isinstance(found, list):
+        return [(name, "", "") for name in (("setuptools", "pip") if _minor(version) < (3, 12) else ("pip",))]
+    return [(str(name), str(ver), str(wheel or "")) for name, ver, wheel in found]
+
+
+def _seed(build: _Build, venv: Path, interpreter: Path, version: str, timeout: float) -> list[str]:
+    """Install ``venv_seed``'s packages into a new environment (the bundled wheels need no index); their specs."""
+    seed = venv_seed(interpreter, version)
+    specs = [f"{name}=={ver}" if ver else name for name, ver, _ in seed]
+    wheels = [wheel for _, _, wheel in seed if wheel]
+    if wheels:
+        _run(build, [*build.uv, "pip", "install", "--quiet", "--compile-bytecode", "--no-index", "--python",
+                     str(venv / "bin" / "python"), *wheels], timeout, [venv])
+    fetched = [spec for spec, (_, _, wheel) in zip(specs, seed) if not wheel]
+    if fetched:
+        _run(build, [*build.uv, "pip", "install", "--quiet", "--compile-bytecode", "--python",
+                     str(venv / "bin" / "python"), *fetched], timeout, [venv])
+    return specs
 
 
 def _recorded_seconds(root: Path) -> float:

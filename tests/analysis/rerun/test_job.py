@@ -36,7 +36,7 @@ from analysis.rerun.ftypes import RerunError, RerunSettings
 from analysis.rerun.job import rerun
 from analysis.rerun.sandbox import SandboxUnavailable, probe
 from analysis.rerun.target_run import DRIVER_SPEC
-from analysis.uv_env import EnvBuildError, ensure_env
+from analysis.uv_env import EnvBuildError, ensure_env, find_interpreters, venv_seed
 from cli import Exit, app
 from miner.fileio import read_csv
 from miner.ftypes import MineSettings
@@ -81,6 +81,8 @@ def _mlproject(entry_points: str, env: str = "") -> str:
 
 LOGS = "import mlflow, sys\nalpha = float(sys.argv[1])\nwith mlflow.start_run():\n"
 PYTHON_ENV = f"dependencies:\n  - {MLFLOW}\n"
+SEED = ("import pkg_resources, setuptools, pip  # setuptools first: pip imports the standard library's distutils\n"
+        "print('SEED', 'pip', pip.__version__, 'setuptools', setuptools.__version__)\n")
 
 
 def _cases(tmp: Path) -> dict[str, dict[str, str | bytes]]:
@@ -150,6 +152,11 @@ def _cases(tmp: Path) -> dict[str, dict[str, str | bytes]]:
         },
         "case/docker": {"MLproject": _mlproject("  main:\n    command: python t.py\n",
                                                 "docker_env:\n  image: python:3.11\n"), "t.py": "print(1)\n"},
+        # MLflow's virtualenv manager seeds its environments as python -m venv does: setuptools below 3.12 only
+        "case/seed310": {"MLproject": _mlproject("  pkgres:\n    command: python seed.py\n", "python_env: env.yaml\n"),
+                         "env.yaml": "python: '3.10'\n", "seed.py": SEED},
+        "case/seed312": {"MLproject": _mlproject("  pkgres:\n    command: python seed.py\n", "python_env: env.yaml\n"),
+                         "env.yaml": "python: '3.12'\n", "seed.py": SEED},
         "case/badpin": {"MLproject": _mlproject("  main:\n    command: python t.py\n"), "t.py": "print(1)\n",
                         "python_env.yaml": "dependencies:\n  - mlflow-census-no-such-package-zz==1.0\n"},
     }
@@ -225,7 +232,7 @@ def outcome(corpus: tuple[Path, Path, Path], env_cache: Path) -> dict[tuple[str,
     checkout = corpus[0] / "repos"
     before = {p: p.stat().st_mtime_ns for p in checkout.rglob("*")}
     targets = ("main", "close", "orphan", "nomodule", "nodata", "nopath", "network", "daemon", "memory", "forkbomb",
-               "escape", "snoop")
+               "escape", "snoop", "pkgres")
     # every environment but the one that cannot be built is in the cache: the index is asked only for that one
     with _empty_index(corpus[2] / "index") as index, pytest.MonkeyPatch.context() as patch:
         patch.setenv("UV_INDEX_URL", index)
@@ -341,6 +348,28 @@ def test_environments_and_parameters_mlflow_would_not_run(outcome: dict[tuple[st
     bad = outcome[("case/badpin", "main")]
     assert (bad["env_build"], bad["status"], bad["failure_class"]) == ("failed: package not found", "not-attempted",
                                                                         "env build")
+
+
+@OUTCOME
+@pytest.mark.parametrize("minor", ["3.10", "3.12"])
+def test_environments_are_seeded_as_python_m_venv_seeds_them(outcome: dict[tuple[str, str], dict[str, str]],
+                                                             corpus: tuple[Path, Path, Path], minor: str) -> None:
+    """``import pkg_resources`` works on 3.10, as in MLflow's virtualenv environments, and fails on 3.12 as it does there."""
+    interpreters = {v: p for v, p in find_interpreters().items() if v.startswith(minor + ".")}
+    if not interpreters:
+        pytest.skip(f"no Python {minor} on this machine")
+    version = max(interpreters, key=lambda v: [int(x) for x in v.split(".")])
+    row = outcome[(f"case/seed{minor.replace('.', '')}", "pkgres")]
+    assert (row["env_build"], row["python_used"]) == ("ok", version)
+    log = (corpus[1] / "rerun" / "logs" / f"case__seed{minor.replace('.', '')}__MLproject__pkgres.run.log").read_text()
+    seed = {name: ver for name, ver, _wheel in venv_seed(interpreters[version], version)}
+    if minor == "3.10":
+        assert row["status"] == "succeeded", log
+        assert f"SEED pip {seed['pip']} setuptools {seed['setuptools']}" in log  # the interpreter's own ensurepip wheels
+    else:
+        assert "setuptools" not in seed
+        assert (row["status"], row["failure_class"]) == ("failed", "ModuleNotFoundError")
+        assert "pkg_resources" in row["message"]
 
 
 @LOOP
