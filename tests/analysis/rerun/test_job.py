@@ -471,7 +471,9 @@ def test_interrupted_runs_leave_nothing_running_and_resume(corpus: tuple[Path, P
     cmd = [sys.executable, str(ROOT / "cli.py"), "rerun", "--corpus", str(corpus[0]), "--out", str(out),
            "--env-cache", str(env_cache), "--repo", "case/plain", "--entry-point", "nomodule", "--entry-point", "loop",
            "--timeout", "120", "--work-dir", str(tmp_path / "work")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    # as from a terminal: SIGINT not ignored, whether or not this test's process ignores it (a `pytest &` in a script)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not (loops := _loops_under(proc.pid)) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
