@@ -15,7 +15,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Annotated, Optional
+from typing import Any, Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
@@ -423,18 +423,21 @@ def rerun(
     work_dir: Annotated[Optional[Path], typer.Option(
         help="Where each target's copy and scratch directory go (default: the system's temp directory).")] = None,
     keep_work: Annotated[bool, typer.Option("--keep-work", help="Keep each target's copy and scratch directory.")] = False,
+    network: Annotated[Literal["none", "all"], typer.Option(
+        help="What a run may reach: none (a loopback of its own) or all (the host's network; nothing else of the "
+        "host). Builds always reach the package index.")] = "none",
 ) -> None:
     """Re-execute every entry point of the valid MLprojects analyze found, each in a sandbox, and measure how
     many build, run and give the results of the repository's committed runs.
 
     For each target: a fresh copy of the checkout; the environment `mlflow run` would build (python_env.yaml,
     or conda.yaml converted as MLflow's virtualenv manager converts it), built with uv from PyPI into a cache
-    keyed by its content (the network is used only there); the command with its parameters substituted as
-    MLflow does (a required parameter takes the value of a committed run of the entry point); the run, made by
-    MLflow as `mlflow run` makes it, inside bubblewrap: no network, nothing of the host but the system's
-    read-only files, the environments (read-only), the copy and a scratch directory, with memory, CPU, file
-    size and process limits and a wall-clock timeout that kills everything it started. docker_env projects are
-    not attempted. Without bubblewrap the command refuses to run (see --no-sandbox).
+    keyed by its content; the command with its parameters substituted as MLflow does (a required parameter
+    takes the value of a committed run of the entry point); the run, made by MLflow as `mlflow run` makes it,
+    inside bubblewrap: no network (--network all: the host's), nothing of the host but the system's read-only
+    files, the environments (read-only), the copy and a scratch directory, with memory, CPU, file size and
+    process limits and a wall-clock timeout that kills everything it started. docker_env projects are not
+    attempted. Without bubblewrap the command refuses to run (see --no-sandbox).
 
     Writes into --out: rerun.csv (one row per target: environment, status, failure class, times, runs and
     metrics logged, comparison with the committed run of the same entry point and parameters), rerun_summary.csv
@@ -461,7 +464,7 @@ def rerun(
                              repos=tuple(repo or ()), entry_points=tuple(entry_point or ()), timeout=timeout,
                              build_timeout=build_timeout, memory=memory_bytes, max_processes=max_processes, jobs=jobs,
                              scheduler=scheduler, budget=budget, force=force, sandbox=not no_sandbox,
-                             work_dir=work_dir, keep_work=keep_work)
+                             work_dir=work_dir, keep_work=keep_work, network=network)
     if no_sandbox:
         console.print("[bold red]WARNING: --no-sandbox: mined code will run with this user's rights, network and "
                       "files. Only the limits and the timeout apply.[/]")
@@ -472,17 +475,7 @@ def rerun(
             progress.update(task, completed=done, total=total, description=f"targets ({label})" if label else "targets")
 
         summary = run_rerun(settings, tick)
-    typer.echo(f"results: {summary.out_dir / 'rerun.csv'}  summary: {summary.out_dir / 'rerun_summary.csv'}  "
-               f"logs: {summary.out_dir / 'rerun' / 'logs'}")
-    typer.echo(f"sandbox: {summary.sandbox}  process limit: {summary.process_limit}")
-    typer.echo(f"targets: {summary.n_targets}  selected: {summary.n_selected}  finished before: {summary.n_already}  "
-               f"run now: {summary.n_run}  seconds: {summary.seconds:.0f}")
-    if summary.statuses:
-        typer.echo("  " + "  ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items())))
-    if summary.n_budget:
-        typer.echo(f"budget spent: {summary.n_budget} targets not started; run the same command again to go on")
-    for error in summary.errors:
-        typer.echo(f"  tool failed: {error} (not journaled, so a re-run tries it again)")
+    typer.echo("\n".join(summary.lines()))
     if no_sandbox:
         console.print("[bold red]WARNING: these runs were made WITHOUT a sandbox (--no-sandbox).[/]")
     raise typer.Exit(Exit.SOME_FAILED if summary.errors else Exit.OK)

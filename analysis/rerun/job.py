@@ -4,10 +4,10 @@ Resumable like ``analyze``: each finished target is appended (fsync'd) to
 ``<out>/rerun/journal.jsonl`` and ``rerun.csv`` is rewritten atomically from it, so ``kill -9``
 loses only the targets that were running. A target already in the journal at the same commit is
 not re-run unless ``force``; a target whose environment failed for a reason that may pass
-(network, timeout) is tried again. ``budget`` seconds after the start no new target starts (the
-others are left for the next run). Tasks go to local worker processes or to a Dask cluster
-(``scheduler``); each worker needs bubblewrap, and the corpus and environment cache at the same
-paths.
+(network, timeout), or that was run under another network policy, is tried again. ``budget``
+seconds after the start no new target starts (the others are left for the next run). Tasks go to
+local worker processes or to a Dask cluster (``scheduler``); each worker needs bubblewrap, and the
+corpus and environment cache at the same paths.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pandas as pd
 from analysis.executor import run_tasks
 from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick
 from analysis.rerun.ftypes import (
+    NETWORK_POLICIES,
     RERUN_COLUMNS,
     RerunError,
     RerunRow,
@@ -75,6 +76,20 @@ class RerunSummary:
     statuses: Mapping[str, int] = field(default_factory=dict)  # this run's targets by status
     errors: tuple[str, ...] = ()  # targets the tool failed on (a bug): retried next time
     seconds: float = 0.0
+    network: str = "none"
+
+    def lines(self) -> list[str]:
+        """What the command prints at the end."""
+        out = [f"results: {self.out_dir / 'rerun.csv'}  summary: {self.out_dir / 'rerun_summary.csv'}  "
+               f"logs: {self.out_dir / 'rerun' / 'logs'}",
+               f"sandbox: {self.sandbox}  process limit: {self.process_limit}  network: {self.network}",
+               f"targets: {self.n_targets}  selected: {self.n_selected}  finished before: {self.n_already}  "
+               f"run now: {self.n_run}  seconds: {self.seconds:.0f}"]
+        if self.statuses:
+            out.append("  " + "  ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())))
+        if self.n_budget:
+            out.append(f"budget spent: {self.n_budget} targets not started; run the same command again to go on")
+        return out + [f"  tool failed: {error} (not journaled, so a re-run tries it again)" for error in self.errors]
 
 
 def _journal(out: Path) -> Journal:
@@ -129,6 +144,7 @@ def _provenance(settings: RerunSettings, sandbox: Sandbox, targets: Iterable[Tar
         "limits": {"timeout_seconds": settings.timeout, "build_timeout_seconds": settings.build_timeout,
                    "memory_bytes": limits.memory, "cpu_seconds": limits.cpu_seconds,
                    "file_size_bytes": limits.file_size, "processes": limits.processes},
+        "network": settings.network if settings.sandbox else "all",
         "driver": DRIVER_REQUIREMENT, "uv": uv_version, "env_cache": str(settings.env_cache),
         "machine": machine_facts(),
         "executor": settings.scheduler or f"local, {settings.jobs} job(s)",
@@ -150,6 +166,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
             runs_cache[repo] = committed_runs(out, repo, checkout)
         return runs_cache[repo]
 
+    if settings.network not in NETWORK_POLICIES:
+        raise RerunError(f"--network {settings.network}: not one of {', '.join(NETWORK_POLICIES)}")
     targets = load_targets(settings.corpus_dir, out, runs_of)
     chosen = select(targets, settings.repos, settings.entry_points)
     if (settings.repos or settings.entry_points) and not chosen:
@@ -165,8 +183,10 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     done = _finished(journal)
     by_key = {t.key: t for t in targets}
     valid = {k: r for k, r in done.items() if k in by_key and r.get("commit") == by_key[k].commit}
+    network = settings.network if settings.sandbox else "all"
     todo = [t for t in chosen if settings.force or t.key not in valid
-            or valid[t.key]["row"].get("env_build") in RETRIED_BUILDS]
+            or valid[t.key]["row"].get("env_build") in RETRIED_BUILDS
+            or valid[t.key]["row"].get("network", "none") != network]  # measured under another policy
     order = [t.key for t in targets]
     (out / "rerun" / "logs").mkdir(parents=True, exist_ok=True)
     work_dir = settings.work_dir or Path(tempfile.gettempdir()) / "mlflow-census-rerun"
@@ -175,7 +195,7 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     prov = {**_provenance(settings, sandbox, targets, limits), "container_engine": engine or "none"}
     context = WorkerContext(sandbox, limits, settings.timeout, settings.build_timeout, str(settings.env_cache),
                             str(work_dir), None if settings.budget is None else time.time() + settings.budget,
-                            settings.keep_work, engine)
+                            settings.keep_work, engine, network)
     if todo:
         try:
             build(context, DRIVER_SPEC)
@@ -220,7 +240,7 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     write_provenance(out / "rerun_summary.csv", {**prov, "computed_from": ["rerun.csv", "reproducibility.csv"]})
     return RerunSummary(out, sandbox.kind, sandbox.process_limit, len(targets), len(chosen),
                         len(chosen) - len(todo), sum(statuses.values()), n_budget, statuses, tuple(errors),
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, network)
 
 
 def statistics_of(out: Path, rows: list[RerunRow] | None = None) -> RerunStatistics:

@@ -7,7 +7,8 @@ writable copy of the repository at ``/rerun/repo`` and a scratch directory at ``
 (``HOME``, ``/tmp`` and the MLflow store are there). Everything else of the host (``/root``,
 ``/home``, ``/etc``, the corpus, other runs) does not exist for it. bubblewrap runs it with
 ``--unshare-all`` (user, mount, PID, network, IPC, UTS and cgroup namespaces: no network but a
-loopback, no view of host processes), ``--die-with-parent``, ``--new-session`` (no terminal to
+loopback, no view of host processes; ``--network all`` keeps the host's network namespace, with its
+name resolution files, and nothing else), ``--die-with-parent``, ``--new-session`` (no terminal to
 inject into), ``--clearenv``, as uid 1000 with every capability dropped.
 
 Limits, applied before bubblewrap starts (so they hold for everything inside): data segment
@@ -52,8 +53,9 @@ REPO = "/rerun/repo"
 SCRATCH = "/rerun/scratch"
 DRIVER = "/rerun/driver.py"
 _SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_BUILD_ETC = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
-              "/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/ld.so.cache")
+_NET_ETC = ("/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf", "/etc/ssl",
+            "/etc/ca-certificates", "/etc/pki")  # name resolution and certificates: what a download reads
+_BUILD_ETC = (*_NET_ETC, "/etc/hosts", "/etc/ld.so.cache")
 _BUILD_PASS = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_CACHE_DIR",
                "UV_PYTHON_DOWNLOADS", "UV_NO_CONFIG", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "SSL_CERT_FILE",
                "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
@@ -354,15 +356,18 @@ def env_mounts(pythons: Sequence[Path]) -> list[Mount]:
     return list({m.target: m for m in mounts}.values())
 
 
-def _etc_files(scratch: Path) -> list[Mount]:
-    """``passwd``, ``group`` and ``hosts`` for the sandbox's user, written in the scratch directory."""
+def _etc_files(scratch: Path, network: bool = False) -> list[Mount]:
+    """``passwd``, ``group`` and ``hosts`` for the sandbox's user, written in the scratch directory; with the
+    host's network, also the host's name resolution and certificates (read-only) and its ``hosts`` lines."""
     etc = scratch / ".etc"
     etc.mkdir(exist_ok=True)
     (etc / "passwd").write_text(f"rerun:x:{SANDBOX_UID}:{SANDBOX_UID}:rerun:{SCRATCH}/home:/bin/bash\n"
                                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
     (etc / "group").write_text(f"rerun:x:{SANDBOX_UID}:\nnogroup:x:65534:\n")
-    (etc / "hosts").write_text("127.0.0.1 localhost rerun\n::1 localhost\n")
-    return [Mount(etc / name, f"/etc/{name}") for name in ("passwd", "group", "hosts")]
+    host = _read(Path("/etc/hosts")) if network else ""
+    (etc / "hosts").write_text("127.0.0.1 localhost rerun\n::1 localhost\n" + host)
+    mounts = [Mount(etc / name, f"/etc/{name}") for name in ("passwd", "group", "hosts")]
+    return mounts + [Mount(Path(p), p) for p in _NET_ETC if network and os.path.exists(p)]
 
 
 def run_argv(sandbox: Sandbox, argv: Sequence[str], *, mounts: Sequence[Mount], env: Mapping[str, str], cwd: str,
@@ -388,18 +393,19 @@ def sandbox_env(home: str, tmp: str, tracking_uri: str) -> dict[str, str]:
 
 
 def contain(sandbox: Sandbox, argv: Sequence[str], *, copy: Path, scratch: Path, project_dir: str,
-            extra: Sequence[Mount], tracking_uri: str) -> tuple[list[str], dict[str, str]]:
-    """``(command line, host environment)`` running ``argv`` on the copy, inside the sandbox or not."""
+            extra: Sequence[Mount], tracking_uri: str, network: bool = False) -> tuple[list[str], dict[str, str]]:
+    """``(command line, host environment)`` running ``argv`` on the copy, inside the sandbox or not; ``network``:
+    the host's network namespace (``--network all``), nothing else of the host besides."""
     (scratch / "home").mkdir(parents=True, exist_ok=True)
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
     if not sandbox.bwrap:
         env = sandbox_env(str(scratch / "home"), str(scratch / "tmp"), tracking_uri)
         return list(argv), env
-    mounts = [Mount(scratch / "tmp", "/tmp", True), *_etc_files(scratch), *extra,
+    mounts = [Mount(scratch / "tmp", "/tmp", True), *_etc_files(scratch, network), *extra,
               Mount(copy, REPO, True), Mount(scratch, SCRATCH, True)]
     cwd = f"{REPO}/{project_dir}" if project_dir else REPO
     env = sandbox_env(f"{SCRATCH}/home", "/tmp", tracking_uri)
-    return run_argv(sandbox, argv, mounts=mounts, env=env, cwd=cwd), {}
+    return run_argv(sandbox, argv, mounts=mounts, env=env, cwd=cwd, network=network), {}
 
 
 def run_contained(cmd: Sequence[str], *, sandbox: Sandbox, limits: Limits, timeout: float, output: Path,

@@ -13,6 +13,8 @@ and returns the tables the report shows;
 - **Failures**: targets by status and failure class.
 - **Time** to re-run (environment build + run, seconds) of the targets that succeeded: quantiles, or
   each target's own seconds when fewer than five succeeded.
+- **Network**: the policy the rows were measured under (``--network``; ``none`` for rows written
+  before the column existed), with the count of each when a ``rerun.csv`` mixes them.
 - **Readiness**: per repository (a repository re-runs when one of its entry points succeeded),
   the share that re-ran in each band of the static readiness score, and the AUC of the score as a
   predictor of that outcome (the probability that a repository that re-ran scores higher than one
@@ -21,7 +23,7 @@ and returns the tables the report shows;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -46,6 +48,14 @@ class RerunStatistics:
     readiness: pd.DataFrame  # band, n, n_eligible, share, ci_low, ci_high
     auc: float | None  # readiness score against "re-ran", None when one class is empty
     n_repos_scored: int
+    network: dict[str, int] = field(default_factory=dict)  # targets by network policy (none, all)
+
+    def network_words(self) -> str:
+        """The network the runs had, in words: ``no network``, ``the host's network`` or both with their counts."""
+        words = {"none": "no network", "all": "the host's network"}
+        if len(self.network) == 1:
+            return words.get(next(iter(self.network)), next(iter(self.network)))
+        return " and ".join(f"{words.get(k, k)} for {n} target{'s' * (n != 1)}" for k, n in sorted(self.network.items()))
 
 
 def _rate(name: str, hits: pd.Series, eligible: pd.Series, definition: str, repos: pd.Series) -> dict[str, object]:
@@ -94,7 +104,9 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     failures["share"] = failures["n"] / max(1, len(rerun))
     times = _times(rerun[ran])
     readiness, score_auc, n_scored = _readiness(rerun, reproducibility)
-    return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored)
+    policy = rerun["network"].replace("", "none") if "network" in rerun else pd.Series("none", index=rerun.index)
+    return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored,
+                           {str(k): int(n) for k, n in policy.value_counts().sort_index().items()})
 
 
 def _times(done: pd.DataFrame) -> pd.DataFrame:
@@ -136,7 +148,11 @@ def _readiness(rerun: pd.DataFrame, repro: pd.DataFrame | None) -> tuple[pd.Data
 
 def summary_frame(stats: RerunStatistics) -> pd.DataFrame:
     """All tables in one long frame (``SUMMARY_COLUMNS``), as written to ``rerun_summary.csv``."""
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, object]] = [
+        {"section": "network", "name": policy, "n": n, "n_eligible": sum(stats.network.values()),
+         "definition": "targets run under this network policy (--network: none, a loopback of their own; all, the "
+                       "host's network) / targets: the rates are measured under it"}
+        for policy, n in stats.network.items()]
     for r in stats.rates.to_dict("records"):
         rows.append({"section": "rate", "name": r["rate"], **{k: r[k] for k in ("n", "n_eligible", "share", "ci_low",
                                                                                  "ci_high", "definition")}})

@@ -56,6 +56,7 @@ class WorkerContext:
     deadline: float | None = None  # time.time() after which no target starts
     keep_work: bool = False
     container_engine: str = ""  # 'docker 27.1' when one runs on the machine that checked
+    network: str = "none"  # --network: 'all' runs in the host's network namespace
 
 
 def _tail(text: str) -> str:
@@ -98,6 +99,7 @@ def rerun_target(context: WorkerContext, target: Target) -> TargetResult:
     """Re-run one target; see the module docstring."""
     row = RerunRow(target.repo, target.mlproject_path, target.entry_point,
                    parameters=json.dumps(used_values(target), ensure_ascii=False),
+                   network=context.network if context.sandbox.bwrap else "all",  # no sandbox: the host's network
                    env_kind="docker_env" if target.env_type == "docker_env" else
                    target.env_type if target.env_file else "none")
     if context.deadline is not None and time.time() > context.deadline:
@@ -186,7 +188,7 @@ def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str
     argv = [str(driver.python), driver_path, f"{scratch_view}/request.json"]
     extra = [*env_mounts([env.python, driver.python]), Mount(_DRIVER_FILE, DRIVER)]
     cmd, host_env = contain(context.sandbox, argv, copy=copy, scratch=scratch, project_dir=target.project_dir,
-                            extra=extra, tracking_uri=tracking_uri)
+                            extra=extra, tracking_uri=tracking_uri, network=context.network == "all")
     driver_log = scratch.parent / "driver.log"
     finished = run_contained(cmd, sandbox=context.sandbox, limits=context.limits, timeout=context.timeout,
                              output=driver_log, env=host_env, cwd=None if sandboxed else copy)

@@ -23,30 +23,23 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from analysis.engine.driver import analyze
-from analysis.ftypes import AnalyzeSettings
-from analysis.rerun.ftypes import RerunError, RerunSettings
+from analysis.rerun.ftypes import RerunError
 from analysis.rerun.job import rerun
-from analysis.rerun.sandbox import SandboxUnavailable, probe
+from analysis.rerun.sandbox import probe
 from analysis.rerun.target_run import DRIVER_SPEC
-from analysis.uv_env import EnvBuildError, ensure_env, find_interpreters, venv_seed
+from analysis.uv_env import find_interpreters, venv_seed
 from cli import Exit, app
 from miner.fileio import read_csv
-from miner.ftypes import MineSettings
-from miner.mine import mine
-from miner.spec import CorpusSpec, MlflowSelection
-from tests.conftest import make_repo
+from tests.analysis.rerun.conftest import make_corpus, rerun_settings
 
 PY = "%d.%d.%d" % sys.version_info[:3]  # conda pins it fully: the same interpreter, the same environment
-MLFLOW = DRIVER_SPEC.requirements[0]  # the same spec as the driver's: one environment for both
-ENV_CACHE = Path.home() / ".cache" / "mlflow-census" / "test-envs" / "rerun"
+MLFLOW = DRIVER_SPEC.requirements[0]  # the driver's release (the project's environment is seeded, the driver's not)
 MARKER = f"4242.{os.getpid()}"  # the background process's sleep argument: found in /proc if it survived
 SECRET = f"TOPSECRET-{uuid.uuid4().hex}"
 ROOT = Path(__file__).resolve().parents[3]
@@ -162,38 +155,14 @@ def _cases(tmp: Path) -> dict[str, dict[str, str | bytes]]:
     }
 
 
-@pytest.fixture(scope="session")
-def env_cache() -> Path:
-    """The persistent environment cache of the tests, with the MLflow environment built (once ever)."""
-    if shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
-    try:
-        probe()
-    except SandboxUnavailable as err:
-        pytest.skip(f"no sandbox on this machine: {err}")
-    try:
-        ensure_env(DRIVER_SPEC, ENV_CACHE)
-    except EnvBuildError as err:
-        pytest.skip(f"the MLflow environment cannot be built here (PyPI needed once): {err}")
-    return ENV_CACHE
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """(corpus, results, tmp) of the cases above, mined and analyzed."""
     tmp = tmp_path_factory.mktemp("rerun")
-    for name, files in _cases(tmp).items():
-        make_repo(tmp / "src" / name, files)
-    spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
-    mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
-    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out", draw_report=False))
-    return tmp / "corpus", tmp / "out", tmp
+    return make_corpus(tmp, _cases(tmp))
 
 
-def _settings(corpus: tuple[Path, Path, Path], env_cache: Path, **kw: object) -> RerunSettings:
-    base = RerunSettings(corpus_dir=corpus[0], out_dir=corpus[1], env_cache=env_cache, timeout=40, memory=1 << 30,
-                         max_processes=64, jobs=2, work_dir=corpus[2] / "work")
-    return replace(base, **kw)  # type: ignore[arg-type]
+_settings = rerun_settings
 
 
 def _sleepers() -> list[str]:
@@ -285,27 +254,49 @@ def test_the_network_is_refused(outcome: dict[tuple[str, str], dict[str, str]]) 
     assert (row["status"], row["failure_class"]) == ("failed", "network refused")
 
 
-@OUTCOME
-def test_memory_is_limited(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
-    row = outcome[("case/plain", "memory")]
-    assert (row["status"], row["failure_class"]) == ("killed-memory", "MemoryError")
+CONTAINED = ("memory", "forkbomb", "escape", "snoop", "daemon")  # what the sandbox keeps in, with or without network
+POLICIES = pytest.mark.parametrize("network", ["none", "all"])
+
+
+@pytest.fixture(scope="module")
+def under(outcome: dict[tuple[str, str], dict[str, str]], corpus: tuple[Path, Path, Path],
+          env_cache: Path) -> dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]]:
+    """Rows and results directory of the containment targets under each network policy: ``none`` (``outcome``'s)
+    and ``all`` (run again with the host's network: nothing else of the sandbox may loosen)."""
+    out = corpus[2] / "out-all"
+    shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
+    summary = rerun(_settings(corpus, env_cache, out_dir=out, entry_points=CONTAINED, network="all"))
+    assert not summary.errors, summary.errors
+    rows = {(r["repo"], r["entry_point"]): r for r in read_csv(out / "rerun.csv")}
+    assert {r["network"] for r in rows.values()} == {"all"}
+    return {"none": (outcome, corpus[1]), "all": (rows, out)}
 
 
 @OUTCOME
-def test_processes_are_limited(outcome: dict[tuple[str, str], dict[str, str]], env_cache: Path) -> None:
+@POLICIES
+def test_memory_is_limited(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]], network: str) -> None:
+    row = under[network][0][("case/plain", "memory")]
+    assert (row["status"], row["failure_class"], row["network"]) == ("killed-memory", "MemoryError", network)
+
+
+@OUTCOME
+@POLICIES
+def test_processes_are_limited(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]], network: str,
+                               env_cache: Path) -> None:
     if probe().process_limit.startswith("none"):
         pytest.skip("no process limit on this machine (root without a writable pids cgroup)")
-    row = outcome[("case/plain", "forkbomb")]
+    row = under[network][0][("case/plain", "forkbomb")]
     assert (row["status"], row["failure_class"]) == ("failed", "process limit")
     assert not _sleepers()
 
 
 @OUTCOME
-def test_nothing_written_outside(outcome: dict[tuple[str, str], dict[str, str]], corpus: tuple[Path, Path, Path],
-                                 env_cache: Path) -> None:
-    row = outcome[("case/plain", "escape")]
-    assert row["status"] == "succeeded"
-    log = (corpus[1] / "rerun" / "logs" / "case__plain__MLproject__escape.run.log").read_text()
+@POLICIES
+def test_nothing_written_outside(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]], network: str,
+                                 corpus: tuple[Path, Path, Path], env_cache: Path) -> None:
+    rows, out = under[network]
+    assert rows[("case/plain", "escape")]["status"] == "succeeded"
+    log = (out / "rerun" / "logs" / "case__plain__MLproject__escape.run.log").read_text()
     assert log.count("DENIED") == 5, log  # the sandbox's root (../../ leaves the copy), /etc, /root, environment, /usr
     assert f"WROTE {corpus[2]}/outside" in log and "WROTE /tmp/escape" in log  # into its own /tmp: the scratch's
     assert not (corpus[2] / "outside").exists()
@@ -314,25 +305,27 @@ def test_nothing_written_outside(outcome: dict[tuple[str, str], dict[str, str]],
 
 
 @OUTCOME
-def test_host_files_are_not_readable(outcome: dict[tuple[str, str], dict[str, str]],
-                                     corpus: tuple[Path, Path, Path]) -> None:
-    row = outcome[("case/plain", "snoop")]
-    log = (corpus[1] / "rerun" / "logs" / "case__plain__MLproject__snoop.run.log").read_text()
-    assert row["status"] == "succeeded"
+@POLICIES
+def test_host_files_are_not_readable(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]],
+                                     network: str) -> None:
+    rows, out = under[network]
+    log = (out / "rerun" / "logs" / "case__plain__MLproject__snoop.run.log").read_text()
+    assert rows[("case/plain", "snoop")]["status"] == "succeeded"
     for path in ("secret.txt", "/etc/shadow", "/root/.ssh/id_rsa", "/rerun/scratch/home/.ssh/id_rsa"):
         assert any(line.startswith("DENIED") and path in line for line in log.splitlines()), (path, log)
     assert "READ /etc/passwd rerun:x:1000" in log  # the sandbox's own passwd, not the host's
     pids = int(log.split("PIDS ")[1].split()[0])
     assert pids < 10  # its own processes only
-    for path in corpus[1].rglob("*"):
+    for path in out.rglob("*"):
         if path.is_file():
             assert SECRET not in path.read_text(errors="replace"), path
 
 
 @OUTCOME
-def test_background_processes_die_with_the_run(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
-    row = outcome[("case/plain", "daemon")]
-    assert row["status"] == "succeeded"
+@POLICIES
+def test_background_processes_die_with_the_run(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]],
+                                               network: str) -> None:
+    assert under[network][0][("case/plain", "daemon")]["status"] == "succeeded"
     assert not _sleepers()
 
 

@@ -42,9 +42,24 @@ def test_statistics_rates_failures_and_readiness() -> None:
     assert stats.times.to_dict("records") == [{"quantile": "a main", "build_seconds": 2.0, "run_seconds": 1.0,
                                                "total_seconds": 3.0}]
     summary = summary_frame(stats)
-    assert {"rate", "failure", "time", "readiness"} == set(summary["section"])
+    assert {"network", "rate", "failure", "time", "readiness"} == set(summary["section"])
+    # rows without a policy (written before --network) were measured without network
+    assert stats.network == {"none": 5} and stats.network_words() == "no network"
+    assert summary[summary["section"] == "network"][["name", "n", "n_eligible"]].values.tolist() == [["none", 5, 5]]
     assert auc([0.1, 0.2], [True, False]) == 0.0 and auc([0.5], [True]) is None
 
+
+
+def test_the_network_policy_of_the_rows_is_told_and_a_mix_is_counted() -> None:
+    def frame(*policies: str) -> pd.DataFrame:
+        return pd.DataFrame([asdict(RerunRow(f"r{i}", "MLproject", "main", network=p, status="succeeded"))
+                             for i, p in enumerate(policies)], columns=list(RERUN_COLUMNS))
+
+    assert rerun_statistics(frame("all", "all")).network_words() == "the host's network"
+    mixed = rerun_statistics(frame("all", "none", "none"))
+    assert mixed.network == {"all": 1, "none": 2}
+    assert mixed.network_words() == "the host's network for 1 target and no network for 2 targets"
+    assert rerun_statistics(frame("none").drop(columns=["network"])).network == {"none": 1}
 
 
 def test_rerun_csv_read_typed_gives_the_statistics_of_its_rows(tmp_path: Path) -> None:
