@@ -420,6 +420,8 @@ def rerun(
     env_cache: Annotated[Optional[Path], typer.Option(
         help="Where built environments are kept (default: ~/.cache/mlflow-census/envs).",
         envvar="MLFLOW_CENSUS_ENVS")] = None,
+    env_cache_max: Annotated[str, typer.Option(help="Disk the environment cache may take, e.g. 20G: the least "
+                                               "recently used environments not in use are removed.")] = "20G",
     work_dir: Annotated[Optional[Path], typer.Option(
         help="Where each target's copy and scratch directory go (default: the system's temp directory).")] = None,
     keep_work: Annotated[bool, typer.Option("--keep-work", help="Keep each target's copy and scratch directory.")] = False,
@@ -450,21 +452,21 @@ def rerun(
     """
     from analysis.rerun.ftypes import RerunError, RerunSettings
     from analysis.rerun.job import rerun as run_rerun
-    from analysis.rerun.sandbox import parse_size
+    from analysis.env_cache import parse_size
     from analysis.uv_env import default_cache
 
     corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
     out_dir = out or (Path("results") / corpus_dir.resolve().name)
     try:
-        memory_bytes = parse_size(memory)
+        memory_bytes, cache_bytes = parse_size(memory), parse_size(env_cache_max)
     except ValueError as err:
-        typer.echo(f"error: --memory: {err}", err=True)
+        typer.echo(f"error: --memory/--env-cache-max: {err}", err=True)
         raise typer.Exit(Exit.BAD_INPUT) from err
     settings = RerunSettings(corpus_dir=corpus_dir, out_dir=out_dir, env_cache=env_cache or default_cache(),
                              repos=tuple(repo or ()), entry_points=tuple(entry_point or ()), timeout=timeout,
                              build_timeout=build_timeout, memory=memory_bytes, max_processes=max_processes, jobs=jobs,
                              scheduler=scheduler, budget=budget, force=force, sandbox=not no_sandbox,
-                             work_dir=work_dir, keep_work=keep_work, network=network)
+                             work_dir=work_dir, keep_work=keep_work, network=network, env_cache_max=cache_bytes)
     if no_sandbox:
         console.print("[bold red]WARNING: --no-sandbox: mined code will run with this user's rights, network and "
                       "files. Only the limits and the timeout apply.[/]")

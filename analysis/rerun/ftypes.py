@@ -38,6 +38,7 @@ class RerunSettings:
     work_dir: Path | None = None  # where each target's copy and scratch directory go (default: the system's temp)
     keep_work: bool = False  # keep each target's copy and scratch directory (debugging)
     network: str = "none"  # one of NETWORK_POLICIES: what a run may reach (builds always have the index)
+    env_cache_max: int = 20 * GIB  # bytes the environment cache may take (env_cache.shrink)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class TargetResult:
     fresh_runs: tuple[RunRecord, ...] = ()
     run_id: str = ""  # the run the re-run created (as ``mlflow run`` does), '' when none
     skipped: bool = False  # not started: the budget was spent
+    peak_disk: int = 0  # the most the run's copy and scratch directory took on disk (sampled)
 
 
 def row_from_json(data: Mapping[str, Any]) -> RerunRow:

@@ -35,7 +35,6 @@ import json
 import logging
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -46,9 +45,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.env_cache import disk_usage
+
 log = logging.getLogger(__name__)
 
 SANDBOX_UID = 1000
+DISK_SAMPLE_SECONDS = 2.0  # how often a run's disk usage is sampled
 REPO = "/rerun/repo"
 SCRATCH = "/rerun/scratch"
 DRIVER = "/rerun/driver.py"
@@ -117,6 +119,7 @@ class Finished:
     returncode: int | None  # None when killed on timeout
     timed_out: bool
     seconds: float
+    peak_disk: int = 0  # the most the measured directory took on disk while the command ran (sampled)
 
 
 # ---------------------------------------------------------------------------------------------- probing
@@ -409,9 +412,11 @@ def contain(sandbox: Sandbox, argv: Sequence[str], *, copy: Path, scratch: Path,
 
 
 def run_contained(cmd: Sequence[str], *, sandbox: Sandbox, limits: Limits, timeout: float, output: Path,
-                  env: Mapping[str, str], cwd: Path | None = None) -> Finished:
-    """Run a command line under the limits, its output to ``output``; on timeout kill it and all it started."""
+                  env: Mapping[str, str], cwd: Path | None = None, measure: Path | None = None) -> Finished:
+    """Run a command line under the limits, its output to ``output``; on timeout kill it and all it started.
+    ``measure``: a directory whose disk usage is sampled every ``DISK_SAMPLE_SECONDS`` and at the end."""
     started = time.perf_counter()
+    peak = 0
     with pids_cgroup(sandbox.pids_cgroup, limits.processes) as procs, output.open("wb") as out:
         spec = json.dumps({"limits": rlimits(limits, use_nproc=not procs and os.geteuid() != 0), "cgroup": procs})
         proc = subprocess.Popen([sys.executable, "-S", "-E", "-c", _LAUNCHER, spec, *cmd], stdin=subprocess.DEVNULL,
@@ -419,13 +424,24 @@ def run_contained(cmd: Sequence[str], *, sandbox: Sandbox, limits: Limits, timeo
                                 start_new_session=True, close_fds=True)
         timed_out = False
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            while True:
+                left = timeout - (time.perf_counter() - started)
+                step = min(left, DISK_SAMPLE_SECONDS) if measure is not None else left
+                try:
+                    proc.wait(timeout=max(0.0, step))
+                    break
+                except subprocess.TimeoutExpired:
+                    if step >= left:  # the whole time is spent
+                        timed_out = True
+                        break
+                    if measure is not None:
+                        peak = max(peak, disk_usage(measure))
+            if measure is not None:
+                peak = max(peak, disk_usage(measure))
         finally:  # also on Ctrl-C and errors: nothing outlives its run
             _kill_group(proc.pid)
             proc.wait()
-    return Finished(None if timed_out else proc.returncode, timed_out, time.perf_counter() - started)
+    return Finished(None if timed_out else proc.returncode, timed_out, time.perf_counter() - started, peak)
 
 
 def _kill_group(pgid: int) -> None:
@@ -467,25 +483,3 @@ class BuildWrapper:
                      **passed, "UV_CACHE_DIR": str(uv_cache)}
         return [*launcher, *run_argv(self.sandbox, cmd, mounts=list({m.target: m for m in mounts}.values()),
                                      env=inner_env, cwd=str(cwd or writable[0]), network=True)]
-
-
-def parse_size(text: str) -> int:
-    """Bytes of a size such as ``4G``, ``512M``, ``1.5g`` or ``1000000``."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[iI]?[bB]?\s*", text)
-    if not match:
-        raise ValueError(f"not a size: {text!r} (use e.g. 4G, 512M)")
-    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[match.group(2).lower()]
-    return int(float(match.group(1)) * scale)
-
-
-def machine_facts() -> dict[str, object]:
-    """What the provenance records of the machine the runs were made on."""
-    uname = os.uname()
-    try:
-        mem = next((int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                    if line.startswith("MemTotal:")), 0)
-    except OSError:
-        mem = 0
-    return {"system": uname.sysname, "kernel": uname.release, "machine": uname.machine, "cpus": os.cpu_count(),
-            "memory_bytes": mem, "python": sys.version.split()[0], "user_is_root": os.geteuid() == 0,
-            "rlimit_nproc_host": resource.getrlimit(resource.RLIMIT_NPROC)[0]}

@@ -5,7 +5,8 @@
 and returns the tables the report shows;
 ``summary_frame`` puts them into the one long table written as ``rerun_summary.csv``.
 
-- **Rates** (per target, an entry point), each over the targets where it can hold: built (its
+- **Rates** (per target, an entry point), each over the targets where it can hold (never those
+  that met a full disk, failure class ``no space``: the machine's failure, tried again next time): built (its
   environment was built, over targets with an environment to build), ran (the run succeeded, over
   every target), ran given built, same and close results (every final metric equal to, or within 1%
   of, the committed run's) over the targets that ran and had a committed run with metrics; a rate
@@ -79,11 +80,12 @@ def auc(scores: list[float], outcomes: list[bool]) -> float | None:
 def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None = None) -> RerunStatistics:
     """The statistics of ``rerun.csv`` rows (and ``reproducibility.csv`` rows for the readiness check)."""
     rerun = typed_frame(rerun, RerunRow)
-    every = pd.Series(True, index=rerun.index)
-    built = rerun["env_build"] == "ok"
+    # a target that met a full disk measured the machine, not the project: in no rate (a later run tries it again)
+    every = rerun["failure_class"] != "no space"
+    built = (rerun["env_build"] == "ok") & every
     # an environment to build: one declared (python_env, conda_env) whose build was tried; a target without one
     # (MLflow's bare environment) builds nothing, and one refused before its build (docker, a missing value) was not tried
-    buildable = rerun["env_kind"].isin(["python_env", "conda_env"]) & (rerun["env_build"] != "")
+    buildable = rerun["env_kind"].isin(["python_env", "conda_env"]) & (rerun["env_build"] != "") & every
     repos = rerun["repo"]
     ran = rerun["status"] == "succeeded"
     same = rerun["metrics_equal"].eq(True)
@@ -92,7 +94,7 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     rates = pd.DataFrame([
         _rate("built", built, buildable, "environment built / targets with an environment to build (python_env "
               "or conda_env) whose build was tried", repos),
-        _rate("ran", ran, every, "run succeeded (exit status 0) / targets", repos),
+        _rate("ran", ran, every, "run succeeded (exit status 0) / targets (but those that met a full disk)", repos),
         _rate("ran given built", ran, built, "run succeeded / targets whose environment was built", repos),
         _rate("same given compared", same, compared,
               "metrics equal / succeeded targets with a committed run that has metrics", repos),

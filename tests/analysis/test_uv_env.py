@@ -43,6 +43,8 @@ def test_no_version_asked_is_this_interpreter() -> None:
     ("× Failed to build `pkg @ file:///x`\n  ╰─▶ The build backend returned an error", "build error"),
     ("error: Couldn't parse requirement in `r.in` at position 0\n  cause: after parsing `2`, found `..7.1`",
      "invalid requirement"),
+    ("error: Failed to install: big-0.1-py3-none-any.whl (big==0.1)\n  Caused by: failed to write to file "
+     "`/c/e/big/blob`: No space left on device (os error 28)", "no space"),
 ])
 def test_classify_failure(output: str, reason: str) -> None:
     assert classify_failure(output) == reason

@@ -50,6 +50,20 @@ def test_statistics_rates_failures_and_readiness() -> None:
 
 
 
+def test_a_target_that_met_a_full_disk_is_in_no_rate_but_in_the_failures() -> None:
+    rows = [RerunRow("a", "MLproject", "main", env_kind="python_env", env_build="ok", status="succeeded"),
+            RerunRow("b", "MLproject", "main", env_kind="python_env", env_build="failed: no space",
+                     status="not-attempted", failure_class="no space"),
+            RerunRow("c", "MLproject", "main", env_kind="python_env", env_build="ok", status="failed",
+                     failure_class="no space")]
+    stats = rerun_statistics(pd.DataFrame([asdict(r) for r in rows], columns=list(RERUN_COLUMNS)))
+    rates = stats.rates.set_index("rate")
+    assert [(rates.loc[r, "n"], rates.loc[r, "n_eligible"]) for r in ("built", "ran", "ran given built")] == \
+        [(1, 1), (1, 1), (1, 1)]
+    assert sorted(zip(stats.failures["status"], stats.failures["failure_class"], stats.failures["n"])) == \
+        [("failed", "no space", 1), ("not-attempted", "no space", 1)]
+
+
 def test_the_network_policy_of_the_rows_is_told_and_a_mix_is_counted() -> None:
     def frame(*policies: str) -> pd.DataFrame:
         return pd.DataFrame([asdict(RerunRow(f"r{i}", "MLproject", "main", network=p, status="succeeded"))
