@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from miner import interrupts
+
+if __name__ == "__main__":
+    interrupts.guard()  # before the imports below: a Ctrl-C while they load exits 130 too
+
 import contextlib
 import dataclasses
 import enum
 import inspect
 import logging
 import os
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Annotated, Optional
+from typing import Any, Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
@@ -37,7 +41,7 @@ class Exit(enum.IntEnum):
     OK = 0
     SOME_FAILED = 1  # the run finished, but some repositories, releases or windows failed; or it could not go on
     BAD_INPUT = 2  # bad options, spec or lock file: nothing was done
-    INTERRUPTED = 130
+    INTERRUPTED = interrupts.INTERRUPTED
 
 
 class _Renderer:
@@ -417,7 +421,7 @@ def probe(
     from analysis.probe import ProbeError, ProbeSettings
     from analysis.probe import probe as run_probe
     from analysis.probe.ftypes import DEFAULT_BACKENDS, DEFAULT_RELEASES, PROBES, ProbeEvent
-    from analysis.uv_env import default_cache
+    from analysis.isolated.uv_env import default_cache
 
     settings = ProbeSettings(out_dir=out, env_cache=envs or default_cache(),
                              releases=tuple(mlflow or DEFAULT_RELEASES), backends=tuple(backend or DEFAULT_BACKENDS),
@@ -469,21 +473,26 @@ def rerun(
     env_cache: Annotated[Optional[Path], typer.Option(
         help="Where built environments are kept (default: ~/.cache/mlflow-census/envs).",
         envvar="MLFLOW_CENSUS_ENVS")] = None,
+    env_cache_max: Annotated[str, typer.Option(help="Disk the environment cache may take, e.g. 20G: the least "
+                                               "recently used environments not in use are removed.")] = "20G",
     work_dir: Annotated[Optional[Path], typer.Option(
         help="Where each target's copy and scratch directory go (default: the system's temp directory).")] = None,
     keep_work: Annotated[bool, typer.Option("--keep-work", help="Keep each target's copy and scratch directory.")] = False,
+    network: Annotated[Literal["none", "all"], typer.Option(
+        help="What a run may reach: none (a loopback of its own) or all (the host's network; nothing else of the "
+        "host). Builds always reach the package index.")] = "none",
 ) -> None:
     """Re-execute every entry point of the valid MLprojects analyze found, each in a sandbox, and measure how
     many build, run and give the results of the repository's committed runs.
 
     For each target: a fresh copy of the checkout; the environment `mlflow run` would build (python_env.yaml,
     or conda.yaml converted as MLflow's virtualenv manager converts it), built with uv from PyPI into a cache
-    keyed by its content (the network is used only there); the command with its parameters substituted as
-    MLflow does (a required parameter takes the value of a committed run of the entry point); the run, made by
-    MLflow as `mlflow run` makes it, inside bubblewrap: no network, nothing of the host but the system's
-    read-only files, the environments (read-only), the copy and a scratch directory, with memory, CPU, file
-    size and process limits and a wall-clock timeout that kills everything it started. docker_env projects are
-    not attempted. Without bubblewrap the command refuses to run (see --no-sandbox).
+    keyed by its content; the command with its parameters substituted as MLflow does (a required parameter
+    takes the value of a committed run of the entry point); the run, made by MLflow as `mlflow run` makes it,
+    inside bubblewrap: no network (--network all: the host's), nothing of the host but the system's read-only
+    files, the environments (read-only), the copy and a scratch directory, with memory, CPU, file size and
+    process limits and a wall-clock timeout that kills everything it started. docker_env projects are not
+    attempted. Without bubblewrap the command refuses to run (see --no-sandbox).
 
     Writes into --out: rerun.csv (one row per target: environment, status, failure class, times, runs and
     metrics logged, comparison with the committed run of the same entry point and parameters), rerun_summary.csv
@@ -496,21 +505,21 @@ def rerun(
     """
     from analysis.rerun.ftypes import RerunError, RerunSettings
     from analysis.rerun.job import rerun as run_rerun
-    from analysis.rerun.sandbox import parse_size
-    from analysis.uv_env import default_cache
+    from analysis.isolated.env_cache import parse_size
+    from analysis.isolated.uv_env import default_cache
 
     corpus_dir = corpus or (DEFAULT_SPEC.parent / DEFAULT_SPEC.stem)
     out_dir = out or (Path("results") / corpus_dir.resolve().name)
     try:
-        memory_bytes = parse_size(memory)
+        memory_bytes, cache_bytes = parse_size(memory), parse_size(env_cache_max)
     except ValueError as err:
-        typer.echo(f"error: --memory: {err}", err=True)
+        typer.echo(f"error: --memory/--env-cache-max: {err}", err=True)
         raise typer.Exit(Exit.BAD_INPUT) from err
     settings = RerunSettings(corpus_dir=corpus_dir, out_dir=out_dir, env_cache=env_cache or default_cache(),
                              repos=tuple(repo or ()), entry_points=tuple(entry_point or ()), timeout=timeout,
                              build_timeout=build_timeout, memory=memory_bytes, max_processes=max_processes, jobs=jobs,
                              scheduler=scheduler, budget=budget, force=force, sandbox=not no_sandbox,
-                             work_dir=work_dir, keep_work=keep_work)
+                             work_dir=work_dir, keep_work=keep_work, network=network, env_cache_max=cache_bytes)
     if no_sandbox:
         console.print("[bold red]WARNING: --no-sandbox: mined code will run with this user's rights, network and "
                       "files. Only the limits and the timeout apply.[/]")
@@ -521,17 +530,7 @@ def rerun(
             progress.update(task, completed=done, total=total, description=f"targets ({label})" if label else "targets")
 
         summary = run_rerun(settings, tick)
-    typer.echo(f"results: {summary.out_dir / 'rerun.csv'}  summary: {summary.out_dir / 'rerun_summary.csv'}  "
-               f"logs: {summary.out_dir / 'rerun' / 'logs'}")
-    typer.echo(f"sandbox: {summary.sandbox}  process limit: {summary.process_limit}")
-    typer.echo(f"targets: {summary.n_targets}  selected: {summary.n_selected}  finished before: {summary.n_already}  "
-               f"run now: {summary.n_run}  seconds: {summary.seconds:.0f}")
-    if summary.statuses:
-        typer.echo("  " + "  ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items())))
-    if summary.n_budget:
-        typer.echo(f"budget spent: {summary.n_budget} targets not started; run the same command again to go on")
-    for error in summary.errors:
-        typer.echo(f"  tool failed: {error} (not journaled, so a re-run tries it again)")
+    typer.echo("\n".join(summary.lines()))
     if no_sandbox:
         console.print("[bold red]WARNING: these runs were made WITHOUT a sandbox (--no-sandbox).[/]")
     raise typer.Exit(Exit.SOME_FAILED if summary.errors else Exit.OK)
@@ -557,4 +556,4 @@ for _command in app.registered_commands:
 
 
 if __name__ == "__main__":
-    sys.exit(app())
+    interrupts.run(app)

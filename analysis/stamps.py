@@ -56,7 +56,7 @@ STAGES: dict[str, Stage] = {
                        "data/schema_revisions.csv"),
                       ("releases.load", "releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
-    "report": Stage((*_VALUES, "uv_env.py", "executor.py", "stamps.py", "reading/",
+    "report": Stage((*_VALUES, "isolated/", "executor.py", "stamps.py", "reading/",
                      "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv",
                      "data/mlflow_behaviour.csv", _TUTORIALS),
                     ("report.document", "report.process")),

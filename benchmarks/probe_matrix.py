@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analysis.probe import ProbeSettings, probe, summarize  # noqa: E402
 from analysis.probe.ftypes import DEFAULT_RELEASES, ProbeEvent, ProbeRow  # noqa: E402
 from analysis.probe.run import draw_growth, growth_series, write_outputs  # noqa: E402
-from analysis.uv_env import default_cache  # noqa: E402
+from analysis.isolated.uv_env import default_cache  # noqa: E402
 from miner.fileio import read_csv  # noqa: E402
 
 

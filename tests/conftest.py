@@ -326,7 +326,11 @@ SLOW_TESTS = frozenset({
     # environments built with uv (empty ones, beside the re-runs' fixtures that build MLflow releases')
     "test_environment_is_built_once_and_reused", "test_failed_install_leaves_no_environment",
     "test_relative_requirement_lines_resolve_in_base_dir_and_base_key_joins_the_key",
-    "test_every_uv_command_goes_through_the_wrapper",
+    "test_every_uv_command_goes_through_the_wrapper", "test_a_seeded_environment_holds_what_python_m_venv_installs",
+    "test_an_environment_in_use_through_ensure_env_is_kept_and_each_use_counts",
+    # fresh interpreters that interrupt themselves
+    "test_a_ctrl_c_at_any_phase_exits_130_or_leaves_the_exit_code", "test_without_the_guard_python_dies_of_sigint",
+    "test_a_sigint_ignored_at_start_stays_ignored",
     # a timeout waited out
     "test_clone_cut_off_by_a_hanging_server_fails_and_the_run_goes_on", "test_timeout_then_fine",
 })

@@ -53,6 +53,17 @@ def test_every_output_and_column_is_documented(tmp_path: Path) -> None:
             assert f"`{path.name}`" in README, f"{path.name} is not in the README's tour of the outputs"
 
 
+def test_every_column_of_rerun_csv_is_documented() -> None:
+    """rerun.csv is written by ``rerun``, not ``analyze``: its columns against docs/outputs.md and docs/rerun.md."""
+    from analysis.rerun.ftypes import RERUN_COLUMNS
+
+    rerun_doc = (ROOT / "docs" / "rerun.md").read_text()
+    table = rerun_doc[rerun_doc.index("`rerun.csv`, one row per target"):rerun_doc.index("`rerun_summary.csv`:")]
+    for page, text in (("docs/outputs.md", _documented(OUTPUTS, "rerun.csv")), ("docs/rerun.md", table)):
+        missing = [c for c in RERUN_COLUMNS if not re.search(rf"\b{c}\b", text)]
+        assert not missing, f"rerun.csv: columns {missing} are not documented in {page}"
+
+
 def _slug(heading: str) -> str:
     """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")

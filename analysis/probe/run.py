@@ -7,6 +7,7 @@ grows with size, and writes the CSV, its provenance sidecar, the raw answers and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -28,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from analysis.probe.ftypes import (COLUMNS, CURRENT, PROBES, SCALES, ProbeError, ProbeEvent, ProbeFailure, ProbeRow,
                                    ProbeSettings, ProbeSummary)
-from analysis.uv_env import EnvBuildError, EnvSpec, ensure_env
+from analysis.isolated.uv_env import EnvBuildError, EnvSpec, ensure_env
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +123,11 @@ def redact(uri: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
-def _target(release: str, settings: ProbeSettings) -> _Target:
+def _target(release: str, settings: ProbeSettings, using: contextlib.ExitStack) -> _Target:
     if release == CURRENT:
         return _Target(release, Path(sys.executable), current_mlflow(), "this interpreter")
     built = ensure_env(EnvSpec(python=python_for(release), requirements=requirements_for(release)),
-                       settings.env_cache)
+                       settings.env_cache, using=using)  # in use until the probe ends: rerun's cache bound keeps it
     note = (f"Python {built.python_version}{' (substituted)' if built.python_substituted else ''}, "
             f"{'cached' if built.cached else f'built in {built.seconds:.0f} s'}")
     return _Target(release, built.python, release, note)
@@ -233,10 +234,11 @@ def probe(settings: ProbeSettings, progress: Callable[[ProbeEvent], None] | None
     done = 0
     raw_dir = settings.out_dir / "raw"
     raw_dir.mkdir(parents=True, exist_ok=True)
+    using = contextlib.ExitStack()
     for release in settings.releases:
         tell(ProbeEvent("env", release, "", done, total, "environment"))
         try:
-            target = _target(release, settings)
+            target = _target(release, settings, using)
         except EnvBuildError as err:
             for backend in backends:
                 failures.append(ProbeFailure(release, backend.label, "env", f"{err.reason}: {err.message}"))
@@ -265,6 +267,7 @@ def probe(settings: ProbeSettings, progress: Callable[[ProbeEvent], None] | None
             done += 1
             tell(ProbeEvent("done", target.version, backend.label, done, total,
                             f"{len(document['rows'])} rows in {document['seconds']:.0f} s"))
+    using.close()
     rows += [failure_row(f) for f in failures]
     seconds = time.perf_counter() - started
     write_outputs(settings, rows, runs, seconds)

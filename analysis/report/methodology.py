@@ -319,6 +319,10 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
         sandbox = _read_rerun_sandbox(inputs)
         if sandbox:
             facts.add(Label("RerunSandbox", str(sandbox), "rerun.csv", "t-rerun", "the sandbox of rerun.csv's provenance"))
+        from analysis.rerun.statistics import rerun_statistics
+
+        facts.add(Label("RerunNetwork", rerun_statistics(rerun).network_words(), "rerun.csv", "t-rerun",
+                        "the network policy of rerun.csv's rows (column network; none where the column is absent)"))
 
 
 def _read_rerun_sandbox(inputs: ReportInputs) -> str:
@@ -365,7 +369,7 @@ def threat_sentences(facts: Facts, inputs: ReportInputs) -> list[tuple[str, Sent
     ]
     if "RerunPythonSubstituted" in facts:
         out.append(("re-run conditions", facts.sentence(
-            "Re-runs were sandboxed" + (" ({RerunSandbox})" if "RerunSandbox" in facts else "") + " with no network "
+            "Re-runs were sandboxed" + (" ({RerunSandbox})" if "RerunSandbox" in facts else "") + " with {RerunNetwork} "
             "while running and today's package index while building; {RerunPythonSubstituted} got another Python minor release "
             "than the one asked for (the nearest this machine had).")))
     else:

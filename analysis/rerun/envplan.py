@@ -11,7 +11,9 @@ virtualenv or uv manager is converted by ``_PythonEnv.from_conda_yaml``: ``pytho
 ``==``), the ``pip:`` list becomes the dependencies, and every other conda package is dropped
 (MLflow logs a warning; here each is recorded). A ``python`` spec without a version, or with
 ``<``, ``>`` or ``!=``, is refused, as MLflow refuses it. No manager adds MLflow itself: a project
-that imports MLflow without declaring it fails, as it does under ``mlflow run``.
+that imports MLflow without declaring it fails, as it does under ``mlflow run``. Every environment
+is seeded as the virtualenv manager's ``python -m venv`` seeds it: pip, and setuptools below
+Python 3.12 (``uv_env.venv_seed``), so ``import pkg_resources`` works where it works under ``mlflow run``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.reading import safe_yaml
-from analysis.uv_env import EnvSpec
+from analysis.isolated.uv_env import EnvSpec
 
 # mlflow/utils/environment.py: _CONDA_DEPENDENCY_REGEX
 _CONDA_DEPENDENCY = re.compile(r"^(?P<package>python|pip|setuptools|wheel)(?P<operator><|>|<=|>=|=|==|!=)?(?P<version>[\d.]+)?$")
@@ -121,7 +123,7 @@ def plan_environment(env_type: str, env_file: str, repo_root: Path, project_dir:
     requirement lines read project files. Raises ``EnvInvalid`` where MLflow refuses the file.
     """
     if not env_file:
-        return EnvPlan("none", EnvSpec(), "")
+        return EnvPlan("none", EnvSpec(seed=True), "")
     try:
         text = (repo_root / env_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -135,5 +137,5 @@ def plan_environment(env_type: str, env_file: str, repo_root: Path, project_dir:
         kind = "python_env"
     local = any(_references_files(line) for line in (*build, *deps))
     spec = EnvSpec(python=python, requirements=deps, build_requirements=build,
-                   base_dir=repo_root / project_dir if local else None, base_key=base_key if local else "")
+                   base_dir=repo_root / project_dir if local else None, base_key=base_key if local else "", seed=True)
     return EnvPlan(kind, spec, python, dropped)

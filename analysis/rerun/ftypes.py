@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 GIB = 1 << 30
+NETWORK_POLICIES = ("none", "all")  # --network: a loopback of its own, or the host's network
 
 
 class RerunError(Exception):
@@ -36,6 +37,8 @@ class RerunSettings:
     sandbox: bool = True  # False only with --no-sandbox
     work_dir: Path | None = None  # where each target's copy and scratch directory go (default: the system's temp)
     keep_work: bool = False  # keep each target's copy and scratch directory (debugging)
+    network: str = "none"  # one of NETWORK_POLICIES: what a run may reach (builds always have the index)
+    env_cache_max: int = 20 * GIB  # bytes the environment cache may take (env_cache.shrink)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class RerunRow:
     conda_packages_dropped: str = ""  # ';'-joined conda specs MLflow's virtualenv conversion drops
     python_requested: str = ""
     python_used: str = ""
+    network: str = ""  # the policy the run was made under: none | all (a run without a sandbox: all)
     status: str = ""  # succeeded | failed | timeout | killed-memory | not-attempted
     failure_class: str = ""
     message: str = ""
@@ -132,9 +136,11 @@ class TargetResult:
     fresh_runs: tuple[RunRecord, ...] = ()
     run_id: str = ""  # the run the re-run created (as ``mlflow run`` does), '' when none
     skipped: bool = False  # not started: the budget was spent
+    peak_disk: int = 0  # the most the run's copy and scratch directory took on disk (sampled)
 
 
 def row_from_json(data: Mapping[str, Any]) -> RerunRow:
     """A row back from its JSON form (journal records)."""
     values: dict[str, Any] = {k: data[k] for k in RERUN_COLUMNS if k in data}
+    values.setdefault("network", "none")  # journaled before --network: runs had a loopback only
     return RerunRow(**values)

@@ -4,10 +4,12 @@ Resumable like ``analyze``: each finished target is appended (fsync'd) to
 ``<out>/rerun/journal.jsonl`` and ``rerun.csv`` is rewritten atomically from it, so ``kill -9``
 loses only the targets that were running. A target already in the journal at the same commit is
 not re-run unless ``force``; a target whose environment failed for a reason that may pass
-(network, timeout) is tried again. ``budget`` seconds after the start no new target starts (the
-others are left for the next run). Tasks go to local worker processes or to a Dask cluster
-(``scheduler``); each worker needs bubblewrap, and the corpus and environment cache at the same
-paths.
+(network, timeout), that met a full disk, or that was run under another network policy, is tried
+again. ``budget`` seconds after the start no new target starts (the others are left for the next
+run). Tasks go to local worker processes or to a Dask cluster (``scheduler``); each worker needs
+bubblewrap, and the corpus and environment cache at the same paths. The environment cache is kept
+under ``env_cache_max`` (``env_cache.shrink``: at the start and after each new environment), the
+driver's environment held in use for the whole job.
 """
 
 from __future__ import annotations
@@ -15,19 +17,24 @@ from __future__ import annotations
 import logging
 import os
 import re
+import resource
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from analysis.isolated.env_cache import ShrinkReport, cache_usage, shrink
 from analysis.executor import run_tasks
 from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick
 from analysis.rerun.ftypes import (
+    NETWORK_POLICIES,
     RERUN_COLUMNS,
     RerunError,
     RerunRow,
@@ -37,7 +44,7 @@ from analysis.rerun.ftypes import (
     TargetResult,
     row_from_json,
 )
-from analysis.rerun.sandbox import Limits, Sandbox, SandboxUnavailable, container_engine, machine_facts, probe
+from analysis.rerun.sandbox import DISK_SAMPLE_SECONDS, Limits, Sandbox, SandboxUnavailable, container_engine, probe
 from analysis.rerun.statistics import RerunStatistics, rerun_statistics, summary_frame
 from analysis.rerun.target_run import (
     DRIVER_REQUIREMENT,
@@ -51,13 +58,13 @@ from analysis.rerun.target_run import (
 from analysis.rerun.targets import load_targets, select
 from analysis.rows import ReproducibilityRow
 from analysis.tables import cells, table_frame
-from analysis.uv_env import EnvBuildError, uv_command
+from analysis.isolated.uv_env import EnvBuildError, uv_command
 from miner import __version__
 from miner.fileio import Journal, atomic_write_text, utc_now, write_csv, write_provenance
 
 log = logging.getLogger(__name__)
 
-RETRIED_BUILDS = ("failed: network", "failed: timeout")  # may pass on another try
+RETRIED_BUILDS = ("failed: network", "failed: timeout", "failed: no space")  # may pass on another try
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,20 @@ class RerunSummary:
     statuses: Mapping[str, int] = field(default_factory=dict)  # this run's targets by status
     errors: tuple[str, ...] = ()  # targets the tool failed on (a bug): retried next time
     seconds: float = 0.0
+    network: str = "none"
+
+    def lines(self) -> list[str]:
+        """What the command prints at the end."""
+        out = [f"results: {self.out_dir / 'rerun.csv'}  summary: {self.out_dir / 'rerun_summary.csv'}  "
+               f"logs: {self.out_dir / 'rerun' / 'logs'}",
+               f"sandbox: {self.sandbox}  process limit: {self.process_limit}  network: {self.network}",
+               f"targets: {self.n_targets}  selected: {self.n_selected}  finished before: {self.n_already}  "
+               f"run now: {self.n_run}  seconds: {self.seconds:.0f}"]
+        if self.statuses:
+            out.append("  " + "  ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())))
+        if self.n_budget:
+            out.append(f"budget spent: {self.n_budget} targets not started; run the same command again to go on")
+        return out + [f"  tool failed: {error} (not journaled, so a re-run tries it again)" for error in self.errors]
 
 
 def _journal(out: Path) -> Journal:
@@ -115,6 +136,19 @@ def write_rows(out: Path, order: list[str], records: Mapping[str, dict[str, Any]
     return rows
 
 
+def machine_facts() -> dict[str, object]:
+    """What the provenance records of the machine the runs were made on."""
+    uname = os.uname()
+    try:
+        mem = next((int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                    if line.startswith("MemTotal:")), 0)
+    except OSError:
+        mem = 0
+    return {"system": uname.sysname, "kernel": uname.release, "machine": uname.machine, "cpus": os.cpu_count(),
+            "memory_bytes": mem, "python": sys.version.split()[0], "user_is_root": os.geteuid() == 0,
+            "rlimit_nproc_host": resource.getrlimit(resource.RLIMIT_NPROC)[0]}
+
+
 def _provenance(settings: RerunSettings, sandbox: Sandbox, targets: Iterable[Target], limits: Limits) -> dict[str, Any]:
     try:
         uv_version = subprocess.run([*uv_command(), "--version"], capture_output=True, text=True,
@@ -129,6 +163,7 @@ def _provenance(settings: RerunSettings, sandbox: Sandbox, targets: Iterable[Tar
         "limits": {"timeout_seconds": settings.timeout, "build_timeout_seconds": settings.build_timeout,
                    "memory_bytes": limits.memory, "cpu_seconds": limits.cpu_seconds,
                    "file_size_bytes": limits.file_size, "processes": limits.processes},
+        "network": settings.network if settings.sandbox else "all",
         "driver": DRIVER_REQUIREMENT, "uv": uv_version, "env_cache": str(settings.env_cache),
         "machine": machine_facts(),
         "executor": settings.scheduler or f"local, {settings.jobs} job(s)",
@@ -150,6 +185,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
             runs_cache[repo] = committed_runs(out, repo, checkout)
         return runs_cache[repo]
 
+    if settings.network not in NETWORK_POLICIES:
+        raise RerunError(f"--network {settings.network}: not one of {', '.join(NETWORK_POLICIES)}")
     targets = load_targets(settings.corpus_dir, out, runs_of)
     chosen = select(targets, settings.repos, settings.entry_points)
     if (settings.repos or settings.entry_points) and not chosen:
@@ -161,12 +198,11 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
         raise RerunError(str(err)) from err
     limits = Limits(memory=settings.memory, cpu_seconds=int(settings.timeout * max(1, os.cpu_count() or 1)) + 10,
                     file_size=settings.max_file_size, processes=settings.max_processes)
-    journal = _journal(out)
-    done = _finished(journal)
+    done = _finished(_journal(out))
     by_key = {t.key: t for t in targets}
     valid = {k: r for k, r in done.items() if k in by_key and r.get("commit") == by_key[k].commit}
-    todo = [t for t in chosen if settings.force or t.key not in valid
-            or valid[t.key]["row"].get("env_build") in RETRIED_BUILDS]
+    network = settings.network if settings.sandbox else "all"
+    todo = [t for t in chosen if settings.force or t.key not in valid or _retried(valid[t.key], network)]
     order = [t.key for t in targets]
     (out / "rerun" / "logs").mkdir(parents=True, exist_ok=True)
     work_dir = settings.work_dir or Path(tempfile.gettempdir()) / "mlflow-census-rerun"
@@ -175,18 +211,48 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     prov = {**_provenance(settings, sandbox, targets, limits), "container_engine": engine or "none"}
     context = WorkerContext(sandbox, limits, settings.timeout, settings.build_timeout, str(settings.env_cache),
                             str(work_dir), None if settings.budget is None else time.time() + settings.budget,
-                            settings.keep_work, engine)
-    if todo:
-        try:
-            build(context, DRIVER_SPEC)
-        except EnvBuildError as err:
-            raise RerunError(f"the MLflow that creates runs ({DRIVER_REQUIREMENT}) cannot be installed: {err}") from err
-    write_provenance(out / "rerun.csv", prov)  # also for the rows a killed run leaves
+                            settings.keep_work, engine, network, settings.env_cache_max)
+    with ExitStack() as using:  # the driver's environment is in use for the whole job: the cache's bound keeps it
+        if todo:
+            try:
+                build(context, DRIVER_SPEC, using)
+            except EnvBuildError as err:
+                raise RerunError(f"the MLflow that creates runs ({DRIVER_REQUIREMENT}) cannot be installed: "
+                                 f"{err}") from err
+        shrunk = shrink(settings.env_cache, settings.env_cache_max)
+        write_provenance(out / "rerun.csv", prov)  # also for the rows a killed run leaves
+        statuses, errors, n_budget = _run_targets(context, settings, todo, order, valid, runs_of, progress)
+    rows = write_rows(out, order, valid)
+    prov["disk"] = _disk_facts(settings, valid, shrunk)
+    write_provenance(out / "rerun.csv", prov)
+    stats = statistics_of(out, rows)
+    summary = summary_frame(stats)
+    write_csv(out / "rerun_summary.csv", list(summary.columns),
+              ({k: ("" if v is None or v != v else v) for k, v in r.items()} for r in summary.to_dict("records")))
+    write_provenance(out / "rerun_summary.csv", {**prov, "computed_from": ["rerun.csv", "reproducibility.csv"]})
+    return RerunSummary(out, sandbox.kind, sandbox.process_limit, len(targets), len(chosen),
+                        len(chosen) - len(todo), sum(statuses.values()), n_budget, statuses, tuple(errors),
+                        time.perf_counter() - started, network)
+
+
+def _retried(record: Mapping[str, Any], network: str) -> bool:
+    """Whether a finished target is run again: its build or run met what may pass, or another network policy."""
+    row = record["row"]
+    return (row.get("env_build") in RETRIED_BUILDS or row.get("failure_class") == "no space"
+            or row.get("network", "none") != network)
+
+
+def _run_targets(context: WorkerContext, settings: RerunSettings, todo: list[Target], order: list[str],
+                 valid: dict[str, dict[str, Any]], runs_of: Callable[[str, Path], list[RunRecord]],
+                 progress: Callable[[str, int, int], None] | None) -> tuple[dict[str, int], list[str], int]:
+    """Every target of ``todo`` through ``run_tasks``, each journaled and written as it finishes (into ``valid``):
+    ``(statuses, the tool's errors, targets left for the budget)``."""
+    out = settings.out_dir
+    journal = _journal(out)
     report = progress or (lambda _label, _done, _total: None)
     statuses: dict[str, int] = {}
     errors: list[str] = []
-    n_budget = 0
-    finished = 0
+    n_budget = finished = 0
     report("", 0, len(todo))
     checked = check_worker if settings.scheduler else None  # local workers share this machine's sandbox
     for target, result in run_tasks(rerun_target, context, todo, jobs=settings.jobs, scheduler=settings.scheduler,
@@ -205,22 +271,25 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
                 atomic_write_text(out / "rerun" / "logs" / f"{slug}.build.log", result.build_log)
             if result.run_log:
                 atomic_write_text(out / "rerun" / "logs" / f"{slug}.run.log", result.run_log)
-            record = {"key": target.key, "commit": target.commit, "written_at": utc_now(), "row": asdict(row)}
+            record = {"key": target.key, "commit": target.commit, "written_at": utc_now(), "row": asdict(row),
+                      "peak_disk_bytes": result.peak_disk}
             journal.append(record)
             valid[target.key] = record
             write_rows(out, order, valid)
             statuses[row.status] = statuses.get(row.status, 0) + 1
         report(label, finished, len(todo))
-    rows = write_rows(out, order, valid)
-    write_provenance(out / "rerun.csv", prov)
-    stats = statistics_of(out, rows)
-    summary = summary_frame(stats)
-    write_csv(out / "rerun_summary.csv", list(summary.columns),
-              ({k: ("" if v is None or v != v else v) for k, v in r.items()} for r in summary.to_dict("records")))
-    write_provenance(out / "rerun_summary.csv", {**prov, "computed_from": ["rerun.csv", "reproducibility.csv"]})
-    return RerunSummary(out, sandbox.kind, sandbox.process_limit, len(targets), len(chosen),
-                        len(chosen) - len(todo), sum(statuses.values()), n_budget, statuses, tuple(errors),
-                        time.perf_counter() - started)
+    return statuses, errors, n_budget
+
+
+def _disk_facts(settings: RerunSettings, records: Mapping[str, dict[str, Any]], shrunk: ShrinkReport) -> dict[str, Any]:
+    """The provenance's disk: the cache's bound and usage, what the bound removed at the start, the largest run."""
+    peak = max(records.values(), key=lambda r: int(r.get("peak_disk_bytes", 0)), default={})
+    row = peak.get("row", {})
+    return {"env_cache_max_bytes": settings.env_cache_max, "env_cache_bytes": cache_usage(settings.env_cache).total,
+            "env_cache_removed_at_start": len(shrunk.removed), "peak_run_bytes": int(peak.get("peak_disk_bytes", 0)),
+            "peak_run_target": f"{row.get('repo', '')}:{row.get('entry_point', '')}" if row else "",
+            "peak_run_measures": "real blocks of the run's copy and scratch directory, sampled every "
+                                 f"{DISK_SAMPLE_SECONDS:g} s and at its end"}
 
 
 def statistics_of(out: Path, rows: list[RerunRow] | None = None) -> RerunStatistics:

@@ -6,8 +6,9 @@ they mean rather than how a library spells them: ``network refused`` (any except
 connection or name lookup: there is no network in the sandbox), ``process limit`` (a fork that
 the process limit refused) and memory, which is a status of its own (``killed-memory``: a
 ``MemoryError``, an allocation the data-segment limit refused, or a kill by SIGKILL that was not
-the timeout's). Without a traceback the class is the exit status (``exit 127`` for a command
-not found, ``signal SIGSEGV``...).
+the timeout's). A full disk is ``no space`` (``ENOSPC``, ``EDQUOT``: the disk, not the project).
+Without a traceback the class is the exit status (``exit 127`` for a command not found,
+``signal SIGSEGV``...).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _NETWORK_WORDS = ("temporary failure in name resolution", "name or service not k
                   "failed to establish a new connection", "could not resolve host", "name resolution")
 _MEMORY_WORDS = ("cannot allocate memory", "std::bad_alloc", "unable to allocate", "out of memory")
 _FORK_WORDS = ("resource temporarily unavailable",)
+_SPACE_WORDS = ("no space left on device", "[errno 28]", "disk quota exceeded", "[errno 122]")
 
 
 def last_traceback(text: str) -> tuple[str, str] | None:
@@ -74,6 +76,8 @@ def classify(output: str, returncode: int | None, timed_out: bool) -> tuple[str,
         cls, text = found
         message = f"{cls}: {text}"[:MESSAGE_CHARS] if text else cls
         combined = f"{cls} {text}".lower()
+        if any(w in combined for w in _SPACE_WORDS):
+            return "failed", "no space", message
         if cls.endswith("MemoryError") or any(w in combined for w in _MEMORY_WORDS):
             return "killed-memory", cls, message
         if cls == "BlockingIOError" or any(w in combined for w in _FORK_WORDS) and "fork" in low:
@@ -81,6 +85,8 @@ def classify(output: str, returncode: int | None, timed_out: bool) -> tuple[str,
         if cls in _NETWORK_CLASSES or any(w in combined for w in _NETWORK_WORDS):
             return "failed", "network refused", message
         return "failed", cls, message
+    if any(w in low for w in _SPACE_WORDS):
+        return "failed", "no space", message
     if any(w in low for w in _MEMORY_WORDS):
         return "killed-memory", "memory", message
     if "fork" in low and any(w in low for w in _FORK_WORDS):

@@ -7,7 +7,8 @@ writable copy of the repository at ``/rerun/repo`` and a scratch directory at ``
 (``HOME``, ``/tmp`` and the MLflow store are there). Everything else of the host (``/root``,
 ``/home``, ``/etc``, the corpus, other runs) does not exist for it. bubblewrap runs it with
 ``--unshare-all`` (user, mount, PID, network, IPC, UTS and cgroup namespaces: no network but a
-loopback, no view of host processes), ``--die-with-parent``, ``--new-session`` (no terminal to
+loopback, no view of host processes; ``--network all`` keeps the host's network namespace, with its
+name resolution files, and nothing else), ``--die-with-parent``, ``--new-session`` (no terminal to
 inject into), ``--clearenv``, as uid 1000 with every capability dropped.
 
 Limits, applied before bubblewrap starts (so they hold for everything inside): data segment
@@ -34,7 +35,6 @@ import json
 import logging
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -45,15 +45,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.isolated.env_cache import disk_usage
+
 log = logging.getLogger(__name__)
 
 SANDBOX_UID = 1000
+DISK_SAMPLE_SECONDS = 2.0  # how often a run's disk usage is sampled
 REPO = "/rerun/repo"
 SCRATCH = "/rerun/scratch"
 DRIVER = "/rerun/driver.py"
 _SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_BUILD_ETC = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
-              "/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/ld.so.cache")
+_NET_ETC = ("/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf", "/etc/ssl",
+            "/etc/ca-certificates", "/etc/pki")  # name resolution and certificates: what a download reads
+_BUILD_ETC = (*_NET_ETC, "/etc/hosts", "/etc/ld.so.cache")
 _BUILD_PASS = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_CACHE_DIR",
                "UV_PYTHON_DOWNLOADS", "UV_NO_CONFIG", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "SSL_CERT_FILE",
                "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
@@ -115,6 +119,7 @@ class Finished:
     returncode: int | None  # None when killed on timeout
     timed_out: bool
     seconds: float
+    peak_disk: int = 0  # the most the measured directory took on disk while the command ran (sampled)
 
 
 # ---------------------------------------------------------------------------------------------- probing
@@ -354,15 +359,18 @@ def env_mounts(pythons: Sequence[Path]) -> list[Mount]:
     return list({m.target: m for m in mounts}.values())
 
 
-def _etc_files(scratch: Path) -> list[Mount]:
-    """``passwd``, ``group`` and ``hosts`` for the sandbox's user, written in the scratch directory."""
+def _etc_files(scratch: Path, network: bool = False) -> list[Mount]:
+    """``passwd``, ``group`` and ``hosts`` for the sandbox's user, written in the scratch directory; with the
+    host's network, also the host's name resolution and certificates (read-only) and its ``hosts`` lines."""
     etc = scratch / ".etc"
     etc.mkdir(exist_ok=True)
     (etc / "passwd").write_text(f"rerun:x:{SANDBOX_UID}:{SANDBOX_UID}:rerun:{SCRATCH}/home:/bin/bash\n"
                                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
     (etc / "group").write_text(f"rerun:x:{SANDBOX_UID}:\nnogroup:x:65534:\n")
-    (etc / "hosts").write_text("127.0.0.1 localhost rerun\n::1 localhost\n")
-    return [Mount(etc / name, f"/etc/{name}") for name in ("passwd", "group", "hosts")]
+    host = _read(Path("/etc/hosts")) if network else ""
+    (etc / "hosts").write_text("127.0.0.1 localhost rerun\n::1 localhost\n" + host)
+    mounts = [Mount(etc / name, f"/etc/{name}") for name in ("passwd", "group", "hosts")]
+    return mounts + [Mount(Path(p), p) for p in _NET_ETC if network and os.path.exists(p)]
 
 
 def run_argv(sandbox: Sandbox, argv: Sequence[str], *, mounts: Sequence[Mount], env: Mapping[str, str], cwd: str,
@@ -388,24 +396,27 @@ def sandbox_env(home: str, tmp: str, tracking_uri: str) -> dict[str, str]:
 
 
 def contain(sandbox: Sandbox, argv: Sequence[str], *, copy: Path, scratch: Path, project_dir: str,
-            extra: Sequence[Mount], tracking_uri: str) -> tuple[list[str], dict[str, str]]:
-    """``(command line, host environment)`` running ``argv`` on the copy, inside the sandbox or not."""
+            extra: Sequence[Mount], tracking_uri: str, network: bool = False) -> tuple[list[str], dict[str, str]]:
+    """``(command line, host environment)`` running ``argv`` on the copy, inside the sandbox or not; ``network``:
+    the host's network namespace (``--network all``), nothing else of the host besides."""
     (scratch / "home").mkdir(parents=True, exist_ok=True)
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
     if not sandbox.bwrap:
         env = sandbox_env(str(scratch / "home"), str(scratch / "tmp"), tracking_uri)
         return list(argv), env
-    mounts = [Mount(scratch / "tmp", "/tmp", True), *_etc_files(scratch), *extra,
+    mounts = [Mount(scratch / "tmp", "/tmp", True), *_etc_files(scratch, network), *extra,
               Mount(copy, REPO, True), Mount(scratch, SCRATCH, True)]
     cwd = f"{REPO}/{project_dir}" if project_dir else REPO
     env = sandbox_env(f"{SCRATCH}/home", "/tmp", tracking_uri)
-    return run_argv(sandbox, argv, mounts=mounts, env=env, cwd=cwd), {}
+    return run_argv(sandbox, argv, mounts=mounts, env=env, cwd=cwd, network=network), {}
 
 
 def run_contained(cmd: Sequence[str], *, sandbox: Sandbox, limits: Limits, timeout: float, output: Path,
-                  env: Mapping[str, str], cwd: Path | None = None) -> Finished:
-    """Run a command line under the limits, its output to ``output``; on timeout kill it and all it started."""
+                  env: Mapping[str, str], cwd: Path | None = None, measure: Path | None = None) -> Finished:
+    """Run a command line under the limits, its output to ``output``; on timeout kill it and all it started.
+    ``measure``: a directory whose disk usage is sampled every ``DISK_SAMPLE_SECONDS`` and at the end."""
     started = time.perf_counter()
+    peak = 0
     with pids_cgroup(sandbox.pids_cgroup, limits.processes) as procs, output.open("wb") as out:
         spec = json.dumps({"limits": rlimits(limits, use_nproc=not procs and os.geteuid() != 0), "cgroup": procs})
         proc = subprocess.Popen([sys.executable, "-S", "-E", "-c", _LAUNCHER, spec, *cmd], stdin=subprocess.DEVNULL,
@@ -413,13 +424,24 @@ def run_contained(cmd: Sequence[str], *, sandbox: Sandbox, limits: Limits, timeo
                                 start_new_session=True, close_fds=True)
         timed_out = False
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            while True:
+                left = timeout - (time.perf_counter() - started)
+                step = min(left, DISK_SAMPLE_SECONDS) if measure is not None else left
+                try:
+                    proc.wait(timeout=max(0.0, step))
+                    break
+                except subprocess.TimeoutExpired:
+                    if step >= left:  # the whole time is spent
+                        timed_out = True
+                        break
+                    if measure is not None:
+                        peak = max(peak, disk_usage(measure))
+            if measure is not None:
+                peak = max(peak, disk_usage(measure))
         finally:  # also on Ctrl-C and errors: nothing outlives its run
             _kill_group(proc.pid)
             proc.wait()
-    return Finished(None if timed_out else proc.returncode, timed_out, time.perf_counter() - started)
+    return Finished(None if timed_out else proc.returncode, timed_out, time.perf_counter() - started, peak)
 
 
 def _kill_group(pgid: int) -> None:
@@ -461,25 +483,3 @@ class BuildWrapper:
                      **passed, "UV_CACHE_DIR": str(uv_cache)}
         return [*launcher, *run_argv(self.sandbox, cmd, mounts=list({m.target: m for m in mounts}.values()),
                                      env=inner_env, cwd=str(cwd or writable[0]), network=True)]
-
-
-def parse_size(text: str) -> int:
-    """Bytes of a size such as ``4G``, ``512M``, ``1.5g`` or ``1000000``."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[iI]?[bB]?\s*", text)
-    if not match:
-        raise ValueError(f"not a size: {text!r} (use e.g. 4G, 512M)")
-    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[match.group(2).lower()]
-    return int(float(match.group(1)) * scale)
-
-
-def machine_facts() -> dict[str, object]:
-    """What the provenance records of the machine the runs were made on."""
-    uname = os.uname()
-    try:
-        mem = next((int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                    if line.startswith("MemTotal:")), 0)
-    except OSError:
-        mem = 0
-    return {"system": uname.sysname, "kernel": uname.release, "machine": uname.machine, "cpus": os.cpu_count(),
-            "memory_bytes": mem, "python": sys.version.split()[0], "user_is_root": os.geteuid() == 0,
-            "rlimit_nproc_host": resource.getrlimit(resource.RLIMIT_NPROC)[0]}

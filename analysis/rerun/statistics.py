@@ -5,7 +5,8 @@
 and returns the tables the report shows;
 ``summary_frame`` puts them into the one long table written as ``rerun_summary.csv``.
 
-- **Rates** (per target, an entry point), each over the targets where it can hold: built (its
+- **Rates** (per target, an entry point), each over the targets where it can hold (never those
+  that met a full disk, failure class ``no space``: the machine's failure, tried again next time): built (its
   environment was built, over targets with an environment to build), ran (the run succeeded, over
   every target), ran given built, same and close results (every final metric equal to, or within 1%
   of, the committed run's) over the targets that ran and had a committed run with metrics; a rate
@@ -13,6 +14,8 @@ and returns the tables the report shows;
 - **Failures**: targets by status and failure class.
 - **Time** to re-run (environment build + run, seconds) of the targets that succeeded: quantiles, or
   each target's own seconds when fewer than five succeeded.
+- **Network**: the policy the rows were measured under (``--network``; ``none`` for rows written
+  before the column existed), with the count of each when a ``rerun.csv`` mixes them.
 - **Readiness**: per repository (a repository re-runs when one of its entry points succeeded),
   the share that re-ran in each band of the static readiness score, and the AUC of the score as a
   predictor of that outcome (the probability that a repository that re-ran scores higher than one
@@ -21,7 +24,7 @@ and returns the tables the report shows;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -46,6 +49,14 @@ class RerunStatistics:
     readiness: pd.DataFrame  # band, n, n_eligible, share, ci_low, ci_high
     auc: float | None  # readiness score against "re-ran", None when one class is empty
     n_repos_scored: int
+    network: dict[str, int] = field(default_factory=dict)  # targets by network policy (none, all)
+
+    def network_words(self) -> str:
+        """The network the runs had, in words: ``no network``, ``the host's network`` or both with their counts."""
+        words = {"none": "no network", "all": "the host's network"}
+        if len(self.network) == 1:
+            return words.get(next(iter(self.network)), next(iter(self.network)))
+        return " and ".join(f"{words.get(k, k)} for {n} target{'s' * (n != 1)}" for k, n in sorted(self.network.items()))
 
 
 def _rate(name: str, hits: pd.Series, eligible: pd.Series, definition: str, repos: pd.Series) -> dict[str, object]:
@@ -69,11 +80,12 @@ def auc(scores: list[float], outcomes: list[bool]) -> float | None:
 def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None = None) -> RerunStatistics:
     """The statistics of ``rerun.csv`` rows (and ``reproducibility.csv`` rows for the readiness check)."""
     rerun = typed_frame(rerun, RerunRow)
-    every = pd.Series(True, index=rerun.index)
-    built = rerun["env_build"] == "ok"
+    # a target that met a full disk measured the machine, not the project: in no rate (a later run tries it again)
+    every = rerun["failure_class"] != "no space"
+    built = (rerun["env_build"] == "ok") & every
     # an environment to build: one declared (python_env, conda_env) whose build was tried; a target without one
     # (MLflow's bare environment) builds nothing, and one refused before its build (docker, a missing value) was not tried
-    buildable = rerun["env_kind"].isin(["python_env", "conda_env"]) & (rerun["env_build"] != "")
+    buildable = rerun["env_kind"].isin(["python_env", "conda_env"]) & (rerun["env_build"] != "") & every
     repos = rerun["repo"]
     ran = rerun["status"] == "succeeded"
     same = rerun["metrics_equal"].eq(True)
@@ -82,7 +94,7 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     rates = pd.DataFrame([
         _rate("built", built, buildable, "environment built / targets with an environment to build (python_env "
               "or conda_env) whose build was tried", repos),
-        _rate("ran", ran, every, "run succeeded (exit status 0) / targets", repos),
+        _rate("ran", ran, every, "run succeeded (exit status 0) / targets (but those that met a full disk)", repos),
         _rate("ran given built", ran, built, "run succeeded / targets whose environment was built", repos),
         _rate("same given compared", same, compared,
               "metrics equal / succeeded targets with a committed run that has metrics", repos),
@@ -94,7 +106,9 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     failures["share"] = failures["n"] / max(1, len(rerun))
     times = _times(rerun[ran])
     readiness, score_auc, n_scored = _readiness(rerun, reproducibility)
-    return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored)
+    policy = rerun["network"].replace("", "none") if "network" in rerun else pd.Series("none", index=rerun.index)
+    return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored,
+                           {str(k): int(n) for k, n in policy.value_counts().sort_index().items()})
 
 
 def _times(done: pd.DataFrame) -> pd.DataFrame:
@@ -136,7 +150,11 @@ def _readiness(rerun: pd.DataFrame, repro: pd.DataFrame | None) -> tuple[pd.Data
 
 def summary_frame(stats: RerunStatistics) -> pd.DataFrame:
     """All tables in one long frame (``SUMMARY_COLUMNS``), as written to ``rerun_summary.csv``."""
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, object]] = [
+        {"section": "network", "name": policy, "n": n, "n_eligible": sum(stats.network.values()),
+         "definition": "targets run under this network policy (--network: none, a loopback of their own; all, the "
+                       "host's network) / targets: the rates are measured under it"}
+        for policy, n in stats.network.items()]
     for r in stats.rates.to_dict("records"):
         rows.append({"section": "rate", "name": r["rate"], **{k: r[k] for k in ("n", "n_eligible", "share", "ci_low",
                                                                                  "ci_high", "definition")}})

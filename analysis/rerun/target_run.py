@@ -16,6 +16,7 @@ older MLflow, or one that no longer imports: that is the project's failure, not 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -23,9 +24,11 @@ import shutil
 import socket
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from analysis.isolated.env_cache import shrink
 from analysis.rerun.command import ParameterError, compute_command, logged_parameters
 from analysis.rerun.envplan import EnvInvalid, EnvPlan, plan_environment
 from analysis.rerun.compare import runs_in
@@ -33,13 +36,14 @@ from analysis.rerun.ftypes import RerunRow, RunRecord, Target, TargetResult
 from analysis.rerun.outcome import MESSAGE_CHARS, classify
 from analysis.rerun.sandbox import DRIVER, REPO, SCRATCH, BuildWrapper, Limits, Mount, Sandbox, SandboxUnavailable, \
     contain, env_mounts, probe, run_contained
-from analysis.uv_env import BuiltEnv, EnvBuildError, EnvSpec, ensure_env
+from analysis.isolated.uv_env import BuiltEnv, EnvBuildError, EnvSpec, ensure_env
 
 log = logging.getLogger(__name__)
 
 DRIVER_REQUIREMENT = "mlflow-skinny==3.17.2"
 DRIVER_SPEC = EnvSpec(python="", requirements=(DRIVER_REQUIREMENT,))
 LOG_CHARS = 1 << 20  # each log keeps its last MiB
+FULL_BYTES = 1 << 20  # a disk with less left is full: a run that failed on it failed of it
 _DRIVER_FILE = Path(__file__).with_name("driver.py")
 
 
@@ -56,6 +60,8 @@ class WorkerContext:
     deadline: float | None = None  # time.time() after which no target starts
     keep_work: bool = False
     container_engine: str = ""  # 'docker 27.1' when one runs on the machine that checked
+    network: str = "none"  # --network: 'all' runs in the host's network namespace
+    env_cache_max: int = 20 << 30  # --env-cache-max: bytes
 
 
 def _tail(text: str) -> str:
@@ -79,10 +85,16 @@ def used_values(target: Target) -> dict[str, str]:
             if p.name in given or p.default is not None}
 
 
-def build(context: WorkerContext, spec: EnvSpec) -> BuiltEnv:
-    """An environment from the cache, built in the build sandbox when missing."""
-    return ensure_env(spec, Path(context.env_cache), timeout=context.build_timeout,
-                      wrap=BuildWrapper(context.sandbox, context.limits))
+def build(context: WorkerContext, spec: EnvSpec, using: ExitStack | None = None) -> BuiltEnv:
+    """An environment from the cache, built in the build sandbox when missing; held in use until ``using`` closes.
+    A new one may push the cache over its bound: the least recently used others not in use are removed."""
+    env = ensure_env(spec, Path(context.env_cache), timeout=context.build_timeout,
+                     wrap=BuildWrapper(context.sandbox, context.limits), using=using)
+    if not env.cached:
+        report = shrink(Path(context.env_cache), context.env_cache_max)
+        if report.removed:
+            log.info("environment cache over %d bytes: removed %d environments", report.bound, len(report.removed))
+    return env
 
 
 def check_worker(context: WorkerContext) -> None:
@@ -98,6 +110,7 @@ def rerun_target(context: WorkerContext, target: Target) -> TargetResult:
     """Re-run one target; see the module docstring."""
     row = RerunRow(target.repo, target.mlproject_path, target.entry_point,
                    parameters=json.dumps(used_values(target), ensure_ascii=False),
+                   network=context.network if context.sandbox.bwrap else "all",  # no sandbox: the host's network
                    env_kind="docker_env" if target.env_type == "docker_env" else
                    target.env_type if target.env_file else "none")
     if context.deadline is not None and time.time() > context.deadline:
@@ -109,12 +122,26 @@ def rerun_target(context: WorkerContext, target: Target) -> TargetResult:
         logged = logged_parameters(target.parameters, dict(target.values))
     except ParameterError as err:
         return TargetResult(replace(row, status="failed", failure_class="ExecutionException", message=str(err)))
-    work = Path(tempfile.mkdtemp(prefix="rerun-", dir=context.work_dir))
     try:
-        return _in_copy(context, target, row, logged, work)
+        work = Path(tempfile.mkdtemp(prefix="rerun-", dir=context.work_dir))
+    except OSError as err:
+        return _no_space(row, err)
+    try:
+        with ExitStack() as using:  # the environments stay in use until the run has ended
+            return _in_copy(context, target, row, logged, work, using)
+    except OSError as err:  # the copy, the scratch directory, the run's output: the tool's own writes
+        return _no_space(row, err)
     finally:
         if not context.keep_work:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _no_space(row: RerunRow, err: OSError) -> TargetResult:
+    """A target the disk had no room for is a row (``not-attempted: no space``); any other error is the tool's."""
+    if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+        raise err
+    return TargetResult(replace(row, status="not-attempted", failure_class="no space",
+                                message=f"the disk is full: {err}"[:MESSAGE_CHARS]))
 
 
 def _refusal(target: Target, engine: str) -> tuple[str, str] | None:
@@ -129,7 +156,8 @@ def _refusal(target: Target, engine: str) -> tuple[str, str] | None:
     return None
 
 
-def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str, str], work: Path) -> TargetResult:
+def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str, str], work: Path,
+             using: ExitStack) -> TargetResult:
     copy, scratch = work / "repo", work / "scratch"
     shutil.copytree(target.checkout, copy, symlinks=True)
     scratch.mkdir()
@@ -141,14 +169,20 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
                                     failure_class="env build", message=str(err)[:MESSAGE_CHARS]))
     row = replace(row, conda_packages_dropped=";".join(plan.dropped), python_requested=plan.python_requested)
     try:
-        env = build(context, plan.spec)
+        env = build(context, plan.spec, using)
     except EnvBuildError as err:
         return TargetResult(replace(row, env_build=f"failed: {err.reason}", status="not-attempted",
-                                    failure_class="env build", message=err.message[:MESSAGE_CHARS]),
-                            build_log=_tail(err.log))
+                                    failure_class="no space" if err.reason == "no space" else "env build",
+                                    message=err.message[:MESSAGE_CHARS]), build_log=_tail(err.log))
     row = replace(row, env_build="ok", python_used=env.python_version, build_seconds=round(env.build_seconds, 3))
     build_log = _read(env.root / "build.log")
-    driver = build(context, DRIVER_SPEC)
+    try:
+        driver = build(context, DRIVER_SPEC, using)  # built at the start and held in use by the job
+    except EnvBuildError as err:
+        if err.reason != "no space":
+            raise
+        return TargetResult(replace(row, status="not-attempted", failure_class="no space",
+                                    message=f"the MLflow that creates the run: {err.message}"[:MESSAGE_CHARS]))
     return _run(context, target, row, logged, plan, env, driver, copy, scratch, build_log)
 
 
@@ -186,10 +220,10 @@ def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str
     argv = [str(driver.python), driver_path, f"{scratch_view}/request.json"]
     extra = [*env_mounts([env.python, driver.python]), Mount(_DRIVER_FILE, DRIVER)]
     cmd, host_env = contain(context.sandbox, argv, copy=copy, scratch=scratch, project_dir=target.project_dir,
-                            extra=extra, tracking_uri=tracking_uri)
+                            extra=extra, tracking_uri=tracking_uri, network=context.network == "all")
     driver_log = scratch.parent / "driver.log"
     finished = run_contained(cmd, sandbox=context.sandbox, limits=context.limits, timeout=context.timeout,
-                             output=driver_log, env=host_env, cwd=None if sandboxed else copy)
+                             output=driver_log, env=host_env, cwd=None if sandboxed else copy, measure=copy.parent)
     run_log, driver_text = _read(scratch / "run.log"), _read(driver_log)
     try:
         result = json.loads((scratch / "result.json").read_text())
@@ -204,13 +238,22 @@ def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str
         seconds = finished.seconds
     else:  # the driver itself did not get through: its own output says why
         status, failure, message = classify(driver_text, finished.returncode, False)
-        failure = failure if status == "killed-memory" else f"driver: {failure}"
+        failure = failure if status == "killed-memory" or failure == "no space" else f"driver: {failure}"
         seconds = finished.seconds
-    row = replace(row, status=status, failure_class=failure, message=message, run_seconds=round(seconds, 3),
-                  n_runs_logged=len(fresh), n_metrics_logged=sum(len(r.metrics) for r in fresh))
+    if status == "failed" and failure != "no space" and _full(copy.parent):  # its own output may have been cut
+        failure, message = "no space", "the disk was full when the run ended: " + (message or "no output")
+    row = replace(row, status=status, failure_class=failure, message=message[:MESSAGE_CHARS],
+                  run_seconds=round(seconds, 3), n_runs_logged=len(fresh),
+                  n_metrics_logged=sum(len(r.metrics) for r in fresh))
     text = run_log + (f"\n--- mlflow-census driver ---\n{driver_text}" if driver_text.strip() else "")
     return TargetResult(row, build_log=build_log, run_log=_tail(text), fresh_runs=tuple(fresh),
-                        run_id=str(result.get("run_id", "")))
+                        run_id=str(result.get("run_id", "")), peak_disk=finished.peak_disk)
+
+
+def _full(path: Path) -> bool:
+    """Whether the disk of ``path`` has less than ``FULL_BYTES`` left for a user's files."""
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize < FULL_BYTES
 
 
 def _fresh_runs(scratch: Path, copy: Path, checkout: Path) -> list[RunRecord]:

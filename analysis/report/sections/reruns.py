@@ -20,9 +20,13 @@ def rerun(report: Drawing) -> None:
     doc = report.doc
     rates = cluster_rows([(str(r["rate"]), view, str(r["definition"])) for r in stats.rates.to_dict("records")
                           if (view := from_cells({**r, "numerator": r["n"], "denominator": r["n_eligible"]}))])
-    doc.table(rates, "rerun.csv", "Re-runs: rates over targets (entry points), which cluster in repositories: 95% "
-              "cluster bootstrap by repository (none with fewer than 5), the repositories, the largest one's part",
-              anchor=F.T_RERUN, collapse=False)
+    policy = ", ".join(f"{k} ({n})" for k, n in stats.network.items()) if len(stats.network) > 1 else \
+        next(iter(stats.network), "none")
+    doc.para(f"The re-runs had {stats.network_words()} while they ran (`--network {policy}`); their environments "
+             "were built from the package index. The rates below are measured under that policy.")
+    doc.table(rates, "rerun.csv", f"Re-runs (network: {policy}): rates over targets (entry points), which cluster in "
+              "repositories: 95% cluster bootstrap by repository (none with fewer than 5), the repositories, the "
+              "largest one's part", anchor=F.T_RERUN, collapse=False)
     doc.table(stats.failures, "rerun.csv", "Re-runs: what stopped the targets that did not succeed")
     if stats.times["total_seconds"].notna().any():
         doc.table(stats.times.round(1), "rerun.csv", "Re-runs: seconds of the targets that succeeded (build: "

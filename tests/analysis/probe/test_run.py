@@ -13,7 +13,7 @@ from analysis.probe import ProbeError, ProbeSettings, ProbeSummary, probe, read_
 from analysis.probe import run as probe_run
 from analysis.probe.ftypes import COLUMNS
 from analysis.probe.run import fit_exponent, python_for, redact
-from analysis.uv_env import EnvBuildError, default_cache
+from analysis.isolated.uv_env import EnvBuildError, default_cache
 from cli import Exit, app
 from tests.analysis.probe.support import CURRENT, MAX_FLOAT, built_or_skip, only_row, stores_on_tmpfs
 

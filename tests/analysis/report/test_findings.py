@@ -258,6 +258,9 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
         out["RerunPythonSubstituted"] = (sum(r["python_used"].split(".")[:2] != r["python_requested"].split(".")[:2]
                                              for r in asked), len(asked))
         out["RerunSandbox"] = json.loads((results / "rerun.csv.provenance.json").read_text())["sandbox"]
+        policies = {r.get("network") or "none" for r in rerun}  # no column: the runs had no network
+        out["RerunNetwork"] = {"none": "no network", "all": "the host's network"}[policies.pop()] \
+            if len(policies) == 1 else "mixed"
     out.update(recompute_claims(results))  # what MLflow does, with its releases (Label facts)
     out.update(recompute_evolution(results, population))
     return out

@@ -64,7 +64,10 @@ def test_probe_and_rerun_rows_fill_their_sections(measured: Path) -> None:
     assert "| ease of re-running | entry points re-run that ran, given their environment was built | 1 of 2 targets " \
            "built (50%; in 1 of 2 repositories (alice/project 1 of 1; carol/mlflow-tutorial 0 of 1), too few " \
            "repositories for an interval) | re-run |" in md
-    assert "**re-run conditions**: Re-runs were sandboxed (bubblewrap)" in md and "1 of 2 targets asking" in md
+    assert "**re-run conditions**: Re-runs were sandboxed (bubblewrap) with no network while running" in md
+    assert "1 of 2 targets asking" in md
+    assert "The re-runs had no network while they ran (`--network none`)" in md  # the policy of the rates
+    assert "Re-runs (network: none): rates over targets" in md
     assert "| built | 2 | 3 | 0.6667 |  |  | none (fewer than 5 repositories) |" in md  # the re-run rates table
     assert "[probe.csv](../probe/probe.csv)" in md and "[rerun.csv](../rerun.csv)" in md
 

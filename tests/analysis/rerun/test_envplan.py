@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.rerun.envplan import EnvInvalid, from_conda
+from analysis.rerun.envplan import EnvInvalid, from_conda, plan_environment
 
 CONDA = """
 name: x
@@ -41,3 +41,15 @@ def test_conda_python_mlflow_refuses(python: str, words: str) -> None:
     with pytest.raises(EnvInvalid, match=words):
         from_conda(f"dependencies: [{python}]", "conda.yaml")
 
+
+
+@pytest.mark.parametrize(("env_type", "env_file", "text"), [
+    pytest.param("python_env", "", "", id="none"),
+    pytest.param("python_env", "python_env.yaml", "python: '3.10'\ndependencies: [six]\n", id="python_env"),
+    pytest.param("conda_env", "conda.yaml", "dependencies: [python=3.10, {pip: [six]}]\n", id="conda_env"),
+])
+def test_every_environment_is_seeded_as_python_m_venv_seeds(tmp_path: Path, env_type: str, env_file: str,
+                                                             text: str) -> None:
+    if env_file:
+        (tmp_path / env_file).write_text(text)
+    assert plan_environment(env_type, env_file, tmp_path, "", "o/r@c:.").spec.seed

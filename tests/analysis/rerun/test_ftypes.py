@@ -1,13 +1,19 @@
-"""rerun.ftypes: rerun.csv's columns."""
+"""rerun.ftypes: rerun.csv's columns, and journal rows written before a column existed."""
 
 from __future__ import annotations
 
-from analysis.rerun.ftypes import RERUN_COLUMNS
+from analysis.rerun.ftypes import RERUN_COLUMNS, row_from_json
+
 
 def test_columns_are_the_issues() -> None:
     assert RERUN_COLUMNS == (
         "repo", "mlproject_path", "entry_point", "parameters", "env_kind", "env_build", "conda_packages_dropped",
-        "python_requested", "python_used", "status", "failure_class", "message", "build_seconds", "run_seconds",
-        "n_runs_logged", "n_metrics_logged", "compared_with", "params_equal", "metrics_equal", "metrics_close",
-        "metrics_differ")
+        "python_requested", "python_used", "network", "status", "failure_class", "message", "build_seconds",
+        "run_seconds", "n_runs_logged", "n_metrics_logged", "compared_with", "params_equal", "metrics_equal",
+        "metrics_close", "metrics_differ")
 
+
+def test_a_row_journaled_before_the_network_policy_was_made_with_none() -> None:
+    old = {"repo": "o/r", "mlproject_path": "MLproject", "entry_point": "main", "status": "failed"}
+    assert row_from_json(old).network == "none"
+    assert row_from_json({**old, "network": "all"}).network == "all"

@@ -23,30 +23,23 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from analysis.engine.driver import analyze
-from analysis.ftypes import AnalyzeSettings
-from analysis.rerun.ftypes import RerunError, RerunSettings
+from analysis.rerun.ftypes import RerunError
 from analysis.rerun.job import rerun
-from analysis.rerun.sandbox import SandboxUnavailable, probe
+from analysis.rerun.sandbox import probe
 from analysis.rerun.target_run import DRIVER_SPEC
-from analysis.uv_env import EnvBuildError, ensure_env
+from analysis.isolated.uv_env import find_interpreters, venv_seed
 from cli import Exit, app
 from miner.fileio import read_csv
-from miner.ftypes import MineSettings
-from miner.mine import mine
-from miner.spec import CorpusSpec, MlflowSelection
-from tests.conftest import make_repo
+from tests.analysis.rerun.conftest import make_corpus, rerun_settings
 
 PY = "%d.%d.%d" % sys.version_info[:3]  # conda pins it fully: the same interpreter, the same environment
-MLFLOW = DRIVER_SPEC.requirements[0]  # the same spec as the driver's: one environment for both
-ENV_CACHE = Path.home() / ".cache" / "mlflow-census" / "test-envs" / "rerun"
+MLFLOW = DRIVER_SPEC.requirements[0]  # the driver's release (the project's environment is seeded, the driver's not)
 MARKER = f"4242.{os.getpid()}"  # the background process's sleep argument: found in /proc if it survived
 SECRET = f"TOPSECRET-{uuid.uuid4().hex}"
 ROOT = Path(__file__).resolve().parents[3]
@@ -81,6 +74,8 @@ def _mlproject(entry_points: str, env: str = "") -> str:
 
 LOGS = "import mlflow, sys\nalpha = float(sys.argv[1])\nwith mlflow.start_run():\n"
 PYTHON_ENV = f"dependencies:\n  - {MLFLOW}\n"
+SEED = ("import pkg_resources, setuptools, pip  # setuptools first: pip imports the standard library's distutils\n"
+        "print('SEED', 'pip', pip.__version__, 'setuptools', setuptools.__version__)\n")
 
 
 def _cases(tmp: Path) -> dict[str, dict[str, str | bytes]]:
@@ -150,43 +145,24 @@ def _cases(tmp: Path) -> dict[str, dict[str, str | bytes]]:
         },
         "case/docker": {"MLproject": _mlproject("  main:\n    command: python t.py\n",
                                                 "docker_env:\n  image: python:3.11\n"), "t.py": "print(1)\n"},
+        # MLflow's virtualenv manager seeds its environments as python -m venv does: setuptools below 3.12 only
+        "case/seed310": {"MLproject": _mlproject("  pkgres:\n    command: python seed.py\n", "python_env: env.yaml\n"),
+                         "env.yaml": "python: '3.10'\n", "seed.py": SEED},
+        "case/seed312": {"MLproject": _mlproject("  pkgres:\n    command: python seed.py\n", "python_env: env.yaml\n"),
+                         "env.yaml": "python: '3.12'\n", "seed.py": SEED},
         "case/badpin": {"MLproject": _mlproject("  main:\n    command: python t.py\n"), "t.py": "print(1)\n",
                         "python_env.yaml": "dependencies:\n  - mlflow-census-no-such-package-zz==1.0\n"},
     }
-
-
-@pytest.fixture(scope="session")
-def env_cache() -> Path:
-    """The persistent environment cache of the tests, with the MLflow environment built (once ever)."""
-    if shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
-    try:
-        probe()
-    except SandboxUnavailable as err:
-        pytest.skip(f"no sandbox on this machine: {err}")
-    try:
-        ensure_env(DRIVER_SPEC, ENV_CACHE)
-    except EnvBuildError as err:
-        pytest.skip(f"the MLflow environment cannot be built here (PyPI needed once): {err}")
-    return ENV_CACHE
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """(corpus, results, tmp) of the cases above, mined and analyzed."""
     tmp = tmp_path_factory.mktemp("rerun")
-    for name, files in _cases(tmp).items():
-        make_repo(tmp / "src" / name, files)
-    spec = CorpusSpec(name="t", path=tmp / "t.toml", mlflow=MlflowSelection(source="none"))
-    mine(MineSettings(spec=spec, corpus_dir=tmp / "corpus", from_local=tmp / "src", skip_mlflow=True))
-    analyze(AnalyzeSettings(corpus_dir=tmp / "corpus", out_dir=tmp / "out", draw_report=False))
-    return tmp / "corpus", tmp / "out", tmp
+    return make_corpus(tmp, _cases(tmp))
 
 
-def _settings(corpus: tuple[Path, Path, Path], env_cache: Path, **kw: object) -> RerunSettings:
-    base = RerunSettings(corpus_dir=corpus[0], out_dir=corpus[1], env_cache=env_cache, timeout=40, memory=1 << 30,
-                         max_processes=64, jobs=2, work_dir=corpus[2] / "work")
-    return replace(base, **kw)  # type: ignore[arg-type]
+_settings = rerun_settings
 
 
 def _sleepers() -> list[str]:
@@ -225,7 +201,7 @@ def outcome(corpus: tuple[Path, Path, Path], env_cache: Path) -> dict[tuple[str,
     checkout = corpus[0] / "repos"
     before = {p: p.stat().st_mtime_ns for p in checkout.rglob("*")}
     targets = ("main", "close", "orphan", "nomodule", "nodata", "nopath", "network", "daemon", "memory", "forkbomb",
-               "escape", "snoop")
+               "escape", "snoop", "pkgres")
     # every environment but the one that cannot be built is in the cache: the index is asked only for that one
     with _empty_index(corpus[2] / "index") as index, pytest.MonkeyPatch.context() as patch:
         patch.setenv("UV_INDEX_URL", index)
@@ -278,27 +254,49 @@ def test_the_network_is_refused(outcome: dict[tuple[str, str], dict[str, str]]) 
     assert (row["status"], row["failure_class"]) == ("failed", "network refused")
 
 
-@OUTCOME
-def test_memory_is_limited(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
-    row = outcome[("case/plain", "memory")]
-    assert (row["status"], row["failure_class"]) == ("killed-memory", "MemoryError")
+CONTAINED = ("memory", "forkbomb", "escape", "snoop", "daemon")  # what the sandbox keeps in, with or without network
+POLICIES = pytest.mark.parametrize("network", ["none", "all"])
+
+
+@pytest.fixture(scope="module")
+def under(outcome: dict[tuple[str, str], dict[str, str]], corpus: tuple[Path, Path, Path],
+          env_cache: Path) -> dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]]:
+    """Rows and results directory of the containment targets under each network policy: ``none`` (``outcome``'s)
+    and ``all`` (run again with the host's network: nothing else of the sandbox may loosen)."""
+    out = corpus[2] / "out-all"
+    shutil.copytree(corpus[1], out, ignore=shutil.ignore_patterns("rerun*"))
+    summary = rerun(_settings(corpus, env_cache, out_dir=out, entry_points=CONTAINED, network="all"))
+    assert not summary.errors, summary.errors
+    rows = {(r["repo"], r["entry_point"]): r for r in read_csv(out / "rerun.csv")}
+    assert {r["network"] for r in rows.values()} == {"all"}
+    return {"none": (outcome, corpus[1]), "all": (rows, out)}
 
 
 @OUTCOME
-def test_processes_are_limited(outcome: dict[tuple[str, str], dict[str, str]], env_cache: Path) -> None:
+@POLICIES
+def test_memory_is_limited(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]], network: str) -> None:
+    row = under[network][0][("case/plain", "memory")]
+    assert (row["status"], row["failure_class"], row["network"]) == ("killed-memory", "MemoryError", network)
+
+
+@OUTCOME
+@POLICIES
+def test_processes_are_limited(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]], network: str,
+                               env_cache: Path) -> None:
     if probe().process_limit.startswith("none"):
         pytest.skip("no process limit on this machine (root without a writable pids cgroup)")
-    row = outcome[("case/plain", "forkbomb")]
+    row = under[network][0][("case/plain", "forkbomb")]
     assert (row["status"], row["failure_class"]) == ("failed", "process limit")
     assert not _sleepers()
 
 
 @OUTCOME
-def test_nothing_written_outside(outcome: dict[tuple[str, str], dict[str, str]], corpus: tuple[Path, Path, Path],
-                                 env_cache: Path) -> None:
-    row = outcome[("case/plain", "escape")]
-    assert row["status"] == "succeeded"
-    log = (corpus[1] / "rerun" / "logs" / "case__plain__MLproject__escape.run.log").read_text()
+@POLICIES
+def test_nothing_written_outside(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]], network: str,
+                                 corpus: tuple[Path, Path, Path], env_cache: Path) -> None:
+    rows, out = under[network]
+    assert rows[("case/plain", "escape")]["status"] == "succeeded"
+    log = (out / "rerun" / "logs" / "case__plain__MLproject__escape.run.log").read_text()
     assert log.count("DENIED") == 5, log  # the sandbox's root (../../ leaves the copy), /etc, /root, environment, /usr
     assert f"WROTE {corpus[2]}/outside" in log and "WROTE /tmp/escape" in log  # into its own /tmp: the scratch's
     assert not (corpus[2] / "outside").exists()
@@ -307,25 +305,27 @@ def test_nothing_written_outside(outcome: dict[tuple[str, str], dict[str, str]],
 
 
 @OUTCOME
-def test_host_files_are_not_readable(outcome: dict[tuple[str, str], dict[str, str]],
-                                     corpus: tuple[Path, Path, Path]) -> None:
-    row = outcome[("case/plain", "snoop")]
-    log = (corpus[1] / "rerun" / "logs" / "case__plain__MLproject__snoop.run.log").read_text()
-    assert row["status"] == "succeeded"
+@POLICIES
+def test_host_files_are_not_readable(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]],
+                                     network: str) -> None:
+    rows, out = under[network]
+    log = (out / "rerun" / "logs" / "case__plain__MLproject__snoop.run.log").read_text()
+    assert rows[("case/plain", "snoop")]["status"] == "succeeded"
     for path in ("secret.txt", "/etc/shadow", "/root/.ssh/id_rsa", "/rerun/scratch/home/.ssh/id_rsa"):
         assert any(line.startswith("DENIED") and path in line for line in log.splitlines()), (path, log)
     assert "READ /etc/passwd rerun:x:1000" in log  # the sandbox's own passwd, not the host's
     pids = int(log.split("PIDS ")[1].split()[0])
     assert pids < 10  # its own processes only
-    for path in corpus[1].rglob("*"):
+    for path in out.rglob("*"):
         if path.is_file():
             assert SECRET not in path.read_text(errors="replace"), path
 
 
 @OUTCOME
-def test_background_processes_die_with_the_run(outcome: dict[tuple[str, str], dict[str, str]]) -> None:
-    row = outcome[("case/plain", "daemon")]
-    assert row["status"] == "succeeded"
+@POLICIES
+def test_background_processes_die_with_the_run(under: dict[str, tuple[dict[tuple[str, str], dict[str, str]], Path]],
+                                               network: str) -> None:
+    assert under[network][0][("case/plain", "daemon")]["status"] == "succeeded"
     assert not _sleepers()
 
 
@@ -341,6 +341,28 @@ def test_environments_and_parameters_mlflow_would_not_run(outcome: dict[tuple[st
     bad = outcome[("case/badpin", "main")]
     assert (bad["env_build"], bad["status"], bad["failure_class"]) == ("failed: package not found", "not-attempted",
                                                                         "env build")
+
+
+@OUTCOME
+@pytest.mark.parametrize("minor", ["3.10", "3.12"])
+def test_environments_are_seeded_as_python_m_venv_seeds_them(outcome: dict[tuple[str, str], dict[str, str]],
+                                                             corpus: tuple[Path, Path, Path], minor: str) -> None:
+    """``import pkg_resources`` works on 3.10, as in MLflow's virtualenv environments, and fails on 3.12 as it does there."""
+    interpreters = {v: p for v, p in find_interpreters().items() if v.startswith(minor + ".")}
+    if not interpreters:
+        pytest.skip(f"no Python {minor} on this machine")
+    version = max(interpreters, key=lambda v: [int(x) for x in v.split(".")])
+    row = outcome[(f"case/seed{minor.replace('.', '')}", "pkgres")]
+    assert (row["env_build"], row["python_used"]) == ("ok", version)
+    log = (corpus[1] / "rerun" / "logs" / f"case__seed{minor.replace('.', '')}__MLproject__pkgres.run.log").read_text()
+    seed = {name: ver for name, ver, _wheel in venv_seed(interpreters[version], version)}
+    if minor == "3.10":
+        assert row["status"] == "succeeded", log
+        assert f"SEED pip {seed['pip']} setuptools {seed['setuptools']}" in log  # the interpreter's own ensurepip wheels
+    else:
+        assert "setuptools" not in seed
+        assert (row["status"], row["failure_class"]) == ("failed", "ModuleNotFoundError")
+        assert "pkg_resources" in row["message"]
 
 
 @LOOP
@@ -400,15 +422,37 @@ def test_a_dask_cluster_gives_the_same_rows(corpus: tuple[Path, Path, Path], env
     assert rows["local"] == rows["dask"] and len(rows["local"]) == 4
 
 
-def _processes_running(text: str) -> list[int]:
-    pids = []
+LOOP_TEXT = "while True: pass"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _loops_under(root: int) -> list[int]:
+    """The endless loops among the descendants of ``root`` (the host's /proc sees into the sandbox's PID namespace).
+
+    Its own, not any on the machine: another test run on this machine (or a load generator) may run
+    the same loop, and a Ctrl-C sent when that one shows up would reach the tool before it ran anything.
+    """
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
-                pids.append(int(entry.name))
-        except OSError:
+            if entry.name.isdigit():
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+        except (OSError, IndexError, ValueError):
             pass
-    return pids
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            if LOOP_TEXT in _cmdline(child):
+                found.append(child)
+    return found
 
 
 @LOOP
@@ -420,16 +464,19 @@ def test_interrupted_runs_leave_nothing_running_and_resume(corpus: tuple[Path, P
     cmd = [sys.executable, str(ROOT / "cli.py"), "rerun", "--corpus", str(corpus[0]), "--out", str(out),
            "--env-cache", str(env_cache), "--repo", "case/plain", "--entry-point", "nomodule", "--entry-point", "loop",
            "--timeout", "120", "--work-dir", str(tmp_path / "work")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    # as from a terminal: SIGINT not ignored, whether or not this test's process ignores it (a `pytest &` in a script)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while not _processes_running("while True: pass") and time.monotonic() < deadline:
+    while not (loops := _loops_under(proc.pid)) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    assert _processes_running("while True: pass"), "the endless loop never started"
+    assert loops, "the endless loop never started"
     os.killpg(proc.pid, how) if how == signal.SIGINT else proc.send_signal(how)  # Ctrl-C reaches the whole group
     code = proc.wait(timeout=30)
-    assert code == (Exit.INTERRUPTED if how == signal.SIGINT else -signal.SIGKILL)
+    assert proc.stdout is not None
+    assert code == (Exit.INTERRUPTED if how == signal.SIGINT else -signal.SIGKILL), proc.stdout.read().decode()
     time.sleep(0.5)
-    assert not _processes_running("while True: pass")  # the sandbox died with the tool
+    assert not [pid for pid in loops if LOOP_TEXT in _cmdline(pid)]  # the sandbox died with the tool
     (row,) = read_csv(out / "rerun.csv")  # nomodule, finished before the loop started, was kept
     assert row["entry_point"] == "nomodule"
     again = rerun(_settings(corpus, env_cache, out_dir=out, repos=("case/plain",), entry_points=("nomodule", "loop"),

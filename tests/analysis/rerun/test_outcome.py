@@ -25,6 +25,10 @@ from analysis.rerun.outcome import classify
     pytest.param("", 137, False, ("killed-memory", "SIGKILL"), id="oom-killed"),
     pytest.param("", 139, False, ("failed", "SIGSEGV"), id="segfault"),
     pytest.param("working...", None, True, ("timeout", "timeout"), id="timeout"),
+    pytest.param("Traceback (most recent call last):\n  ...\nOSError: [Errno 28] No space left on device", 1, False,
+                 ("failed", "no space"), id="no-space"),
+    pytest.param("dd: error writing 'big': No space left on device", 1, False, ("failed", "no space"),
+                 id="no-space-without-traceback"),
 ])
 def test_failure_classes(output: str, returncode: int | None, timed_out: bool, expected: tuple[str, str]) -> None:
     assert classify(output, returncode, timed_out)[:2] == expected

@@ -1,4 +1,4 @@
-"""rerun.sandbox: sizes, and the refusals of a machine that cannot sandbox a run."""
+"""rerun.sandbox: the refusals of a machine that cannot sandbox a run."""
 
 from __future__ import annotations
 
@@ -8,17 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis.rerun import sandbox as sandbox_module
-from analysis.rerun.sandbox import SandboxUnavailable, parse_size, probe
+from analysis.rerun.sandbox import SandboxUnavailable, probe
 from cli import Exit, app
 
 runner = CliRunner()
 
-
-def test_sizes() -> None:
-    assert (parse_size("4G"), parse_size("512M"), parse_size("1.5g"), parse_size("100")) == \
-        (4 << 30, 512 << 20, 3 << 29, 100)
-    with pytest.raises(ValueError):
-        parse_size("lots")
 
 def test_no_bubblewrap_refuses_with_a_clear_message(tiny_results: tuple[Path, Path], tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,9 +42,38 @@ def test_statistics_rates_failures_and_readiness() -> None:
     assert stats.times.to_dict("records") == [{"quantile": "a main", "build_seconds": 2.0, "run_seconds": 1.0,
                                                "total_seconds": 3.0}]
     summary = summary_frame(stats)
-    assert {"rate", "failure", "time", "readiness"} == set(summary["section"])
+    assert {"network", "rate", "failure", "time", "readiness"} == set(summary["section"])
+    # rows without a policy (written before --network) were measured without network
+    assert stats.network == {"none": 5} and stats.network_words() == "no network"
+    assert summary[summary["section"] == "network"][["name", "n", "n_eligible"]].values.tolist() == [["none", 5, 5]]
     assert auc([0.1, 0.2], [True, False]) == 0.0 and auc([0.5], [True]) is None
 
+
+
+def test_a_target_that_met_a_full_disk_is_in_no_rate_but_in_the_failures() -> None:
+    rows = [RerunRow("a", "MLproject", "main", env_kind="python_env", env_build="ok", status="succeeded"),
+            RerunRow("b", "MLproject", "main", env_kind="python_env", env_build="failed: no space",
+                     status="not-attempted", failure_class="no space"),
+            RerunRow("c", "MLproject", "main", env_kind="python_env", env_build="ok", status="failed",
+                     failure_class="no space")]
+    stats = rerun_statistics(pd.DataFrame([asdict(r) for r in rows], columns=list(RERUN_COLUMNS)))
+    rates = stats.rates.set_index("rate")
+    assert [(rates.loc[r, "n"], rates.loc[r, "n_eligible"]) for r in ("built", "ran", "ran given built")] == \
+        [(1, 1), (1, 1), (1, 1)]
+    assert sorted(zip(stats.failures["status"], stats.failures["failure_class"], stats.failures["n"])) == \
+        [("failed", "no space", 1), ("not-attempted", "no space", 1)]
+
+
+def test_the_network_policy_of_the_rows_is_told_and_a_mix_is_counted() -> None:
+    def frame(*policies: str) -> pd.DataFrame:
+        return pd.DataFrame([asdict(RerunRow(f"r{i}", "MLproject", "main", network=p, status="succeeded"))
+                             for i, p in enumerate(policies)], columns=list(RERUN_COLUMNS))
+
+    assert rerun_statistics(frame("all", "all")).network_words() == "the host's network"
+    mixed = rerun_statistics(frame("all", "none", "none"))
+    assert mixed.network == {"all": 1, "none": 2}
+    assert mixed.network_words() == "the host's network for 1 target and no network for 2 targets"
+    assert rerun_statistics(frame("none").drop(columns=["network"])).network == {"none": 1}
 
 
 def test_rerun_csv_read_typed_gives_the_statistics_of_its_rows(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Committed experiment stores read statically, checked against MLflow's own stores reading the same bytes.
 
 Stores are made by real MLflow: the installed 3.x (FileStore and SQLite), and a 1.x and a 2.x
-release in isolated environments (``analysis.uv_env``, cached under
+release in isolated environments (``analysis.isolated.uv_env``, cached under
 ``~/.cache/mlflow-census/test-envs``). Each old release also dumps what its own ``search_runs``
 and ``get_metric_history`` return, so every store is compared with the MLflow that wrote it.
 """
@@ -37,7 +37,7 @@ OLD_RELEASES = {
 @pytest.fixture(scope="module", params=sorted(OLD_RELEASES))
 def old_stores(request: pytest.FixtureRequest) -> Iterator[tuple[Path, dict[str, dict[str, Any]]]]:
     """A checkout with stores written by an old MLflow release, and that release's own reading of them."""
-    from analysis.uv_env import EnvBuildError, EnvSpec, ensure_env
+    from analysis.isolated.uv_env import EnvBuildError, EnvSpec, ensure_env
 
     ENV_CACHE.mkdir(parents=True, exist_ok=True)
     try:

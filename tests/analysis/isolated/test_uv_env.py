@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.uv_env import (EnvBuildError, EnvSpec, classify_failure, ensure_env, env_key, failure_message,
+from analysis.isolated.uv_env import (EnvBuildError, EnvSpec, classify_failure, ensure_env, env_key, failure_message,
                              find_interpreters, pick_interpreter)
 
 MACHINE = {"3.8.18": Path("/p/3.8"), "3.9.18": Path("/p/3.9"), "3.11.2": Path("/p/3.11a"), "3.11.7": Path("/p/3.11b")}
@@ -42,6 +43,8 @@ def test_no_version_asked_is_this_interpreter() -> None:
     ("× Failed to build `pkg @ file:///x`\n  ╰─▶ The build backend returned an error", "build error"),
     ("error: Couldn't parse requirement in `r.in` at position 0\n  cause: after parsing `2`, found `..7.1`",
      "invalid requirement"),
+    ("error: Failed to install: big-0.1-py3-none-any.whl (big==0.1)\n  Caused by: failed to write to file "
+     "`/c/e/big/blob`: No space left on device (os error 28)", "no space"),
 ])
 def test_classify_failure(output: str, reason: str) -> None:
     assert classify_failure(output) == reason
@@ -132,3 +135,27 @@ def test_every_uv_command_goes_through_the_wrapper(tmp_path: Path) -> None:
     assert [c[1:3] for c, _w in seen] == [["venv", "--quiet"], ["pip", "install"], ["pip", "install"]]
     assert all(".tmp-" in w[0].name for _c, w in seen)  # the environment being built is writable
     assert tmp_path / "p" in seen[1][1]
+
+
+_DISTRIBUTIONS = ("import importlib.metadata as m, json; "
+                  "print(json.dumps(sorted([d.metadata['Name'].lower(), d.version] for d in m.distributions())))")
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.10", "3.12"])
+def test_a_seeded_environment_holds_what_python_m_venv_installs(tmp_path: Path, minor: str) -> None:
+    """Against ``python -m venv`` itself, with each interpreter: pip, and setuptools below 3.12, at the same versions."""
+    interpreters = {v: p for v, p in find_interpreters().items() if v.startswith(minor + ".")}
+    if not interpreters:
+        pytest.skip(f"no Python {minor} on this machine")
+    version, python = max(interpreters.items(), key=lambda item: [int(x) for x in item[0].split(".")])
+    subprocess.run([str(python), "-m", "venv", str(tmp_path / "venv")], check=True, capture_output=True, timeout=300)
+    built = ensure_env(EnvSpec(python=version, seed=True), tmp_path / "cache", interpreters={version: python})
+    listed = [subprocess.run([str(p), "-c", _DISTRIBUTIONS], capture_output=True, text=True, check=True).stdout
+              for p in (tmp_path / "venv" / "bin" / "python", built.python)]
+    assert listed[0] == listed[1]
+    names = [name for name, _ in json.loads(listed[1])]
+    assert names == (["pip", "setuptools"] if minor != "3.12" else ["pip"])
+    assert env_key(EnvSpec(python=version, seed=True), version) != env_key(EnvSpec(python=version), version)
+    unseeded = ensure_env(EnvSpec(python=version), tmp_path / "cache", interpreters={version: python})
+    assert subprocess.run([str(unseeded.python), "-c", _DISTRIBUTIONS], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"  # uv's own environments hold nothing

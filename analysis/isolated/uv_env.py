@@ -10,6 +10,7 @@ pyenv), else the nearest available one is used and the result says so.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -21,12 +22,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-_DONE = ".mlflow-census-env.json"  # written last: its presence means the environment is complete
+DONE = ".mlflow-census-env.json"  # written last: its presence means the environment is complete; its mtime, last use
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class EnvSpec:
     ``base_dir`` as MLflow's virtualenv manager resolves them: uv runs in a temporary directory of
     symlinks to ``base_dir``'s entries, which holds the requirements file. Their content is then
     not in the lines, so ``base_key`` (what identifies ``base_dir``'s content, such as
-    ``repo@commit:dir``) joins the cache key.
+    ``repo@commit:dir``) joins the cache key. ``seed`` environments get first what ``python -m venv``
+    installs with that interpreter (``venv_seed``).
     """
 
     python: str = ""
@@ -46,6 +48,7 @@ class EnvSpec:
     build_requirements: tuple[str, ...] = ()
     base_dir: Path | None = None
     base_key: str = ""
+    seed: bool = False  # seeded as ``python -m venv`` seeds (``venv_seed``): MLflow's virtualenv manager does
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class EnvBuildError(Exception):
 
 
 REASONS = ("python unavailable", "package not found", "resolver conflict", "build error", "network", "timeout",
-           "invalid requirement", "uv missing")
+           "invalid requirement", "uv missing", "no space")
 
 
 def uv_command() -> list[str]:
@@ -180,23 +183,38 @@ def env_key(spec: EnvSpec, python_version: str) -> str:
     content: list[object] = [python_version, list(spec.requirements)]
     if spec.build_requirements or spec.base_key:
         content += [list(spec.build_requirements), spec.base_key]
+    if spec.seed:
+        content.append("seed: python -m venv")
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:20]
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, how: int = fcntl.LOCK_EX) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, how)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def use_lock(cache_root: Path, key: str) -> Path:
+    """The file a user of an environment holds a shared lock on (``ensure_env(using=...)``): one that a remover
+    of environments (``env_cache.shrink``) cannot lock exclusively is in use."""
+    return cache_root / f"{key}.use"
+
+
+def build_lock(cache_root: Path, key: str) -> Path:
+    """The file a builder of an environment holds locked while it checks and builds it."""
+    return cache_root / f"{key}.lock"
+
+
 def classify_failure(output: str) -> str:
     """The reason (one of ``REASONS``) uv's output gives for a failed install."""
     low = output.lower()
+    if "no space left on device" in low or "os error 28" in low or "errno 28" in low:
+        return "no space"  # the disk the environment is written to is full
     if "couldn't parse requirement" in low or "failed to parse" in low and "requirement" in low:
         return "invalid requirement"  # a line that is no PEP 508 requirement (``mlflow == 2..7.1``)
     if "was not found in the package registry" in low or "there is no version of" in low \
@@ -257,13 +275,18 @@ def _run(build: _Build, cmd: Sequence[str], timeout: float, writable: Sequence[P
 
 
 def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, substitute: bool = True,
-               interpreters: dict[str, Path] | None = None, wrap: CommandWrapper | None = None) -> BuiltEnv:
+               interpreters: dict[str, Path] | None = None, wrap: CommandWrapper | None = None,
+               using: ExitStack | None = None) -> BuiltEnv:
     """The environment of ``spec`` under ``cache_root``, built with uv unless already there.
 
-    Raises ``EnvBuildError`` (with uv's log) when the interpreter or a requirement cannot be had;
-    with ``substitute=False`` a missing Python version is an error rather than replaced. ``wrap``
-    runs every uv command through a sandbox (``rerun`` does: building may run a package's
-    ``setup.py``); without it uv runs directly.
+    Raises ``EnvBuildError`` (with uv's log) when the interpreter or a requirement cannot be had
+    (``no space`` when the disk is full: nothing of the build is left); with ``substitute=False`` a
+    missing Python version is an error rather than replaced. ``wrap`` runs every uv command through
+    a sandbox (``rerun`` does: building may run a package's ``setup.py``); without it uv runs
+    directly. With ``using``, the environment is held in use (a shared lock on its ``use_lock``,
+    taken before it is looked for) until that stack closes: ``env_cache.shrink`` removes no
+    environment in use. Each use is recorded (the mtime of its ``DONE`` file) for the least
+    recently used to go first.
     """
     version, interpreter, substituted = pick_interpreter(spec.python, interpreters if interpreters is not None
                                                          else find_interpreters() if spec.python else {})
@@ -271,8 +294,11 @@ def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, subst
         raise EnvBuildError("python unavailable", f"Python {spec.python} is not on this machine (nearest: {version})")
     key = env_key(spec, version)
     root = cache_root / key
-    with _locked(cache_root / f"{key}.lock"):
-        if (root / _DONE).is_file():
+    if using is not None:
+        using.enter_context(_locked(use_lock(cache_root, key), fcntl.LOCK_SH))
+    with _locked(build_lock(cache_root, key)):
+        if (root / DONE).is_file():
+            os.utime(root / DONE)  # used now
             return BuiltEnv(root, root / "bin" / "python", version, substituted, 0.0, True, _recorded_seconds(root))
         started = time.perf_counter()
         tmp = cache_root / f"{key}.tmp-{os.getpid()}"
@@ -284,20 +310,23 @@ def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, subst
             tmp.mkdir(parents=True)
             _run(build, [*build.uv, "venv", "--quiet", "--relocatable", "--allow-existing", "--python",
                          str(interpreter), str(tmp)], timeout, [tmp])
+            seeded = _seed(build, tmp, interpreter, version, timeout) if spec.seed else []
             for step, lines in enumerate((spec.build_requirements, spec.requirements)):
                 if lines:
                     left = max(1.0, timeout - (time.perf_counter() - started))
                     _install(build, tmp, lines, spec.base_dir, f"requirements-{step}.in", left)
-        except BaseException:
+            seconds = time.perf_counter() - started
+            (tmp / "build.log").write_text("\n".join(build.log), encoding="utf-8")
+            (tmp / DONE).write_text(json.dumps({"python": version, "asked": spec.python,
+                                                "requirements": list(spec.requirements),
+                                                "build_requirements": list(spec.build_requirements),
+                                                "base_key": spec.base_key, "seed": seeded, "seconds": seconds}))
+            tmp.rename(root)
+        except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise EnvBuildError("no space", f"the disk is full: {err}", "\n".join(build.log)) from err
             raise
-        seconds = time.perf_counter() - started
-        (tmp / _DONE).write_text(json.dumps({"python": version, "asked": spec.python,
-                                             "requirements": list(spec.requirements),
-                                             "build_requirements": list(spec.build_requirements),
-                                             "base_key": spec.base_key, "seconds": seconds}))
-        (tmp / "build.log").write_text("\n".join(build.log), encoding="utf-8")
-        tmp.rename(root)
     return BuiltEnv(root, root / "bin" / "python", version, substituted, seconds, False, seconds)
 
 
@@ -317,9 +346,63 @@ def _install(build: _Build, venv: Path, lines: Sequence[str], base_dir: Path | N
              [venv, here, *([base_dir] if base_dir is not None else [])], cwd=here)
 
 
+# Run by the interpreter itself: the wheels its ensurepip installs (what ``python -m venv`` seeds), as
+# [name, version, wheel path or null]; null when it has no ensurepip.
+_ENSUREPIP = r"""
+import glob, json, os
+try:
+    import ensurepip
+except ImportError:
+    print("null")
+    raise SystemExit
+folders = [os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"), getattr(ensurepip, "_WHEEL_PKG_DIR", None)]
+found = []
+for name, attr in (("setuptools", "_SETUPTOOLS_VERSION"), ("pip", "_PIP_VERSION")):
+    version = getattr(ensurepip, attr, None)
+    if version:
+        wheels = [w for f in folders if f for w in sorted(glob.glob(os.path.join(f, name + "-" + version + "-*.whl")))]
+        found.append([name, version, wheels[0] if wheels else None])
+print(json.dumps(found))
+"""
+
+
+def venv_seed(interpreter: Path, version: str) -> list[tuple[str, str, str]]:
+    """What ``python -m venv`` installs into a new environment with ``interpreter``: ``(name, version, wheel)``.
+
+    ``venv`` runs ``ensurepip``, which installs the wheels bundled with the interpreter: pip, and
+    setuptools below Python 3.12 (3.10.13: pip 23.0.1 and setuptools 65.5.0; 3.12.1: pip 23.2.1).
+    ``wheel`` is the bundled file ('' when the interpreter's build left it out: the same version is
+    then taken from the index). An interpreter without ``ensurepip`` (Debian's, without
+    ``python3-venv``) gets pip, and setuptools below 3.12, at the index's newest.
+    """
+    try:
+        done = subprocess.run([str(interpreter), "-I", "-c", _ENSUREPIP], capture_output=True, text=True, timeout=60)
+        found = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        found = None
+    if not isinstance(found, list):
+        return [(name, "", "") for name in (("setuptools", "pip") if _minor(version) < (3, 12) else ("pip",))]
+    return [(str(name), str(ver), str(wheel or "")) for name, ver, wheel in found]
+
+
+def _seed(build: _Build, venv: Path, interpreter: Path, version: str, timeout: float) -> list[str]:
+    """Install ``venv_seed``'s packages into a new environment (the bundled wheels need no index); their specs."""
+    seed = venv_seed(interpreter, version)
+    specs = [f"{name}=={ver}" if ver else name for name, ver, _ in seed]
+    wheels = [wheel for _, _, wheel in seed if wheel]
+    if wheels:
+        _run(build, [*build.uv, "pip", "install", "--quiet", "--compile-bytecode", "--no-index", "--python",
+                     str(venv / "bin" / "python"), *wheels], timeout, [venv])
+    fetched = [spec for spec, (_, _, wheel) in zip(specs, seed) if not wheel]
+    if fetched:
+        _run(build, [*build.uv, "pip", "install", "--quiet", "--compile-bytecode", "--python",
+                     str(venv / "bin" / "python"), *fetched], timeout, [venv])
+    return specs
+
+
 def _recorded_seconds(root: Path) -> float:
     try:
-        return float(json.loads((root / _DONE).read_text()).get("seconds", 0.0))
+        return float(json.loads((root / DONE).read_text()).get("seconds", 0.0))
     except (OSError, ValueError, AttributeError):
         return 0.0
 
