@@ -150,7 +150,10 @@ def test_a_seeded_environment_holds_what_python_m_venv_installs(tmp_path: Path, 
     version, python = max(interpreters.items(), key=lambda item: [int(x) for x in item[0].split(".")])
     subprocess.run([str(python), "-m", "venv", str(tmp_path / "venv")], check=True, capture_output=True, timeout=300)
     built = ensure_env(EnvSpec(python=version, seed=True), tmp_path / "cache", interpreters={version: python})
-    listed = [subprocess.run([str(p), "-c", _DISTRIBUTIONS], capture_output=True, text=True, check=True).stdout
+    # run from an empty folder: ``-c`` puts the working directory on sys.path, and a checkout installed in
+    # place holds its own .egg-info there, which would be listed as installed
+    listed = [subprocess.run([str(p), "-c", _DISTRIBUTIONS], capture_output=True, text=True, check=True,
+                             cwd=tmp_path).stdout
               for p in (tmp_path / "venv" / "bin" / "python", built.python)]
     assert listed[0] == listed[1]
     names = [name for name, _ in json.loads(listed[1])]
@@ -158,4 +161,4 @@ def test_a_seeded_environment_holds_what_python_m_venv_installs(tmp_path: Path, 
     assert env_key(EnvSpec(python=version, seed=True), version) != env_key(EnvSpec(python=version), version)
     unseeded = ensure_env(EnvSpec(python=version), tmp_path / "cache", interpreters={version: python})
     assert subprocess.run([str(unseeded.python), "-c", _DISTRIBUTIONS], capture_output=True, text=True,
-                          check=True).stdout.strip() == "[]"  # uv's own environments hold nothing
+                          check=True, cwd=tmp_path).stdout.strip() == "[]"  # uv's own environments hold nothing
