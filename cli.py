@@ -481,11 +481,16 @@ def rerun(
     network: Annotated[Literal["none", "all"], typer.Option(
         help="What a run may reach: none (a loopback of its own) or all (the host's network; nothing else of the "
         "host). Builds always reach the package index.")] = "none",
+    at: Annotated[Literal["recorded", "head"], typer.Option(
+        help="Which tree is re-run: recorded (the commit the compared committed run recorded, read from the mined "
+        "history, with its MLproject; HEAD where the history does not hold it, and rerun.csv's at says why) or "
+        "head (the checkout).")] = "recorded",
 ) -> None:
     """Re-execute every entry point of the valid MLprojects analyze found, each in a sandbox, and measure how
     many build, run and give the results of the repository's committed runs.
 
-    For each target: a fresh copy of the checkout; the environment `mlflow run` would build (python_env.yaml,
+    For each target: a fresh copy of the checkout, or (--at recorded, where the mined history holds it) of the
+    tree of the commit the compared committed run recorded; the environment `mlflow run` would build (python_env.yaml,
     or conda.yaml converted as MLflow's virtualenv manager converts it), built with uv from PyPI into a cache
     keyed by its content; the command with its parameters substituted as MLflow does (a required parameter
     takes the value of a committed run of the entry point); the run, made by MLflow as `mlflow run` makes it,
@@ -519,7 +524,8 @@ def rerun(
                              repos=tuple(repo or ()), entry_points=tuple(entry_point or ()), timeout=timeout,
                              build_timeout=build_timeout, memory=memory_bytes, max_processes=max_processes, jobs=jobs,
                              scheduler=scheduler, budget=budget, force=force, sandbox=not no_sandbox,
-                             work_dir=work_dir, keep_work=keep_work, network=network, env_cache_max=cache_bytes)
+                             work_dir=work_dir, keep_work=keep_work, network=network, env_cache_max=cache_bytes,
+                             at=at)
     if no_sandbox:
         console.print("[bold red]WARNING: --no-sandbox: mined code will run with this user's rights, network and "
                       "files. Only the limits and the timeout apply.[/]")

@@ -64,7 +64,7 @@ def _records(runs: Iterable[Mapping[str, Any]], params: Iterable[Mapping[str, An
                                  entry_point=str(row.get("entry_point") or ""),
                                  source_name=str(row.get("source_name") or ""), status=str(row.get("status") or ""),
                                  start_time=_int(str(row.get("start_time") or "")), params=by_run.get(ident, {}),
-                                 metrics=finals.get(ident, {})))
+                                 metrics=finals.get(ident, {}), commit=str(row.get("git_commit") or "")))
     return records
 
 

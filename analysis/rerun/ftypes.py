@@ -38,6 +38,7 @@ class RerunSettings:
     work_dir: Path | None = None  # where each target's copy and scratch directory go (default: the system's temp)
     keep_work: bool = False  # keep each target's copy and scratch directory (debugging)
     network: str = "none"  # one of NETWORK_POLICIES: what a run may reach (builds always have the index)
+    at: str = "recorded"  # --at: recorded (the commit the compared run recorded, where the history has it) | head
     env_cache_max: int = 20 * GIB  # bytes the environment cache may take (env_cache.shrink)
 
 
@@ -67,6 +68,11 @@ class Target:
     databricks_spark_job: bool = False
     values: tuple[tuple[str, str], ...] = ()  # required parameters' values, taken from a committed run
     missing: tuple[str, ...] = ()  # required parameters nobody gave a value
+    # set by ``at.resolve_at`` before the run:
+    at: str = ""  # rerun.csv's ``at``: recorded | recorded: head's MLproject | head[: why]
+    run_commit: str = ""  # the recorded commit whose tree is re-run ('' : the checkout, at ``commit``)
+    git_dir: str = ""  # the repository's history, where ``run_commit``'s tree is read
+    compare_run: str = ""  # run id of the committed run compared with ('' : none)
 
     @property
     def key(self) -> str:
@@ -93,6 +99,7 @@ class RunRecord:
     start_time: int = 0
     params: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)  # the final value of each key
+    commit: str = ""  # tag mlflow.source.git.commit ('' when none was recorded)
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,8 @@ class RerunRow:
     metrics_equal: bool | None = None
     metrics_close: bool | None = None
     metrics_differ: str = ""  # ';'-joined metric keys outside the tolerance or missing on one side
+    commit: str = ""  # the commit whose tree was re-run
+    at: str = ""  # recorded | recorded: head's MLproject | head | head: <why> (see analysis/rerun/at.py)
 
 
 RERUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RerunRow))

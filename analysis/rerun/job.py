@@ -32,7 +32,8 @@ import pandas as pd
 
 from analysis.isolated.env_cache import ShrinkReport, cache_usage, shrink
 from analysis.executor import run_tasks
-from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick
+from analysis.rerun.at import AT_MODES, resolve_all
+from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick, same_params
 from analysis.rerun.ftypes import (
     NETWORK_POLICIES,
     RERUN_COLUMNS,
@@ -60,6 +61,7 @@ from analysis.rows import ReproducibilityRow
 from analysis.tables import cells, table_frame
 from analysis.isolated.uv_env import EnvBuildError, uv_command
 from miner import __version__
+from miner.corpus import mined_repositories
 from miner.fileio import Journal, atomic_write_text, utc_now, write_csv, write_provenance
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,11 @@ def compare(result: TargetResult, runs: list[RunRecord], target: Target) -> Reru
     row = result.row
     if row.status == "not-attempted":  # nothing ran: nothing to compare
         return row
-    chosen = pick(of_entry_point(runs, target.entry_point, target.script), used_values(target))
+    if target.at:  # resolved (at.resolve_at): the run the tree was chosen for
+        committed_run = next((r for r in runs if r.run_id == target.compare_run), None)
+        chosen = None if committed_run is None else (committed_run, same_params(committed_run, used_values(target)))
+    else:
+        chosen = pick(of_entry_point(runs, target.entry_point, target.script), used_values(target))
     if chosen is None:
         return row
     committed, params_equal = chosen
@@ -187,6 +193,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
 
     if settings.network not in NETWORK_POLICIES:
         raise RerunError(f"--network {settings.network}: not one of {', '.join(NETWORK_POLICIES)}")
+    if settings.at not in AT_MODES:
+        raise RerunError(f"--at {settings.at}: not one of {', '.join(AT_MODES)}")
     targets = load_targets(settings.corpus_dir, out, runs_of)
     chosen = select(targets, settings.repos, settings.entry_points)
     if (settings.repos or settings.entry_points) and not chosen:
@@ -202,7 +210,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     by_key = {t.key: t for t in targets}
     valid = {k: r for k, r in done.items() if k in by_key and r.get("commit") == by_key[k].commit}
     network = settings.network if settings.sandbox else "all"
-    todo = [t for t in chosen if settings.force or t.key not in valid or _retried(valid[t.key], network)]
+    todo = [t for t in chosen if settings.force or t.key not in valid or _retried(valid[t.key], network, settings.at)]
+    todo = resolve_all(todo, settings.at, runs_of, {r.repo: r.git_dir for r in mined_repositories(settings.corpus_dir)})
     order = [t.key for t in targets]
     (out / "rerun" / "logs").mkdir(parents=True, exist_ok=True)
     work_dir = settings.work_dir or Path(tempfile.gettempdir()) / "mlflow-census-rerun"
@@ -235,11 +244,15 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
                         time.perf_counter() - started, network)
 
 
-def _retried(record: Mapping[str, Any], network: str) -> bool:
-    """Whether a finished target is run again: its build or run met what may pass, or another network policy."""
+def _retried(record: Mapping[str, Any], network: str, at: str = "recorded") -> bool:
+    """Whether a finished target is run again: its build or run met what may pass, another network policy,
+    or another ``--at`` (a row made at HEAD because it was asked, under ``recorded``; one made at the recorded
+    commit, under ``head``; rows journaled before ``--at`` were made at HEAD)."""
     row = record["row"]
+    made_at = str(row.get("at") or "head")
     return (row.get("env_build") in RETRIED_BUILDS or row.get("failure_class") == "no space"
-            or row.get("network", "none") != network)
+            or row.get("network", "none") != network
+            or (at == "recorded" and made_at == "head") or (at == "head" and made_at.startswith("recorded")))
 
 
 def _run_targets(context: WorkerContext, settings: RerunSettings, todo: list[Target], order: list[str],

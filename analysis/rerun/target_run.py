@@ -1,7 +1,8 @@
 """One target, start to end, on whichever worker runs it: copy, environment, command, sandboxed run, results.
 
-``rerun_target(context, target)`` is the task ``run_tasks`` sends out. It copies the checkout
-to a fresh directory, builds (or takes from the cache) the environment ``mlflow run`` would build,
+``rerun_target(context, target)`` is the task ``run_tasks`` sends out. It copies the checkout (or
+writes the tree of the recorded commit ``at.resolve_at`` chose, from the history's objects) to a fresh
+directory, builds (or takes from the cache) the environment ``mlflow run`` would build,
 substitutes the parameters into the command, runs it in the sandbox through ``driver.py`` (which
 creates the MLflow run as ``mlflow run`` does), and reads the fresh store. A target MLflow would not
 run (docker, a required parameter nobody gave, an environment MLflow refuses or that cannot be
@@ -37,6 +38,7 @@ from analysis.rerun.outcome import MESSAGE_CHARS, classify
 from analysis.rerun.sandbox import DRIVER, REPO, SCRATCH, BuildWrapper, Limits, Mount, Sandbox, SandboxUnavailable, \
     contain, env_mounts, probe, run_contained
 from analysis.isolated.uv_env import BuiltEnv, EnvBuildError, EnvSpec, ensure_env
+from miner.gitio import GitError, materialize
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,8 @@ def rerun_target(context: WorkerContext, target: Target) -> TargetResult:
                    parameters=json.dumps(used_values(target), ensure_ascii=False),
                    network=context.network if context.sandbox.bwrap else "all",  # no sandbox: the host's network
                    env_kind="docker_env" if target.env_type == "docker_env" else
-                   target.env_type if target.env_file else "none")
+                   target.env_type if target.env_file else "none",
+                   commit=target.run_commit or target.commit, at=target.at or "head")
     if context.deadline is not None and time.time() > context.deadline:
         return TargetResult(row, skipped=True)
     refused = _refusal(target, context.container_engine)
@@ -159,9 +162,19 @@ def _refusal(target: Target, engine: str) -> tuple[str, str] | None:
 def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str, str], work: Path,
              using: ExitStack) -> TargetResult:
     copy, scratch = work / "repo", work / "scratch"
-    shutil.copytree(target.checkout, copy, symlinks=True)
+    if target.run_commit:  # the tree of the commit the compared run recorded, from the history's objects
+        try:
+            made = materialize(Path(target.git_dir), target.run_commit, copy)
+        except GitError as err:
+            message = f"the tree of {target.run_commit} cannot be read: {err}"
+            return TargetResult(replace(row, status="not-attempted", failure_class="recorded commit",
+                                        message=message[:MESSAGE_CHARS]))
+        if made.missing:
+            log.info("%s@%s: %d files of the tree not written", target.repo, target.run_commit, len(made.missing))
+    else:
+        shutil.copytree(target.checkout, copy, symlinks=True)
     scratch.mkdir()
-    base_key = f"{target.repo}@{target.commit}:{target.project_dir}"
+    base_key = f"{target.repo}@{target.run_commit or target.commit}:{target.project_dir}"
     try:
         plan = plan_environment(target.env_type, target.env_file, copy, target.project_dir, base_key)
     except EnvInvalid as err:
@@ -209,7 +222,8 @@ def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str
                                     message=str(err)[:MESSAGE_CHARS]), build_log=build_log)
     tracking_uri = f"file://{scratch_view}/mlruns"
     request = {"tracking_uri": tracking_uri, "entry_point": target.entry_point, "source_name": workdir,
-               "commit": target.commit, "params": list(logged.items()), "activate": f"{env.root}/bin/activate",
+               "commit": target.run_commit or target.commit, "params": list(logged.items()),
+               "activate": f"{env.root}/bin/activate",
                "command": command, "workdir": workdir, "log": f"{scratch_view}/run.log",
                "result": f"{scratch_view}/result.json"}
     (scratch / "request.json").write_text(json.dumps(request), encoding="utf-8")
