@@ -196,7 +196,8 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
             raise
         return TargetResult(replace(row, status="not-attempted", failure_class="no space",
                                     message=f"the MLflow that creates the run: {err.message}"[:MESSAGE_CHARS]))
-    return _run(context, target, row, logged, plan, env, driver, copy, scratch, build_log)
+    held = frozenset(r.run_id for r in runs_in(copy))  # the tree's committed runs (HEAD's or the recorded commit's)
+    return _run(context, target, row, logged, plan, env, driver, copy, scratch, build_log, held)
 
 
 def _visible(context: WorkerContext, copy: Path, scratch: Path, path: str) -> bool:
@@ -210,7 +211,8 @@ def _visible(context: WorkerContext, copy: Path, scratch: Path, path: str) -> bo
 
 
 def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str, str], plan: EnvPlan,
-         env: BuiltEnv, driver: BuiltEnv, copy: Path, scratch: Path, build_log: str) -> TargetResult:
+         env: BuiltEnv, driver: BuiltEnv, copy: Path, scratch: Path, build_log: str,
+         held: frozenset[str]) -> TargetResult:
     sandboxed = bool(context.sandbox.bwrap)
     repo_view, scratch_view = (REPO, SCRATCH) if sandboxed else (str(copy), str(scratch))
     workdir = f"{repo_view}/{target.project_dir}" if target.project_dir else repo_view
@@ -243,7 +245,7 @@ def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str
         result = json.loads((scratch / "result.json").read_text())
     except (OSError, ValueError):
         result = {}
-    fresh = _fresh_runs(scratch, copy, Path(target.checkout))
+    fresh = _fresh_runs(scratch, copy, held)
     if result:
         status, failure, message = classify(run_log, int(result["returncode"]), False)
         seconds = float(result.get("seconds", finished.seconds))
@@ -270,8 +272,8 @@ def _full(path: Path) -> bool:
     return st.f_bavail * st.f_frsize < FULL_BYTES
 
 
-def _fresh_runs(scratch: Path, copy: Path, checkout: Path) -> list[RunRecord]:
-    """Runs of the fresh store, and runs the code wrote into stores of its own copy (``set_tracking_uri``)."""
+def _fresh_runs(scratch: Path, copy: Path, held: frozenset[str]) -> list[RunRecord]:
+    """Runs of the fresh store, and runs the code wrote into stores of its own copy (``set_tracking_uri``) that
+    the copy did not hold before the run (``held``: the committed runs of the tree it was made from)."""
     runs = [replace(r, store="fresh") for r in runs_in(scratch)]  # the store is scratch/mlruns
-    committed = {r.run_id for r in runs_in(checkout)}
-    return runs + [r for r in runs_in(copy) if r.run_id not in committed]
+    return runs + [r for r in runs_in(copy) if r.run_id not in held]

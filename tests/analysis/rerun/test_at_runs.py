@@ -5,6 +5,7 @@ Slow: it builds the MLflow environment and runs the sandbox (the ``env_cache`` f
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
@@ -50,9 +51,12 @@ def _commit(work: Path, files: dict[str, str]) -> str:
 def changed(tmp_path: Path) -> tuple[Path, Path, Path]:
     """case/changed: train.py logged score 1.0 when its run was committed, 2.0 at HEAD; case/lost: its run
     recorded a commit the history does not hold."""
+    gone = uuid.uuid4().hex  # a run the old tree held and HEAD's does not: not one the re-run logged
     work = make_repo(tmp_path / "src" / "case" / "changed", {"MLproject": MLPROJECT, "python_env.yaml": PYTHON_ENV,
-                                                                  "train.py": TRAIN.format(score=1.0)})
+                                                                  "train.py": TRAIN.format(score=1.0),
+                                                                  **_committed(gone, "", 0.5)})
     old = git("rev-parse", "HEAD", cwd=work).strip()
+    shutil.rmtree(work / "mlruns" / "0" / gone)
     _commit(work, {"train.py": TRAIN.format(score=2.0), **_committed(uuid.uuid4().hex, old, 1.0)})
     make_repo(tmp_path / "src" / "case" / "lost", {"MLproject": MLPROJECT, "python_env.yaml": PYTHON_ENV,
                                                    "train.py": TRAIN.format(score=1.0),
@@ -74,6 +78,7 @@ def test_recorded_reruns_the_old_code_and_head_the_new(changed: tuple[Path, Path
     row = rows["case/changed"]
     assert (row["status"], row["at"], row["commit"]) == ("succeeded", "recorded", old)
     assert (row["metrics_equal"], row["metrics_differ"]) == ("true", "")  # the old code logged the committed 1.0
+    assert row["n_runs_logged"] == "1"  # the run the old tree held is not counted as the re-run's
     lost = rows["case/lost"]
     assert (lost["status"], lost["at"], lost["metrics_equal"]) == ("succeeded", "head: not-in-history", "true")
     assert lost["commit"] == git("rev-parse", "HEAD", cwd=changed[2] / "src" / "case" / "lost").strip()
