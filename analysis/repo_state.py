@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,23 @@ class Checkout:
 
 
 Parsed = tuple[FileFindings, list[LeftOut]]  # a file's findings, and the parts of it that were left out
+
+
+def open_cache_read_only(path: Path | None) -> sqlite3.Connection | None:
+    """A read-only connection to the results cache at ``path`` (a worker's own), None where there is none."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True) if path is not None and path.is_file() else None
+
+
+def cached_value(db: sqlite3.Connection | None, key: str) -> str | None:
+    """The value the results cache (``<out>/.cache.sqlite``, table ``results``) keeps under ``key``; None when
+    there is no cache, no such key, or it cannot be read."""
+    if db is None:
+        return None
+    try:
+        row = db.execute("select value from results where key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
 
 
 def file_cache_key(data: bytes, kind: str, context: FileContext, fingerprint: str) -> str:

@@ -11,6 +11,15 @@ from typing import Callable
 TRUE, FALSE = "true", "false"  # how a CSV cell holds a boolean, in every table the tool writes
 
 
+def csv_cell(value: object) -> str:
+    """A value as the corpus's CSV cells hold it: None empty, booleans true/false, anything else its text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return TRUE if value else FALSE
+    return str(value)
+
+
 class MinerError(Exception):
     """A configuration or input error the miner cannot go on from (bad spec, bad lock file)."""
 
@@ -236,13 +245,7 @@ class ManifestRow:
         """The row as CSV cells (None is an empty cell, booleans are true/false)."""
         out: dict[str, str] = {}
         for name in MANIFEST_COLUMNS:
-            value = getattr(self, name)
-            if value is None:
-                out[name] = ""
-            elif isinstance(value, bool):
-                out[name] = TRUE if value else FALSE
-            else:
-                out[name] = str(value)
+            out[name] = csv_cell(getattr(self, name))
         return out
 
     def replace(self, **changes: object) -> ManifestRow:
@@ -293,14 +296,7 @@ class SelectionRow:
         out: dict[str, str] = {}
         for name in SELECTION_COLUMNS:
             value = getattr(self, name)
-            if name == "sources":
-                out[name] = ";".join(value)
-            elif value is None:
-                out[name] = ""
-            elif isinstance(value, bool):
-                out[name] = TRUE if value else FALSE
-            else:
-                out[name] = str(value)
+            out[name] = ";".join(value) if name == "sources" else csv_cell(value)
         return out
 
 

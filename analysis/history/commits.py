@@ -14,7 +14,6 @@ run again only when one of their inputs changed: an MLproject, an environment fi
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from analysis.history_rows import CATEGORIES, HistoryApiUsageRow, HistoryProblem
 from analysis.passes import environments, mlproject
 from analysis.passes.mlflow_calls import Resolver, local_mlflow_dirs, may_reexport, module_names, reexports_mlflow
 from analysis.passes.registry import FILE_PASSES, file_kind
-from analysis.repo_state import (Checkout, Parsed, RepoResult, RepoTask, SourceFile, file_cache_key, findings_from_json,
+from analysis.repo_state import (Checkout, cached_value, open_cache_read_only, Parsed, RepoResult, RepoTask, SourceFile, file_cache_key, findings_from_json,
                                  findings_to_json)
 from analysis.rows import FileRow
 from analysis.tables import flat, unflat
@@ -99,16 +98,10 @@ class _ReadOnlyCache:
     """The results cache (``<out>/.cache.sqlite``, the engine's), read only: a worker's own connection."""
 
     def __init__(self, path: Path | None) -> None:
-        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True) if path is not None and path.is_file() else None
+        self.db = open_cache_read_only(path)
 
     def get(self, key: str) -> str | None:
-        if self.db is None:
-            return None
-        try:
-            row = self.db.execute("select value from results where key = ?", (key,)).fetchone()
-        except sqlite3.Error:
-            return None
-        return str(row[0]) if row else None
+        return cached_value(self.db, key)
 
     def close(self) -> None:
         if self.db is not None:
