@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 # what a file's entry holds, and its key: with the state the passes share (history reads them too)
-from analysis.repo_state import cached_value, open_cache_read_only
+from analysis.repo_state import open_cache_read_only
 from analysis.repo_state import file_cache_key as file_cache_key
 from analysis.repo_state import findings_from_json as findings_from_json
 from analysis.repo_state import findings_to_json as findings_to_json
@@ -38,7 +38,13 @@ class ResultCache:
 
     def get(self, key: str) -> str | None:
         """The value kept under ``key``, None when absent or unreadable."""
-        return cached_value(self.db, key)
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("select value from results where key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[0]) if row else None
 
     def put(self, entries: Iterable[tuple[str, str]]) -> None:
         """Keep every ``(key, value)``, committed together."""
