@@ -105,9 +105,9 @@ def test_a_parse_in_another_thread_keeps_libcsts_check_while_one_runs_without_it
     import threading
 
     from analysis.reading.cst_walk import parse_checked
-    # one unchecked parse of this module takes about a second; without the lock, ~9,000 checked
-    # parses slip through unchecked meanwhile (measured), so one is enough to catch it
-    big = "".join(f"def f{i}(a, b=1):\n    return [a + b for _ in range({i})]\n" for i in range(3000))
+    # one unchecked parse of this module takes a fraction of a second; without the lock, thousands of
+    # checked parses slip through unchecked meanwhile (this test fails without it), so one is enough
+    big = "".join(f"def f{i}(a, b=1):\n    return [a + b for _ in range({i})]\n" for i in range(1000))
     done = threading.Event()
     unchecked_slipped: list[int] = []
     attempts: list[int] = []
