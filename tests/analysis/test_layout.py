@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import networkx as nx
@@ -21,6 +22,7 @@ def room(module: str) -> str:
     return "/".join(parts[:2])
 
 
+@functools.cache  # read by two tests, which do not change it
 def room_graph() -> nx.DiGraph:
     """Room -> room, an edge for every import of one module of ours by another (imports in functions too)."""
     g = nx.DiGraph()

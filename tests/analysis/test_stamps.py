@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -26,6 +27,11 @@ def _module_file(name: str, root: Path) -> Path | None:
 def _imported(path: Path, root: Path) -> set[str]:
     """Every ``analysis.*`` module ``path`` imports, anywhere in it (in functions, under TYPE_CHECKING),
     with the packages whose ``__init__`` importing it runs."""
+    return _imported_at(path, root, path.stat().st_mtime_ns)
+
+
+@functools.cache  # each stage's test reads mostly the same modules
+def _imported_at(path: Path, root: Path, _mtime_ns: int) -> frozenset[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -35,7 +41,7 @@ def _imported(path: Path, root: Path) -> set[str]:
             names.add(node.module)
             names.update(f"{node.module}.{a.name}" for a in node.names
                          if _module_file(f"{node.module}.{a.name}", root) is not None)
-    return {".".join(name.split(".")[:i]) for name in names for i in range(1, name.count(".") + 2)}
+    return frozenset(".".join(name.split(".")[:i]) for name in names for i in range(1, name.count(".") + 2))
 
 
 def _reached(entries: list[str], root: Path) -> dict[str, Path]:
