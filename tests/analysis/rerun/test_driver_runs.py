@@ -1,14 +1,15 @@
-"""rerun --driver-mlflow, run in the sandbox: a project pinning MLflow 1.30.1 fails to read the run MLflow 3
-created (``current``: the failure of 5 targets of the dev corpus) and re-runs when 1.30.1 creates it
-(``declared``, the default); each row says which MLflow made it, and each choice is journaled apart.
+"""rerun --driver-mlflow, run in the sandbox: a project pinning MLflow 1.30.1 (or 2.9.2) fails to read the run
+MLflow 3 created (``current``: the failure of 5 targets of the dev corpus) and re-runs when its own release
+creates it (``declared``, the default); each row says which MLflow made it, and each choice is journaled apart.
 
-Builds two environments from PyPI once (kept in the tests' cache): the project's (Python 3.9,
-``mlflow-skinny==1.30.1``, as the stores' tests build it) and the driver's (the probe's Python and pins
-for 1.30.1: 3.8, ``mlflow-skinny==1.30.1``, ``setuptools<81``).
+Builds two environments per release from PyPI once (kept in the tests' cache): the project's (Python 3.9,
+``mlflow-skinny==X``, as the stores' tests build them) and the driver's (the probe's Python and pins for
+the release: 3.8 for 1.30.1, 3.9 for 2.9.2, ``mlflow-skinny==X``, ``setuptools<81``).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from tests.analysis.rerun.conftest import make_corpus, rerun_settings
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-OLD = "1.30.1"
 MLPROJECT = ("name: t\npython_env: python_env.yaml\nentry_points:\n  main:\n    parameters:\n"
              "      alpha: {type: float, default: 0.5}\n    command: python train.py {alpha}\n")
 TRAIN = "import mlflow, sys\nwith mlflow.start_run():\n    mlflow.log_metric('score', float(sys.argv[1]) * 2)\n"
@@ -46,10 +46,11 @@ def _rows(out: Path) -> dict[str, dict[str, str]]:
     return {r["driver_mlflow"].split(" ")[0]: r for r in read_csv(out / "rerun.csv")}
 
 
-def test_a_project_pinning_mlflow_1_runs_with_its_own_release_and_fails_reading_mlflow_3s_run(
-        tmp_path: Path, env_cache: Path) -> None:
+@pytest.mark.parametrize(("old", "driver_python"), [("1.30.1", "3.8."), ("2.9.2", "3.9.")])
+def test_a_project_pinning_an_old_mlflow_runs_with_its_own_release_and_fails_reading_mlflow_3s_run(
+        tmp_path: Path, env_cache: Path, old: str, driver_python: str) -> None:
     corpus = make_corpus(tmp_path, {"case/old": {
-        "MLproject": MLPROJECT, "python_env.yaml": f"python: '3.9'\ndependencies:\n  - mlflow-skinny=={OLD}\n",
+        "MLproject": MLPROJECT, "python_env.yaml": f"python: '3.9'\ndependencies:\n  - mlflow-skinny=={old}\n",
         "train.py": TRAIN, **_committed(uuid.uuid4().hex)}})
     out = corpus[1]
     # --driver-mlflow current, through the command line: MLflow 3.17 creates the run, 1.30.1 cannot read it
@@ -65,7 +66,7 @@ def test_a_project_pinning_mlflow_1_runs_with_its_own_release_and_fails_reading_
     log = next((out / "rerun" / "logs").glob("*.run.log")).read_text()
     assert "return RunInfo.from_dictionary(dict_copy)" in log and "file_store.py" in log
     assert (current["driver_mlflow"], current["mlflow_pinned"], current["python_used"][:4]) == (
-        "current 3.17.2", OLD, "3.9.")
+        "current 3.17.2", old, "3.9.")
     # declared (the default): the other choice is not in the journal, so the target runs again; 1.30.1 makes the run
     summary = rerun(rerun_settings(corpus, env_cache, timeout=120))
     assert (summary.n_run, summary.n_already, summary.errors) == (1, 0, ())
@@ -73,8 +74,12 @@ def test_a_project_pinning_mlflow_1_runs_with_its_own_release_and_fails_reading_
     assert set(rows) == {"current", "declared"}  # one row per choice; the current one kept
     declared = rows["declared"]
     assert (declared["status"], declared["driver_mlflow"], declared["mlflow_pinned"]) == (
-        "succeeded", f"declared {OLD}", OLD), declared
+        "succeeded", f"declared {old}", old), declared
     assert (declared["n_runs_logged"], declared["metrics_equal"], declared["params_equal"]) == ("1", "true", "true")
+    # the driver's environment: the probe's Python and pins for the release
+    built = [json.loads(f.read_text()) for f in env_cache.glob("*/.mlflow-census-env.json")]
+    assert any(e["requirements"] == [f"mlflow-skinny=={old}", "setuptools<81"] and e["python"].startswith(driver_python)
+               for e in built)
     # each choice is finished now: neither runs again
     for choice in ("declared", "current"):
         again = rerun(rerun_settings(corpus, env_cache, timeout=120, driver_mlflow=choice))
@@ -82,7 +87,7 @@ def test_a_project_pinning_mlflow_1_runs_with_its_own_release_and_fails_reading_
     # the summary counts the target once (its declared row), and gives each choice's rates over it
     summary_rows = {(r["section"], r["name"]): r for r in read_csv(out / "rerun_summary.csv")}
     assert (summary_rows[("rate", "ran")]["n"], summary_rows[("rate", "ran")]["n_eligible"]) == ("1", "1")
-    assert summary_rows[("driver", f"declared {OLD}")]["n"] == "1"
+    assert summary_rows[("driver", f"declared {old}")]["n"] == "1"
     assert (summary_rows[("driver rate", "ran: declared")]["n"], summary_rows[("driver rate", "ran: current")]["n"]) \
         == ("1", "0")
     assert summary_rows[("driver rate", "same given compared: declared")]["n"] == "1"
