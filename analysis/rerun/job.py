@@ -7,8 +7,8 @@ under the same driver choice (``--driver-mlflow``: the journal keeps one record 
 choice, ``rerun.csv`` one row each) is not re-run unless ``force``; a target whose environment
 failed for a reason that may pass (network, timeout), that met a full disk, or that was run under
 another network policy, is tried again. ``budget`` seconds after the start no new target starts (the
-others are left for the next run). Tasks go to local worker processes or to a Dask cluster (``scheduler``); each worker needs
-bubblewrap, and the corpus and environment cache at the same paths. The environment cache is kept
+others are left for the next run). Tasks go to local worker processes or to a Dask cluster
+(``scheduler``); each worker needs bubblewrap, and the corpus and environment cache at the same paths. The environment cache is kept
 under ``env_cache_max`` (``env_cache.shrink``: at the start and after each new environment), the
 driver's environment held in use for the whole job.
 """
@@ -314,12 +314,13 @@ def _run_targets(context: WorkerContext, settings: RerunSettings, todo: list[Tar
             n_budget += 1
         else:
             row = compare(result, runs_of(target.repo, Path(target.checkout)), target)
-            slug = _slug(target)
+            key = record_key(target.key, asdict(row))
+            # the logs of a target's run under each driver choice: the current one's named as before the option
+            slug = _slug(target) + ("" if key.endswith(f"\0{CURRENT}") else f".{DECLARED}")
             if result.build_log:
                 atomic_write_text(out / "rerun" / "logs" / f"{slug}.build.log", result.build_log)
             if result.run_log:
                 atomic_write_text(out / "rerun" / "logs" / f"{slug}.run.log", result.run_log)
-            key = record_key(target.key, asdict(row))
             record = {"key": key, "commit": target.commit, "written_at": utc_now(), "row": asdict(row),
                       "peak_disk_bytes": result.peak_disk}
             journal.append(record)

@@ -202,7 +202,8 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
         return TargetResult(replace(row, status="not-attempted",
                                     failure_class="no space" if err.reason == "no space" else "driver env",
                                     message=f"{err.reason}: the MLflow that creates the run ({driver.label}): "
-                                            f"{err.message}"[:MESSAGE_CHARS]), build_log=build_log)
+                                            f"{err.message}"[:MESSAGE_CHARS]),
+                            build_log=_tail(f"{build_log}\n--- the MLflow that creates the run ---\n{err.log}"))
     held = frozenset(r.run_id for r in runs_in(copy))  # the tree's committed runs (HEAD's or the recorded commit's)
     return _run(context, target, row, logged, plan, env, driver_env, copy, scratch, build_log, held)
 

@@ -71,7 +71,10 @@ def test_a_project_pinning_an_old_mlflow_runs_with_its_own_release_and_fails_rea
     summary = rerun(rerun_settings(corpus, env_cache, timeout=120))
     assert (summary.n_run, summary.n_already, summary.errors) == (1, 0, ())
     rows = _rows(out)
-    assert set(rows) == {"current", "declared"}  # one row per choice; the current one kept
+    assert set(rows) == {"current", "declared"}  # one row per choice; the current one kept, and its logs
+    logs = out / "rerun" / "logs"
+    assert (logs / "case__old__MLproject__main.declared.build.log").is_file()  # the declared run's (it printed nothing)
+    assert "return RunInfo.from_dictionary(dict_copy)" in (logs / "case__old__MLproject__main.run.log").read_text()
     declared = rows["declared"]
     assert (declared["status"], declared["driver_mlflow"], declared["mlflow_pinned"]) == (
         "succeeded", f"declared {old}", old), declared
