@@ -481,6 +481,11 @@ def rerun(
     network: Annotated[Literal["none", "all"], typer.Option(
         help="What a run may reach: none (a loopback of its own) or all (the host's network; nothing else of the "
         "host). Builds always reach the package index.")] = "none",
+    driver_mlflow: Annotated[Literal["declared", "current"], typer.Option(
+        help="The MLflow that creates each run: declared (the release the project's environment file pins "
+        "exactly, mlflow==X or mlflow-skinny==X, in an environment of its own; the tool's MLflow where it pins "
+        "none) or current (the tool's mlflow-skinny 3.17.2 for every project). rerun.csv's driver_mlflow says "
+        "which; a target finished under the other choice is run again.")] = "declared",
     at: Annotated[Literal["recorded", "head"], typer.Option(
         help="Which tree is re-run: recorded (the commit the compared committed run recorded, read from the mined "
         "history, with its MLproject; HEAD where the history does not hold it, and rerun.csv's at says why) or "
@@ -493,15 +498,16 @@ def rerun(
     tree of the commit the compared committed run recorded; the environment `mlflow run` would build (python_env.yaml,
     or conda.yaml converted as MLflow's virtualenv manager converts it), built with uv from PyPI into a cache
     keyed by its content; the command with its parameters substituted as MLflow does (a required parameter
-    takes the value of a committed run of the entry point); the run, made by MLflow as `mlflow run` makes it,
-    inside bubblewrap: no network (--network all: the host's), nothing of the host but the system's read-only
+    takes the value of a committed run of the entry point); the run, made by MLflow as `mlflow run` makes it
+    (the release the project pins, or the tool's: --driver-mlflow), inside bubblewrap: no network (--network all: the host's), nothing of the host but the system's read-only
     files, the environments (read-only), the copy and a scratch directory, with memory, CPU, file size and
     process limits and a wall-clock timeout that kills everything it started. docker_env projects are not
     attempted. Without bubblewrap the command refuses to run (see --no-sandbox).
 
-    Writes into --out: rerun.csv (one row per target: environment, status, failure class, times, runs and
-    metrics logged, comparison with the committed run of the same entry point and parameters), rerun_summary.csv
-    (rates with 95% Wilson intervals, failure taxonomy, time to re-run, readiness score against outcome), each
+    Writes into --out: rerun.csv (one row per target and driver choice: environment, the MLflow that made the
+    run, status, failure class, times, runs and metrics logged, comparison with the committed run of the same
+    entry point and parameters), rerun_summary.csv (rates with 95% Wilson intervals, failure taxonomy, time to
+    re-run, readiness score against outcome, the rates of each driver choice where both were run), each
     with a .provenance.json sidecar, and rerun/logs/ (each build's and run's output). Resumable: finished targets
     are journaled (rerun/journal.jsonl) and not re-run unless --force.
 
@@ -525,7 +531,7 @@ def rerun(
                              build_timeout=build_timeout, memory=memory_bytes, max_processes=max_processes, jobs=jobs,
                              scheduler=scheduler, budget=budget, force=force, sandbox=not no_sandbox,
                              work_dir=work_dir, keep_work=keep_work, network=network, env_cache_max=cache_bytes,
-                             at=at)
+                             at=at, driver_mlflow=driver_mlflow)
     if no_sandbox:
         console.print("[bold red]WARNING: --no-sandbox: mined code will run with this user's rights, network and "
                       "files. Only the limits and the timeout apply.[/]")

@@ -60,15 +60,18 @@ def python_for(release: str) -> str:
     return "3.8" if major < 2 else "3.9" if major < 3 else "3.11"
 
 
-def requirements_for(release: str) -> tuple[str, ...]:
+def requirements_for(release: str, distribution: str = "mlflow", servers: bool = True) -> tuple[str, ...]:
     """What the release's environment installs: MLflow, pkg_resources for old releases, every server's driver.
 
-    The drivers are always there, so that one environment per release serves every backend.
+    The drivers are always there (``servers``), so that one environment per release serves every backend.
+    ``distribution="mlflow-skinny"`` (``rerun``'s driver, a FileStore only) installs the release without
+    SQLAlchemy, so without its bound; ``servers=False`` leaves the drivers out.
     """
     # releases before 3.x import pkg_resources, which setuptools 81 removed; releases before 2.3 call
     # SQLAlchemy 1.x APIs (Connection.connect) but most do not bound it
-    old_sql = ("sqlalchemy<2",) if Version(release) < Version("2.3") else ()
-    return (f"mlflow=={release}", "setuptools<81", *old_sql, *sorted(SERVER_SCHEMES.values()))
+    old_sql = ("sqlalchemy<2",) if distribution == "mlflow" and Version(release) < Version("2.3") else ()
+    drivers = tuple(sorted(SERVER_SCHEMES.values())) if servers else ()
+    return (f"{distribution}=={release}", "setuptools<81", *old_sql, *drivers)
 
 
 def _scheme(backend: str) -> str:

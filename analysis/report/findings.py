@@ -392,7 +392,9 @@ def _rerun_facts(facts: Facts, inputs: ReportInputs) -> None:
                             f"rerun rate '{rate}' (analysis/rerun/statistics.py; targets cluster in repositories: a "
                             f"bootstrap over them): {cells['definition']}",
                             interval=view is None or view.low is not None, cluster=view))
-    rerun = inputs.rerun_table()
+    from analysis.rerun.statistics import one_per_target
+
+    rerun = one_per_target(inputs.rerun_table())  # a target run under both driver choices counts once, as in the rates
     ran = rerun["status"] == "succeeded"
     if int(ran.sum()):
         # rerun.csv has no row type yet: its numbers are read from its text here

@@ -309,7 +309,9 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
                          "name' (the population)"))
         facts.add(Number("UnresolvedCalls", int((calls["style"] == "unresolved").sum()), "", "call_sites.csv",
                          T_GRAPH, "call_sites.csv rows of style unresolved (the population)"))
-    rerun = inputs.rerun_table()
+    from analysis.rerun.statistics import one_per_target, rerun_statistics
+
+    rerun = one_per_target(inputs.rerun_table())  # a target run under both driver choices counts once
     if "python_requested" in rerun and len(rerun):
         asked = rerun[(rerun["python_requested"] != "") & (rerun["python_used"] != "")]
         differs = [not _same_python(a, u) for a, u in asked[["python_requested", "python_used"]].itertuples(index=False)]
@@ -319,8 +321,6 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
         sandbox = _read_rerun_sandbox(inputs)
         if sandbox:
             facts.add(Label("RerunSandbox", str(sandbox), "rerun.csv", "t-rerun", "the sandbox of rerun.csv's provenance"))
-        from analysis.rerun.statistics import rerun_statistics
-
         facts.add(Label("RerunNetwork", rerun_statistics(rerun).network_words(), "rerun.csv", "t-rerun",
                         "the network policy of rerun.csv's rows (column network; none where the column is absent)"))
 

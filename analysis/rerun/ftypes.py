@@ -40,6 +40,7 @@ class RerunSettings:
     network: str = "none"  # one of NETWORK_POLICIES: what a run may reach (builds always have the index)
     at: str = "recorded"  # --at: recorded (the commit the compared run recorded, where the history has it) | head
     env_cache_max: int = 20 * GIB  # bytes the environment cache may take (env_cache.shrink)
+    driver_mlflow: str = "declared"  # --driver-mlflow: declared (the project's exact pin, else current) | current
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ class RerunRow:
     metrics_differ: str = ""  # ';'-joined metric keys outside the tolerance or missing on one side
     commit: str = ""  # the commit whose tree was re-run
     at: str = ""  # recorded | recorded: head's MLproject | head | head: <why> (see analysis/rerun/at.py)
+    driver_mlflow: str = ""  # the MLflow that created the run: 'declared 1.30.1' | 'current 3.17.2' ('' : none chosen)
+    mlflow_pinned: str = ""  # the MLflow release the environment file pins exactly ('' : none)
 
 
 RERUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RerunRow))
@@ -152,4 +155,5 @@ def row_from_json(data: Mapping[str, Any]) -> RerunRow:
     """A row back from its JSON form (journal records)."""
     values: dict[str, Any] = {k: data[k] for k in RERUN_COLUMNS if k in data}
     values.setdefault("network", "none")  # journaled before --network: runs had a loopback only
+    values.setdefault("driver_mlflow", "current")  # journaled before --driver-mlflow: the tool's MLflow made every run
     return RerunRow(**values)

@@ -2,12 +2,13 @@
 
 Resumable like ``analyze``: each finished target is appended (fsync'd) to
 ``<out>/rerun/journal.jsonl`` and ``rerun.csv`` is rewritten atomically from it, so ``kill -9``
-loses only the targets that were running. A target already in the journal at the same commit is
-not re-run unless ``force``; a target whose environment failed for a reason that may pass
-(network, timeout), that met a full disk, or that was run under another network policy, is tried
-again. ``budget`` seconds after the start no new target starts (the others are left for the next
-run). Tasks go to local worker processes or to a Dask cluster (``scheduler``); each worker needs
-bubblewrap, and the corpus and environment cache at the same paths. The environment cache is kept
+loses only the targets that were running. A target already in the journal at the same commit and
+under the same driver choice (``--driver-mlflow``: the journal keeps one record per target and
+choice, ``rerun.csv`` one row each) is not re-run unless ``force``; a target whose environment
+failed for a reason that may pass (network, timeout), that met a full disk, or that was run under
+another network policy, is tried again. ``budget`` seconds after the start no new target starts (the
+others are left for the next run). Tasks go to local worker processes or to a Dask cluster
+(``scheduler``); each worker needs bubblewrap, and the corpus and environment cache at the same paths. The environment cache is kept
 under ``env_cache_max`` (``env_cache.shrink``: at the start and after each new environment), the
 driver's environment held in use for the whole job.
 """
@@ -34,6 +35,7 @@ from analysis.isolated.env_cache import ShrinkReport, cache_usage, shrink
 from analysis.executor import run_tasks
 from analysis.rerun.at import AT_MODES, resolve_all
 from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick, same_params
+from analysis.rerun.driver_env import CURRENT, DECLARED, DRIVER_CHOICES, DRIVER_REQUIREMENT, DRIVER_SPEC, choose_driver
 from analysis.rerun.ftypes import (
     NETWORK_POLICIES,
     RERUN_COLUMNS,
@@ -48,8 +50,6 @@ from analysis.rerun.ftypes import (
 from analysis.rerun.sandbox import DISK_SAMPLE_SECONDS, Limits, Sandbox, SandboxUnavailable, container_engine, probe
 from analysis.rerun.statistics import RerunStatistics, rerun_statistics, summary_frame
 from analysis.rerun.target_run import (
-    DRIVER_REQUIREMENT,
-    DRIVER_SPEC,
     WorkerContext,
     build,
     check_worker,
@@ -85,12 +85,14 @@ class RerunSummary:
     errors: tuple[str, ...] = ()  # targets the tool failed on (a bug): retried next time
     seconds: float = 0.0
     network: str = "none"
+    driver_mlflow: str = DECLARED
 
     def lines(self) -> list[str]:
         """What the command prints at the end."""
         out = [f"results: {self.out_dir / 'rerun.csv'}  summary: {self.out_dir / 'rerun_summary.csv'}  "
                f"logs: {self.out_dir / 'rerun' / 'logs'}",
-               f"sandbox: {self.sandbox}  process limit: {self.process_limit}  network: {self.network}",
+               f"sandbox: {self.sandbox}  process limit: {self.process_limit}  network: {self.network}  "
+               f"driver MLflow: {self.driver_mlflow}",
                f"targets: {self.n_targets}  selected: {self.n_selected}  finished before: {self.n_already}  "
                f"run now: {self.n_run}  seconds: {self.seconds:.0f}"]
         if self.statuses:
@@ -104,9 +106,34 @@ def _journal(out: Path) -> Journal:
     return Journal(out / "rerun" / "journal.jsonl")
 
 
+def _choice_of(row: Mapping[str, Any]) -> str:
+    """The driver choice a row was made under: the first word of its ``driver_mlflow`` (``current`` when it has
+    none: refused before a driver was chosen, or journaled before the column existed, by the tool's MLflow)."""
+    return str(row.get("driver_mlflow") or CURRENT).split(" ")[0]
+
+
+def record_key(target_key: str, row: Mapping[str, Any]) -> str:
+    """The journal's key of a row: its target's key and its driver choice (records journaled before
+    ``--driver-mlflow`` have the target's key alone)."""
+    return "\0".join(target_key.split("\0")[:3] + [_choice_of(row)])
+
+
 def _finished(journal: Journal) -> dict[str, dict[str, Any]]:
-    """The last record of each target (by key)."""
-    return {str(r["key"]): r for r in journal.read() if "key" in r and "row" in r}
+    """The last record of each target and driver choice (by ``record_key``)."""
+    return {record_key(str(r["key"]), r["row"]): r for r in journal.read() if "key" in r and "row" in r}
+
+
+def finished_under(valid: Mapping[str, dict[str, Any]], target_key: str, asked: str) -> dict[str, Any] | None:
+    """The record of a target's run under ``--driver-mlflow asked``: the one made under that choice; under
+    ``declared``, also one made by the tool's MLflow for a project whose environment pins no release the
+    driver could take (as its row's ``mlflow_pinned`` says: rows journaled before it existed do not say)."""
+    record = valid.get(f"{target_key}\0{asked}")
+    if record is None and asked == DECLARED:
+        current = valid.get(f"{target_key}\0{CURRENT}")
+        if current is not None and "mlflow_pinned" in current["row"] and \
+                choose_driver(DECLARED, str(current["row"]["mlflow_pinned"])).choice == CURRENT:
+            return current
+    return record
 
 
 def _slug(target: Target) -> str:
@@ -171,6 +198,7 @@ def _provenance(settings: RerunSettings, sandbox: Sandbox, targets: Iterable[Tar
                    "file_size_bytes": limits.file_size, "processes": limits.processes},
         "network": settings.network if settings.sandbox else "all",
         "driver": DRIVER_REQUIREMENT, "uv": uv_version, "env_cache": str(settings.env_cache),
+        "driver_mlflow": settings.driver_mlflow,  # declared: a project's exact pin where it has one (rows say which)
         "machine": machine_facts(),
         "executor": settings.scheduler or f"local, {settings.jobs} job(s)",
     }
@@ -195,6 +223,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
         raise RerunError(f"--network {settings.network}: not one of {', '.join(NETWORK_POLICIES)}")
     if settings.at not in AT_MODES:
         raise RerunError(f"--at {settings.at}: not one of {', '.join(AT_MODES)}")
+    if settings.driver_mlflow not in DRIVER_CHOICES:
+        raise RerunError(f"--driver-mlflow {settings.driver_mlflow}: not one of {', '.join(DRIVER_CHOICES)}")
     targets = load_targets(settings.corpus_dir, out, runs_of)
     chosen = select(targets, settings.repos, settings.entry_points)
     if (settings.repos or settings.entry_points) and not chosen:
@@ -208,11 +238,14 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
                     file_size=settings.max_file_size, processes=settings.max_processes)
     done = _finished(_journal(out))
     by_key = {t.key: t for t in targets}
-    valid = {k: r for k, r in done.items() if k in by_key and r.get("commit") == by_key[k].commit}
+    valid = {k: r for k, r in done.items()
+             if (target := by_key.get(k.rpartition("\0")[0])) is not None and r.get("commit") == target.commit}
     network = settings.network if settings.sandbox else "all"
-    todo = [t for t in chosen if settings.force or t.key not in valid or _retried(valid[t.key], network, settings.at)]
+    todo = [t for t in chosen if settings.force
+            or (record := finished_under(valid, t.key, settings.driver_mlflow)) is None
+            or _retried(record, network, settings.at)]
     todo = resolve_all(todo, settings.at, runs_of, {r.repo: r.git_dir for r in mined_repositories(settings.corpus_dir)})
-    order = [t.key for t in targets]
+    order = [f"{t.key}\0{choice}" for t in targets for choice in (CURRENT, DECLARED)]
     (out / "rerun" / "logs").mkdir(parents=True, exist_ok=True)
     work_dir = settings.work_dir or Path(tempfile.gettempdir()) / "mlflow-census-rerun"
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -220,7 +253,7 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     prov = {**_provenance(settings, sandbox, targets, limits), "container_engine": engine or "none"}
     context = WorkerContext(sandbox, limits, settings.timeout, settings.build_timeout, str(settings.env_cache),
                             str(work_dir), None if settings.budget is None else time.time() + settings.budget,
-                            settings.keep_work, engine, network, settings.env_cache_max)
+                            settings.keep_work, engine, network, settings.env_cache_max, settings.driver_mlflow)
     with ExitStack() as using:  # the driver's environment is in use for the whole job: the cache's bound keeps it
         if todo:
             try:
@@ -241,16 +274,18 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     write_provenance(out / "rerun_summary.csv", {**prov, "computed_from": ["rerun.csv", "reproducibility.csv"]})
     return RerunSummary(out, sandbox.kind, sandbox.process_limit, len(targets), len(chosen),
                         len(chosen) - len(todo), sum(statuses.values()), n_budget, statuses, tuple(errors),
-                        time.perf_counter() - started, network)
+                        time.perf_counter() - started, network, settings.driver_mlflow)
 
 
 def _retried(record: Mapping[str, Any], network: str, at: str = "recorded") -> bool:
-    """Whether a finished target is run again: its build or run met what may pass, another network policy,
-    or another ``--at`` (a row made at HEAD because it was asked, under ``recorded``; one made at the recorded
-    commit, under ``head``; rows journaled before ``--at`` were made at HEAD)."""
+    """Whether a finished target is run again: its build (or its driver's) or run met what may pass, another
+    network policy, or another ``--at`` (a row made at HEAD because it was asked, under ``recorded``; one made
+    at the recorded commit, under ``head``; rows journaled before ``--at`` were made at HEAD)."""
     row = record["row"]
     made_at = str(row.get("at") or "head")
-    return (row.get("env_build") in RETRIED_BUILDS or row.get("failure_class") == "no space"
+    driver_failed = row.get("failure_class") == "driver env" and str(row.get("message", "")).startswith(
+        ("network:", "timeout:"))  # the driver's environment could not be had from the index
+    return (row.get("env_build") in RETRIED_BUILDS or row.get("failure_class") == "no space" or driver_failed
             or row.get("network", "none") != network
             or (at == "recorded" and made_at == "head") or (at == "head" and made_at.startswith("recorded")))
 
@@ -279,15 +314,17 @@ def _run_targets(context: WorkerContext, settings: RerunSettings, todo: list[Tar
             n_budget += 1
         else:
             row = compare(result, runs_of(target.repo, Path(target.checkout)), target)
-            slug = _slug(target)
+            key = record_key(target.key, asdict(row))
+            # the logs of a target's run under each driver choice: the current one's named as before the option
+            slug = _slug(target) + ("" if key.endswith(f"\0{CURRENT}") else f".{DECLARED}")
             if result.build_log:
                 atomic_write_text(out / "rerun" / "logs" / f"{slug}.build.log", result.build_log)
             if result.run_log:
                 atomic_write_text(out / "rerun" / "logs" / f"{slug}.run.log", result.run_log)
-            record = {"key": target.key, "commit": target.commit, "written_at": utc_now(), "row": asdict(row),
+            record = {"key": key, "commit": target.commit, "written_at": utc_now(), "row": asdict(row),
                       "peak_disk_bytes": result.peak_disk}
             journal.append(record)
-            valid[target.key] = record
+            valid[key] = record
             write_rows(out, order, valid)
             statuses[row.status] = statuses.get(row.status, 0) + 1
         report(label, finished, len(todo))

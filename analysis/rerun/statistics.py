@@ -16,6 +16,10 @@ and returns the tables the report shows;
   each target's own seconds when fewer than five succeeded.
 - **Network**: the policy the rows were measured under (``--network``; ``none`` for rows written
   before the column existed), with the count of each when a ``rerun.csv`` mixes them.
+- **Driver**: a target run under both ``--driver-mlflow`` choices has a row of each; every table
+  above takes one row per target, the ``declared`` one (the default) where there is one
+  (``one_per_target``), and counts the MLflow that made them (``driver_mlflow``). The rates of each
+  choice are also given over the targets run under both (``by_driver``): what the choice changes.
 - **Readiness**: per repository (a repository re-runs when one of its entry points succeeded),
   the share that re-ran in each band of the static readiness score, and the AUC of the score as a
   predictor of that outcome (the probability that a repository that re-ran scores higher than one
@@ -50,6 +54,8 @@ class RerunStatistics:
     auc: float | None  # readiness score against "re-ran", None when one class is empty
     n_repos_scored: int
     network: dict[str, int] = field(default_factory=dict)  # targets by network policy (none, all)
+    drivers: dict[str, int] = field(default_factory=dict)  # targets by driver_mlflow ('declared 1.30.1', ...)
+    by_driver: pd.DataFrame = field(default_factory=pd.DataFrame)  # driver, *RATE_COLUMNS: targets run under both
 
     def network_words(self) -> str:
         """The network the runs had, in words: ``no network``, ``the host's network`` or both with their counts."""
@@ -77,9 +83,55 @@ def auc(scores: list[float], outcomes: list[bool]) -> float | None:
     return wins / (len(pos) * len(neg))
 
 
+TARGET = ["repo", "mlproject_path", "entry_point"]
+
+
+def _choices(rerun: pd.DataFrame) -> pd.Series:
+    """The driver choice of each row: the first word of ``driver_mlflow`` (``current`` where it has none)."""
+    labels = rerun["driver_mlflow"] if "driver_mlflow" in rerun else pd.Series("", index=rerun.index)
+    return labels.fillna("").astype(str).str.split(" ").str[0].replace("", "current")
+
+
+def one_per_target(rerun: pd.DataFrame) -> pd.DataFrame:
+    """One row per target, in the rows' order: the one made under ``declared`` where it has one, else its row."""
+    if rerun.empty:
+        return rerun
+    first = rerun.assign(_declared=_choices(rerun) == "declared").sort_values("_declared", ascending=False,
+                                                                             kind="stable")
+    return first.drop_duplicates(TARGET).sort_index().drop(columns="_declared")
+
+
 def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None = None) -> RerunStatistics:
     """The statistics of ``rerun.csv`` rows (and ``reproducibility.csv`` rows for the readiness check)."""
-    rerun = typed_frame(rerun, RerunRow)
+    typed = typed_frame(rerun, RerunRow)
+    rerun = one_per_target(typed)
+    rates = _rates(rerun)
+    failures = (rerun[rerun["status"] != "succeeded"].groupby(["status", "failure_class"]).size()
+                .rename("n").reset_index().sort_values(["n", "status", "failure_class"], ascending=[False, True, True]))
+    failures["share"] = failures["n"] / max(1, len(rerun))
+    times = _times(rerun[rerun["status"] == "succeeded"])
+    readiness, score_auc, n_scored = _readiness(rerun, reproducibility)
+    policy = rerun["network"].replace("", "none") if "network" in rerun else pd.Series("none", index=rerun.index)
+    labels = rerun["driver_mlflow"].replace("", "none") if "driver_mlflow" in rerun else \
+        pd.Series("current", index=rerun.index)
+    return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored,
+                           {str(k): int(n) for k, n in policy.value_counts().sort_index().items()},
+                           {str(k): int(n) for k, n in labels.value_counts().sort_index().items()},
+                           _by_driver(typed))
+
+
+def _by_driver(rerun: pd.DataFrame) -> pd.DataFrame:
+    """The rates of each driver choice over the targets with a row of each (none when no target has both)."""
+    choice = _choices(rerun)
+    both = rerun.assign(_choice=choice).groupby(TARGET)["_choice"].transform("nunique") > 1
+    if rerun.empty or not both.any():
+        return pd.DataFrame(columns=["driver", *RATE_COLUMNS])
+    return pd.concat([_rates(rerun[both & (choice == c)]).assign(driver=c)[["driver", *RATE_COLUMNS]]
+                      for c in ("current", "declared")], ignore_index=True)
+
+
+def _rates(rerun: pd.DataFrame) -> pd.DataFrame:
+    """The rates (``RATE_COLUMNS``) over one row per target."""
     # a target that met a full disk measured the machine, not the project: in no rate (a later run tries it again)
     every = rerun["failure_class"] != "no space"
     built = (rerun["env_build"] == "ok") & every
@@ -91,7 +143,7 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     same = rerun["metrics_equal"].eq(True)
     compared = ran & (same | rerun["metrics_equal"].eq(False))  # None: nothing to compare with
     close = rerun["metrics_close"].eq(True)
-    rates = pd.DataFrame([
+    return pd.DataFrame([
         _rate("built", built, buildable, "environment built / targets with an environment to build (python_env "
               "or conda_env) whose build was tried", repos),
         _rate("ran", ran, every, "run succeeded (exit status 0) / targets (but those that met a full disk)", repos),
@@ -101,14 +153,6 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
         _rate("close given compared", close, compared,
               "metrics within 1% / succeeded targets with a committed run that has metrics", repos),
     ], columns=list(RATE_COLUMNS))
-    failures = (rerun[rerun["status"] != "succeeded"].groupby(["status", "failure_class"]).size()
-                .rename("n").reset_index().sort_values(["n", "status", "failure_class"], ascending=[False, True, True]))
-    failures["share"] = failures["n"] / max(1, len(rerun))
-    times = _times(rerun[ran])
-    readiness, score_auc, n_scored = _readiness(rerun, reproducibility)
-    policy = rerun["network"].replace("", "none") if "network" in rerun else pd.Series("none", index=rerun.index)
-    return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored,
-                           {str(k): int(n) for k, n in policy.value_counts().sort_index().items()})
 
 
 def _times(done: pd.DataFrame) -> pd.DataFrame:
@@ -155,9 +199,18 @@ def summary_frame(stats: RerunStatistics) -> pd.DataFrame:
          "definition": "targets run under this network policy (--network: none, a loopback of their own; all, the "
                        "host's network) / targets: the rates are measured under it"}
         for policy, n in stats.network.items()]
+    rows += [{"section": "driver", "name": label, "n": n, "n_eligible": sum(stats.drivers.values()),
+              "definition": "targets whose run was made by this MLflow (--driver-mlflow: declared, the release the "
+                            "project pins exactly; current, the tool's; none, no run was made) / targets"}
+             for label, n in stats.drivers.items()]
     for r in stats.rates.to_dict("records"):
         rows.append({"section": "rate", "name": r["rate"], **{k: r[k] for k in ("n", "n_eligible", "share", "ci_low",
                                                                                  "ci_high", "definition")}})
+    for r in stats.by_driver.to_dict("records"):
+        rows.append({"section": "driver rate", "name": f"{r['rate']}: {r['driver']}",
+                     **{k: r[k] for k in ("n", "n_eligible", "share", "ci_low", "ci_high")},
+                     "definition": f"under --driver-mlflow {r['driver']}, over the targets run under both choices: "
+                                   f"{r['definition']}"})
     for r in stats.failures.to_dict("records"):
         rows.append({"section": "failure", "name": f"{r['status']}: {r['failure_class']}".rstrip(": "), "n": r["n"],
                      "share": r["share"], "definition": "targets with this status and failure class / targets"})

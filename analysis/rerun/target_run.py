@@ -10,9 +10,11 @@ built) is a ``not-attempted`` row; a failing run is a ``failed``/``timeout``/``k
 Only a bug of the tool raises. The comparison with committed runs is made by the caller, which has
 them.
 
-The MLflow that creates the run is ``DRIVER_REQUIREMENT``, in an environment of its own: as ``mlflow run``
-is the MLflow of whoever re-runs the project today, not the project's (whose environment may hold an
-older MLflow, or one that no longer imports: that is the project's failure, not the run's).
+The MLflow that creates the run is in an environment of its own (``driver_env``): under
+``--driver-mlflow current`` always ``DRIVER_REQUIREMENT``, as ``mlflow run`` is the MLflow of whoever
+re-runs the project today; under ``declared`` (the default) the release the project's environment file
+pins exactly, where it pins one, so that the project's own MLflow can read the run. A driver whose
+environment cannot be built is ``not-attempted: driver env``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from analysis.isolated.env_cache import shrink
 from analysis.rerun.command import ParameterError, compute_command, logged_parameters
 from analysis.rerun.envplan import EnvInvalid, EnvPlan, plan_environment
 from analysis.rerun.compare import runs_in
+from analysis.rerun.driver_env import Driver, choose_driver, driver_specs, pinned_mlflow
 from analysis.rerun.ftypes import RerunRow, RunRecord, Target, TargetResult
 from analysis.rerun.outcome import MESSAGE_CHARS, classify
 from analysis.rerun.sandbox import DRIVER, REPO, SCRATCH, BuildWrapper, Limits, Mount, Sandbox, SandboxUnavailable, \
@@ -42,8 +45,6 @@ from miner.gitio import GitError, materialize
 
 log = logging.getLogger(__name__)
 
-DRIVER_REQUIREMENT = "mlflow-skinny==3.17.2"
-DRIVER_SPEC = EnvSpec(python="", requirements=(DRIVER_REQUIREMENT,))
 LOG_CHARS = 1 << 20  # each log keeps its last MiB
 FULL_BYTES = 1 << 20  # a disk with less left is full: a run that failed on it failed of it
 _DRIVER_FILE = Path(__file__).with_name("driver.py")
@@ -64,6 +65,7 @@ class WorkerContext:
     container_engine: str = ""  # 'docker 27.1' when one runs on the machine that checked
     network: str = "none"  # --network: 'all' runs in the host's network namespace
     env_cache_max: int = 20 << 30  # --env-cache-max: bytes
+    driver_mlflow: str = "declared"  # --driver-mlflow: declared | current (driver_env.choose_driver)
 
 
 def _tail(text: str) -> str:
@@ -180,7 +182,10 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
     except EnvInvalid as err:
         return TargetResult(replace(row, env_build="failed: invalid environment", status="not-attempted",
                                     failure_class="env build", message=str(err)[:MESSAGE_CHARS]))
-    row = replace(row, conda_packages_dropped=";".join(plan.dropped), python_requested=plan.python_requested)
+    pinned = pinned_mlflow(target.env_type, target.env_file, copy)
+    driver = choose_driver(context.driver_mlflow, pinned)
+    row = replace(row, conda_packages_dropped=";".join(plan.dropped), python_requested=plan.python_requested,
+                  driver_mlflow=driver.label, mlflow_pinned=pinned)
     try:
         env = build(context, plan.spec, using)
     except EnvBuildError as err:
@@ -190,14 +195,31 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
     row = replace(row, env_build="ok", python_used=env.python_version, build_seconds=round(env.build_seconds, 3))
     build_log = _read(env.root / "build.log")
     try:
-        driver = build(context, DRIVER_SPEC, using)  # built at the start and held in use by the job
+        driver_env = _driver_env(context, driver, using)
     except EnvBuildError as err:
-        if err.reason != "no space":
-            raise
-        return TargetResult(replace(row, status="not-attempted", failure_class="no space",
-                                    message=f"the MLflow that creates the run: {err.message}"[:MESSAGE_CHARS]))
+        if err.reason != "no space" and driver.choice == "current":
+            raise  # built at the start and held in use by the job: a failure here is the tool's
+        return TargetResult(replace(row, status="not-attempted",
+                                    failure_class="no space" if err.reason == "no space" else "driver env",
+                                    message=f"{err.reason}: the MLflow that creates the run ({driver.label}): "
+                                            f"{err.message}"[:MESSAGE_CHARS]),
+                            build_log=_tail(f"{build_log}\n--- the MLflow that creates the run ---\n{err.log}"))
     held = frozenset(r.run_id for r in runs_in(copy))  # the tree's committed runs (HEAD's or the recorded commit's)
-    return _run(context, target, row, logged, plan, env, driver, copy, scratch, build_log, held)
+    return _run(context, target, row, logged, plan, env, driver_env, copy, scratch, build_log, held)
+
+
+def _driver_env(context: WorkerContext, driver: Driver, using: ExitStack) -> BuiltEnv:
+    """The environment of the driver's MLflow: the first of ``driver_specs`` PyPI has (``mlflow-skinny`` of the
+    release, else ``mlflow``); raises the last ``EnvBuildError``."""
+    specs = driver_specs(driver)
+    for spec in specs[:-1]:
+        try:
+            return build(context, spec, using)
+        except EnvBuildError as err:
+            if err.reason != "package not found":
+                raise
+            log.info("%s: %s is not on the index; trying the next", driver.label, spec.requirements[0])
+    return build(context, specs[-1], using)
 
 
 def _visible(context: WorkerContext, copy: Path, scratch: Path, path: str) -> bool:

@@ -59,7 +59,10 @@ def agreement(report: Drawing) -> None:
         doc.heading(TITLES[READINESS], 3, anchor="sec-agreement-readiness")
         doc.para(f"Readiness against the re-runs: not measured: run `{F.RERUN_COMMAND}`.", css="not-measured")
         return
-    ready = readiness_agreement(rerun, inputs.table("reproducibility.csv"))
+    from analysis.rerun.statistics import one_per_target
+
+    # a target run under both --driver-mlflow choices counts once, as in the re-run section's rates
+    ready = readiness_agreement(one_per_target(rerun), inputs.table("reproducibility.csv"))
     pair_tables(report, ready[ready["repo"].isin(population)], READINESS, "rerun.csv")
 
 

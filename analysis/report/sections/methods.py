@@ -158,8 +158,8 @@ def appendix(report: Drawing) -> None:
     if len(rerun):
         doc.heading("C. Re-run targets", 3, anchor="sec-rerun-targets")
         columns = [c for c in ("repo", "mlproject_path", "entry_point", "env_kind", "env_build", "python_requested",
-                               "python_used", "status", "failure_class", "build_seconds", "run_seconds",
-                               "metrics_equal") if c in rerun]
+                               "python_used", "driver_mlflow", "status", "failure_class", "build_seconds",
+                               "run_seconds", "metrics_equal") if c in rerun]
         doc.table(rerun[columns], "rerun.csv", "Every re-run target", anchor="t-rerun-all", collapse=True,
                   tex=False)
     probe = inputs.probe_table()

@@ -27,6 +27,17 @@ def rerun(report: Drawing) -> None:
     doc.table(rates, "rerun.csv", f"Re-runs (network: {policy}): rates over targets (entry points), which cluster in "
               "repositories: 95% cluster bootstrap by repository (none with fewer than 5), the repositories, the "
               "largest one's part", anchor=F.T_RERUN, collapse=False)
+    drivers = ", ".join(f"{label} ({n})" for label, n in stats.drivers.items())
+    doc.para(f"The MLflow that created the runs (`--driver-mlflow`; declared: the release the project's environment "
+             f"pins exactly, current: the tool's): {drivers}. A target run under both choices counts above with "
+             "its declared row.")
+    if len(stats.by_driver):
+        paired = cluster_rows([(f"{r['rate']}: {r['driver']}", view, str(r["definition"]))
+                               for r in stats.by_driver.to_dict("records")
+                               if (view := from_cells({**r, "numerator": r["n"], "denominator": r["n_eligible"]}))])
+        doc.table(paired, "rerun.csv", "Re-runs by the MLflow that created the run: the rates of each "
+                  "--driver-mlflow choice over the targets run under both (declared: the project's pinned release; "
+                  "current: the tool's)", collapse=False)
     doc.table(stats.failures, "rerun.csv", "Re-runs: what stopped the targets that did not succeed")
     if stats.times["total_seconds"].notna().any():
         doc.table(stats.times.round(1), "rerun.csv", "Re-runs: seconds of the targets that succeeded (build: "

@@ -7,19 +7,16 @@ from pathlib import Path
 import pytest
 
 from analysis.passes import environments
-from analysis.passes.environments import (
+from analysis.passes.environments import env_file_kind, parse_dockerfile, parse_pyproject, parse_setup_cfg, \
+    parse_setup_py
+from analysis.reading.env_files import (
     Dependency,
     conda_pin_class,
     decode_env_file,
-    env_file_kind,
     parse_conda,
-    parse_dockerfile,
     parse_pip_line,
-    parse_pyproject,
     parse_python_env,
     parse_requirements,
-    parse_setup_cfg,
-    parse_setup_py,
     python_version,
 )
 from analysis.repo_state import RepoResult

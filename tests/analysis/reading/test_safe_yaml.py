@@ -11,8 +11,8 @@ import yaml
 
 from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings
-from analysis.passes.environments import parse_conda
 from analysis.reading import safe_yaml
+from analysis.reading.env_files import parse_conda
 from analysis.reading.mlproject import parse_mlproject
 from miner.fileio import read_csv
 from miner.ftypes import CorpusSpec, MineSettings, MlflowSelection

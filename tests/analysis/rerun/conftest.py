@@ -11,9 +11,9 @@ import pytest
 
 from analysis.engine.driver import analyze
 from analysis.ftypes import AnalyzeSettings, Parameter
+from analysis.rerun.driver_env import DRIVER_SPEC
 from analysis.rerun.ftypes import RerunSettings
 from analysis.rerun.sandbox import SandboxUnavailable, probe
-from analysis.rerun.target_run import DRIVER_SPEC
 from analysis.rows import EntryPointRow, MlprojectRow, ParameterRow
 from analysis.tables import TABLES, cells, flat
 from analysis.isolated.uv_env import EnvBuildError, ensure_env

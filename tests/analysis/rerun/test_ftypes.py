@@ -10,7 +10,7 @@ def test_columns_are_the_issues() -> None:
         "repo", "mlproject_path", "entry_point", "parameters", "env_kind", "env_build", "conda_packages_dropped",
         "python_requested", "python_used", "network", "status", "failure_class", "message", "build_seconds",
         "run_seconds", "n_runs_logged", "n_metrics_logged", "compared_with", "params_equal", "metrics_equal",
-        "metrics_close", "metrics_differ", "commit", "at")
+        "metrics_close", "metrics_differ", "commit", "at", "driver_mlflow", "mlflow_pinned")
 
 
 def test_a_row_journaled_before_the_network_policy_was_made_with_none() -> None:
@@ -22,3 +22,9 @@ def test_a_row_journaled_before_the_network_policy_was_made_with_none() -> None:
 def test_a_row_journaled_before_rerun_at_has_no_commit_nor_at() -> None:
     old = {"repo": "o/r", "mlproject_path": "MLproject", "entry_point": "main", "status": "failed"}
     assert (row_from_json(old).commit, row_from_json(old).at) == ("", "")
+
+
+def test_a_row_journaled_before_driver_mlflow_was_made_by_the_current_driver() -> None:
+    old = {"repo": "o/r", "mlproject_path": "MLproject", "entry_point": "main", "status": "failed"}
+    assert (row_from_json(old).driver_mlflow, row_from_json(old).mlflow_pinned) == ("current", "")
+    assert row_from_json({**old, "driver_mlflow": "declared 1.30.1"}).driver_mlflow == "declared 1.30.1"

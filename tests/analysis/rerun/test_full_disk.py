@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.rerun.driver_env import DRIVER_SPEC
 from analysis.rerun.job import rerun
-from analysis.rerun.target_run import DRIVER_SPEC
 from analysis.isolated.uv_env import ensure_env
 from miner.fileio import read_csv
 from tests.analysis.rerun.conftest import make_corpus, rerun_settings

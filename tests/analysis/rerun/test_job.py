@@ -29,10 +29,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from analysis.rerun.driver_env import DRIVER_SPEC
 from analysis.rerun.ftypes import RerunError
 from analysis.rerun.job import rerun
 from analysis.rerun.sandbox import probe
-from analysis.rerun.target_run import DRIVER_SPEC
 from analysis.isolated.uv_env import find_interpreters, venv_seed
 from cli import Exit, app
 from miner.fileio import read_csv

@@ -42,7 +42,7 @@ def test_statistics_rates_failures_and_readiness() -> None:
     assert stats.times.to_dict("records") == [{"quantile": "a main", "build_seconds": 2.0, "run_seconds": 1.0,
                                                "total_seconds": 3.0}]
     summary = summary_frame(stats)
-    assert {"network", "rate", "failure", "time", "readiness"} == set(summary["section"])
+    assert {"network", "driver", "rate", "failure", "time", "readiness"} == set(summary["section"])
     # rows without a policy (written before --network) were measured without network
     assert stats.network == {"none": 5} and stats.network_words() == "no network"
     assert summary[summary["section"] == "network"][["name", "n", "n_eligible"]].values.tolist() == [["none", 5, 5]]
@@ -108,3 +108,35 @@ def test_a_repository_holding_most_targets_is_told_with_the_rate_without_it() ->
     assert (ran["n"], ran["n_eligible"], ran["largest_cluster"], ran["largest_cluster_units"]) == (5, 25, "big/one", 20)
     assert (ran["numerator_without_largest"], ran["denominator_without_largest"], ran["share_without_largest"]) == (5, 5, 1.0)
     assert ran["ci_high"] - ran["ci_low"] > 0.5  # six repositories, not 25 independent targets
+
+
+def test_a_target_run_under_both_drivers_counts_once_and_each_choice_has_its_rates() -> None:
+    def row(repo: str, driver: str, status: str, failure: str = "") -> RerunRow:
+        return RerunRow(repo, "MLproject", "main", env_kind="python_env", env_build="ok", status=status,
+                        failure_class=failure, driver_mlflow=driver)
+
+    rows = [row("a", "current 3.17.2", "failed", "TypeError"), row("a", "declared 1.30.1", "succeeded"),
+            row("b", "current 3.17.2", "failed", "TypeError"), row("b", "declared 2.9.2", "failed", "ValueError"),
+            row("c", "current 3.17.2", "succeeded")]  # pins nothing: declared chose the tool's MLflow too
+    stats = rerun_statistics(pd.DataFrame([asdict(r) for r in rows], columns=list(RERUN_COLUMNS)))
+    rates = stats.rates.set_index("rate")
+    # one row per target, the declared one where there is one: a and c ran, b did not
+    assert (rates.loc["ran", "n"], rates.loc["ran", "n_eligible"]) == (2, 3)
+    assert set(zip(stats.failures["status"], stats.failures["failure_class"])) == {("failed", "ValueError")}
+    assert stats.drivers == {"current 3.17.2": 1, "declared 1.30.1": 1, "declared 2.9.2": 1}
+    # each choice over the targets run under both (a and b)
+    by = stats.by_driver.set_index(["driver", "rate"])
+    assert (by.loc[("current", "ran"), "n"], by.loc[("current", "ran"), "n_eligible"]) == (0, 2)
+    assert (by.loc[("declared", "ran"), "n"], by.loc[("declared", "ran"), "n_eligible"]) == (1, 2)
+    summary = summary_frame(stats)
+    paired = summary[summary["section"] == "driver rate"].set_index("name")
+    assert (paired.loc["ran: declared", "n"], paired.loc["ran: current", "n"]) == (1, 0)
+    assert summary[summary["section"] == "driver"][["name", "n"]].values.tolist() == [
+        ["current 3.17.2", 1], ["declared 1.30.1", 1], ["declared 2.9.2", 1]]
+
+
+def test_rows_of_one_choice_have_no_rates_by_driver() -> None:
+    rows = [RerunRow("a", "MLproject", "main", env_kind="none", env_build="ok", status="succeeded",
+                     driver_mlflow="current 3.17.2")]
+    stats = rerun_statistics(pd.DataFrame([asdict(r) for r in rows], columns=list(RERUN_COLUMNS)))
+    assert stats.by_driver.empty and "driver rate" not in set(summary_frame(stats)["section"])

@@ -32,3 +32,18 @@ def test_without_rerun_rows_the_section_says_what_to_run(tmp_path: Path) -> None
     rerun(report)
     assert report.doc.md == [("Re-runs (entry points executed in a sandbox and compared with their committed runs): not "
                              "measured: run `python cli.py rerun`.\n")]
+
+
+def test_a_target_run_under_both_drivers_counts_once_and_the_choices_are_compared(tmp_path: Path) -> None:
+    columns = (*RERUN_COLUMNS, "driver_mlflow", "mlflow_pinned")
+    old = RERUN[1][:9] + ("failed", "TypeError", "missing run_uuid") + RERUN[1][12:]  # carol's, MLflow 3's run
+    new = RERUN[1][:9] + ("succeeded", "", "") + RERUN[1][12:]  # the same target, its own MLflow's run
+    rows = [(*RERUN[0], "current 3.17.2", ""), (*old, "current 3.17.2", "1.30.1"), (*new, "declared 1.30.1", "1.30.1")]
+    write_csv(tmp_path / "rerun.csv", columns, rows)
+    report = Drawing(ReportInputs(tmp_path, rerun=tmp_path), Doc(lambda source: source))
+    rerun(report)
+    text = "\n".join(report.doc.md)
+    assert "`--driver-mlflow`" in text and "current 3.17.2 (1), declared 1.30.1 (1)" in text
+    assert "| ran | 2 | 2 | 1.0 |" in text  # carol's target once, with its declared row
+    assert "| ran: current | 0 | 1 | 0.0 |" in text and "| ran: declared | 1 | 1 | 1.0 |" in text
+    assert "TypeError" not in text  # the current row is in the comparison only, not in the failures
