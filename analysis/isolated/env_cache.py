@@ -8,7 +8,10 @@ over, complete environments are removed, least recently used first (the mtime of
 file, set at each use), never one in use (one whose ``use_lock`` another process holds shared,
 taken by ``ensure_env(using=...)`` before it looks for the environment) nor one being built (its
 ``build_lock`` held). Removing an environment frees the blocks no other entry of the cache
-shares; the bound may be passed while environments in use or being built hold more. Builds a
+shares; the bound may be passed while environments in use or being built hold more. uv's own cache
+of downloads and built wheels is in the cache too (``uv_env.uv_cache_of``: sandboxed builds cannot
+link from it, so each environment holds a copy); over the bound it is emptied first, as ``uv cache
+clean`` empties it (not while a uv holds it), the cheapest thing to lose. Builds a
 killed process left (``<key>.tmp-<pid>``) are removed on the way. Only one process shrinks a
 cache at a time; another finds it shrinking and goes on.
 """
@@ -19,12 +22,13 @@ import fcntl
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.isolated.uv_env import DONE, build_lock, use_lock
+from analysis.isolated.uv_env import DONE, build_lock, use_lock, uv_cache_of, uv_command
 
 _LEFTOVER = re.compile(r"(?P<key>.+)\.(?:tmp|del)-(?P<pid>\d+)")
 
@@ -103,6 +107,7 @@ class ShrinkReport:
     removed: tuple[str, ...] = ()
     in_use: tuple[str, ...] = ()  # over the bound but in use or being built
     skipped: bool = False  # another process was shrinking the cache
+    uv_cache_cleaned: bool = False  # uv's cache (``uv_env.uv_cache_of``) was emptied first
 
 
 @contextmanager
@@ -136,6 +141,10 @@ def shrink(root: Path, bound: int) -> ShrinkReport:
             if match and entry.is_dir() and not _alive(int(match.group("pid"))):
                 shutil.rmtree(entry, ignore_errors=True)
         usage = cache_usage(root)
+        before = usage.total
+        cleaned = usage.total > bound and _clean_uv_cache(root)
+        if cleaned:
+            usage = cache_usage(root)
         total, removed, in_use = usage.total, [], []
         envs = sorted((p for p in root.iterdir() if (p / DONE).is_file()),
                       key=lambda p: ((p / DONE).stat().st_mtime, p.name))  # least recently used first
@@ -152,5 +161,19 @@ def shrink(root: Path, bound: int) -> ShrinkReport:
                 shutil.rmtree(gone, ignore_errors=True)
             total -= usage.freed_by.get(env.name, 0)
             removed.append(env.name)
-        return ShrinkReport(usage.total, cache_usage(root).total if removed else usage.total, bound, tuple(removed),
-                            tuple(in_use))
+        return ShrinkReport(before, cache_usage(root).total if removed else usage.total, bound, tuple(removed),
+                            tuple(in_use), uv_cache_cleaned=cleaned)
+
+
+def _clean_uv_cache(root: Path) -> bool:
+    """Empty uv's cache of the builds of ``root`` (downloads and built wheels: the cheapest to lose), as uv
+    empties it: it leaves a cache a running uv holds. Whether it was emptied."""
+    cache = uv_cache_of(root)
+    if not cache.is_dir():
+        return False
+    try:
+        done = subprocess.run([*uv_command(), "cache", "clean", "--quiet", "--cache-dir", str(cache)],
+                              capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0

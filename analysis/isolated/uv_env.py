@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+UV_CACHE = "uv-cache"  # uv's own cache, inside the environment cache (``uv_cache_of``)
 DONE = ".mlflow-census-env.json"  # written last: its presence means the environment is complete; its mtime, last use
 
 
@@ -205,6 +206,12 @@ def use_lock(cache_root: Path, key: str) -> Path:
     return cache_root / f"{key}.use"
 
 
+def uv_cache_of(cache_root: Path) -> Path:
+    """uv's own cache (downloads, built wheels) for the builds of ``cache_root``: inside it, so the cache's
+    bound counts it (``env_cache.shrink``), unless ``UV_CACHE_DIR`` names another."""
+    return cache_root / UV_CACHE
+
+
 def build_lock(cache_root: Path, key: str) -> Path:
     """The file a builder of an environment holds locked while it checks and builds it."""
     return cache_root / f"{key}.lock"
@@ -304,7 +311,8 @@ def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, subst
         tmp = cache_root / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
-        build = _Build(uv_command(), {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}, [],
+        build = _Build(uv_command(), {"UV_CACHE_DIR": str(uv_cache_of(cache_root)), **os.environ,
+                                      "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}, [],
                        (interpreter.parent.parent, interpreter.resolve().parent.parent), wrap)
         try:
             tmp.mkdir(parents=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.isolated.env_cache import cache_usage, disk_usage, parse_size, shrink
-from analysis.isolated.uv_env import DONE, EnvSpec, build_lock, ensure_env, use_lock
+from analysis.isolated.env_cache import ShrinkReport, cache_usage, disk_usage, parse_size, shrink
+from analysis.isolated.uv_env import DONE, EnvSpec, build_lock, ensure_env, use_lock, uv_cache_of
 
 MB = 1 << 20
 
@@ -103,3 +103,20 @@ def test_an_environment_in_use_through_ensure_env_is_kept_and_each_use_counts(tm
         assert report.removed == (built[2].root.name, built[0].root.name) and report.in_use == (built[1].root.name,)
         assert (built[1].root / DONE).is_file()
     assert shrink(cache, 0).removed == (built[1].root.name,)
+
+
+def test_uvs_own_cache_is_in_the_bound_and_emptied_before_any_environment(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds put uv's cache inside the environment cache; over the bound it goes first (uv empties it)."""
+    monkeypatch.delenv("UV_CACHE_DIR", raising=False)
+    (tmp_path / "r.txt").write_text("\n")
+    cache = tmp_path / "cache"
+    built = ensure_env(EnvSpec(requirements=("-r r.txt",), base_dir=tmp_path, base_key="r"), cache)
+    assert uv_cache_of(cache).is_dir()  # the build's uv used it
+    _fill(uv_cache_of(cache) / "wheels-v5" / "big.whl", 3 * MB)  # downloads kept by earlier builds
+    env_only = cache_usage(cache).total - disk_usage(uv_cache_of(cache))
+    assert shrink(cache, 100 * MB) == ShrinkReport(cache_usage(cache).total, cache_usage(cache).total, 100 * MB)
+    report = shrink(cache, env_only + MB)  # over the bound with the downloads, under it without them
+    assert report.uv_cache_cleaned and report.removed == () and report.after <= env_only + MB < report.before
+    assert not (uv_cache_of(cache) / "wheels-v5").exists() and (built.root / DONE).is_file()
+    assert shrink(cache, 0).removed == (built.root.name,)  # then the environments, as before
