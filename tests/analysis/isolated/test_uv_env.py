@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.isolated.uv_env import (EnvBuildError, EnvSpec, classify_failure, ensure_env, env_key, failure_message,
+from analysis.isolated.uv_env import (UV_CACHE, EnvBuildError, EnvSpec, classify_failure, ensure_env, env_key, failure_message,
                              find_interpreters, pick_interpreter)
 
 MACHINE = {"3.8.18": Path("/p/3.8"), "3.9.18": Path("/p/3.9"), "3.11.2": Path("/p/3.11a"), "3.11.7": Path("/p/3.11b")}
@@ -99,7 +99,7 @@ def test_failed_install_leaves_no_environment(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-project"
     with pytest.raises(EnvBuildError):
         ensure_env(EnvSpec(requirements=(f"pkg @ file://{missing}",)), tmp_path / "cache")
-    assert not any(p.is_dir() for p in (tmp_path / "cache").iterdir())
+    assert [p.name for p in (tmp_path / "cache").iterdir() if p.is_dir()] == [UV_CACHE]  # uv's cache alone
 
 
 def test_relative_requirement_lines_resolve_in_base_dir_and_base_key_joins_the_key(tmp_path: Path) -> None:
