@@ -96,9 +96,9 @@ def fetch_release_dates(index_url: str = PYPI_URL, *, timeout: float = 30.0, max
             data = answer.json()
         except ValueError as err:
             raise ReleaseDatesError(f"{url}: not JSON") from err
-        created = getattr(answer, "created_at", None)  # requests-cache's time of the cached answer
+        created = getattr(answer, "created_at", None)  # requests-cache's time of the answer, cached or not
         fetched = (created.replace(tzinfo=created.tzinfo or timezone.utc).astimezone(timezone.utc)
-                   .strftime("%Y-%m-%dT%H:%M:%SZ") if getattr(answer, "from_cache", False) and created else utc_now())
+                   .isoformat(timespec="seconds") if isinstance(created, datetime) else utc_now())
         return ReleaseDates(dates_from_json(data), url, fetched)
     raise ReleaseDatesError(f"{url}: {last}; gave up after {max_retries + 1} attempts")
 
