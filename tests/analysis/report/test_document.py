@@ -68,7 +68,7 @@ def test_a_finding_links_to_its_table_and_csv(report_dir: Path) -> None:
 def test_html_is_self_contained_and_sortable(report_dir: Path) -> None:
     page = (report_dir / "index.html").read_text()
     sources = re.findall(r"<img[^>]* src='([^']*)'", page)
-    assert len(sources) == 8 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 9 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert not re.search(r"""(src|href)=['"]?https?:""", page)  # nothing loaded from the network
     assert "<table class=\"dataframe sortable\">" in page and "cellIndex" in page
     assert "<details><summary>" in page  # a long table folds
