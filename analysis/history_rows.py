@@ -88,8 +88,18 @@ class EvolutionRow:
     apis_removed: str
     deprecated_apis: str
     n_deprecated_after_pin: int
+    n_deprecated_after_release: int | None
+    deprecated_use: str
     deprecated_use_days: int | None
     mlflow_requirement_head: str
+    pinned_head: str
+    newest_release_head: str
+    releases_behind_head: int | None
+    days_behind_head: int | None
     n_pinned_commits: int
+    n_pin_dated_commits: int | None
     n_pin_behind_commits: int | None
+    max_releases_behind: int | None
+    max_days_behind: int | None
+    release_dates: str
     note: str

@@ -57,11 +57,12 @@ STAGES: dict[str, Stage] = {
                       ("releases.load", "releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
     "report": Stage((*_VALUES, "isolated/", "executor.py", "stamps.py", "reading/",
-                     "report/", "statistics/", "probe/", "rerun/", "data/baselines.csv",
-                     "data/mlflow_behaviour.csv", _TUTORIALS),
+                     "report/", "statistics/", "probe/", "rerun/", "releases/__init__.py", "releases/dates.py",
+                     "data/baselines.csv", "data/mlflow_behaviour.csv", "data/mlflow_release_dates.csv", _TUTORIALS),
                     ("report.document", "report.process")),
     # one repository's history (results cache, key of each repository's history): the walk and the passes
-    "history": Stage((*_VALUES, "executor.py", "stamps.py", "history/"), ("history.run",), ("repository",)),
+    "history": Stage((*_VALUES, "executor.py", "stamps.py", "history/", "releases/__init__.py", "releases/dates.py",
+                      "data/mlflow_release_dates.csv"), ("history.run",), ("repository",)),
     # the corpus tables, graphs and statistics of an output folder, and the report drawn with them
     "tables": Stage((*_VALUES, "executor.py", "engine/", "statistics/", _TUTORIALS),
                     ("engine.driver", "statistics.community"),

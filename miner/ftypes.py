@@ -66,6 +66,7 @@ class MlflowSelection:
     min_version: str = "1.0"
     max_version: str = ""  # empty: latest
     github_repo: str = "mlflow/mlflow"
+    pypi_url: str = "https://pypi.org"  # whose JSON API (<url>/pypi/mlflow/json) dates the releases
 
 
 SOURCE_KINDS = ("topic", "search", "list", "local")
@@ -337,6 +338,26 @@ class MlflowRelease:
     sha256: str = ""
     status: str = RepoStatus.OK.value
     reason: str = ""
+    released_at: str = ""  # when PyPI published it (its first file's upload, ISO 8601 UTC); '' when unknown
+
+
+@dataclass(frozen=True)
+class ReleaseDate:
+    """When PyPI published one MLflow release: the earliest upload of its files."""
+
+    version: str  # as PyPI spells it
+    released_at: str  # ISO 8601, UTC, to the second: 2019-06-04T00:56:41Z
+    n_files: int
+    yanked: bool  # every file yanked: pip does not pick it unless pinned
+
+
+@dataclass(frozen=True)
+class ReleaseDates:
+    """Every MLflow release PyPI lists with files, where the list came from and when it was fetched."""
+
+    dates: tuple[ReleaseDate, ...]
+    source: str  # the JSON API's address
+    fetched_at: str  # ISO 8601 UTC
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ LOCK_COLUMNS = ("repo", "commit", "source", "clone_url")
 PROBLEM_COLUMNS = ("repo", "path", "line", "stage", "reason")
 WINDOW_COLUMNS = ("source", "query", "created_from", "created_to", "total_count", "collected",
                   "incomplete_results", "split", "note")
-RELEASE_COLUMNS = ("version", "source", "path", "origin", "sha256", "status", "reason")
+RELEASE_COLUMNS = ("version", "source", "path", "origin", "sha256", "status", "reason", "released_at")
 
 
 def _noop(_event: MineEvent) -> None:
@@ -210,6 +211,26 @@ class Miner:
                                               for r in state.values()])
             out.append(release)
             self.progress(MineEvent("release", f"MLflow {version}", i, len(versions)))
+        return self.date_releases(out)
+
+    def date_releases(self, releases: list[MlflowRelease]) -> list[MlflowRelease]:
+        """Every MLflow release's PyPI date into ``mlflow/release_dates.csv`` (through the HTTP cache), and each
+        mined release's into its ``released_at``; when PyPI cannot be read, a message, and the releases as they
+        were (``analyze`` then takes the snapshot shipped in ``analysis/data/``)."""
+        from miner.release_dates import DATES_TABLE, ReleaseDatesError, dated, fetch_release_dates, write_release_dates
+
+        s = self.settings
+        with http_cache(s.cache_path or self.corpus / "http_cache.sqlite"):
+            try:
+                dates = fetch_release_dates(s.spec.mlflow.pypi_url, timeout=s.http_timeout,
+                                            max_retries=s.max_retries, backoff_s=s.retry_backoff_s,
+                                            sleep=s.sleep or time.sleep)
+            except ReleaseDatesError as err:
+                self.progress(MineEvent("message", f"MLflow release dates: {err}"))
+                return releases
+        write_release_dates(releases_dir(self.corpus) / DATES_TABLE, dates, {"tool_version": __version__})
+        out = [replace(r, released_at=dated(r.version, dates)) if r.version else r for r in releases]
+        _write_releases(self.corpus, out)
         return out
 
     # ---- outputs ------------------------------------------------------------------------------

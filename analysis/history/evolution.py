@@ -1,43 +1,52 @@
 """``evolution.csv``: one repository's MLflow usage over its analyzed history, from its ``history.csv`` and
-``history_api_usage.csv`` rows, the API catalog (which release deprecated an API) and, when the corpus
-has them, MLflow's release dates."""
+``history_api_usage.csv`` rows, the API catalog (which release deprecated an API) and MLflow's release dates
+(when PyPI published each release: ``analysis.releases.dates``, the corpus's or the shipped snapshot's)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.history.commits import HistoryResult
 from analysis.history_rows import EvolutionRow, HistoryRow
+from analysis.releases.dates import PinLag, ReleaseDates, load_release_dates, utc
 from analysis.rows import Catalog
 from analysis.versions import pinned_version, version_key
-from miner.fileio import read_csv
 
-NO_DATES = "no MLflow release dates in the corpus: pins and deprecations not compared with dates"
-
-
-def release_dates(releases_table: Path) -> dict[str, str]:
-    """Version -> release date (ISO 8601) from the corpus's ``mlflow/releases.csv`` when it has a
-    ``released_at`` column with values; empty otherwise."""
-    if not releases_table.is_file():
-        return {}
-    return {r["version"]: r["released_at"] for r in read_csv(releases_table) if r.get("version") and r.get("released_at")}
+NO_DATES = "no MLflow release dates (neither the corpus nor the snapshot has them): pins and deprecations not " \
+           "compared with dates"
 
 
-def _utc(date: str) -> datetime:
-    when = datetime.fromisoformat(date.replace("Z", "+00:00"))
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+def release_dates(releases_table: Path) -> ReleaseDates:
+    """MLflow's release dates for a corpus whose ``mlflow/releases.csv`` is ``releases_table``: those its
+    ``mlflow/`` folder records, else the shipped snapshot's (``releases.dates.load_release_dates``)."""
+    return load_release_dates(releases_table.parent)
 
 
-def current_release(released: Mapping[str, str], at: str) -> str:
-    """The newest release published at or before ``at`` ('' when none was)."""
-    when = _utc(at)
-    out = [v for v, d in released.items() if _utc(d) <= when]
-    return max(out, key=version_key) if out else ""
+def _deprecations(rows: Sequence[HistoryRow], apis_at: dict[str, set[str]], deprecated: dict[str, str],
+                  released: ReleaseDates, notes: list[str]) -> tuple[int | None, str, int | None]:
+    """(commits calling an API after the release deprecating it was published, ``api@release:Nd`` for each API so
+    called with the days from that publication to its last call, the longest of those days or 0), None and ''
+    where no deprecating release is dated."""
+    dated = {api: when for api, since in deprecated.items() if (when := released.date_of(since)) is not None}
+    undated = sorted({since for since in deprecated.values() if released.date_of(since) is None}, key=version_key)
+    if undated:
+        notes.append(f"deprecating release(s) without a date: {', '.join(undated)}")
+    if not dated:
+        return None, "", None
+    n_after = 0
+    last: dict[str, int] = {}
+    for r in rows:
+        when = utc(r.committed_at)
+        late = [api for api in apis_at.get(r.commit, ()) if api in dated and when >= dated[api]]
+        n_after += bool(late)
+        for api in late:
+            last[api] = (when - dated[api]).days
+    use = ";".join(f"{api}@{deprecated[api]}:{days}d" for api, days in sorted(last.items()))
+    return n_after, use, max(last.values(), default=0)
 
 
-def evolution_row(res: HistoryResult, catalog: Catalog, released: Mapping[str, str]) -> EvolutionRow:
+def evolution_row(res: HistoryResult, catalog: Catalog, released: ReleaseDates) -> EvolutionRow:
     """The evolution of one repository (``res`` with its rows oldest first)."""
     rows: Sequence[HistoryRow] = res.history
     apis_at: dict[str, set[str]] = {}
@@ -48,9 +57,11 @@ def evolution_row(res: HistoryResult, catalog: Catalog, released: Mapping[str, s
         notes.append(f"history {res.state}: it may begin later than the repository's")
     if not released:
         notes.append(NO_DATES)
+    origin = released.describe() if released else ""
     if not rows:
         return EvolutionRow(res.repo, res.state, 0, "", "", "", "", "", "", False, 0, 0, None, "", "", "", 0, None, "",
-                            0, None, "; ".join(["no commit analyzed", *notes]))
+                            None, "", "", "", None, None, 0, None, None, None, None, origin,
+                            "; ".join(["no commit analyzed", *notes]))
     uses = [r for r in rows if r.n_call_sites]
     head = rows[-1]
     code = [r for r in rows if r.changes_code]
@@ -60,9 +71,14 @@ def evolution_row(res: HistoryResult, catalog: Catalog, released: Mapping[str, s
     removed = ever - apis_at.get(head.commit, set())
     by_api = catalog.by_api
     deprecated = {api: by_api[api].deprecated_since for api in ever if api in by_api and by_api[api].deprecated_since}
+    after_release, deprecated_use, use_days = (_deprecations(rows, apis_at, deprecated, released, notes) if released
+                                               else (None, "", None))
     after_pin = 0
+    lags: list[PinLag] = []
     pinned = 0
-    behind = 0
+    undated_pins: set[str] = set()
+    too_late = 0
+    head_lag: PinLag | None = None
     for r in rows:
         version = pinned_version(r.mlflow_requirement)
         if not version:
@@ -70,20 +86,33 @@ def evolution_row(res: HistoryResult, catalog: Catalog, released: Mapping[str, s
         pinned += 1
         if any(version_key(deprecated[a]) <= version_key(version) for a in apis_at.get(r.commit, ()) if a in deprecated):
             after_pin += 1
-        current = current_release(released, r.committed_at) if released else ""
-        if current and version_key(version) < version_key(current):
-            behind += 1
-    days: int | None = None
-    if released:
-        spans = [(_utc(r.committed_at) - _utc(released[since])).days
-                 for api, since in deprecated.items() if since in released
-                 for r in rows if api in apis_at.get(r.commit, ())]
-        days = max([0, *spans]) if spans else None
+        if not released:
+            continue
+        lag = released.lag(version, utc(r.committed_at))
+        if lag is not None:
+            lags.append(lag)
+            head_lag = lag if r is head else head_lag
+        elif released.date_of(version) is None:
+            undated_pins.add(version)
+        elif not released.knows(utc(r.committed_at)):
+            too_late += 1
+    if undated_pins:
+        notes.append(f"pinned release(s) without a date, not compared: {', '.join(sorted(undated_pins, key=version_key))}")
+    if too_late:
+        notes.append(f"{too_late} pinning commit(s) dated after the release dates were fetched, not compared")
+    dated = bool(released)
+    head_pin = pinned_version(head.mlflow_requirement)
     return EvolutionRow(
         res.repo, res.state, len(rows), rows[0].commit, rows[0].committed_at,
         uses[0].commit if uses else "", uses[0].committed_at if uses else "",
         uses[-1].commit if uses else "", uses[-1].committed_at if uses else "", head.n_call_sites > 0,
         len(code), len(cochange), round(len(cochange) / len(code), 4) if code else None,
         ";".join(sorted(added)), ";".join(sorted(removed)),
-        ";".join(f"{api}@{since}" for api, since in sorted(deprecated.items())), after_pin, days,
-        head.mlflow_requirement, pinned, behind if released else None, "; ".join(notes))
+        ";".join(f"{api}@{since}" for api, since in sorted(deprecated.items())), after_pin,
+        after_release, deprecated_use, use_days,
+        head.mlflow_requirement, head_pin,
+        released.newest_at(utc(head.committed_at)) if released and released.knows(utc(head.committed_at)) else "",
+        head_lag.releases_behind if head_lag else None, head_lag.days_behind if head_lag else None,
+        pinned, len(lags) if dated else None, sum(lag.behind for lag in lags) if dated else None,
+        max((lag.releases_behind for lag in lags), default=None), max((lag.days_behind for lag in lags), default=None),
+        origin, "; ".join(notes))

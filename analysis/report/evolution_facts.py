@@ -1,6 +1,6 @@
 """The Evolution section's numbers, from the history's tables (``analyze --history``): ``history.csv``,
-``history_api_usage.csv``, ``evolution.csv`` (and ``api_catalog.csv`` for API categories, the corpus's
-``mlflow/releases.csv`` for release dates), over the report's population.
+``history_api_usage.csv``, ``evolution.csv`` (and ``api_catalog.csv`` for API categories, MLflow's release dates
+for pins by period), over the report's population.
 
 - **adoption**: a repository adopts MLflow at its first analyzed commit with a call site
   (``evolution.csv`` ``adopted_at``), counted per month (UTC);
@@ -9,8 +9,13 @@
   order) and, of them, those calling an API of each category (``history_api_usage.csv``, categories from
   ``api_catalog.csv``, ``other`` outside it); Wilson intervals over repositories;
 - **pins**: per period, of the repositories calling MLflow, those declaring an MLflow requirement and those
-  pinning one release exactly (``history.csv`` ``mlflow_requirement``); against release dates only where the
-  corpus records them (``released_at``: today's ``mine`` does not);
+  pinning one release exactly (``history.csv`` ``mlflow_requirement``), against MLflow's release dates (when PyPI
+  published each release: the corpus's ``mlflow/release_dates.csv``, else the shipped snapshot,
+  ``analysis.releases.dates``): the newest release by the period's end, the pins older than it, how far behind;
+  per commit and at HEAD from ``evolution.csv`` (``n_pin_behind_commits`` of ``n_pin_dated_commits``,
+  ``releases_behind_head``, ``days_behind_head``);
+- **deprecated APIs after their release**: repositories calling an API after the release deprecating it was
+  published, and for how long (``evolution.csv`` ``n_deprecated_after_release``, ``deprecated_use_days``);
 - **co-change**: commits changing code that also change the MLproject or its environment, among commits
   changing code; commits cluster in repositories: a cluster bootstrap by repository
   (``analysis.statistics.clusters``), the per-repository view and the largest repository's part;
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.report.facts import Facts, Label, Number, Sentence, Share
+from analysis.releases.dates import ReleaseDates, load_release_dates
 from analysis.report.inputs import ReportInputs
 from analysis.statistics.clusters import by_cluster, clustered, from_totals
 from analysis.statistics.shares import FEWEST_FOR_QUANTILES
@@ -140,20 +146,22 @@ def adoption_months(h: History) -> pd.DataFrame:
     return out
 
 
-def release_dates(inputs: ReportInputs) -> dict[str, pd.Timestamp]:
-    """MLflow release -> its date (UTC) from the corpus's ``mlflow/releases.csv`` ``released_at``; empty when the
-    corpus does not record them (today's ``mine`` does not)."""
-    releases = inputs.corpus_table("mlflow/releases.csv")
-    if "released_at" not in releases or "version" not in releases:
-        return {}
-    dated = releases[releases["released_at"] != ""]
-    return dict(zip(dated["version"], pd.to_datetime(dated["released_at"], utc=True).dt.tz_convert(None)))
+def release_dates(inputs: ReportInputs) -> ReleaseDates:
+    """MLflow's release dates as ``analyze --history`` took them: the corpus's ``mlflow/`` folder's, else the
+    shipped snapshot's (``analysis.releases.dates``)."""
+    return load_release_dates(inputs.corpus / "mlflow" if inputs.corpus is not None else None)
 
 
-def pins_by_period(h: History, released: dict[str, pd.Timestamp]) -> pd.DataFrame:
+def _median(values: list[int]) -> float | str:
+    return float(pd.Series(values).median()) if values else ""
+
+
+def pins_by_period(h: History, released: ReleaseDates) -> pd.DataFrame:
     """Per period: repositories calling MLflow at its end, of them declaring an MLflow requirement, pinning one
     release exactly, the releases pinned, and (with release dates) the newest release published by the period's
-    end and the pins older than it."""
+    end (or by the time the dates were fetched, when earlier), the pins older than it (of the pins dated) and the
+    median releases and days (libyear) they are behind; "not measured" where the dates cannot tell (none, or the
+    period began after they were fetched)."""
     freq = period_freq(h.history)
     at = states(h.history, freq)
     rows = h.history.set_index(["repo", "commit"])
@@ -169,13 +177,20 @@ def pins_by_period(h: History, released: dict[str, pd.Timestamp]) -> pd.DataFram
         row: dict[str, object] = {
             "period": period, "calling MLflow": len(using), "declaring MLflow": len(declaring),
             "pinning one release": len(pins), "releases pinned": ", ".join(f"{v} ({count[v]})" for v in shown)}
-        if released:
-            end = pd.Period(period.replace("-Q", "Q"), freq=freq).end_time
-            newest = max((v for v, d in released.items() if d <= end), key=version_key, default="")
-            row["newest release by then"] = newest
-            row["pins older than it"] = sum(bool(newest) and version_key(p) < version_key(newest) for p in pins)
+        span = pd.Period(period.replace("-Q", "Q"), freq=freq)
+        start, end = (t.floor("s").tz_localize("UTC").to_pydatetime() for t in (span.start_time, span.end_time))
+        when = min(end, released.as_of) if released.as_of else end
+        lags = [lag for p in pins if (lag := released.lag(p, when)) is not None]
+        # a period begun after the dates were fetched cannot be told (a release since would be missing)
+        if released and released.knows(start) and (lags or not pins):
+            behind = [lag for lag in lags if lag.behind]
+            row["newest release by then"] = released.newest_at(when)
+            row["pins older than it"] = f"{len(behind)} of {len(lags)}"
+            row["median releases behind"] = _median([lag.releases_behind for lag in behind])
+            row["median days behind"] = _median([lag.days_behind for lag in behind])
         else:
             row["newest release by then"] = row["pins older than it"] = "not measured"
+            row["median releases behind"] = row["median days behind"] = "not measured"
         out.append(row)
     return pd.DataFrame(out)
 
@@ -237,6 +252,7 @@ def add_evolution_facts(facts: Facts, inputs: ReportInputs) -> None:
                    "catalog deprecated (deprecated_apis), of those calling MLflow at some commit", T_ABANDONED)
     _category_facts(facts, h)
     _pin_facts(facts, h)
+    _deprecation_facts(facts, h)
     _cochange_facts(facts, h)
 
 
@@ -281,14 +297,49 @@ def _pin_facts(facts: Facts, h: History) -> None:
     _adopted_share(facts, h, "ReposPinnedEver", evolution["n_pinned_commits"] > 0, "repositories calling MLflow",
                    "repositories pinning one MLflow release exactly at some analyzed commit (n_pinned_commits), of "
                    "those calling MLflow at some commit", T_PINS)
-    behind = evolution.dropna(subset=["n_pin_behind_commits"])
-    if len(behind) and int(behind["n_pinned_commits"].sum()):
-        view = clustered(from_totals(dict(zip(behind["repo"], behind["n_pin_behind_commits"].astype(float))),
-                                     dict(zip(behind["repo"], behind["n_pinned_commits"].astype(int)))))
+    dated = evolution.dropna(subset=["n_pin_dated_commits", "n_pin_behind_commits"])
+    dated = dated[dated["n_pin_dated_commits"] > 0]
+    if len(dated):
+        view = clustered(from_totals(dict(zip(dated["repo"], dated["n_pin_behind_commits"].astype(float))),
+                                     dict(zip(dated["repo"], dated["n_pin_dated_commits"].astype(int)))))
         facts.add(Share("PinBehindCommits", int(view.k), view.n, "commits pinning MLflow", "evolution.csv", T_PINS,
-                        "commits pinning a release older than the newest published by the commit's date "
-                        "(n_pin_behind_commits, from the corpus's release dates), of the commits pinning one; commits "
-                        "cluster in repositories", interval=view.low is not None, cluster=view))
+                        "commits pinning a release older than the newest final release PyPI had published by the "
+                        "commit's date (n_pin_behind_commits), of the commits pinning one whose pin could be dated "
+                        "(n_pin_dated_commits); commits cluster in repositories", interval=view.low is not None,
+                        cluster=view))
+    head = h.adopted.dropna(subset=["releases_behind_head"])
+    if len(head):
+        late = head[head["releases_behind_head"] > 0]
+        facts.add(Share("ReposPinBehindHead", len(late), len(head), "repositories pinning MLflow at HEAD",
+                        "evolution.csv", T_PINS, "repositories whose mined commit pins a release older than the newest "
+                        "PyPI had published by its date (releases_behind_head above 0), of the repositories calling "
+                        "MLflow at some commit whose mined commit pins a dated release"))
+        if len(late):
+            for name, column, unit in (("PinReleasesBehindHeadMedian", "releases_behind_head", "releases"),
+                                       ("PinDaysBehindHeadMedian", "days_behind_head", "days")):
+                median = float(late[column].median())
+                facts.add(Number(name, median, unit, "evolution.csv", T_PINS,
+                                 f"median {column} of the repositories whose mined commit pins an older release "
+                                 "(days: from the pinned release's publication to the newest's, libyear in days)",
+                                 digits=0 if median.is_integer() else 1))
+
+
+def _deprecation_facts(facts: Facts, h: History) -> None:
+    adopted = h.adopted.dropna(subset=["n_deprecated_after_release"])
+    if adopted.empty:
+        return
+    late = adopted[adopted["n_deprecated_after_release"] > 0]
+    facts.add(Share("ReposDeprecatedAfterRelease", len(late), len(adopted), "repositories calling MLflow",
+                    "evolution.csv", T_ABANDONED, "repositories calling, at some commit dated after its publication, an "
+                    "API the release published then had deprecated (n_deprecated_after_release above 0), of those "
+                    "calling MLflow at some commit and whose deprecating releases are dated"))
+    days = late["deprecated_use_days"].dropna()
+    if len(days):
+        facts.add(Number("DeprecatedUseDaysMedian", float(days.median()), "days", "evolution.csv", T_ABANDONED,
+                         "median, over those repositories, of the longest time from a deprecating release's "
+                         "publication to the last commit calling the API it deprecated (deprecated_use_days)"))
+        facts.add(Number("DeprecatedUseDaysMax", float(days.max()), "days", "evolution.csv", T_ABANDONED,
+                         "the longest such time (deprecated_use_days)"))
 
 
 def _cochange_facts(facts: Facts, h: History) -> None:
@@ -325,13 +376,20 @@ def evolution_sentences(facts: Facts) -> dict[str, Sentence]:
         "pins": "{CommitsDeclaringMlflow:short} declare an MLflow requirement; {CommitsPinningMlflow:short} pin one "
                 "release exactly ({PinnedReleases} over the histories), and {ReposPinnedEver} pin one at some commit."
                 + (" {PinBehindCommits:short} pin a release older than the newest one published by the commit's date."
-                   if "PinBehindCommits" in facts else ""),
+                   if "PinBehindCommits" in facts else "")
+                + (" At the mined commit, {ReposPinBehindHead} pin an older release than the newest one then"
+                   + (", a median {PinReleasesBehindHeadMedian} and {PinDaysBehindHeadMedian} behind"
+                      if "PinDaysBehindHeadMedian" in facts else "") + "." if "ReposPinBehindHead" in facts else ""),
         "cochange": "{CoChangeCommits:short} also change an MLproject or its environment"
                     + ("; in repositories with an MLproject at some commit, {CoChangeCommitsMLproject:short}."
                        if "CoChangeCommitsMLproject" in facts else "."),
         "abandonment": "{ReposAbandoned} no longer call MLflow at HEAD; {ReposApisRemoved} stopped calling an API "
                        "they had called, {ReposApisAdded} came to call an API they did not call at adoption, and "
-                       "{ReposDeprecatedApiHistory} called an API a release deprecated.",
+                       "{ReposDeprecatedApiHistory} called an API a release deprecated."
+                       + (" {ReposDeprecatedAfterRelease} called one after that release was published"
+                          + (", for a median {DeprecatedUseDaysMedian} from its publication to the last call (at most "
+                             "{DeprecatedUseDaysMax})" if "DeprecatedUseDaysMedian" in facts else "") + "."
+                          if "ReposDeprecatedAfterRelease" in facts else ""),
     }
     out = {}
     for part, template in templates.items():

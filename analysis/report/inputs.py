@@ -179,7 +179,8 @@ class ReportInputs:
         """Every file outside the results directory the report may read (for the report's digest)."""
         files: list[Path] = []
         if self.corpus is not None:
-            for name in ("manifest.csv", "selection.csv", "search.csv", "lock.csv", "mlflow/releases.csv"):
+            for name in ("manifest.csv", "selection.csv", "search.csv", "lock.csv", "mlflow/releases.csv",
+                         "mlflow/release_dates.csv"):
                 files += [self.corpus / name, self.corpus / f"{name}.provenance.json"]
         if self.probe is not None:
             files += [self.probe / "probe.csv", self.probe / "probe.csv.provenance.json"]

@@ -107,17 +107,36 @@ def _api(report: Drawing, h: History, sentence: Sentence | None) -> None:
 def _pins(report: Drawing, h: History, sentence: Sentence | None) -> None:
     doc = report.doc
     doc.heading("MLflow pins against release dates", 3, anchor="sec-evolution-pins")
-    _say(report, sentence)
     released = release_dates(report.inputs)
+    if released:
+        doc.para(f"A release's date is the day PyPI published it: the first upload of its files (release dates: "
+                 f"{released.describe()}). A pin is behind when a newer final release (not a pre-release, not "
+                 "yanked) was out by then; days behind are those between the pinned release's publication and the "
+                 "newest's (libyear, in days).")
+    _say(report, sentence)
     table = pins_by_period(h, released)
     unit = "year" if period_freq(h.history) == "Y" else "quarter"
+    if released and len(table) and table["calling MLflow"].sum():
+        shown = table[table["calling MLflow"] > 0]
+        n = [int(v) for v in shown["calling MLflow"]]
+        behind = [int(str(v).split(" of ")[0]) if " of " in str(v) else 0 for v in shown["pins older than it"]]
+        series = {"declaring MLflow": [d / k for d, k in zip(shown["declaring MLflow"], n)],
+                  "pinning one release": [d / k for d, k in zip(shown["pinning one release"], n)],
+                  "pinning an older release than the newest": [b / k for b, k in zip(behind, n)]}
+        doc.figure("fig_pins_over_time.png",
+                   shares_over_time_figure(list(shown["period"]), series, n, f"MLflow pins by {unit}",
+                                           "share of repositories calling MLflow"),
+                   "history.csv", f"Of the repositories calling MLflow at the end of each {unit} (n under it), those "
+                   "declaring an MLflow requirement, pinning one release exactly, and pinning a release older than "
+                   "the newest one PyPI had published by then")
     doc.table(table.rename(columns={"period": unit}), "history.csv", f"The MLflow requirement declared by the "
               f"repositories calling MLflow at the end of each {unit}: declaring one, pinning one release exactly, the "
-              "releases pinned (repositories), and the newest release published by then", anchor=T_PINS)
+              "releases pinned (repositories), the newest release published by then, the pins older than it (of the "
+              "pins whose release is dated) and how far behind they are (medians over those behind)", anchor=T_PINS)
     if not released:
         doc.para("Pins against release dates (a pinned release older than the newest one published by the commit's "
-                 "date; how long a deprecated API stays in use): not measured: the corpus records no MLflow release "
-                 "dates (`mlflow/releases.csv` has no `released_at`; evolution.csv's note says so).",
+                 "date; how long a deprecated API stays in use): not measured: neither the corpus "
+                 "(`mlflow/release_dates.csv`) nor the shipped snapshot records MLflow release dates.",
                  css="not-measured")
 
 
@@ -164,3 +183,9 @@ def _abandonment(report: Drawing, h: History, sentence: Sentence | None) -> None
     doc.table(gone[columns].reset_index(drop=True), "evolution.csv", "Repositories that called MLflow at some "
               "analyzed commit and no longer do at the mined one: when they adopted it, their last commit calling it",
               anchor=T_ABANDONED, collapse=False)
+    late = adopted[adopted["deprecated_use"] != ""] if "deprecated_use" in adopted else adopted.iloc[:0]
+    if len(late):
+        doc.table(late[["repo", "deprecated_use", "deprecated_use_days", "n_deprecated_after_release"]]
+                  .astype({"deprecated_use_days": "Int64", "n_deprecated_after_release": "Int64"}).reset_index(drop=True), "evolution.csv", "Repositories calling an API after the release that "
+                  "deprecated it was published: each API, the release, and the days from its publication to the last "
+                  "commit calling it; the commits calling one", anchor=f"{T_ABANDONED}-deprecated", collapse=False)

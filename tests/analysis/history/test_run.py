@@ -12,8 +12,9 @@ from analysis.ftypes import AnalyzeSettings, HistoryOptions
 from analysis.history_rows import EvolutionRow, HistoryApiUsageRow, HistoryProblemRow, HistoryRow
 from analysis.tables import HISTORY, read_table
 from miner.fileio import read_csv, write_csv
-from miner.ftypes import MANIFEST_COLUMNS, CorpusSpec, MineSettings, MlflowSelection
+from miner.ftypes import MANIFEST_COLUMNS, CorpusSpec, MineSettings, MlflowSelection, ReleaseDate, ReleaseDates
 from miner.mine import mine
+from miner.release_dates import write_release_dates
 from tests.analysis.history.histories import CONDA, LOG, METRIC, MLPROJECT, PLAIN, make_history
 
 SHARED = [LOG + f"# shared {i}\n" for i in range(4)]
@@ -61,9 +62,10 @@ def test_the_tables_hold_every_commit_and_read_back_typed(ran: tuple[Path, Path,
         shas["quitter"][0], shas["quitter"][3], False)
     assert (adopter.n_code_commits, adopter.n_cochange_commits, adopter.cochange_share) == (5, 1, 0.2)
     assert (adopter.apis_added, quitter.apis_removed) == ("mlflow.log_metric", "mlflow.log_param")
-    assert (adopter.mlflow_requirement_head, adopter.n_pinned_commits, adopter.n_pin_behind_commits) == (
-        "mlflow==2.9.2", 3, None)
-    assert "no MLflow release dates" in adopter.note
+    # the corpus records no release dates (mined with --no-mlflow): the shipped snapshot's; 2.9.2 was not out yet
+    assert (adopter.mlflow_requirement_head, adopter.n_pinned_commits, adopter.n_pin_dated_commits,
+            adopter.n_pin_behind_commits, adopter.newest_release_head) == ("mlflow==2.9.2", 3, 3, 0, "2.1.1")
+    assert adopter.release_dates.startswith("snapshot (PyPI's first upload of each release, fetched ")
     # each distinct blob parsed once, across repositories and HEAD: of the five code blobs that use MLflow
     # (SHARED[0..3], METRIC), HEAD's analysis parsed SHARED[2] and METRIC, the adopter's history SHARED[0] and
     # SHARED[1], and the quitter's only SHARED[3]: the others were in the cache
@@ -117,3 +119,36 @@ def test_the_report_is_drawn_after_the_history_with_its_evolution_section(tmp_pa
     assert "1 of 2 repositories calling MLflow at some commit (50%, 9-91%) no longer call MLflow at HEAD" in evolution
     assert f"| quitter | {read_table(out / 'evolution.csv', EvolutionRow)[1].adopted_at} |" in evolution
     assert (out / "report" / "fig_adoption.png").is_file() and len(shas["quitter"]) == 5
+
+
+DEPRECATED = "from mlflow import MlflowClient\nclient = MlflowClient()\nclient.download_artifacts('r', 'p')\n"
+
+
+def test_pins_and_deprecated_apis_against_the_corpus_release_dates(tmp_path: Path) -> None:
+    # 2.0.1 deprecated MlflowClient.download_artifacts (the shipped catalog); the corpus dates three releases
+    shas = make_history(tmp_path / "src" / "pinner", [
+        {"train.py": DEPRECATED, "requirements.txt": "mlflow==2.0.1\n"},  # 2023-01-02
+        {"requirements.txt": "mlflow==2.1.1\n"},  # 2023-02-01
+        {"train.py": LOG}], days_apart=30)  # 2023-03-03
+    corpus = tmp_path / "corpus"
+    spec = CorpusSpec(name="t", path=tmp_path / "t.toml", mlflow=MlflowSelection(source="none"))
+    mine(MineSettings(spec=spec, corpus_dir=corpus, from_local=tmp_path / "src", skip_mlflow=True, history=True))
+    dates = (ReleaseDate("2.0.1", "2022-12-01T00:00:00Z", 2, False), ReleaseDate("2.1.1", "2023-01-15T00:00:00Z", 2,
+             False), ReleaseDate("2.2.0", "2023-02-20T00:00:00Z", 2, False))
+    write_release_dates(corpus / "mlflow" / "release_dates.csv", ReleaseDates(dates, "test", "2024-01-01T00:00:00Z"))
+    out = tmp_path / "out"
+    analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False, history=HistoryOptions()))
+    history = read_table(out / "history.csv", HistoryRow)
+    assert [r.mlflow_requirement for r in history] == ["mlflow==2.0.1", "mlflow==2.1.1", "mlflow==2.1.1"]
+    [row] = read_table(out / "evolution.csv", EvolutionRow)
+    assert row.deprecated_apis == "mlflow.MlflowClient.download_artifacts@2.0.1"
+    # called at the first two commits, both after 2.0.1 was published: last 62 days after it
+    assert (row.n_deprecated_after_release, row.deprecated_use, row.deprecated_use_days) == (
+        2, "mlflow.MlflowClient.download_artifacts@2.0.1:62d", 62)
+    # the third commit pins 2.1.1 (2023-01-15) when 2.2.0 (2023-02-20) is out: one release and 36 days behind
+    assert (row.n_pinned_commits, row.n_pin_dated_commits, row.n_pin_behind_commits) == (3, 3, 1)
+    assert (row.pinned_head, row.newest_release_head, row.releases_behind_head, row.days_behind_head) == (
+        "2.1.1", "2.2.0", 1, 36)
+    assert (row.max_releases_behind, row.max_days_behind) == (1, 36)
+    assert row.release_dates == "corpus (PyPI's first upload of each release, fetched 2024-01-01)"
+    assert shas and row.note == ""

@@ -14,6 +14,7 @@ Four repositories, 2021 to 2023 (three calendar years: periods are years):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,23 +54,32 @@ USAGE_ROWS = [
 
 
 def _evolution(repo: str, history: str, commits: list[str], adopted: str, last_use: str, head_uses: bool, code: int,
-               cochange: int, added: str = "", removed: str = "", deprecated: str = "", pinned: int = 0) -> EvolutionRow:
+               cochange: int, added: str = "", removed: str = "", deprecated: str = "", pinned: int = 0,
+               **dated: Any) -> EvolutionRow:
     at = {r.commit: r.committed_at for r in HISTORY_ROWS}
-    return EvolutionRow(repo=repo, history=history, n_commits=len(commits), first_commit=commits[0],
+    row = EvolutionRow(repo=repo, history=history, n_commits=len(commits), first_commit=commits[0],
                         first_committed_at=at[commits[0]], adopted_commit=adopted, adopted_at=at.get(adopted, ""),
                         last_use_commit=last_use, last_use_at=at.get(last_use, ""), head_uses_mlflow=head_uses,
                         n_code_commits=code, n_cochange_commits=cochange,
                         cochange_share=round(cochange / code, 4) if code else None, apis_added=added,
                         apis_removed=removed, deprecated_apis=deprecated, n_deprecated_after_pin=0,
-                        deprecated_use_days=None, mlflow_requirement_head="", n_pinned_commits=pinned,
-                        n_pin_behind_commits=None, note="no MLflow release dates in the corpus")
+                        n_deprecated_after_release=None, deprecated_use="", deprecated_use_days=None,
+                        mlflow_requirement_head="", pinned_head="", newest_release_head="", releases_behind_head=None,
+                        days_behind_head=None, n_pinned_commits=pinned, n_pin_dated_commits=None,
+                        n_pin_behind_commits=None, max_releases_behind=None, max_days_behind=None, release_dates="",
+                        note="")
+    return replace(row, **dated)
 
 
 EVOLUTION_ROWS = [
-    _evolution("r/a", "complete", ["a1", "a2", "a3"], "a2", "a3", True, 3, 1, added="mlflow.autolog", pinned=2),
+    _evolution("r/a", "complete", ["a1", "a2", "a3"], "a2", "a3", True, 3, 1, added="mlflow.autolog", pinned=2,
+               n_deprecated_after_release=0, pinned_head="2.9.2", newest_release_head="2.12.0", releases_behind_head=3,
+               days_behind_head=120, n_pin_dated_commits=2, n_pin_behind_commits=1, max_releases_behind=3,
+               max_days_behind=120),
     _evolution("r/b", "complete", ["b1", "b2"], "b1", "b1", False, 2, 1, removed="mlflow.log_param"),
     _evolution("r/c", "complete", ["c1", "c2"], "", "", False, 1, 0),
-    _evolution("r/d", "shallow", ["d1"], "d1", "d1", True, 1, 1, deprecated="mlflow.log_param@2.0.0"),
+    _evolution("r/d", "shallow", ["d1"], "d1", "d1", True, 1, 1, deprecated="mlflow.log_param@2.0.0",
+               n_deprecated_after_release=1, deprecated_use="mlflow.log_param@2.0.0:300d", deprecated_use_days=300),
 ]
 CATALOG_ROWS = [CatalogRow(api=api, kind="function", module="mlflow", category=category, first_version="1.0.0",
                            last_version="3.18.0", n_releases=73, deprecated_since="")

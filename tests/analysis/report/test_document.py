@@ -68,7 +68,7 @@ def test_a_finding_links_to_its_table_and_csv(report_dir: Path) -> None:
 def test_html_is_self_contained_and_sortable(report_dir: Path) -> None:
     page = (report_dir / "index.html").read_text()
     sources = re.findall(r"<img[^>]* src='([^']*)'", page)
-    assert len(sources) == 8 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 9 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert not re.search(r"""(src|href)=['"]?https?:""", page)  # nothing loaded from the network
     assert "<table class=\"dataframe sortable\">" in page and "cellIndex" in page
     assert "<details><summary>" in page  # a long table folds
@@ -97,7 +97,7 @@ def test_every_figure_loads_in_headless_chromium_and_a_screenshot_is_taken(measu
     proc = _headless(chromium, page, "--dump-dom")
     match = re.search(r'data-images="(\d+)/(\d+)"', proc.stdout)
     assert match is not None, proc.stderr[-500:]
-    assert match.group(1) == match.group(2) == "8"  # the Evolution section's two figures too
+    assert match.group(1) == match.group(2) == "9"  # the Evolution section's three figures too
     shot = tmp_path / "report.png"
     proc = _headless(chromium, page, "--window-size=1200,2400", f"--screenshot={shot}")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000, proc.stderr[-500:]

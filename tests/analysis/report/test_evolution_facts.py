@@ -18,6 +18,7 @@ from analysis.report.evolution_facts import (
     read_history,
     states,
 )
+from analysis.releases.dates import ReleaseDates, utc
 from analysis.report.facts import Label, Number, Share, facts_frame
 from analysis.report.findings import compute_facts
 from analysis.report.inputs import ReportInputs
@@ -89,15 +90,36 @@ def test_adoption_by_month_and_pins_by_year(inputs: ReportInputs) -> None:
     assert len(months) == 31 and months["adopted"].sum() == 3  # every month from 2021-03 to 2023-09
     assert months[months["adopted"] > 0].values.tolist() == [
         ["2021-03", 1, 1, "r/a"], ["2022-07", 1, 2, "r/b"], ["2023-09", 1, 3, "r/d"]]
-    pins = pins_by_period(h, {})
+    pins = pins_by_period(h, ReleaseDates())
     assert pins.values.tolist() == [
-        ["2021", 1, 1, 1, "1.30.0 (1)", "not measured", "not measured"],
-        ["2022", 2, 2, 1, "1.30.0 (1)", "not measured", "not measured"],  # r/b declares mlflow unpinned
-        ["2023", 2, 2, 1, "2.9.2 (1)", "not measured", "not measured"]]  # r/d declares mlflow>=2
-    dated = pins_by_period(h, {"1.30.0": pd.Timestamp("2020-10-01"), "2.9.2": pd.Timestamp("2023-12-01"),
-                               "2.1.0": pd.Timestamp("2022-12-01")})
-    assert dated[["newest release by then", "pins older than it"]].values.tolist() == [
-        ["1.30.0", 0], ["2.1.0", 1], ["2.9.2", 0]]  # r/a's 1.30.0 is behind 2.1.0 at the end of 2022
+        ["2021", 1, 1, 1, "1.30.0 (1)", *["not measured"] * 4],
+        ["2022", 2, 2, 1, "1.30.0 (1)", *["not measured"] * 4],  # r/b declares mlflow unpinned
+        ["2023", 2, 2, 1, "2.9.2 (1)", *["not measured"] * 4]]  # r/d declares mlflow>=2
+    dates = {"1.30.0": "2020-10-01", "2.9.2": "2023-12-01", "2.1.0": "2022-12-01", "2.2.0rc0": "2022-12-20"}
+    dated = pins_by_period(h, ReleaseDates({v: utc(d) for v, d in dates.items()}, origin="test"))
+    assert dated[["newest release by then", "pins older than it", "median releases behind",
+                  "median days behind"]].values.tolist() == [
+        ["1.30.0", "0 of 1", "", ""], ["2.1.0", "1 of 1", 1.0, 791.0], ["2.9.2", "0 of 1", "", ""]]
+    # r/a's 1.30.0 is behind 2.1.0 at the end of 2022 (by 791 days); a pre-release never counts
+    fetched = ReleaseDates({v: utc(d) for v, d in dates.items()}, origin="test", as_of=utc("2022-06-01"))
+    assert pins_by_period(h, fetched)["pins older than it"].tolist() == ["0 of 1", "0 of 1", "not measured"]
+
+
+def test_pins_and_deprecated_apis_against_release_dates(inputs: ReportInputs) -> None:
+    facts = compute_facts(inputs)
+    assert _share(facts, "PinBehindCommits") == (1, 2)  # r/a: of its two dated pins, one behind
+    assert _share(facts, "ReposPinBehindHead") == (1, 1)  # r/a alone pins a dated release at HEAD
+    assert {n: facts[n].value for n in ("PinReleasesBehindHeadMedian", "PinDaysBehindHeadMedian",  # type: ignore[union-attr]
+                                        "DeprecatedUseDaysMedian", "DeprecatedUseDaysMax")} == {
+        "PinReleasesBehindHeadMedian": 3, "PinDaysBehindHeadMedian": 120, "DeprecatedUseDaysMedian": 300,
+        "DeprecatedUseDaysMax": 300}
+    assert _share(facts, "ReposDeprecatedAfterRelease") == (1, 2)  # r/d, of r/a and r/d (r/b's are not dated)
+    sentences = evolution_sentences(facts)
+    assert "At the mined commit, 1 of 1 repositories pinning MLflow at HEAD (100%, 21-100%) pin an older release " \
+           "than the newest one then, a median 3 releases and 120 days behind." in sentences["pins"].text()
+    assert "1 of 2 repositories calling MLflow (50%, 9-91%) called one after that release was published, for a " \
+           "median 300 days from its publication to the last call (at most 300 days)." in \
+           sentences["abandonment"].text()
 
 
 def test_pins_and_cochange_cluster_in_repositories(inputs: ReportInputs) -> None:
@@ -113,7 +135,7 @@ def test_pins_and_cochange_cluster_in_repositories(inputs: ReportInputs) -> None
     assert _share(facts, "CoChangeCommitsMLproject") == (2, 4)  # r/a and r/d have an MLproject at some commit
     row = facts_frame(facts).set_index("name").loc["CoChangeCommits"]
     assert (row["ci_method"], row["n_clusters"], row["largest_cluster"]) == ("none", 4, "r/a")
-    assert math.isclose(float(row["share"]), 3 / 7, abs_tol=1e-4) and "PinBehindCommits" not in facts
+    assert math.isclose(float(row["share"]), 3 / 7, abs_tol=1e-4)
 
 
 def test_the_sentences_are_made_of_the_facts(inputs: ReportInputs) -> None:

@@ -352,10 +352,24 @@ def recompute_evolution(results: Path, population: set[str]) -> dict[str, object
     out["CommitsPinningMlflow"] = _cluster("CommitsPinningMlflow", declaring, lambda r: bool(_pin(r["mlflow_requirement"])))
     out["PinnedReleases"] = len({_pin(r["mlflow_requirement"]) for r in history} - {""})
     out["ReposPinnedEver"] = (sum(int(e["n_pinned_commits"]) > 0 for e in adopted), n)
-    dated = [e for e in evolution if e["n_pin_behind_commits"]]
-    if dated and sum(int(e["n_pinned_commits"]) for e in dated):
+    dated = [e for e in evolution if e["n_pin_dated_commits"] not in ("", "0") and e["n_pin_behind_commits"]]
+    if dated:
         out["PinBehindCommits"] = (sum(int(e["n_pin_behind_commits"]) for e in dated),
-                                   sum(int(e["n_pinned_commits"]) for e in dated))
+                                   sum(int(e["n_pin_dated_commits"]) for e in dated))
+    head = [e for e in adopted if e["releases_behind_head"]]
+    if head:
+        late = [e for e in head if int(e["releases_behind_head"])]
+        out["ReposPinBehindHead"] = (len(late), len(head))
+        if late:
+            out["PinReleasesBehindHeadMedian"] = statistics.median(int(e["releases_behind_head"]) for e in late)
+            out["PinDaysBehindHeadMedian"] = statistics.median(int(e["days_behind_head"]) for e in late)
+    judged = [e for e in adopted if e["n_deprecated_after_release"]]
+    if judged:
+        late = [e for e in judged if int(e["n_deprecated_after_release"])]
+        out["ReposDeprecatedAfterRelease"] = (len(late), len(judged))
+        days = [int(e["deprecated_use_days"]) for e in late if e["deprecated_use_days"]]
+        if days:
+            out["DeprecatedUseDaysMedian"], out["DeprecatedUseDaysMax"] = statistics.median(days), max(days)
     # co-change
     code = [r for r in history if r["changes_code"] == "true"]
     if code:

@@ -91,7 +91,7 @@ def test_latex_tables_figures_and_macros(measured: Path, tmp_path: Path) -> None
         assert text.index("\\toprule") < text.index("\\midrule") < text.index("\\bottomrule"), table
     assert {p.name for p in (latex / "figures").glob("*.pdf")} == {
         "fig_storage.pdf", "fig_api_popularity.pdf", "fig_practices.pdf", "fig_traceability.pdf", "fig_pinning.pdf",
-        "fig_graph.pdf", "fig_adoption.pdf", "fig_api_over_time.pdf"}
+        "fig_graph.pdf", "fig_adoption.pdf", "fig_api_over_time.pdf", "fig_pins_over_time.pdf"}
     assert {"evolution-adoption", "evolution-api", "evolution-pins", "evolution-cochange"} <= {t.stem for t in tables}
     macros = re.findall(r"\\newcommand\{\\([A-Za-z]+)\}\{([^\n]*)\}\n", (latex / "findings.tex").read_text())
     names = [m[0] for m in macros]
