@@ -375,7 +375,8 @@ def evolution_sentences(facts: Facts) -> dict[str, Sentence]:
         "api": "Of the repositories calling MLflow at the end of a period, " + "; ".join(api) + "." if api else "",
         "pins": "{CommitsDeclaringMlflow:short} declare an MLflow requirement; {CommitsPinningMlflow:short} pin one "
                 "release exactly ({PinnedReleases} over the histories), and {ReposPinnedEver} pin one at some commit."
-                + (" {PinBehindCommits:short} pin a release older than the newest one published by the commit's date."
+                + (" Of every analyzed commit pinning a release PyPI dates (whether or not it calls MLflow), "
+                   "{PinBehindCommits:short} pin one older than the newest published by the commit's date."
                    if "PinBehindCommits" in facts else "")
                 + (" At the mined commit, {ReposPinBehindHead} pin an older release than the newest one then"
                    + (", a median {PinReleasesBehindHeadMedian} and {PinDaysBehindHeadMedian} behind"
