@@ -13,8 +13,10 @@ build sandbox as uv's environments, shebangs written for the final path, and the
 into place. A prefix has no ``bin/activate``: one is written that puts ``<prefix>/bin`` first on
 ``PATH`` and sets ``CONDA_PREFIX`` and ``CONDA_DEFAULT_ENV``, as ``conda activate`` does.
 
-Solving and linking run in this process: they read channels' metadata and unpack archives, and
-run no package's code (link scripts are off). Where no channel answers (a name that does not
+Solving and linking run in a process of the tool's interpreter of their own (``rattler_child.py``:
+rattler's async runtime does not survive a ``fork``, and a timeout kills it), not in the build sandbox:
+they read channels' metadata and unpack archives, and run no package's code (link scripts are off).
+The link solves again and checks it gets the same solution. Where no channel answers (a name that does not
 resolve, a refused connection, a channel without ``noarch``), the build fails with the reason
 ``channel unreachable``; the solve is made each time (the key is its result), so a machine without
 the channels builds nothing, cached or not.
@@ -29,12 +31,12 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
-from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from analysis.isolated.uv_env import DONE, BuiltEnv, CommandWrapper, EnvBuildError, _Build, _install, _locked, \
     build_lock, use_lock, uv_command
@@ -42,6 +44,7 @@ from analysis.isolated.uv_env import DONE, BuiltEnv, CommandWrapper, EnvBuildErr
 DEFAULT_CHANNELS = ("conda-forge", "defaults")  # where a file names no channel
 ANACONDA_DEFAULTS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")  # conda's `defaults`
 KIND = "conda"  # DONE's ``kind``: a conda prefix
+_CHILD = Path(__file__).with_name("rattler_child.py")
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,9 @@ def channel_urls(spec: CondaSpec) -> list[str]:
     return out
 
 
-def _reason(err: Exception) -> str:
-    """The build's failure reason (``uv_env.REASONS``) of an error of rattler's."""
-    name, text = type(err).__name__, str(err).lower()
+def _reason(name: str, text: str) -> str:
+    """The build's failure reason (``uv_env.REASONS``) of an error of rattler's (its class name and message)."""
+    text = text.lower()
     if name in ("GatewayError", "FetchRepoDataError", "InvalidChannelError"):
         return "channel unreachable"
     if name in ("InvalidMatchSpecError", "InvalidVersionSpecError", "InvalidPackageNameError", "InvalidVersionError"):
@@ -85,37 +88,47 @@ def _reason(err: Exception) -> str:
     return "build error"
 
 
-def solve(spec: CondaSpec, timeout: float) -> list[Any]:
-    """The records of the solution (``rattler.RepoDataRecord``); raises ``EnvBuildError`` saying why not."""
-    import rattler
+@dataclass(frozen=True)
+class Solution:
+    """A solved environment: its records as ``[url, sha256, md5]`` (sorted), and the version of its ``python``."""
 
-    async def run() -> list[Any]:
-        channels = [rattler.Channel(url) for url in channel_urls(spec)]
-        specs = [rattler.MatchSpec(s.split("::", 1)[1] if "::" in s else s) for s in spec.specs]
-        platforms: list[Any] = [rattler.Subdir.current(), rattler.Subdir("noarch")]
-        solving = rattler.solve(channels, specs, platforms=platforms, virtual_packages=rattler.VirtualPackage.detect())
-        return list(await asyncio.wait_for(solving, timeout))
+    records: tuple[tuple[str, str, str], ...]
+    python: str
 
+
+def _rattler(request: dict[str, object], timeout: float, what: str) -> Solution:
+    """``rattler_child.py`` run on ``request`` in a process of its own (rattler's runtime does not survive a fork)."""
     try:
-        return asyncio.run(run())
-    except asyncio.TimeoutError as err:
-        raise EnvBuildError("timeout", f"solving took more than {timeout:.0f} s") from err
-    except Exception as err:  # rattler's errors derive from Exception only
-        text = str(err).strip()
-        raise EnvBuildError(_reason(err), " ".join(text.split())[:300], text) from err
+        done = subprocess.run([sys.executable, str(_CHILD), json.dumps(request)], capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as err:
+        raise EnvBuildError("timeout", f"{what} took more than {timeout:.0f} s") from err
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as err:
+        raise EnvBuildError("build error", f"{what} failed: " + (done.stderr.strip()[-300:] or "no answer"),
+                            done.stderr) from err
+    if "error" in answer:
+        text = str(answer.get("message", "")).strip()
+        raise EnvBuildError(_reason(str(answer["error"]), text), " ".join(text.split())[:300], text)
+    return Solution(tuple((str(u), str(s), str(m)) for u, s, m in answer["records"]), str(answer.get("python", "")))
 
 
-def conda_key(records: Sequence[Any], spec: CondaSpec) -> str:
+def _request(spec: CondaSpec) -> dict[str, object]:
+    return {"channels": channel_urls(spec), "specs": [s.split("::", 1)[1] if "::" in s else s for s in spec.specs]}
+
+
+def solve(spec: CondaSpec, timeout: float) -> Solution:
+    """The solution of ``spec`` over its channels; raises ``EnvBuildError`` saying why there is none."""
+    return _rattler(_request(spec), timeout, "solving")
+
+
+def conda_key(solution: Solution, spec: CondaSpec) -> str:
     """The cache key of a solved environment: its records (url and digests), the ``pip:`` lines, ``base_key``."""
-    solved = sorted([str(r.url), str(r.sha256 or ""), str(r.md5 or "")] for r in records)
-    content: list[object] = [KIND, solved, list(spec.pip)]
+    content: list[object] = [KIND, [list(r) for r in solution.records], list(spec.pip)]
     if spec.pip and spec.base_key:
         content.append(spec.base_key)
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:20]
-
-
-def _python_of(records: Sequence[Any]) -> str:
-    return next((str(r.version) for r in records if r.name.normalized == "python"), "")
 
 
 def _activate(prefix: Path, final: Path) -> None:
@@ -165,9 +178,9 @@ def ensure_conda_env(spec: CondaSpec, cache_root: Path, *, timeout: float = 900.
     step runs through ``wrap``; the environment is held in use until ``using`` closes.
     """
     started = time.perf_counter()
-    records = solve(spec, timeout)
-    version = _python_of(records)
-    key = conda_key(records, spec)
+    solution = solve(spec, timeout)
+    version = solution.python
+    key = conda_key(solution, spec)
     root = cache_root / key
     cache_root.mkdir(parents=True, exist_ok=True)
     if using is not None:
@@ -179,9 +192,11 @@ def ensure_conda_env(spec: CondaSpec, cache_root: Path, *, timeout: float = 900.
         tmp = cache_root / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
-        log = ["solved over " + ", ".join(channel_urls(spec)) + ":", *sorted(str(r.url) for r in records)]
+        log = ["solved over " + ", ".join(channel_urls(spec)) + ":", *(url for url, _, _ in solution.records)]
         try:
-            _link(records, tmp, root, max(1.0, timeout - (time.perf_counter() - started)))
+            _rattler({**_request(spec), "prefix": str(tmp), "final": str(root),
+                      "expect": [list(r) for r in solution.records]},
+                     max(1.0, timeout - (time.perf_counter() - started)), "linking")
             _activate(tmp, root)
             if spec.pip:
                 python = tmp / "bin" / "python"
@@ -196,7 +211,7 @@ def ensure_conda_env(spec: CondaSpec, cache_root: Path, *, timeout: float = 900.
             seconds = time.perf_counter() - started
             (tmp / "build.log").write_text("\n".join(log), encoding="utf-8")
             (tmp / DONE).write_text(json.dumps({"kind": KIND, "python": version, "channels": channel_urls(spec),
-                                                "specs": list(spec.specs), "records": sorted(str(r.url) for r in records),
+                                                "specs": list(spec.specs), "records": [url for url, _, _ in solution.records],
                                                 "requirements": list(spec.pip), "base_key": spec.base_key,
                                                 "seconds": seconds}))
             tmp.rename(root)
@@ -206,25 +221,6 @@ def ensure_conda_env(spec: CondaSpec, cache_root: Path, *, timeout: float = 900.
                 raise EnvBuildError("no space", f"the disk is full: {err}", "\n".join(log)) from err
             raise
     return BuiltEnv(root, root / "bin" / "python", version, False, seconds, False, seconds)
-
-
-def _link(records: list[Any], prefix: Path, final: Path, timeout: float) -> None:
-    """``rattler.install`` of ``records`` into ``prefix``, the files patched for ``final``, no link scripts run."""
-    import rattler
-
-    async def run() -> None:
-        await asyncio.wait_for(rattler.install(records, target_prefix=prefix, alternative_target_prefix=final,
-                                               execute_link_scripts=False, show_progress=False), timeout)
-
-    try:
-        asyncio.run(run())
-    except asyncio.TimeoutError as err:
-        raise EnvBuildError("timeout", f"linking took more than {timeout:.0f} s") from err
-    except OSError:
-        raise
-    except Exception as err:  # rattler's own errors
-        text = str(err).strip()
-        raise EnvBuildError(_reason(err), " ".join(text.split())[:300], text) from err
 
 
 def _seconds(root: Path) -> float:

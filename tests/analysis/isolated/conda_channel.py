@@ -9,11 +9,11 @@ packages land and where pip installs).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
 import os
+import subprocess
 import sys
 import tarfile
 from collections.abc import Mapping, Sequence
@@ -66,7 +66,10 @@ def write_channel(channel: Path, modules: Mapping[str, str] | None = None) -> st
     for name, source in (modules or {}).items():
         write_package(channel, name, "1.0", {f"site-packages/{name}/__init__.py": source}, depends=["python"])
     (channel / "linux-64").mkdir(exist_ok=True)
-    from rattler.index import index_fs
-
-    asyncio.run(index_fs(channel, write_zst=False, write_shards=False))
+    # indexed in a process of its own (rattler's runtime does not survive a fork, and the re-runs fork workers)
+    # that skips the interpreter's finalization, which rattler's threads crash now and then
+    subprocess.run([sys.executable, "-c", "import asyncio, os, sys; from rattler.index import index_fs; "
+                    "asyncio.run(index_fs(sys.argv[1], write_zst=False, write_shards=False)); os._exit(0)",
+                    str(channel)],
+                   check=True, capture_output=True, timeout=120)
     return channel.resolve().as_uri()
