@@ -10,6 +10,7 @@ from typing import Any
 
 GIB = 1 << 30
 NETWORK_POLICIES = ("none", "all")  # --network: a loopback of its own, or the host's network
+ENV_MANAGERS = ("conda", "virtualenv", "uv", "local")  # --env-manager: MLflow's (utils/env_manager.py)
 
 
 class RerunError(Exception):
@@ -40,6 +41,7 @@ class RerunSettings:
     network: str = "none"  # one of NETWORK_POLICIES: what a run may reach (builds always have the index)
     at: str = "recorded"  # --at: recorded (the commit the compared run recorded, where the history has it) | head
     env_cache_max: int = 20 * GIB  # bytes the environment cache may take (env_cache.shrink)
+    env_manager: str = ""  # --env-manager: one of ENV_MANAGERS, '' as ``mlflow run`` chooses per project
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class RerunRow:
     metrics_differ: str = ""  # ';'-joined metric keys outside the tolerance or missing on one side
     commit: str = ""  # the commit whose tree was re-run
     at: str = ""  # recorded | recorded: head's MLproject | head | head: <why> (see analysis/rerun/at.py)
+    env_manager: str = ""  # conda | virtualenv | uv | local: the manager the environment was made with ('' docker)
 
 
 RERUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RerunRow))
@@ -152,4 +155,6 @@ def row_from_json(data: Mapping[str, Any]) -> RerunRow:
     """A row back from its JSON form (journal records)."""
     values: dict[str, Any] = {k: data[k] for k in RERUN_COLUMNS if k in data}
     values.setdefault("network", "none")  # journaled before --network: runs had a loopback only
+    if "env_manager" not in values:  # journaled before --env-manager: every environment was made as virtualenv's
+        values["env_manager"] = "" if values.get("env_kind") == "docker_env" else "virtualenv"
     return RerunRow(**values)

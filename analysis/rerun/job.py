@@ -4,8 +4,8 @@ Resumable like ``analyze``: each finished target is appended (fsync'd) to
 ``<out>/rerun/journal.jsonl`` and ``rerun.csv`` is rewritten atomically from it, so ``kill -9``
 loses only the targets that were running. A target already in the journal at the same commit is
 not re-run unless ``force``; a target whose environment failed for a reason that may pass
-(network, timeout), that met a full disk, or that was run under another network policy, is tried
-again. ``budget`` seconds after the start no new target starts (the others are left for the next
+(network, timeout, a channel that did not answer), that met a full disk, or that was run under another
+network policy or environment manager, is tried again. ``budget`` seconds after the start no new target starts (the others are left for the next
 run). Tasks go to local worker processes or to a Dask cluster (``scheduler``); each worker needs
 bubblewrap, and the corpus and environment cache at the same paths. The environment cache is kept
 under ``env_cache_max`` (``env_cache.shrink``: at the start and after each new environment), the
@@ -34,7 +34,9 @@ from analysis.isolated.env_cache import ShrinkReport, cache_usage, shrink
 from analysis.executor import run_tasks
 from analysis.rerun.at import AT_MODES, resolve_all
 from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick, same_params
+from analysis.rerun.envplan import choose_manager
 from analysis.rerun.ftypes import (
+    ENV_MANAGERS,
     NETWORK_POLICIES,
     RERUN_COLUMNS,
     RerunError,
@@ -66,7 +68,8 @@ from miner.fileio import Journal, atomic_write_text, utc_now, write_csv, write_p
 
 log = logging.getLogger(__name__)
 
-RETRIED_BUILDS = ("failed: network", "failed: timeout", "failed: no space")  # may pass on another try
+RETRIED_BUILDS = ("failed: network", "failed: timeout", "failed: no space",
+                  "failed: channel unreachable")  # may pass on another try
 
 
 @dataclass(frozen=True)
@@ -171,9 +174,21 @@ def _provenance(settings: RerunSettings, sandbox: Sandbox, targets: Iterable[Tar
                    "file_size_bytes": limits.file_size, "processes": limits.processes},
         "network": settings.network if settings.sandbox else "all",
         "driver": DRIVER_REQUIREMENT, "uv": uv_version, "env_cache": str(settings.env_cache),
+        "env_manager": settings.env_manager or "as mlflow run chooses: conda for conda_env, virtualenv otherwise",
+        "rattler": _rattler_version(),
         "machine": machine_facts(),
         "executor": settings.scheduler or f"local, {settings.jobs} job(s)",
     }
+
+
+def _rattler_version() -> str:
+    """py-rattler's version (it solves and links conda environments), '' when not installed."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("py-rattler")
+    except PackageNotFoundError:
+        return ""
 
 
 def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | None = None) -> RerunSummary:
@@ -195,6 +210,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
         raise RerunError(f"--network {settings.network}: not one of {', '.join(NETWORK_POLICIES)}")
     if settings.at not in AT_MODES:
         raise RerunError(f"--at {settings.at}: not one of {', '.join(AT_MODES)}")
+    if settings.env_manager and settings.env_manager not in ENV_MANAGERS:
+        raise RerunError(f"--env-manager {settings.env_manager}: not one of {', '.join(ENV_MANAGERS)}")
     targets = load_targets(settings.corpus_dir, out, runs_of)
     chosen = select(targets, settings.repos, settings.entry_points)
     if (settings.repos or settings.entry_points) and not chosen:
@@ -210,7 +227,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     by_key = {t.key: t for t in targets}
     valid = {k: r for k, r in done.items() if k in by_key and r.get("commit") == by_key[k].commit}
     network = settings.network if settings.sandbox else "all"
-    todo = [t for t in chosen if settings.force or t.key not in valid or _retried(valid[t.key], network, settings.at)]
+    todo = [t for t in chosen if settings.force or t.key not in valid or _retried(valid[t.key], network, settings.at)
+            or _other_manager(valid[t.key], settings.env_manager)]
     todo = resolve_all(todo, settings.at, runs_of, {r.repo: r.git_dir for r in mined_repositories(settings.corpus_dir)})
     order = [t.key for t in targets]
     (out / "rerun" / "logs").mkdir(parents=True, exist_ok=True)
@@ -220,7 +238,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     prov = {**_provenance(settings, sandbox, targets, limits), "container_engine": engine or "none"}
     context = WorkerContext(sandbox, limits, settings.timeout, settings.build_timeout, str(settings.env_cache),
                             str(work_dir), None if settings.budget is None else time.time() + settings.budget,
-                            settings.keep_work, engine, network, settings.env_cache_max)
+                            settings.keep_work, engine, network, settings.env_cache_max,
+                            env_manager=settings.env_manager)
     with ExitStack() as using:  # the driver's environment is in use for the whole job: the cache's bound keeps it
         if todo:
             try:
@@ -253,6 +272,13 @@ def _retried(record: Mapping[str, Any], network: str, at: str = "recorded") -> b
     return (row.get("env_build") in RETRIED_BUILDS or row.get("failure_class") == "no space"
             or row.get("network", "none") != network
             or (at == "recorded" and made_at == "head") or (at == "head" and made_at.startswith("recorded")))
+
+
+def _other_manager(record: Mapping[str, Any], asked: str) -> bool:
+    """Whether a finished target was made with another environment manager than ``--env-manager asked`` gives it
+    (rows journaled before the option were made as virtualenv makes them)."""
+    row = row_from_json(record["row"])
+    return row.env_manager != choose_manager(row.env_kind, asked)
 
 
 def _run_targets(context: WorkerContext, settings: RerunSettings, todo: list[Target], order: list[str],

@@ -6,7 +6,9 @@ and returns the tables the report shows;
 ``summary_frame`` puts them into the one long table written as ``rerun_summary.csv``.
 
 - **Rates** (per target, an entry point), each over the targets where it can hold (never those
-  that met a full disk, failure class ``no space``: the machine's failure, tried again next time): built (its
+  ``UNMEASURED`` says measured the machine or the options, not the project: a full disk, ``no space``, and
+  conda channels that did not answer, ``channel unreachable``, both tried again next time; a
+  project MLflow's conda manager refuses, ``env manager``): built (its
   environment was built, over targets with an environment to build), ran (the run succeeded, over
   every target), ran given built, same and close results (every final metric equal to, or within 1%
   of, the committed run's) over the targets that ran and had a committed run with metrics; a rate
@@ -15,7 +17,8 @@ and returns the tables the report shows;
 - **Time** to re-run (environment build + run, seconds) of the targets that succeeded: quantiles, or
   each target's own seconds when fewer than five succeeded.
 - **Network**: the policy the rows were measured under (``--network``; ``none`` for rows written
-  before the column existed), with the count of each when a ``rerun.csv`` mixes them.
+  before the column existed), with the count of each when a ``rerun.csv`` mixes them; likewise the
+  environment managers (``env_manager``; ``virtualenv`` for rows written before the column existed).
 - **Readiness**: per repository (a repository re-runs when one of its entry points succeeded),
   the share that re-ran in each band of the static readiness score, and the AUC of the score as a
   predictor of that outcome (the probability that a repository that re-ran scores higher than one
@@ -37,6 +40,7 @@ from analysis.tables import typed_frame
 RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", *CLUSTER_COLUMNS, "definition")
 BANDS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))
 SUMMARY_COLUMNS = ("section", "name", "n", "n_eligible", "share", "ci_low", "ci_high", "value", "definition")
+UNMEASURED = ("no space", "channel unreachable", "env manager")  # failure classes in no rate (see the docstring)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class RerunStatistics:
     auc: float | None  # readiness score against "re-ran", None when one class is empty
     n_repos_scored: int
     network: dict[str, int] = field(default_factory=dict)  # targets by network policy (none, all)
+    env_manager: dict[str, int] = field(default_factory=dict)  # targets by environment manager ('' docker)
 
     def network_words(self) -> str:
         """The network the runs had, in words: ``no network``, ``the host's network`` or both with their counts."""
@@ -80,8 +85,9 @@ def auc(scores: list[float], outcomes: list[bool]) -> float | None:
 def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None = None) -> RerunStatistics:
     """The statistics of ``rerun.csv`` rows (and ``reproducibility.csv`` rows for the readiness check)."""
     rerun = typed_frame(rerun, RerunRow)
-    # a target that met a full disk measured the machine, not the project: in no rate (a later run tries it again)
-    every = rerun["failure_class"] != "no space"
+    # a target that met a full disk or unreachable channels measured the machine, not the project, and one MLflow's
+    # conda manager refuses measured the option: in no rate (a later run tries the first two again)
+    every = ~rerun["failure_class"].isin(UNMEASURED)
     built = (rerun["env_build"] == "ok") & every
     # an environment to build: one declared (python_env, conda_env) whose build was tried; a target without one
     # (MLflow's bare environment) builds nothing, and one refused before its build (docker, a missing value) was not tried
@@ -94,7 +100,8 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     rates = pd.DataFrame([
         _rate("built", built, buildable, "environment built / targets with an environment to build (python_env "
               "or conda_env) whose build was tried", repos),
-        _rate("ran", ran, every, "run succeeded (exit status 0) / targets (but those that met a full disk)", repos),
+        _rate("ran", ran, every, "run succeeded (exit status 0) / targets (but those that met a full disk or "
+              "unreachable channels, or whose manager MLflow refuses)", repos),
         _rate("ran given built", ran, built, "run succeeded / targets whose environment was built", repos),
         _rate("same given compared", same, compared,
               "metrics equal / succeeded targets with a committed run that has metrics", repos),
@@ -107,8 +114,10 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     times = _times(rerun[ran])
     readiness, score_auc, n_scored = _readiness(rerun, reproducibility)
     policy = rerun["network"].replace("", "none") if "network" in rerun else pd.Series("none", index=rerun.index)
+    managers = rerun["env_manager"] if "env_manager" in rerun else pd.Series("virtualenv", index=rerun.index)
     return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored,
-                           {str(k): int(n) for k, n in policy.value_counts().sort_index().items()})
+                           {str(k): int(n) for k, n in policy.value_counts().sort_index().items()},
+                           {str(k): int(n) for k, n in managers.value_counts().sort_index().items()})
 
 
 def _times(done: pd.DataFrame) -> pd.DataFrame:
@@ -155,6 +164,11 @@ def summary_frame(stats: RerunStatistics) -> pd.DataFrame:
          "definition": "targets run under this network policy (--network: none, a loopback of their own; all, the "
                        "host's network) / targets: the rates are measured under it"}
         for policy, n in stats.network.items()]
+    rows += [{"section": "env_manager", "name": manager or "none (docker)", "n": n,
+              "n_eligible": sum(stats.env_manager.values()),
+              "definition": "targets whose environment this manager made (--env-manager; by default conda for "
+                            "conda_env projects, virtualenv for the others) / targets"}
+             for manager, n in stats.env_manager.items()]
     for r in stats.rates.to_dict("records"):
         rows.append({"section": "rate", "name": r["rate"], **{k: r[k] for k in ("n", "n_eligible", "share", "ci_low",
                                                                                  "ci_high", "definition")}})
