@@ -97,3 +97,25 @@ def test_a_channel_that_does_not_answer_is_said_and_in_no_rate(tmp_path: Path, e
     again = rerun(rerun_settings(corpus, env_cache))
     assert (again.n_already, again.n_run) == (1, 1)  # a channel may answer another time: tried again
 
+
+
+def test_uv_seeds_nothing_and_local_runs_in_the_environment_of_mlflow(tmp_path: Path, env_cache: Path) -> None:
+    corpus = make_corpus(tmp_path, {"plain/imports": {"MLproject": (
+        "name: t\nentry_points:\n  pip:\n    command: python -c 'import pip'\n"
+        "  mlflow:\n    command: python -c 'import mlflow'\n")}})
+
+    def rows(manager: str) -> dict[str, dict[str, str]]:
+        rerun(rerun_settings(corpus, env_cache, env_manager=manager))
+        return {r["entry_point"]: r for r in read_csv(corpus[1] / "rerun.csv")}
+
+    made = rows("virtualenv")  # seeded as python -m venv seeds: pip; MLflow is no manager's to add
+    assert [(made[e]["env_manager"], made[e]["status"]) for e in ("pip", "mlflow")] == \
+        [("virtualenv", "succeeded"), ("virtualenv", "failed")]
+    made = rows("uv")  # uv venv: nothing
+    assert [(made[e]["env_manager"], made[e]["env_build"], made[e]["status"], made[e]["failure_class"])
+            for e in ("pip", "mlflow")] == [("uv", "ok", "failed", "ModuleNotFoundError")] * 2
+    made = rows("local")  # nothing built: the command runs where the MLflow that runs it is installed
+    mlflow = made["mlflow"]
+    assert (mlflow["env_manager"], mlflow["env_build"], mlflow["build_seconds"], mlflow["status"]) == \
+        ("local", "", "", "succeeded")
+    assert mlflow["python_used"] == HOST_VERSION  # the driver's environment is made on this interpreter
