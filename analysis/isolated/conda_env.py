@@ -211,7 +211,8 @@ def ensure_conda_env(spec: CondaSpec, cache_root: Path, *, timeout: float = 900.
             seconds = time.perf_counter() - started
             (tmp / "build.log").write_text("\n".join(log), encoding="utf-8")
             (tmp / DONE).write_text(json.dumps({"kind": KIND, "python": version, "channels": channel_urls(spec),
-                                                "specs": list(spec.specs), "records": [url for url, _, _ in solution.records],
+                                                "specs": list(spec.specs),
+                                                "records": [url for url, _, _ in solution.records],
                                                 "requirements": list(spec.pip), "base_key": spec.base_key,
                                                 "seconds": seconds}))
             tmp.rename(root)

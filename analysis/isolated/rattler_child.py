@@ -25,7 +25,8 @@ async def _main(request: dict[str, Any]) -> dict[str, Any]:
     channels = [rattler.Channel(url) for url in request["channels"]]
     specs = [rattler.MatchSpec(s) for s in request["specs"]]
     platforms = [rattler.Subdir.current(), rattler.Subdir("noarch")]
-    records = await rattler.solve(channels, specs, platforms=platforms, virtual_packages=rattler.VirtualPackage.detect())
+    records = await rattler.solve(channels, specs, platforms=platforms,
+                                  virtual_packages=rattler.VirtualPackage.detect())
     found = sorted([str(r.url), str(r.sha256 or ""), str(r.md5 or "")] for r in records)
     python = next((str(r.version) for r in records if r.name.normalized == "python"), "")
     if request.get("prefix"):

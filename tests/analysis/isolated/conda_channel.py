@@ -9,6 +9,7 @@ packages land and where pip installs).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -16,6 +17,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -73,3 +75,20 @@ def write_channel(channel: Path, modules: Mapping[str, str] | None = None) -> st
                     str(channel)],
                    check=True, capture_output=True, timeout=120)
     return channel.resolve().as_uri()
+
+
+def wheel_of_tinycmd(folder: Path) -> Path:
+    """A wheel of a module ``tinycmd`` with a console script of the same name."""
+    files = {"tinycmd/__init__.py": "def main():\n    print('tiny ok')\n",
+             "tinycmd-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinycmd\nVersion: 1.0\n",
+             "tinycmd-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                            "Tag: py3-none-any\n",
+             "tinycmd-1.0.dist-info/entry_points.txt": "[console_scripts]\ntinycmd = tinycmd:main\n"}
+    record = [f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},"
+              f"{len(t.encode())}" for p, t in files.items()]
+    path = folder / "tinycmd-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+        zf.writestr("tinycmd-1.0.dist-info/RECORD", "\n".join([*record, "tinycmd-1.0.dist-info/RECORD,,"]) + "\n")
+    return path

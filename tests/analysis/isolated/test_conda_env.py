@@ -6,19 +6,16 @@ the unreachable one a loopback port nobody listens on).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import socket
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from analysis.isolated.conda_env import CondaSpec, ensure_conda_env
 from analysis.isolated.uv_env import DONE, EnvBuildError
-from tests.analysis.isolated.conda_channel import HOST_MINOR, HOST_VERSION, write_channel
+from tests.analysis.isolated.conda_channel import HOST_MINOR, HOST_VERSION, wheel_of_tinycmd, write_channel
 
 pytestmark = pytest.mark.slow
 
@@ -31,23 +28,6 @@ def _in(root: Path, code: str) -> str:
     return done.stdout.strip()
 
 
-def _wheel(folder: Path) -> Path:
-    """A wheel of a module ``tinycmd`` with a console script of the same name."""
-    files = {"tinycmd/__init__.py": "def main():\n    print('tiny ok')\n",
-             "tinycmd-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinycmd\nVersion: 1.0\n",
-             "tinycmd-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                                            "Tag: py3-none-any\n",
-             "tinycmd-1.0.dist-info/entry_points.txt": "[console_scripts]\ntinycmd = tinycmd:main\n"}
-    record = [f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},"
-              f"{len(t.encode())}" for p, t in files.items()]
-    path = folder / "tinycmd-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-        zf.writestr("tinycmd-1.0.dist-info/RECORD", "\n".join([*record, "tinycmd-1.0.dist-info/RECORD,,"]) + "\n")
-    return path
-
-
 def test_a_conda_environment_is_linked_once_activatable_and_keyed_by_its_solution(tmp_path: Path) -> None:
     url = write_channel(tmp_path / "channel", {"censustestpkg": "VALUE = 42\n"})
     spec = CondaSpec((url,), (f"python={HOST_MINOR}", "censustestpkg"))
@@ -58,7 +38,8 @@ def test_a_conda_environment_is_linked_once_activatable_and_keyed_by_its_solutio
         f"{url}/noarch/censustestpkg-1.0-0.tar.bz2", f"{url}/noarch/python-{HOST_VERSION}-0.tar.bz2"]
     # the package linked where noarch: python packages go, seen by the prefix's python after activate
     assert (env.root / "lib" / f"python{HOST_MINOR}" / "site-packages" / "censustestpkg" / "__init__.py").is_file()
-    shown = _in(env.root, "import censustestpkg, os, sys; print(censustestpkg.VALUE, sys.prefix, os.environ['CONDA_PREFIX'])")
+    shown = _in(env.root, "import censustestpkg, os, sys; "
+                          "print(censustestpkg.VALUE, sys.prefix, os.environ['CONDA_PREFIX'])")
     assert shown == f"42 {env.root} {env.root}"
     again = ensure_conda_env(CondaSpec((url,), ("censustestpkg", f"python={HOST_MINOR}")), cache)
     assert (again.root, again.cached) == (env.root, True)  # the same solution: the same environment
@@ -69,7 +50,7 @@ def test_the_pip_list_goes_into_the_prefix_with_scripts_for_its_final_path(tmp_p
     url = write_channel(tmp_path / "channel")
     project = tmp_path / "project"
     project.mkdir()
-    wheel = _wheel(project)
+    wheel = wheel_of_tinycmd(project)
     spec = CondaSpec((url,), (f"python={HOST_MINOR}",), (f"./{wheel.name}",), project, "o/r@c:.")
     env = ensure_conda_env(spec, tmp_path / "envs")
     script = env.root / "bin" / "tinycmd"

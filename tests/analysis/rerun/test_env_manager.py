@@ -15,16 +15,21 @@ from pathlib import Path
 
 from analysis.rerun.job import rerun
 from miner.fileio import read_csv
-from tests.analysis.isolated.conda_channel import HOST_MINOR, HOST_VERSION, write_channel
+from tests.analysis.isolated.conda_channel import HOST_MINOR, HOST_VERSION, wheel_of_tinycmd, write_channel
 from tests.analysis.rerun.conftest import make_corpus, rerun_settings
 
-TRAIN = "import censustestpkg, os, sys\nprint('VALUE', censustestpkg.VALUE, sys.prefix, os.environ['CONDA_PREFIX'])\n"
+TRAIN = ("import censustestpkg, os, sys, tinycmd\n"
+         "print('VALUE', censustestpkg.VALUE, sys.prefix, os.environ['CONDA_PREFIX'], tinycmd.__file__)\n")
 
 
-def _project(channel: str) -> dict[str, str | bytes]:
+def _project(channel: str, tmp: Path) -> dict[str, str | bytes]:
+    """A conda file needing the channel's ``censustestpkg``, and a wheel of the repository in its ``pip:`` list."""
+    (tmp / "wheel").mkdir(exist_ok=True)
+    wheel = wheel_of_tinycmd(tmp / "wheel")
     return {"MLproject": "name: t\nconda_env: conda.yaml\nentry_points:\n  main:\n    command: python train.py\n",
-            "conda.yaml": f"channels: [{channel}]\ndependencies:\n  - python={HOST_MINOR}\n  - censustestpkg\n",
-            "train.py": TRAIN}
+            "conda.yaml": f"channels: [{channel}]\ndependencies:\n  - python={HOST_MINOR}\n  - censustestpkg\n"
+                          f"  - pip:\n    - ./{wheel.name}\n",
+            "train.py": TRAIN, wheel.name: wheel.read_bytes()}
 
 
 def _remove_conda_envs(cache: Path, channel: str) -> None:
@@ -38,7 +43,7 @@ def _remove_conda_envs(cache: Path, channel: str) -> None:
 def test_a_conda_package_runs_with_the_conda_manager_and_is_dropped_by_virtualenv(tmp_path: Path,
                                                                                   env_cache: Path) -> None:
     channel = write_channel(tmp_path / "channel", {"censustestpkg": "VALUE = 42\n"})
-    corpus = make_corpus(tmp_path, {"conda/needs-pkg": _project(channel), "plain/no-env": {
+    corpus = make_corpus(tmp_path, {"conda/needs-pkg": _project(channel, tmp_path), "plain/no-env": {
         "MLproject": "name: t\nentry_points:\n  main:\n    command: python -c 'print(1)'\n"}})
     log = corpus[1] / "rerun" / "logs" / "conda__needs-pkg__MLproject__main.run.log"
     try:
@@ -50,7 +55,8 @@ def test_a_conda_package_runs_with_the_conda_manager_and_is_dropped_by_virtualen
         assert (conda["python_requested"], conda["python_used"], conda["conda_packages_dropped"]) == \
             (HOST_MINOR, HOST_VERSION, "")
         prefix = log.read_text().split("VALUE 42 ", 1)[1].split()[0]  # the package imported in the conda prefix
-        assert log.read_text().count(f"{prefix} {prefix}") == 1 and Path(prefix).parent == env_cache
+        assert log.read_text().count(f"{prefix} {prefix} {prefix}/lib/python{HOST_MINOR}/site-packages/tinycmd/") == 1
+        assert Path(prefix).parent == env_cache  # the pip: wheel too, installed in the build sandbox
         assert (rows["plain/no-env"]["env_manager"], rows["plain/no-env"]["status"]) == ("virtualenv", "succeeded")
         assert first.n_run == 2
 
@@ -78,8 +84,9 @@ def test_a_channel_that_does_not_answer_is_said_and_in_no_rate(tmp_path: Path, e
     with socket.socket() as probe:  # a loopback port, closed again: nobody listens there
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    corpus = make_corpus(tmp_path, {"conda/unreachable": _project(f"http://127.0.0.1:{port}/channel"), "plain/ok": {
-        "MLproject": "name: t\nentry_points:\n  main:\n    command: python -c 'print(1)'\n"}})
+    corpus = make_corpus(tmp_path, {
+        "conda/unreachable": _project(f"http://127.0.0.1:{port}/channel", tmp_path),
+        "plain/ok": {"MLproject": "name: t\nentry_points:\n  main:\n    command: python -c 'print(1)'\n"}})
     rerun(rerun_settings(corpus, env_cache))
     rows = {r["repo"]: r for r in read_csv(corpus[1] / "rerun.csv")}
     row = rows["conda/unreachable"]

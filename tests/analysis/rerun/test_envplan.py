@@ -1,4 +1,4 @@
-"""rerun.envplan: the manager ``mlflow run`` chooses, and a conda file made by conda or converted as MLflow converts it."""
+"""rerun.envplan: the manager ``mlflow run`` chooses; a conda file made by conda, or converted as MLflow converts it."""
 
 from __future__ import annotations
 
