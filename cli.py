@@ -486,6 +486,11 @@ def rerun(
         "exactly, mlflow==X or mlflow-skinny==X, in an environment of its own; the tool's MLflow where it pins "
         "none) or current (the tool's mlflow-skinny 3.17.2 for every project). rerun.csv's driver_mlflow says "
         "which; a target finished under the other choice is run again.")] = "declared",
+    env_manager: Annotated[Optional[Literal["conda", "virtualenv", "uv", "local"]], typer.Option(
+        help="How environments are made, as mlflow run --env-manager: conda (the conda file's channels and packages, "
+        "solved and linked with py-rattler), virtualenv (a conda file converted, its conda packages dropped), uv "
+        "(the same, unseeded), local (none: the MLflow's own). Default: as mlflow run chooses, conda for conda_env "
+        "projects, virtualenv for the others.")] = None,
     at: Annotated[Literal["recorded", "head"], typer.Option(
         help="Which tree is re-run: recorded (the commit the compared committed run recorded, read from the mined "
         "history, with its MLproject; HEAD where the history does not hold it, and rerun.csv's at says why) or "
@@ -495,11 +500,12 @@ def rerun(
     many build, run and give the results of the repository's committed runs.
 
     For each target: a fresh copy of the checkout, or (--at recorded, where the mined history holds it) of the
-    tree of the commit the compared committed run recorded; the environment `mlflow run` would build (python_env.yaml,
-    or conda.yaml converted as MLflow's virtualenv manager converts it), built with uv from PyPI into a cache
-    keyed by its content; the command with its parameters substituted as MLflow does (a required parameter
-    takes the value of a committed run of the entry point); the run, made by MLflow as `mlflow run` makes it
-    (the release the project pins, or the tool's: --driver-mlflow), inside bubblewrap: no network (--network all: the host's), nothing of the host but the system's read-only
+    tree of the commit the compared committed run recorded; the environment `mlflow run` would build (python_env.yaml
+    with uv from PyPI; conda.yaml with its conda packages from its channels, or converted as MLflow's virtualenv
+    manager converts it: see --env-manager), into a cache keyed by its content; the command with its parameters
+    substituted as MLflow does (a required parameter takes the value of a committed run of the entry point); the
+    run, made by MLflow as `mlflow run` makes it (the release the project pins, or the tool's: --driver-mlflow),
+    inside bubblewrap: no network (--network all: the host's), nothing of the host but the system's read-only
     files, the environments (read-only), the copy and a scratch directory, with memory, CPU, file size and
     process limits and a wall-clock timeout that kills everything it started. docker_env projects are not
     attempted. Without bubblewrap the command refuses to run (see --no-sandbox).
@@ -531,7 +537,7 @@ def rerun(
                              build_timeout=build_timeout, memory=memory_bytes, max_processes=max_processes, jobs=jobs,
                              scheduler=scheduler, budget=budget, force=force, sandbox=not no_sandbox,
                              work_dir=work_dir, keep_work=keep_work, network=network, env_cache_max=cache_bytes,
-                             at=at, driver_mlflow=driver_mlflow)
+                             at=at, driver_mlflow=driver_mlflow, env_manager=env_manager or "")
     if no_sandbox:
         console.print("[bold red]WARNING: --no-sandbox: mined code will run with this user's rights, network and "
                       "files. Only the limits and the timeout apply.[/]")

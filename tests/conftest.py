@@ -307,6 +307,7 @@ SLOW_TESTS = frozenset({
     # MLflow itself (the installed release) as the reference, or making a store
     "test_same_as_mlflows_loader", "test_command_is_the_one_mlflow_computes",
     "test_conda_file_converted_as_mlflow_converts_it",
+    "test_the_default_manager_is_the_one_mlflow_run_chooses",
     "test_committed_store_is_read_by_the_engine",
     # a whole analyze or report job end to end, report drawn
     "test_analyze_summary", "test_cli_report_options", "test_all_repos_population",

@@ -76,7 +76,7 @@ class EnvBuildError(Exception):
 
 
 REASONS = ("python unavailable", "package not found", "resolver conflict", "build error", "network", "timeout",
-           "invalid requirement", "uv missing", "no space")
+           "invalid requirement", "uv missing", "no space", "channel unreachable")  # the last: conda_env's
 
 
 def uv_command() -> list[str]:

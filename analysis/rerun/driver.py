@@ -42,7 +42,8 @@ def main(request_path: str) -> int:
     params = [Param(k, v) for k, v in request["params"]]
     for start in range(0, len(params), 100):
         client.log_batch(run_id, params=params[start:start + 100])
-    client.set_tag(run_id, "mlflow.project.env", "virtualenv")
+    if request.get("env_manager", "virtualenv") != "local":  # the local manager sets no such tag
+        client.set_tag(run_id, "mlflow.project.env", request.get("env_manager", "virtualenv"))
     client.set_tag(run_id, "mlflow.project.backend", "local")
     env = dict(os.environ)
     env.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_TRACKING_URI": request["tracking_uri"],

@@ -14,6 +14,13 @@ virtualenv or uv manager is converted by ``_PythonEnv.from_conda_yaml``: ``pytho
 that imports MLflow without declaring it fails, as it does under ``mlflow run``. Every environment
 is seeded as the virtualenv manager's ``python -m venv`` seeds it: pip, and setuptools below
 Python 3.12 (``uv_env.venv_seed``), so ``import pkg_resources`` works where it works under ``mlflow run``.
+
+The manager (``choose_manager``, ``backend/local.py``): ``conda`` for ``conda_env`` projects and
+``virtualenv`` for the others unless one is asked for. With ``conda`` a conda file is made as
+``conda env create`` makes it (``conda_env.CondaSpec``: its channels, every conda package, its ``pip:``
+list); MLflow refuses ``conda`` for a ``python_env`` project and one without an environment file
+(``manager_refusal``). ``uv`` builds as ``virtualenv`` does but unseeded (``uv venv``); ``local`` builds
+nothing: the command runs in the environment of the MLflow that runs it.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.reading import safe_yaml
+from analysis.isolated.conda_env import CondaSpec
 from analysis.isolated.uv_env import EnvSpec
 
 # mlflow/utils/environment.py: _CONDA_DEPENDENCY_REGEX
@@ -42,6 +50,26 @@ class EnvPlan:
     spec: EnvSpec
     python_requested: str  # as written ('' when the file gives none)
     dropped: tuple[str, ...] = ()  # conda packages the conversion does not install
+    manager: str = "virtualenv"  # conda | virtualenv | uv | local (nothing built: the driver's environment)
+    conda: CondaSpec | None = None  # what the conda manager makes (``spec`` is then unused)
+
+
+def choose_manager(kind: str, asked: str = "") -> str:
+    """The environment manager ``mlflow run`` uses for a project of ``kind`` (``python_env``, ``conda_env``,
+    ``none``, ``docker_env``) given ``--env-manager asked`` ('': none given); '' for docker (its image is the
+    environment)."""
+    if kind == "docker_env":
+        return ""
+    return asked or ("conda" if kind == "conda_env" else "virtualenv")
+
+
+def manager_refusal(kind: str, manager: str) -> str:
+    """MLflow's words where it refuses to run a project of ``kind`` with ``manager`` ('' where it runs it): a
+    project without a conda file is a ``python_env`` project to MLflow, which conda does not run."""
+    if manager == "conda" and kind in ("python_env", "none"):
+        return ("python_env project cannot be executed using conda. Set `--env-manager` to 'virtualenv' or "
+                "'local' to execute this project.")
+    return ""
 
 
 def _references_files(line: str) -> bool:
@@ -115,20 +143,53 @@ def from_conda(text: str, path: str) -> tuple[str, tuple[str, ...], tuple[str, .
     return python, tuple(build), deps, tuple(dropped)
 
 
-def plan_environment(env_type: str, env_file: str, repo_root: Path, project_dir: str, base_key: str) -> EnvPlan:
-    """The environment of a ``python_env``/``conda_env`` project in the copy at ``repo_root``.
+def from_conda_env(text: str, path: str) -> tuple[str, CondaSpec]:
+    """``(python as written, spec)`` of a conda file as ``conda env create`` reads it: ``channels``, every string of
+    ``dependencies`` a package, a ``{pip: [...]}`` entry the pip lines (``base_dir`` is left to the caller)."""
+    obj = _mapping(text, path)
+    channels = _lines(obj.get("channels"), path, "channels")
+    entries = obj.get("dependencies") or []
+    if not isinstance(entries, list):
+        raise EnvInvalid(f"{path}: `dependencies` is not a list")
+    specs: list[str] = []
+    pip: tuple[str, ...] = ()
+    for dep in entries:
+        if isinstance(dep, (str, int, float)):
+            specs.append(str(dep).strip())
+        elif isinstance(dep, dict) and list(dep) == ["pip"]:
+            pip += _lines(dep["pip"], path, "pip")
+        else:
+            raise EnvInvalid(f"{path}: invalid conda dependency: {dep}")
+    asked = next((s[len("python"):].strip() for s in specs if re.match(r"python(?![\w.-])", s)), "")
+    return re.sub(r"^==?\s*", "", asked), CondaSpec(channels=channels, specs=tuple(specs), pip=pip)
+
+
+def plan_environment(env_type: str, env_file: str, repo_root: Path, project_dir: str, base_key: str,
+                     manager: str = "virtualenv") -> EnvPlan:
+    """The environment of a ``python_env``/``conda_env`` project in the copy at ``repo_root``, made by ``manager``.
 
     ``env_file`` and ``project_dir`` (the MLproject's directory) are relative to ``repo_root``;
     ``base_key`` names the copy's content (``repo@commit:dir``), for environments whose
     requirement lines read project files. Raises ``EnvInvalid`` where MLflow refuses the file.
+    ``local`` reads no file (MLflow's local manager does not): its plan builds nothing.
     """
+    seed = manager == "virtualenv"  # `uv venv` seeds nothing
+    if manager == "local":
+        return EnvPlan(env_type if env_file else "none", EnvSpec(), "", manager="local")
     if not env_file:
-        return EnvPlan("none", EnvSpec(seed=True), "")
+        return EnvPlan("none", EnvSpec(seed=seed), "", manager=manager)
     try:
         text = (repo_root / env_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise EnvInvalid(f"{env_file}: cannot be read ({err})") from err
     dropped: tuple[str, ...] = ()
+    if env_type == "conda_env" and manager == "conda":
+        python, conda = from_conda_env(text, env_file)
+        local = any(_references_files(line) for line in conda.pip)
+        file_dir = repo_root / env_file.rpartition("/")[0]  # conda runs pip beside the file
+        conda = CondaSpec(conda.channels, conda.specs, conda.pip, file_dir if local else None,
+                          base_key if local else "")
+        return EnvPlan("conda_env", EnvSpec(), python, manager="conda", conda=conda)
     if env_type == "conda_env":
         python, build, deps, dropped = from_conda(text, env_file)
         kind = "conda_env"
@@ -137,5 +198,5 @@ def plan_environment(env_type: str, env_file: str, repo_root: Path, project_dir:
         kind = "python_env"
     local = any(_references_files(line) for line in (*build, *deps))
     spec = EnvSpec(python=python, requirements=deps, build_requirements=build,
-                   base_dir=repo_root / project_dir if local else None, base_key=base_key if local else "", seed=True)
-    return EnvPlan(kind, spec, python, dropped)
+                   base_dir=repo_root / project_dir if local else None, base_key=base_key if local else "", seed=seed)
+    return EnvPlan(kind, spec, python, dropped, manager=manager)

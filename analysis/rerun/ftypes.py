@@ -10,6 +10,7 @@ from typing import Any
 
 GIB = 1 << 30
 NETWORK_POLICIES = ("none", "all")  # --network: a loopback of its own, or the host's network
+ENV_MANAGERS = ("conda", "virtualenv", "uv", "local")  # --env-manager: MLflow's (utils/env_manager.py)
 
 
 class RerunError(Exception):
@@ -41,6 +42,7 @@ class RerunSettings:
     at: str = "recorded"  # --at: recorded (the commit the compared run recorded, where the history has it) | head
     env_cache_max: int = 20 * GIB  # bytes the environment cache may take (env_cache.shrink)
     driver_mlflow: str = "declared"  # --driver-mlflow: declared (the project's exact pin, else current) | current
+    env_manager: str = ""  # --env-manager: one of ENV_MANAGERS, '' as ``mlflow run`` chooses per project
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class RerunRow:
     at: str = ""  # recorded | recorded: head's MLproject | head | head: <why> (see analysis/rerun/at.py)
     driver_mlflow: str = ""  # the MLflow that created the run: 'declared 1.30.1' | 'current 3.17.2' ('' : none chosen)
     mlflow_pinned: str = ""  # the MLflow release the environment file pins exactly ('' : none)
+    env_manager: str = ""  # conda | virtualenv | uv | local: the manager the environment was made with ('' docker)
 
 
 RERUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RerunRow))
@@ -156,4 +159,6 @@ def row_from_json(data: Mapping[str, Any]) -> RerunRow:
     values: dict[str, Any] = {k: data[k] for k in RERUN_COLUMNS if k in data}
     values.setdefault("network", "none")  # journaled before --network: runs had a loopback only
     values.setdefault("driver_mlflow", "current")  # journaled before --driver-mlflow: the tool's MLflow made every run
+    if "env_manager" not in values:  # journaled before --env-manager: every environment was made as virtualenv's
+        values["env_manager"] = "" if values.get("env_kind") == "docker_env" else "virtualenv"
     return RerunRow(**values)

@@ -5,10 +5,11 @@ Resumable like ``analyze``: each finished target is appended (fsync'd) to
 loses only the targets that were running. A target already in the journal at the same commit and
 under the same driver choice (``--driver-mlflow``: the journal keeps one record per target and
 choice, ``rerun.csv`` one row each) is not re-run unless ``force``; a target whose environment
-failed for a reason that may pass (network, timeout), that met a full disk, or that was run under
-another network policy, is tried again. ``budget`` seconds after the start no new target starts (the
-others are left for the next run). Tasks go to local worker processes or to a Dask cluster
-(``scheduler``); each worker needs bubblewrap, and the corpus and environment cache at the same paths. The environment cache is kept
+failed for a reason that may pass (network, timeout, a channel that did not answer), that met a full
+disk, or that was run under another network policy or environment manager, is tried again.
+``budget`` seconds after the start no new target starts (the others are left for the next run).
+Tasks go to local worker processes or to a Dask cluster (``scheduler``); each worker needs
+bubblewrap, and the corpus and environment cache at the same paths. The environment cache is kept
 under ``env_cache_max`` (``env_cache.shrink``: at the start and after each new environment), the
 driver's environment held in use for the whole job.
 """
@@ -36,7 +37,9 @@ from analysis.executor import run_tasks
 from analysis.rerun.at import AT_MODES, resolve_all
 from analysis.rerun.compare import committed_runs, compare_metrics, of_entry_point, pick, same_params
 from analysis.rerun.driver_env import CURRENT, DECLARED, DRIVER_CHOICES, DRIVER_REQUIREMENT, DRIVER_SPEC, choose_driver
+from analysis.rerun.envplan import choose_manager
 from analysis.rerun.ftypes import (
+    ENV_MANAGERS,
     NETWORK_POLICIES,
     RERUN_COLUMNS,
     RerunError,
@@ -66,7 +69,8 @@ from miner.fileio import Journal, atomic_write_text, utc_now, write_csv, write_p
 
 log = logging.getLogger(__name__)
 
-RETRIED_BUILDS = ("failed: network", "failed: timeout", "failed: no space")  # may pass on another try
+RETRIED_BUILDS = ("failed: network", "failed: timeout", "failed: no space",
+                  "failed: channel unreachable")  # may pass on another try
 
 
 @dataclass(frozen=True)
@@ -199,9 +203,21 @@ def _provenance(settings: RerunSettings, sandbox: Sandbox, targets: Iterable[Tar
         "network": settings.network if settings.sandbox else "all",
         "driver": DRIVER_REQUIREMENT, "uv": uv_version, "env_cache": str(settings.env_cache),
         "driver_mlflow": settings.driver_mlflow,  # declared: a project's exact pin where it has one (rows say which)
+        "env_manager": settings.env_manager or "as mlflow run chooses: conda for conda_env, virtualenv otherwise",
+        "rattler": _rattler_version(),
         "machine": machine_facts(),
         "executor": settings.scheduler or f"local, {settings.jobs} job(s)",
     }
+
+
+def _rattler_version() -> str:
+    """py-rattler's version (it solves and links conda environments), '' when not installed."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("py-rattler")
+    except PackageNotFoundError:
+        return ""
 
 
 def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | None = None) -> RerunSummary:
@@ -225,6 +241,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
         raise RerunError(f"--at {settings.at}: not one of {', '.join(AT_MODES)}")
     if settings.driver_mlflow not in DRIVER_CHOICES:
         raise RerunError(f"--driver-mlflow {settings.driver_mlflow}: not one of {', '.join(DRIVER_CHOICES)}")
+    if settings.env_manager and settings.env_manager not in ENV_MANAGERS:
+        raise RerunError(f"--env-manager {settings.env_manager}: not one of {', '.join(ENV_MANAGERS)}")
     targets = load_targets(settings.corpus_dir, out, runs_of)
     chosen = select(targets, settings.repos, settings.entry_points)
     if (settings.repos or settings.entry_points) and not chosen:
@@ -243,7 +261,7 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     network = settings.network if settings.sandbox else "all"
     todo = [t for t in chosen if settings.force
             or (record := finished_under(valid, t.key, settings.driver_mlflow)) is None
-            or _retried(record, network, settings.at)]
+            or _retried(record, network, settings.at) or _other_manager(record, settings.env_manager)]
     todo = resolve_all(todo, settings.at, runs_of, {r.repo: r.git_dir for r in mined_repositories(settings.corpus_dir)})
     order = [f"{t.key}\0{choice}" for t in targets for choice in (CURRENT, DECLARED)]
     (out / "rerun" / "logs").mkdir(parents=True, exist_ok=True)
@@ -253,7 +271,8 @@ def rerun(settings: RerunSettings, progress: Callable[[str, int, int], None] | N
     prov = {**_provenance(settings, sandbox, targets, limits), "container_engine": engine or "none"}
     context = WorkerContext(sandbox, limits, settings.timeout, settings.build_timeout, str(settings.env_cache),
                             str(work_dir), None if settings.budget is None else time.time() + settings.budget,
-                            settings.keep_work, engine, network, settings.env_cache_max, settings.driver_mlflow)
+                            settings.keep_work, engine, network, settings.env_cache_max, settings.driver_mlflow,
+                            env_manager=settings.env_manager)
     with ExitStack() as using:  # the driver's environment is in use for the whole job: the cache's bound keeps it
         if todo:
             try:
@@ -288,6 +307,13 @@ def _retried(record: Mapping[str, Any], network: str, at: str = "recorded") -> b
     return (row.get("env_build") in RETRIED_BUILDS or row.get("failure_class") == "no space" or driver_failed
             or row.get("network", "none") != network
             or (at == "recorded" and made_at == "head") or (at == "head" and made_at.startswith("recorded")))
+
+
+def _other_manager(record: Mapping[str, Any], asked: str) -> bool:
+    """Whether a finished target was made with another environment manager than ``--env-manager asked`` gives it
+    (rows journaled before the option were made as virtualenv makes them)."""
+    row = row_from_json(record["row"])
+    return row.env_manager != choose_manager(row.env_kind, asked)
 
 
 def _run_targets(context: WorkerContext, settings: RerunSettings, todo: list[Target], order: list[str],

@@ -6,7 +6,9 @@ and returns the tables the report shows;
 ``summary_frame`` puts them into the one long table written as ``rerun_summary.csv``.
 
 - **Rates** (per target, an entry point), each over the targets where it can hold (never those
-  that met a full disk, failure class ``no space``: the machine's failure, tried again next time): built (its
+  ``UNMEASURED`` says measured the machine or the options, not the project: a full disk, ``no space``, and
+  conda channels that did not answer, ``channel unreachable``, both tried again next time; a
+  project MLflow's conda manager refuses, ``env manager``): built (its
   environment was built, over targets with an environment to build), ran (the run succeeded, over
   every target), ran given built, same and close results (every final metric equal to, or within 1%
   of, the committed run's) over the targets that ran and had a committed run with metrics; a rate
@@ -15,7 +17,8 @@ and returns the tables the report shows;
 - **Time** to re-run (environment build + run, seconds) of the targets that succeeded: quantiles, or
   each target's own seconds when fewer than five succeeded.
 - **Network**: the policy the rows were measured under (``--network``; ``none`` for rows written
-  before the column existed), with the count of each when a ``rerun.csv`` mixes them.
+  before the column existed), with the count of each when a ``rerun.csv`` mixes them; likewise the
+  environment managers (``env_manager``; ``virtualenv`` for rows written before the column existed).
 - **Driver**: a target run under both ``--driver-mlflow`` choices has a row of each; every table
   above takes one row per target, the ``declared`` one (the default) where there is one
   (``one_per_target``), and counts the MLflow that made them (``driver_mlflow``). The rates of each
@@ -41,6 +44,7 @@ from analysis.tables import typed_frame
 RATE_COLUMNS = ("rate", "n", "n_eligible", "share", "ci_low", "ci_high", *CLUSTER_COLUMNS, "definition")
 BANDS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))
 SUMMARY_COLUMNS = ("section", "name", "n", "n_eligible", "share", "ci_low", "ci_high", "value", "definition")
+UNMEASURED = ("no space", "channel unreachable", "env manager")  # failure classes in no rate (see the docstring)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class RerunStatistics:
     network: dict[str, int] = field(default_factory=dict)  # targets by network policy (none, all)
     drivers: dict[str, int] = field(default_factory=dict)  # targets by driver_mlflow ('declared 1.30.1', ...)
     by_driver: pd.DataFrame = field(default_factory=pd.DataFrame)  # driver, *RATE_COLUMNS: targets run under both
+    env_manager: dict[str, int] = field(default_factory=dict)  # targets by environment manager ('' docker)
 
     def network_words(self) -> str:
         """The network the runs had, in words: ``no network``, ``the host's network`` or both with their counts."""
@@ -114,10 +119,12 @@ def rerun_statistics(rerun: pd.DataFrame, reproducibility: pd.DataFrame | None =
     policy = rerun["network"].replace("", "none") if "network" in rerun else pd.Series("none", index=rerun.index)
     labels = rerun["driver_mlflow"].replace("", "none") if "driver_mlflow" in rerun else \
         pd.Series("current", index=rerun.index)
+    managers = rerun["env_manager"] if "env_manager" in rerun else pd.Series("virtualenv", index=rerun.index)
     return RerunStatistics(rates, failures.reset_index(drop=True), times, readiness, score_auc, n_scored,
                            {str(k): int(n) for k, n in policy.value_counts().sort_index().items()},
                            {str(k): int(n) for k, n in labels.value_counts().sort_index().items()},
-                           _by_driver(typed))
+                           _by_driver(typed),
+                           {str(k): int(n) for k, n in managers.value_counts().sort_index().items()})
 
 
 def _by_driver(rerun: pd.DataFrame) -> pd.DataFrame:
@@ -132,8 +139,9 @@ def _by_driver(rerun: pd.DataFrame) -> pd.DataFrame:
 
 def _rates(rerun: pd.DataFrame) -> pd.DataFrame:
     """The rates (``RATE_COLUMNS``) over one row per target."""
-    # a target that met a full disk measured the machine, not the project: in no rate (a later run tries it again)
-    every = rerun["failure_class"] != "no space"
+    # a target that met a full disk or unreachable channels measured the machine, not the project, and one MLflow's
+    # conda manager refuses measured the option: in no rate (a later run tries the first two again)
+    every = ~rerun["failure_class"].isin(UNMEASURED)
     built = (rerun["env_build"] == "ok") & every
     # an environment to build: one declared (python_env, conda_env) whose build was tried; a target without one
     # (MLflow's bare environment) builds nothing, and one refused before its build (docker, a missing value) was not tried
@@ -146,7 +154,8 @@ def _rates(rerun: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([
         _rate("built", built, buildable, "environment built / targets with an environment to build (python_env "
               "or conda_env) whose build was tried", repos),
-        _rate("ran", ran, every, "run succeeded (exit status 0) / targets (but those that met a full disk)", repos),
+        _rate("ran", ran, every, "run succeeded (exit status 0) / targets (but those that met a full disk or "
+              "unreachable channels, or whose manager MLflow refuses)", repos),
         _rate("ran given built", ran, built, "run succeeded / targets whose environment was built", repos),
         _rate("same given compared", same, compared,
               "metrics equal / succeeded targets with a committed run that has metrics", repos),
@@ -203,6 +212,11 @@ def summary_frame(stats: RerunStatistics) -> pd.DataFrame:
               "definition": "targets whose run was made by this MLflow (--driver-mlflow: declared, the release the "
                             "project pins exactly; current, the tool's; none, no run was made) / targets"}
              for label, n in stats.drivers.items()]
+    rows += [{"section": "env_manager", "name": manager or "none (docker)", "n": n,
+              "n_eligible": sum(stats.env_manager.values()),
+              "definition": "targets whose environment this manager made (--env-manager; by default conda for "
+                            "conda_env projects, virtualenv for the others) / targets"}
+             for manager, n in stats.env_manager.items()]
     for r in stats.rates.to_dict("records"):
         rows.append({"section": "rate", "name": r["rate"], **{k: r[k] for k in ("n", "n_eligible", "share", "ci_low",
                                                                                  "ci_high", "definition")}})

@@ -31,9 +31,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from analysis.isolated.conda_env import CondaSpec, ensure_conda_env
 from analysis.isolated.env_cache import shrink
 from analysis.rerun.command import ParameterError, compute_command, logged_parameters
-from analysis.rerun.envplan import EnvInvalid, EnvPlan, plan_environment
+from analysis.rerun.envplan import EnvInvalid, EnvPlan, choose_manager, manager_refusal, plan_environment
 from analysis.rerun.compare import runs_in
 from analysis.rerun.driver_env import Driver, choose_driver, driver_specs, pinned_mlflow
 from analysis.rerun.ftypes import RerunRow, RunRecord, Target, TargetResult
@@ -66,6 +67,7 @@ class WorkerContext:
     network: str = "none"  # --network: 'all' runs in the host's network namespace
     env_cache_max: int = 20 << 30  # --env-cache-max: bytes
     driver_mlflow: str = "declared"  # --driver-mlflow: declared | current (driver_env.choose_driver)
+    env_manager: str = ""  # --env-manager: '' as ``mlflow run`` chooses per project (envplan.choose_manager)
 
 
 def _tail(text: str) -> str:
@@ -94,11 +96,25 @@ def build(context: WorkerContext, spec: EnvSpec, using: ExitStack | None = None)
     A new one may push the cache over its bound: the least recently used others not in use are removed."""
     env = ensure_env(spec, Path(context.env_cache), timeout=context.build_timeout,
                      wrap=BuildWrapper(context.sandbox, context.limits), using=using)
+    _bound(context, env)
+    return env
+
+
+def build_conda(context: WorkerContext, spec: CondaSpec, using: ExitStack | None = None) -> BuiltEnv:
+    """A conda environment, solved and linked with rattler (``conda_env.ensure_conda_env``) unless cached; its
+    ``pip:`` step in the build sandbox; held in use until ``using`` closes."""
+    env = ensure_conda_env(spec, Path(context.env_cache), timeout=context.build_timeout,
+                           wrap=BuildWrapper(context.sandbox, context.limits), using=using)
+    _bound(context, env)
+    return env
+
+
+def _bound(context: WorkerContext, env: BuiltEnv) -> None:
+    """After a new environment: the cache back under its bound (least recently used others not in use go)."""
     if not env.cached:
         report = shrink(Path(context.env_cache), context.env_cache_max)
         if report.removed:
             log.info("environment cache over %d bytes: removed %d environments", report.bound, len(report.removed))
-    return env
 
 
 def check_worker(context: WorkerContext) -> None:
@@ -118,11 +134,15 @@ def rerun_target(context: WorkerContext, target: Target) -> TargetResult:
                    env_kind="docker_env" if target.env_type == "docker_env" else
                    target.env_type if target.env_file else "none",
                    commit=target.run_commit or target.commit, at=target.at or "head")
+    row = replace(row, env_manager=choose_manager(row.env_kind, context.env_manager))
     if context.deadline is not None and time.time() > context.deadline:
         return TargetResult(row, skipped=True)
     refused = _refusal(target, context.container_engine)
     if refused is not None:
         return TargetResult(replace(row, status="not-attempted", failure_class=refused[0], message=refused[1]))
+    if manager_refusal(row.env_kind, row.env_manager):  # MLflow raises before it runs anything
+        return TargetResult(replace(row, status="not-attempted", failure_class="env manager",
+                                    message=manager_refusal(row.env_kind, row.env_manager)))
     try:
         logged = logged_parameters(target.parameters, dict(target.values))
     except ParameterError as err:
@@ -178,7 +198,8 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
     scratch.mkdir()
     base_key = f"{target.repo}@{target.run_commit or target.commit}:{target.project_dir}"
     try:
-        plan = plan_environment(target.env_type, target.env_file, copy, target.project_dir, base_key)
+        plan = plan_environment(target.env_type, target.env_file, copy, target.project_dir, base_key,
+                                manager=row.env_manager or "virtualenv")
     except EnvInvalid as err:
         return TargetResult(replace(row, env_build="failed: invalid environment", status="not-attempted",
                                     failure_class="env build", message=str(err)[:MESSAGE_CHARS]))
@@ -186,14 +207,16 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
     driver = choose_driver(context.driver_mlflow, pinned)
     row = replace(row, conda_packages_dropped=";".join(plan.dropped), python_requested=plan.python_requested,
                   driver_mlflow=driver.label, mlflow_pinned=pinned)
-    try:
-        env = build(context, plan.spec, using)
-    except EnvBuildError as err:
+    try:  # the local manager builds nothing: the command runs in the driver's environment
+        env = None if plan.manager == "local" else \
+            build_conda(context, plan.conda, using) if plan.conda is not None else build(context, plan.spec, using)
+    except EnvBuildError as err:  # a full disk and unreachable channels measure the machine: classes of their own
         return TargetResult(replace(row, env_build=f"failed: {err.reason}", status="not-attempted",
-                                    failure_class="no space" if err.reason == "no space" else "env build",
-                                    message=err.message[:MESSAGE_CHARS]), build_log=_tail(err.log))
-    row = replace(row, env_build="ok", python_used=env.python_version, build_seconds=round(env.build_seconds, 3))
-    build_log = _read(env.root / "build.log")
+                                    failure_class=err.reason if err.reason in ("no space", "channel unreachable")
+                                    else "env build", message=err.message[:MESSAGE_CHARS]), build_log=_tail(err.log))
+    if env is not None:
+        row = replace(row, env_build="ok", python_used=env.python_version, build_seconds=round(env.build_seconds, 3))
+    build_log = "" if env is None else _read(env.root / "build.log")
     try:
         driver_env = _driver_env(context, driver, using)
     except EnvBuildError as err:
@@ -204,6 +227,8 @@ def _in_copy(context: WorkerContext, target: Target, row: RerunRow, logged: dict
                                     message=f"{err.reason}: the MLflow that creates the run ({driver.label}): "
                                             f"{err.message}"[:MESSAGE_CHARS]),
                             build_log=_tail(f"{build_log}\n--- the MLflow that creates the run ---\n{err.log}"))
+    if env is None:
+        env, row = driver_env, replace(row, python_used=driver_env.python_version)
     held = frozenset(r.run_id for r in runs_in(copy))  # the tree's committed runs (HEAD's or the recorded commit's)
     return _run(context, target, row, logged, plan, env, driver_env, copy, scratch, build_log, held)
 
@@ -247,7 +272,7 @@ def _run(context: WorkerContext, target: Target, row: RerunRow, logged: dict[str
     tracking_uri = f"file://{scratch_view}/mlruns"
     request = {"tracking_uri": tracking_uri, "entry_point": target.entry_point, "source_name": workdir,
                "commit": target.run_commit or target.commit, "params": list(logged.items()),
-               "activate": f"{env.root}/bin/activate",
+               "activate": f"{env.root}/bin/activate", "env_manager": plan.manager,
                "command": command, "workdir": workdir, "log": f"{scratch_view}/run.log",
                "result": f"{scratch_view}/result.json"}
     (scratch / "request.json").write_text(json.dumps(request), encoding="utf-8")

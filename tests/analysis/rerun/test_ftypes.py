@@ -10,7 +10,7 @@ def test_columns_are_the_issues() -> None:
         "repo", "mlproject_path", "entry_point", "parameters", "env_kind", "env_build", "conda_packages_dropped",
         "python_requested", "python_used", "network", "status", "failure_class", "message", "build_seconds",
         "run_seconds", "n_runs_logged", "n_metrics_logged", "compared_with", "params_equal", "metrics_equal",
-        "metrics_close", "metrics_differ", "commit", "at", "driver_mlflow", "mlflow_pinned")
+        "metrics_close", "metrics_differ", "commit", "at", "driver_mlflow", "mlflow_pinned", "env_manager")
 
 
 def test_a_row_journaled_before_the_network_policy_was_made_with_none() -> None:
@@ -28,3 +28,10 @@ def test_a_row_journaled_before_driver_mlflow_was_made_by_the_current_driver() -
     old = {"repo": "o/r", "mlproject_path": "MLproject", "entry_point": "main", "status": "failed"}
     assert (row_from_json(old).driver_mlflow, row_from_json(old).mlflow_pinned) == ("current", "")
     assert row_from_json({**old, "driver_mlflow": "declared 1.30.1"}).driver_mlflow == "declared 1.30.1"
+
+
+def test_a_row_journaled_before_env_manager_was_made_as_virtualenv_makes_it_but_docker() -> None:
+    old = {"repo": "o/r", "mlproject_path": "MLproject", "entry_point": "main", "status": "failed"}
+    assert row_from_json({**old, "env_kind": "conda_env"}).env_manager == "virtualenv"
+    assert row_from_json({**old, "env_kind": "docker_env"}).env_manager == ""
+    assert row_from_json({**old, "env_kind": "conda_env", "env_manager": "conda"}).env_manager == "conda"

@@ -42,7 +42,7 @@ def test_statistics_rates_failures_and_readiness() -> None:
     assert stats.times.to_dict("records") == [{"quantile": "a main", "build_seconds": 2.0, "run_seconds": 1.0,
                                                "total_seconds": 3.0}]
     summary = summary_frame(stats)
-    assert {"network", "driver", "rate", "failure", "time", "readiness"} == set(summary["section"])
+    assert {"network", "driver", "env_manager", "rate", "failure", "time", "readiness"} == set(summary["section"])
     # rows without a policy (written before --network) were measured without network
     assert stats.network == {"none": 5} and stats.network_words() == "no network"
     assert summary[summary["section"] == "network"][["name", "n", "n_eligible"]].values.tolist() == [["none", 5, 5]]
@@ -62,6 +62,27 @@ def test_a_target_that_met_a_full_disk_is_in_no_rate_but_in_the_failures() -> No
         [(1, 1), (1, 1), (1, 1)]
     assert sorted(zip(stats.failures["status"], stats.failures["failure_class"], stats.failures["n"])) == \
         [("failed", "no space", 1), ("not-attempted", "no space", 1)]
+
+
+def test_unreachable_channels_and_a_manager_mlflow_refuses_are_in_no_rate_but_in_the_failures() -> None:
+    rows = [RerunRow("a", "MLproject", "main", env_kind="conda_env", env_build="ok", status="succeeded",
+                     env_manager="conda"),
+            RerunRow("b", "MLproject", "main", env_kind="conda_env", env_build="failed: channel unreachable",
+                     status="not-attempted", failure_class="channel unreachable", env_manager="conda"),
+            RerunRow("c", "MLproject", "main", env_kind="python_env", status="not-attempted",
+                     failure_class="env manager", env_manager="conda"),
+            RerunRow("d", "MLproject", "main", env_kind="conda_env", env_build="ok", status="failed",
+                     failure_class="ModuleNotFoundError", env_manager="virtualenv")]
+    stats = rerun_statistics(pd.DataFrame([asdict(r) for r in rows], columns=list(RERUN_COLUMNS)))
+    rates = stats.rates.set_index("rate")
+    assert [(rates.loc[r, "n"], rates.loc[r, "n_eligible"]) for r in ("built", "ran", "ran given built")] == \
+        [(2, 2), (1, 2), (1, 2)]
+    assert sorted(zip(stats.failures["failure_class"], stats.failures["n"])) == \
+        [("ModuleNotFoundError", 1), ("channel unreachable", 1), ("env manager", 1)]
+    assert stats.env_manager == {"conda": 3, "virtualenv": 1}
+    summary = summary_frame(stats)
+    assert summary[summary["section"] == "env_manager"][["name", "n", "n_eligible"]].values.tolist() == \
+        [["conda", 3, 4], ["virtualenv", 1, 4]]
 
 
 def test_the_network_policy_of_the_rows_is_told_and_a_mix_is_counted() -> None:
