@@ -438,7 +438,8 @@ class StoreStatisticRow:
     share: float
     ci_low: float | None  # none where the method gives none (written empty)
     ci_high: float | None
-    ci_method: str  # wilson (repositories) | cluster bootstrap (units of repositories) | none (too few repositories)
+    ci_method: str  # wilson (repositories) | cluster bootstrap (units of repositories) | wilson over repositories
+    # (units of repositories, every one alike: a share of 0 or 1) | none (too few repositories)
     n_clusters: int | None  # units of repositories: repositories holding a unit, and the cluster view
     clusters_with_any: int | None
     median_per_cluster: float | None  # none with fewer than 5 repositories: per_cluster lists them

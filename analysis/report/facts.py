@@ -324,13 +324,13 @@ def facts_frame(facts: Facts) -> pd.DataFrame:
                 if fact.interval:
                     low, high = fact.ci
                     row.update(ci_low=round(low, 4), ci_high=round(high, 4),
-                               ci_method="cluster bootstrap" if view else "wilson")
+                               ci_method=view.method if view else "wilson")
                 else:
                     row.update(ci_method="none")
         elif isinstance(fact, Number):
             row.update(value=fact.value, unit=fact.unit)
             if view is not None and view.low is not None:
-                row.update(ci_low=round(view.low, 4), ci_high=round(view.high or 0.0, 4), ci_method="cluster bootstrap")
+                row.update(ci_low=round(view.low, 4), ci_high=round(view.high or 0.0, 4), ci_method=view.method)
         else:
             row.update(value=fact.value)
         if view is not None:

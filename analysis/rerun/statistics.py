@@ -74,7 +74,8 @@ def _rate(name: str, hits: pd.Series, eligible: pd.Series, definition: str, repo
     """A rate over targets, which cluster in repositories (one may hold dozens of entry points): the
     cluster bootstrap by repository of ``analysis.statistics.clusters`` and the largest repository's part."""
     view = clustered(by_cluster(repos[eligible], (hits & eligible)[eligible].astype(int)))
-    return {"rate": name, "n": int(view.k), "n_eligible": view.n, "share": view.share, "ci_low": view.low,
+    return {"rate": name, "n": int(view.k), "n_eligible": view.n, "share": view.share if view.n else None,  # over none: no share
+            "ci_low": view.low,
             "ci_high": view.high, **cluster_cells(view), "definition": definition}
 
 

@@ -7,6 +7,11 @@ repository is the unit of sampling:
 - the interval is a **cluster bootstrap**: repositories drawn with replacement (``DRAWS`` times, a fixed
   ``SEED``, so every run gives the same bounds), the pooled ratio of each draw, and its 2.5th and
   97.5th percentiles; with fewer than ``MIN_CLUSTERS`` repositories there is no interval;
+- where **every unit is alike** (a share of 0 or of 1: each repository's ``k`` is 0, or its ``n``),
+  every draw gives the same ratio and the bootstrap's bounds would be that one value, a certainty the
+  corpus does not have; the interval is then the Wilson interval of the repositories (``with_any`` of
+  ``n_clusters``): each repository counted once, as if its units were one draw, the widest the
+  clustering allows (``ci_method`` says ``wilson over repositories``);
 - the **per-repository view**: how many repositories have any unit that counts (``with_any`` of
   ``n_clusters``) and the median over repositories of their own share (with fewer than five
   repositories, each one's count instead: ``listed``);
@@ -22,10 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.statistics.shares import FEWEST_FOR_QUANTILES
+from analysis.statistics.shares import FEWEST_FOR_QUANTILES, wilson
 
 DRAWS = 2000
 SEED = 20  # any fixed seed: the bounds are the same on every run
+BOOTSTRAP, ALIKE, NO_INTERVAL = "cluster bootstrap", "wilson over repositories", "none"  # ci_method's values
 MIN_CLUSTERS = 5  # fewer repositories: too few distinct draws for an interval
 CONCENTRATED = 1 / 3  # the largest repository holds more than this share of the units: the figure without it is told
 
@@ -55,6 +61,7 @@ class ClusteredShare:
     k_without: float  # the pooled figure without the largest repository
     n_without: int
     listed: str = ""  # fewer than FEWEST_FOR_QUANTILES repositories: each one's k of n, not a median
+    method: str = NO_INTERVAL  # how low and high were had: BOOTSTRAP, ALIKE (every unit alike), NO_INTERVAL
 
     @property
     def share(self) -> float:
@@ -95,8 +102,15 @@ def clustered(counts: Iterable[ClusterCount]) -> ClusteredShare:
     n = np.array([c.n for c in parts], dtype=float)
     total_k, total_n = float(sum(c.k for c in every)), int(n.sum())
     low = high = None
+    method = NO_INTERVAL
     if len(parts) >= MIN_CLUSTERS:
         low, high = bootstrap_interval(k, n)
+        method = BOOTSTRAP
+        share = bool((k == np.round(k)).all() and (k <= n).all())  # counts of units, not a ratio of sizes
+        if share and ((k == 0).all() or (k == n).all()):  # a share of 0 or 1: every draw the same
+            with_any = int((k > 0).sum())
+            low, high = wilson(with_any, len(parts))
+            method = ALIKE
     largest = max(parts, key=lambda c: (c.n, c.k), default=None)  # ties: the first by name
     few = 0 < len(parts) < FEWEST_FOR_QUANTILES
     median = float(np.median(k / n)) if parts and not few else None
@@ -106,7 +120,7 @@ def clustered(counts: Iterable[ClusterCount]) -> ClusteredShare:
         with_any=int((k > 0).sum()), median=median, largest=largest.cluster if largest else "",
         largest_units=largest.n if largest else 0,
         k_without=(total_k - largest.k) if largest else 0.0, n_without=(total_n - largest.n) if largest else 0,
-        listed=listed)
+        listed=listed, method=method)
 
 
 def _count(k: float) -> str:
@@ -138,7 +152,7 @@ def cluster_cells(share: ClusteredShare, digits: int = 4) -> dict[str, object]:
     def r(x: float | None) -> float | None:
         return None if x is None or math.isnan(x) else round(x, digits)
 
-    return {"ci_method": "cluster bootstrap" if share.low is not None else "none", "n_clusters": share.n_clusters,
+    return {"ci_method": share.method, "n_clusters": share.n_clusters,
             "clusters_with_any": share.with_any, "median_per_cluster": r(share.median), "per_cluster": share.listed,
             "largest_cluster": share.largest, "largest_cluster_units": share.largest_units,
             "numerator_without_largest": share.k_without if not float(share.k_without).is_integer()
@@ -149,7 +163,7 @@ def cluster_cells(share: ClusteredShare, digits: int = 4) -> dict[str, object]:
 def from_cells(row: Mapping[str, object]) -> ClusteredShare | None:
     """The clustered share a statistics row holds (``cluster_cells`` and its numerator, denominator and bounds),
     None for a row of repositories (Wilson)."""
-    if row.get("ci_method") not in ("cluster bootstrap", "none"):
+    if row.get("ci_method") not in (BOOTSTRAP, ALIKE, NO_INTERVAL):
         return None
 
     def number(name: str) -> float | None:
@@ -166,4 +180,5 @@ def from_cells(row: Mapping[str, object]) -> ClusteredShare | None:
         median=number("median_per_cluster"), largest=str(row.get("largest_cluster") or ""),
         largest_units=int(number("largest_cluster_units") or 0),
         k_without=int(k_without) if k_without.is_integer() else k_without,
-        n_without=int(number("denominator_without_largest") or 0), listed=str(row.get("per_cluster") or ""))
+        n_without=int(number("denominator_without_largest") or 0), listed=str(row.get("per_cluster") or ""),
+        method=str(row.get("ci_method")))

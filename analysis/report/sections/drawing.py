@@ -42,7 +42,7 @@ def cluster_rows(rows: list[tuple[str, ClusteredShare, str]]) -> pd.DataFrame:
         out.append({"measure": measure, "n": view.k, "of": view.n, "share": round(view.share, 4),
                     "ci_low": "" if view.low is None else round(view.low, 4),
                     "ci_high": "" if view.high is None else round(view.high, 4),
-                    "interval": "cluster bootstrap" if view.low is not None else "none (fewer than 5 repositories)",
+                    "interval": view.method if view.low is not None else "none (fewer than 5 repositories)",
                     "repositories": f"{view.with_any} of {view.n_clusters}",
                     "per repository": view.listed if view.median is None else f"median {round(view.median, 4)}",
                     "largest repository holds": f"{view.largest_units} of {view.n}" if view.n else "",

@@ -10,6 +10,7 @@ import pandas as pd
 from analysis.rerun.ftypes import RERUN_COLUMNS, RerunRow
 from analysis.rerun.job import statistics_of
 from analysis.rerun.statistics import auc, rerun_statistics, summary_frame
+from analysis.statistics.shares import wilson
 from analysis.tables import cells
 from miner.fileio import write_csv
 
@@ -161,3 +162,19 @@ def test_rows_of_one_choice_have_no_rates_by_driver() -> None:
                      driver_mlflow="current 3.17.2")]
     stats = rerun_statistics(pd.DataFrame([asdict(r) for r in rows], columns=list(RERUN_COLUMNS)))
     assert stats.by_driver.empty and "driver rate" not in set(summary_frame(stats)["section"])
+
+
+def test_a_rate_none_reached_has_bounds_from_its_repositories_and_one_over_no_target_has_no_share() -> None:
+    """The re-run of the dev corpus: 0 of 88 targets ran, in 30-odd repositories. The bootstrap would give
+    0% to 0%; the interval is Wilson's over the repositories. No target was compared: no share, not 0%."""
+    rows = [RerunRow(f"o/r{i // 3}", "MLproject", f"ep{i}", env_kind="python_env", env_build="ok", status="failed",
+                     failure_class="x") for i in range(30)]
+    rates = rerun_statistics(pd.DataFrame([vars(r) for r in rows])).rates.set_index("rate")
+    ran = rates.loc["ran"]
+    assert (ran["n"], ran["n_eligible"], ran["ci_method"], ran["ci_low"]) == (0, 30, "wilson over repositories", 0.0)
+    assert ran["ci_high"] == wilson(0, 10)[1] > 0.2  # ten repositories, each once
+    same = rates.loc["same given compared"]
+    assert same["n_eligible"] == 0 and pd.isna(same["share"]) and pd.isna(same["ci_low"])
+    written = summary_frame(rerun_statistics(pd.DataFrame([vars(r) for r in rows])))
+    assert written.set_index("name").loc["same given compared", "share"] is None or \
+        pd.isna(written.set_index("name").loc["same given compared", "share"])

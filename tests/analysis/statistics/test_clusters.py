@@ -64,3 +64,16 @@ def test_unit_rows_are_summed_per_repository() -> None:
     cells = cluster_cells(clustered(counts))
     assert cells["largest_cluster"] == "a/a" and cells["numerator_without_largest"] == 0
     assert cells["denominator_without_largest"] == 1 and cells["clusters_with_any"] == 1
+
+
+@pytest.mark.parametrize("k", [0, 3])
+def test_units_all_alike_get_the_repositories_wilson_interval_not_a_point(k: int) -> None:
+    """Every draw of repositories whose shares are all 0 (or all 1) gives that share: the bootstrap's bounds
+    would be one value. The interval is Wilson's over the repositories, each once."""
+    view = clustered([ClusterCount(f"r{i}", k, 3) for i in range(12)])
+    assert view.method == "wilson over repositories" and (view.low, view.high) == wilson(k // 3 * 12, 12)
+    assert view.high - view.low > 0.2 and cluster_cells(view)["ci_method"] == "wilson over repositories"
+    mixed = clustered([ClusterCount(f"r{i}", i % 2, 3) for i in range(12)])
+    assert mixed.method == "cluster bootstrap"
+    sizes = clustered([ClusterCount(f"r{i}", 0.0, 3) for i in range(3)])  # too few repositories: no interval
+    assert (sizes.low, sizes.method) == (None, "none")

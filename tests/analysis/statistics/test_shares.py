@@ -61,3 +61,8 @@ def test_scaled_rounding_is_pandas_series_round() -> None:
     by_pandas = pd.Series(shares).round(4).tolist()
     assert [rounded(x, 4, Rounding.SCALED) for x in shares] == by_pandas
     assert any(rounded(x, 4) != p for x, p in zip(shares, by_pandas))  # Python's round is another rounding
+
+
+def test_wilson_bounds_are_exactly_0_and_1_at_the_ends() -> None:
+    assert [wilson(0, n)[0] for n in (1, 7, 14, 129)] == [0.0] * 4  # not 1.4e-17
+    assert [wilson(n, n)[1] for n in (1, 7, 14, 129)] == [1.0] * 4
