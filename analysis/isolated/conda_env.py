@@ -38,8 +38,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.isolated.uv_env import DONE, BuiltEnv, CommandWrapper, EnvBuildError, _Build, _install, _locked, \
-    build_lock, use_lock, uv_command
+from analysis.isolated.uv_env import DONE, BuiltEnv, CommandWrapper, EnvBuildError, _install, _locked, build_lock, \
+    use_lock, uv_build
 
 DEFAULT_CHANNELS = ("conda-forge", "defaults")  # where a file names no channel
 ANACONDA_DEFAULTS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")  # conda's `defaults`
@@ -203,8 +203,7 @@ def ensure_conda_env(spec: CondaSpec, cache_root: Path, *, timeout: float = 900.
                 if not python.exists():
                     raise EnvBuildError("build error", "the conda file has a pip: list but no python package",
                                         "\n".join(log))
-                build = _Build(uv_command(), {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}, log,
-                               _interpreter_roots(python, tmp), wrap)
+                build = uv_build(cache_root, log, _interpreter_roots(python, tmp), wrap)
                 _install(build, tmp, spec.pip, spec.base_dir, "condaenv.requirements.txt",
                          max(1.0, timeout - (time.perf_counter() - started)))
                 _retarget_scripts(tmp, root)

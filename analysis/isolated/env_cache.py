@@ -11,7 +11,7 @@ taken by ``ensure_env(using=...)`` before it looks for the environment) nor one 
 shares; the bound may be passed while environments in use or being built hold more. uv's own cache
 of downloads and built wheels is in the cache too (``uv_env.uv_cache_of``: sandboxed builds cannot
 link from it, so each environment holds a copy); over the bound it is emptied first, as ``uv cache
-clean`` empties it (not while a uv holds it), the cheapest thing to lose. Builds a
+clean`` empties it, and only while no uv command of a build holds its lock: the cheapest thing to lose. Builds a
 killed process left (``<key>.tmp-<pid>``) are removed on the way. Only one process shrinks a
 cache at a time; another finds it shrinking and goes on.
 """
@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.isolated.uv_env import DONE, build_lock, use_lock, uv_cache_of, uv_command
+from analysis.isolated.uv_env import DONE, build_lock, use_lock, uv_cache_lock, uv_cache_of, uv_command
 
 _LEFTOVER = re.compile(r"(?P<key>.+)\.(?:tmp|del)-(?P<pid>\d+)")
 
@@ -166,14 +166,17 @@ def shrink(root: Path, bound: int) -> ShrinkReport:
 
 
 def _clean_uv_cache(root: Path) -> bool:
-    """Empty uv's cache of the builds of ``root`` (downloads and built wheels: the cheapest to lose), as uv
-    empties it: it leaves a cache a running uv holds. Whether it was emptied."""
+    """Empty uv's cache of the builds of ``root`` (downloads and built wheels: the cheapest to lose) when no uv
+    command of a build holds it (``uv_env.uv_cache_lock``). Whether it was emptied."""
     cache = uv_cache_of(root)
     if not cache.is_dir():
         return False
-    try:
-        done = subprocess.run([*uv_command(), "cache", "clean", "--quiet", "--cache-dir", str(cache)],
-                              capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    with _try_lock(uv_cache_lock(root)) as unheld:  # no uv command of a build is running on it
+        if not unheld:
+            return False
+        try:
+            done = subprocess.run([*uv_command(), "cache", "clean", "--quiet", "--cache-dir", str(cache)],
+                                  capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return done.returncode == 0

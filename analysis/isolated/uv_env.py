@@ -253,6 +253,21 @@ class _Build:
     log: list[str]
     readable: tuple[Path, ...]
     wrap: CommandWrapper | None
+    cache_lock: Path | None = None  # held shared by each uv command: env_cache.shrink empties uv's cache only unheld
+
+
+def uv_build(cache_root: Path, log: list[str], readable: tuple[Path, ...], wrap: CommandWrapper | None) -> _Build:
+    """The settings of a build into ``cache_root``: uv's cache there (``uv_cache_of``, unless ``UV_CACHE_DIR``
+    names another), no interpreter downloaded, no uv configuration of the machine read."""
+    env = {"UV_CACHE_DIR": str(uv_cache_of(cache_root)), **os.environ, "UV_PYTHON_DOWNLOADS": "never",
+           "UV_NO_CONFIG": "1"}
+    return _Build(uv_command(), env, log, readable, wrap, uv_cache_lock(cache_root))
+
+
+def uv_cache_lock(cache_root: Path) -> Path:
+    """The lock every uv command of a build into ``cache_root`` holds shared while it runs (uv's own check did not
+    keep ``uv cache clean`` from emptying a cache another uv was unpacking into: a build failed on it)."""
+    return cache_root / f"{UV_CACHE}.lock"
 
 
 def failure_message(output: str) -> str:
@@ -271,7 +286,8 @@ def _run(build: _Build, cmd: Sequence[str], timeout: float, writable: Sequence[P
     full = list(cmd) if build.wrap is None else build.wrap(cmd, cwd=cwd, writable=writable, readable=build.readable,
                                                            env=build.env)
     try:
-        done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=build.env, cwd=cwd)
+        with _locked(build.cache_lock, fcntl.LOCK_SH) if build.cache_lock else ExitStack():
+            done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=build.env, cwd=cwd)
     except subprocess.TimeoutExpired as err:
         build.log.append(str(err.stderr or ""))
         raise EnvBuildError("timeout", f"took more than {timeout:.0f} s", "\n".join(build.log)) from err
@@ -311,9 +327,7 @@ def ensure_env(spec: EnvSpec, cache_root: Path, *, timeout: float = 900.0, subst
         tmp = cache_root / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
-        build = _Build(uv_command(), {"UV_CACHE_DIR": str(uv_cache_of(cache_root)), **os.environ,
-                                      "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}, [],
-                       (interpreter.parent.parent, interpreter.resolve().parent.parent), wrap)
+        build = uv_build(cache_root, [], (interpreter.parent.parent, interpreter.resolve().parent.parent), wrap)
         try:
             tmp.mkdir(parents=True)
             _run(build, [*build.uv, "venv", "--quiet", "--relocatable", "--allow-existing", "--python",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis.isolated.env_cache import ShrinkReport, cache_usage, disk_usage, parse_size, shrink
-from analysis.isolated.uv_env import DONE, EnvSpec, build_lock, ensure_env, use_lock, uv_cache_of
+from analysis.isolated.uv_env import DONE, EnvSpec, build_lock, ensure_env, use_lock, uv_cache_lock, uv_cache_of
 
 MB = 1 << 20
 
@@ -116,6 +116,11 @@ def test_uvs_own_cache_is_in_the_bound_and_emptied_before_any_environment(tmp_pa
     _fill(uv_cache_of(cache) / "wheels-v5" / "big.whl", 3 * MB)  # downloads kept by earlier builds
     env_only = cache_usage(cache).total - disk_usage(uv_cache_of(cache))
     assert shrink(cache, 100 * MB) == ShrinkReport(cache_usage(cache).total, cache_usage(cache).total, 100 * MB)
+    with _held(uv_cache_lock(cache), fcntl.LOCK_SH):  # a uv command of a build is running: its cache stays
+        held = shrink(cache, env_only + MB)
+    assert not held.uv_cache_cleaned and (uv_cache_of(cache) / "wheels-v5" / "big.whl").is_file()
+    assert held.removed == (built.root.name,)  # so the environment went instead
+    built = ensure_env(EnvSpec(requirements=("-r r.txt",), base_dir=tmp_path, base_key="r"), cache)
     report = shrink(cache, env_only + MB)  # over the bound with the downloads, under it without them
     assert report.uv_cache_cleaned and report.removed == () and report.after <= env_only + MB < report.before
     assert not (uv_cache_of(cache) / "wheels-v5").exists() and (built.root / DONE).is_file()
