@@ -119,79 +119,93 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
                 return ".".join(parts[:end])
         return None
 
-    assigned = found.assigned
+    assigned, classes, properties = found.assigned, found.classes, found.properties
+    module = f"module:{rel}"
     edges: list[tuple[str, str, str]] = []
-    scopes: dict[str, tuple[set[str], set[str], set[str]]] = {}  # function -> parameters, variables, both
+    add = edges.append
+    # function -> (its node, parameters, variables, both, both but self and cls), once per function:
+    # parameters and local variables of the enclosing functions shadow the module's names (pytest
+    # fixtures, callbacks, `engine = create_engine()`)
+    scopes: dict[str, tuple[str, set[str], set[str], set[str], set[str]]] = {}
     for where, event in found.events:
-        owner = f"function:{rel}:{where}" if where else f"module:{rel}"
-        if not isinstance(event, ast.Call):
-            edges.append((f"module:{rel}", owner, "defines"))
+        if type(event) is not ast.Call:
+            owner = f"function:{rel}:{where}" if where else module
+            add((module, owner, "defines"))
             if isinstance(event, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
                     (ast_dotted(d.func if isinstance(d, ast.Call) else d) or "").rsplit(".", 1)[-1] in FRAMEWORK_DECORATORS
                     for d in event.decorator_list):
-                edges.append((f"module:{rel}", owner, "defines:registered"))  # with a framework that calls it
+                add((module, owner, "defines:registered"))  # with a framework that calls it
             continue
-        if where not in scopes:
-            # parameters and local variables of the enclosing functions shadow the module's names
-            # (pytest fixtures, callbacks, `engine = create_engine()`); once per function
+        scope = scopes.get(where)
+        if scope is None:
             enclosing = [".".join(where.split(".")[:n]) for n in range(1, where.count(".") + 2)] if where else []
             params: set[str] = set().union(*(found.params.get(f, set()) for f in enclosing))
             local_vars: set[str] = set().union(*(found.local_names.get(f, set()) for f in enclosing))
-            scopes[where] = (params, local_vars, params | local_vars)
-        parameters, variables, shadowing = scopes[where]
-        for value in [*event.args, *(k.value for k in event.keywords)]:
+            shadows = params | local_vars
+            scope = scopes[where] = (f"function:{rel}:{where}" if where else module, params, local_vars, shadows,
+                                     shadows - {"self", "cls"})
+        owner, parameters, variables, shadowing, shadowing_objects = scope
+        for value in (*event.args, *[k.value for k in event.keywords]) if event.keywords else event.args:
             # a function of the repository passed as a value (fire.Fire(main), Thread(target=f), map(f, ...))
-            if isinstance(value, ast.Name) and value.id in shadowing:
-                continue
-            if isinstance(value, ast.Name) and value.id in local:
-                edges.append((owner, f"function:{rel}:{local[value.id]}", "calls:argument"))
-            elif isinstance(value, ast.Name) and value.id in bound and bound[value.id][1]:
-                edges.append((owner, f"ref:{bound[value.id][0]}:{bound[value.id][1]}", "calls:argument"))
-            elif (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+            kind = type(value)
+            if kind is ast.Name:
+                name = value.id
+                if name in shadowing:
+                    continue
+                if name in local:
+                    add((owner, f"function:{rel}:{local[name]}", "calls:argument"))
+                elif name in bound and bound[name][1]:
+                    add((owner, f"ref:{bound[name][0]}:{bound[name][1]}", "calls:argument"))
+            elif (kind is ast.Attribute and type(value.value) is ast.Name
                   and value.value.id in ("self", "cls") and (outer := enclosing_class(where)) is not None
-                  and f"{outer}.{value.attr}" not in found.properties):  # a property passes its value
-                edges.append((owner, f"member:{rel}:{outer}.{value.attr}", "calls:argument"))
+                  and f"{outer}.{value.attr}" not in properties):  # a property passes its value
+                add((owner, f"member:{rel}:{outer}.{value.attr}", "calls:argument"))
         func = event.func
-        if isinstance(func, ast.Name):
-            if func.id in parameters:
+        kind = type(func)
+        if kind is ast.Name:
+            name = func.id
+            if name in parameters:
                 continue  # calls what the caller passed
-            if func.id in variables:
-                edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
-            elif func.id in local:
-                edges.append((owner, f"function:{rel}:{local[func.id]}", "calls"))
-            elif func.id in found.classes:
-                edges.append((owner, f"ref:{rel}:{func.id}", "calls"))
-            elif func.id in bound:
-                target, name = bound[func.id]
-                edges.append((owner, f"ref:{target}:{name}" if name else f"module:{target}", "calls"))
-            elif func.id in assigned:
-                edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
+            if name in variables:
+                add((owner, f"unresolved:call through variable {name}", "unresolved"))
+            elif name in local:
+                add((owner, f"function:{rel}:{local[name]}", "calls"))
+            elif name in classes:
+                add((owner, f"ref:{rel}:{name}", "calls"))
+            elif name in bound:
+                target, name_in = bound[name]
+                add((owner, f"ref:{target}:{name_in}" if name_in else f"module:{target}", "calls"))
+            elif name in assigned:
+                add((owner, f"unresolved:call through variable {name}", "unresolved"))
             continue
-        if not isinstance(func, ast.Attribute):
+        if kind is not ast.Attribute:
             continue
+        attr = func.attr
         head = ast_dotted(func.value)
-        if head is not None and head.split(".")[0] in shadowing - {"self", "cls"}:
+        if head is not None and head.partition(".")[0] in shadowing_objects:
             head = None  # a method of what the caller passed: by name
-        cls = enclosing_class(where) if head in ("self", "cls") else None
-        if (isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+        cls = enclosing_class(where) if head == "self" or head == "cls" else None
+        if (type(func.value) is ast.Call and type(func.value.func) is ast.Name
                 and func.value.func.id == "super"):
             outer = enclosing_class(where)
             if outer is not None:
-                edges.append((owner, f"super:{rel}:{outer}.{func.attr}", "calls"))
-        elif head is not None and head in bound and not bound[head][1]:
-            edges.append((owner, f"ref:{bound[head][0]}:{func.attr}", "calls"))
-        elif head is not None and head in chains:
-            edges.append((owner, f"ref:{chains[head]}:{func.attr}", "calls"))
+                add((owner, f"super:{rel}:{outer}.{attr}", "calls"))
+        elif head is None:
+            add((owner, f"by-name:{attr}", "calls"))  # linked by name once all modules are read
+        elif head in bound and not bound[head][1]:
+            add((owner, f"ref:{bound[head][0]}:{attr}", "calls"))
+        elif head in chains:
+            add((owner, f"ref:{chains[head]}:{attr}", "calls"))
         elif cls is not None:
-            edges.append((owner, f"member:{rel}:{cls}.{func.attr}", "calls"))
-        elif head is not None and head in typed:
+            add((owner, f"member:{rel}:{cls}.{attr}", "calls"))
+        elif head in typed:
             file, name = typed[head]
-            edges.append((owner, f"member:{file}:{name}.{func.attr}", "calls"))
-        elif head is not None and (named := class_of(head)) is not None:
+            add((owner, f"member:{file}:{name}.{attr}", "calls"))
+        elif (named := class_of(head)) is not None:
             # `Base.__init__(self)`, `Config.from_file(...)`: a class's own (or inherited) method
-            edges.append((owner, f"member:{named[0]}:{named[1]}.{func.attr}", "calls"))
+            add((owner, f"member:{named[0]}:{named[1]}.{attr}", "calls"))
         else:
-            edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
+            add((owner, f"by-name:{attr}", "calls"))  # linked by name once all modules are read
     return edges, bases
 
 
