@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from analysis.reading.astscan import ModuleScan, ast_dotted
-from analysis.reading.imports import imported_names
+from analysis.reading.imports import ImportedName, imported_names
 from analysis.repo_state import ModuleFacts, ModuleIndex
 
 # Decorators (last name) that register a function with a framework which calls it: CLIs (click,
@@ -24,33 +24,36 @@ _MAIN = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]|\A# Databricks note
 
 def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -> ModuleFacts:
     """The facts of one module from its ``ast`` scan and its text (imports resolved against ``modules``)."""
-    edges, bases = call_edges(found, rel, modules)
-    near = list(PurePosixPath(rel).parent.parts)
-    targets = {resolve_import(name, modules, near) for name in module_imports(found, rel)}
+    package = rel.split("/")[:-1]  # the directory's parts (a path as the file stage lists it: no '.', no '//')
+    imported = [name for node in found.imports for name in imported_names(node, package)]
+    edges, bases = call_edges(found, rel, modules, imported)
+    targets = {resolve_import(name, modules, package) for name in module_imports(found, rel, imported)}
     return ModuleFacts(frozenset(t for t in targets if t is not None and t != rel),
-                       _mentions(text, _DYNAMIC, ("import_module", "__import__", "exec")),
-                       _mentions(text, _MAIN, ("__main__", "# Databricks notebook source", "# %%")), tuple(edges),
+                       _mentions(text, _DYNAMIC, "import_module", "__import__", "exec"),
+                       _mentions(text, _MAIN, "__main__", "# Databricks notebook source", "# %%"), tuple(edges),
                        frozenset(found.methods), frozenset(found.classes), tuple(sorted(bases.items())))
 
 
-def _mentions(text: str, pattern: re.Pattern[str], words: tuple[str, ...]) -> bool:
-    """``pattern`` matches in ``text``; ``words`` are substrings of every match (most texts have none: no scan)."""
-    return any(word in text for word in words) and pattern.search(text) is not None
+def _mentions(text: str, pattern: re.Pattern[str], first: str, second: str, third: str) -> bool:
+    """``pattern`` matches in ``text``; each match holds one of the three words (most texts hold none: no scan)."""
+    return (first in text or second in text or third in text) and pattern.search(text) is not None
 
 
-def module_imports(found: ModuleScan, rel: str) -> set[str]:
-    """Dotted names a module imports (relative ones made absolute)."""
-    package = PurePosixPath(rel).parent.parts
+def module_imports(found: ModuleScan, rel: str, imported: list[ImportedName] | None = None) -> set[str]:
+    """Dotted names a module imports (relative ones made absolute); ``imported``: the names its imports
+    bind, when the caller has them."""
+    if imported is None:
+        package = rel.split("/")[:-1]
+        imported = [name for node in found.imports for name in imported_names(node, package)]
     names: set[str] = set()
-    for node in found.imports:
-        for imported in imported_names(node, package):
-            names.add(imported.module)
-            if imported.name:
-                names.add(imported.target)
+    for name in imported:
+        names.add(name.module)
+        if name.name:
+            names.add(name.target)
     return {n for n in names if n}
 
 
-def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
+def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex, imported: list[ImportedName] | None = None
                ) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str, ...]]]:
     """(caller node, callee, kind) of the calls a module makes to the repository's own code, and
     the bases of its classes (``file:Class`` when a class of the repository, else "").
@@ -63,29 +66,31 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
     bases only) and ``by-name:<m>`` (``obj.m()`` on anything else). A bare
     name is a function of this module (not a method) or a name imported from the repository; a
     name bound by assignment and then called is a call through a variable: ``unresolved``.
+    ``imported``: the names the module's imports bind, when the caller has them.
     """
     methods = found.methods
     local = {q.rsplit(".", 1)[-1]: q for q in sorted(found.defs.values(), key=lambda q: q.count("."), reverse=True)
              if q not in methods}  # the least nested wins
     bound: dict[str, tuple[str, str]] = {}  # name -> (file, name in it, or '' for the module itself)
     chains: dict[str, str] = {}  # ``import a.b``: "a.b" -> file
-    package = list(PurePosixPath(rel).parent.parts)
-    for node in found.imports:
-        for imported in imported_names(node, package):
-            if not imported.name:  # import a.b [as c]
-                target = resolve_import(imported.module, modules, package)
-                if target and imported.asname:
-                    bound[imported.asname] = (target, "")
-                elif target:
-                    chains[imported.module] = target
-                continue
-            near = None if imported.level else package
-            as_module = resolve_import(imported.target, modules, near)
-            source = resolve_import(imported.module, modules, near) if imported.module else None
-            if as_module:
-                bound[imported.bound] = (as_module, "")
-            elif source:
-                bound[imported.bound] = (source, imported.name)
+    package = rel.split("/")[:-1]
+    if imported is None:
+        imported = [name for node in found.imports for name in imported_names(node, package)]
+    for one in imported:
+        if not one.name:  # import a.b [as c]
+            target = resolve_import(one.module, modules, package)
+            if target and one.asname:
+                bound[one.asname] = (target, "")
+            elif target:
+                chains[one.module] = target
+            continue
+        near = None if one.level else package
+        as_module = resolve_import(one.target, modules, near)
+        source = resolve_import(one.module, modules, near) if one.module else None
+        if as_module:
+            bound[one.bound] = (as_module, "")
+        elif source:
+            bound[one.bound] = (source, one.name)
 
     def class_of(callee: str) -> tuple[str, str] | None:
         """(file, class) that ``callee`` names, if it can be a class of the repository."""
