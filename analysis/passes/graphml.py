@@ -74,7 +74,7 @@ def write_graphml(g: nx.Graph, path: Path) -> None:
             known = texts[value] = _xml(value)
         return known
 
-    def data(domain: str, attrs: Mapping[str, Any]) -> str:
+    def cells(domain: str, attrs: Mapping[str, Any]) -> str:
         return "".join([f"{opening[domain, k]}{text(v)}</data>" for k, v in attrs.items()])
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,16 +85,16 @@ def write_graphml(g: nx.Graph, path: Path) -> None:
             for (domain, name), key in keys.items():
                 out.write(f'  <key id="{key}" for="{domain}" attr.name="{_xml(name, True)}" attr.type="string" />\n')
             out.write(f'  <graph edgedefault="{"directed" if g.is_directed() else "undirected"}">\n')
-            out.write(f"    {data('graph', g.graph)}\n" if g.graph else "")
+            out.write(f"    {cells('graph', g.graph)}\n" if g.graph else "")
             lines: list[str] = []
             for node, attrs in g.nodes(data=True):
                 ids[node] = escaped = _xml(node, True)
-                lines.append(f'    <node id="{escaped}">{data("node", attrs)}</node>\n')
+                lines.append(f'    <node id="{escaped}">{cells("node", attrs)}</node>\n')
                 if len(lines) >= 1000:
                     out.write("".join(lines))
                     lines.clear()
             for u, v, attrs in _edges(g):
-                lines.append(f'    <edge source="{ids[u]}" target="{ids[v]}">{data("edge", attrs)}</edge>\n')
+                lines.append(f'    <edge source="{ids[u]}" target="{ids[v]}">{cells("edge", attrs)}</edge>\n')
                 if len(lines) >= 1000:
                     out.write("".join(lines))
                     lines.clear()

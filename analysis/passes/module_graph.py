@@ -152,8 +152,7 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex, imported: list
         owner, parameters, variables, shadowing, shadowing_objects = scope
         for value in (*event.args, *[k.value for k in event.keywords]) if event.keywords else event.args:
             # a function of the repository passed as a value (fire.Fire(main), Thread(target=f), map(f, ...))
-            kind = type(value)
-            if kind is ast.Name:
+            if type(value) is ast.Name:
                 name = value.id
                 if name in shadowing:
                     continue
@@ -161,13 +160,12 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex, imported: list
                     add((owner, f"function:{rel}:{local[name]}", "calls:argument"))
                 elif name in bound and bound[name][1]:
                     add((owner, f"ref:{bound[name][0]}:{bound[name][1]}", "calls:argument"))
-            elif (kind is ast.Attribute and type(value.value) is ast.Name
+            elif (type(value) is ast.Attribute and type(value.value) is ast.Name
                   and value.value.id in ("self", "cls") and (outer := enclosing_class(where)) is not None
                   and f"{outer}.{value.attr}" not in properties):  # a property passes its value
                 add((owner, f"member:{rel}:{outer}.{value.attr}", "calls:argument"))
         func = event.func
-        kind = type(func)
-        if kind is ast.Name:
+        if type(func) is ast.Name:
             name = func.id
             if name in parameters:
                 continue  # calls what the caller passed
@@ -183,7 +181,7 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex, imported: list
             elif name in assigned:
                 add((owner, f"unresolved:call through variable {name}", "unresolved"))
             continue
-        if kind is not ast.Attribute:
+        if type(func) is not ast.Attribute:
             continue
         attr = func.attr
         head = ast_dotted(func.value)

@@ -120,7 +120,8 @@ _NODES = frozenset(_subclasses(ast.AST) - _LEAVES)
 _NOT_NODES = frozenset({"id", "attr", "name", "arg", "module", "level", "type_comment", "kind", "conversion",
                         "simple", "is_async", "names", "op", "ops", "ctx", "rest", "kwd_attrs", "lineno", "tag"})
 # The fields of each node type that can hold nodes, in ``_fields`` order.
-_FIELDS: dict[type, tuple[str, ...]] = {kind: tuple(f for f in kind._fields if f not in _NOT_NODES) for kind in _NODES}
+_FIELDS: dict[type, tuple[str, ...]] = {kind: tuple(f for f in getattr(kind, "_fields") if f not in _NOT_NODES)
+                                        for kind in _NODES}
 # What the scan records of a node, by its exact type (the parser makes no subclasses of them).
 _CALL, _DEF, _IMPORT, _ASSIGN, _ANN_ASSIGN = range(1, 6)
 _ROLES: dict[type, int] = {ast.Call: _CALL, ast.FunctionDef: _DEF, ast.AsyncFunctionDef: _DEF, ast.ClassDef: _DEF,
