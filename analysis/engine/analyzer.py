@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from analysis.engine.cache import ResultCache
 from analysis.ftypes import FileContext
@@ -132,8 +132,9 @@ class RepoAnalyzer:
                 on_file()  # counted as it starts: every path below may return early
             row = FileRow(task.repo, rel, file_kind(rel))
             result.files.append(row)
+            # the file's directory, as str(PurePosixPath(rel).parent) gives it
             self._file(checkout, result, row, path, FileContext(
-                str(PurePosixPath(rel).parent) in shadow_dirs, reexports), cache)
+                (rel.rpartition("/")[0] or ".") in shadow_dirs, reexports), cache)
         for repo_pass in REPO_PASSES:
             repo_pass(checkout, result)
         return result

@@ -37,7 +37,11 @@ _CONDA_NAME = re.compile(r"(?i)^(conda[^/]*|environment[^/]*)\.ya?ml$")
 
 def env_file_kind(path: str) -> str | None:
     """requirements, conda or python_env for file names that hold environments, else None."""
-    name = PurePosixPath(path).name
+    return env_name_kind(PurePosixPath(path).name)
+
+
+def env_name_kind(name: str) -> str | None:
+    """``env_file_kind`` of a file by its name (the last part of its path)."""
     lower = name.lower()
     if lower == "python_env.yaml":
         return "python_env"

@@ -173,7 +173,7 @@ def local_mlflow_dirs(paths: Iterable[str]) -> set[str]:
     ``mlflow/__init__.py`` beside a script shadows MLflow. Inside a package (a directory with
     ``__init__.py``) files are imported, not run, and ``import mlflow`` is absolute: no shadowing.
     """
-    listed = list(paths)
+    listed = [rel for rel in paths if rel.endswith(("__init__.py", "mlflow.py"))]  # the only names looked at
     packages = {str(PurePosixPath(rel).parent) for rel in listed if PurePosixPath(rel).name == "__init__.py"}
     out = set()
     for rel in listed:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from analysis.reading.astscan import ModuleScan, ast_dotted
-from analysis.reading.imports import imported_names
+from analysis.reading.imports import ImportedName, imported_names
 from analysis.repo_state import ModuleFacts, ModuleIndex
 
 # Decorators (last name) that register a function with a framework which calls it: CLIs (click,
@@ -24,33 +24,36 @@ _MAIN = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]|\A# Databricks note
 
 def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -> ModuleFacts:
     """The facts of one module from its ``ast`` scan and its text (imports resolved against ``modules``)."""
-    edges, bases = call_edges(found, rel, modules)
-    near = list(PurePosixPath(rel).parent.parts)
-    targets = {resolve_import(name, modules, near) for name in module_imports(found, rel)}
+    package = rel.split("/")[:-1]  # the directory's parts (a path as the file stage lists it: no '.', no '//')
+    imported = [name for node in found.imports for name in imported_names(node, package)]
+    edges, bases = call_edges(found, rel, modules, imported)
+    targets = {resolve_import(name, modules, package) for name in module_imports(found, rel, imported)}
     return ModuleFacts(frozenset(t for t in targets if t is not None and t != rel),
-                       _mentions(text, _DYNAMIC, ("import_module", "__import__", "exec")),
-                       _mentions(text, _MAIN, ("__main__", "# Databricks notebook source", "# %%")), tuple(edges),
+                       _mentions(text, _DYNAMIC, "import_module", "__import__", "exec"),
+                       _mentions(text, _MAIN, "__main__", "# Databricks notebook source", "# %%"), tuple(edges),
                        frozenset(found.methods), frozenset(found.classes), tuple(sorted(bases.items())))
 
 
-def _mentions(text: str, pattern: re.Pattern[str], words: tuple[str, ...]) -> bool:
-    """``pattern`` matches in ``text``; ``words`` are substrings of every match (most texts have none: no scan)."""
-    return any(word in text for word in words) and pattern.search(text) is not None
+def _mentions(text: str, pattern: re.Pattern[str], first: str, second: str, third: str) -> bool:
+    """``pattern`` matches in ``text``; each match holds one of the three words (most texts hold none: no scan)."""
+    return (first in text or second in text or third in text) and pattern.search(text) is not None
 
 
-def module_imports(found: ModuleScan, rel: str) -> set[str]:
-    """Dotted names a module imports (relative ones made absolute)."""
-    package = PurePosixPath(rel).parent.parts
+def module_imports(found: ModuleScan, rel: str, imported: list[ImportedName] | None = None) -> set[str]:
+    """Dotted names a module imports (relative ones made absolute); ``imported``: the names its imports
+    bind, when the caller has them."""
+    if imported is None:
+        package = rel.split("/")[:-1]
+        imported = [name for node in found.imports for name in imported_names(node, package)]
     names: set[str] = set()
-    for node in found.imports:
-        for imported in imported_names(node, package):
-            names.add(imported.module)
-            if imported.name:
-                names.add(imported.target)
+    for name in imported:
+        names.add(name.module)
+        if name.name:
+            names.add(name.target)
     return {n for n in names if n}
 
 
-def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
+def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex, imported: list[ImportedName] | None = None
                ) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str, ...]]]:
     """(caller node, callee, kind) of the calls a module makes to the repository's own code, and
     the bases of its classes (``file:Class`` when a class of the repository, else "").
@@ -63,29 +66,31 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
     bases only) and ``by-name:<m>`` (``obj.m()`` on anything else). A bare
     name is a function of this module (not a method) or a name imported from the repository; a
     name bound by assignment and then called is a call through a variable: ``unresolved``.
+    ``imported``: the names the module's imports bind, when the caller has them.
     """
     methods = found.methods
     local = {q.rsplit(".", 1)[-1]: q for q in sorted(found.defs.values(), key=lambda q: q.count("."), reverse=True)
              if q not in methods}  # the least nested wins
     bound: dict[str, tuple[str, str]] = {}  # name -> (file, name in it, or '' for the module itself)
     chains: dict[str, str] = {}  # ``import a.b``: "a.b" -> file
-    package = list(PurePosixPath(rel).parent.parts)
-    for node in found.imports:
-        for imported in imported_names(node, package):
-            if not imported.name:  # import a.b [as c]
-                target = resolve_import(imported.module, modules, package)
-                if target and imported.asname:
-                    bound[imported.asname] = (target, "")
-                elif target:
-                    chains[imported.module] = target
-                continue
-            near = None if imported.level else package
-            as_module = resolve_import(imported.target, modules, near)
-            source = resolve_import(imported.module, modules, near) if imported.module else None
-            if as_module:
-                bound[imported.bound] = (as_module, "")
-            elif source:
-                bound[imported.bound] = (source, imported.name)
+    package = rel.split("/")[:-1]
+    if imported is None:
+        imported = [name for node in found.imports for name in imported_names(node, package)]
+    for one in imported:
+        if not one.name:  # import a.b [as c]
+            target = resolve_import(one.module, modules, package)
+            if target and one.asname:
+                bound[one.asname] = (target, "")
+            elif target:
+                chains[one.module] = target
+            continue
+        near = None if one.level else package
+        as_module = resolve_import(one.target, modules, near)
+        source = resolve_import(one.module, modules, near) if one.module else None
+        if as_module:
+            bound[one.bound] = (as_module, "")
+        elif source:
+            bound[one.bound] = (source, one.name)
 
     def class_of(callee: str) -> tuple[str, str] | None:
         """(file, class) that ``callee`` names, if it can be a class of the repository."""
@@ -119,79 +124,91 @@ def call_edges(found: ModuleScan, rel: str, modules: ModuleIndex
                 return ".".join(parts[:end])
         return None
 
-    assigned = found.assigned
+    assigned, classes, properties = found.assigned, found.classes, found.properties
+    module = f"module:{rel}"
     edges: list[tuple[str, str, str]] = []
-    scopes: dict[str, tuple[set[str], set[str], set[str]]] = {}  # function -> parameters, variables, both
+    add = edges.append
+    # function -> (its node, parameters, variables, both, both but self and cls), once per function:
+    # parameters and local variables of the enclosing functions shadow the module's names (pytest
+    # fixtures, callbacks, `engine = create_engine()`)
+    scopes: dict[str, tuple[str, set[str], set[str], set[str], set[str]]] = {}
     for where, event in found.events:
-        owner = f"function:{rel}:{where}" if where else f"module:{rel}"
-        if not isinstance(event, ast.Call):
-            edges.append((f"module:{rel}", owner, "defines"))
+        if type(event) is not ast.Call:
+            owner = f"function:{rel}:{where}" if where else module
+            add((module, owner, "defines"))
             if isinstance(event, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
                     (ast_dotted(d.func if isinstance(d, ast.Call) else d) or "").rsplit(".", 1)[-1] in FRAMEWORK_DECORATORS
                     for d in event.decorator_list):
-                edges.append((f"module:{rel}", owner, "defines:registered"))  # with a framework that calls it
+                add((module, owner, "defines:registered"))  # with a framework that calls it
             continue
-        if where not in scopes:
-            # parameters and local variables of the enclosing functions shadow the module's names
-            # (pytest fixtures, callbacks, `engine = create_engine()`); once per function
+        scope = scopes.get(where)
+        if scope is None:
             enclosing = [".".join(where.split(".")[:n]) for n in range(1, where.count(".") + 2)] if where else []
             params: set[str] = set().union(*(found.params.get(f, set()) for f in enclosing))
             local_vars: set[str] = set().union(*(found.local_names.get(f, set()) for f in enclosing))
-            scopes[where] = (params, local_vars, params | local_vars)
-        parameters, variables, shadowing = scopes[where]
-        for value in [*event.args, *(k.value for k in event.keywords)]:
+            shadows = params | local_vars
+            scope = scopes[where] = (f"function:{rel}:{where}" if where else module, params, local_vars, shadows,
+                                     shadows - {"self", "cls"})
+        owner, parameters, variables, shadowing, shadowing_objects = scope
+        for value in (*event.args, *[k.value for k in event.keywords]) if event.keywords else event.args:
             # a function of the repository passed as a value (fire.Fire(main), Thread(target=f), map(f, ...))
-            if isinstance(value, ast.Name) and value.id in shadowing:
-                continue
-            if isinstance(value, ast.Name) and value.id in local:
-                edges.append((owner, f"function:{rel}:{local[value.id]}", "calls:argument"))
-            elif isinstance(value, ast.Name) and value.id in bound and bound[value.id][1]:
-                edges.append((owner, f"ref:{bound[value.id][0]}:{bound[value.id][1]}", "calls:argument"))
-            elif (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+            if type(value) is ast.Name:
+                name = value.id
+                if name in shadowing:
+                    continue
+                if name in local:
+                    add((owner, f"function:{rel}:{local[name]}", "calls:argument"))
+                elif name in bound and bound[name][1]:
+                    add((owner, f"ref:{bound[name][0]}:{bound[name][1]}", "calls:argument"))
+            elif (type(value) is ast.Attribute and type(value.value) is ast.Name
                   and value.value.id in ("self", "cls") and (outer := enclosing_class(where)) is not None
-                  and f"{outer}.{value.attr}" not in found.properties):  # a property passes its value
-                edges.append((owner, f"member:{rel}:{outer}.{value.attr}", "calls:argument"))
+                  and f"{outer}.{value.attr}" not in properties):  # a property passes its value
+                add((owner, f"member:{rel}:{outer}.{value.attr}", "calls:argument"))
         func = event.func
-        if isinstance(func, ast.Name):
-            if func.id in parameters:
+        if type(func) is ast.Name:
+            name = func.id
+            if name in parameters:
                 continue  # calls what the caller passed
-            if func.id in variables:
-                edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
-            elif func.id in local:
-                edges.append((owner, f"function:{rel}:{local[func.id]}", "calls"))
-            elif func.id in found.classes:
-                edges.append((owner, f"ref:{rel}:{func.id}", "calls"))
-            elif func.id in bound:
-                target, name = bound[func.id]
-                edges.append((owner, f"ref:{target}:{name}" if name else f"module:{target}", "calls"))
-            elif func.id in assigned:
-                edges.append((owner, f"unresolved:call through variable {func.id}", "unresolved"))
+            if name in variables:
+                add((owner, f"unresolved:call through variable {name}", "unresolved"))
+            elif name in local:
+                add((owner, f"function:{rel}:{local[name]}", "calls"))
+            elif name in classes:
+                add((owner, f"ref:{rel}:{name}", "calls"))
+            elif name in bound:
+                target, name_in = bound[name]
+                add((owner, f"ref:{target}:{name_in}" if name_in else f"module:{target}", "calls"))
+            elif name in assigned:
+                add((owner, f"unresolved:call through variable {name}", "unresolved"))
             continue
-        if not isinstance(func, ast.Attribute):
+        if type(func) is not ast.Attribute:
             continue
+        attr = func.attr
         head = ast_dotted(func.value)
-        if head is not None and head.split(".")[0] in shadowing - {"self", "cls"}:
+        if head is not None and head.partition(".")[0] in shadowing_objects:
             head = None  # a method of what the caller passed: by name
-        cls = enclosing_class(where) if head in ("self", "cls") else None
-        if (isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+        cls = enclosing_class(where) if head == "self" or head == "cls" else None
+        if (type(func.value) is ast.Call and type(func.value.func) is ast.Name
                 and func.value.func.id == "super"):
             outer = enclosing_class(where)
             if outer is not None:
-                edges.append((owner, f"super:{rel}:{outer}.{func.attr}", "calls"))
-        elif head is not None and head in bound and not bound[head][1]:
-            edges.append((owner, f"ref:{bound[head][0]}:{func.attr}", "calls"))
-        elif head is not None and head in chains:
-            edges.append((owner, f"ref:{chains[head]}:{func.attr}", "calls"))
+                add((owner, f"super:{rel}:{outer}.{attr}", "calls"))
+        elif head is None:
+            add((owner, f"by-name:{attr}", "calls"))  # linked by name once all modules are read
+        elif head in bound and not bound[head][1]:
+            add((owner, f"ref:{bound[head][0]}:{attr}", "calls"))
+        elif head in chains:
+            add((owner, f"ref:{chains[head]}:{attr}", "calls"))
         elif cls is not None:
-            edges.append((owner, f"member:{rel}:{cls}.{func.attr}", "calls"))
-        elif head is not None and head in typed:
+            add((owner, f"member:{rel}:{cls}.{attr}", "calls"))
+        elif head in typed:
             file, name = typed[head]
-            edges.append((owner, f"member:{file}:{name}.{func.attr}", "calls"))
-        elif head is not None and (named := class_of(head)) is not None:
+            add((owner, f"member:{file}:{name}.{attr}", "calls"))
+        elif (named := class_of(head)) is not None:
             # `Base.__init__(self)`, `Config.from_file(...)`: a class's own (or inherited) method
-            edges.append((owner, f"member:{named[0]}:{named[1]}.{func.attr}", "calls"))
+            add((owner, f"member:{named[0]}:{named[1]}.{attr}", "calls"))
         else:
-            edges.append((owner, f"by-name:{func.attr}", "calls"))  # linked by name once all modules are read
+            add((owner, f"by-name:{attr}", "calls"))  # linked by name once all modules are read
     return edges, bases
 
 

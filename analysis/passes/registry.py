@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import PurePosixPath
 from types import MappingProxyType
 
 from analysis.passes import (
@@ -16,7 +15,7 @@ from analysis.passes import (
     stored_runs,
     traceability,
 )
-from analysis.passes.environments import env_file_kind
+from analysis.passes.environments import env_name_kind
 from analysis.passes.tracking_uris import config_source
 from analysis.reading.mlproject import is_mlproject_name
 from analysis.repo_state import Checkout, RepoResult, SourceFile
@@ -46,14 +45,15 @@ REPO_PASSES: tuple[RepoPass, ...] = (
 def file_kind(rel: str) -> str:
     """python, notebook, mlproject, environment, config (may set a tracking URI) or other."""
     lower = rel.lower()
-    if is_mlproject_name(PurePosixPath(rel).name):
+    name = rel.rpartition("/")[2]  # PurePosixPath(rel).name, for a path as the file stage lists it
+    if is_mlproject_name(name):
         return "mlproject"
-    if env_file_kind(rel) not in (None, "setup.py"):
+    if env_name_kind(name) not in (None, "setup.py"):
         return "environment"  # setup.py stays python (call sites) and is read for dependencies too
     if lower.endswith(".py"):
         return "python"
     if lower.endswith(".ipynb"):
         return "notebook"
-    if config_source(rel) is not None:
+    if config_source(rel, name) is not None:
         return "config"
     return "other"

@@ -11,7 +11,7 @@ point. Imports that cannot be followed statically (``importlib.import_module``, 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import networkx as nx
@@ -73,8 +73,7 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
                 link(caller, callee, kind, via)
         for method in found.methods:
             g.nodes[f"function:{rel}:{method}"]["method"] = True
-        for target in sorted(found.imports):
-            g.add_edge(f"module:{rel}", f"module:{target}", kind="imports")
+        g.add_edges_from(((f"module:{rel}", f"module:{target}") for target in sorted(found.imports)), kind="imports")
         if found.dynamic:
             g.add_edge(f"module:{rel}", "unresolved:dynamic-import", kind="unresolved")
     # references to other modules, now that every module's functions and classes are known
@@ -123,9 +122,8 @@ def build_graph(repo: str, py_files: list[str], facts: Mapping[str, ModuleFacts]
     for node, data in g.nodes(data=True):
         if data.get("method"):
             methods.setdefault(node.rsplit(":", 1)[1].rsplit(".", 1)[-1], []).append(node)
-    for caller, name in by_name:
-        for callee in methods.get(name, []):
-            g.add_edge(caller, callee, kind="calls", by_name=True)
+    g.add_edges_from(((caller, callee) for caller, name in by_name for callee in methods.get(name, ())),
+                     kind="calls", by_name=True)
     for m in rows["mlprojects"]:
         node = f"mlproject:{m['path']}"
         g.add_node(node, kind="mlproject", valid=m["valid"] is True)
@@ -186,19 +184,34 @@ def execution_graph(g: nx.DiGraph) -> nx.DiGraph:
     (``registered``: ``@click.command``, ``@app.route``, ``@task``...)."""
     run = nx.DiGraph()
     run.add_nodes_from(g)
-    run.add_edges_from((u, v) for u, v, kind in g.edges(data="kind") if kind in ("runs", "imports", "calls")
-                       or (kind == "defines" and g.nodes[v].get("registered") is True))
+    run.add_edges_from((u, v) for u, successors in _runs(g).items() for v in successors)
     return run
+
+
+def _runs(g: nx.DiGraph) -> dict[str, list[str]]:
+    """Each node's successors in ``execution_graph(g)``, in its order (read from the adjacency)."""
+    nodes = g.nodes
+    return {u: [v for v, data in successors.items() if (kind := data.get("kind")) in _RUN_EDGES
+                or (kind == "defines" and nodes[v].get("registered") is True)]
+            for u, successors in g.adjacency()}
+
+
+_RUN_EDGES = frozenset({"runs", "imports", "calls"})
 
 
 def reachable(g: nx.DiGraph, *starts: str, run: nx.DiGraph | None = None) -> set[str]:
     """Module and function nodes reachable from any of ``starts`` (see ``execution_graph``; pass
     ``run`` when it is already built)."""
     run = execution_graph(g) if run is None else run
-    seen = {s for s in starts if s in run}
+    return _reached({u: list(successors) for u, successors in run.adjacency()}, starts)
+
+
+def _reached(successors: Mapping[str, list[str]], starts: Iterable[str]) -> set[str]:
+    """Module and function nodes reachable from any of ``starts`` along ``successors``."""
+    seen = {s for s in starts if s in successors}
     queue = list(seen)
     while queue:
-        for nxt in run.successors(queue.pop()):
+        for nxt in successors[queue.pop()]:
             if nxt not in seen:
                 seen.add(nxt)
                 queue.append(nxt)
@@ -213,10 +226,10 @@ def _owner(g: nx.DiGraph, c: Mapping[str, Any]) -> str:
 def metrics(g: nx.DiGraph, repo: str, rows: Mapping[str, list[dict[str, Any]]]) -> TraceabilityRow:
     """The traceability row of one repository."""
     eps = [n for n, d in g.nodes(data=True) if d.get("kind") == "entry_point"]
-    run = execution_graph(g)
-    from_eps = reachable(g, *eps, run=run)
+    run = _runs(g)
+    from_eps = _reached(run, eps)
     # a module with an `if __name__ == "__main__":` block is a script too
-    from_mains = reachable(g, *(n for n, data in g.nodes(data=True) if data.get("main") is True), run=run)
+    from_mains = _reached(run, (n for n, data in g.nodes(data=True) if data.get("main") is True))
     entry_reach = from_eps | from_mains
     calls = rows["call_sites"]
     logged_params = {c["key"] for c in calls if c["category"] == "param" and c["key_kind"] == "literal"
@@ -256,9 +269,17 @@ def edge_counts(g: nx.DiGraph) -> tuple[int, int, int, int]:
     """(calls, by name, inferred, unresolved): the graph's ``calls`` edges, those of them that reach a
     method by its name only (``by_name``) or are inferred from a function passed as a value (``via``),
     and its ``unresolved`` edges (a call through a variable, a dynamic import)."""
-    calls = [data for _u, _v, data in g.edges(data=True) if data.get("kind") == "calls"]
-    return (len(calls), sum(1 for d in calls if d.get("by_name") is True), sum(1 for d in calls if d.get("via")),
-            sum(1 for _u, _v, kind in g.edges(data="kind") if kind == "unresolved"))
+    calls = by_name = inferred = unresolved = 0
+    for _u, successors in g.adjacency():
+        for data in successors.values():
+            kind = data.get("kind")
+            if kind == "calls":
+                calls += 1
+                by_name += data.get("by_name") is True
+                inferred += bool(data.get("via"))
+            elif kind == "unresolved":
+                unresolved += 1
+    return calls, by_name, inferred, unresolved
 
 
 def repo_pass(checkout: Checkout, result: RepoResult) -> None:

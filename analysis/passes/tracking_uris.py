@@ -49,10 +49,10 @@ def classify_uri(value: str) -> tuple[str, str]:
     return base, "remote"
 
 
-def config_source(path: str) -> str | None:
-    """Which kind of non-Python file may set ``MLFLOW_TRACKING_URI`` (None: not scanned)."""
-    p = PurePosixPath(path)
-    name = p.name.lower()
+def config_source(path: str, name: str | None = None) -> str | None:
+    """Which kind of non-Python file may set ``MLFLOW_TRACKING_URI`` (None: not scanned); ``name``: the
+    path's last part, when the caller has it."""
+    name = (PurePosixPath(path).name if name is None else name).lower()
     if name.startswith(".env") or name.endswith(".env"):
         return "env-file"
     if name.endswith((".sh", ".bash", ".zsh")):

@@ -114,8 +114,18 @@ _LEAVES = frozenset({ast.Name, ast.Constant, ast.alias, ast.Pass, ast.Break, ast
                                                             ast.unaryop))))
 # Node types a scan goes into (a test checks that skipping the others changes nothing).
 _NODES = frozenset(_subclasses(ast.AST) - _LEAVES)
-# The fields of each node type that can hold nodes (``ctx`` holds only Load/Store/Del markers).
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# Fields that never hold a node a scan goes into: names and numbers (identifiers, strings, constants,
+# ints), and aliases, operators and ``ctx`` markers (leaves). Skipping them changes no visit (a test
+# checks each against ast's own signature of the node type); it spares a lookup per field.
+_NOT_NODES = frozenset({"id", "attr", "name", "arg", "module", "level", "type_comment", "kind", "conversion",
+                        "simple", "is_async", "names", "op", "ops", "ctx", "rest", "kwd_attrs", "lineno", "tag"})
+# The fields of each node type that can hold nodes, in ``_fields`` order.
+_FIELDS: dict[type, tuple[str, ...]] = {kind: tuple(f for f in getattr(kind, "_fields") if f not in _NOT_NODES)
+                                        for kind in _NODES}
+# What the scan records of a node, by its exact type (the parser makes no subclasses of them).
+_CALL, _DEF, _IMPORT, _ASSIGN, _ANN_ASSIGN = range(1, 6)
+_ROLES: dict[type, int] = {ast.Call: _CALL, ast.FunctionDef: _DEF, ast.AsyncFunctionDef: _DEF, ast.ClassDef: _DEF,
+                           ast.Import: _IMPORT, ast.ImportFrom: _IMPORT, ast.Assign: _ASSIGN, ast.AnnAssign: _ANN_ASSIGN}
 
 
 def scan(tree: ast.Module) -> ModuleScan:
@@ -123,40 +133,42 @@ def scan(tree: ast.Module) -> ModuleScan:
     out = ModuleScan({})
     _defs(tree, out)
     defs, calls, events, imports, assigned = out.defs, out.calls, out.events, out.imports, out.assigned
-    decorators = out.bare_decorators
-    fields_of, nodes = _FIELDS, _NODES
+    decorators, local_names = out.bare_decorators, out.local_names
+    fields_of, nodes, roles = _FIELDS, _NODES, _ROLES
 
-    def visit(node: ast.AST, owner: str) -> None:
+    def visit(node: Any, owner: str) -> None:
         kind = type(node)
-        if isinstance(node, ast.Call):
-            calls.append(node)
-            events.append((owner, node))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            decorators.extend(d for d in node.decorator_list if not isinstance(d, ast.Call))
-            if node in defs:
-                owner = defs[node]
+        role = roles.get(kind)
+        if role is not None:
+            if role == _CALL:
+                calls.append(node)
                 events.append((owner, node))
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.append(node)
-        elif isinstance(node, ast.Assign):
-            targets = {t.id for t in node.targets if isinstance(t, ast.Name)}
-            assigned.update(targets)
-            if owner:
-                out.local_names.setdefault(owner, set()).update(targets)
-            if len(node.targets) == 1:
-                _instance(out, node.targets[0], node.value)
-        elif isinstance(node, ast.AnnAssign):
-            if isinstance(node.target, ast.Name):
-                assigned.add(node.target.id)
+            elif role == _DEF:
+                decorators.extend(d for d in node.decorator_list if type(d) is not ast.Call)
+                if node in defs:
+                    owner = defs[node]
+                    events.append((owner, node))
+            elif role == _IMPORT:
+                imports.append(node)
+            elif role == _ASSIGN:
+                targets = {t.id for t in node.targets if type(t) is ast.Name}
+                assigned.update(targets)
                 if owner:
-                    out.local_names.setdefault(owner, set()).add(node.target.id)
-            _instance(out, node.target, node.value)
+                    local_names.setdefault(owner, set()).update(targets)
+                if len(node.targets) == 1:
+                    _instance(out, node.targets[0], node.value)
+            else:
+                if type(node.target) is ast.Name:
+                    assigned.add(node.target.id)
+                    if owner:
+                        local_names.setdefault(owner, set()).add(node.target.id)
+                _instance(out, node.target, node.value)
         names = fields_of.get(kind)
-        if names is None:
-            names = fields_of[kind] = tuple(f for f in kind._fields if f != "ctx")
+        if names is None:  # a node type this Python's ast did not have when the table was made
+            names = fields_of[kind] = tuple(f for f in kind._fields if f not in _NOT_NODES)
         for name in names:
-            value: Any = getattr(node, name, None)
-            if isinstance(value, list):
+            value = getattr(node, name, None)
+            if type(value) is list:
                 for item in value:
                     if type(item) in nodes:
                         visit(item, owner)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 
 from analysis.reading import astscan
@@ -54,3 +55,20 @@ def test_the_node_types_a_scan_skips_hold_nothing_it_looks_at() -> None:
     code = "f(a)[g(1)] = -h(*x, **{k(): v for v in w()}) or i(b < j(), not c) @ (lambda d=l(): m(d))()\n"
     tree = parse(code)
     assert {id(n) for n in scan(tree).calls} == {id(n) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+
+
+def test_the_fields_a_scan_skips_hold_no_node_it_goes_into() -> None:
+    # ast's own signature of each node type (its docstring, "Attribute(expr value, identifier attr, ...)")
+    # gives each field's type: a skipped field holds names, numbers or leaves only
+    leaves = {"identifier", "string", "constant", "int", "alias", "expr_context", "operator", "cmpop", "boolop",
+              "unaryop"}
+    checked = 0
+    for kind in astscan._NODES:
+        signature = re.fullmatch(rf"{kind.__name__}\((.*)\)", (kind.__doc__ or "").strip())
+        if signature is None:
+            continue  # an abstract or deprecated class: the parser makes none
+        declared = dict(reversed(field.split()) for field in signature[1].split(", ") if field)
+        for name in set(kind._fields) - set(astscan._FIELDS[kind]):
+            assert declared[name].rstrip("?*") in leaves, (kind, name, declared[name])
+        checked += 1
+    assert checked > 60
