@@ -242,13 +242,18 @@ class _GitHubHandler(BaseHTTPRequestHandler):
 def fake_github() -> Iterator[FakeGitHub]:
     """A loopback server answering GitHub's repository search like GitHub does."""
     state = FakeGitHub()
-    handler = type("Handler", (_GitHubHandler,), {"state": state})
+    with serving(type("Handler", (_GitHubHandler,), {"state": state})) as state.base_url:
+        yield state
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A loopback HTTP server answering with ``handler``, in a thread of its own: yields its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
-        yield state
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from miner.ftypes import MineEvent, MlflowRelease, MlflowSelection, ReleaseDate
 from miner.mine import Miner
 from miner.release_dates import ReleaseDatesError, dates_from_json, fetch_release_dates
 from miner.sources import http_cache
+from tests.conftest import serving
 from tests.miner.mining import settings_for, spec_for
 
 
@@ -76,15 +76,8 @@ def fake_pypi() -> Iterator[FakePyPI]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_release_is_dated_by_its_first_upload() -> None:

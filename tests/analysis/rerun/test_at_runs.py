@@ -15,6 +15,7 @@ from analysis.rerun.driver_env import DRIVER_SPEC
 from analysis.rerun.job import rerun
 from miner.fileio import read_csv
 from tests.analysis.rerun.conftest import make_corpus, rerun_settings
+from tests.analysis.rerun.stores import committed_run
 from tests.conftest import git, make_repo
 
 pytestmark = pytest.mark.slow
@@ -25,17 +26,9 @@ NOT_IN_HISTORY = "deadbeef" * 5
 
 
 def _committed(run_id: str, commit: str, score: float) -> dict[str, str]:
-    """FileStore files of one committed run of ``main`` that recorded ``commit``."""
-    root = f"mlruns/0/{run_id}"
-    return {
-        "mlruns/0/meta.yaml": "artifact_location: mlruns/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n",
-        f"{root}/meta.yaml": (f"run_id: {run_id}\nrun_uuid: {run_id}\nexperiment_id: '0'\nstatus: 3\n"
-                              "start_time: 1700000000000\nend_time: 1700000001000\nlifecycle_stage: active\n"
-                              "user_id: someone\nartifact_uri: mlruns/0/x/artifacts\n"),
-        f"{root}/tags/mlflow.project.entryPoint": "main",
-        f"{root}/tags/mlflow.source.git.commit": commit,
-        f"{root}/metrics/score": f"1700000000500 {score} 0\n",
-    }
+    """One committed run of ``main`` that recorded ``commit``."""
+    return committed_run(run_id, {"mlflow.project.entryPoint": "main", "mlflow.source.git.commit": commit},
+                         {"score": score})
 
 
 def _commit(work: Path, files: dict[str, str]) -> str:

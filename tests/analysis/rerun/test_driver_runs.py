@@ -20,6 +20,7 @@ from analysis.rerun.job import rerun
 from cli import Exit, app
 from miner.fileio import read_csv
 from tests.analysis.rerun.conftest import make_corpus, rerun_settings
+from tests.analysis.rerun.stores import committed_run
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -29,17 +30,8 @@ TRAIN = "import mlflow, sys\nwith mlflow.start_run():\n    mlflow.log_metric('sc
 
 
 def _committed(run_id: str) -> dict[str, str]:
-    """FileStore files of one committed run of ``main`` (alpha 0.5, score 1.0), as MLflow 1.30 writes them."""
-    root = f"mlruns/0/{run_id}"
-    return {
-        "mlruns/0/meta.yaml": "artifact_location: mlruns/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n",
-        f"{root}/meta.yaml": (f"run_id: {run_id}\nrun_uuid: {run_id}\nexperiment_id: '0'\nstatus: 3\n"
-                              "start_time: 1700000000000\nend_time: 1700000001000\nlifecycle_stage: active\n"
-                              "user_id: someone\nartifact_uri: mlruns/0/x/artifacts\n"),
-        f"{root}/tags/mlflow.project.entryPoint": "main",
-        f"{root}/params/alpha": "0.5",
-        f"{root}/metrics/score": "1700000000500 1.0 0\n",
-    }
+    """One committed run of ``main`` (alpha 0.5, score 1.0)."""
+    return committed_run(run_id, {"mlflow.project.entryPoint": "main"}, {"score": 1.0}, {"alpha": "0.5"})
 
 
 def _rows(out: Path) -> dict[str, dict[str, str]]:
