@@ -117,3 +117,14 @@ def test_the_report_is_drawn_after_the_history_with_its_evolution_section(tmp_pa
     assert "1 of 2 repositories calling MLflow at some commit (50%, 9-91%) no longer call MLflow at HEAD" in evolution
     assert f"| quitter | {read_table(out / 'evolution.csv', EvolutionRow)[1].adopted_at} |" in evolution
     assert (out / "report" / "fig_adoption.png").is_file() and len(shas["quitter"]) == 5
+
+
+def test_longest_histories_go_first(tmp_path: Path) -> None:
+    from analysis.history.commits import HistoryTask
+    from analysis.history.run import longest_first
+    short = make_history(tmp_path / "s", [{"a.py": LOG}])
+    long = make_history(tmp_path / "l", [{"a.py": LOG}, {"a.py": METRIC}, {"b.py": PLAIN}])
+    tasks = [HistoryTask("o/short", str(tmp_path / "s" / ".git"), short[-1]),
+             HistoryTask("o/gone", str(tmp_path / "none"), "0" * 40),
+             HistoryTask("o/long", str(tmp_path / "l" / ".git"), long[-1])]
+    assert [t.repo for t in longest_first(tasks)] == ["o/long", "o/short", "o/gone"]
