@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import collections
 import csv
+import random
 import re
 import subprocess
 import sys
@@ -101,7 +102,7 @@ def parse_floor(corpus: Path, cache: Path) -> tuple[float, int, float, int]:
 
     inputs = _read_inputs(AnalyzeSettings(corpus, cache.parent))
     db = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
-    texts: dict[bool, list[str]] = {True: [], False: []}
+    texts: list[tuple[bool, str]] = []
     for repo in inputs.corpus.repos:
         if repo.git_dir is None:
             continue
@@ -118,18 +119,20 @@ def parse_floor(corpus: Path, cache: Path) -> tuple[float, int, float, int]:
                 text = decode_python(data) if kind == "python" else notebook_code(data).source
             except (ReadError, SyntaxError, UnicodeDecodeError, ValueError):
                 continue
-            texts[sha in head].append(text)
+            texts.append((sha in head, text))
     db.close()
-    out: list[float] = []
-    for at_head in (True, False):
+    # in a shuffled order, so that a change in the machine's load falls on both sets alike
+    random.Random(0).shuffle(texts)
+    seconds = {True: 0.0, False: 0.0}
+    for at_head, text in texts:
         started = time.perf_counter()
-        for text in texts[at_head]:
-            try:
-                libcst.parse_module(text)
-            except (libcst.ParserSyntaxError, RecursionError, ValueError):
-                pass
-        out.append(time.perf_counter() - started)
-    return out[0], len(texts[True]), out[1], len(texts[False])
+        try:
+            libcst.parse_module(text)
+        except (libcst.ParserSyntaxError, RecursionError, ValueError):
+            pass
+        seconds[at_head] += time.perf_counter() - started
+    n_head = sum(at_head for at_head, _t in texts)
+    return seconds[True], n_head, seconds[False], len(texts) - n_head
 
 
 def main() -> None:
