@@ -1,6 +1,6 @@
 """Speed and memory of ``analyze --history`` on a corpus mined with ``--history``, as ratios in one run.
 
-    python benchmarks/history.py --corpus /tmp/hist-corpus [--jobs 2] [--every commit] [--reference dev-history.csv]
+    python benchmarks/history.py --corpus /tmp/hist-corpus [--jobs 2] [--every commit] [--reference dev-history.csv] [--floor]
 
 Runs, each as a user runs it (``python cli.py analyze --no-report`` in a new process, a fresh output
 directory for each cold run): ``analyze`` cold, ``analyze --history`` cold, and ``analyze --history``
@@ -9,6 +9,14 @@ the ratios history cold / analyze cold (issue 21's target: at most 4x) and warm 
 0.1x), the peak memory of each run's processes (the largest resident set of the run and its workers,
 target under 2 GB), the commits analyzed and the distinct files parsed. With ``--reference`` (the
 shared corpus's ``dev-history.csv``), also how many comparable commits agree on ``.py`` call sites.
+
+With ``--floor``, also the floor the ratio cannot go under while each distinct file is parsed by LibCST:
+``libcst.parse_module`` alone (one process, after the runs) of the ``.py`` files and notebooks the cold
+history run parsed (each distinct blob of the first-parent histories whose findings the cold run put in
+its results cache, in the default import context), those of HEAD's trees apart from the others. Their
+ratio (all / HEAD's) is the parse ratio; HEAD's run parses HEAD's blobs only, so if history cost nothing
+but the other blobs' parses, over ``--jobs`` processes, history cold / analyze cold would be
+``1 + others / jobs / analyze cold`` (the parse floor).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import argparse
 import collections
 import csv
+import random
 import re
 import subprocess
 import sys
@@ -24,6 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
 def run(args: list[str]) -> tuple[float, float, str]:
@@ -59,12 +69,79 @@ def agreement(out: Path, reference: Path) -> str:
     return f"{agree} of {comparable} comparable commits agree API by API ({agree / max(comparable, 1):.1%})"
 
 
+def _distinct_blobs(git_dir: Path, commit: str) -> tuple[dict[tuple[str, str], str], set[str]]:
+    """(blob, kind) -> a path holding it, for every ``.py`` file and notebook of the first-parent history of
+    ``commit``; and the blobs of its tree."""
+    from analysis.history.gitlog import SUBMODULE, SYMLINK, first_parent_history
+    from analysis.passes.registry import file_kind
+
+    blobs: dict[tuple[str, str], str] = {}
+    tree: dict[str, str] = {}
+    for c in first_parent_history(git_dir, commit):
+        for ch in c.changes or ():
+            if ch.mode and ch.mode not in (SYMLINK, SUBMODULE) and file_kind(ch.path) in ("python", "notebook"):
+                blobs.setdefault((ch.sha, file_kind(ch.path)), ch.path)
+                tree[ch.path] = ch.sha
+            else:
+                tree.pop(ch.path, None)
+    return blobs, set(tree.values())
+
+
+def parse_floor(corpus: Path, cache: Path) -> tuple[float, int, float, int]:
+    """Seconds and count of ``libcst.parse_module`` of the blobs of HEAD's trees the cold history run
+    parsed, then of the other blobs it parsed (one process; see the module)."""
+    import sqlite3
+
+    import libcst
+
+    from analysis.engine.driver import _read_inputs
+    from analysis.ftypes import AnalyzeSettings, FileContext, ReadError
+    from analysis.history.gitlog import BlobReader
+    from analysis.reading.sources import decode_python, notebook_code
+    from analysis.repo_state import file_cache_key
+
+    inputs = _read_inputs(AnalyzeSettings(corpus, cache.parent))
+    db = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
+    texts: list[tuple[bool, str]] = []
+    for repo in inputs.corpus.repos:
+        if repo.git_dir is None:
+            continue
+        blobs, head = _distinct_blobs(repo.git_dir, repo.commit)
+        with BlobReader(repo.git_dir) as reader:
+            datas = reader.read_many(sha for sha, _k in blobs)
+        for (sha, kind), data in ((k, datas[k[0]]) for k in blobs):
+            if data is None or b"mlflow" not in data.lower():
+                continue
+            key = file_cache_key(data, kind, FileContext(), inputs.parse)
+            if db.execute("select 1 from results where key = ?", (key,)).fetchone() is None:
+                continue  # not parsed by LibCST (gated, a problem) or in another context
+            try:
+                text = decode_python(data) if kind == "python" else notebook_code(data).source
+            except (ReadError, SyntaxError, UnicodeDecodeError, ValueError):
+                continue
+            texts.append((sha in head, text))
+    db.close()
+    # in a shuffled order, so that a change in the machine's load falls on both sets alike
+    random.Random(0).shuffle(texts)
+    seconds = {True: 0.0, False: 0.0}
+    for at_head, text in texts:
+        started = time.perf_counter()
+        try:
+            libcst.parse_module(text)
+        except (libcst.ParserSyntaxError, RecursionError, ValueError):
+            pass
+        seconds[at_head] += time.perf_counter() - started
+    n_head = sum(at_head for at_head, _t in texts)
+    return seconds[True], n_head, seconds[False], len(texts) - n_head
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--every", default="commit")
     parser.add_argument("--reference", type=Path)
+    parser.add_argument("--floor", action="store_true", help="also measure the parse floor (see above)")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="history-bench-") as tmp:
         base = ["--corpus", str(opts.corpus.resolve()), "--jobs", str(opts.jobs)]
@@ -81,6 +158,11 @@ def main() -> None:
         print(f"peak memory: {max(plain_mb, cold_mb, warm_mb):.0f} MB (target < 2048 MB)")
         if opts.reference is not None:
             print(f"dev-history: {agreement(Path(tmp) / 'history', opts.reference)}")
+        if opts.floor:
+            head_s, n_head, rest_s, n_rest = parse_floor(opts.corpus.resolve(), Path(tmp) / "history" / ".cache.sqlite")
+            print(f"LibCST parse of the blobs parsed: HEAD's {n_head} {head_s:.1f} s, the {n_rest} others {rest_s:.1f} s: "
+                  f"parse ratio {(head_s + rest_s) / head_s:.2f}x; parse floor of history cold / analyze cold "
+                  f"{1 + rest_s / opts.jobs / plain_s:.2f}x")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,7 +28,8 @@ from analysis.passes.mlflow_calls import Resolver, local_mlflow_dirs, may_reexpo
 from analysis.passes.registry import FILE_PASSES, file_kind
 from analysis.repo_state import (Checkout, cached_value, open_cache_read_only, Parsed, RepoResult, RepoTask, SourceFile, file_cache_key, findings_from_json,
                                  findings_to_json)
-from analysis.rows import FileRow
+from analysis.reading.sources import is_binary
+from analysis.rows import FileRow, FileStatus
 from analysis.tables import flat, unflat
 from miner.gitio import MISSING_REASON
 
@@ -174,15 +175,36 @@ class _Walk:
         self.reexporting: dict[str, bool] = {}  # blob -> holds ``from mlflow import *``
         self.reported: set[str] = set()  # blobs and submodule paths with their problem rows written
         self.pending: list[tuple[str, str, int | None, str, str]] = []  # (path, blob, line, stage, reason)
+        self.fetched: dict[str, bytes | None] = {}  # blobs read ahead for the commit being evaluated
+        self.paths: dict[str, tuple[str, str, str]] = {}  # path -> (name, kind, parent directory)
+        self.shadowing: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())  # context files -> shadowed
+
+    def _facts(self, path: str) -> tuple[str, str, str]:
+        """A path's name, kind (``file_kind``) and parent directory, worked out once per path."""
+        facts = self.paths.get(path)
+        if facts is None:
+            pure = PurePosixPath(path)
+            facts = self.paths[path] = (pure.name, file_kind(path), str(pure.parent))
+        return facts
+
+    def _read_ahead(self, blobs: Iterable[str]) -> None:
+        """Reads these blobs together (one round trip to git), for ``_blob`` to answer from."""
+        wanted = [b for b in blobs if b not in self.fetched]
+        if wanted:
+            self.fetched.update(self.reader.read_many(wanted))
+
+    def _blob(self, sha: str) -> bytes | None:
+        if sha in self.fetched:
+            return self.fetched[sha]
+        return self.reader.read(sha)
 
     # ---- moving the tree --------------------------------------------------------------------
     def _count(self, path: str, mode: str, sign: int) -> None:
-        name = PurePosixPath(path).name
         if mode == SUBMODULE:
             return
+        name, kind, _parent = self._facts(path)
         if name.lower() == "mlproject":
             self.counts["mlproject"] += sign
-        kind = file_kind(path)
         if kind in CODE_KINDS and mode != SYMLINK:
             self.counts[kind] += sign
 
@@ -201,8 +223,7 @@ class _Walk:
             if ch.mode == SUBMODULE and path not in self.reported:
                 self.reported.add(path)
                 self.pending.append((path, ch.sha, None, "history", SUBMODULE_REASON))
-            name = PurePosixPath(path).name
-            kind = file_kind(path)
+            name, kind, _parent = self._facts(path)
             if kind in CODE_KINDS:
                 self.dirty.add(path)
                 self.changed_code = True
@@ -226,6 +247,7 @@ class _Walk:
         if self.context_dirty:
             self._refresh_context()
         shadowed, reexports = self.context
+        todo = []
         for path in sorted(self.dirty):
             before = self.code.pop(path, None)
             if before is not None:
@@ -233,15 +255,19 @@ class _Walk:
             entry = self.tree.get(path)
             if entry is None or entry[0] in (SYMLINK, SUBMODULE):
                 continue
-            kind = file_kind(path)
-            context = FileContext(str(PurePosixPath(path).parent) in shadowed, reexports)
-            outcome = self._outcome(entry[1], kind, context, path)
+            _name, kind, parent = self._facts(path)
+            todo.append((path, entry[1], kind, FileContext(parent in shadowed, reexports)))
+        self._read_ahead(blob for _p, blob, kind, context in todo if (blob, kind, context.key()) not in self.memo)
+        for path, blob, kind, context in todo:
+            outcome = self._outcome(blob, kind, context, path)
             self.code[path] = (kind, outcome)
             self._add(kind, outcome, 1)
         self.dirty.clear()
+        self.fetched.clear()
         if self.env_dirty:
             self.requirement = self._requirement()
             self.env_dirty = False
+            self.fetched.clear()
         res, repo = self.result, self.repo
         for path, blob, line, stage, reason in self.pending:
             res.problems.append(HistoryProblemRow(repo, commit.sha, path, blob, line, stage, reason))
@@ -264,14 +290,19 @@ class _Walk:
     def _refresh_context(self) -> None:
         """The import context of the tree now (a local module named mlflow, the project's re-exports);
         every code file is looked at again when it changed."""
-        shadowed = frozenset(local_mlflow_dirs(sorted(self.context_files)))
+        files = frozenset(self.context_files)
+        if files != self.shadowing[0]:  # which directories are shadowed depends on the paths alone
+            self.shadowing = (files, frozenset(local_mlflow_dirs(sorted(files))))
+        shadowed = self.shadowing[1]
         names: set[str] = set()
+        self._read_ahead(blob for path in self.reexport_files for mode, blob in [self.tree[path]]
+                         if mode != SYMLINK and blob not in self.reexporting)
         for path in sorted(self.reexport_files):
             mode, blob = self.tree[path]
             if mode == SYMLINK:
                 continue
             if blob not in self.reexporting:
-                data = self.reader.read(blob)
+                data = self._blob(blob)
                 self.reexporting[blob] = data is not None and len(data) <= 1_000_000 and reexports_mlflow(data)
             if self.reexporting[blob]:
                 names.update(module_names(path))
@@ -279,8 +310,9 @@ class _Walk:
         if context != self.context:
             self.context = context
             self.dirty.update(self.code)
-            self.dirty.update(p for p, (m, _b) in self.tree.items() if file_kind(p) in CODE_KINDS)
+            self.dirty.update(p for p in self.tree if self._facts(p)[1] in CODE_KINDS)
         self.context_dirty = False
+        self.fetched.clear()
 
     def _outcome(self, blob: str, kind: str, context: FileContext, path: str) -> FileOutcome:
         """What the per-file passes make of this blob in this context: once per run."""
@@ -295,11 +327,15 @@ class _Walk:
         return outcome
 
     def _run_passes(self, blob: str, kind: str, context: FileContext, path: str) -> FileOutcome:
-        data = self.reader.read(blob)
+        data = self._blob(blob)
         if data is None:
             return FileOutcome("problem", (), ((None, "read", MISSING_REASON),))
         if len(data) > self.an.max_file_bytes:
             return FileOutcome("problem", (), ((None, "read", f"file too large ({len(data)} bytes)"),))
+        if b"mlflow" not in data.lower() and not is_binary(data):
+            # what the passes make of text without 'mlflow' (code_findings.file_pass's first gate, after
+            # the module graph's facts, which history does not keep): no finding, no problem
+            return FileOutcome(FileStatus.NO_MLFLOW)
         scratch = RepoResult(self.repo)
         checkout = Checkout(RepoTask(self.repo, "", ""), Path(), frozenset(), [], [], self.an.max_file_bytes)
         row = FileRow(self.repo, path, kind)
@@ -327,7 +363,7 @@ class _Walk:
         if entry is None or entry[0] in (SYMLINK, SUBMODULE):
             return None
         self.env_read.add(rel)
-        data = self.reader.read(entry[1])
+        data = self._blob(entry[1])
         return data if data is not None and len(data) <= self.an.max_file_bytes else None
 
     def _requirement(self) -> str:
@@ -335,6 +371,8 @@ class _Walk:
         passes read them at this commit."""
         self.env_read = set()
         repo = self.repo
+        self._read_ahead(blob for rel in self.env_files for mode, blob in [self.tree[rel]]
+                         if mode not in (SYMLINK, SUBMODULE))
         checkout = Checkout(RepoTask(repo, "", ""), Path(), frozenset(p for p, (m, _b) in self.tree.items()
                                                                      if m != SUBMODULE),
                             [], [], self.an.max_file_bytes, reader=self._read_env)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +23,7 @@ SYMLINK = "120000"
 _LOG = ["--first-parent", "--diff-merges=first-parent", "-r", "--raw", "-z", "--no-renames", "--no-abbrev",
         "--no-color", "--no-ext-diff", "--no-textconv"]
 _HEAD = "--format=%x01%H%x00%P%x00%cI"
+_BATCH = 1000  # shas asked of ``cat-file --batch`` at once: 41 bytes each, within a pipe's 64 KiB
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,14 @@ def _listing(git_dir: Path, commit: str) -> list[Change]:
     return out
 
 
+def count_first_parent(git_dir: Path, commit: str) -> int:
+    """How many first-parent commits ``commit`` has (0 where git cannot say)."""
+    try:
+        return int(run_git(["rev-list", "--first-parent", "--count", commit, "--"], git_dir=git_dir).strip() or 0)
+    except (GitError, ValueError):
+        return 0
+
+
 def first_parent_history(git_dir: Path, commit: str) -> list[Commit]:
     """The first-parent commits of ``commit``, oldest first, each with its changes.
 
@@ -143,7 +152,7 @@ def select(commits: Sequence[Commit], since: str = "", every: str = "commit", ma
 
 class BlobReader:
     """Blobs by their sha through one ``git cat-file --batch`` (nothing fetched: a blob a partial clone
-    lacks is missing). A context manager; ``read`` answers one blob at a time."""
+    lacks is missing). A context manager; ``read_many`` asks for many blobs in one round trip to git."""
 
     def __init__(self, git_dir: Path) -> None:
         self.git_dir = git_dir
@@ -157,27 +166,51 @@ class BlobReader:
 
     def read(self, sha: str) -> bytes | None:
         """The blob's bytes; None when the repository does not hold it."""
+        return self.read_many([sha])[sha]
+
+    def read_many(self, shas: Iterable[str]) -> dict[str, bytes | None]:
+        """Each blob's bytes by its sha, None where the repository does not hold it.
+
+        The shas go to git together, at most ``_BATCH`` at a time (their lines fit in the pipe, so
+        writing them never waits for git, which may be waiting for its answers to be read): one round
+        trip per batch, where a round trip per blob cost more than git's work on a busy machine.
+        """
+        todo = list(dict.fromkeys(shas))
+        out: dict[str, bytes | None] = {}
         with self.lock:
-            proc = self.proc
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                proc.stdin.write(sha.encode() + b"\n")
-                proc.stdin.flush()
-                header = proc.stdout.readline().split()
-            except BrokenPipeError:
-                header = []
+            while todo:
+                chunk, todo = todo[:_BATCH], todo[_BATCH:]
+                answered = self._ask(chunk, out)
+                if answered < len(chunk):
+                    # git ends where a partial clone lacks the object (it may not fetch it): a missing
+                    # blob; a new git answers the rest
+                    out[chunk[answered]] = None
+                    self.close()
+                    self.proc = self._start()
+                    todo = chunk[answered + 1:] + todo
+        return out
+
+    def _ask(self, shas: list[str], out: dict[str, bytes | None]) -> int:
+        """Asks git for ``shas`` and puts its answers in ``out``: how many it answered before it ended."""
+        proc = self.proc
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(b"".join(sha.encode() + b"\n" for sha in shas))
+            proc.stdin.flush()
+        except BrokenPipeError:  # git ended early: the answers it gave are still to be read
+            pass
+        for i, sha in enumerate(shas):
+            header = proc.stdout.readline().split()
             if not header:
-                # git ends where a partial clone lacks the object (it may not fetch it): a missing blob
-                self.close()
-                self.proc = self._start()
-                return None
+                return i
             if len(header) < 3 or header[1] != b"blob":
                 if len(header) >= 3:  # another kind of object: its contents follow
                     proc.stdout.read(int(header[2]) + 1)
-                return None
-            data = proc.stdout.read(int(header[2]))
+                out[sha] = None
+                continue
+            out[sha] = proc.stdout.read(int(header[2]))
             proc.stdout.read(1)  # the newline after the contents
-            return data
+        return len(shas)
 
     def close(self) -> None:
         if self.proc.stdin is not None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings, HistoryOptions, HistorySummary
 from analysis.history.commits import HistoryAnalyzer, HistoryResult, HistoryTask
 from analysis.history.evolution import evolution_row, release_dates
+from analysis.history.gitlog import count_first_parent
 from analysis.history_rows import EvolutionRow, HistoryProblemRow
 from analysis.passes.mlflow_calls import Resolver
 from analysis.rows import Catalog
@@ -79,6 +81,8 @@ def analyze_history(settings: AnalyzeSettings, corpus: MinedCorpus, catalog: Cat
             n_cached += 1
         else:
             todo.append(task)
+    if settings.jobs > 1 and len(todo) > 1:
+        todo = longest_first(todo)
     analyzer = HistoryAnalyzer(Resolver.from_catalog(catalog), parse, options, settings.max_file_bytes,
                                db.path if db is not None else None)
     done = len(tasks) - len(todo)
@@ -102,6 +106,15 @@ def analyze_history(settings: AnalyzeSettings, corpus: MinedCorpus, catalog: Cat
     return HistorySummary(len(tasks), sum(len(r.history) for r in ordered), sum(r.n_blobs for r in ordered),
                           sum(r.n_parsed for r in ordered), n_problems, n_cached, time.perf_counter() - started,
                           tuple(r.repo for r in ordered if r.failed))
+
+
+def longest_first(tasks: Sequence[HistoryTask]) -> list[HistoryTask]:
+    """The tasks, the longest histories first (a repository's history is one worker's: started last, the
+    longest would run alone at the end while the other workers wait)."""
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda t: count_first_parent(Path(t.git_dir), t.commit), tasks))
+    order = sorted(range(len(tasks)), key=lambda i: -counts[i])
+    return [tasks[i] for i in order]
 
 
 def write_history_tables(out: Path, results: Sequence[HistoryResult], evolution: Sequence[EvolutionRow],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.history.gitlog import Change, Commit, first_parent_history, period, select
+from analysis.history.gitlog import BlobReader, Change, Commit, count_first_parent, first_parent_history, period, select
 from tests.analysis.history.histories import LOG, PLAIN, make_history
 from tests.conftest import git
 
@@ -46,3 +46,24 @@ def test_select_every_since_and_max_commits() -> None:
     assert select(commits, since="2023-02-01") == ([2, 3, 4], 0)
     assert select(commits, max_commits=2) == ([3, 4], 3)
     assert select(commits, since="2023-01-10", every="month", max_commits=1) == ([4], 2)
+
+
+def test_read_many_answers_every_blob_in_one_batch_and_goes_on_past_a_missing_one(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    make_history(src, [{"a.py": LOG}, {"big.py": LOG + "#" * 5000 + "\n", "b.py": PLAIN}])
+    git("config", "uploadpack.allowFilter", "true", cwd=src)
+    partial = tmp_path / "partial.git"
+    git("clone", "-q", "--bare", "--filter=blob:limit=1k", src.as_uri(), str(partial))
+    sha = {name: git("rev-parse", f"HEAD:{name}", cwd=src).strip() for name in ("a.py", "big.py", "b.py")}
+    tree = git("rev-parse", "HEAD^{tree}", cwd=src).strip()
+    with BlobReader(partial) as reader:
+        got = reader.read_many([sha["a.py"], sha["big.py"], tree, sha["b.py"], "0" * 40, sha["a.py"]])
+        assert got == {sha["a.py"]: LOG.encode(), sha["big.py"]: None, tree: None, sha["b.py"]: PLAIN.encode(),
+                       "0" * 40: None}
+        assert reader.read(sha["b.py"]) == PLAIN.encode()  # the reader goes on after git ended
+
+
+def test_count_first_parent(tmp_path: Path) -> None:
+    shas = make_history(tmp_path / "r", [{"a.py": LOG}, {"b.py": PLAIN}, {"a.py": None}])
+    assert count_first_parent(tmp_path / "r" / ".git", shas[-1]) == 3
+    assert count_first_parent(tmp_path / "r" / ".git", "0" * 40) == 0

@@ -152,3 +152,14 @@ def test_pins_and_deprecated_apis_against_the_corpus_release_dates(tmp_path: Pat
     assert (row.max_releases_behind, row.max_days_behind) == (1, 36)
     assert row.release_dates == "corpus (PyPI's first upload of each release, fetched 2024-01-01)"
     assert shas and row.note == ""
+
+
+def test_longest_histories_go_first(tmp_path: Path) -> None:
+    from analysis.history.commits import HistoryTask
+    from analysis.history.run import longest_first
+    short = make_history(tmp_path / "s", [{"a.py": LOG}])
+    long = make_history(tmp_path / "l", [{"a.py": LOG}, {"a.py": METRIC}, {"b.py": PLAIN}])
+    tasks = [HistoryTask("o/short", str(tmp_path / "s" / ".git"), short[-1]),
+             HistoryTask("o/gone", str(tmp_path / "none"), "0" * 40),
+             HistoryTask("o/long", str(tmp_path / "l" / ".git"), long[-1])]
+    assert [t.repo for t in longest_first(tasks)] == ["o/long", "o/short", "o/gone"]
