@@ -11,7 +11,8 @@ taken by ``ensure_env(using=...)`` before it looks for the environment) nor one 
 shares; the bound may be passed while environments in use or being built hold more. uv's own cache
 of downloads and built wheels is in the cache too (``uv_env.uv_cache_of``: sandboxed builds cannot
 link from it, so each environment holds a copy); over the bound it is emptied first, as ``uv cache
-clean`` empties it, and only while no uv command of a build holds its lock: the cheapest thing to lose. Builds a
+clean`` would, renamed away whole and then removed, and only while no uv command of a build holds its
+lock: the cheapest thing to lose. Builds a
 killed process left (``<key>.tmp-<pid>``) are removed on the way. Only one process shrinks a
 cache at a time; another finds it shrinking and goes on.
 """
@@ -22,13 +23,12 @@ import fcntl
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.isolated.uv_env import DONE, build_lock, use_lock, uv_cache_lock, uv_cache_of, uv_command
+from analysis.isolated.uv_env import DONE, build_lock, use_lock, uv_cache_lock, uv_cache_of
 
 _LEFTOVER = re.compile(r"(?P<key>.+)\.(?:tmp|del)-(?P<pid>\d+)")
 
@@ -166,17 +166,20 @@ def shrink(root: Path, bound: int) -> ShrinkReport:
 
 
 def _clean_uv_cache(root: Path) -> bool:
-    """Empty uv's cache of the builds of ``root`` (downloads and built wheels: the cheapest to lose) when no uv
-    command of a build holds it (``uv_env.uv_cache_lock``). Whether it was emptied."""
+    """Remove uv's cache of the builds of ``root`` (downloads and built wheels: the cheapest to lose) when no uv
+    command of a build holds it (``uv_env.uv_cache_lock``); the next build makes a new one. Whether it went."""
     cache = uv_cache_of(root)
     if not cache.is_dir():
         return False
     with _try_lock(uv_cache_lock(root)) as unheld:  # no uv command of a build is running on it
         if not unheld:
             return False
+        # renamed away whole, then removed: a cache half removed (a clean killed midway) kept uv's index of
+        # wheels pointing at archives no longer there, and every later build of pip failed on it
+        gone = cache.with_name(f"{cache.name}.del-{os.getpid()}")
         try:
-            done = subprocess.run([*uv_command(), "cache", "clean", "--quiet", "--cache-dir", str(cache)],
-                                  capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
+            cache.rename(gone)
+        except OSError:
             return False
-        return done.returncode == 0
+        shutil.rmtree(gone, ignore_errors=True)
+        return True
