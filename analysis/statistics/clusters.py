@@ -104,13 +104,13 @@ def clustered(counts: Iterable[ClusterCount]) -> ClusteredShare:
     low = high = None
     method = NO_INTERVAL
     if len(parts) >= MIN_CLUSTERS:
-        low, high = bootstrap_interval(k, n)
-        method = BOOTSTRAP
-        share = bool((k == np.round(k)).all() and (k <= n).all())  # counts of units, not a ratio of sizes
-        if share and ((k == 0).all() or (k == n).all()):  # a share of 0 or 1: every draw the same
-            with_any = int((k > 0).sum())
-            low, high = wilson(with_any, len(parts))
+        unit_counts = bool((k == np.round(k)).all() and (k <= n).all())  # counts of units, not a ratio of sizes
+        if unit_counts and ((k == 0).all() or (k == n).all()):  # a share of 0 or 1: every draw the same
+            low, high = wilson(int((k > 0).sum()), len(parts))
             method = ALIKE
+        else:
+            low, high = bootstrap_interval(k, n)
+            method = BOOTSTRAP
     largest = max(parts, key=lambda c: (c.n, c.k), default=None)  # ties: the first by name
     few = 0 < len(parts) < FEWEST_FOR_QUANTILES
     median = float(np.median(k / n)) if parts and not few else None
