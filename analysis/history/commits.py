@@ -96,12 +96,20 @@ class HistoryResult:
 
 
 class _ReadOnlyCache:
-    """The results cache (``<out>/.cache.sqlite``, the engine's), read only: a worker's own connection."""
+    """The results cache (``<out>/.cache.sqlite``, the engine's), read only: a worker's own connection,
+    and the entries the worker computed for the repositories it analyzed just before (``recent``): the
+    driver writes a repository's entries once it has its result, while the worker has gone on to the
+    next one, so a blob two repositories share was parsed again by the second, or not, as the write
+    came first or not."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, recent: Iterable[dict[str, str]] = ()) -> None:
         self.db = open_cache_read_only(path)
+        self.recent = [entries for entries in recent] if self.db is not None else []
 
     def get(self, key: str) -> str | None:
+        for entries in self.recent:
+            if key in entries:
+                return entries[key]
         return cached_value(self.db, key)
 
     def close(self) -> None:
@@ -118,6 +126,10 @@ class HistoryAnalyzer:
     options: HistoryOptions = field(default_factory=HistoryOptions)
     max_file_bytes: int = 5_000_000
     cache_path: Path | None = None
+    # the cache entries of the last RECENT repositories this analyzer (in one worker) analyzed
+    recent: list[dict[str, str]] = field(default_factory=list, compare=False)
+
+    RECENT = 2
 
     def analyze(self, task: HistoryTask) -> HistoryResult:
         """Every selected first-parent commit of ``task.commit``, oldest first."""
@@ -131,7 +143,7 @@ class HistoryAnalyzer:
                 task.repo, commits[chosen[0]].sha, "", "", None, "history",
                 f"{len(chosen) + dropped} commits selected, over --max-commits {opts.max_commits}: the newest "
                 f"{len(chosen)} analyzed, the {dropped} oldest left out"))
-        cache = _ReadOnlyCache(self.cache_path)
+        cache = _ReadOnlyCache(self.cache_path, self.recent)
         try:
             with BlobReader(git_dir) as reader:
                 walk = _Walk(self, task.repo, reader, cache, result)
@@ -148,6 +160,8 @@ class HistoryAnalyzer:
                         walk.evaluate(commit)
         finally:
             cache.close()
+        if cache.db is not None:
+            self.recent[:] = [result.new_cache, *self.recent][:self.RECENT]
         return result
 
 

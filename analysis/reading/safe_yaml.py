@@ -65,10 +65,14 @@ class _BoundedLoader(yaml.SafeLoader):
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise _Refused(event.start_mark, f"YAML nested over {MAX_DEPTH} levels deep: not read")
+                raise _too_deep(event.start_mark)
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+
+def _too_deep(mark: Any) -> _Refused:
+    return _Refused(mark, f"YAML nested over {MAX_DEPTH} levels deep: not read")
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -117,18 +121,20 @@ def _load_plain(text: str) -> Any:
     with the bounded pure-Python loader, which counts as it composes and words every refusal and error.
 
     The check walks libyaml's event stream (its parser keeps its own stack: no recursion, whatever the
-    nesting) before anything is composed or constructed.
+    nesting) before anything is composed or constructed. A node nested over ``MAX_DEPTH`` deep is refused
+    here, at the event the bounded loader would refuse it at (the pure-Python scanner takes time quadratic
+    in the nesting of one line to get there: a second for 5,000 brackets).
     """
     c_loader = getattr(yaml, "CSafeLoader", None)
     if c_loader is None:  # PyYAML built without libyaml
         return _NOT_PLAIN
-    depth = 0
+    depth = 0  # of the collections open
     try:
         for event in yaml.parse(text, Loader=c_loader):
+            if isinstance(event, yaml.NodeEvent) and depth + 1 > MAX_DEPTH:  # as _BoundedLoader counts nodes
+                raise _too_deep(event.start_mark)
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
-                if depth > MAX_DEPTH:
-                    return _NOT_PLAIN
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
             elif isinstance(event, yaml.AliasEvent):
@@ -143,11 +149,12 @@ def load(text: str, path: str) -> Any:
     raises :class:`BadYAML` (with ``path`` and the line) otherwise. Empty text gives None."""
     if len(text) > MAX_CHARS:
         raise BadYAML(path, None, f"file too large ({len(text)} characters)")
-    fast = _load_plain(text)
-    if fast is not _NOT_PLAIN:
-        return fast
-    loader = _BoundedLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        fast = _load_plain(text)
+        if fast is not _NOT_PLAIN:
+            return fast
+        loader = _BoundedLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -164,4 +171,5 @@ def load(text: str, path: str) -> Any:
         where = f" (line {line})" if line else ""
         raise BadYAML(path, line, f"YAML error{where}: {getattr(err, 'problem', None) or err}") from err
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

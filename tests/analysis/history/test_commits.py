@@ -179,6 +179,27 @@ def test_each_distinct_blob_is_parsed_once(tmp_path: Path, monkeypatch: pytest.M
     assert res.n_parsed == 3
 
 
+def test_a_worker_reuses_the_blobs_of_the_repository_before_whose_entries_are_not_written_yet(tmp_path: Path) -> None:
+    from analysis.engine.cache import ResultCache
+    from analysis.history.commits import HistoryTask
+    from tests.analysis.history.histories import analyzer
+
+    shared = [LOG + f"# shared {i}\n" for i in range(2)]
+    heads = {name: make_history(tmp_path / name, [{"a.py": shared[0]}, {"a.py": shared[1]}, {"a.py": LOG + extra}])[-1]
+             for name, extra in (("first", "# 1\n"), ("second", "# 2\n"))}
+    cache = tmp_path / ".cache.sqlite"
+    ResultCache(cache).close()  # the driver's cache, which gets the first result only after the second started
+    worker = analyzer(cache=cache)
+    first, second = (worker.analyze(HistoryTask(f"o/{name}", str(tmp_path / name / ".git"), heads[name], "complete"))
+                     for name in ("first", "second"))
+    assert (first.n_parsed, second.n_parsed) == (3, 1)  # the second parsed its own last version only
+    assert _apis(first, heads["first"]) == _apis(second, heads["second"])
+    # without a cache (``--no-cache``) nothing is kept from one repository to the next
+    alone = analyzer()
+    assert [alone.analyze(HistoryTask(f"o/{name}", str(tmp_path / name / ".git"), heads[name], "complete")).n_parsed
+            for name in ("first", "second")] == [3, 3]
+
+
 def test_head_rows_equal_what_the_census_finds_at_head(tmp_path: Path) -> None:
     from analysis.engine.analyzer import RepoAnalyzer
     from analysis.passes.mlflow_calls import Resolver

@@ -51,6 +51,8 @@ REFUSED = [
     pytest.param("a: &a [1, *a]\n", 1, "recursive alias", id="recursive"),
     pytest.param("a: &a {b: *a}\n", 1, "recursive alias", id="recursive-mapping"),
     pytest.param("[" * 5000 + "]" * 5000, 1, "nested over 100 levels", id="deep-nesting"),
+    # the 101st node is a scalar, on the line before the 101st collection: refused where the scalar is
+    pytest.param("[" * 100 + "\n x,\n [1]" + "]" * 100, 2, "nested over 100 levels", id="deep-scalar-first"),
     pytest.param("a: [1\n", 2, "YAML error (line 2)", id="syntax-error"),
     pytest.param("a: 1\n---\nb: 2\n", 2, "YAML error", id="two-documents"),
     pytest.param("tag: !!python/object:os.system x\n", 1, "YAML error", id="python-tag"),
