@@ -185,6 +185,26 @@ def cached_value(db: sqlite3.Connection | None, key: str) -> str | None:
     return str(row[0]) if row else None
 
 
+@dataclass
+class RecentEntries:
+    """The per-file cache entries a worker computed for the last ``keep`` repositories it analyzed.
+
+    The driver writes a repository's entries to the results cache once it has its result, while the
+    worker has gone on to the next repository: a file two repositories share (a classroom copy, a
+    blob in two histories) was parsed again by the second, or taken from the cache, as that write
+    came first or not. The worker looks here too, so with one job it never parses it twice."""
+
+    keep: int = 2
+    entries: list[dict[str, str]] = field(default_factory=list)
+
+    def get(self, key: str) -> str | None:
+        return next((found[key] for found in self.entries if key in found), None)
+
+    def add(self, new: dict[str, str]) -> None:
+        """The entries of the repository just analyzed, the oldest kept ones dropped."""
+        self.entries[:] = [new, *self.entries][:self.keep]
+
+
 def file_cache_key(data: bytes, kind: str, context: FileContext, fingerprint: str) -> str:
     """The results cache's key of a file's findings: its bytes read as ``kind`` in ``context`` by the code
     whose ``parse`` stamp is ``fingerprint`` (content-addressed: the same bytes anywhere share it)."""

@@ -23,8 +23,8 @@ from analysis.passes.registry import file_kind as file_kind  # the table of kind
 from analysis.passes.mlflow_calls import Resolver, may_reexport, module_names, reexports_mlflow
 from analysis.passes.mlflow_calls import local_mlflow_dirs as local_mlflow_dirs
 from analysis.passes.module_graph import dotted_modules
-from analysis.repo_state import (Checkout, Parsed, RepoResult, RepoTask, SourceFile, file_cache_key, findings_from_json,
-                                 findings_to_json)
+from analysis.repo_state import (Checkout, Parsed, RecentEntries, RepoResult, RepoTask, SourceFile, file_cache_key,
+                                 findings_from_json, findings_to_json)
 from analysis.rows import FileRow, FileStatus, ProblemRow, Stage
 
 
@@ -103,6 +103,7 @@ class RepoAnalyzer:
     revision_releases: Mapping[str, str] = field(default_factory=dict)  # alembic head -> first MLflow release
     # where each worker notes the file LibCST is parsing, so the driver can tell which file killed a worker
     blackbox_dir: Path | None = None
+    recent: RecentEntries = field(default_factory=RecentEntries, compare=False)  # this worker's, just before
 
     def analyze_safely(self, task: RepoTask, on_file: Callable[[], None] | None = None) -> RepoResult:
         """``analyze``, where an exception fails this repository only (a problem row)."""
@@ -137,6 +138,8 @@ class RepoAnalyzer:
                 (rel.rpartition("/")[0] or ".") in shadow_dirs, reexports), cache)
         for repo_pass in REPO_PASSES:
             repo_pass(checkout, result)
+        if cache is not None:
+            self.recent.add(result.new_cache)
         return result
 
     def _file(self, checkout: Checkout, result: RepoResult, row: FileRow, path: Path,
@@ -164,7 +167,7 @@ class RepoAnalyzer:
         def parse(compute: Callable[[], Parsed]) -> Parsed:
             """The findings cached for these bytes (read in this context, by this code), else ``compute()``'s."""
             key = file_cache_key(data, kind, context, self.fingerprint)
-            hit = (cache.get(key) if cache is not None else None) or result.new_cache.get(key)
+            hit = (cache.get(key) or self.recent.get(key) if cache is not None else None) or result.new_cache.get(key)
             if hit is not None:
                 row.cached = True
                 result.n_cached += 1

@@ -26,8 +26,8 @@ from analysis.history_rows import CATEGORIES, HistoryApiUsageRow, HistoryProblem
 from analysis.passes import environments, mlproject
 from analysis.passes.mlflow_calls import Resolver, local_mlflow_dirs, may_reexport, module_names, reexports_mlflow
 from analysis.passes.registry import FILE_PASSES, file_kind
-from analysis.repo_state import (Checkout, cached_value, open_cache_read_only, Parsed, RepoResult, RepoTask, SourceFile, file_cache_key, findings_from_json,
-                                 findings_to_json)
+from analysis.repo_state import (Checkout, Parsed, RecentEntries, RepoResult, RepoTask, SourceFile, cached_value,
+                                 file_cache_key, findings_from_json, findings_to_json, open_cache_read_only)
 from analysis.reading.sources import is_binary
 from analysis.rows import FileRow, FileStatus
 from analysis.tables import flat, unflat
@@ -97,20 +97,15 @@ class HistoryResult:
 
 class _ReadOnlyCache:
     """The results cache (``<out>/.cache.sqlite``, the engine's), read only: a worker's own connection,
-    and the entries the worker computed for the repositories it analyzed just before (``recent``): the
-    driver writes a repository's entries once it has its result, while the worker has gone on to the
-    next one, so a blob two repositories share was parsed again by the second, or not, as the write
-    came first or not."""
+    and the entries this worker computed for the repositories it analyzed just before, which the
+    driver may not have written yet (``repo_state.RecentEntries``)."""
 
-    def __init__(self, path: Path | None, recent: Iterable[dict[str, str]] = ()) -> None:
+    def __init__(self, path: Path | None, recent: RecentEntries) -> None:
         self.db = open_cache_read_only(path)
-        self.recent = [entries for entries in recent] if self.db is not None else []
+        self.recent = recent if self.db is not None else None
 
     def get(self, key: str) -> str | None:
-        for entries in self.recent:
-            if key in entries:
-                return entries[key]
-        return cached_value(self.db, key)
+        return (self.recent.get(key) if self.recent is not None else None) or cached_value(self.db, key)
 
     def close(self) -> None:
         if self.db is not None:
@@ -126,10 +121,7 @@ class HistoryAnalyzer:
     options: HistoryOptions = field(default_factory=HistoryOptions)
     max_file_bytes: int = 5_000_000
     cache_path: Path | None = None
-    # the cache entries of the last RECENT repositories this analyzer (in one worker) analyzed
-    recent: list[dict[str, str]] = field(default_factory=list, compare=False)
-
-    RECENT = 2
+    recent: RecentEntries = field(default_factory=RecentEntries, compare=False)  # this worker's, just before
 
     def analyze(self, task: HistoryTask) -> HistoryResult:
         """Every selected first-parent commit of ``task.commit``, oldest first."""
@@ -160,8 +152,8 @@ class HistoryAnalyzer:
                         walk.evaluate(commit)
         finally:
             cache.close()
-        if cache.db is not None:
-            self.recent[:] = [result.new_cache, *self.recent][:self.RECENT]
+        if cache.recent is not None:
+            cache.recent.add(result.new_cache)
         return result
 
 

@@ -70,6 +70,22 @@ def test_a_result_survives_the_cache_round_trip(analyzer: RepoAnalyzer, tmp_path
     assert [(p.path, p.stage) for p in again.problems] == [("bad.py", "parse")]
 
 
+def test_a_worker_takes_a_file_the_repository_before_parsed_though_its_entry_is_not_written_yet(tmp_path: Path) -> None:
+    from analysis.engine.cache import ResultCache
+
+    shared = "import mlflow\nmlflow.log_param('a', 1)\n"
+    first = checkout(tmp_path / "first", {"train.py": shared, "own.py": "import mlflow\nmlflow.log_metric('m', 1)\n"})
+    second = dataclasses.replace(checkout(tmp_path / "second", {"copy/train.py": shared}), repo="o/copy")
+    ResultCache(tmp_path / ".cache.sqlite").close()  # the driver's cache: it gets the first result after the second began
+    worker = RepoAnalyzer(Resolver.from_catalog(catalog_for({})), "test", cache_path=tmp_path / ".cache.sqlite")
+    one, two = worker.analyze(first), worker.analyze(second)
+    assert (one.n_parsed, one.n_cached, two.n_parsed, two.n_cached) == (2, 0, 0, 1)
+    assert [(f.path, f.cached) for f in two.files] == [("copy/train.py", True)]
+    assert [(c.path, c.site.api) for c in two.call_sites] == [("copy/train.py", "mlflow.log_param")]
+    alone = RepoAnalyzer(Resolver.from_catalog(catalog_for({})), "test")  # no cache: each parses its own
+    assert [alone.analyze(t).n_parsed for t in (first, second)] == [2, 1]
+
+
 def test_columns_come_from_the_row_types() -> None:
     from analysis.ftypes import CallSite
     assert TABLES["call_sites"].columns == ("repo", "path", *(f.name for f in dataclasses.fields(CallSite)))
