@@ -19,6 +19,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from miner.fileio import read_csv
+from miner.ftypes import TRUE
 
 SNAPSHOT = "mlflow_release_dates.csv"
 DATES_TABLE = "release_dates.csv"  # miner.release_dates.DATES_TABLE
@@ -115,7 +116,7 @@ class ReleaseDates:
 def _read(table: Path, column: str) -> tuple[dict[str, datetime], frozenset[str]]:
     rows = read_csv(table) if table.is_file() else []
     dates = {r["version"]: utc(r[column]) for r in rows if r.get("version") and r.get(column)}
-    return dates, frozenset(r["version"] for r in rows if r.get("yanked") == "true")
+    return dates, frozenset(r["version"] for r in rows if r.get("yanked") == TRUE)
 
 
 def _as_of(table: Path) -> datetime | None:
