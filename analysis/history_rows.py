@@ -40,6 +40,12 @@ class HistoryRow:
     n_config: int = 0
     n_run: int = 0
     n_other: int = 0
+    # against MLflow's releases published by the commit's date (``history.evolution.dated_history``)
+    mlflow_pinned: str = ""  # the one release ``mlflow_requirement`` pins exactly
+    newest_release: str = ""  # the newest final release published by then
+    pin_releases_behind: int | None = None
+    pin_days_behind: int | None = None
+    n_apis_deprecated_by_then: int | None = None  # APIs called here whose deprecating release was out
 
 
 @dataclass(frozen=True)

@@ -278,7 +278,7 @@ class _Walk:
         for path, blob, line, stage, reason in self.pending:
             res.problems.append(HistoryProblemRow(repo, commit.sha, path, blob, line, stage, reason))
         self.pending.clear()
-        per_category = {f"n_{c}": self.categories[c] for c in CATEGORIES}
+        per_category: dict[str, Any] = {f"n_{c}": self.categories[c] for c in CATEGORIES}
         res.history.append(HistoryRow(
             repo, commit.sha, commit.parent, commit.committed_at, self.counts["python"], self.counts["notebook"],
             sum(self.categories.values()), self.counts["mlproject"], self.requirement, self.changed_code,

@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from analysis.history.commits import HistoryResult
@@ -21,6 +22,39 @@ def release_dates(releases_table: Path) -> ReleaseDates:
     """MLflow's release dates for a corpus whose ``mlflow/releases.csv`` is ``releases_table``: those its
     ``mlflow/`` folder records, else the shipped snapshot's (``releases.dates.load_release_dates``)."""
     return load_release_dates(releases_table.parent)
+
+
+def _apis_at(res: HistoryResult) -> dict[str, set[str]]:
+    apis_at: dict[str, set[str]] = {}
+    for usage in res.api_usage:
+        apis_at.setdefault(usage.commit, set()).add(usage.api)
+    return apis_at
+
+
+def _deprecated(apis: Iterable[str], catalog: Catalog) -> dict[str, str]:
+    """API -> the release that deprecated it, for those of ``apis`` the catalog says were deprecated."""
+    by_api = catalog.by_api
+    return {api: by_api[api].deprecated_since for api in apis if api in by_api and by_api[api].deprecated_since}
+
+
+def dated_history(res: HistoryResult, catalog: Catalog, released: ReleaseDates) -> list[HistoryRow]:
+    """``res.history`` with each commit against MLflow's releases published by its date: the release it pins
+    exactly, the newest final release then, how far the pin is behind it (``ReleaseDates.lag``), and how many of
+    the APIs it calls a release published by then had deprecated. Without release dates, or for a commit dated
+    after they were fetched, the date columns stay empty (the pin is still named)."""
+    apis_at = _apis_at(res)
+    deprecated = _deprecated(set().union(*apis_at.values()) if apis_at else (), catalog)
+    out_of = {api: when for api, since in deprecated.items() if (when := released.date_of(since)) is not None}
+    rows = []
+    for r in res.history:
+        pin, when = pinned_version(r.mlflow_requirement), utc(r.committed_at)
+        knows = bool(released) and released.knows(when)
+        lag = released.lag(pin, when) if pin and released else None
+        late = sum(1 for api in apis_at.get(r.commit, ()) if api in out_of and when >= out_of[api]) if knows else None
+        rows.append(replace(r, mlflow_pinned=pin, newest_release=released.newest_at(when) if knows else "",
+                            pin_releases_behind=lag.releases_behind if lag else None,
+                            pin_days_behind=lag.days_behind if lag else None, n_apis_deprecated_by_then=late))
+    return rows
 
 
 def _deprecations(rows: Sequence[HistoryRow], apis_at: dict[str, set[str]], deprecated: dict[str, str],
@@ -47,11 +81,9 @@ def _deprecations(rows: Sequence[HistoryRow], apis_at: dict[str, set[str]], depr
 
 
 def evolution_row(res: HistoryResult, catalog: Catalog, released: ReleaseDates) -> EvolutionRow:
-    """The evolution of one repository (``res`` with its rows oldest first)."""
+    """The evolution of one repository (``res`` with its rows oldest first, dated by ``dated_history``)."""
     rows: Sequence[HistoryRow] = res.history
-    apis_at: dict[str, set[str]] = {}
-    for usage in res.api_usage:
-        apis_at.setdefault(usage.commit, set()).add(usage.api)
+    apis_at = _apis_at(res)
     notes = []
     if res.state and res.state != "complete":
         notes.append(f"history {res.state}: it may begin later than the repository's")
@@ -69,8 +101,7 @@ def evolution_row(res: HistoryResult, catalog: Catalog, released: ReleaseDates) 
     ever = set().union(*apis_at.values()) if apis_at else set()
     added = ever - apis_at.get(uses[0].commit, set()) if uses else set()
     removed = ever - apis_at.get(head.commit, set())
-    by_api = catalog.by_api
-    deprecated = {api: by_api[api].deprecated_since for api in ever if api in by_api and by_api[api].deprecated_since}
+    deprecated = _deprecated(ever, catalog)
     after_release, deprecated_use, use_days = (_deprecations(rows, apis_at, deprecated, released, notes) if released
                                                else (None, "", None))
     after_pin = 0
@@ -80,7 +111,7 @@ def evolution_row(res: HistoryResult, catalog: Catalog, released: ReleaseDates) 
     too_late = 0
     head_lag: PinLag | None = None
     for r in rows:
-        version = pinned_version(r.mlflow_requirement)
+        version = r.mlflow_pinned
         if not version:
             continue
         pinned += 1
@@ -88,8 +119,8 @@ def evolution_row(res: HistoryResult, catalog: Catalog, released: ReleaseDates) 
             after_pin += 1
         if not released:
             continue
-        lag = released.lag(version, utc(r.committed_at))
-        if lag is not None:
+        if r.pin_releases_behind is not None and r.pin_days_behind is not None:
+            lag = PinLag(version, r.newest_release, r.pin_releases_behind, r.pin_days_behind)
             lags.append(lag)
             head_lag = lag if r is head else head_lag
         elif released.date_of(version) is None:
@@ -101,7 +132,7 @@ def evolution_row(res: HistoryResult, catalog: Catalog, released: ReleaseDates) 
     if too_late:
         notes.append(f"{too_late} pinning commit(s) dated after the release dates were fetched, not compared")
     dated = bool(released)
-    head_pin = pinned_version(head.mlflow_requirement)
+    head_pin = head.mlflow_pinned
     return EvolutionRow(
         res.repo, res.state, len(rows), rows[0].commit, rows[0].committed_at,
         uses[0].commit if uses else "", uses[0].committed_at if uses else "",
@@ -111,7 +142,7 @@ def evolution_row(res: HistoryResult, catalog: Catalog, released: ReleaseDates) 
         ";".join(f"{api}@{since}" for api, since in sorted(deprecated.items())), after_pin,
         after_release, deprecated_use, use_days,
         head.mlflow_requirement, head_pin,
-        released.newest_at(utc(head.committed_at)) if released and released.knows(utc(head.committed_at)) else "",
+        head.newest_release,
         head_lag.releases_behind if head_lag else None, head_lag.days_behind if head_lag else None,
         pinned, len(lags) if dated else None, sum(lag.behind for lag in lags) if dated else None,
         max((lag.releases_behind for lag in lags), default=None), max((lag.days_behind for lag in lags), default=None),

@@ -15,13 +15,14 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings, HistoryOptions, HistorySummary
 from analysis.history.commits import HistoryAnalyzer, HistoryResult, HistoryTask
-from analysis.history.evolution import evolution_row, release_dates
+from analysis.history.evolution import dated_history, evolution_row, release_dates
 from analysis.history.gitlog import count_first_parent
 from analysis.history_rows import EvolutionRow, HistoryProblemRow
 from analysis.passes.mlflow_calls import Resolver
@@ -96,6 +97,7 @@ def analyze_history(settings: AnalyzeSettings, corpus: MinedCorpus, catalog: Cat
         progress(f"history ({task.repo})", done, len(tasks))
     ordered = [results[r.repo] for r in corpus.repos if r.repo in results]
     released = release_dates(corpus.releases_dir / RELEASES_TABLE)
+    ordered = [replace(r, history=dated_history(r, catalog, released)) for r in ordered]
     evolution = [evolution_row(r, catalog, released) for r in ordered if not r.failed and r.state != "none"]
     n_problems = write_history_tables(settings.out_dir, ordered, evolution, {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),

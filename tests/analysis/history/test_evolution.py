@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from analysis.history.commits import HistoryResult
-from analysis.history.evolution import NO_DATES, evolution_row, release_dates
+from analysis.history.evolution import NO_DATES, dated_history, evolution_row, release_dates
 from analysis.releases.dates import PinLag, ReleaseDates, utc
-from analysis.history_rows import HistoryApiUsageRow, HistoryRow
+from analysis.history_rows import EvolutionRow, HistoryApiUsageRow, HistoryRow
 from analysis.rows import Catalog, CatalogRow
 
 
@@ -36,13 +37,18 @@ def _history() -> HistoryResult:
     return res
 
 
+def _summed(res: HistoryResult, released: ReleaseDates) -> EvolutionRow:
+    """The evolution row as ``analyze --history`` makes it: from the rows dated first."""
+    return evolution_row(replace(res, history=dated_history(res, CATALOG, released)), CATALOG, released)
+
+
 def _dates(**extra: object) -> ReleaseDates:
     released = {"1.28.0": "2022-08-09T00:00:00Z", "1.29.0": "2022-09-16T00:00:00Z", "1.30.0": "2022-10-19T00:00:00Z"}
     return ReleaseDates({v: utc(d) for v, d in released.items()}, origin="test", **extra)  # type: ignore[arg-type]
 
 
 def test_without_release_dates() -> None:
-    row = evolution_row(_history(), CATALOG, ReleaseDates())
+    row = _summed(_history(), ReleaseDates())
     assert (row.n_commits, row.first_commit, row.adopted_commit, row.adopted_at, row.last_use_commit) == (
         4, "c1", "c2", "2022-06-01T00:00:00+00:00", "c4")
     assert row.head_uses_mlflow
@@ -61,7 +67,7 @@ def test_with_release_dates() -> None:
     released = _dates()
     assert released.newest_at(utc("2022-10-01T00:00:00+00:00")) == "1.29.0"
     assert released.newest_at(utc("2021-01-01T00:00:00+00:00")) == ""
-    row = evolution_row(_history(), CATALOG, released)
+    row = _summed(_history(), released)
     # c2 pins 1.28.0 before it was released (nothing newer then); c3 and c4 pin 1.29.0 after 1.30.0
     assert (row.n_pinned_commits, row.n_pin_dated_commits, row.n_pin_behind_commits) == (3, 3, 2)
     assert (row.max_releases_behind, row.max_days_behind) == (1, 33)  # 1.29.0 (09-16) against 1.30.0 (10-19)
@@ -74,10 +80,32 @@ def test_with_release_dates() -> None:
     assert row.note == "history shallow: it may begin later than the repository's"
 
 
+def test_each_commit_is_dated_and_the_row_of_the_repository_sums_its_commits() -> None:
+    released = _dates()
+    rows = dated_history(_history(), CATALOG, released)
+    assert [(r.commit, r.mlflow_pinned, r.newest_release, r.pin_releases_behind, r.pin_days_behind,
+             r.n_apis_deprecated_by_then) for r in rows] == [
+        ("c1", "", "", None, None, 0),  # nothing released yet, nothing pinned
+        ("c2", "1.28.0", "", 0, 0, 0),  # pins 1.28.0 before its release: not behind
+        ("c3", "1.29.0", "1.30.0", 1, 33, 1),  # list_experiments, deprecated by 1.29.0 (out since 2022-09-16)
+        ("c4", "1.29.0", "1.30.0", 1, 33, 1)]
+    row = _summed(_history(), released)
+    assert row.n_pin_dated_commits == sum(r.pin_releases_behind is not None for r in rows)
+    assert row.n_pin_behind_commits == sum(bool(r.pin_releases_behind) for r in rows)
+    assert row.n_deprecated_after_release == sum(bool(r.n_apis_deprecated_by_then) for r in rows)
+    assert (row.newest_release_head, row.releases_behind_head) == (rows[-1].newest_release, rows[-1].pin_releases_behind)
+    # without dates the pins are named and nothing is compared; the dates fetched before a commit say nothing of it
+    assert [(r.mlflow_pinned, r.newest_release, r.pin_releases_behind, r.n_apis_deprecated_by_then)
+            for r in dated_history(_history(), CATALOG, ReleaseDates())] == [
+        ("", "", None, None), ("1.28.0", "", None, None), ("1.29.0", "", None, None), ("1.29.0", "", None, None)]
+    early = dated_history(_history(), CATALOG, _dates(as_of=utc("2022-12-31T00:00:00Z")))
+    assert [(r.newest_release, r.pin_releases_behind) for r in early][2:] == [("1.30.0", 1), ("", None)]
+
+
 def test_what_the_dates_cannot_tell_is_left_empty_and_said() -> None:
     # the dates were fetched before c4: its pin is not compared; 1.29.0 is unknown to them: nothing is dated
     released = ReleaseDates({"1.28.0": utc("2022-08-09T00:00:00Z")}, origin="test", as_of=utc("2023-01-01T00:00:00Z"))
-    row = evolution_row(_history(), CATALOG, released)
+    row = _summed(_history(), released)
     assert (row.n_pinned_commits, row.n_pin_dated_commits, row.n_pin_behind_commits) == (3, 1, 0)
     assert (row.deprecated_use_days, row.n_deprecated_after_release, row.newest_release_head) == (None, None, "")
     assert row.note == ("history shallow: it may begin later than the repository's; deprecating release(s) without a "
@@ -122,5 +150,5 @@ def test_where_the_dates_come_from(tmp_path: Path) -> None:
 
 
 def test_no_commit_analyzed() -> None:
-    row = evolution_row(HistoryResult("o/r", state="complete"), CATALOG, ReleaseDates())
+    row = _summed(HistoryResult("o/r", state="complete"), ReleaseDates())
     assert row.n_commits == 0 and row.note.startswith("no commit analyzed")
