@@ -104,12 +104,16 @@ def flat(row: Any) -> dict[str, Any]:
     return out
 
 
+_UNPLANS: dict[type, tuple[tuple[str, type | None], ...]] = {}
+
+
 def unflat(row_type: type, cells: dict[str, Any]) -> Any:
     """The row of ``row_type`` whose ``flat`` is ``cells`` (for rows read back from the cache)."""
-    nested = _nested(row_type)
-    kwargs = {f.name: unflat(nested[f.name], cells) if f.name in nested else cells[f.name]
-              for f in dataclasses.fields(row_type)}
-    return row_type(**kwargs)
+    plan = _UNPLANS.get(row_type)
+    if plan is None:  # once per row type, as for ``flat``
+        nested = _nested(row_type)
+        plan = _UNPLANS[row_type] = tuple((f.name, nested.get(f.name)) for f in dataclasses.fields(row_type))
+    return row_type(**{name: cells[name] if inner is None else unflat(inner, cells) for name, inner in plan})
 
 
 def cells(row: dict[str, Any]) -> dict[str, Any]:

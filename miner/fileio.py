@@ -52,7 +52,7 @@ def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     exceptions are what is not text: NUL, where pandas' parser ends a value, and lone surrogates
     (a string literal ``"\ud800"`` in mined code), which UTF-8 cannot hold, are written as U+FFFD.
     """
-    table = [["" if row.get(k) is None else row.get(k) for k in columns] for row in rows]
+    table = [["" if (value := row.get(k)) is None else value for k in columns] for row in rows]
     buf = io.StringIO()
     plain = csv.writer(buf, lineterminator="\n")
     plain.writerow(columns)

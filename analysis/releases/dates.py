@@ -10,9 +10,11 @@ compared: a release published since would be missing.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -74,29 +76,42 @@ class ReleaseDates:
         when = f", fetched {self.as_of.date().isoformat()}" if self.as_of else ""
         return f"{self.origin} (PyPI's first upload of each release{when})"
 
+    @cached_property
+    def _parsed(self) -> dict[str, Version | None]:
+        """Each release's version, parsed once (a history dates thousands of commits against them)."""
+        return {v: _version(v) for v in self.released}
+
+    @cached_property
+    def _by_date(self) -> tuple[list[datetime], list[tuple[Version, str]], list[tuple[Version, str]]]:
+        """The final releases not yanked in order of publication: their dates, (version, release), and the
+        newest (version, release) among the first i + 1 of them."""
+        finals = sorted((d, parsed, v) for v, d in self.released.items()
+                        if (parsed := self._parsed[v]) is not None and not parsed.is_prerelease and v not in self.yanked)
+        newest: list[tuple[Version, str]] = []
+        for _d, parsed, v in finals:
+            newest.append(max(newest[-1], (parsed, v)) if newest else (parsed, v))
+        return [d for d, _p, _v in finals], [(p, v) for _d, p, v in finals], newest
+
     def date_of(self, version: str) -> datetime | None:
         """When PyPI published a release, matched as a version (``1.13`` is ``1.13.0``); None when not listed."""
         if version in self.released:
             return self.released[version]
         want = _version(version)
-        return next((d for v, d in self.released.items() if want is not None and _version(v) == want), None)
+        return next((d for v, d in self.released.items() if want is not None and self._parsed[v] == want), None)
 
     def knows(self, when: datetime) -> bool:
         """The dates can say which release was newest at ``when`` (not after they were fetched)."""
         return self.as_of is None or when <= self.as_of
 
     def _finals(self, when: datetime) -> list[tuple[Version, str]]:
-        out = []
-        for v, d in self.released.items():
-            parsed = _version(v)
-            if parsed is not None and not parsed.is_prerelease and v not in self.yanked and d <= when:
-                out.append((parsed, v))
-        return out
+        dates, finals, _newest = self._by_date
+        return finals[:bisect_right(dates, when)]
 
     def newest_at(self, when: datetime) -> str:
         """The newest final release published at or before ``when`` ('' when none was)."""
-        finals = self._finals(when)
-        return max(finals)[1] if finals else ""
+        dates, _finals, newest = self._by_date
+        i = bisect_right(dates, when)
+        return newest[i - 1][1] if i else ""
 
     def lag(self, pinned: str, when: datetime) -> PinLag | None:
         """The pin against the newest release at ``when`` (not behind when none newer than the pin was out, a pin
