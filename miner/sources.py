@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 from miner.fileio import read_csv
 from miner.ftypes import (
+    FALSE,
+    TRUE,
     CorpusSpec,
     MineEvent,
     MinerError,
@@ -141,7 +143,7 @@ def _cell_value(field: str, text: str) -> object:
     if field in ("stars", "forks", "size_kb"):
         return int(text) if text.isdigit() else None
     if field in ("is_fork", "archived"):
-        return {"true": True, "false": False}.get(text.lower())
+        return {TRUE: True, FALSE: False}.get(text.lower())
     if field == "topics":
         return tuple(t for t in re.split(r"[;,]", text) if t.strip())
     return text
