@@ -393,9 +393,9 @@ class PracticeRow:
     practice: str
     n_repos: int
     n_eligible: int
-    share: float
-    ci_low: float
-    ci_high: float
+    share: float | None  # none over no eligible repository (written empty), as its bounds
+    ci_low: float | None
+    ci_high: float | None
     definition: str
 
 
@@ -408,9 +408,9 @@ class ApiUsageRow:
     n_call_sites: int
     n_repos: int
     n_eligible: int
-    share_repos: float
-    ci_low: float
-    ci_high: float
+    share_repos: float | None  # none over no repository
+    ci_low: float | None
+    ci_high: float | None
     first_version: str
     last_version: str
     deprecated_since: str
@@ -435,7 +435,7 @@ class StoreStatisticRow:
     unit: str  # what is counted: repositories, runs, metric histories...
     numerator: int | float
     denominator: int
-    share: float
+    share: float | None  # none over a denominator of 0 (written empty)
     ci_low: float | None  # none where the method gives none (written empty)
     ci_high: float | None
     ci_method: str  # wilson (repositories) | cluster bootstrap (units of repositories) | wilson over repositories

@@ -61,7 +61,8 @@ REPORT_SHARE = ShareColumns("n", "of")  # the report's tables of measures
 
 @dataclass(frozen=True)
 class ShareInterval:
-    """``k`` of ``n``: the share (0 when ``n`` is 0) and its 95% Wilson interval."""
+    """``k`` of ``n``: the share (0 when ``n`` is 0) and its 95% Wilson interval; in a table's cells a share of
+    nothing has no value and no interval (written empty, not 0)."""
 
     k: int
     n: int
@@ -75,9 +76,13 @@ class ShareInterval:
         return wilson(self.k, self.n)
 
     def cells(self, columns: ShareColumns, digits: int | None = DIGITS,
-              share_rounding: Rounding = Rounding.DECIMAL) -> dict[str, int | float]:
+              share_rounding: Rounding = Rounding.DECIMAL) -> dict[str, int | float | None]:
         """The five cells under ``columns``' names, share and bounds to ``digits`` decimals (``None``: unrounded);
-        ``share_rounding`` is the share's rounding (the bounds are rounded as Python rounds)."""
+        ``share_rounding`` is the share's rounding (the bounds are rounded as Python rounds). Over ``n`` 0 the
+        share and its bounds are None."""
+        if not self.n:
+            return {columns.k: self.k, columns.n: self.n, columns.share: None, columns.ci_low: None,
+                    columns.ci_high: None}
         low, high = self.interval
         return {columns.k: self.k, columns.n: self.n, columns.share: rounded(self.share, digits, share_rounding),
                 columns.ci_low: rounded(low, digits), columns.ci_high: rounded(high, digits)}

@@ -54,9 +54,9 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
 
     def units(name: str, unit: str, view: ClusteredShare, definition: str, ratio: bool = False) -> None:
         """A share (or with ``ratio`` a ratio) of units that cluster in repositories."""
-        value = view.share if not ratio else (view.k / view.n if view.n else 0.0)
+        value = (view.k / view.n if ratio else view.share) if view.n else None  # none over nothing
         out.append({"statistic": name, "unit": unit, "numerator": view.k, "denominator": view.n,
-                    "share": rounded(value, DIGITS), "ci_low": None if view.low is None else rounded(view.low, DIGITS),
+                    "share": None if value is None else rounded(value, DIGITS), "ci_low": None if view.low is None else rounded(view.low, DIGITS),
                     "ci_high": None if view.high is None else rounded(view.high, DIGITS), **cluster_cells(view),
                     "definition": definition})
 

@@ -3,6 +3,8 @@ and the table builders its sections share."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from analysis.report.claims import add_claim_facts
@@ -39,7 +41,7 @@ def cluster_rows(rows: list[tuple[str, ClusteredShare, str]]) -> pd.DataFrame:
     repository's part with the share without it."""
     out = []
     for measure, view, definition in rows:
-        out.append({"measure": measure, "n": view.k, "of": view.n, "share": round(view.share, 4),
+        out.append({"measure": measure, "n": view.k, "of": view.n, "share": round(view.share, 4) if view.n else "",
                     "ci_low": "" if view.low is None else round(view.low, 4),
                     "ci_high": "" if view.high is None else round(view.high, 4),
                     "interval": view.method if view.low is not None else "none (fewer than 5 repositories)",
@@ -76,13 +78,23 @@ def practice_rows(practices: pd.DataFrame, names: list[str], population: str) ->
     return rows[["practice", "n_repos", "n_eligible", "share", "ci_low", "ci_high"]]
 
 
+def value(cell: object) -> float:
+    """A share cell as a number: NaN for none (a share of nothing: its bar is not drawn)."""
+    return math.nan if cell is None or cell == "" else float(str(cell))
+
+
 def shares(frame: pd.DataFrame, column: str) -> tuple[list[float], tuple[list[float], list[float]] | None]:
-    """The shares of ``column`` and their distances to the 95% bounds (None for a table without bounds)."""
-    share = [float(v) for v in frame[column]]
+    """The shares of ``column`` and their distances to the 95% bounds (None for a table without bounds; 0 for a
+    share without them)."""
+    share = [value(v) for v in frame[column]]
     if "ci_low" not in frame:
         return share, None
-    return share, ([s - float(v) for s, v in zip(share, frame["ci_low"])],
-                   [float(v) - s for s, v in zip(share, frame["ci_high"])])
+
+    def gap(a: float, b: float) -> float:
+        return 0.0 if math.isnan(a) or math.isnan(b) else a - b
+
+    return share, ([gap(s, value(v)) for s, v in zip(share, frame["ci_low"])],
+                   [gap(value(v), s) for s, v in zip(share, frame["ci_high"])])
 
 
 class Drawing:

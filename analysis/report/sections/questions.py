@@ -144,11 +144,9 @@ def traceability(report: Drawing) -> None:
                   "cluster in repositories: 95% cluster bootstrap intervals by repository, the repositories where "
                   "they count, and the largest repository's part")
         both = pd.concat([repos, sites], ignore_index=True)
-        shares = [float(v) for v in both["share"]]
-        errors = ([s - float(low) if low != "" else 0.0 for s, low in zip(shares, both["ci_low"])],
-                  [float(high) - s if high != "" else 0.0 for s, high in zip(shares, both["ci_high"])])
+        values, errors = shares(both, "share")
         doc.figure("fig_traceability.png",
-                   bar_figure(list(both["measure"]), shares, "Traceability coverage",
+                   bar_figure(list(both["measure"]), values, "Traceability coverage",
                         f"share (of {n} repositories, 95% Wilson interval; of call sites, parameters, models: "
                         "95% cluster bootstrap by repository; n/N beside)", errors,
                         [f"{a}/{b}" for a, b in zip(both["n"], both["of"])]),

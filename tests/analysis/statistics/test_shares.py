@@ -37,10 +37,11 @@ def test_unrounded_cells_are_the_share_and_the_wilson_bounds() -> None:
     assert 0 < low < 2 / 3 < high < 1
 
 
-def test_no_denominator_is_a_zero_share_and_interval() -> None:
+def test_no_denominator_is_no_share_in_a_table() -> None:
     share = ShareInterval(0, 0)
-    assert (share.share, share.interval) == (0.0, (0.0, 0.0))
-    assert share.cells(ShareColumns("k", "n")) == {"k": 0, "n": 0, "share": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    assert (share.share, share.interval) == (0.0, (0.0, 0.0))  # what arithmetic on it gets
+    # a table's cells: the counts, and no share or interval (written empty: 0 of 0 is not 0%)
+    assert share.cells(ShareColumns("k", "n")) == {"k": 0, "n": 0, "share": None, "ci_low": None, "ci_high": None}
 
 
 def test_all_and_none_reach_the_bounds() -> None:

@@ -19,7 +19,7 @@ def test_share_rows_carry_the_wilson_interval_or_none() -> None:
     rows = share_rows([("m", 1, 4, "d"), ("empty", 0, 0, "d")]).to_dict("records")
     assert rows[0] == {"measure": "m", "n": 1, "of": 4, "share": 0.25, "ci_low": round(low, 4),
                        "ci_high": round(high, 4), "definition": "d"}
-    assert rows[1]["share"] == 0.0
+    assert pd.isna(rows[1]["share"]) and pd.isna(rows[1]["ci_low"])  # 0 of 0: no share, drawn blank
     assert share_rows([("m", 1, 4, "d")], interval=False).iloc[0][["ci_low", "ci_high"]].tolist() == ["", ""]
 
 
