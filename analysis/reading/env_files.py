@@ -21,6 +21,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from analysis.reading import safe_yaml
+from analysis.versions import conda_exact
 from analysis.reading.sources import within_repo
 
 MAX_INCLUDE_DEPTH = 10
@@ -136,16 +137,9 @@ def conda_pin_class(rest: str) -> tuple[str, str]:
     spec = rest.strip().replace(" ", "=", 1) if rest and not rest.startswith(("=", "<", ">", "!", "~")) else rest.strip()
     if not spec:
         return "", "unpinned"
-    if spec.startswith("=="):
-        return spec, "exact" if "*" not in spec and "," not in spec and "|" not in spec else "range"
-    if spec.startswith("=") and not spec.startswith("=="):
-        parts = spec[1:].split("=")
-        if len(parts) >= 2 and parts[1]:
-            return spec, "exact"  # version and build: build-pinned
-        if parts[0].count(".") >= 2 and "*" not in parts[0]:
-            return spec, "exact"  # python=3.10.0, openssl=1.1.1n: a prefix of nothing but itself in practice
-        return spec, "range"  # numpy=1.21 matches 1.21.*: a prefix pin
-    return spec, "range"
+    # ==1.21.0; a version and a build (build-pinned); python=3.10.0, openssl=1.1.1n: a prefix of nothing but
+    # itself in practice; not numpy=1.21, which matches 1.21.*: a prefix pin
+    return spec, "exact" if conda_exact(spec) else "range"
 
 
 def _yaml_mapping(text: str, path: str, what: str) -> dict[str, Any] | EnvProblem:

@@ -286,8 +286,8 @@ def _pin_facts(facts: Facts, h: History) -> None:
              "commits whose environment files declare an MLflow requirement (history.csv mlflow_requirement), of "
              "the analyzed commits calling MLflow"),
             ("CommitsPinningMlflow", declaring, pinned != "", "commits declaring MLflow",
-             "commits pinning one MLflow release exactly (==, conda's =), of the commits calling MLflow and "
-             "declaring it")):
+             "commits pinning one MLflow release exactly (history.csv mlflow_pinned: ==, conda's =X.Y.Z or a "
+             "build, Poetry's bare version; not conda's prefix =X.Y), of the commits calling MLflow and declaring it")):
         view = clustered(by_cluster(units["repo"], hits.astype(int)))
         facts.add(Share(name, int(view.k), view.n, noun, "history.csv", T_PINS, definition + "; commits cluster in "
                         "repositories: a bootstrap over them", interval=view.low is not None, cluster=view))

@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 from analysis.isolated.uv_env import EnvSpec
 from analysis.probe.run import python_for, requirements_for
 from analysis.reading.env_files import decode_env_file, parse_conda, parse_python_env
+from analysis.versions import exact_pin
 
 CURRENT, DECLARED = "current", "declared"
 DRIVER_CHOICES = (DECLARED, CURRENT)  # --driver-mlflow; the first is the default
@@ -31,7 +32,7 @@ DRIVER_SPEC = EnvSpec(python="", requirements=(DRIVER_REQUIREMENT,))
 OLDEST_DRIVER = Version("1.0")  # driver.py calls only client methods MLflow has had since 1.0
 MLFLOW_NAMES = frozenset({"mlflow", "mlflow-skinny"})
 MAX_ENV_FILE_BYTES = 1 << 20
-_EXACT = re.compile(r"^={1,3}\s*v?(?P<version>\d+(?:\.\d+)*)(?:=\S*)?$")  # ==X, ===X; conda's =X.Y.Z[=build]
+_RELEASE = re.compile(r"\d+(?:\.\d+)*")  # a final release: a driver environment is built for one
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def pinned_mlflow(env_type: str, env_file: str, repo_root: Path) -> str:
     for dep in deps:
         if dep.name not in MLFLOW_NAMES or dep.kind == "constraints":
             continue
-        match = _EXACT.match(dep.spec.replace(" ", "")) if dep.pin_class == "exact" else None
-        if match is not None:  # a range beside an exact pin gives that pin (or no environment at all)
-            pins.add(str(Version(match.group("version"))))
+        pin = exact_pin(dep.spec) if dep.pin_class == "exact" else ""
+        if _RELEASE.fullmatch(pin):  # a range beside an exact pin gives that pin (or no environment at all)
+            pins.add(str(Version(pin)))
     return pins.pop() if len(pins) == 1 else ""

@@ -128,7 +128,7 @@ def practices(facts: pd.DataFrame, population: str, within: Sequence[str] | None
              **ShareInterval(int((holds & eligible & inside).sum()), int((eligible & inside).sum())).cells(PRACTICE),
              "definition": definition}
             for name, holds, eligible, definition in practices_table(facts)]
-    return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS))
+    return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS), dtype=object)  # a share over nothing stays None
 
 
 def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], latest: str) -> pd.DataFrame:
@@ -219,7 +219,7 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
                               "practice": "uses an API deprecated or removed by the latest release",
                               **ShareInterval(len(users & set(repos)), len(repos)).cells(PRACTICE),
                               "definition": "a call of an API with deprecated_since, or whose last_version is before "
-                                            "the latest release read"}])
+                                            "the latest release read"}], dtype=object)
 
     kinds = [frame for kind in (*KINDS, WITHOUT_TEACHING) if kind in groups
              for frame in (practices(leader_facts, kind, groups[kind]), uses_deprecated(kind, groups[kind]))]
@@ -257,6 +257,7 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
     written = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores,
                "agreement.csv": agreement}
     for name, frame in written.items():
+        frame = frame.astype(object).where(frame.notna(), None)  # a missing number is an empty cell, not "nan"
         try:
             write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))
             write_provenance(tables / name, {**provenance, "computed_from": list(STATISTICS_FROM[name])})

@@ -70,6 +70,10 @@ def test_effect_of_the_duplicate_filter_is_visible(out: Path) -> None:
     auto = _practice(out, "one-per-family", "autolog only")
     assert (auto["n_repos"], auto["n_eligible"]) == ("1", "2")
     assert _practice(out, "one-per-family", "MLproject present")["n_repos"] == "1"
+    # no repository declares dependencies: a share of nothing is written empty, not 0 with an interval of 0 to 0
+    none = _practice(out, "one-per-family", "exact pinning share 0")
+    assert [none[c] for c in ("n_repos", "n_eligible", "share", "ci_low", "ci_high")] == ["0", "0", "", "", ""]
+    assert not [r for r in _read(out / "practices.csv") if "nan" in (r["share"], r["ci_low"], r["ci_high"])]
 
 
 def test_api_usage_counts_sites_and_repositories(out: Path) -> None:
