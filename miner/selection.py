@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from miner.fileio import write_csv, write_provenance
-from miner.ftypes import SELECTION_COLUMNS, Filters, RepoCandidate, Sample, Selected, SelectionRow
+from miner.ftypes import FALSE, SELECTION_COLUMNS, TRUE, Filters, RepoCandidate, Sample, Selected, SelectionRow
 from miner.sample import Drawn, draw, stratum
 from miner.sources import Merged
 from miner.tutorials import Candidate, Find, tutorials
@@ -54,7 +54,7 @@ class Rule:
 
 def _toml(value: object) -> str:
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return TRUE if value else FALSE  # TOML's booleans are spelled as the tables' cells
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, tuple):

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.isolated.env_cache import disk_usage
+from miner.ftypes import TRUE
 
 log = logging.getLogger(__name__)
 
@@ -392,7 +393,7 @@ def sandbox_env(home: str, tmp: str, tracking_uri: str) -> dict[str, str]:
     """The whole environment a run starts with (nothing of the host's is passed on)."""
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": tmp, "USER": "rerun", "LOGNAME": "rerun",
             "SHELL": "/bin/bash", "LANG": "C.UTF-8", "MLFLOW_TRACKING_URI": tracking_uri,
-            "MLFLOW_ALLOW_FILE_STORE": "true", "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+            "MLFLOW_ALLOW_FILE_STORE": TRUE, "MLFLOW_DISABLE_TELEMETRY": TRUE, "DO_NOT_TRACK": "1"}
 
 
 def contain(sandbox: Sandbox, argv: Sequence[str], *, copy: Path, scratch: Path, project_dir: str,
