@@ -167,7 +167,7 @@ class RepoAnalyzer:
         def parse(compute: Callable[[], Parsed]) -> Parsed:
             """The findings cached for these bytes (read in this context, by this code), else ``compute()``'s."""
             key = file_cache_key(data, kind, context, self.fingerprint)
-            hit = (cache.get(key) or self.recent.get(key) if cache is not None else None) or result.new_cache.get(key)
+            hit = ((cache.get(key) or self.recent.get(key)) if cache is not None else None) or result.new_cache.get(key)
             if hit is not None:
                 row.cached = True
                 result.n_cached += 1

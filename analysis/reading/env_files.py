@@ -21,8 +21,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from analysis.reading import safe_yaml
-from analysis.versions import conda_exact
 from analysis.reading.sources import within_repo
+from analysis.versions import conda_exact
 
 MAX_INCLUDE_DEPTH = 10
 _VCS = re.compile(r"^(git|hg|svn|bzr)\+")

@@ -103,15 +103,16 @@ class ReleaseDates:
         """The dates can say which release was newest at ``when`` (not after they were fetched)."""
         return self.as_of is None or when <= self.as_of
 
-    def _finals(self, when: datetime) -> list[tuple[Version, str]]:
-        dates, finals, _newest = self._by_date
-        return finals[:bisect_right(dates, when)]
+    def _upto(self, when: datetime) -> tuple[list[tuple[Version, str]], tuple[Version, str] | None]:
+        """The final releases published at or before ``when``, and the newest of them (None when none was)."""
+        dates, finals, newest = self._by_date
+        i = bisect_right(dates, when)
+        return finals[:i], newest[i - 1] if i else None
 
     def newest_at(self, when: datetime) -> str:
         """The newest final release published at or before ``when`` ('' when none was)."""
-        dates, _finals, newest = self._by_date
-        i = bisect_right(dates, when)
-        return newest[i - 1][1] if i else ""
+        newest = self._upto(when)[1]
+        return newest[1] if newest else ""
 
     def lag(self, pinned: str, when: datetime) -> PinLag | None:
         """The pin against the newest release at ``when`` (not behind when none newer than the pin was out, a pin
@@ -120,8 +121,8 @@ class ReleaseDates:
         pin, pin_date = _version(pinned), self.date_of(pinned)
         if pin is None or pin_date is None or not self.knows(when):
             return None
-        finals = self._finals(when)
-        top, newest = max(finals) if finals else (pin, "")
+        finals, newest_then = self._upto(when)
+        top, newest = newest_then or (pin, "")
         if top <= pin:
             return PinLag(pinned, newest, 0, 0)
         days = max(0, (self.released[newest] - pin_date).days)
