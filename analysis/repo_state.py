@@ -151,6 +151,12 @@ class Checkout:
     # the bytes of a file of the tree by its path, where they are not under ``root`` (a commit's tree, read
     # from git objects): None for a path that is no regular file or is over ``max_file_bytes``
     reader: Callable[[str], bytes | None] | None = None
+    # the paths that are symlinks, as the file stage's listing told them; None: not listed, ask the file system
+    symlinks: frozenset[str] | None = None
+
+    def is_symlink(self, rel: str) -> bool:
+        """``rel`` is a symlink of the checkout under ``root``."""
+        return rel in self.symlinks if self.symlinks is not None else (self.root / rel).is_symlink()
 
     def file_bytes(self, rel: str) -> bytes | None:
         """The bytes of the regular file ``rel`` of this tree, None when there is none or it is over
@@ -160,7 +166,7 @@ class Checkout:
         if self.reader is not None:
             return self.reader(rel)
         path = self.root / rel
-        if path.is_symlink() or path.stat().st_size > self.max_file_bytes:
+        if self.is_symlink(rel) or path.stat().st_size > self.max_file_bytes:
             return None
         return path.read_bytes()
 

@@ -30,18 +30,46 @@ from analysis.rows import FileRow, FileStatus, ProblemRow, Stage
 
 def walk(root: Path) -> Iterator[tuple[str, Path]]:
     """(posix relative path, path) of every file under root, sorted, symlinks included, no descent into them."""
-    top = str(root)
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git")
-        # relative paths by string, not pathlib: this runs for every file of the corpus
-        prefix = dirpath[len(top) + 1:].replace(os.sep, "/")
-        prefix = prefix + "/" if prefix else ""
-        base = Path(dirpath)
-        for name in sorted(filenames):
-            yield prefix + name, base / name
-        for name in dirnames:
-            if os.path.islink(os.path.join(dirpath, name)):
-                yield prefix + name, base / name
+    for rel, path, _link in listing(root):
+        yield rel, path
+
+
+def listing(root: Path) -> Iterator[tuple[str, Path, bool]]:
+    """``walk``'s entries, each with whether it is a symlink: known from the directory's listing
+    (``os.scandir``), so no file is asked again. In each directory its files (and links to files or
+    to nothing) by name, then its links to directories, then each other directory in turn, ``.git``
+    left out: ``os.walk``'s order, top down."""
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        top, prefix = stack.pop()
+        files: list[tuple[str, bool]] = []
+        dirs: list[tuple[str, bool]] = []
+        try:
+            with os.scandir(top) as listed:
+                for entry in listed:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    try:
+                        link = entry.is_symlink()
+                    except OSError:
+                        link = False
+                    if not is_dir:
+                        files.append((entry.name, link))
+                    elif entry.name != ".git":
+                        dirs.append((entry.name, link))
+        except OSError:  # os.walk's default: a directory that cannot be listed is passed over
+            continue
+        base = Path(top)
+        files.sort()
+        dirs.sort()
+        for name, link in files:
+            yield prefix + name, base / name, link
+        for name, link in dirs:
+            if link:
+                yield prefix + name, base / name, True
+        stack.extend((os.path.join(top, name), prefix + name + "/") for name, link in reversed(dirs) if not link)
 
 
 def mlflow_reexports(root: Path, paths: list[str]) -> frozenset[str]:
@@ -120,21 +148,22 @@ class RepoAnalyzer:
         if not root.is_dir():
             raise FileNotFoundError(f"checkout {root} is missing (mine the corpus again)")
         result = RepoResult(task.repo)
-        entries = list(walk(root))
-        paths = [rel for rel, _ in entries]
-        py_files = [rel for rel, path in entries if rel.endswith(".py") and not path.is_symlink()]
+        entries = list(listing(root))
+        paths = [rel for rel, _, _ in entries]
+        symlinks = frozenset(rel for rel, _, link in entries if link)
+        py_files = [rel for rel in paths if rel.endswith(".py") and rel not in symlinks]
         checkout = Checkout(task, root, frozenset(paths), paths, py_files, self.max_file_bytes, self.revision_releases,
-                            dotted_modules(py_files), self.graphs_dir)
+                            dotted_modules(py_files), self.graphs_dir, symlinks=symlinks)
         shadow_dirs = local_mlflow_dirs(paths)
         reexports = mlflow_reexports(root, paths)
         cache = _read_only_cache(self.cache_path)
-        for rel, path in entries:
+        for rel, path, link in entries:
             if on_file is not None:
                 on_file()  # counted as it starts: every path below may return early
             row = FileRow(task.repo, rel, file_kind(rel))
             result.files.append(row)
             # the file's directory, as str(PurePosixPath(rel).parent) gives it
-            self._file(checkout, result, row, path, FileContext(
+            self._file(checkout, result, row, path, link, FileContext(
                 (rel.rpartition("/")[0] or ".") in shadow_dirs, reexports), cache)
         for repo_pass in REPO_PASSES:
             repo_pass(checkout, result)
@@ -142,15 +171,16 @@ class RepoAnalyzer:
             self.recent.add(result.new_cache)
         return result
 
-    def _file(self, checkout: Checkout, result: RepoResult, row: FileRow, path: Path,
+    def _file(self, checkout: Checkout, result: RepoResult, row: FileRow, path: Path, link: bool,
               context: FileContext, cache: ResultCache | None) -> None:
-        """The per-file stage of one file: its row of ``files.csv``, then the passes of its kind."""
+        """The per-file stage of one file (``link``: a symlink): its row of ``files.csv``, then the
+        passes of its kind."""
         repo, rel, kind = row.repo, row.path, row.kind
         if rel in checkout.task.skip:
             row.status, row.reason = FileStatus.PROBLEM, CRASHED
             result.problems.append(ProblemRow(repo, rel, None, Stage.PARSE, CRASHED))
             return
-        if path.is_symlink():
+        if link:
             row.kind, row.status, row.reason = "symlink", FileStatus.SKIPPED, "symlink (its target is analyzed where it lies)"
             return
         passes = FILE_PASSES.get(kind, ())

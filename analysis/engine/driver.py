@@ -60,9 +60,9 @@ CACHE = ".cache.sqlite"  # the results cache of an output folder
 def _tree_stats(root: Path) -> tuple[int, int]:
     """Files under a checkout as ``walk`` lists them, and the bytes of its Python sources and notebooks
     (what analysis time grows with)."""
-    from analysis.engine.analyzer import walk
+    from analysis.engine.analyzer import listing
     n_files = size = 0
-    for rel, path in walk(root):
+    for rel, path, _link in listing(root):
         n_files += 1
         if rel.endswith((".py", ".ipynb")):
             try:

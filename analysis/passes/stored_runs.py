@@ -15,7 +15,7 @@ from analysis.stores.stored_runs import read_store
 def repo_pass(checkout: Checkout, result: RepoResult) -> None:
     """Find the stores by content and read each (a store that cannot be read is a problem row)."""
     repo = checkout.task.repo
-    found = find_stores(checkout.root, checkout.paths)
+    found = find_stores(checkout.root, checkout.paths, checkout.is_symlink)
     if not found:
         return
     valid = {m.path for m in result.mlprojects if m.valid}

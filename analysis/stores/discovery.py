@@ -4,8 +4,9 @@ stand-alone model registries and SQLite tracking databases."""
 from __future__ import annotations
 
 import bisect
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -45,8 +46,9 @@ def _looks_like_registered_model(root: Path, rel: str) -> bool:
     return isinstance(obj, dict) and "name" in obj and "creation_timestamp" in obj and "experiment_id" not in obj
 
 
-def find_stores(root: Path, paths: Sequence[str]) -> list[StoreRef]:
-    """The stores of a checkout, given its sorted repository-relative file paths (symlinks included).
+def find_stores(root: Path, paths: Sequence[str], is_symlink: Callable[[str], bool] | None = None) -> list[StoreRef]:
+    """The stores of a checkout, given its sorted repository-relative file paths (symlinks included);
+    ``is_symlink(rel)`` where the caller's listing knows them (else the file system is asked).
 
     A FileStore root is a directory with a child ``<id>/meta.yaml`` holding experiment fields, or
     with runs (``<id>/<run>/meta.yaml``), or a ``.trash/`` child; a stand-alone model registry is a
@@ -84,7 +86,7 @@ def find_stores(root: Path, paths: Sequence[str]) -> list[StoreRef]:
     for rel in paths:
         name = PurePosixPath(rel).name
         path = root / rel
-        if path.is_symlink():
+        if is_symlink(rel) if is_symlink is not None else path.is_symlink():
             if name == "mlruns" or SQLITE_NAMES.match(name):
                 candidates.setdefault(rel, "sqlite" if SQLITE_NAMES.match(name) else "file")
             continue
@@ -116,11 +118,16 @@ def _has_run_files(ordered: Sequence[str], run_dir: str) -> bool:
 
 def _sqlite_kind(path: Path, name: str) -> str:
     """'sqlite' for an MLflow tracking database or a file named like one; else ''."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(len(SQLITE_HEADER))
+    try:  # os's calls, not a file object: every file of every checkout is opened here
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return ""
+    try:
+        head = os.read(fd, len(SQLITE_HEADER))
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
     if head == SQLITE_HEADER:
         tables = mlflow_tables(path)
         return "sqlite" if tables is None or is_mlflow_schema(tables) else ""

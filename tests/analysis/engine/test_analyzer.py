@@ -268,3 +268,44 @@ def test_the_file_stage_dispatches_by_the_table(analyzer: RepoAnalyzer, tmp_path
 def test_the_repository_passes_in_order() -> None:
     assert REPO_PASSES == (environments.repo_pass, stored_runs.repo_pass, reproducibility.repo_pass,
                            traceability.repo_pass, project_kind.repo_pass)
+
+
+def os_walk_order(root: Path) -> list[tuple[str, bool]]:
+    """The listing's entries as ``os.walk`` (top down, no links followed) gives them, asked of the file system."""
+    out = []
+    for dirpath, dirnames, filenames in __import__("os").walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        prefix = Path(dirpath).relative_to(root).as_posix()
+        prefix = "" if prefix == "." else prefix + "/"
+        out += [(prefix + n, (Path(dirpath) / n).is_symlink()) for n in sorted(filenames)]
+        out += [(prefix + n, True) for n in dirnames if (Path(dirpath) / n).is_symlink()]
+    return out
+
+
+def test_the_listing_is_os_walks_with_each_link_told(tmp_path: Path) -> None:
+    for rel in ("b.py", "a/z.py", "a/b/c.txt", "ab/x.py", "a-b/y.py", ".git/HEAD", "sub/.git", "A/Z.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x\n")
+    (tmp_path / "a" / "to_dir").symlink_to(tmp_path / "ab")  # a link to a directory: listed, not entered
+    (tmp_path / "a" / "to_file.py").symlink_to(tmp_path / "b.py")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    listed = [(rel, link) for rel, _path, link in analyzer_module.listing(tmp_path)]
+    assert listed == os_walk_order(tmp_path)
+    assert listed == [("b.py", False), ("dangling", True), ("A/Z.py", False), ("a/to_file.py", True),
+                      ("a/z.py", False), ("a/to_dir", True), ("a/b/c.txt", False), ("a-b/y.py", False),
+                      ("ab/x.py", False), ("sub/.git", False)]
+    assert [rel for rel, _ in analyzer_module.walk(tmp_path)] == [rel for rel, _ in listed]
+
+
+def test_the_checkout_knows_its_links_from_the_listing(tmp_path: Path, analyzer: RepoAnalyzer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    task = checkout(tmp_path, {"a.py": "import mlflow\nmlflow.log_param('a', 1)\n", "mlruns/0/meta.yaml": "x: 1\n"})
+    (tmp_path / "b.py").symlink_to(tmp_path / "a.py")
+    seen: list[Checkout] = []
+    monkeypatch.setattr(analyzer_module, "REPO_PASSES", (lambda c, _r: seen.append(c),))
+    monkeypatch.setattr(Path, "is_symlink", lambda self: pytest.fail(f"asked the file system of {self}"))
+    result = analyzer.analyze(task)
+    assert seen[0].symlinks == {"b.py"} and seen[0].py_files == ["a.py"]
+    assert seen[0].is_symlink("b.py") and not seen[0].is_symlink("a.py")
+    assert {f.path: (f.kind, f.status) for f in result.files}["b.py"] == ("symlink", FileStatus.SKIPPED)

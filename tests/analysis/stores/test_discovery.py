@@ -44,3 +44,19 @@ def test_store_symlinked_to_root_is_refused(tmp_path: Path) -> None:
     reading = read_store("o/r", tmp_path, refs[0])
     assert reading.runs == () and [p.path for p in reading.problems] == ["mlruns"]
     assert "symlink leaving the repository" in reading.problems[0].reason
+
+
+def test_links_as_the_listing_tells_them(tmp_path: Path) -> None:
+    (tmp_path / "mlruns").symlink_to("/")
+    (tmp_path / "mlflow.db").write_bytes(b"not a database")
+    asked: list[str] = []
+
+    def is_symlink(rel: str) -> bool:
+        asked.append(rel)
+        return rel == "mlruns"
+
+    assert find_stores(tmp_path, ["mlruns", "mlflow.db"], is_symlink) == find_stores(tmp_path, ["mlruns", "mlflow.db"]) \
+        == [StoreRef("mlflow.db", "sqlite"), StoreRef("mlruns", "file")]
+    assert asked == ["mlruns", "mlflow.db"]
+    # told a file is a link, it is one by name only (its bytes are not read)
+    assert find_stores(tmp_path, ["mlflow.db", "x.bin"], lambda rel: True) == [StoreRef("mlflow.db", "sqlite")]
