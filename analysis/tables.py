@@ -236,6 +236,17 @@ STATISTICS: dict[str, Table] = {
     "agreement": Table("agreement.csv", AgreementRow),
 }
 
+# the statistics tables ``analyze`` writes, and the row tables each is computed from
+_COMMUNITY_FROM = ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv")
+STATISTICS_FROM = {
+    "practices.csv": (*_COMMUNITY_FROM, "populations.csv"),
+    "api_usage.csv": _COMMUNITY_FROM,
+    "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv", "stored_metrics.csv",
+                             "populations.csv"),
+    "agreement.csv": ("traceability.csv", "stored_runs.csv", "mlprojects.csv", "entry_points.csv", "parameters.csv",
+                      "call_sites.csv", "graphs/"),
+}
+
 
 # the history's tables (``analyze --history``: ``analysis.history.run`` writes them, the report reads them)
 from analysis.history_rows import EvolutionRow, HistoryApiUsageRow, HistoryProblemRow, HistoryRow  # noqa: E402

@@ -343,7 +343,7 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
     from analysis.passes.graphml import write_graphml
     from analysis.passes.project_kind import with_teaching
     from analysis.passes.usage_graph import co_usage, usage_graph
-    from analysis.tables import CATALOG, STORAGE, TABLES, cells, flat
+    from analysis.tables import CATALOG, STATISTICS_FROM, STORAGE, TABLES, cells, flat
 
     settings, releases, catalog = inputs.settings, inputs.releases, inputs.releases.catalog
     out, manifest = settings.out_dir, settings.corpus_dir / MANIFEST
@@ -380,18 +380,26 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
             write_csv(stage / name, columns, (cells(row) for row in rows))
             write_provenance(stage / name, info)
 
-        for name, (columns, table_rows) in outputs.items():
+        # The statistics (pandas) are computed from the tables of STATISTICS_FROM: by the report's process
+        # when there is one (pandas is imported there already), as soon as those are written, while
+        # this process writes the others (files.csv the longest).
+        needed = {name for names in STATISTICS_FROM.values() for name in names}
+
+        def start_statistics() -> None:
+            if drawer is not None and not owing:
+                drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov, out / "graphs")
+                owing.append(drawer)
+
+        for name, (columns, table_rows) in sorted(outputs.items(), key=lambda item: item[0] not in needed):
+            if name not in needed:
+                start_statistics()  # every table they read is written
             put(name, columns, table_rows, prov)
+        start_statistics()
         put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage_rows, prov)
         put(STORAGE.file, STORAGE.columns, storage, {**prov, "releases": list(releases.folders)})
         current = "usage_graph.graphml"
         write_graphml(usage_g, stage / current)
         write_provenance(stage / current, prov)
-        # The statistics (pandas) are computed from the tables just written: by the report's process
-        # when there is one (pandas is imported there already).
-        if drawer is not None:
-            drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov, out / "graphs")
-            owing.append(drawer)
         try:
             if owing:
                 owing.pop().wait_statistics()

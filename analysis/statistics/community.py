@@ -31,7 +31,7 @@ from analysis.rows import (
     TrackingUriRow,
 )
 from analysis.statistics.shares import API_USAGE, PRACTICE, Rounding, ShareInterval
-from analysis.tables import STATISTICS, cells, table_frame
+from analysis.tables import STATISTICS, STATISTICS_FROM, cells, table_frame
 from miner.fileio import write_csv, write_provenance
 
 PRACTICE_COLUMNS = STATISTICS["practices"].columns
@@ -224,18 +224,6 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
     kinds = [frame for kind in (*KINDS, WITHOUT_TEACHING) if kind in groups
              for frame in (practices(leader_facts, kind, groups[kind]), uses_deprecated(kind, groups[kind]))]
     return pd.concat([table, uses_deprecated(ONE_PER_FAMILY, leaders), *kinds], ignore_index=True), usage, groups
-
-
-# the statistics tables ``analyze`` writes, and the row tables each is computed from
-_COMMUNITY_FROM = ("call_sites.csv", "tracking_uris.csv", "reproducibility.csv", "api_catalog.csv", "manifest.csv")
-STATISTICS_FROM = {
-    "practices.csv": (*_COMMUNITY_FROM, "populations.csv"),
-    "api_usage.csv": _COMMUNITY_FROM,
-    "store_statistics.csv": ("stores.csv", "stored_runs.csv", "stored_params.csv", "stored_metrics.csv",
-                             "populations.csv"),
-    "agreement.csv": ("traceability.csv", "stored_runs.csv", "mlprojects.csv", "entry_points.csv", "parameters.csv",
-                      "call_sites.csv", "graphs/"),
-}
 
 
 def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],

@@ -188,6 +188,35 @@ def test_the_report_process_writes_the_statistics_this_process_writes(out: Path,
     assert agreement[("parameters", "orig", "MLproject:main:a")]["category"] == "logged only"  # graphs read
 
 
+def test_the_statistics_read_no_table_but_those_they_are_computed_from(out: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``analyze`` starts the statistics once the tables of ``STATISTICS_FROM`` are written, and writes the
+    others meanwhile: computed from those tables alone, the statistics are those of the whole set, which
+    they read no other table of."""
+    import analysis.tables
+    from analysis.statistics.community import STATISTICS_FROM, write_statistics
+
+    manifest = out.parent / "corpus" / "manifest.csv"
+    analyzed, provenance = ["auto", "copy", "none", "orig"], {"tool": "mlflow-census"}
+    whole = tmp_path / "whole"
+    shutil.copytree(out, whole, ignore=shutil.ignore_patterns(*STATISTICS_FROM, "report"))
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    inputs = {n for names in STATISTICS_FROM.values() for n in names} - {"manifest.csv", "graphs/"}
+    for name in inputs:
+        shutil.copy(out / name, alone / name)
+    shutil.copytree(out / "graphs", alone / "graphs")
+    assert len([p for p in whole.glob("*.csv")]) > len(inputs) + 5
+    read: set[str] = set()
+    reader = analysis.tables.read_table
+    monkeypatch.setattr(analysis.tables, "read_table", lambda path, row_type: read.add(path.name) or reader(path, row_type))
+    write_statistics(whole, manifest, "2.9.0", analyzed, provenance)
+    assert read == inputs
+    write_statistics(alone, manifest, "2.9.0", analyzed, provenance)
+    for name in STATISTICS_FROM:
+        assert (alone / name).read_bytes() == (whole / name).read_bytes(), name
+
+
 def test_agreement_reads_the_graphs_analyze_wrote(out: Path) -> None:
     """``analyze`` writes the statistics in a staging folder: the graphs are found where they were written."""
     rows = [r for r in _read(out / "agreement.csv") if r["pair"] == "parameters"]
