@@ -153,6 +153,8 @@ class Checkout:
     reader: Callable[[str], bytes | None] | None = None
     # the paths that are symlinks, as the file stage's listing told them; None: not listed, ask the file system
     symlinks: frozenset[str] | None = None
+    # whether the file stage works out the module graph's facts (``facts``) and the seeds; history does not keep them
+    wants_facts: bool = True
 
     def is_symlink(self, rel: str) -> bool:
         """``rel`` is a symlink of the checkout under ``root``."""

@@ -1,6 +1,6 @@
 """Speed of ``analyze`` on a mined corpus, as ratios to ``ast.parse`` of the same .py files in this run.
 
-    python benchmarks/analyze.py --corpus corpora/mlflow-projects [--jobs N]
+    python benchmarks/analyze.py --corpus corpora/mlflow-projects [--jobs N] [--repeat N]
 
 Prints the floor (``ast.parse`` of every .py file of the corpus's ok repositories, one process),
 the cold run (a fresh output directory: every file read, hashed and parsed as analyze does) with
@@ -13,13 +13,19 @@ redo), their ratios to the cold run, and the peak memory of this process and its
 printed in CPU seconds too (the cold run's, workers and report included, against both parses'): on a
 machine other work shares, wall times move with that work, CPU times much less. The API catalog is built once before timing
 (it is a property of the corpus, cached in ``<corpus>/mlflow/.catalog.json``) and reported apart.
+
+With ``--repeat N``, all of the above N times over, each in a new process (as the first), then the
+median and range of the two ratios to the library floor: on a machine shared with other work, one run's
+ratio moves by 10-20%.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,11 +94,29 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def repeat(corpus: Path, jobs: int, n: int) -> None:
+    """This benchmark ``n`` times, each in a new process, its output printed; then the median and range of
+    the cold run's ratios to the library floor, wall and CPU."""
+    walls, cpus = [], []
+    for i in range(n):
+        done = subprocess.run([sys.executable, __file__, "--corpus", str(corpus), "--jobs", str(jobs)], check=True,
+                              capture_output=True, text=True)
+        print(f"-- run {i + 1} of {n}\n{done.stdout}", end="", flush=True)
+        walls.append(float(re.findall(r"cold = ([0-9.]+)x the library floor", done.stdout)[0]))
+        cpus.append(float(re.findall(r"= ([0-9.]+)x \(the wall ratio", done.stdout)[0]))
+    print(f"-- {n} runs: cold / library floor, median {statistics.median(walls):.2f}x ({min(walls):.2f}-{max(walls):.2f}x); "
+          f"in CPU, median {statistics.median(cpus):.2f}x ({min(cpus):.2f}-{max(cpus):.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="runs, each in a new process; their median is printed")
     args = parser.parse_args()
+    if args.repeat > 1:
+        repeat(args.corpus, args.jobs, args.repeat)
+        return
     t0 = time.perf_counter()
     catalog = load_releases(release_dirs(args.corpus), releases_dir(args.corpus)).catalog
     t_catalog = time.perf_counter() - t0

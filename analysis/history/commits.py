@@ -340,10 +340,11 @@ class _Walk:
             return FileOutcome("problem", (), ((None, "read", f"file too large ({len(data)} bytes)"),))
         if b"mlflow" not in data.lower() and not is_binary(data):
             # what the passes make of text without 'mlflow' (code_findings.file_pass's first gate, after
-            # the module graph's facts, which history does not keep): no finding, no problem
+            # the module graph's facts, which history does not work out): no finding, no problem
             return FileOutcome(FileStatus.NO_MLFLOW)
         scratch = RepoResult(self.repo)
-        checkout = Checkout(RepoTask(self.repo, "", ""), Path(), frozenset(), [], [], self.an.max_file_bytes)
+        checkout = Checkout(RepoTask(self.repo, "", ""), Path(), frozenset(), [], [], self.an.max_file_bytes,
+                            wants_facts=False)  # the module graph and seeds of a commit are not kept
         row = FileRow(self.repo, path, kind)
         an, res = self.an, self.result
 

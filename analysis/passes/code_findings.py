@@ -256,17 +256,18 @@ def file_pass(file: SourceFile, checkout: Checkout, result: RepoResult) -> None:
         row.status, row.reason = FileStatus.PROBLEM, "binary content"
         result.problems.append(ProblemRow(repo, rel, None, Stage.READ, "binary content"))
         return
-    if kind in ("python", "notebook") and not result.seeds:
+    facts = checkout.wants_facts
+    if facts and kind in ("python", "notebook") and not result.seeds:
         result.seeds = sets_seed(data)
     found = text = code = None
     refusal = ""
     if kind == "python":
         found, text, refusal = scan_python(data)
-        if found is not None and text is not None:
+        if facts and found is not None and text is not None:
             checkout.facts[rel] = module_facts(found, text, rel, checkout.modules)
     elif kind == "notebook":  # a notebook is a script of the graph, mlflow in its text or not
         found, code, refusal = scan_notebook(data)
-        if found is not None and code is not None:
+        if facts and found is not None and code is not None:
             checkout.facts[rel] = module_facts(found, code.source, rel, checkout.modules)
     if b"mlflow" not in data.lower():
         row.status, row.reason = FileStatus.NO_MLFLOW, "no 'mlflow' in the text: not parsed"

@@ -179,6 +179,21 @@ def test_each_distinct_blob_is_parsed_once(tmp_path: Path, monkeypatch: pytest.M
     assert res.n_parsed == 3
 
 
+def test_no_module_graph_facts_nor_seeds_are_worked_out_for_a_commit(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """History keeps call sites per commit: the module graph's facts and the seeds, which only HEAD's graphs
+    and reproducibility row use, are not worked out for its blobs (the same rows without them)."""
+    from analysis.passes import code_findings
+
+    make_history(tmp_path / "r", [{"train.py": LOG, "util.py": PLAIN}, {"eval.py": METRIC, "train.py": PLAIN}])
+    expected = walk(tmp_path / "r")
+    for name in ("module_facts", "sets_seed"):
+        monkeypatch.setattr(code_findings, name, lambda *a, _n=name: pytest.fail(f"{_n} called by history"))
+    res = walk(tmp_path / "r")
+    assert [vars(r) for r in res.history] == [vars(r) for r in expected.history]
+    assert [r.n_call_sites for r in res.history] == [1, 1]
+
+
 def test_a_worker_reuses_the_blobs_of_the_repository_before_whose_entries_are_not_written_yet(tmp_path: Path) -> None:
     from analysis.engine.cache import ResultCache
     from analysis.history.commits import HistoryTask
