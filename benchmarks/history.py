@@ -16,7 +16,10 @@ history run parsed (each distinct blob of the first-parent histories whose findi
 its results cache, in the default import context), those of HEAD's trees apart from the others. Their
 ratio (all / HEAD's) is the parse ratio; HEAD's run parses HEAD's blobs only, so if history cost nothing
 but the other blobs' parses, over ``--jobs`` processes, history cold / analyze cold would be
-``1 + others / jobs / analyze cold`` (the parse floor).
+``1 + others / jobs / analyze cold`` (the parse floor). The code pass parses each of those texts with
+``ast`` too (its scan, the gate before LibCST): ``ast.parse`` of the same texts is timed apart, and the
+floor printed with both parses (still a lower bound: the blobs gated away from LibCST, parsed by ``ast``
+alone, are not counted).
 """
 
 from __future__ import annotations
@@ -87,10 +90,13 @@ def _distinct_blobs(git_dir: Path, commit: str) -> tuple[dict[tuple[str, str], s
     return blobs, set(tree.values())
 
 
-def parse_floor(corpus: Path, cache: Path) -> tuple[float, int, float, int]:
+def parse_floor(corpus: Path, cache: Path) -> tuple[float, int, float, int, float, float]:
     """Seconds and count of ``libcst.parse_module`` of the blobs of HEAD's trees the cold history run
-    parsed, then of the other blobs it parsed (one process; see the module)."""
+    parsed, then of the other blobs it parsed (one process; see the module); then the seconds of
+    ``ast.parse`` of the same texts, HEAD's and the others' (the code pass parses each with both)."""
+    import ast
     import sqlite3
+    import warnings
 
     import libcst
 
@@ -124,15 +130,24 @@ def parse_floor(corpus: Path, cache: Path) -> tuple[float, int, float, int]:
     # in a shuffled order, so that a change in the machine's load falls on both sets alike
     random.Random(0).shuffle(texts)
     seconds = {True: 0.0, False: 0.0}
+    ast_seconds = {True: 0.0, False: 0.0}
     for at_head, text in texts:
         started = time.perf_counter()
         try:
             libcst.parse_module(text)
         except (libcst.ParserSyntaxError, RecursionError, ValueError):
             pass
-        seconds[at_head] += time.perf_counter() - started
+        parsed = time.perf_counter()
+        seconds[at_head] += parsed - started
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ast.parse(text)
+            except (SyntaxError, RecursionError, ValueError, MemoryError):
+                pass
+        ast_seconds[at_head] += time.perf_counter() - parsed
     n_head = sum(at_head for at_head, _t in texts)
-    return seconds[True], n_head, seconds[False], len(texts) - n_head
+    return seconds[True], n_head, seconds[False], len(texts) - n_head, ast_seconds[True], ast_seconds[False]
 
 
 def main() -> None:
@@ -159,10 +174,13 @@ def main() -> None:
         if opts.reference is not None:
             print(f"dev-history: {agreement(Path(tmp) / 'history', opts.reference)}")
         if opts.floor:
-            head_s, n_head, rest_s, n_rest = parse_floor(opts.corpus.resolve(), Path(tmp) / "history" / ".cache.sqlite")
+            head_s, n_head, rest_s, n_rest, head_ast, rest_ast = parse_floor(opts.corpus.resolve(),
+                                                                             Path(tmp) / "history" / ".cache.sqlite")
             print(f"LibCST parse of the blobs parsed: HEAD's {n_head} {head_s:.1f} s, the {n_rest} others {rest_s:.1f} s: "
                   f"parse ratio {(head_s + rest_s) / head_s:.2f}x; parse floor of history cold / analyze cold "
                   f"{1 + rest_s / opts.jobs / plain_s:.2f}x")
+            print(f"ast.parse of the same texts: HEAD's {head_ast:.1f} s, the others {rest_ast:.1f} s; parse floor with "
+                  f"both parses {1 + (rest_s + rest_ast) / opts.jobs / plain_s:.2f}x")
 
 
 if __name__ == "__main__":
