@@ -128,24 +128,26 @@ def release_cached(home: Path, releases: Mapping[str, Path],
 
 
 TABLES_STAMP = ".tables.json"  # what the tables in an output folder were written from
+HISTORY_STAMP = ".history.json"  # what the history tables in an output folder were written from
 
 
-def write_tables_stamp(out: Path, stamp: str, from_cache: bool, outputs: list[str], summary: dict[str, Any]) -> None:
+def write_tables_stamp(out: Path, stamp: str, from_cache: bool, outputs: list[str], summary: dict[str, Any],
+                       name: str = TABLES_STAMP) -> None:
     """Note what the tables of ``out`` were written from (``stamp``), whether files.csv says every
-    result came from the cache, and the run's summary."""
-    atomic_write_text(out / TABLES_STAMP, json.dumps({
+    result came from the cache, and the run's summary (``name``: the history's tables, ``HISTORY_STAMP``)."""
+    atomic_write_text(out / name, json.dumps({
         "stamp": stamp, "from_cache": from_cache, "outputs": outputs, "summary": summary}))
 
 
-def read_tables_stamp(out: Path, stamp: str) -> dict[str, Any] | None:
-    """What ``write_tables_stamp`` noted in ``out``, when it was ``stamp`` and every output it lists is
-    there; None otherwise."""
+def read_tables_stamp(out: Path, stamp: str, name: str = TABLES_STAMP) -> dict[str, Any] | None:
+    """What ``write_tables_stamp`` noted in ``out`` under ``name``, when it was ``stamp`` and every output
+    it lists is there; None otherwise."""
     try:
-        data = json.loads((out / TABLES_STAMP).read_text(encoding="utf-8"))
+        data = json.loads((out / name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("stamp") != stamp:
         return None
-    if not all((out / name).is_file() for name in data["outputs"]):
+    if not all((out / output).is_file() for output in data["outputs"]):
         return None
     return data

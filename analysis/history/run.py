@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,11 +23,12 @@ from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings, HistoryOptions, HistorySummary
 from analysis.history.commits import HistoryAnalyzer, HistoryResult, HistoryTask
 from analysis.history.evolution import dated_history, evolution_row, release_dates
+from analysis.releases.dates import ReleaseDates
 from analysis.history.gitlog import count_first_parent
 from analysis.history_rows import EvolutionRow, HistoryProblemRow
 from analysis.passes.mlflow_calls import Resolver
 from analysis.rows import Catalog
-from analysis.stamps import fingerprint
+from analysis.stamps import HISTORY_STAMP, fingerprint, read_tables_stamp, write_tables_stamp
 from analysis.tables import HISTORY, cells, flat
 from miner import __version__
 from miner.corpus import RELEASES_TABLE, MinedCorpus
@@ -73,6 +74,13 @@ def analyze_history(settings: AnalyzeSettings, corpus: MinedCorpus, catalog: Cat
         else:
             tasks.append(HistoryTask(repo.repo, str(repo.git_dir), repo.commit, repo.history))
     keys = {t.repo: history_key(stamp, t, options, settings.max_file_bytes) for t in tasks}
+    released = release_dates(corpus.releases_dir / RELEASES_TABLE)
+    written = tables_stamp(stamp, keys, results, corpus.manifest_sha256, catalog, released)
+    if db is not None and all(db.get(key) is not None for key in keys.values()):
+        kept = read_tables_stamp(settings.out_dir, written, HISTORY_STAMP)
+        if kept is not None:  # the four tables were written from exactly these results: kept as they are
+            return replace(HistorySummary(**{**kept["summary"], "failed": ()}), n_parsed=0,
+                           n_cached_repos=len(tasks), seconds=time.perf_counter() - started)
     todo = []
     n_cached = 0
     for task in tasks:
@@ -96,18 +104,34 @@ def analyze_history(settings: AnalyzeSettings, corpus: MinedCorpus, catalog: Cat
         done += 1
         progress(f"history ({task.repo})", done, len(tasks))
     ordered = [results[r.repo] for r in corpus.repos if r.repo in results]
-    released = release_dates(corpus.releases_dir / RELEASES_TABLE)
     ordered = [replace(r, history=dated_history(r, catalog, released)) for r in ordered]
     evolution = [evolution_row(r, catalog, released) for r in ordered if not r.failed and r.state != "none"]
+    (settings.out_dir / HISTORY_STAMP).unlink(missing_ok=True)  # the tables change: their stamp first
     n_problems = write_history_tables(settings.out_dir, ordered, evolution, {
         "tool": "mlflow-census", "tool_version": __version__, "written_at": utc_now(),
         "corpus": str(settings.corpus_dir), "manifest_sha256": corpus.manifest_sha256,
         "catalog_origin": catalog.origin, "since": options.since, "every": options.every,
         "max_commits": options.max_commits, "release_dates": bool(released),
         "commits": {t.repo: t.commit for t in tasks}})
-    return HistorySummary(len(tasks), sum(len(r.history) for r in ordered), sum(r.n_blobs for r in ordered),
-                          sum(r.n_parsed for r in ordered), n_problems, n_cached, time.perf_counter() - started,
-                          tuple(r.repo for r in ordered if r.failed))
+    summary = HistorySummary(len(tasks), sum(len(r.history) for r in ordered), sum(r.n_blobs for r in ordered),
+                             sum(r.n_parsed for r in ordered), n_problems, n_cached, time.perf_counter() - started,
+                             tuple(r.repo for r in ordered if r.failed))
+    if db is not None and not summary.failed:
+        write_tables_stamp(settings.out_dir, written, True, [t.file for t in HISTORY.values()],
+                           asdict(summary), HISTORY_STAMP)
+    return summary
+
+
+def tables_stamp(stamp: str, keys: Mapping[str, str], without: Mapping[str, HistoryResult], manifest_sha256: str,
+                 catalog: Catalog, released: ReleaseDates) -> str:
+    """What the history tables are written from: each repository's history (its cache key, which holds the
+    history stage's code, the options and the commit; or its having none), the manifest, the releases'
+    deprecations and dates that date each commit."""
+    deprecations = sorted((api, row.deprecated_since) for api, row in catalog.by_api.items() if row.deprecated_since)
+    dates = sorted((v, when.isoformat()) for v, when in released.released.items())
+    return fingerprint("history", [sorted(keys.items()), sorted(without), manifest_sha256, deprecations, dates,
+                                   sorted(released.yanked), released.origin,
+                                   released.as_of.isoformat() if released.as_of else None])
 
 
 def longest_first(tasks: Sequence[HistoryTask]) -> list[HistoryTask]:

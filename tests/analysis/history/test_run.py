@@ -79,10 +79,17 @@ def test_the_tables_hold_every_commit_and_read_back_typed(ran: tuple[Path, Path,
 def test_a_rerun_reads_every_history_from_the_cache(ran: tuple[Path, Path, dict[str, list[str]], object]) -> None:
     corpus, out, _shas, _summary = ran
     before = (out / "history.csv").read_bytes()
+    written = {t.file: (out / t.file).stat().st_mtime_ns for t in HISTORY.values()}
+    provenance = (out / "history.csv.provenance.json").read_text()
     again = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False, history=HistoryOptions()))
     assert again.history is not None
     assert (again.history.n_cached_repos, again.history.n_parsed) == (2, 0)
     assert (out / "history.csv").read_bytes() == before
+    # written from exactly these results already: kept as they are (not loaded, not written again)
+    assert {t.file: (out / t.file).stat().st_mtime_ns for t in HISTORY.values()} == written
+    assert (out / "history.csv.provenance.json").read_text() == provenance
+    assert (again.history.n_repos, again.history.n_commits, again.history.n_blobs, again.history.n_problems) == (
+        _summary.history.n_repos, 10, _summary.history.n_blobs, 0)  # type: ignore[attr-defined]
     # other options: walked again, but every file's findings come from the cache (no parse)
     monthly = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False,
                                       history=HistoryOptions(every="month")))
@@ -152,6 +159,13 @@ def test_pins_and_deprecated_apis_against_the_corpus_release_dates(tmp_path: Pat
     assert (row.max_releases_behind, row.max_days_behind) == (1, 36)
     assert row.release_dates == "corpus (PyPI's first upload of each release, fetched 2024-01-01)"
     assert shas and row.note == ""
+    # the same histories (from the cache) dated against other release dates: the tables are written again
+    later = (*dates, ReleaseDate("2.3.0", "2023-03-01T00:00:00Z", 2, False))
+    write_release_dates(corpus / "mlflow" / "release_dates.csv", ReleaseDates(later, "test", "2024-01-01T00:00:00Z"))
+    again = analyze(AnalyzeSettings(corpus_dir=corpus, out_dir=out, draw_report=False, history=HistoryOptions()))
+    assert again.history is not None and again.history.n_cached_repos == 1
+    [row] = read_table(out / "evolution.csv", EvolutionRow)
+    assert (row.newest_release_head, row.releases_behind_head) == ("2.3.0", 2)
 
 
 def test_longest_histories_go_first(tmp_path: Path) -> None:
