@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from email.utils import parsedate_to_datetime
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -96,11 +97,21 @@ def fetch_release_dates(index_url: str = PYPI_URL, *, timeout: float = 30.0, max
             data = answer.json()
         except ValueError as err:
             raise ReleaseDatesError(f"{url}: not JSON") from err
-        created = getattr(answer, "created_at", None)  # requests-cache's time of the answer, cached or not
-        fetched = (created.replace(tzinfo=created.tzinfo or timezone.utc).astimezone(timezone.utc)
-                   .isoformat(timespec="seconds") if isinstance(created, datetime) else utc_now())
-        return ReleaseDates(dates_from_json(data), url, fetched)
+        return ReleaseDates(dates_from_json(data), url, _answered_at(answer))
     raise ReleaseDatesError(f"{url}: {last}; gave up after {max_retries + 1} attempts")
+
+
+def _answered_at(answer: requests.Response) -> str:
+    """When the server answered (UTC, to the second): its ``Date`` header, which a cached answer keeps as it
+    was; else requests-cache's time of the answer (a fresh answer's and its cached copy's are taken apart,
+    milliseconds from each other), else now."""
+    try:
+        when: datetime | None = parsedate_to_datetime(answer.headers["Date"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        when = getattr(answer, "created_at", None)
+    if not isinstance(when, datetime):
+        return utc_now()
+    return when.replace(tzinfo=when.tzinfo or timezone.utc).astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def write_release_dates(path: Path, dates: ReleaseDates, extra: Mapping[str, Any] | None = None) -> None:

@@ -68,14 +68,21 @@ def _deprecations(rows: Sequence[HistoryRow], apis_at: dict[str, set[str]], depr
         notes.append(f"deprecating release(s) without a date: {', '.join(undated)}")
     if not dated:
         return None, "", None
-    n_after = 0
+    n_after = too_late = 0
     last: dict[str, int] = {}
     for r in rows:
         when = utc(r.committed_at)
-        late = [api for api in apis_at.get(r.commit, ()) if api in dated and when >= dated[api]]
+        calls = [api for api in apis_at.get(r.commit, ()) if api in dated]
+        if calls and not released.knows(when):  # as history.csv leaves its n_apis_deprecated_by_then
+            too_late += 1
+            continue
+        late = [api for api in calls if when >= dated[api]]
         n_after += bool(late)
         for api in late:
             last[api] = (when - dated[api]).days
+    if too_late:
+        notes.append(f"{too_late} commit(s) calling a deprecated API dated after the release dates were fetched, "
+                     "not compared")
     use = ";".join(f"{api}@{deprecated[api]}:{days}d" for api, days in sorted(last.items()))
     return n_after, use, max(last.values(), default=0)
 

@@ -107,6 +107,24 @@ def test_fetched_once_then_from_the_cache(tmp_path: Path, fake_pypi: FakePyPI) -
     assert again.dates == first.dates and again.fetched_at == first.fetched_at  # the cached answer's own time
 
 
+def test_the_time_of_an_answer_is_the_servers_date_which_its_cached_copy_keeps() -> None:
+    from datetime import datetime, timezone
+
+    import requests
+
+    from miner.release_dates import _answered_at
+
+    answer = requests.Response()
+    answer.headers["Date"] = "Wed, 21 Oct 2015 07:28:00 GMT"
+    answer.created_at = datetime(2015, 10, 21, 7, 28, 1, 999000)  # type: ignore[attr-defined]  # requests-cache's
+    assert _answered_at(answer) == "2015-10-21T07:28:00+00:00"
+    del answer.headers["Date"]
+    assert _answered_at(answer) == "2015-10-21T07:28:01+00:00"  # naive: UTC, as requests-cache keeps it
+    answer.headers["Date"] = "not a date"
+    answer.created_at = datetime(2015, 10, 21, 9, 28, 1, tzinfo=timezone.utc)  # type: ignore[attr-defined]
+    assert _answered_at(answer) == "2015-10-21T09:28:01+00:00"
+
+
 def test_server_errors_are_retried_and_a_missing_project_is_an_error(fake_pypi: FakePyPI) -> None:
     fake_pypi.faults = [503, 502]
     waits: list[float] = []

@@ -99,7 +99,16 @@ def test_each_commit_is_dated_and_the_row_of_the_repository_sums_its_commits() -
             for r in dated_history(_history(), CATALOG, ReleaseDates())] == [
         ("", "", None, None), ("1.28.0", "", None, None), ("1.29.0", "", None, None), ("1.29.0", "", None, None)]
     early = dated_history(_history(), CATALOG, _dates(as_of=utc("2022-12-31T00:00:00Z")))
-    assert [(r.newest_release, r.pin_releases_behind) for r in early][2:] == [("1.30.0", 1), ("", None)]
+    assert [(r.newest_release, r.pin_releases_behind, r.n_apis_deprecated_by_then) for r in early][2:] == [
+        ("1.30.0", 1, 1), ("", None, None)]
+    # the repository's row sums the same columns: c4, after the dates were fetched, is not compared, and said
+    row = _summed(_history(), _dates(as_of=utc("2022-12-31T00:00:00Z")))
+    assert row.n_deprecated_after_release == sum(bool(r.n_apis_deprecated_by_then) for r in early) == 1
+    assert row.n_pin_dated_commits == sum(r.pin_releases_behind is not None for r in early) == 2
+    assert (row.deprecated_use, row.deprecated_use_days) == ("mlflow.list_experiments@1.29.0:76d", 76)  # to c3
+    assert row.note == ("history shallow: it may begin later than the repository's; 1 commit(s) calling a deprecated "
+                        "API dated after the release dates were fetched, not compared; 1 pinning commit(s) dated "
+                        "after the release dates were fetched, not compared")
 
 
 def test_what_the_dates_cannot_tell_is_left_empty_and_said() -> None:
