@@ -243,3 +243,6 @@ class SourceFile:
     resolver: Resolver
     # the engine's cached parse: the findings cached for these bytes, else ``compute()``'s (then cached)
     parse: Callable[[Callable[[], Parsed]], Parsed]
+    # the findings cached for these bytes, or None, without computing them (where nothing else is wanted of
+    # the file: a commit's blob in history, ``Checkout.wants_facts`` false)
+    cached: Callable[[], Parsed | None] = field(default=lambda: None)

@@ -348,17 +348,22 @@ class _Walk:
         row = FileRow(self.repo, path, kind)
         an, res = self.an, self.result
 
-        def parse(compute: Callable[[], Parsed]) -> Parsed:
-            key = file_cache_key(data, kind, context, an.fingerprint)
+        key = file_cache_key(data, kind, context, an.fingerprint)
+
+        def cached() -> Parsed | None:
             hit = self.cache.get(key) or res.new_cache.get(key)
+            return findings_from_json(hit) if hit is not None else None
+
+        def parse(compute: Callable[[], Parsed]) -> Parsed:
+            hit = cached()
             if hit is not None:
-                return findings_from_json(hit)
+                return hit
             findings, bad = compute()
             res.n_parsed += 1
             res.new_cache[key] = findings_to_json(findings, bad)
             return findings, bad
 
-        file = SourceFile(row, data, context, an.resolver, parse)
+        file = SourceFile(row, data, context, an.resolver, parse, cached)
         for file_pass in FILE_PASSES.get(kind, ()):
             file_pass(file, checkout, scratch)
         sites = Counter((s.site.api, s.site.category) for s in scratch.call_sites)

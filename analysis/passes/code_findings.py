@@ -257,6 +257,9 @@ def file_pass(file: SourceFile, checkout: Checkout, result: RepoResult) -> None:
         result.problems.append(ProblemRow(repo, rel, None, Stage.READ, "binary content"))
         return
     facts = checkout.wants_facts
+    if not facts and (hit := file.cached()) is not None:  # nothing wanted but the findings, and they are known
+        add_findings(result, row, *hit)
+        return
     if facts and kind in ("python", "notebook") and not result.seeds:
         result.seeds = sets_seed(data)
     found = text = code = None

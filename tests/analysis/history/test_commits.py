@@ -215,6 +215,30 @@ def test_a_worker_reuses_the_blobs_of_the_repository_before_whose_entries_are_no
             for name in ("first", "second")] == [3, 3]
 
 
+def test_a_blob_whose_findings_are_cached_is_not_parsed_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another walk of the same histories (other options, a new history stage) reads each blob's findings from the
+    cache without ``ast``'s parse either: the facts its scan gives are not kept for a commit."""
+    from analysis.engine.cache import ResultCache
+    from analysis.history.commits import HistoryTask
+    from analysis.passes import code_findings
+    from tests.analysis.history.histories import analyzer
+
+    nb = '{"cells": [{"cell_type": "code", "source": "import mlflow\\nmlflow.log_metric(\'x\', 1)"}], "metadata": {}}'
+    head = make_history(tmp_path / "r", [{"train.py": LOG}, {"eval.py": METRIC, "nb.ipynb": nb}, {"train.py": None}])[-1]
+    task = HistoryTask("o/r", str(tmp_path / "r" / ".git"), head, "complete")
+    cache = tmp_path / ".cache.sqlite"
+    first = analyzer(cache=cache).analyze(task)
+    db = ResultCache(cache)
+    db.put(first.new_cache.items())
+    db.close()
+    for name in ("scan_python", "scan_notebook", "python_findings", "notebook_findings"):
+        monkeypatch.setattr(code_findings, name, lambda *a, _n=name, **k: pytest.fail(f"{_n} called"))
+    again = analyzer(cache=cache).analyze(task)
+    assert (first.n_parsed, again.n_parsed) == (3, 0)
+    assert [vars(r) for r in again.history] == [vars(r) for r in first.history]
+    assert again.api_usage == first.api_usage and [r.n_call_sites for r in again.history] == [1, 3, 2]
+
+
 def test_head_rows_equal_what_the_census_finds_at_head(tmp_path: Path) -> None:
     from analysis.engine.analyzer import RepoAnalyzer
     from analysis.passes.mlflow_calls import Resolver
