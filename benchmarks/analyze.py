@@ -1,6 +1,6 @@
 """Speed of ``analyze`` on a mined corpus, as ratios to ``ast.parse`` of the same .py files in this run.
 
-    python benchmarks/analyze.py --corpus corpora/mlflow-projects [--jobs N] [--repeat N]
+    python benchmarks/analyze.py --corpus corpora/mlflow-projects [--jobs N] [--repeat N] [--no-report]
 
 Prints the floor (``ast.parse`` of every .py file of the corpus's ok repositories, one process),
 the cold run (a fresh output directory: every file read, hashed and parsed as analyze does) with
@@ -14,7 +14,8 @@ printed in CPU seconds too (the cold run's, workers and report included, against
 machine other work shares, wall times move with that work, CPU times much less. The API catalog is built once before timing
 (it is a property of the corpus, cached in ``<corpus>/mlflow/.catalog.json``) and reported apart.
 
-With ``--repeat N``, all of the above N times over, each in a new process (as the first), then the
+With ``--no-report``, the runs write the tables and statistics only (``analyze --no-report``: the report
+is drawn later by ``python cli.py report``). With ``--repeat N``, all of the above N times over, each in a new process (as the first), then the
 median and range of the two ratios to the library floor: on a machine shared with other work, one run's
 ratio moves by 10-20%.
 """
@@ -94,13 +95,13 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def repeat(corpus: Path, jobs: int, n: int) -> None:
+def repeat(corpus: Path, jobs: int, n: int, no_report: bool) -> None:
     """This benchmark ``n`` times, each in a new process, its output printed; then the median and range of
     the cold run's ratios to the library floor, wall and CPU."""
     walls, cpus = [], []
     for i in range(n):
-        done = subprocess.run([sys.executable, __file__, "--corpus", str(corpus), "--jobs", str(jobs)], check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run([sys.executable, __file__, "--corpus", str(corpus), "--jobs", str(jobs),
+                               *(["--no-report"] if no_report else [])], check=True, capture_output=True, text=True)
         print(f"-- run {i + 1} of {n}\n{done.stdout}", end="", flush=True)
         walls.append(float(re.findall(r"cold = ([0-9.]+)x the library floor", done.stdout)[0]))
         cpus.append(float(re.findall(r"= ([0-9.]+)x \(the wall ratio", done.stdout)[0]))
@@ -113,16 +114,18 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="runs, each in a new process; their median is printed")
+    parser.add_argument("--no-report", action="store_true", help="tables and statistics only, as analyze --no-report")
     args = parser.parse_args()
     if args.repeat > 1:
-        repeat(args.corpus, args.jobs, args.repeat)
+        repeat(args.corpus, args.jobs, args.repeat, args.no_report)
         return
     t0 = time.perf_counter()
     catalog = load_releases(release_dirs(args.corpus), releases_dir(args.corpus)).catalog
     t_catalog = time.perf_counter() - t0
     floor, floor_cpu, n_ast = ast_floor(args.corpus)
     with tempfile.TemporaryDirectory() as out:
-        settings = AnalyzeSettings(corpus_dir=args.corpus, out_dir=Path(out), jobs=args.jobs)
+        settings = AnalyzeSettings(corpus_dir=args.corpus, out_dir=Path(out), jobs=args.jobs,
+                                   draw_report=not args.no_report)
         cpu0 = _cpu()
         t0 = time.perf_counter()
         cold = analyze(settings)
@@ -135,7 +138,8 @@ def main() -> None:
         for _ in range(2):
             t0 = time.perf_counter()
             subprocess.run([sys.executable, str(ROOT / "cli.py"), "analyze", "--corpus", str(args.corpus), "--out", out,
-                            "--jobs", str(args.jobs)], check=True, capture_output=True)
+                            "--jobs", str(args.jobs), *(["--no-report"] if args.no_report else [])], check=True,
+                           capture_output=True)
             warm_runs.append(time.perf_counter() - t0)
     peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
