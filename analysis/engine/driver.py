@@ -354,17 +354,19 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
         "n_repositories": len(tasks), "commits": {t.repo: t.commit for t in tasks},
         "schema_revisions_origin": releases.revisions_origin,
     }
-    outputs: dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]] = {}
-    for name, table in TABLES.items():
-        rows = [row for r in results for row in r.flat_rows(name)]
-        if name == "populations":  # course work is told from the manifest, over every repository it lists
-            rows = with_teaching(rows, read_csv(manifest))
-        outputs[table.file] = (table.columns, [*inputs.corpus.problems, *rows] if table.file == PROBLEMS else rows)
-    outputs[CATALOG.file] = (CATALOG.columns, [flat(row) for row in catalog.rows])
-    # repositories in manifest order (a set here made the GraphML's node order change from run to run)
-    usage_g = usage_graph(outputs["call_sites.csv"][1], dict.fromkeys(t.repo for t in tasks))
-    usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
-    co_usage_rows = co_usage(usage_g)
+    teaching = read_csv(manifest)
+    tables = {table.file: table for table in (*TABLES.values(), CATALOG)}
+    names = {table.file: name for name, table in TABLES.items()}
+
+    def rows_of(file: str) -> list[dict[str, Any]]:
+        """A table's rows as column -> value, flattened as it is written (the statistics' first)."""
+        if file == CATALOG.file:
+            return [flat(row) for row in catalog.rows]
+        rows = [row for r in results for row in r.flat_rows(names[file])]
+        if file == "populations.csv":  # course work is told from the manifest, over every repository it lists
+            rows = with_teaching(rows, teaching)
+        return [*inputs.corpus.problems, *rows] if file == PROBLEMS else rows
+
     storage = [flat(row) for row in releases.storage]
     stage = out / f".staging-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
@@ -390,12 +392,20 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
                 drawer.start_statistics(stage, manifest, catalog.latest, analyzed, prov, out / "graphs")
                 owing.append(drawer)
 
-        for name, (columns, table_rows) in sorted(outputs.items(), key=lambda item: item[0] not in needed):
+        counts: dict[str, int] = {}
+        call_sites: list[dict[str, Any]] = []
+        for name in sorted(tables, key=lambda file: file not in needed):  # in TABLES' order, the needed first
             if name not in needed:
                 start_statistics()  # every table they read is written
-            put(name, columns, table_rows, prov)
+            table_rows = rows_of(name)
+            counts[name] = len(table_rows)
+            call_sites = table_rows if name == "call_sites.csv" else call_sites
+            put(name, tables[name].columns, table_rows, prov)
         start_statistics()
-        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage_rows, prov)
+        # repositories in manifest order (a set here made the GraphML's node order change from run to run)
+        usage_g = usage_graph(call_sites, dict.fromkeys(t.repo for t in tasks))
+        usage_g.graph.update(tool=f"mlflow-census {__version__}", written_at=prov["written_at"])
+        put("api_co_usage.csv", ("api_a", "api_b", "n_repos"), co_usage(usage_g), prov)
         put(STORAGE.file, STORAGE.columns, storage, {**prov, "releases": list(releases.folders)})
         current = "usage_graph.graphml"
         write_graphml(usage_g, stage / current)
@@ -422,7 +432,7 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
             except Exception:  # the failure here is the one raised
                 pass
         shutil.rmtree(stage, ignore_errors=True)
-    return {name: len(rows) for name, (_c, rows) in outputs.items()}
+    return counts
 
 
 def check_output_dir(out: Path) -> None:
