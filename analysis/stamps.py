@@ -49,14 +49,14 @@ STAGES: dict[str, Stage] = {
                    ("passes.code_findings", "engine.cache")),
     # one repository's whole result (results cache, key of each repository): every pass over a checkout
     "repository": Stage((*_VALUES, "reading/", "passes/", "stores/", "releases/__init__.py", "releases/catalog.py",
-                         "engine/__init__.py", "engine/analyzer.py", "engine/cache.py", "repo_state.py"),
+                         "engine/__init__.py", "engine/analyzer.py", "engine/cache.py", "repo_state.py", "graphml.py"),
                         ("engine.analyzer", "repo_state"), ("parse",)),
     # the catalog, schema revisions and storage model read from the corpus's MLflow releases
     "releases": Stage((*_VALUES, "stamps.py", "reading/", "releases/", "data/api_catalog.csv",
                        "data/schema_revisions.csv"),
                       ("releases.load", "releases.catalog", "releases.schema", "releases.storage")),
     # the report (report/.inputs.sha256): its sections, figures, statistics and the files it reads
-    "report": Stage((*_VALUES, "isolated/", "executor.py", "stamps.py", "reading/",
+    "report": Stage((*_VALUES, "isolated/", "executor.py", "stamps.py", "reading/", "graphml.py",
                      "report/", "statistics/", "probe/", "rerun/", "releases/__init__.py", "releases/dates.py",
                      "data/baselines.csv", "data/mlflow_behaviour.csv", "data/mlflow_release_dates.csv", _TUTORIALS),
                     ("report.document", "report.process")),

@@ -340,7 +340,7 @@ def _write_tables(inputs: _Inputs, tasks: list[RepoTask], results: list[RepoResu
     file is written, so a failed write (a full disk) leaves the previous set as it was, and no
     temporary file, and raises ``OutputError`` naming the file.
     """
-    from analysis.passes.graphml import write_graphml
+    from analysis.graphml import write_graphml
     from analysis.passes.project_kind import with_teaching
     from analysis.passes.usage_graph import co_usage, usage_graph
     from analysis.tables import CATALOG, STATISTICS_FROM, STORAGE, TABLES, cells, flat

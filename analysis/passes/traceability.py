@@ -16,7 +16,7 @@ from typing import Any
 
 import networkx as nx
 
-from analysis.passes.graphml import write_graphml
+from analysis.graphml import write_graphml
 from analysis.repo_state import Checkout, ModuleFacts, RepoResult
 from analysis.rows import TraceabilityRow
 from analysis.tables import graph_name

@@ -224,7 +224,9 @@ def read_graph(path: Path) -> nx.DiGraph | None:
         return None
     import networkx as nx
 
-    graph = nx.read_graphml(path)
+    from analysis.graphml import read_graphml
+
+    graph = read_graphml(path)
     return nx.DiGraph(graph) if graph.is_multigraph() else graph
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from analysis.passes.graphml import write_graphml
+from analysis.graphml import write_graphml
 from analysis.rows import (
     AgreementRow,
     CallSiteRow,

@@ -1,4 +1,4 @@
-"""GraphML written line by line as it goes, and the edge data of a GraphML file read back."""
+"""The traceability and usage graphs' file format: GraphML written line by line as it goes, and read back."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
@@ -106,16 +105,17 @@ def write_graphml(g: nx.Graph, path: Path) -> None:
         raise
 
 
-# The lines write_graphml writes, as patterns (graphml_edge_data). A value holds no '<' and no bare
+# The lines write_graphml writes, as patterns (read_graphml). A value holds no '<' and no bare
 # carriage return (written as &#13;: a parser turns a bare one into a newline); a key's name, no
 # reference and no whitespace a parser would change.
 _DATA = r'<data key="d\d+">[^<\r]*+</data>'
 _KEY_LINE = r'  <key id="(d\d+)" for="(graph|node|edge)" attr\.name="([^"<&\t\n\r]*+)" attr\.type="string" />\n'
-_EDGE_LINE = rf'    <edge source="[^"<]*+" target="[^"<]*+">((?:{_DATA})*+)</edge>\n'
-_KEY_LINES, _EDGE_LINES = re.compile(_KEY_LINE), re.compile(_EDGE_LINE)
-_GRAPHML_FILE = re.compile(re.sub(r"(?<!\\)\((?!\?)", "(?:", (  # the lines' groups uncaptured, but for the two sections
-    re.escape(_GRAPHML_HEAD) + f"(?P<keys>(?:{_KEY_LINE})*+)" + '  <graph edgedefault="(?:directed|undirected)">\n'
-    + f"(?:    (?:{_DATA})++\n)?+" + f'(?:    <node id="[^"<]*+">(?:{_DATA})*+</node>\n)*+'
+_NODE_LINE = rf'    <node id="([^"<]*+)">((?:{_DATA})*+)</node>\n'
+_EDGE_LINE = rf'    <edge source="([^"<]*+)" target="([^"<]*+)">((?:{_DATA})*+)</edge>\n'
+_KEY_LINES, _NODE_LINES, _EDGE_LINES = re.compile(_KEY_LINE), re.compile(_NODE_LINE), re.compile(_EDGE_LINE)
+_GRAPHML_FILE = re.compile(re.sub(r"(?<!\\)\((?!\?)", "(?:", (  # the lines' groups uncaptured, but for the sections
+    re.escape(_GRAPHML_HEAD) + f"(?P<keys>(?:{_KEY_LINE})*+)" + '  <graph edgedefault="(?P<default>directed|undirected)">\n'
+    + f"(?:    (?P<graph>(?:{_DATA})++)\n)?+" + f"(?P<nodes>(?:{_NODE_LINE})*+)"
     + f"(?P<edges>(?:{_EDGE_LINE})*+)" + "  </graph>\n</graphml>\n")))
 _DATA_VALUE = re.compile(r'<data key="(d\d+)">([^<]*)</data>')
 _REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
@@ -129,14 +129,27 @@ def _unescape(text: str) -> str:
     return _REFERENCE.sub(lambda m: chr(int(m[1], 16)) if m[1] else chr(int(m[2])) if m[2] else _ENTITIES[m[3]], text)
 
 
-def graphml_edge_data(path: Path) -> list[dict[str | None, str]]:
-    """Each edge's data in a GraphML file, by its key's ``attr.name`` (None for a key no edge key
-    declares; the last of the same name wins; an empty element is ''), as ElementTree reads them.
+def _attribute(text: str) -> str:
+    """An attribute's value as a parser gives it: each literal line end, newline or tab a space (XML's
+    normalization of attribute values), then its references replaced."""
+    if "\r" in text or "\n" in text or "\t" in text:
+        text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return _unescape(text)
 
-    A file as ``write_graphml`` writes it (and well formed, as expat checks) is read with patterns of
-    its lines, without building its tree: in the report, which reads every repository's graph, in
-    under half of ElementTree's time. Any other file is parsed by ElementTree, and one that is not
-    well formed raises its ``ParseError``.
+
+class _NotAsWritten(Exception):
+    """A file matching write_graphml's lines that networkx would still read otherwise (an undeclared key, an
+    edge given twice)."""
+
+
+def read_graphml(path: Path) -> nx.Graph:
+    """The graph of a GraphML file as ``networkx.read_graphml`` reads it (values as strings, ``node_default``
+    and ``edge_default`` in the graph's data; a multigraph where an edge is given twice).
+
+    A directed graph as ``write_graphml`` writes it (well formed, as expat checks) is read with patterns of
+    its lines, without building its XML tree: the agreement statistics read every repository's graph, in
+    about a third of networkx's time. Any other file is read by networkx, and one that is not well formed
+    raises its ``ParseError``.
     """
     data = path.read_bytes()
     try:
@@ -144,15 +157,36 @@ def graphml_edge_data(path: Path) -> list[dict[str | None, str]]:
         written = _GRAPHML_FILE.fullmatch(data.decode("utf-8"))
     except (expat.ExpatError, UnicodeDecodeError):
         written = None
-    if written is None:
-        return _graphml_edge_data_tree(path)
-    keys = {key: name for key, domain, name in _KEY_LINES.findall(written["keys"]) if domain == "edge"}
-    return [{keys.get(key): _unescape(value) for key, value in _DATA_VALUE.findall(edge)}
-            for edge in _EDGE_LINES.findall(written.string, written.start("edges"), written.end("edges"))]
+    if written is not None and written["default"] == "directed":
+        try:
+            return _as_written(written)
+        except _NotAsWritten:
+            pass
+    graph: nx.Graph = nx.read_graphml(path)
+    return graph
 
 
-def _graphml_edge_data_tree(path: Path) -> list[dict[str | None, str]]:
-    ns = "{http://graphml.graphdrawing.org/xmlns}"
-    root = ElementTree.parse(path).getroot()
-    keys = {k.get("id"): k.get("attr.name") for k in root.iter(f"{ns}key") if k.get("for") == "edge"}
-    return [{keys.get(d.get("key")): (d.text or "") for d in edge.iter(f"{ns}data")} for edge in root.iter(f"{ns}edge")]
+def _as_written(written: re.Match[str]) -> nx.DiGraph:
+    names = {key: name for key, _domain, name in _KEY_LINES.findall(written["keys"])}
+
+    def cells(text: str) -> dict[str, str]:
+        out = {}
+        for key, value in _DATA_VALUE.findall(text):
+            if key not in names:
+                raise _NotAsWritten(key)  # networkx: "Bad GraphML data: no key"
+            out[names[key]] = _unescape(value)
+        return out
+
+    g = nx.DiGraph()
+    g.graph.update(node_default={}, edge_default={})
+    text = written.string
+    for node, data in _NODE_LINES.findall(text, written.start("nodes"), written.end("nodes")):
+        g.add_node(_attribute(node), **cells(data))
+    for source, target, data in _EDGE_LINES.findall(text, written.start("edges"), written.end("edges")):
+        u, v = _attribute(source), _attribute(target)
+        if g.has_edge(u, v):
+            raise _NotAsWritten(f"{u} -> {v}")  # networkx: a multigraph
+        g.add_edge(u, v, **cells(data))
+    if written["graph"]:
+        g.graph.update(cells(written["graph"]))
+    return g
