@@ -21,7 +21,7 @@ SEART_HEADER = ("id,name,isFork,commits,branches,defaultBranch,releases,contribu
 
 
 def _seart_row(name: str, stars: int = 12, language: str = "Python") -> str:
-    return (f"{abs(hash(name)) % 1000},{name},false,40,2,main,0,3,MIT License,4,{stars},1,800,"
+    return (f"{sum(name.encode()) % 1000},{name},false,40,2,main,0,3,MIT License,4,{stars},1,800,"
             f"2021-03-01T10:00:00,2023-01-01T10:00:00,2023-01-02T10:00:00,,{language},3,false,\"mlops;mlflow\"\n")
 
 
