@@ -46,6 +46,16 @@ class ResultCache:
             return None
         return str(row[0]) if row else None
 
+    def has_all(self, keys: Iterable[str]) -> bool:
+        """Every one of ``keys`` is kept (their values, a repository's whole result each, are not read)."""
+        if self.db is None:
+            return False
+        try:
+            return all(self.db.execute("select 1 from results where key = ?", (key,)).fetchone() is not None
+                       for key in keys)
+        except sqlite3.Error:
+            return False
+
     def put(self, entries: Iterable[tuple[str, str]]) -> None:
         """Keep every ``(key, value)``, committed together."""
         assert self.db is not None

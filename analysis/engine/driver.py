@@ -176,7 +176,7 @@ def _reuse(inputs: _Inputs, db: ResultCache | None) -> AnalyzeSummary | None:
     out, data = inputs.settings.out_dir, inputs.written
     if data is None or inputs.settings.draw_report and not (out / "report" / "index.html").is_file():
         return None
-    if db is None or any(db.get(key) is None for key in inputs.keys.values()):
+    if db is None or not db.has_all(inputs.keys.values()):
         return None
     if not data.get("from_cache") and not _mark_files_cached(out):
         return None

@@ -23,10 +23,10 @@ from analysis.executor import run_tasks
 from analysis.ftypes import AnalyzeSettings, HistoryOptions, HistorySummary
 from analysis.history.commits import HistoryAnalyzer, HistoryResult, HistoryTask
 from analysis.history.evolution import dated_history, evolution_row, release_dates
-from analysis.releases.dates import ReleaseDates
 from analysis.history.gitlog import count_first_parent
 from analysis.history_rows import EvolutionRow, HistoryProblemRow
 from analysis.passes.mlflow_calls import Resolver
+from analysis.releases.dates import ReleaseDates
 from analysis.rows import Catalog
 from analysis.stamps import HISTORY_STAMP, fingerprint, read_tables_stamp, write_tables_stamp
 from analysis.tables import HISTORY, cells, flat
@@ -43,6 +43,8 @@ class Cache(Protocol):
     path: Path
 
     def get(self, key: str) -> str | None: ...
+
+    def has_all(self, keys: Iterable[str]) -> bool: ...
 
     def put(self, entries: Iterable[tuple[str, str]]) -> None: ...
 
@@ -76,7 +78,7 @@ def analyze_history(settings: AnalyzeSettings, corpus: MinedCorpus, catalog: Cat
     keys = {t.repo: history_key(stamp, t, options, settings.max_file_bytes) for t in tasks}
     released = release_dates(corpus.releases_dir / RELEASES_TABLE)
     written = tables_stamp(stamp, keys, results, corpus.manifest_sha256, catalog, released)
-    if db is not None and all(db.get(key) is not None for key in keys.values()):
+    if db is not None and db.has_all(keys.values()):  # existence only: the histories are not read
         kept = read_tables_stamp(settings.out_dir, written, HISTORY_STAMP)
         if kept is not None:  # the four tables were written from exactly these results: kept as they are
             return replace(HistorySummary(**{**kept["summary"], "failed": ()}), n_parsed=0,

@@ -65,4 +65,6 @@ def test_the_cache_keeps_what_was_put_and_reads_nothing_when_absent(tmp_path: Pa
     db.close()
     ro = ResultCache(tmp_path / "c.sqlite", read_only=True)
     assert (ro.get("k"), ro.get("k2"), ro.get("other")) == ("v", "w", None)
+    assert ro.has_all(["k", "k2"]) and ro.has_all([]) and not ro.has_all(["k", "other"])
     ro.close()
+    assert not ResultCache(tmp_path / "none.sqlite", read_only=True).has_all(["k"])
