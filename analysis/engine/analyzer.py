@@ -28,17 +28,11 @@ from analysis.repo_state import (Checkout, Parsed, RecentEntries, RepoResult, Re
 from analysis.rows import FileRow, FileStatus, ProblemRow, Stage
 
 
-def walk(root: Path) -> Iterator[tuple[str, Path]]:
-    """(posix relative path, path) of every file under root, sorted, symlinks included, no descent into them."""
-    for rel, path, _link in listing(root):
-        yield rel, path
-
-
 def listing(root: Path) -> Iterator[tuple[str, Path, bool]]:
-    """``walk``'s entries, each with whether it is a symlink: known from the directory's listing
-    (``os.scandir``), so no file is asked again. In each directory its files (and links to files or
-    to nothing) by name, then its links to directories, then each other directory in turn, ``.git``
-    left out: ``os.walk``'s order, top down."""
+    """(posix relative path, path, whether it is a symlink) of every file under root, symlinks included and
+    not descended into, ``.git`` left out; each link known from the directory's listing (``os.scandir``), so
+    no file is asked again. In each directory its files (and links to files or to nothing) by name, then its
+    links to directories, then each other directory in turn: ``os.walk``'s order, top down."""
     stack: list[tuple[str, str]] = [(str(root), "")]
     while stack:
         top, prefix = stack.pop()

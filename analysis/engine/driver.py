@@ -58,7 +58,7 @@ CACHE = ".cache.sqlite"  # the results cache of an output folder
 
 
 def _tree_stats(root: Path) -> tuple[int, int]:
-    """Files under a checkout as ``walk`` lists them, and the bytes of its Python sources and notebooks
+    """Files under a checkout as ``listing`` lists them, and the bytes of its Python sources and notebooks
     (what analysis time grows with)."""
     from analysis.engine.analyzer import listing
     n_files = size = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from analysis.engine.analyzer import file_kind, walk
+from analysis.engine.analyzer import file_kind, listing
 from analysis.ftypes import FileContext
 from analysis.passes.module_graph import dotted_modules
 from analysis.repo_state import Checkout, Parsed, RepoResult, RepoTask, SourceFile
@@ -18,7 +18,7 @@ def checkout_of(root: Path, files: dict[str, str], graphs_dir: Path | None = Non
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    paths = [rel for rel, _path in walk(root)]
+    paths = [rel for rel, _path, _link in listing(root)]
     py_files = [rel for rel in paths if rel.endswith(".py")]
     return Checkout(RepoTask("o/r", str(root), "0" * 40), root, frozenset(paths), paths, py_files, 5_000_000, {},
                     dotted_modules(py_files), graphs_dir)
