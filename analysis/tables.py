@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import re
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -195,17 +196,19 @@ def read_table(path: Path, row_type: type[R]) -> list[R]:
     """The rows of a CSV this tool wrote, as ``row_type`` with booleans, ints and floats restored from its
     annotations (the inverse of ``cells(flat(row))``); a cell that does not read raises ``ValueError`` naming
     the file, line and column."""
+    return [unflat(row_type, cells_) for cells_ in _typed_cells(path, row_type)]
+
+
+def _typed_cells(path: Path, row_type: type) -> Iterator[dict[str, Any]]:
+    """Each row of a CSV this tool wrote as column -> typed cell (``flat`` of the row ``read_table`` reads)."""
     kinds = _cell_types(row_type)
-    out: list[R] = []
     with path.open(newline="", encoding="utf-8") as fh:
         for line, raw in enumerate(csv.DictReader(fh), start=2):
             try:
-                cells_ = {name: typed_cell(raw.get(name) or "", allowed) for name, allowed in kinds.items()}
+                yield {name: typed_cell(raw.get(name) or "", allowed) for name, allowed in kinds.items()}
             except ValueError as err:
                 bad = next(n for n, a in kinds.items() if not _reads(raw.get(n) or "", a))
                 raise ValueError(f"{path}:{line}: column {bad}: {err}") from err
-            out.append(unflat(row_type, cells_))
-    return out
 
 
 def _reads(text: str, allowed: tuple[type, ...]) -> bool:
@@ -220,9 +223,8 @@ def table_frame(path: Path, row_type: type) -> pd.DataFrame:
     """``read_table`` as a DataFrame: one column per CSV column, in order, typed; no rows when the file is absent."""
     import pandas as pd
 
-    columns = list(_flat_names(row_type))
-    rows: list[Any] = read_table(path, row_type) if path.is_file() else []
-    return pd.DataFrame([flat(r) for r in rows], columns=columns)
+    columns = list(_flat_names(row_type))  # the typed cells as the rows' ``flat``, without making the rows
+    return pd.DataFrame(list(_typed_cells(path, row_type)) if path.is_file() else [], columns=columns)
 
 
 # the statistics tables, computed from the row tables above (``analysis.statistics``; api_co_usage from the usage graph)

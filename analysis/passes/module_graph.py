@@ -17,9 +17,12 @@ FRAMEWORK_DECORATORS = frozenset({
     "command", "group", "callback", "route", "get", "post", "put", "patch", "delete", "websocket",
     "task", "flow", "step", "pipeline", "job", "op", "asset", "component", "dsl_pipeline",
 })
-_DYNAMIC = re.compile(r"\b(importlib\.import_module|__import__|exec)\s*\(")
+# an import the graph cannot follow: ``\b(importlib\.import_module|__import__|exec)\s*\(``, looked for where
+# one of its words is (a regex that starts with ``\b`` is tried at every position of the text)
+_DYNAMIC_WORDS = ("importlib.import_module", "__import__", "exec")
+_DYNAMIC_AT = re.compile(r"(?:importlib\.import_module|__import__|exec)\s*\(")
 # run as a script: a `__main__` block, or a notebook exported as .py (Databricks, Jupytext/VS Code cells)
-_MAIN = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]|\A# Databricks notebook source|^# %%""", re.M)
+_MAIN_BLOCK = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]""")
 
 
 def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -> ModuleFacts:
@@ -29,14 +32,27 @@ def module_facts(found: ModuleScan, text: str, rel: str, modules: ModuleIndex) -
     edges, bases = call_edges(found, rel, modules, imported)
     targets = {resolve_import(name, modules, package) for name in module_imports(found, rel, imported)}
     return ModuleFacts(frozenset(t for t in targets if t is not None and t != rel),
-                       _mentions(text, _DYNAMIC, "import_module", "__import__", "exec"),
-                       _mentions(text, _MAIN, "__main__", "# Databricks notebook source", "# %%"), tuple(edges),
+                       dynamic_import(text), runs_as_script(text), tuple(edges),
                        frozenset(found.methods), frozenset(found.classes), tuple(sorted(bases.items())))
 
 
-def _mentions(text: str, pattern: re.Pattern[str], first: str, second: str, third: str) -> bool:
-    """``pattern`` matches in ``text``; each match holds one of the three words (most texts hold none: no scan)."""
-    return (first in text or second in text or third in text) and pattern.search(text) is not None
+def dynamic_import(text: str) -> bool:
+    """Whether ``text`` calls ``importlib.import_module``, ``__import__`` or ``exec`` (a word of its own)."""
+    for word in _DYNAMIC_WORDS:
+        start = text.find(word)
+        while start != -1:
+            before = text[start - 1] if start else " "
+            if not (before.isalnum() or before == "_") and _DYNAMIC_AT.match(text, start):  # ``\b``, as ``re`` has it
+                return True
+            start = text.find(word, start + 1)
+    return False
+
+
+def runs_as_script(text: str) -> bool:
+    """An ``if __name__ == "__main__"`` block, or a notebook exported as ``.py``: a Databricks export
+    (its first line) or Jupytext/VS Code cells (a line starting ``# %%``)."""
+    return (text.startswith(("# Databricks notebook source", "# %%")) or "\n# %%" in text
+            or ("__main__" in text and _MAIN_BLOCK.search(text) is not None))
 
 
 def module_imports(found: ModuleScan, rel: str, imported: list[ImportedName] | None = None) -> set[str]:

@@ -7,6 +7,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from analysis.tables import CATALOG, STORAGE, TABLES, Table, cells, flat, read_table, table_frame
@@ -38,6 +39,20 @@ def test_read_table_restores_what_was_written(tmp_path: Path, table: Table, vari
     path = tmp_path / table.file
     write_csv(path, table.columns, [cells(flat(row))])
     assert read_table(path, table.row_type) == [row]
+
+
+@pytest.mark.parametrize("table", ALL, ids=[t.file for t in ALL])
+def test_table_frame_holds_the_flat_rows_read_table_reads(tmp_path: Path, table: Table) -> None:
+    """The frame is made from the typed cells without making the rows: each of its rows is ``flat`` of
+    the row ``read_table`` reads, value for value and type for type (a nested finding's fields too)."""
+    path = tmp_path / table.file
+    write_csv(path, table.columns, [cells(flat(sample(table.row_type, v))) for v in (0, 1)])
+    frame = table_frame(path, table.row_type)
+    assert sorted(frame.columns) == sorted(table.columns)
+    rows = pd.DataFrame([flat(row) for row in read_table(path, table.row_type)], columns=list(frame.columns))
+    pd.testing.assert_frame_equal(frame, rows, check_exact=True)
+    for got, want in zip(frame.to_dict("records"), rows.to_dict("records"), strict=True):
+        assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
 
 
 def test_a_cell_that_does_not_read_names_file_line_and_column(tmp_path: Path) -> None:
