@@ -196,10 +196,10 @@ def read_table(path: Path, row_type: type[R]) -> list[R]:
     """The rows of a CSV this tool wrote, as ``row_type`` with booleans, ints and floats restored from its
     annotations (the inverse of ``cells(flat(row))``); a cell that does not read raises ``ValueError`` naming
     the file, line and column."""
-    return [unflat(row_type, cells_) for cells_ in _typed_cells(path, row_type)]
+    return [unflat(row_type, cells_) for cells_ in read_cells(path, row_type)]
 
 
-def _typed_cells(path: Path, row_type: type) -> Iterator[dict[str, Any]]:
+def read_cells(path: Path, row_type: type) -> Iterator[dict[str, Any]]:
     """Each row of a CSV this tool wrote as column -> typed cell (``flat`` of the row ``read_table`` reads)."""
     kinds = _cell_types(row_type)
     with path.open(newline="", encoding="utf-8") as fh:
@@ -224,7 +224,7 @@ def table_frame(path: Path, row_type: type) -> pd.DataFrame:
     import pandas as pd
 
     columns = list(_flat_names(row_type))  # the typed cells as the rows' ``flat``, without making the rows
-    return pd.DataFrame(list(_typed_cells(path, row_type)) if path.is_file() else [], columns=columns)
+    return pd.DataFrame(list(read_cells(path, row_type)) if path.is_file() else [], columns=columns)
 
 
 # the statistics tables, computed from the row tables above (``analysis.statistics``; api_co_usage from the usage graph)
