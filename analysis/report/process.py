@@ -37,9 +37,9 @@ from typing import IO, Any
 
 RENDER_JOBS = 2  # figures rendered at once, beside the process going on with the report
 # what drawing a report imports: the report, and the modules it imports only when a figure is saved or
-# a section has rows for them
+# a section has rows for them; networkx, which the statistics import to read the graphs (0.1 s)
 SECTION_MODULES = ("analysis.report.document", "analysis.report.canvas", "analysis.probe", "analysis.report.reference",
-                   "analysis.rerun.statistics", "analysis.statistics.stores")
+                   "analysis.rerun.statistics", "analysis.statistics.stores", "networkx")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _START = "import sys; sys.path[0] = sys.argv.pop(1); from analysis.report.process import _serve; _serve()"
 

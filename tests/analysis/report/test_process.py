@@ -69,7 +69,7 @@ prepare()
 frozen, before = gc.get_freeze_count(), set(sys.modules)
 from analysis.report.document import FigureRenderer, build_report
 build_report(Path(sys.argv[1]), latex=True, renderer=FigureRenderer(0))
-print(frozen > 1000, sorted(m for m in set(sys.modules) - before if m.startswith("analysis")))
+print(frozen > 1000, sorted(m for m in set(sys.modules) - before if m.startswith(("analysis", "networkx"))))
 """
 
 
