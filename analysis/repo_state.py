@@ -7,6 +7,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ class Checkout:
 
     task: RepoTask
     root: Path
-    all_paths: frozenset[str]
+    all_paths: AbstractSet[str]  # every path (a frozenset; history's requirement notes the paths asked)
     paths: list[str]  # every path, in walk order
     py_files: list[str]  # .py files that are not symlinks
     max_file_bytes: int

@@ -8,7 +8,8 @@ LibCST findings come from the results cache by content (``repo_state.file_cache_
 HEAD analysis uses, so what either parsed the other reuses, across commits, repositories and runs).
 The per-repository passes that say which MLflow a commit declares (``mlproject``, ``environments``)
 run again only when one of their inputs changed: an MLproject, an environment file, ``setup.py``, an
-``MLmodel`` beside one, or a file they read last time. Call-site totals move by what changed.
+``MLmodel`` beside one, or a file they read last time; and then only over the files whose part of the
+requirement may have changed (``requirement.Requirements``). Call-site totals move by what changed.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 
 from analysis.ftypes import FileContext, HistoryOptions
 from analysis.history.gitlog import SUBMODULE, SYMLINK, BlobReader, Change, Commit, first_parent_history, select
+from analysis.history.requirement import Requirements
 from analysis.history_rows import CATEGORIES, HistoryApiUsageRow, HistoryProblemRow, HistoryRow
-from analysis.passes import environments, mlproject
 from analysis.passes.mlflow_calls import Resolver, local_mlflow_dirs, may_reexport, module_names, reexports_mlflow
 from analysis.passes.registry import FILE_PASSES, file_kind
 from analysis.repo_state import (Checkout, Parsed, RecentEntries, RepoResult, RepoTask, SourceFile, cached_value,
@@ -34,7 +35,6 @@ from analysis.tables import flat, unflat
 from miner.gitio import MISSING_REASON
 
 CODE_KINDS = ("python", "notebook")
-MLFLOW_PACKAGES = ("mlflow", "mlflow-skinny")
 SUBMODULE_REASON = "submodule: its commits are another repository's; not analyzed"
 _CONTEXT_NAMES = ("mlflow.py", "__init__.py")  # what ``local_mlflow_dirs`` looks at
 
@@ -184,6 +184,7 @@ class _Walk:
         self.fetched: dict[str, bytes | None] = {}  # blobs read ahead for the commit being evaluated
         self.paths: dict[str, tuple[str, str, str]] = {}  # path -> (name, kind, parent directory)
         self.shadowing: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())  # context files -> shadowed
+        self.requirements = Requirements(repo, analyzer.resolver, analyzer.max_file_bytes, self._blob, self._read_ahead)
 
     def _facts(self, path: str) -> tuple[str, str, str]:
         """A path's name, kind (``file_kind``) and parent directory, worked out once per path."""
@@ -271,7 +272,7 @@ class _Walk:
         self.dirty.clear()
         self.fetched.clear()
         if self.env_dirty:
-            self.requirement = self._requirement()
+            self.requirement, self.env_read = self.requirements.declared(self.tree, self.env_files)
             self.env_dirty = False
             self.fetched.clear()
         res, repo = self.result, self.repo
@@ -369,43 +370,6 @@ class _Walk:
         sites = Counter((s.site.api, s.site.category) for s in scratch.call_sites)
         return FileOutcome(row.status, tuple(sorted(sites.items())),
                            tuple((p.line, str(p.stage), p.reason) for p in scratch.problems))
-
-    def _read_env(self, rel: str) -> bytes | None:
-        entry = self.tree.get(rel)
-        if entry is None or entry[0] in (SYMLINK, SUBMODULE):
-            return None
-        self.env_read.add(rel)
-        data = self._blob(entry[1])
-        return data if data is not None and len(data) <= self.an.max_file_bytes else None
-
-    def _requirement(self) -> str:
-        """The MLflow requirement the project's own environment files declare, as the per-repository
-        passes read them at this commit."""
-        self.env_read = set()
-        repo = self.repo
-        self._read_ahead(blob for rel in self.env_files for mode, blob in [self.tree[rel]]
-                         if mode not in (SYMLINK, SUBMODULE))
-        checkout = Checkout(RepoTask(repo, "", ""), Path(), frozenset(p for p, (m, _b) in self.tree.items()
-                                                                     if m != SUBMODULE),
-                            [], [], self.an.max_file_bytes, reader=self._read_env)
-        scratch = RepoResult(repo)
-        for rel in sorted(self.env_files):
-            kind = file_kind(rel)
-            row = FileRow(repo, rel, kind)
-            scratch.files.append(row)
-            data = self._read_env(rel)
-            if data is None:
-                continue
-            file = SourceFile(row, data, FileContext(), self.an.resolver, lambda compute: compute())
-            (mlproject.file_pass if kind == "mlproject" else environments.file_pass)(file, checkout, scratch)
-        listed = {f.path for f in scratch.files}
-        scratch.files.extend(FileRow(repo, m.env_file, "other") for m in scratch.mlprojects
-                             if m.env_file and m.env_file not in listed)
-        environments.repo_pass(checkout, scratch)
-        self.env_read -= self.env_files
-        return ";".join(sorted({f"{d.name}{d.spec}" for d in scratch.dependencies
-                                if d.name in MLFLOW_PACKAGES and d.origin == "project"}))
-
 
 def _keep(paths: set[str], path: str, present: bool) -> None:
     if present:
