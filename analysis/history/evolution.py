@@ -61,7 +61,8 @@ def _deprecations(rows: Sequence[HistoryRow], apis_at: dict[str, set[str]], depr
                   released: ReleaseDates, notes: list[str]) -> tuple[int | None, str, int | None]:
     """(commits calling an API after the release deprecating it was published, ``api@release:Nd`` for each API so
     called with the days from that publication to its last call, the longest of those days or 0), None and ''
-    where no deprecating release is dated."""
+    where no deprecating release is dated. ``rows`` are dated (``dated_history``): the commits counted are
+    those whose ``n_apis_deprecated_by_then`` is above 0, so the column sums to the count."""
     dated = {api: when for api, since in deprecated.items() if (when := released.date_of(since)) is not None}
     undated = sorted({since for since in deprecated.values() if released.date_of(since) is None}, key=version_key)
     if undated:
@@ -70,16 +71,15 @@ def _deprecations(rows: Sequence[HistoryRow], apis_at: dict[str, set[str]], depr
         return None, "", None
     n_after = too_late = 0
     last: dict[str, int] = {}
-    for r in rows:
-        when = utc(r.committed_at)
-        calls = [api for api in apis_at.get(r.commit, ()) if api in dated]
-        if calls and not released.knows(when):  # as history.csv leaves its n_apis_deprecated_by_then
-            too_late += 1
-            continue
-        late = [api for api in calls if when >= dated[api]]
-        n_after += bool(late)
-        for api in late:
-            last[api] = (when - dated[api]).days
+    for r in rows:  # dated: each commit's n_apis_deprecated_by_then says whether it is counted, and how
+        if r.n_apis_deprecated_by_then is None:  # dated after the release dates were fetched
+            too_late += any(api in dated for api in apis_at.get(r.commit, ()))
+        elif r.n_apis_deprecated_by_then:
+            n_after += 1
+            when = utc(r.committed_at)
+            for api in apis_at.get(r.commit, ()):
+                if api in dated and when >= dated[api]:
+                    last[api] = (when - dated[api]).days
     if too_late:
         notes.append(f"{too_late} commit(s) calling a deprecated API dated after the release dates were fetched, "
                      "not compared")
