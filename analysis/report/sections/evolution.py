@@ -131,8 +131,10 @@ def _pins(report: Drawing, h: History, sentence: Sentence | None) -> None:
                    "the newest one PyPI had published by then")
     doc.table(table.rename(columns={"period": unit}), "history.csv", f"The MLflow requirement declared by the "
               f"repositories calling MLflow at the end of each {unit}: declaring one, pinning one release exactly, the "
-              "releases pinned (repositories), the newest release published by then, the pins older than it (of the "
-              "pins whose release is dated) and how far behind they are (medians over those behind)", anchor=T_PINS)
+              "releases pinned (repositories), the newest release published by then (by the period's end, or by the "
+              "day the release dates were fetched where that is earlier: the last period may be partial), the pins "
+              "older than it (of the pins whose release is dated) and how far behind they are (medians over those "
+              "behind)", anchor=T_PINS)
     if not released:
         doc.para("Pins against release dates (a pinned release older than the newest one published by the commit's "
                  "date; how long a deprecated API stays in use): not measured: neither the corpus "
