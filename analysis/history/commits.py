@@ -14,6 +14,7 @@ requirement may have changed (``requirement.Requirements``). Call-site totals mo
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -57,6 +58,16 @@ class FileOutcome:
     status: str
     sites: tuple[tuple[tuple[str, str], int], ...] = ()
     problems: tuple[tuple[int | None, str, str], ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps([self.status, [[api, category, n] for (api, category), n in self.sites],
+                           [list(p) for p in self.problems]])
+
+    @classmethod
+    def from_json(cls, text: str) -> FileOutcome:
+        status, sites, problems = json.loads(text)
+        return cls(status, tuple(((api, category), n) for api, category, n in sites),
+                   tuple((line, stage, reason) for line, stage, reason in problems))
 
 
 @dataclass
@@ -122,6 +133,9 @@ class HistoryAnalyzer:
     max_file_bytes: int = 5_000_000
     cache_path: Path | None = None
     recent: RecentEntries = field(default_factory=RecentEntries, compare=False)  # this worker's, just before
+    # the ``history`` stamp: each blob's outcome is kept in the results cache under it (by blob, kind and
+    # import context), so that another walk (other ``--every``, ``--since``) neither reads nor parses it again
+    stamp: str = ""
 
     def analyze(self, task: HistoryTask) -> HistoryResult:
         """Every selected first-parent commit of ``task.commit``, oldest first."""
@@ -264,7 +278,7 @@ class _Walk:
                 continue
             _name, kind, parent = self._facts(path)
             todo.append((path, entry[1], kind, FileContext(parent in shadowed, reexports)))
-        self._read_ahead(blob for _p, blob, kind, context in todo if (blob, kind, context.key()) not in self.memo)
+        self._read_ahead(blob for _p, blob, kind, context in todo if not self._known(blob, kind, context))
         for path, blob, kind, context in todo:
             outcome = self._outcome(blob, kind, context, path)
             self.code[path] = (kind, outcome)
@@ -321,22 +335,47 @@ class _Walk:
         self.context_dirty = False
         self.fetched.clear()
 
+    def _outcome_key(self, blob: str, kind: str, context: FileContext) -> str | None:
+        """The results cache's key of a blob's outcome (None without a ``history`` stamp)."""
+        an = self.an
+        return None if not an.stamp else "outcome:" + hashlib.sha256(
+            f"{an.stamp}\0{blob}\0{kind}\0{context.key()}\0{an.max_file_bytes}".encode()).hexdigest()
+
+    def _known(self, blob: str, kind: str, context: FileContext) -> bool:
+        """Whether this blob's outcome in this context is known: from this run, else from the results cache
+        (an earlier walk with this code); taken into this run's then."""
+        key = (blob, kind, context.key())
+        if key in self.memo:
+            return True
+        okey = self._outcome_key(blob, kind, context)
+        kept = None if okey is None else self.cache.get(okey) or self.result.new_cache.get(okey)
+        if kept is None:
+            return False
+        self.memo[key] = FileOutcome.from_json(kept)
+        self.result.n_blobs += 1
+        return True
+
     def _outcome(self, blob: str, kind: str, context: FileContext, path: str) -> FileOutcome:
-        """What the per-file passes make of this blob in this context: once per run."""
+        """What the per-file passes make of this blob in this context: once per run, and kept for the next."""
         key = (blob, kind, context.key())
         outcome = self.memo.get(key)
-        if outcome is None:
-            outcome = self.memo[key] = self._run_passes(blob, kind, context, path)
+        if outcome is None and not self._known(blob, kind, context):
+            data = self._blob(blob)
+            if data is None:  # not kept: a later fetch may bring the blob
+                outcome = FileOutcome("problem", (), ((None, "read", MISSING_REASON),))
+            else:
+                outcome = self._run_passes(data, kind, context, path)
+                if (okey := self._outcome_key(blob, kind, context)) is not None:
+                    self.result.new_cache[okey] = outcome.to_json()
+            self.memo[key] = outcome
             self.result.n_blobs += 1
+        outcome = self.memo[key]
         if outcome.problems and blob not in self.reported:  # one row per blob, at the first commit holding it
             self.reported.add(blob)
             self.pending.extend((path, blob, line, stage, reason) for line, stage, reason in outcome.problems)
         return outcome
 
-    def _run_passes(self, blob: str, kind: str, context: FileContext, path: str) -> FileOutcome:
-        data = self._blob(blob)
-        if data is None:
-            return FileOutcome("problem", (), ((None, "read", MISSING_REASON),))
+    def _run_passes(self, data: bytes, kind: str, context: FileContext, path: str) -> FileOutcome:
         if len(data) > self.an.max_file_bytes:
             return FileOutcome("problem", (), ((None, "read", f"file too large ({len(data)} bytes)"),))
         if b"mlflow" not in data.lower() and not is_binary(data):

@@ -95,7 +95,7 @@ def analyze_history(settings: AnalyzeSettings, corpus: MinedCorpus, catalog: Cat
     if settings.jobs > 1 and len(todo) > 1:
         todo = longest_first(todo)
     analyzer = HistoryAnalyzer(Resolver.from_catalog(catalog), parse, options, settings.max_file_bytes,
-                               db.path if db is not None else None)
+                               db.path if db is not None else None, stamp=stamp if db is not None else "")
     done = len(tasks) - len(todo)
     progress("history", done, len(tasks))
     for task, outcome in run_tasks(_history_task, analyzer, todo, jobs=settings.jobs, isolate=True):

@@ -253,3 +253,54 @@ def test_head_rows_equal_what_the_census_finds_at_head(tmp_path: Path) -> None:
     census = RepoAnalyzer(Resolver.from_catalog(load_snapshot()), "x").analyze(RepoTask("o/r", str(tmp_path / "r"), head))
     assert Counter(s.site.api for s in census.call_sites) == {a: n for (a, _k), n in _apis(res, head).items()}
     assert res.history[-1].n_call_sites == len(census.call_sites) == 3
+
+
+def test_a_blob_outcome_kept_under_the_history_stamp_spares_another_walk_its_reads_and_passes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the cache and a ``history`` stamp, each blob's outcome is kept: a walk with other options
+    (here every commit, then the last of each week) neither reads a code blob nor runs a pass, and gives
+    the rows a walk without the cache gives; under another stamp (other code) nothing is taken. A blob a
+    partial clone lacks is not kept: a later fetch may bring it."""
+    from analysis.engine.cache import ResultCache
+    from analysis.history import gitlog
+    from analysis.history.commits import HistoryAnalyzer, HistoryTask
+    from tests.analysis.history.histories import analyzer
+
+    nb = '{"cells": [{"cell_type": "code", "source": "import mlflow\\nmlflow.log_metric(\'x\', 1)"}], "metadata": {}}'
+    make_history(tmp_path / "src", [{"train.py": LOG, "n.py": PLAIN}, {"eval.py": METRIC, "nb.ipynb": nb},
+                                    {"train.py": LOG + "# 2\n"}, {"big.py": LOG + "#" * 5000 + "\n"},
+                                    {"train.py": None}], days_apart=3)
+    git("config", "uploadpack.allowFilter", "true", cwd=tmp_path / "src")
+    repo = tmp_path / "partial.git"
+    git("clone", "-q", "--bare", "--filter=blob:limit=1k", (tmp_path / "src").as_uri(), str(repo))
+    head = git("rev-parse", "HEAD", cwd=tmp_path / "src").strip()
+    task = HistoryTask("o/r", str(repo), head, "complete")
+    cache = tmp_path / ".cache.sqlite"
+    base = analyzer(cache=cache)
+
+    def run(stamp: str, every: str = "commit") -> HistoryResult:
+        res = HistoryAnalyzer(base.resolver, base.fingerprint, HistoryOptions(every=every), cache_path=cache,
+                              stamp=stamp).analyze(task)
+        db = ResultCache(cache)
+        db.put(res.new_cache.items())
+        db.close()
+        return res
+
+    first = run("s1")
+    assert sum(k.startswith("outcome:") for k in first.new_cache) == 5  # n.py, eval.py, nb.ipynb, train.py twice
+    read: list[str] = []
+    real_many = gitlog.BlobReader.read_many
+    monkeypatch.setattr(gitlog.BlobReader, "read_many", lambda self, shas: real_many(self, read.extend(shas) or shas))
+    monkeypatch.setattr(commits_mod, "FILE_PASSES", {k: (lambda *a: pytest.fail("a pass ran"),) for k in ("python", "notebook")})
+    weekly = run("s1", "week")
+    code = {git("rev-parse", f"HEAD~{n}:{p}", cwd=tmp_path / "src").strip() for n, p in
+            ((4, "n.py"), (3, "eval.py"), (3, "nb.ipynb"), (4, "train.py"), (2, "train.py"))}
+    assert not code & set(read) and weekly.n_parsed == 0
+    monkeypatch.undo()
+    alone = analyzer(HistoryOptions(every="week")).analyze(task)  # no cache
+    assert [vars(r) for r in weekly.history] == [vars(r) for r in alone.history] and len(alone.history) < 5
+    assert weekly.api_usage == alone.api_usage and weekly.problems == alone.problems
+    assert [(p.path, p.stage) for p in weekly.problems] == [("big.py", "read")]  # still missing: asked again
+    other = run("s2")  # other code: each blob through the passes again (their findings from the cache)
+    kept = {k for k in other.new_cache if k.startswith("outcome:")}
+    assert len(kept) == 5 and not kept & set(first.new_cache) and other.n_parsed == 0
