@@ -270,7 +270,9 @@ def analyze(
     measures meet, unit by unit), each with a .provenance.json sidecar, graphs/*.graphml,
     usage_graph.graphml and report/ (report.md, index.html, findings.csv, figures). docs/outputs.md explains every column. Results are cached per file (content
     hash) and per repository (commit) in --out/.cache.sqlite: an interrupted run keeps the
-    repositories it finished, and a re-run over an unchanged corpus parses nothing.
+    repositories it finished, and a re-run over an unchanged corpus parses nothing. With --history,
+    each repository's history and each blob's outcome are cached too: a re-run with other --since,
+    --every or --max-commits reads no blob an earlier run of the same code analyzed.
 
     Exit codes: 0 done; 1 done, but a repository could not be analyzed (a pass raised: its problem
     row says why, the others are complete); 2 bad input (no manifest); 130 interrupted.
