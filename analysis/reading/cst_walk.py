@@ -247,12 +247,25 @@ class Walker:
                     self.walk(child)
             else:
                 for name in fields:
-                    value = getattr(node, name, None)
-                    if isinstance(value, cst.CSTNode):
+                    value: Any = getattr(node, name, None)
+                    what = _WHAT.get(type(value)) or _what(type(value))
+                    if what is _NODE:
                         self.walk(value)
-                    elif isinstance(value, (tuple, list)):
+                    elif what is _SEQUENCE:
                         for item in value:
-                            if isinstance(item, cst.CSTNode):
+                            if (_WHAT.get(type(item)) or _what(type(item))) is _NODE:
                                 self.walk(item)
         if leave is not None:
             leave(self, node)
+
+
+# What a field's value is, by its type: a node, a sequence (of nodes), or neither; worked out once per
+# type (``isinstance`` against ``CSTNode``, an abstract class, costs a call into ``ABCMeta`` each time).
+_NODE, _SEQUENCE, _OTHER = "node", "sequence", "other"
+_WHAT: dict[type, str] = {}
+
+
+def _what(kind: type) -> str:
+    what = _WHAT[kind] = (_NODE if issubclass(kind, cst.CSTNode) else
+                          _SEQUENCE if issubclass(kind, (tuple, list)) else _OTHER)
+    return what
