@@ -358,8 +358,7 @@ class _Walk:
     def _outcome(self, blob: str, kind: str, context: FileContext, path: str) -> FileOutcome:
         """What the per-file passes make of this blob in this context: once per run, and kept for the next."""
         key = (blob, kind, context.key())
-        outcome = self.memo.get(key)
-        if outcome is None and not self._known(blob, kind, context):
+        if not self._known(blob, kind, context):
             data = self._blob(blob)
             if data is None:  # not kept: a later fetch may bring the blob
                 outcome = FileOutcome("problem", (), ((None, "read", MISSING_REASON),))

@@ -30,6 +30,12 @@ Tree = Mapping[str, tuple[str, str]]  # path -> (mode, blob)
 State = tuple[str, str] | None  # a path's (mode, blob) in the tree, None where it is not there
 
 
+def _there(tree: Tree, path: str) -> bool:
+    """``path`` is one of the tree's paths as the passes' checkout lists them (submodules left out)."""
+    entry = tree.get(path)
+    return entry is not None and entry[0] != SUBMODULE
+
+
 class _AskedPaths(Set[str]):
     """The tree's paths (submodules left out, as the passes' checkout lists them), noting each path
     asked about and the answer; going over them all (which a part could then depend on in any way)
@@ -41,10 +47,9 @@ class _AskedPaths(Set[str]):
         self.listed = False
 
     def __contains__(self, path: object) -> bool:
-        entry = self.tree.get(path) if isinstance(path, str) else None
-        found = entry is not None and entry[0] != SUBMODULE
-        if isinstance(path, str):
-            self.asked[path] = found
+        if not isinstance(path, str):
+            return False
+        found = self.asked[path] = _there(self.tree, path)
         return found
 
     def __iter__(self) -> Iterator[str]:
@@ -96,7 +101,7 @@ class Requirements:
         for rel, role in wanted:
             for part in self.parts.get((rel, tree.get(rel), role), ()):
                 if all(tree.get(p) == state for p, state in part.read) and all(
-                        (p in tree and tree[p][0] != SUBMODULE) == there for p, there in part.asked):
+                        _there(tree, p) == there for p, there in part.asked):
                     out[rel] = part
                     break
         todo = [(rel, role) for rel, role in wanted if rel not in out]

@@ -50,10 +50,8 @@ CI_FILES = (".gitlab-ci.yml", ".travis.yml", "Makefile", "makefile", "tox.ini", 
 
 def _read(checkout: Checkout, rel: str) -> str | None:
     """A file of the checkout as text ('' bytes undecodable replaced), or None: absent, a link, too large."""
-    path = checkout.root / rel
-    if rel not in checkout.all_paths or checkout.is_symlink(rel) or path.stat().st_size > checkout.max_file_bytes:
-        return None
-    return path.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff")
+    data = checkout.file_bytes(rel)
+    return None if data is None else data.decode("utf-8", "replace").removeprefix("\ufeff")
 
 
 def _ci_file(rel: str) -> bool:
