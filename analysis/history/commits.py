@@ -198,7 +198,8 @@ class _Walk:
         self.fetched: dict[str, bytes | None] = {}  # blobs read ahead for the commit being evaluated
         self.paths: dict[str, tuple[str, str, str]] = {}  # path -> (name, kind, parent directory)
         self.shadowing: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())  # context files -> shadowed
-        self.requirements = Requirements(repo, analyzer.resolver, analyzer.max_file_bytes, self._blob, self._read_ahead)
+        self.requirements = Requirements(repo, analyzer.resolver, analyzer.max_file_bytes, self._blob, self._read_ahead,
+                                         lambda path: self._facts(path)[1])
 
     def _facts(self, path: str) -> tuple[str, str, str]:
         """A path's name, kind (``file_kind``) and parent directory, worked out once per path."""

@@ -21,7 +21,6 @@ from analysis.ftypes import FileContext
 from analysis.history.gitlog import SUBMODULE, SYMLINK
 from analysis.passes import environments, mlproject
 from analysis.passes.mlflow_calls import Resolver
-from analysis.passes.registry import file_kind
 from analysis.repo_state import Checkout, RepoResult, RepoTask, SourceFile
 from analysis.rows import FileRow
 
@@ -75,18 +74,19 @@ class Requirements:
     """The requirement at each commit of one repository's walk, each file's part kept for the next commits."""
 
     def __init__(self, repo: str, resolver: Resolver, max_file_bytes: int, blob: Callable[[str], bytes | None],
-                 read_ahead: Callable[[Iterable[str]], None]) -> None:
+                 read_ahead: Callable[[Iterable[str]], None], kind_of: Callable[[str], str]) -> None:
         self.repo, self.resolver, self.max_file_bytes = repo, resolver, max_file_bytes
         self.blob, self.read_ahead = blob, read_ahead  # a blob's bytes; blobs wanted together, before
+        self.kind_of = kind_of  # a path's kind (``registry.file_kind``, which the walk works out once per path)
         self.parts: dict[tuple[str, State, str], list[_Part]] = {}  # (path, its state, role) -> parts read
 
     def declared(self, tree: Tree, env_files: Iterable[str]) -> tuple[str, set[str]]:
         """The requirement the tree declares (``;``-joined, sorted) from its MLprojects, environment files and
         ``setup.py`` files (``env_files``), and the other files read for it (includes, files MLprojects name)."""
         files = sorted(env_files)
-        parts = self._parts(tree, [(rel, "mlproject" if file_kind(rel) == "mlproject" else "environment")
-                                   for rel in files])
-        named = {f for rel in files if file_kind(rel) == "mlproject" for f in parts[rel].value}
+        mlprojects = {rel for rel in files if self.kind_of(rel) == "mlproject"}
+        parts = self._parts(tree, [(rel, "mlproject" if rel in mlprojects else "environment") for rel in files])
+        named = {f for rel in mlprojects for f in parts[rel].value}
         kept = {rel for rel in files if parts[rel].kept}
         named_parts = self._parts(tree, [(rel, "named") for rel in sorted(named - kept)])
         found = set().union(*(parts[rel].value for rel in files if parts[rel].kept),
@@ -134,7 +134,7 @@ class Requirements:
         kept = False
         data = checkout.file_bytes(rel) if role == "named" else reader(rel)
         if data is not None:
-            row = FileRow(repo, rel, file_kind(rel))
+            row = FileRow(repo, rel, self.kind_of(rel))
             file = SourceFile(row, data, FileContext(), self.resolver, lambda compute: compute())
             if role == "mlproject":
                 mlproject.file_pass(file, checkout, scratch)

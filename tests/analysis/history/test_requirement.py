@@ -42,7 +42,7 @@ class Blobs:
         def ahead(shas: Iterable[str]) -> None:
             list(shas)
 
-        return Requirements("r", RESOLVER, 1_000_000, self.read, ahead)
+        return Requirements("r", RESOLVER, 1_000_000, self.read, ahead, file_kind)
 
 
 def env_files(tree: Tree) -> list[str]:
