@@ -42,8 +42,12 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     rn = _frame(runs, [f.name for f in fields(StoredRun)])
     pm = _frame(params, [f.name for f in fields(StoredParam)])
     mt = _frame(metrics, [f.name for f in fields(StoredMetric)])
+    # a statistic is in every population's table when the corpus has its rows at all (0 of 0 where a
+    # population has none of them), so that each population's table has the same rows
+    has_params, has_metrics = len(pm) > 0, len(mt) > 0
     st = st[st["repo"].isin(repos)]
     rn = rn[rn["repo"].isin(repos)]
+    pm = pm[pm["repo"].isin(repos)]
     mt = mt[mt["repo"].isin(repos)]
     out: list[dict[str, Any]] = []
 
@@ -89,7 +93,7 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     per_run("runs whose source file exists", "runs recording a source", sourced, sourced["source_in_repo"] == "yes",
             "mlflow.source.name names a file of the checkout (longest-suffix rule), among runs recording a source")
     per_run("runs with an entry point", "runs", rn, rn["entry_point"] != "", "runs tagged mlflow.project.entryPoint")
-    if len(pm):
+    if has_params:
         judged = pm[pm["declared_in_mlproject"] != "unknown"]
         by_run = (judged.groupby(["repo", "store", "run_id"])["declared_in_mlproject"]
                   .agg(lambda s: bool((s == "yes").all())).reset_index())
@@ -101,7 +105,7 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
         per_run(f"runs left {status}", "runs", rn, rn["status"] == status, f"runs whose status is {status}")
     per_run("runs with an absolute local artifact URI", "runs", rn, rn["artifact_uri_kind"] == "absolute-local",
             "artifact_uri is a path of the author's machine: the store cannot be moved")
-    if len(mt):
+    if has_metrics:
         nonfinite = (pd.to_numeric(mt["n_nan"]) > 0) | (pd.to_numeric(mt["n_inf"]) > 0)
         per_run("metric histories with NaN or infinite values", "metric histories", mt, nonfinite,
                 "stored_metrics.csv rows with n_nan or n_inf above 0")

@@ -16,6 +16,7 @@ from analysis.rows import (
     CatalogRow,
     ReproducibilityRow,
     Store,
+    StoredMetric,
     StoredParam,
     StoredRun,
     StoreStatisticRow,
@@ -148,3 +149,32 @@ def test_the_family_rows_are_what_the_report_computes_for_its_population(results
     with (results / "practices.csv").open(newline="") as fh:
         practices = {r["population"]: r["n_eligible"] for r in csv.DictReader(fh) if r["practice"] == "logs params"}
     assert practices == {"one-per-family": "3", "all": "4"}
+
+
+def _param(repo: str, run: str, declared: str) -> StoredParam:
+    return StoredParam(repo=repo, store="mlruns", run_id=run, key="alpha", value="0.5", declared_in_mlproject=declared, value_len=3,
+                       declared_at_recorded_commit="unknown")
+
+
+def test_the_params_statistic_counts_the_runs_of_the_population_alone() -> None:
+    # big/one's runs 0-3 and small/a's run 0 are judged against their MLproject; big/copy's runs too,
+    # but big/copy is in "all" alone: a population without a repository counts none of its runs
+    params = ([_param("big/one", f"r{i}", "yes" if i < 3 else "no") for i in range(4)]
+              + [_param("big/copy", f"r{i}", "no") for i in range(4)] + [_param("small/a", "r0", "yes")])
+    metrics = [StoredMetric(repo="big/one", store="mlruns", run_id="r1", key="loss", n_points=3, latest_value=0.1,
+                            latest_step=2, min_step=0, max_step=2, n_nan=1, n_inf=0, steps_monotonic=True,
+                            duplicate_points=0)]
+    frame = store_statistics_by_population({"one-per-family": FAMILY, "all": EVERYONE, "small": ["small/a"],
+                                            "none": ["none/b"]}, STORES, RUNS, params, metrics)
+    statistic = "runs whose params all match the MLproject"
+    assert _stat(frame, "one-per-family", statistic) == (4, 5)
+    assert _stat(frame, "all", statistic) == (4, 9)
+    assert _stat(frame, "small", statistic) == (1, 1)
+    assert _stat(frame, "none", statistic) == (0, 0)
+    # every population's table has the same statistics, a population without metric histories 0 of 0
+    assert _stat(frame, "one-per-family", "metric histories with NaN or infinite values") == (1, 1)
+    assert _stat(frame, "small", "metric histories with NaN or infinite values") == (0, 0)
+    by_population = frame.groupby("population", sort=False)["statistic"].agg(list)
+    assert all(statistics == by_population["all"] for statistics in by_population)
+    empty = frame[(frame["population"] == "none") & (frame["statistic"] == statistic)].iloc[0]
+    assert (empty["share"], empty["ci_low"], empty["ci_high"]) == (None, None, None)
