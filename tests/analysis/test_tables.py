@@ -74,3 +74,47 @@ def test_table_frame_types_its_columns_and_reads_an_absent_file_as_no_rows(tmp_p
     assert frame.loc[0, "n_entry_points"] == 7
     empty = table_frame(tmp_path / "absent.csv", table.row_type)
     assert list(empty.columns) == list(table.columns) and len(empty) == 0
+
+
+@pytest.mark.parametrize("table", ALL, ids=[t.file for t in ALL])
+def test_read_columns_are_the_cells_read_cells_reads(tmp_path: Path, table: Table) -> None:
+    """Column by column, the typed cells ``read_cells`` reads row by row, types included."""
+    from analysis.tables import read_cells, read_columns
+
+    path = tmp_path / table.file
+    write_csv(path, table.columns, [cells(flat(sample(table.row_type, v))) for v in (0, 1, 0)])
+    columns = read_columns(path, table.row_type)
+    rows = list(read_cells(path, table.row_type))
+    assert list(columns) == list(rows[0])
+    for name, values in columns.items():
+        assert values == [row[name] for row in rows], name
+        assert [type(v) for v in values] == [type(row[name]) for row in rows], name
+
+
+def test_read_columns_reads_ragged_records_as_read_cells_does(tmp_path: Path) -> None:
+    """A record shorter than the header (its last cells empty), a longer one (extra cells dropped), an
+    empty record (skipped), a column the file lacks (empty cells), as ``csv.DictReader`` reads them."""
+    from analysis.tables import read_cells, read_columns
+
+    table = TABLES["mlprojects"]  # its last column is text
+    path = tmp_path / table.file
+    write_csv(path, table.columns, [cells(flat(sample(table.row_type, 0)))])
+    header, record = path.read_text(encoding="utf-8").split("\n", 1)
+    lacking = ",".join(header.split(",")[:-1])  # the last column (error) missing from the header
+    path.write_text(f"{lacking}\n{record.rstrip()},extra\n\n{record.rstrip()}\n", encoding="utf-8")
+    rows = list(read_cells(path, table.row_type))
+    columns = read_columns(path, table.row_type)
+    assert len(rows) == 2
+    assert columns == {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def test_read_columns_names_the_file_line_and_column_of_a_bad_cell(tmp_path: Path) -> None:
+    from analysis.tables import read_columns
+
+    table = TABLES["entry_points"]
+    path = tmp_path / table.file
+    good = cells(flat(sample(table.row_type, 0)))
+    write_csv(path, table.columns, [good, good, {**good, "n_params": "many"}, {**good, "n_params": "few"}])
+    with pytest.raises(ValueError, match=r"entry_points\.csv:4: column n_params: 'many'"):
+        read_columns(path, table.row_type)
+    assert table_frame(tmp_path / "absent.csv", table.row_type).empty

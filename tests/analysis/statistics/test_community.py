@@ -208,8 +208,10 @@ def test_the_statistics_read_no_table_but_those_they_are_computed_from(out: Path
     shutil.copytree(out / "graphs", alone / "graphs")
     assert len([p for p in whole.glob("*.csv")]) > len(inputs) + 5
     read: set[str] = set()
-    reader = analysis.tables.read_cells  # under read_table and table_frame
+    reader, columns = analysis.tables.read_cells, analysis.tables.read_columns  # under read_table, table_frame
     monkeypatch.setattr(analysis.tables, "read_cells", lambda path, row_type: read.add(path.name) or reader(path, row_type))
+    monkeypatch.setattr(analysis.tables, "read_columns",
+                        lambda path, row_type: read.add(path.name) or columns(path, row_type))
     write_statistics(whole, manifest, "2.9.0", analyzed, provenance)
     assert read == inputs
     write_statistics(alone, manifest, "2.9.0", analyzed, provenance)
