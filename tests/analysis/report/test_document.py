@@ -150,6 +150,14 @@ def test_a_rerun_from_the_cache_does_not_redraw_the_report(tmp_path: Path) -> No
 
     build_report(tmp_path / "out")
     assert page.stat().st_mtime_ns != drawn  # an input that changed redraws it
+    drawn = page.stat().st_mtime_ns
+    build_report(tmp_path / "out")
+    assert page.stat().st_mtime_ns == drawn
+    files = tmp_path / "out" / "files.csv"
+    assert ",t.py," in files.read_text()
+    files.write_text(files.read_text().replace(",t.py,", ",u.py,"))  # a column of files.csv it reads
+    build_report(tmp_path / "out")
+    assert page.stat().st_mtime_ns != drawn
 
 
 def test_the_report_room_imports_downward_only() -> None:

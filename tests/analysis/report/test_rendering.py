@@ -42,9 +42,9 @@ def test_figures_cut_to_their_tight_box_here_are_those_savefig_cuts(draw: Callab
     import io
 
     from analysis.report.figures import pyplot
-    from analysis.report.rendering import PNG_DPI, render_figure
+    from analysis.report.rendering import PNG_DPI, PNG_OPTIONS, render_figure
     expected = io.BytesIO()
-    draw().savefig(expected, format="png", dpi=PNG_DPI, bbox_inches="tight")
+    draw().savefig(expected, format="png", dpi=PNG_DPI, bbox_inches="tight", pil_kwargs=dict(PNG_OPTIONS))
     assert render_figure(draw(), latex=False)[0] == expected.getvalue()
     pyplot().close("all")
 
