@@ -4,6 +4,7 @@ the LaTeX tables collected, a page that loads nothing from the network."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from analysis.report.writer import COLLAPSE_ROWS, Doc, inline_html, page, slug
 
@@ -43,3 +44,18 @@ def test_the_page_is_self_contained() -> None:
     doc.para("text")
     html = page(doc)
     assert html.startswith("<!doctype html>") and "<p>text</p>" in html and "http" not in html
+
+
+@pytest.mark.parametrize("escape", [True, False])
+def test_html_table_is_what_pandas_writes(escape: bool) -> None:
+    """The report's tables are written without pandas' formatter, to the text its ``to_html`` gives:
+    cells stripped of surrounding whitespace (a no-break space too), tabs and line breaks printed as
+    ``\\t``, ``\\r``, ``\\n``, ``&``, ``<``, ``>`` escaped when asked (quotes never), column names alike."""
+    from analysis.report.writer import html_table
+
+    cells = pd.DataFrame({"a b <&>": ["x<y &z", "  lead", "", " \u00a0nb\u2003 ", "a" * 90],
+                          " c\t": ["1\t2", "line\nbreak", "\"q\" 's'", "\r\n", "<b>x</b> &amp;"],
+                          "d": ["é", "3", "`code` [l](h)", "0.5", "-"]})
+    assert html_table(cells, escape) == cells.to_html(index=False, escape=escape, classes="sortable", border=0)
+    one = cells.iloc[:1, :1]
+    assert html_table(one, escape) == one.to_html(index=False, escape=escape, classes="sortable", border=0)
