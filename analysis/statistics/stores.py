@@ -4,8 +4,8 @@ runs and metric histories, which cluster in repositories), for the report."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pandas as pd
@@ -27,6 +27,20 @@ def _frame(rows: Sequence[Any] | pd.DataFrame, columns: Sequence[str]) -> pd.Dat
     return pd.DataFrame([vars(r) for r in rows], columns=list(columns))
 
 
+@dataclass(frozen=True)
+class _Statistic:
+    """One statistic over every repository, each repository's part apart (every one of them adds up over
+    repositories), so that a population's figure is its repositories' parts: a share of repositories
+    (``holds``: those where it holds) or units clustering in repositories (``counts``: each one's)."""
+
+    name: str
+    unit: str
+    definition: str
+    holds: frozenset[str] | None = None
+    counts: tuple[ClusterCount, ...] = ()
+    ratio: bool = False
+
+
 def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFrame,
                      runs: Sequence[StoredRun] | pd.DataFrame,
                      params: Sequence[StoredParam] | pd.DataFrame = (),
@@ -37,45 +51,55 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     (a bootstrap over repositories, the per-repository view, the largest repository and the figure
     without it). ``repos`` is the population of analyzed repositories; the row tables are this
     module's rows or DataFrames of their CSVs."""
+    return _population(_statistics(stores, runs, params, metrics), repos)
+
+
+def _population(statistics: Sequence[_Statistic], repos: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``statistics`` over the repositories ``repos``."""
+    population = set(repos)
+    out: list[dict[str, Any]] = []
+    for stat in statistics:
+        if stat.holds is not None:  # a share of repositories: Wilson
+            out.append({"statistic": stat.name, "unit": stat.unit,
+                        **ShareInterval(len(stat.holds & population), len(population)).cells(STORE_STATISTIC),
+                        "ci_method": "wilson", "largest_cluster": "", "definition": stat.definition})
+            continue
+        view = clustered(c for c in stat.counts if c.cluster in population)
+        value = (view.k / view.n if stat.ratio else view.share) if view.n else None  # none over nothing
+        out.append({"statistic": stat.name, "unit": stat.unit, "numerator": view.k, "denominator": view.n,
+                    "share": None if value is None else rounded(value, DIGITS),
+                    "ci_low": None if view.low is None else rounded(view.low, DIGITS),
+                    "ci_high": None if view.high is None else rounded(view.high, DIGITS), **cluster_cells(view),
+                    "definition": stat.definition})
+    frame = pd.DataFrame(out, columns=list(STATISTIC_COLUMNS), dtype=object)
+    return frame.where(frame.notna(), None)  # an empty cell, not nan, where a column does not apply
+
+
+def _statistics(stores: Sequence[Store] | pd.DataFrame, runs: Sequence[StoredRun] | pd.DataFrame,
+                params: Sequence[StoredParam] | pd.DataFrame, metrics: Sequence[StoredMetric] | pd.DataFrame
+                ) -> list[_Statistic]:
+    """Every statistic of ``store_statistics``, over every repository of the row tables."""
     st = _frame(stores, [f.name for f in fields(Store)])
     st = st.assign(**{c: pd.to_numeric(st[c], errors="coerce").fillna(0).astype(int) for c in STORE_COUNTS if c in st})
     rn = _frame(runs, [f.name for f in fields(StoredRun)])
     pm = _frame(params, [f.name for f in fields(StoredParam)])
     mt = _frame(metrics, [f.name for f in fields(StoredMetric)])
-    # a statistic is in every population's table when the corpus has its rows at all (0 of 0 where a
-    # population has none of them), so that each population's table has the same rows
-    has_params, has_metrics = len(pm) > 0, len(mt) > 0
-    st = st[st["repo"].isin(repos)]
-    rn = rn[rn["repo"].isin(repos)]
-    pm = pm[pm["repo"].isin(repos)]
-    mt = mt[mt["repo"].isin(repos)]
-    out: list[dict[str, Any]] = []
+    out: list[_Statistic] = []
 
-    def share(name: str, unit: str, k: int, n: int, definition: str) -> None:
-        """A share of repositories: Wilson."""
-        out.append({"statistic": name, "unit": unit, **ShareInterval(k, n).cells(STORE_STATISTIC),
-                    "ci_method": "wilson", "largest_cluster": "", "definition": definition})
-
-    def units(name: str, unit: str, view: ClusteredShare, definition: str, ratio: bool = False) -> None:
-        """A share (or with ``ratio`` a ratio) of units that cluster in repositories."""
-        value = (view.k / view.n if ratio else view.share) if view.n else None  # none over nothing
-        out.append({"statistic": name, "unit": unit, "numerator": view.k, "denominator": view.n,
-                    "share": None if value is None else rounded(value, DIGITS), "ci_low": None if view.low is None else rounded(view.low, DIGITS),
-                    "ci_high": None if view.high is None else rounded(view.high, DIGITS), **cluster_cells(view),
-                    "definition": definition})
+    def share(name: str, unit: str, holds: Iterable[str], definition: str) -> None:
+        out.append(_Statistic(name, unit, definition, holds=frozenset(str(r) for r in holds)))
 
     def per_run(name: str, unit: str, frame: pd.DataFrame, hits: pd.Series, definition: str) -> None:
-        units(name, unit, clustered(by_cluster(frame["repo"], hits.astype(int))), definition)
+        out.append(_Statistic(name, unit, definition, counts=tuple(by_cluster(frame["repo"], hits.astype(int)))))
 
     def ratio(name: str, unit: str, frame: pd.DataFrame, total: str, count: str, definition: str) -> None:
         totals = frame.groupby("repo")[[total, count]].sum()
-        view = clustered(ClusterCount(str(r), float(row[total]), int(row[count])) for r, row in totals.iterrows())
-        units(name, unit, view, definition, ratio=True)
+        counts = tuple(ClusterCount(str(r), float(k), int(n)) for r, k, n in zip(totals.index, totals[total], totals[count]))
+        out.append(_Statistic(name, unit, definition, counts=counts, ratio=True))
 
-    n_repos = len(set(repos))
-    share("repos committing a store", "repositories", st["repo"].nunique(), n_repos, "repositories with at least one store")
+    share("repos committing a store", "repositories", st["repo"], "repositories with at least one store")
     for kind in ("file", "sqlite", "registry"):
-        share(f"repos committing a {kind} store", "repositories", st.loc[st["kind"] == kind, "repo"].nunique(), n_repos,
+        share(f"repos committing a {kind} store", "repositories", st.loc[st["kind"] == kind, "repo"],
               f"repositories with at least one store of kind {kind}")
     ratio("runs per store", "stores", st.assign(stores=1), "n_runs", "stores", "runs read / stores")
     ratio("bytes per run", "runs", st, "bytes", "n_runs", "store bytes / runs read")
@@ -93,7 +117,9 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
     per_run("runs whose source file exists", "runs recording a source", sourced, sourced["source_in_repo"] == "yes",
             "mlflow.source.name names a file of the checkout (longest-suffix rule), among runs recording a source")
     per_run("runs with an entry point", "runs", rn, rn["entry_point"] != "", "runs tagged mlflow.project.entryPoint")
-    if has_params:
+    # the statistics of params and metric histories are there when the corpus has such rows: in every
+    # population's table then (0 of 0 where a population has none), each population's table the same rows
+    if len(pm):
         judged = pm[pm["declared_in_mlproject"] != "unknown"]
         by_run = (judged.groupby(["repo", "store", "run_id"])["declared_in_mlproject"]
                   .agg(lambda s: bool((s == "yes").all())).reset_index())
@@ -105,15 +131,14 @@ def store_statistics(repos: Sequence[str], stores: Sequence[Store] | pd.DataFram
         per_run(f"runs left {status}", "runs", rn, rn["status"] == status, f"runs whose status is {status}")
     per_run("runs with an absolute local artifact URI", "runs", rn, rn["artifact_uri_kind"] == "absolute-local",
             "artifact_uri is a path of the author's machine: the store cannot be moved")
-    if has_metrics:
+    if len(mt):
         nonfinite = (pd.to_numeric(mt["n_nan"]) > 0) | (pd.to_numeric(mt["n_inf"]) > 0)
         per_run("metric histories with NaN or infinite values", "metric histories", mt, nonfinite,
                 "stored_metrics.csv rows with n_nan or n_inf above 0")
         per_run("metric histories storing a point twice", "metric histories", mt,
                 pd.to_numeric(mt["duplicate_points"]) > 0,
                 "stored_metrics.csv rows with duplicate_points above 0 (the same point stored twice)")
-    frame = pd.DataFrame(out, columns=list(STATISTIC_COLUMNS), dtype=object)
-    return frame.where(frame.notna(), None)  # an empty cell, not nan, where a column does not apply
+    return out
 
 
 def at_commit(runs: pd.DataFrame, params: pd.DataFrame, per_run: Any) -> None:
@@ -151,7 +176,8 @@ def store_statistics_by_population(populations: Mapping[str, Sequence[str]], sto
                                    metrics: Sequence[StoredMetric] | pd.DataFrame = ()) -> pd.DataFrame:
     """``store_statistics`` of each population (name -> its repositories), one after the other, the
     population's name in the first column: the table of ``store_statistics.csv``."""
-    frames = [store_statistics(repos, stores, runs, params, metrics).assign(population=name) for name, repos in populations.items()]
+    statistics = _statistics(stores, runs, params, metrics)  # once: each population's rows are its repositories' parts
+    frames = [_population(statistics, repos).assign(population=name) for name, repos in populations.items()]
     columns = list(STATISTICS["store_statistics"].columns)
     return (pd.concat([f.astype(object) for f in frames], ignore_index=True)[columns] if frames
             else pd.DataFrame(columns=columns))
