@@ -30,6 +30,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -149,8 +150,9 @@ def _serve() -> None:
         try:
             if "statistics" in request:
                 tables, manifest, latest, analyzed, provenance, graphs = request["statistics"]
+                # the agreement table in a forked child, on the core the driver leaves idle while it waits
                 write_statistics(Path(tables), Path(manifest), latest, analyzed, provenance,
-                                 None if graphs is None else Path(graphs))
+                                 None if graphs is None else Path(graphs), fork=threading.active_count() == 1)
             else:
                 from analysis.report.document import FigureRenderer, build_report
                 build_report(Path(request["report"]), renderer=FigureRenderer(RENDER_JOBS))

@@ -12,6 +12,7 @@ stay as they were.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,27 +228,64 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
 
 
 def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],
-                     provenance: Mapping[str, Any], graphs: Path | None = None) -> None:
+                     provenance: Mapping[str, Any], graphs: Path | None = None, fork: bool = False) -> None:
     """Write the tables of ``STATISTICS_FROM`` into ``tables``, each with its provenance, from the row
     tables written there (``analyze`` calls it on its staging folder; the report's process, which
     has pandas imported already, may do it for it) and the traceability graphs in ``graphs``
     (default: ``tables/graphs``). ``analyzed``: the repositories a pass did not fail on (each has
     its reproducibility.csv row, which the ``populations`` are read from). An ``OSError`` writing a
-    table names it (``filename``: its name)."""
+    table names it (``filename``: its name).
+
+    With ``fork`` (a process with no other thread: the report's), the agreement table, which reads every
+    graph, is worked out and written by a forked child on the other core while this process does the
+    others; a child that fails leaves it to this process, which then raises what it raised."""
     from analysis.statistics.agreement import agreement_table
     from analysis.statistics.stores import store_statistics_by_population
 
     frames = read_frames(tables, manifest)
-    practices_frame, usage, groups = community_statistics(frames, latest, analyzed)
-    stores = store_statistics_by_population(groups, frames.stores, frames.runs, frames.params, frames.metrics)
-    agreement = agreement_table(tables, tables / "graphs" if graphs is None else graphs, analyzed, frames.calls,
-                                frames.runs)
-    written = {"practices.csv": practices_frame, "api_usage.csv": usage, "store_statistics.csv": stores,
-               "agreement.csv": agreement}
-    for name, frame in written.items():
-        frame = frame.astype(object).where(frame.notna(), None)  # a missing number is an empty cell, not "nan"
+
+    def agreement() -> None:
+        _write(tables, "agreement.csv", agreement_table(tables, tables / "graphs" if graphs is None else graphs,
+                                                        analyzed, frames.calls, frames.runs), provenance)
+
+    child = in_child(agreement) if fork and hasattr(os, "fork") else None
+    written = False
+    try:
+        practices_frame, usage, groups = community_statistics(frames, latest, analyzed)
+        stores = store_statistics_by_population(groups, frames.stores, frames.runs, frames.params, frames.metrics)
+        for name, frame in {"practices.csv": practices_frame, "api_usage.csv": usage,
+                            "store_statistics.csv": stores}.items():
+            _write(tables, name, frame, provenance)
+    finally:
+        written = child is not None and child()
+    if not written:
+        agreement()
+
+
+def _write(tables: Path, name: str, frame: pd.DataFrame, provenance: Mapping[str, Any]) -> None:
+    """A statistics table and its provenance; an ``OSError`` names it."""
+    frame = frame.astype(object).where(frame.notna(), None)  # a missing number is an empty cell, not "nan"
+    try:
+        write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))
+        write_provenance(tables / name, {**provenance, "computed_from": list(STATISTICS_FROM[name])})
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, name) from err
+
+
+def in_child(work: Callable[[], None]) -> Callable[[], bool]:
+    """``work()`` in a child forked now (from a process with no other thread); the function returned waits
+    for it: True when it ended without an exception."""
+    pid = os.fork()
+    if pid == 0:  # the child: leave without running the parent's exit handlers
+        status = 1
         try:
-            write_csv(tables / name, list(frame.columns), (cells(row) for row in frame.to_dict("records")))
-            write_provenance(tables / name, {**provenance, "computed_from": list(STATISTICS_FROM[name])})
-        except OSError as err:
-            raise OSError(err.errno, err.strerror, name) from err
+            work()
+            status = 0
+        finally:
+            os._exit(status)
+
+    def wait() -> bool:
+        _pid, status = os.waitpid(pid, 0)
+        return status == 0
+
+    return wait

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -226,9 +227,11 @@ def test_agreement_reads_the_graphs_analyze_wrote(out: Path) -> None:
         (repo, "MLproject:main:a", "logged only", "logged at train.py:2, not declared") for repo in ("copy", "orig")]
 
 
-def test_a_statistics_table_that_cannot_be_written_is_named(out: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("table", ["api_usage.csv", "agreement.csv"])
+def test_a_statistics_table_that_cannot_be_written_is_named(out: Path, tmp_path: Path, table: str) -> None:
     """Here or in the report's process, the same OSError, naming the table (analyze's OutputError
-    names the file from it: test_analyze's failed write)."""
+    names the file from it: test_analyze's failed write); the agreement table too, which the report's
+    process has a forked child write (the child fails, and the process writes it to raise the error)."""
     from analysis.report.process import ReportProcess
     from analysis.statistics.community import write_statistics
 
@@ -236,7 +239,7 @@ def test_a_statistics_table_that_cannot_be_written_is_named(out: Path, tmp_path:
     raised: dict[str, OSError] = {}
     for where in ("here", "there"):
         tables = _with_stores(out, tmp_path / where / ".staging-1")
-        (tables / "api_usage.csv").mkdir()  # a folder where the table goes: it cannot be replaced
+        (tables / table).mkdir()  # a folder where the table goes: it cannot be replaced
         with pytest.raises(OSError) as caught:
             if where == "here":
                 write_statistics(tables, manifest, "2.9.0", ["orig"], {})
@@ -248,7 +251,7 @@ def test_a_statistics_table_that_cannot_be_written_is_named(out: Path, tmp_path:
                 finally:
                     drawer.close()
         raised[where] = caught.value
-    assert raised["here"].filename == raised["there"].filename == "api_usage.csv"
+    assert raised["here"].filename == raised["there"].filename == table
     assert raised["here"].strerror and (raised["there"].errno, raised["there"].strerror) == (
         raised["here"].errno, raised["here"].strerror)
 
@@ -314,3 +317,17 @@ def test_practices_and_store_statistics_per_population(tmp_path: Path) -> None:
     assert [(r["population"], r["denominator"]) for r in stores] == [
         ("one-per-family", "4"), ("all", "5"), ("teaching", "1"), ("library", "1"), ("application", "2"),
         ("without-teaching", "3")]
+
+
+def test_work_in_a_forked_child_says_whether_it_ended_well(tmp_path: Path) -> None:
+    from analysis.statistics.community import in_child
+
+    def write() -> None:
+        (tmp_path / "done").write_text(str(os.getpid()))
+
+    def fail() -> None:
+        raise ValueError("no")
+
+    assert in_child(write)() is True
+    assert int((tmp_path / "done").read_text()) != os.getpid()  # written by the child
+    assert in_child(fail)() is False
