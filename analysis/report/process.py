@@ -30,11 +30,12 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
+
+from analysis.report.forked import Child, can_fork
 
 RENDER_JOBS = 2  # figures rendered at once, beside the process going on with the report
 # what drawing a report imports: the report, and the modules it imports only when a figure is saved or
@@ -144,7 +145,8 @@ def _serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver stops this process
     from analysis.statistics.community import write_statistics  # pandas: the statistics are asked first
 
-    def answer(line: str) -> None:
+    def respond(line: str) -> str:
+        """The answer line to a request (``null``, or the error), once it is carried out."""
         request = json.loads(line)
         error: dict[str, Any] | None = None
         try:
@@ -152,7 +154,7 @@ def _serve() -> None:
                 tables, manifest, latest, analyzed, provenance, graphs = request["statistics"]
                 # the agreement table in a forked child, on the core the driver leaves idle while it waits
                 write_statistics(Path(tables), Path(manifest), latest, analyzed, provenance,
-                                 None if graphs is None else Path(graphs), fork=threading.active_count() == 1)
+                                 None if graphs is None else Path(graphs), in_child if can_fork() else None)
             else:
                 from analysis.report.document import FigureRenderer, build_report
                 build_report(Path(request["report"]), renderer=FigureRenderer(RENDER_JOBS))
@@ -161,31 +163,53 @@ def _serve() -> None:
                      "traceback": traceback.format_exc()}
         except Exception:  # the driver raises it, with this traceback
             error = {"os_error": None, "traceback": traceback.format_exc()}
-        answers.write(json.dumps(error) + "\n")
+        return json.dumps(error) + "\n"
+
+    def answer(text: str) -> None:
+        answers.write(text)
         answers.flush()
 
     held: list[str] = []  # a report asked while importing: drawn once everything is imported
+    # statistics asked while this process imports, worked out by a forked child meanwhile (the request
+    # and the child): answered once everything is imported
+    forked: list[tuple[str, Child]] = []
 
     def asked_already() -> None:
-        """Answer the statistics the driver asked while this process imports (it waits for them),
-        then import on."""
+        """Take the statistics the driver asked while this process imports (it waits for them): in a
+        forked child, while this process imports on (the report cannot be drawn before both are done),
+        or here where a child cannot be forked; then import on."""
         try:
             while not held and select.select([sys.stdin], [], [], 0)[0]:
                 line = sys.stdin.readline()
                 if not line:
                     _exit()
-                if "statistics" in json.loads(line):
-                    answer(line)
-                else:
+                if "statistics" not in json.loads(line):
                     held.append(line)
+                elif can_fork() and not forked:
+                    forked.append((line, Child(lambda: respond(line).encode())))
+                else:
+                    answer(respond(line))
         except (OSError, ValueError):  # no select on pipes (Windows): the requests wait
             pass
 
     asked_already()
     prepare(asked_already)  # everything imported before the report is drawn
+    for line, child in forked:  # the child's answer; worked out here if it gave none (killed, say)
+        text = (child.result() or b"").decode()
+        answer(text if text.endswith("\n") else respond(line))
     for line in itertools.chain(held, sys.stdin):  # one at a time: the driver waits for each answer
-        answer(line)
+        answer(respond(line))
     _exit()
+
+
+def in_child(work: Callable[[], None]) -> Callable[[], bool]:
+    """``work()`` in a child forked now; the function returned waits for it: True when it ended well."""
+    def run() -> bytes:
+        work()
+        return b""
+
+    child = Child(run)
+    return lambda: child.result() is not None
 
 
 def _exit() -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import select
-import signal
-import threading
-import time
 from typing import TYPE_CHECKING
+
+from analysis.report.forked import Child, can_fork
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -77,11 +75,11 @@ class FigureRenderer:
     @classmethod
     def if_safe(cls, jobs: int) -> FigureRenderer | None:
         """A renderer when this process runs no other thread (so may fork) and has a core to spare, else None."""
-        return cls(jobs) if threading.active_count() == 1 and (os.cpu_count() or 1) > 1 else None
+        return cls(jobs) if can_fork() and (os.cpu_count() or 1) > 1 else None
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(0, jobs)
-        self._running: dict[str, tuple[int, int, Figure, bool]] = {}  # name -> (pid, pipe, figure, latex)
+        self._running: dict[str, tuple[Child, Figure, bool]] = {}  # name -> (child, figure, latex)
         self._done: dict[str, tuple[bytes, bytes | None]] = {}
 
     def submit(self, name: str, fig: Figure, latex: bool) -> None:
@@ -90,41 +88,18 @@ class FigureRenderer:
             return
         while len(self._running) >= self.jobs:
             self._collect(next(iter(self._running)))
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: render, write, leave without running the parent's exit handlers
-            status = 1
-            try:
-                os.close(read_end)
-                data = pickle.dumps(render_figure(fig, latex))
-                with os.fdopen(write_end, "wb") as pipe:
-                    pipe.write(data)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        self._running[name] = (pid, read_end, fig, latex)
+        self._running[name] = (Child(lambda: pickle.dumps(render_figure(fig, latex))), fig, latex)
 
     def _collect(self, name: str) -> None:
-        pid, read_end, fig, latex = self._running.pop(name)
-        chunks: list[bytes] = []
-        deadline = time.monotonic() + CHILD_SECONDS
-        with os.fdopen(read_end, "rb", buffering=0) as pipe:
-            while (left := deadline - time.monotonic()) > 0 and select.select([pipe], [], [], left)[0]:
-                chunk = pipe.read(1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            else:  # stuck (a lock a fork left held): stopped, and the figure is rendered here
-                os.kill(pid, signal.SIGKILL)
-        _pid, status = os.waitpid(pid, 0)
-        if status == 0:
+        child, fig, latex = self._running.pop(name)
+        data = child.result(CHILD_SECONDS)  # None: the child failed, or was stuck (a lock a fork left held) and stopped
+        if data is not None:
             try:
-                self._done[name] = pickle.loads(b"".join(chunks))
+                self._done[name] = pickle.loads(data)
                 return
             except (pickle.UnpicklingError, EOFError):
                 pass
-        self._done[name] = render_figure(fig, latex)  # the child failed or was stopped: rendered here
+        self._done[name] = render_figure(fig, latex)  # rendered here instead
 
     def result(self, name: str) -> tuple[bytes, bytes | None]:
         """The PNG (and PDF) of figure ``name``, once its child has rendered it."""

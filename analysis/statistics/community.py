@@ -12,7 +12,6 @@ stay as they were.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +77,8 @@ def per_repository(calls: pd.DataFrame, uris: pd.DataFrame, repro: pd.DataFrame,
 
 
 Predicate = Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]  # (holds, eligible)
+# work started elsewhere (another process); the function returned waits for it: True when it was done there
+Elsewhere = Callable[[Callable[[], None]], Callable[[], bool]]
 
 
 def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series, str]]:
@@ -228,7 +229,8 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
 
 
 def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],
-                     provenance: Mapping[str, Any], graphs: Path | None = None, fork: bool = False) -> None:
+                     provenance: Mapping[str, Any], graphs: Path | None = None, elsewhere: Elsewhere | None = None
+                     ) -> None:
     """Write the tables of ``STATISTICS_FROM`` into ``tables``, each with its provenance, from the row
     tables written there (``analyze`` calls it on its staging folder; the report's process, which
     has pandas imported already, may do it for it) and the traceability graphs in ``graphs``
@@ -236,9 +238,9 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
     its reproducibility.csv row, which the ``populations`` are read from). An ``OSError`` writing a
     table names it (``filename``: its name).
 
-    With ``fork`` (a process with no other thread: the report's), the agreement table, which reads every
-    graph, is worked out and written by a forked child on the other core while this process does the
-    others; a child that fails leaves it to this process, which then raises what it raised."""
+    With ``elsewhere`` (the report's process gives a forked child), the agreement table, which reads every
+    graph, is worked out and written there while this process does the others; where it was not done
+    there, this process does it, and raises what it raised."""
     from analysis.statistics.agreement import agreement_table
     from analysis.statistics.stores import store_statistics_by_population
 
@@ -248,7 +250,7 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
         _write(tables, "agreement.csv", agreement_table(tables, tables / "graphs" if graphs is None else graphs,
                                                         analyzed, frames.calls, frames.runs), provenance)
 
-    child = in_child(agreement) if fork and hasattr(os, "fork") else None
+    done_there = elsewhere(agreement) if elsewhere is not None else None
     written = False
     try:
         practices_frame, usage, groups = community_statistics(frames, latest, analyzed)
@@ -257,7 +259,7 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
                             "store_statistics.csv": stores}.items():
             _write(tables, name, frame, provenance)
     finally:
-        written = child is not None and child()
+        written = done_there is not None and done_there()
     if not written:
         agreement()
 
@@ -270,22 +272,3 @@ def _write(tables: Path, name: str, frame: pd.DataFrame, provenance: Mapping[str
         write_provenance(tables / name, {**provenance, "computed_from": list(STATISTICS_FROM[name])})
     except OSError as err:
         raise OSError(err.errno, err.strerror, name) from err
-
-
-def in_child(work: Callable[[], None]) -> Callable[[], bool]:
-    """``work()`` in a child forked now (from a process with no other thread); the function returned waits
-    for it: True when it ended without an exception."""
-    pid = os.fork()
-    if pid == 0:  # the child: leave without running the parent's exit handlers
-        status = 1
-        try:
-            work()
-            status = 0
-        finally:
-            os._exit(status)
-
-    def wait() -> bool:
-        _pid, status = os.waitpid(pid, 0)
-        return status == 0
-
-    return wait

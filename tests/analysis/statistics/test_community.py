@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import shutil
 from pathlib import Path
 
@@ -317,17 +316,3 @@ def test_practices_and_store_statistics_per_population(tmp_path: Path) -> None:
     assert [(r["population"], r["denominator"]) for r in stores] == [
         ("one-per-family", "4"), ("all", "5"), ("teaching", "1"), ("library", "1"), ("application", "2"),
         ("without-teaching", "3")]
-
-
-def test_work_in_a_forked_child_says_whether_it_ended_well(tmp_path: Path) -> None:
-    from analysis.statistics.community import in_child
-
-    def write() -> None:
-        (tmp_path / "done").write_text(str(os.getpid()))
-
-    def fail() -> None:
-        raise ValueError("no")
-
-    assert in_child(write)() is True
-    assert int((tmp_path / "done").read_text()) != os.getpid()  # written by the child
-    assert in_child(fail)() is False
