@@ -81,8 +81,10 @@ Predicate = Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]  # (holds, eli
 Elsewhere = Callable[[Callable[[], None]], Callable[[], bool]]
 
 
-def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series, str]]:
-    """(practice, holds, eligible, definition) for each practice the report discusses."""
+def practices_table(facts: pd.DataFrame, env_specs: Sequence[str] | None = None
+                    ) -> list[tuple[str, pd.Series, pd.Series, str]]:
+    """(practice, holds, eligible, definition) for each practice the report discusses; ``env_specs``: the
+    environment spec kinds a row is given for (default: those of ``facts``)."""
     every = pd.Series(True, index=facts.index)
     logging = facts["any_logging"]
     has_deps = facts["n_deps"] > 0
@@ -112,7 +114,7 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
            "a tracking URI of this scheme in code or configuration")
           for column in sorted(c for c in facts.columns if c.startswith("tracking_uri:"))),
         *((f"env spec: {kind}", facts["env_spec"] == kind, every, "the repository's environment spec kind")
-          for kind in sorted(set(facts["env_spec"]))),
+          for kind in (sorted(set(facts["env_spec"])) if env_specs is None else env_specs)),
         *((f"exact pinning share {label}", mask & has_deps, has_deps,
            "share of exactly pinned dependencies, among repos declaring dependencies")
           for label, mask in (("0", share == 0), ("(0, 0.5)", (share > 0) & (share < 0.5)),
@@ -120,16 +122,17 @@ def practices_table(facts: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series
     ]
 
 
-def practices(facts: pd.DataFrame, population: str, within: Sequence[str] | None = None) -> pd.DataFrame:
+def practices(facts: pd.DataFrame, population: str, within: Sequence[str] | None = None,
+              env_specs: Sequence[str] | None = None) -> pd.DataFrame:
     """The practices table of one population of repositories: those of ``facts``, or only those of
-    ``within`` among them (the practices listed are still those of ``facts``: every part of a
-    population gets the same rows)."""
+    ``within`` among them (the practices listed are still those of ``facts``, with a row for each of
+    ``env_specs``: every population gets the same rows)."""
     inside = pd.Series(True, index=facts.index) if within is None else pd.Series(facts.index.isin(list(within)),
                                                                                 index=facts.index)
     rows = [{"population": population, "practice": name,
              **ShareInterval(int((holds & eligible & inside).sum()), int((eligible & inside).sum())).cells(PRACTICE),
              "definition": definition}
-            for name, holds, eligible, definition in practices_table(facts)]
+            for name, holds, eligible, definition in practices_table(facts, env_specs)]
     return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS), dtype=object)  # a share over nothing stays None
 
 
@@ -209,12 +212,13 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
     groups = populations(frames.manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)],
                          frames.kinds)
     leaders, everyone = list(groups[ONE_PER_FAMILY]), list(groups[ALL])
-    leader_facts = per_repository(calls, uris, repro, leaders)
-    table = pd.concat([practices(leader_facts, ONE_PER_FAMILY),
-                       practices(per_repository(calls, uris, repro, everyone), ALL)], ignore_index=True)
+    leader_facts, every_fact = per_repository(calls, uris, repro, leaders), per_repository(calls, uris, repro, everyone)
+    env_specs = sorted(set(every_fact["env_spec"]))  # a row for each kind in every population, 0 where it has none
     usage = api_usage(calls, frames.catalog, leaders, latest)
-    deprecated = usage[(usage["deprecated_since"] != "") | usage["removed_before_latest"]]
-    users = set(calls.loc[calls["api"].isin(deprecated["api"]) & calls["repo"].isin(leaders), "repo"])
+    # the APIs deprecated or removed by the latest release that any repository analyzed calls
+    called = api_usage(calls, frames.catalog, everyone, latest)
+    deprecated = set(called.loc[(called["deprecated_since"] != "") | called["removed_before_latest"], "api"])
+    users = set(calls.loc[calls["api"].isin(deprecated) & (calls["style"] != "unresolved"), "repo"])
 
     def uses_deprecated(population: str, repos: Sequence[str]) -> pd.DataFrame:
         return pd.DataFrame([{"population": population,
@@ -223,9 +227,12 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
                               "definition": "a call of an API with deprecated_since, or whose last_version is before "
                                             "the latest release read"}], dtype=object)
 
-    kinds = [frame for kind in (*KINDS, WITHOUT_TEACHING) if kind in groups
-             for frame in (practices(leader_facts, kind, groups[kind]), uses_deprecated(kind, groups[kind]))]
-    return pd.concat([table, uses_deprecated(ONE_PER_FAMILY, leaders), *kinds], ignore_index=True), usage, groups
+    # each population's rows together: one per family, all, then populations.csv's kinds within one per family
+    frames_ = [practices(leader_facts, ONE_PER_FAMILY, env_specs=env_specs), uses_deprecated(ONE_PER_FAMILY, leaders),
+               practices(every_fact, ALL, env_specs=env_specs), uses_deprecated(ALL, everyone)]
+    frames_ += [frame for kind in (*KINDS, WITHOUT_TEACHING) if kind in groups
+                for frame in (practices(leader_facts, kind, groups[kind], env_specs), uses_deprecated(kind, groups[kind]))]
+    return pd.concat(frames_, ignore_index=True), usage, groups
 
 
 def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequence[str],

@@ -297,10 +297,10 @@ def test_practices_and_store_statistics_per_population(tmp_path: Path) -> None:
                      "carol/scripts": ("application", "otherwise")}
     rows = _read(out / "practices.csv")
     leaders = [r["practice"] for r in rows if r["population"] == "one-per-family"]
-    n, m = len(leaders), sum(r["population"] == "all" for r in rows)  # the row of deprecated APIs after all's
-    assert [r["population"] for r in rows] == ["one-per-family"] * (n - 1) + ["all"] * m + ["one-per-family"] \
-        + ["teaching"] * n + ["library"] * n + ["application"] * n + ["without-teaching"] * n
-    for kind in ("teaching", "library", "application", "without-teaching"):  # the same practices in each
+    n = len(leaders)  # each population's rows together, the same practices in each
+    assert [r["population"] for r in rows] == ["one-per-family"] * n + ["all"] * n + ["teaching"] * n \
+        + ["library"] * n + ["application"] * n + ["without-teaching"] * n
+    for kind in ("all", "teaching", "library", "application", "without-teaching"):
         assert [r["practice"] for r in rows if r["population"] == kind] == leaders
     got = {(population, practice): (_practice(out, population, practice)["n_repos"],
                                     _practice(out, population, practice)["n_eligible"])
@@ -316,3 +316,32 @@ def test_practices_and_store_statistics_per_population(tmp_path: Path) -> None:
     assert [(r["population"], r["denominator"]) for r in stores] == [
         ("one-per-family", "4"), ("all", "5"), ("teaching", "1"), ("library", "1"), ("application", "2"),
         ("without-teaching", "3")]
+
+
+def test_every_population_has_the_same_practices_in_the_same_order(out: Path, tmp_path: Path) -> None:
+    """An environment spec kind only a duplicate has is a row of one per family too (0 of its repositories),
+    and the use of a deprecated API a row of every population, ``all`` included; each population's rows
+    are together, in the same order."""
+    from analysis.statistics.community import write_statistics
+
+    here = _with_stores(out, tmp_path / "here")
+    repro = _read(here / "reproducibility.csv")
+    assert {r["repo"] for r in repro} == {"auto", "copy", "none", "orig"}
+    duplicate = next(r["repo"] for r in _read(out.parent / "corpus" / "manifest.csv") if r["duplicate_of"])
+    for row in repro:
+        row["env_spec"] = "setup.py" if row["repo"] == duplicate else row["env_spec"]
+    with (here / "reproducibility.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, list(repro[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(repro)
+    write_statistics(here, out.parent / "corpus" / "manifest.csv", "2.9.0", ["auto", "copy", "none", "orig"], {})
+    rows = _read(here / "practices.csv")
+    order = [r["population"] for r in rows]
+    populations = list(dict.fromkeys(order))
+    assert populations[:2] == ["one-per-family", "all"]
+    assert order == [p for p in populations for _ in range(order.count(p))]  # each population's rows together
+    listed = {p: [r["practice"] for r in rows if r["population"] == p] for p in populations}
+    assert all(names == listed["all"] for names in listed.values())
+    assert "uses an API deprecated or removed by the latest release" in listed["all"]
+    spec = {r["population"]: (r["n_repos"], r["n_eligible"]) for r in rows if r["practice"] == "env spec: setup.py"}
+    assert spec["one-per-family"] == ("0", "3") and spec["all"] == ("1", "4")
