@@ -136,8 +136,15 @@ class ReportInputs:
         return pd.DataFrame() if self.probe is None else self._read("probe", self.probe / "probe.csv")
 
     def rerun_table(self) -> pd.DataFrame:
-        """``rerun.csv`` (columns in docs/rerun.md), empty when no re-run was given or found."""
-        return pd.DataFrame() if self.rerun is None else self._read("rerun", self.rerun / "rerun.csv")
+        """``rerun.csv``'s rows of the report's population (columns in docs/rerun.md: ``rerun`` takes its
+        targets from every mined repository, duplicates too; every row where the results have no
+        reproducibility.csv to know the population by), empty when no re-run was given or found."""
+        if self.rerun is None:
+            return pd.DataFrame()
+        rows = self._read("rerun", self.rerun / "rerun.csv")
+        if "repo" not in rows or "repo" not in self.table("reproducibility.csv"):  # no population known: every row
+            return rows
+        return self.cached("rerun-population", lambda: rows[rows["repo"].isin(set(self.population))])
 
     def reference_table(self, name: str) -> pd.DataFrame:
         """A CSV of the reference directory (``dev-call-sites.csv``, ``dev-dependencies.csv``)."""
@@ -161,8 +168,8 @@ class ReportInputs:
     def population(self) -> list[str]:
         """The repositories shares are taken over: one per duplicate family (unless ``all_repos``), analyzed.
 
-        As ``analysis.statistics.community.community_statistics`` takes them: without the corpus's manifest,
-        every analyzed repository.
+        As ``analysis.statistics.community.community_statistics`` takes them; without the corpus's manifest
+        (no duplicate family known), every analyzed repository: ``population_name`` is then ``all``.
         """
         manifest = self.corpus_table("manifest.csv")
         if self.all_repos or manifest.empty:
@@ -172,8 +179,9 @@ class ReportInputs:
 
     @property
     def population_name(self) -> str:
-        """``all`` or ``one-per-family``: the ``population`` column of ``practices.csv`` the report reads."""
-        return "all" if self.all_repos else "one-per-family"
+        """``all`` or ``one-per-family``: the ``population`` column of ``practices.csv`` the report reads
+        (``all`` too where the corpus's manifest is not found: its repositories are every analyzed one)."""
+        return "all" if self.all_repos or self.corpus_table("manifest.csv").empty else "one-per-family"
 
     def input_files(self) -> list[Path]:
         """Every file outside the results directory the report may read (for the report's digest)."""

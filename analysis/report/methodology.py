@@ -199,8 +199,11 @@ def unparsed_files(inputs: ReportInputs) -> pd.DataFrame:
     files read in part (lines or cells skipped), and notebooks with a cell that did not parse
     (``problems.csv`` stage parse, as outputs before reading in part record it); with whether their
     text mentions 'mlflow' (read from the corpus checkout: '' when it is not here)."""
+    population = set(inputs.population)  # the report's population (problems.csv's corpus rows have no file)
     files = inputs.table("files.csv")
+    files = files[files["repo"].isin(population)] if "repo" in files else files
     problems = inputs.table("problems.csv")
+    problems = problems[problems["repo"].isin(population)] if "repo" in problems else problems
     keys: dict[tuple[str, str], str] = {}
     if "status" in files:
         code = files["kind"].isin(["python", "notebook"])
@@ -265,15 +268,16 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
                          "distinct duplicate_of values among mined repositories"))
     files = inputs.table("files.csv")
     if "status" in files:
-        unparsed = unparsed_files(inputs)
-        code = files[files["kind"].isin(["python", "notebook"])]
+        unparsed = unparsed_files(inputs)  # the report's population's, as the files counted
+        code = files[files["kind"].isin(["python", "notebook"]) & files["repo"].isin(set(inputs.population))]
         # files cluster in repositories: a bootstrap over them, and the largest repository's part
         hit = set(zip(unparsed["repo"], unparsed["path"])) if len(unparsed) else set()
         view = clustered(by_cluster(code["repo"], [(r, p) in hit for r, p in zip(code["repo"], code["path"])]))
         facts.add(Share("FilesNotParsed", int(view.k), view.n, "Python files and notebooks", "files.csv", T_FILES,
                         "files.csv python/notebook rows with status problem or skipped or read in part, and "
                         "notebooks with a cell that did not parse (problems.csv stage parse), over every "
-                        "python/notebook row; files cluster in repositories: a bootstrap over them",
+                        "python/notebook row of the report's population; files cluster in repositories: a "
+                        "bootstrap over them",
                         interval=view.low is not None, cluster=view))
         known = unparsed[unparsed["mentions_mlflow"] != ""]
         if len(known):

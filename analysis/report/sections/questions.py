@@ -70,6 +70,8 @@ def tracking(report: Drawing) -> None:
                    "practices.csv", "Tracking practices with their confidence intervals")
     doc.table(rows, "practices.csv", "Tracking practices: n_repos of n_eligible", anchor=F.T_TRACKING)
     integrations = inputs.table("integrations.csv")
+    integrations = integrations[integrations["repo"].isin(set(inputs.population))] if "repo" in integrations \
+        else integrations
     if "framework" in integrations and len(integrations):
         grouped = (integrations.groupby("framework").agg(n_sites=("repo", "size"), n_repos=("repo", "nunique"))
                    .reset_index().sort_values(["n_repos", "n_sites"], ascending=False))

@@ -90,10 +90,13 @@ RERUN = [
      "50.0", "10.0", "1", "1", RUN_A, "true", "true", "true", ""),
     ("carol/mlflow-tutorial", "MLproject", "main", '{"alpha": "1"}', "python_env", "ok", "", "3.8", "3.11.7", "failed",
      "ModuleNotFoundError", "No module named x", "20.0", "1.0", "1", "0", "", "", "", "", ""),
-    ("dave/docker", "MLproject", "main", "{}", "docker_env", "", "", "", "", "not-attempted", "docker", "", "", "", "",
+    ("bob/server", "MLproject", "main", "{}", "docker_env", "", "", "", "", "not-attempted", "docker", "", "", "", "",
      "", "", "", "", "", ""),
-    ("erin/pins", "MLproject", "main", "{}", "python_env", "failed: package not found", "", "3.9", "", "not-attempted",
+    ("bob/server", "MLproject", "pins", "{}", "python_env", "failed: package not found", "", "3.9", "", "not-attempted",
      "env build", "", "", "", "", "", "", "", "", "", ""),
+    # the copy of bob/server is out of the report's population (one per family): its row counts nowhere
+    ("bob/server-copy", "MLproject", "main", "{}", "python_env", "ok", "", "3.10", "3.10.13", "succeeded", "", "",
+     "5.0", "1.0", "1", "1", "", "", "", "", ""),
 ]
 
 

@@ -176,11 +176,12 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
     copies = [m for m in manifest if m["status"] == "ok" and m["duplicate_of"]]
     out["DuplicateCopies"], out["DuplicateFamilies"] = len(copies), len({m["duplicate_of"] for m in copies})
     files = read_rows(results, "files.csv")
-    code = [f for f in files if f["kind"] in ("python", "notebook")]
+    code = [f for f in files if f["kind"] in ("python", "notebook") and f["repo"] in population]  # the population's
     unparsed = {(f["repo"], f["path"]) for f in code
                 if f["status"] in ("problem", "skipped") or f["reason"].startswith("read in part")}
     problems = read_rows(results, "problems.csv")
-    unparsed |= {(p["repo"], p["path"]) for p in problems if p["stage"] == "parse" and p["reason"].startswith("cell ")}
+    unparsed |= {(p["repo"], p["path"]) for p in problems if p["stage"] == "parse" and p["reason"].startswith("cell ")
+                 and p["repo"] in population}
     out["FilesNotParsed"] = (len(unparsed), len(code))
     clone = {m["repo"]: m["clone_path"] for m in manifest}
     texts = [(corpus / clone[r] / p).read_bytes().lower() for r, p in unparsed if (corpus / clone[r] / p).is_file()]
@@ -238,7 +239,7 @@ def recompute(results: Path, corpus: Path) -> dict[str, object]:
         out["ProbeChecks"], out["ProbeIntegrityBad"] = len(checks), len(bad)
         if bad:
             out["ProbeIntegrityBadCases"] = ", ".join(f"{a} ({b})" for a, b in bad)
-    rerun = read_rows(results, "rerun.csv")
+    rerun = [r for r in read_rows(results, "rerun.csv") if r["repo"] in population]  # the population's targets
     if rerun:
         built = [r for r in rerun if r["env_build"] == "ok"]
         buildable = [r for r in rerun if r["env_kind"] in ("python_env", "conda_env") and r["env_build"]]

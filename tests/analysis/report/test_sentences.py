@@ -55,10 +55,11 @@ def test_probe_and_rerun_rows_fill_their_sections(measured: Path) -> None:
             "integrity checks, 1 lost, duplicated or could not read data") in md
     assert "| disk | bytes per run | B | file | 7000 | 5000 |" in md  # capacity: one column per release
     assert "| efficiency | file | search_runs at 100 runs, MLflow 3.18.0 | 50.0 ms (2.5x SQLite's) |" in md  # summarize
-    # targets cluster in repositories; four are too few for an interval: each repository's count instead
+    # targets cluster in repositories; three are too few for an interval: each repository's count instead; the
+    # duplicate's re-run (bob/server-copy) is out of the population
     assert ("Re-run in a sandbox, 2 of 3 targets with an environment to build (67%; in 2 of 3 repositories "
-            "(alice/project 1 of 1; carol/mlflow-tutorial 1 of 1; erin/pins 0 of 1), too few repositories for an "
-            "interval) had their environment built, 1 of 4 entry points re-run (25%; in 1 of 4 repositories") in md
+            "(alice/project 1 of 1; bob/server 0 of 1; carol/mlflow-tutorial 1 of 1), too few repositories for an "
+            "interval) had their environment built, 1 of 4 entry points re-run (25%; in 1 of 3 repositories") in md
     assert ("ran to the end, and of the re-runs with committed metrics to compare, 1 of 1 gave them (100%); the "
             "successful re-runs took 60.0 s (build and run; too few for a median).") in md
     assert "| ease of re-running | entry points re-run that ran, given their environment was built | 1 of 2 targets " \
