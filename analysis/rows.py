@@ -401,8 +401,10 @@ class PracticeRow:
 
 @dataclass(frozen=True)
 class ApiUsageRow:
-    """A row of ``api_usage.csv``: call sites and repositories of one API, with the catalog's versions."""
+    """A row of ``api_usage.csv``: call sites and repositories of one API in one population
+    (``one-per-family`` or ``all``), with the catalog's versions."""
 
+    population: str
     api: str
     category: str
     n_call_sites: int

@@ -80,6 +80,15 @@ def _statistic(facts: Facts, stats: pd.DataFrame, statistic: str, name: str, nou
                         table, definition, interval=view is None or view.low is not None, cluster=view))
 
 
+def population_api_usage(inputs: ReportInputs) -> pd.DataFrame:
+    """``api_usage.csv``'s rows of the report's population (``analyze`` writes them for one per family and all),
+    most used first."""
+    usage = inputs.table("api_usage.csv")
+    if "population" not in usage:
+        return pd.DataFrame()
+    return usage[usage["population"] == inputs.population_name].drop(columns="population").reset_index(drop=True)
+
+
 def population_store_statistics(inputs: ReportInputs) -> pd.DataFrame:
     """``store_statistics.csv``'s rows of the report's population (``analyze`` writes them for each)."""
     stats = inputs.table("store_statistics.csv")
@@ -221,11 +230,11 @@ def _tracking_facts(facts: Facts, inputs: ReportInputs) -> None:
         assert isinstance(manual, Share)
         facts.add(Number("ReposLogging", manual.of, "", "practices.csv", T_TRACKING,
                          "n_eligible of practices.csv 'manual only': repositories with any logging call"))
-    usage = inputs.table("api_usage.csv")
+    usage = population_api_usage(inputs)
     if "api" in usage and len(usage):
         top = usage.iloc[0]  # api_usage.csv is sorted by repositories, then call sites
-        facts.add(Label("TopApi", str(top["api"]), "api_usage.csv", T_API, "the first row of api_usage.csv "
-                        "(most repositories, then most call sites)"))
+        facts.add(Label("TopApi", str(top["api"]), "api_usage.csv", T_API, "the first row of api_usage.csv's "
+                        "rows of the report's population (most repositories, then most call sites)"))
         facts.add(Share("TopApiRepos", int(top["n_repos"]), int(top["n_eligible"]), "repositories", "api_usage.csv",
                         T_API, f"n_repos of n_eligible of api_usage.csv's first row ({top['api']})"))
     catalog = inputs.table("api_catalog.csv")

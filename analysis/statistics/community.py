@@ -136,8 +136,10 @@ def practices(facts: pd.DataFrame, population: str, within: Sequence[str] | None
     return pd.DataFrame(rows, columns=list(PRACTICE_COLUMNS), dtype=object)  # a share over nothing stays None
 
 
-def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], latest: str) -> pd.DataFrame:
-    """Call sites and repositories per API, with the catalog's versions (``catalog`` indexed by api)."""
+def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], latest: str,
+              population: str = ONE_PER_FAMILY) -> pd.DataFrame:
+    """Call sites and repositories per API over ``repos`` (the population named), with the catalog's
+    versions (``catalog`` indexed by api)."""
     calls = calls[calls["repo"].isin(repos) & (calls["style"] != "unresolved")]
     grouped = calls.groupby("api").agg(n_call_sites=("repo", "size"), n_repos=("repo", "nunique"),
                                        category=("category", "first")).reset_index()
@@ -151,6 +153,7 @@ def api_usage(calls: pd.DataFrame, catalog: pd.DataFrame, repos: list[str], late
         grouped[column] = [catalog.at[a, column] if a in catalog.index else "" for a in grouped["api"]]
     grouped["removed_before_latest"] = [bool(v) and bool(latest) and v != latest for v in grouped["last_version"]]
     grouped = grouped.sort_values(["n_repos", "n_call_sites", "api"], ascending=[False, False, True])
+    grouped["population"] = population
     return grouped[list(API_USAGE_COLUMNS)]
 
 
@@ -206,7 +209,8 @@ def read_frames(tables: Path, manifest: Path) -> RowFrames:
 
 def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str] | None = None
                          ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
-    """(practices for every population, API usage over one repository per family, the ``populations``);
+    """(practices for every population, API usage over one repository per family and over all, the
+    ``populations``);
     ``analyzed``: the repositories a pass did not fail on (default: every one with a reproducibility.csv row)."""
     calls, uris, repro = frames.calls, frames.uris, frames.repro
     groups = populations(frames.manifest, [r for r in repro.index if analyzed is None or r in set(analyzed)],
@@ -214,9 +218,10 @@ def community_statistics(frames: RowFrames, latest: str, analyzed: Sequence[str]
     leaders, everyone = list(groups[ONE_PER_FAMILY]), list(groups[ALL])
     leader_facts, every_fact = per_repository(calls, uris, repro, leaders), per_repository(calls, uris, repro, everyone)
     env_specs = sorted(set(every_fact["env_spec"]))  # a row for each kind in every population, 0 where it has none
-    usage = api_usage(calls, frames.catalog, leaders, latest)
+    # the API usage of one repository per family, then of all (the report reads its population's rows)
+    called = api_usage(calls, frames.catalog, everyone, latest, ALL)
+    usage = pd.concat([api_usage(calls, frames.catalog, leaders, latest, ONE_PER_FAMILY), called], ignore_index=True)
     # the APIs deprecated or removed by the latest release that any repository analyzed calls
-    called = api_usage(calls, frames.catalog, everyone, latest)
     deprecated = set(called.loc[(called["deprecated_since"] != "") | called["removed_before_latest"], "api"])
     users = set(calls.loc[calls["api"].isin(deprecated) & (calls["style"] != "unresolved"), "repo"])
 

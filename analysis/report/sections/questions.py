@@ -8,6 +8,7 @@ import pandas as pd
 from analysis.report import facts as F
 from analysis.report.claims import claim_links, claims_text
 from analysis.report.figures import bar_figure, graph_figure, pinning_figure
+from analysis.report.findings import population_api_usage
 from analysis.report.sections.drawing import Drawing, cluster_rows, practice_rows, share_rows, shares
 from analysis.statistics.clusters import ClusteredShare, clustered, from_totals
 from analysis.report.sections.reruns import rerun
@@ -43,7 +44,7 @@ def tracking(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
     doc.heading("2. Tracking: which logging APIs projects use, and how", anchor="sec-2-tracking")
     report.details("tracking")
-    usage = inputs.table("api_usage.csv")
+    usage = population_api_usage(inputs)
     if not usage.empty:
         top = usage.head(20)
         share, errors = shares(top, "share_repos")

@@ -110,7 +110,13 @@ def test_all_repos_population(report_dir: Path) -> None:
     text = md.read_text()
     assert "duplicates included" in text and "| logs params | 1 | 4 |" in text
     assert "| duplicates kept (--all-repos) | 4 | 0 | 1 copies in 1 duplicate families |" in text
+    # every number over the same four repositories: the API usage too (api_usage.csv's rows of all)
+    from tests.analysis.report.sample import read_facts
+
+    facts = read_facts(report_dir.parent)
+    assert facts["TopApiRepos"]["of"] == facts["ReposLogParams"]["of"] == "4"
     build_report(report_dir.parent)
+    assert read_facts(report_dir.parent)["TopApiRepos"]["of"] == "3"
     assert "one repository per duplicate family" in (report_dir / "report.md").read_text()
 
 

@@ -77,13 +77,19 @@ def test_effect_of_the_duplicate_filter_is_visible(out: Path) -> None:
 
 
 def test_api_usage_counts_sites_and_repositories(out: Path) -> None:
-    usage = {r["api"]: r for r in _read(out / "api_usage.csv")}
+    rows = _read(out / "api_usage.csv")
+    usage = {r["api"]: r for r in rows if r["population"] == "one-per-family"}
     assert (usage["mlflow.log_param"]["n_call_sites"], usage["mlflow.log_param"]["n_repos"]) == ("1", "1")
     assert usage["mlflow.log_param"]["share_repos"] == str(round(1 / 3, 4))
     assert usage["mlflow.log_param"]["n_eligible"] == "3"
     low, high = wilson(1, 3)
     assert (usage["mlflow.log_param"]["ci_low"], usage["mlflow.log_param"]["ci_high"]) == (str(round(low, 4)), str(round(high, 4)))
     assert usage["mlflow.autolog"]["first_version"] != ""
+    # over all repositories, the classroom copy's call counts too; one per family's rows first
+    every = {r["api"]: r for r in rows if r["population"] == "all"}
+    assert (every["mlflow.log_param"]["n_call_sites"], every["mlflow.log_param"]["n_repos"]) == ("2", "2")
+    assert every["mlflow.log_param"]["n_eligible"] == "4" and every["mlflow.autolog"]["n_repos"] == "1"
+    assert [r["population"] for r in rows] == ["one-per-family"] * len(usage) + ["all"] * len(every)
     prov = (out / "practices.csv.provenance.json").read_text()
     assert "call_sites.csv" in prov and "manifest_sha256" in prov
 
