@@ -83,18 +83,12 @@ def _statistic(facts: Facts, stats: pd.DataFrame, statistic: str, name: str, nou
 def population_api_usage(inputs: ReportInputs) -> pd.DataFrame:
     """``api_usage.csv``'s rows of the report's population (``analyze`` writes them for one per family and all),
     most used first."""
-    usage = inputs.table("api_usage.csv")
-    if "population" not in usage:
-        return pd.DataFrame()
-    return usage[usage["population"] == inputs.population_name].drop(columns="population").reset_index(drop=True)
+    return inputs.population_rows("api_usage.csv")
 
 
 def population_store_statistics(inputs: ReportInputs) -> pd.DataFrame:
     """``store_statistics.csv``'s rows of the report's population (``analyze`` writes them for each)."""
-    stats = inputs.table("store_statistics.csv")
-    if "population" not in stats:
-        return pd.DataFrame()
-    return stats[stats["population"] == inputs.population_name].drop(columns="population").reset_index(drop=True)
+    return inputs.population_rows("store_statistics.csv")
 
 
 def _corpus_facts(facts: Facts, inputs: ReportInputs) -> None:

@@ -142,9 +142,9 @@ class ReportInputs:
         if self.rerun is None:
             return pd.DataFrame()
         rows = self._read("rerun", self.rerun / "rerun.csv")
-        if "repo" not in rows or "repo" not in self.table("reproducibility.csv"):  # no population known: every row
+        if "repo" not in self.table("reproducibility.csv"):  # no population known: every row
             return rows
-        return self.cached("rerun-population", lambda: rows[rows["repo"].isin(set(self.population))])
+        return self.cached("rerun-population", lambda: self.in_population(rows))
 
     def reference_table(self, name: str) -> pd.DataFrame:
         """A CSV of the reference directory (``dev-call-sites.csv``, ``dev-dependencies.csv``)."""
@@ -176,6 +176,20 @@ class ReportInputs:
             return self.analyzed
         leaders = set(manifest.loc[(manifest["status"] == "ok") & (manifest["duplicate_of"] == ""), "repo"])
         return [r for r in self.analyzed if r in leaders]
+
+    def in_population(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` whose repository is one of the report's population (a frame without a
+        ``repo`` column, an absent table's, as it is)."""
+        return frame[frame["repo"].isin(set(self.population))] if "repo" in frame else frame
+
+    def population_rows(self, name: str) -> pd.DataFrame:
+        """The rows of a statistics table written for each population (``api_usage.csv``,
+        ``store_statistics.csv``) that are the report's population's, without that column; empty where the
+        table has none."""
+        table = self.table(name)
+        if "population" not in table:
+            return pd.DataFrame()
+        return table[table["population"] == self.population_name].drop(columns="population").reset_index(drop=True)
 
     @property
     def population_name(self) -> str:

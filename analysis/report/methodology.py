@@ -199,11 +199,9 @@ def unparsed_files(inputs: ReportInputs) -> pd.DataFrame:
     files read in part (lines or cells skipped), and notebooks with a cell that did not parse
     (``problems.csv`` stage parse, as outputs before reading in part record it); with whether their
     text mentions 'mlflow' (read from the corpus checkout: '' when it is not here)."""
-    population = set(inputs.population)  # the report's population (problems.csv's corpus rows have no file)
-    files = inputs.table("files.csv")
-    files = files[files["repo"].isin(population)] if "repo" in files else files
-    problems = inputs.table("problems.csv")
-    problems = problems[problems["repo"].isin(population)] if "repo" in problems else problems
+    # the report's population's (problems.csv's corpus rows have no file)
+    files = inputs.in_population(inputs.table("files.csv"))
+    problems = inputs.in_population(inputs.table("problems.csv"))
     keys: dict[tuple[str, str], str] = {}
     if "status" in files:
         code = files["kind"].isin(["python", "notebook"])
@@ -269,7 +267,7 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
     files = inputs.table("files.csv")
     if "status" in files:
         unparsed = unparsed_files(inputs)  # the report's population's, as the files counted
-        code = files[files["kind"].isin(["python", "notebook"]) & files["repo"].isin(set(inputs.population))]
+        code = inputs.in_population(files[files["kind"].isin(["python", "notebook"])])
         # files cluster in repositories: a bootstrap over them, and the largest repository's part
         hit = set(zip(unparsed["repo"], unparsed["path"])) if len(unparsed) else set()
         view = clustered(by_cluster(code["repo"], [(r, p) in hit for r, p in zip(code["repo"], code["path"])]))

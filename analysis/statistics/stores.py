@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.rows import Store, StoredMetric, StoredParam, StoredRun
-from analysis.statistics.clusters import ClusterCount, ClusteredShare, by_cluster, cluster_cells, clustered
+from analysis.statistics.clusters import ClusterCount, by_cluster, cluster_cells, clustered
 from analysis.statistics.shares import DIGITS, STORE_STATISTIC, ShareInterval, rounded
 from analysis.tables import STATISTICS
 

@@ -49,9 +49,7 @@ def agreement(report: Drawing) -> None:
              "the readiness score and the re-runs. Each unit is a row of agreement.csv (the re-runs' are computed "
              "here from rerun.csv and reproducibility.csv), over the report's repositories; the units where the two "
              "measures disagree are listed with what each says.")
-    population = set(inputs.population)
-    rows = inputs.table("agreement.csv")
-    rows = rows[rows["repo"].isin(population)] if "repo" in rows else rows
+    rows = inputs.in_population(inputs.table("agreement.csv"))
     for pair in (CODE_VERSION, PARAMETERS):
         pair_tables(report, rows, pair, "agreement.csv")
     rerun = inputs.rerun_table()
@@ -63,7 +61,7 @@ def agreement(report: Drawing) -> None:
 
     # a target run under both --driver-mlflow choices counts once, as in the re-run section's rates
     ready = readiness_agreement(one_per_target(rerun), inputs.table("reproducibility.csv"))
-    pair_tables(report, ready[ready["repo"].isin(population)], READINESS, "rerun.csv")
+    pair_tables(report, inputs.in_population(ready), READINESS, "rerun.csv")
 
 
 def counts_table(rows: pd.DataFrame, pair: str) -> pd.DataFrame:

@@ -70,15 +70,12 @@ def tracking(report: Drawing) -> None:
                         [f"{a}/{b}" for a, b in zip(rows["n_repos"], rows["n_eligible"])]),
                    "practices.csv", "Tracking practices with their confidence intervals")
     doc.table(rows, "practices.csv", "Tracking practices: n_repos of n_eligible", anchor=F.T_TRACKING)
-    integrations = inputs.table("integrations.csv")
-    integrations = integrations[integrations["repo"].isin(set(inputs.population))] if "repo" in integrations \
-        else integrations
+    integrations = inputs.in_population(inputs.table("integrations.csv"))
     if "framework" in integrations and len(integrations):
         grouped = (integrations.groupby("framework").agg(n_sites=("repo", "size"), n_repos=("repo", "nunique"))
                    .reset_index().sort_values(["n_repos", "n_sites"], ascending=False))
         doc.table(grouped, "integrations.csv", "Logging to MLflow through another library (loggers, callbacks)")
-    metrics = inputs.table("stored_metrics.csv")
-    metrics = metrics[metrics["repo"].isin(set(inputs.population))] if "repo" in metrics else metrics
+    metrics = inputs.in_population(inputs.table("stored_metrics.csv"))
     if "n_nan" in metrics and len(metrics):
         num = {c: metrics[c] for c in ("n_nan", "n_inf", "duplicate_points", "repeated_steps")}
         n = len(metrics)
@@ -100,8 +97,7 @@ def traceability(report: Drawing) -> None:
     doc.heading("3. Traceability: can a run be traced to its code, parameters, data, environment and model",
                 anchor="sec-3-traceability")
     report.details("traceability")
-    trace = inputs.table("traceability.csv")
-    trace = trace[trace["repo"].isin(set(inputs.population))] if "repo" in trace else trace
+    trace = inputs.in_population(inputs.table("traceability.csv"))
     if not trace.empty:
         n = len(trace)
 
@@ -186,8 +182,7 @@ def reproducibility(report: Drawing) -> None:
     doc, inputs = report.doc, report.inputs
     doc.heading("4. Reproducibility: how likely a project is to re-run", anchor="sec-4-reproducibility")
     report.details("reproducibility")
-    repro = inputs.table("reproducibility.csv")
-    repro = repro[repro["repo"].isin(set(inputs.population))] if "repo" in repro else repro
+    repro = inputs.in_population(inputs.table("reproducibility.csv"))
     if not repro.empty:
         pinned = repro.loc[repro["n_deps"] != 0, "pinned_share"].dropna()
         fig = pinning_figure([float(v) for v in pinned])
@@ -205,15 +200,12 @@ def reproducibility(report: Drawing) -> None:
 
 def entry_points(report: Drawing) -> None:
     inputs = report.inputs
-    population = set(inputs.population)
     mlprojects = inputs.table("mlprojects.csv")
     if "repo" not in mlprojects or mlprojects.empty:
         return
-    mlprojects = mlprojects[mlprojects["repo"].isin(population)]
-    eps = inputs.table("entry_points.csv")
-    eps = eps[eps["repo"].isin(population)] if "repo" in eps else eps
-    params = inputs.table("parameters.csv")
-    params = params[params["repo"].isin(population)] if "repo" in params else params
+    mlprojects = inputs.in_population(mlprojects)
+    eps = inputs.in_population(inputs.table("entry_points.csv"))
+    params = inputs.in_population(inputs.table("parameters.csv"))
     keys = ["repo", "mlproject_path", "entry_point"]
     required = set(map(tuple, params.loc[params["required"].astype(bool), keys].to_numpy())) if len(params) else set()
     rows = [(f"MLprojects with {kind}", int((mlprojects["env_type"] == kind).sum()), len(mlprojects),

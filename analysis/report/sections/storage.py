@@ -38,8 +38,7 @@ def storage(report: Drawing) -> None:
     doc.table(practice_rows(report.practices, [p for p in report.practices.get("practice", pd.Series(dtype=str))
                                               if str(p).startswith("explicit tracking URI")], report.population),
               "practices.csv", "Repositories configuring a tracking URI, by scheme", anchor=F.T_URI)
-    uris = inputs.table("tracking_uris.csv")
-    uris = uris[uris["repo"].isin(set(inputs.population))] if "repo" in uris else uris
+    uris = inputs.in_population(inputs.table("tracking_uris.csv"))
     if not uris.empty:
         doc.table(uris.groupby(["source", "scheme"]).size().reset_index(name="n_sites"), "tracking_uris.csv",
                   "Where tracking URIs are configured (call sites and files)")
