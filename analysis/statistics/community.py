@@ -263,7 +263,6 @@ def write_statistics(tables: Path, manifest: Path, latest: str, analyzed: Sequen
                                                         analyzed, frames.calls, frames.runs), provenance)
 
     done_there = elsewhere(agreement) if elsewhere is not None else None
-    written = False
     try:
         practices_frame, usage, groups = community_statistics(frames, latest, analyzed)
         stores = store_statistics_by_population(groups, frames.stores, frames.runs, frames.params, frames.metrics)
