@@ -264,10 +264,10 @@ def add_threat_facts(facts: Facts, inputs: ReportInputs) -> None:
                          "mined repositories with duplicate_of set (copies of another repository)"))
         facts.add(Number("DuplicateFamilies", copies["duplicate_of"].nunique(), "", "manifest.csv", T_FUNNEL,
                          "distinct duplicate_of values among mined repositories"))
-    files = inputs.table("files.csv")
+    files = inputs.in_population(inputs.table("files.csv"))
     if "status" in files:
         unparsed = unparsed_files(inputs)  # the report's population's, as the files counted
-        code = inputs.in_population(files[files["kind"].isin(["python", "notebook"])])
+        code = files[files["kind"].isin(["python", "notebook"])]
         # files cluster in repositories: a bootstrap over them, and the largest repository's part
         hit = set(zip(unparsed["repo"], unparsed["path"])) if len(unparsed) else set()
         view = clustered(by_cluster(code["repo"], [(r, p) in hit for r, p in zip(code["repo"], code["path"])]))
