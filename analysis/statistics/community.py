@@ -163,15 +163,17 @@ def populations(manifest: pd.DataFrame, analyzed: Sequence[str], kinds: pd.DataF
     status ok) that were analyzed (``analyzed``: the repositories with a reproducibility.csv row; one a
     pass failed on is left out, not counted as using nothing), one per duplicate family
     (``duplicate_of`` empty) and all of them; then, with ``kinds`` (``populations.csv``'s rows), the
-    repositories of one per family in each of ``KINDS``."""
+    repositories of one per family in each of ``KINDS``, and ``WITHOUT_TEACHING``: those of its library and
+    application kinds (one without a row there is in none of these)."""
     ok = manifest[(manifest["status"] == "ok") & manifest["repo"].isin(set(analyzed))]
     leaders = sorted(ok.loc[ok["duplicate_of"] == "", "repo"])
     groups = {ONE_PER_FAMILY: leaders, ALL: sorted(ok["repo"])}
     if kinds is not None:
         of = dict(zip(kinds["repo"], kinds["population"]))
         groups.update((kind, [r for r in leaders if of.get(r) == kind]) for kind in KINDS)
-        # the shares with and without course work, side by side (tutorials are kept and flagged)
-        groups[WITHOUT_TEACHING] = [r for r in leaders if of.get(r) != "teaching"]
+        # the shares with and without course work, side by side (tutorials are kept and flagged): the
+        # library and application repositories, not one whose kind populations.csv does not give
+        groups[WITHOUT_TEACHING] = [r for r in leaders if of.get(r) in KINDS and of.get(r) != "teaching"]
     return groups
 
 

@@ -351,3 +351,21 @@ def test_every_population_has_the_same_practices_in_the_same_order(out: Path, tm
     assert "uses an API deprecated or removed by the latest release" in listed["all"]
     spec = {r["population"]: (r["n_repos"], r["n_eligible"]) for r in rows if r["practice"] == "env spec: setup.py"}
     assert spec["one-per-family"] == ("0", "3") and spec["all"] == ("1", "4")
+
+
+def test_without_teaching_is_the_library_and_application_leaders_only() -> None:
+    """A leader populations.csv gives no kind for (an older table) is in no kind's population, and not
+    counted as course-free either; a duplicate and a repository no pass analyzed are in none."""
+    import pandas as pd
+
+    from analysis.statistics.community import populations
+
+    manifest = pd.DataFrame({"repo": ["a/course", "b/lib", "c/app", "d/unknown", "e/copy", "f/failed"],
+                             "status": ["ok"] * 6, "duplicate_of": ["", "", "", "", "c/app", ""]})
+    kinds = pd.DataFrame({"repo": ["a/course", "b/lib", "c/app", "e/copy", "f/failed"],
+                          "population": ["teaching", "library", "application", "application", "library"]})
+    groups = populations(manifest, ["a/course", "b/lib", "c/app", "d/unknown", "e/copy"], kinds)
+    assert groups["one-per-family"] == ["a/course", "b/lib", "c/app", "d/unknown"]
+    assert groups["all"] == ["a/course", "b/lib", "c/app", "d/unknown", "e/copy"]
+    assert (groups["teaching"], groups["library"], groups["application"]) == (["a/course"], ["b/lib"], ["c/app"])
+    assert groups["without-teaching"] == ["b/lib", "c/app"]
