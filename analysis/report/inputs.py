@@ -166,16 +166,18 @@ class ReportInputs:
 
     @cached_property
     def population(self) -> list[str]:
-        """The repositories shares are taken over: one per duplicate family (unless ``all_repos``), analyzed.
+        """The repositories shares are taken over: mined (status ok), one per duplicate family (unless
+        ``all_repos``), analyzed.
 
         As ``analysis.statistics.community.community_statistics`` takes them; without the corpus's manifest
         (no duplicate family known), every analyzed repository: ``population_name`` is then ``all``.
         """
         manifest = self.corpus_table("manifest.csv")
-        if self.all_repos or manifest.empty:
+        if manifest.empty:
             return self.analyzed
-        leaders = set(manifest.loc[(manifest["status"] == "ok") & (manifest["duplicate_of"] == ""), "repo"])
-        return [r for r in self.analyzed if r in leaders]
+        ok = manifest["status"] == "ok"
+        kept = set(manifest.loc[ok if self.all_repos else ok & (manifest["duplicate_of"] == ""), "repo"])
+        return [r for r in self.analyzed if r in kept]
 
     def in_population(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``frame`` whose repository is one of the report's population (a frame without a

@@ -107,12 +107,13 @@ def selection_funnel(inputs: ReportInputs) -> pd.DataFrame:
     if inputs.all_repos:
         rows.append({"step": "duplicates kept (--all-repos)", "repositories": len(ok), "removed": 0,
                      "reason": f"{len(copies)} copies in {families} duplicate families"})
-        kept_n = len(ok)
+        kept = set(ok["repo"])
     else:
-        kept_n = len(ok) - len(copies)
-        rows.append({"step": "one per duplicate family", "repositories": kept_n, "removed": len(copies),
+        kept = set(ok["repo"]) - set(copies["repo"])
+        rows.append({"step": "one per duplicate family", "repositories": len(kept), "removed": len(copies),
                      "reason": f"copies in {families} families (same root commit or same code files)"})
-    rows.append({"step": "analyzed", "repositories": len(inputs.population), "removed": kept_n - len(inputs.population),
+    analyzed = kept & set(inputs.population)  # the step's repositories are those of the step above it
+    rows.append({"step": "analyzed", "repositories": len(analyzed), "removed": len(kept) - len(analyzed),
                  "reason": "a pass failed on the repository (problems.csv stage analyze): no reproducibility.csv row"})
     return pd.DataFrame(rows, columns=columns)
 

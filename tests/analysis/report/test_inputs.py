@@ -80,3 +80,23 @@ def test_the_population_is_one_repository_per_duplicate_family(tmp_path: Path) -
     every = ReportInputs(results, corpus=corpus, all_repos=True)
     assert every.population == ["a/x", "b/x-copy", "c/y"] and every.population_name == "all"
     assert ReportInputs(results).population == inputs.analyzed  # without the corpus's manifest: every one
+
+
+def test_every_repository_means_every_mined_one_as_the_statistics_take_them(tmp_path: Path) -> None:
+    """With --all-repos, a repository analyzed but not mined ok by this manifest (an output of another
+    corpus) is left out, as practices.csv's ``all`` leaves it out; the funnel's last step counts the same."""
+    from analysis.report.methodology import selection_funnel
+
+    results, corpus = tmp_path / "out", tmp_path / "corpus"
+    repro = TABLES["reproducibility"].columns
+    values = {"repo": "", "has_mlproject": "false", "env_spec": "none", "pinned_share": "0.0", "n_deps": "0",
+              "python_pinned": "false", "mlflow_pinned": "false", "docker_pinned_by_digest": "", "seeds_set": "false",
+              "data_logged": "false", "params_logged": "false", "readiness": "0.25"}
+    _csv(results / "reproducibility.csv", repro,
+         [[{**values, "repo": repo}[c] for c in repro] for repo in ("a/x", "b/x-copy", "e/gone")])
+    _csv(corpus / "manifest.csv", ["repo", "status", "duplicate_of", "reason"],
+         [["a/x", "ok", "", ""], ["b/x-copy", "ok", "a/x", ""], ["e/gone", "error", "", "clone failed"]])
+    every = ReportInputs(results, corpus=corpus, all_repos=True)
+    assert every.population == ["a/x", "b/x-copy"]
+    steps = selection_funnel(every)
+    assert steps.iloc[-1].to_dict() == {"step": "analyzed", "repositories": 2, "removed": 0, "reason": steps.iloc[-1]["reason"]}
