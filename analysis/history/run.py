@@ -26,6 +26,7 @@ from analysis.history.evolution import dated_history, evolution_row, release_dat
 from analysis.history.gitlog import count_first_parent
 from analysis.history_rows import EvolutionRow, HistoryProblemRow
 from analysis.passes.mlflow_calls import Resolver
+from analysis.reading.cst_walk import STATEMENTS
 from analysis.releases.dates import ReleaseDates
 from analysis.rows import Catalog
 from analysis.stamps import HISTORY_STAMP, fingerprint, read_tables_stamp, write_tables_stamp
@@ -50,7 +51,8 @@ class Cache(Protocol):
 
 
 def _history_task(analyzer: HistoryAnalyzer, task: HistoryTask) -> HistoryResult:
-    return analyzer.analyze(task)
+    with STATEMENTS.reusing():  # a file's versions share most of their statements' parses
+        return analyzer.analyze(task)
 
 
 def history_key(stamp: str, task: HistoryTask, options: HistoryOptions, max_file_bytes: int) -> str:

@@ -37,6 +37,8 @@ class ModuleScan:
     # (owner, node) in traversal order: a call with the qualified function it runs in ("" for module
     # level), or a function definition in ``defs`` with its own qualified name
     events: list[tuple[str, ast.AST]] = field(default_factory=list)
+    # the top-level statements' first lines (decorators included) and last lines, 1-based (``StatementReuse``)
+    statements: tuple[tuple[int, int], ...] = ()
 
 
 def parse(source: str | bytes) -> ast.Module:
@@ -176,4 +178,6 @@ def scan(tree: ast.Module) -> ModuleScan:
                 visit(value, owner)
 
     visit(tree, "")
+    out.statements = tuple((min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]), s.end_lineno or s.lineno)
+                           for s in tree.body)
     return out

@@ -1,0 +1,195 @@
+"""LibCST's parse of a module, reusing the parse of its top-level statements already parsed in this process.
+
+A history analyzes every distinct version of a file, and most versions differ from the one before
+in a few statements: parsing each version whole is the history's largest cost. ``StatementReuse``
+cuts a module into chunks at the top-level statements ``ast`` found (``ModuleScan.statements``),
+parses a chunk it has not seen on its own and keeps it, and puts the module together from the
+chunks: the tree is the one ``libcst.parse_module`` gives for the whole text (``deep_equals``: the
+tests compare them, and so does ``benchmarks/statement_reuse.py`` on every version of a corpus's
+histories).
+
+A chunk is one or more top-level statements, decorators included, with the lines before them; it
+ends with its last statement's last line. A cut is made only where every line between two
+statements is empty or a comment at column 0: LibCST gives such lines to the next statement
+(``leading_lines``), whereas an indented comment after a block belongs to that block (its
+``footer``), and a comment at the end of a text is where LibCST's parser can drop a line
+(LibCST 1.9.0, two indented comment lines at the end of a text: one is lost). A text holding a
+carriage return or a form feed is parsed whole, as is any module whose chunks disagree on the
+indentation LibCST takes as the module's default (that of the text's first indented block: a
+chunk without one tells nothing).
+
+Reuse is on only inside ``StatementReuse.reusing()`` (the history wraps each repository's history in
+it): a HEAD analysis parses every file whole, as before, because parsing many small texts costs more
+than parsing one (7-12% measured on the dev corpus's HEAD files) and HEAD's files rarely share a
+statement. Inside, every module is parsed in chunks, the first version of a file too, so that the next
+version finds its chunks; the same chunk twice in one module is parsed twice, so that no node appears
+twice in a tree (the passes key nodes by ``id``). Memory is bounded: the chunks kept hold at most
+``max_chars`` characters of source (a tree holds about 60 bytes per character), the least recently
+used going first, and all are dropped when the block ends. The kept trees are a million objects or
+more, which each full collection of Python's cyclic garbage collector walks: inside the block full
+collections are spaced out (``FULL_COLLECTION_EVERY``; the trees hold no cycles, their memory is
+freed by reference counting), without which the reuse saved nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import libcst as cst
+
+FULL_COLLECTION_EVERY = 1000  # collections of the middle generation between two full ones, while reusing (default 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A chunk's own parse, and the indentation of its first indented block (None where it has none)."""
+
+    module: cst.Module
+    indent: str | None
+
+
+def chunk_starts(lines: Sequence[str], statements: Sequence[tuple[int, int]]) -> list[int]:
+    """The 0-based lines where chunks start, from the 1-based first and last lines of the top-level statements.
+
+    ``lines`` are the module's lines without their ends. The first chunk starts at line 0 and takes
+    the module's header; a chunk starts after a statement's last line where the next statement starts
+    on a later line and every line between is empty or a comment at column 0.
+    """
+    starts = [0]
+    previous_last = 0
+    for first, last in statements:
+        if previous_last and first > previous_last and all(
+                not line or line.startswith("#") for line in lines[previous_last:first - 1]):
+            starts.append(previous_last)
+        previous_last = max(previous_last, last)
+    return starts
+
+
+def block_indent(module: cst.Module) -> str | None:
+    """The default indentation LibCST found in a parsed text, or None where the text has no indented block."""
+    return module.default_indent if any(_indents(statement) for statement in module.body) else None
+
+
+def _indents(node: cst.CSTNode | None) -> bool:
+    """Whether a top-level statement (or one of its clauses) holds an indented block."""
+    if isinstance(node, cst.Match):
+        return True
+    if not isinstance(node, (cst.BaseCompoundStatement, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
+                             cst.Finally)):
+        return False
+    if isinstance(node.body, cst.IndentedBlock):
+        return True
+    clauses: list[cst.CSTNode | None] = [getattr(node, "orelse", None), getattr(node, "finalbody", None),
+                                         *getattr(node, "handlers", ())]
+    return any(_indents(clause) for clause in clauses)
+
+
+class StatementReuse:
+    """Parses of top-level statement chunks, kept for the modules parsed after them while reuse is on.
+
+    Counters: ``whole`` modules parsed in one text, ``chunked`` modules put together from chunks,
+    ``reused`` chunks taken from those kept, ``parsed`` chunks parsed on their own.
+    """
+
+    def __init__(self, max_chars: int = 1_000_000) -> None:
+        self.max_chars = max_chars
+        self._kept: OrderedDict[str, Chunk] = OrderedDict()
+        self._kept_chars = 0
+        self._users = 0
+        self._lock = threading.Lock()
+        self.whole = self.chunked = self.reused = self.parsed = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether a ``reusing()`` block is running in this process."""
+        return self._users > 0
+
+    @contextmanager
+    def reusing(self) -> Iterator[StatementReuse]:
+        """Reuse on for the parses inside the block, full garbage collections spaced out; the kept chunks
+        dropped when the last block running ends."""
+        with self._lock:
+            self._users += 1
+            if self._users == 1:
+                self._thresholds = gc.get_threshold()
+                gc.set_threshold(self._thresholds[0], self._thresholds[1], FULL_COLLECTION_EVERY)
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    gc.set_threshold(*self._thresholds)
+                    self._kept.clear()
+                    self._kept_chars = 0
+
+    def parse(self, source: str, statements: Sequence[tuple[int, int]],
+              parse: Callable[[str], cst.Module] = cst.parse_module) -> cst.Module:
+        """The tree ``parse(source)`` gives, put together from chunks (kept ones where there are).
+
+        ``statements`` are the 1-based first (decorators included) and last lines of the module's
+        top-level statements, as ``ast`` found them in this same ``source``.
+        """
+        texts = self._chunk_texts(source, statements)
+        module = None if texts is None else self._assemble(texts, parse)
+        if module is None:
+            self.whole += 1
+            return parse(source)
+        self.chunked += 1
+        return module
+
+    @staticmethod
+    def _chunk_texts(source: str, statements: Sequence[tuple[int, int]]) -> list[str] | None:
+        if len(statements) < 2 or "\r" in source or "\f" in source:
+            return None
+        parts = source.split("\n")  # the lines ``ast`` counts (no carriage return or form feed here)
+        lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+        starts = chunk_starts(parts, statements)
+        if len(starts) < 2:
+            return None
+        return ["".join(lines[a:b]) for a, b in zip(starts, [*starts[1:], len(lines)])]
+
+    def _assemble(self, texts: list[str], parse: Callable[[str], cst.Module]) -> cst.Module | None:
+        chunks: list[Chunk] = []
+        used: set[int] = set()
+        for text in texts:
+            chunk = self._kept.get(text)
+            if chunk is not None and id(chunk) not in used:
+                self._kept.move_to_end(text)
+                self.reused += 1
+            else:
+                try:
+                    parsed = parse(text)
+                except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError, ValueError):
+                    return None
+                self.parsed += 1
+                chunk = Chunk(parsed, block_indent(parsed))
+                if text not in self._kept:
+                    self._keep(text, chunk)
+            used.add(id(chunk))
+            chunks.append(chunk)
+        indents = {chunk.indent for chunk in chunks if chunk.indent is not None}
+        if len(indents) > 1 or any(chunk.module.footer or not chunk.module.body for chunk in chunks[:-1]):
+            return None
+        body: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = []
+        for n, chunk in enumerate(chunks):
+            first, *rest = chunk.module.body
+            if n and chunk.module.header:
+                first = first.with_changes(leading_lines=(*chunk.module.header, *first.leading_lines))
+            body += [first, *rest]
+        head, last = chunks[0].module, chunks[-1].module
+        return cst.Module(body=body, header=head.header, footer=last.footer, encoding=head.encoding,
+                          default_indent=indents.pop() if indents else head.default_indent,
+                          default_newline=head.default_newline, has_trailing_newline=last.has_trailing_newline)
+
+    def _keep(self, text: str, chunk: Chunk) -> None:
+        self._kept[text] = chunk
+        self._kept_chars += len(text)
+        while self._kept_chars > self.max_chars and self._kept:
+            old, _chunk = self._kept.popitem(last=False)
+            self._kept_chars -= len(old)
