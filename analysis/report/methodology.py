@@ -112,8 +112,8 @@ def selection_funnel(inputs: ReportInputs) -> pd.DataFrame:
         kept = set(ok["repo"]) - set(copies["repo"])
         rows.append({"step": "one per duplicate family", "repositories": len(kept), "removed": len(copies),
                      "reason": f"copies in {families} families (same root commit or same code files)"})
-    analyzed = kept & set(inputs.population)  # the step's repositories are those of the step above it
-    rows.append({"step": "analyzed", "repositories": len(analyzed), "removed": len(kept) - len(analyzed),
+    reached = kept & set(inputs.population)  # the step's repositories are those of the step above it
+    rows.append({"step": "analyzed", "repositories": len(reached), "removed": len(kept) - len(reached),
                  "reason": "a pass failed on the repository (problems.csv stage analyze): no reproducibility.csv row"})
     return pd.DataFrame(rows, columns=columns)
 
