@@ -67,7 +67,7 @@ def find_in_module(source: str, resolver: Resolver, *, context: FileContext = Fi
     ``found`` is the module's ``ast`` scan when the caller has one (of this same ``source``).
     """
     try:
-        module = parse_checked(source) if found is None else parse_accepted(source, found.statements)
+        module = parse_checked(source) if found is None else parse_accepted(source, found.statements, found.members)
     except cst.ParserSyntaxError as err:
         raise BadSyntax(f"syntax error: {err.message}", python_error_line(source, err.raw_line)) from err
     except cst.CSTValidationError as err:  # parsed, but not valid Python (`u"a" b"b"`): no position of its own

@@ -39,6 +39,9 @@ class ModuleScan:
     events: list[tuple[str, ast.AST]] = field(default_factory=list)
     # the top-level statements' first lines (decorators included) and last lines, 1-based (``StatementReuse``)
     statements: tuple[tuple[int, int], ...] = ()
+    # the same lines of the statements in the block of a top-level ``_BLOCKS`` statement without ``else``, by
+    # the statement's first line (where the block holds two or more)
+    members: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
 
 def parse(source: str | bytes) -> ast.Module:
@@ -130,6 +133,17 @@ _ROLES: dict[type, int] = {ast.Call: _CALL, ast.FunctionDef: _DEF, ast.AsyncFunc
                            ast.Import: _IMPORT, ast.ImportFrom: _IMPORT, ast.Assign: _ASSIGN, ast.AnnAssign: _ANN_ASSIGN}
 
 
+# statements with one block, cut at its statements by ``StatementReuse`` (a class, a function, ``with``, ``if``, a loop)
+_BLOCKS = frozenset({ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.With, ast.AsyncWith, ast.If, ast.For,
+                     ast.AsyncFor, ast.While})
+
+
+def _lines(statement: ast.stmt) -> tuple[int, int]:
+    """A statement's first line (its decorators' included) and last line."""
+    return (min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))]),
+            statement.end_lineno or statement.lineno)
+
+
 def scan(tree: ast.Module) -> ModuleScan:
     """Walk a module once, depth first in source order (``ast.iter_child_nodes`` order)."""
     out = ModuleScan({})
@@ -178,6 +192,7 @@ def scan(tree: ast.Module) -> ModuleScan:
                 visit(value, owner)
 
     visit(tree, "")
-    out.statements = tuple((min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]), s.end_lineno or s.lineno)
-                           for s in tree.body)
+    out.statements = tuple(_lines(s) for s in tree.body)
+    out.members = {lines[0]: tuple(_lines(m) for m in block) for s, lines in zip(tree.body, out.statements)
+                   if type(s) in _BLOCKS and len(block := getattr(s, "body", ())) > 1 and not getattr(s, "orelse", None)}
     return out

@@ -31,14 +31,16 @@ PARSE_LOCK = threading.RLock()
 STATEMENTS = StatementReuse()  # this process's parsed statement chunks (used under PARSE_LOCK)
 
 
-def parse_accepted(source: str, statements: Sequence[tuple[int, int]] = ()) -> cst.Module:
+def parse_accepted(source: str, statements: Sequence[tuple[int, int]] = (),
+                   members: Mapping[int, Sequence[tuple[int, int]]] | None = None) -> cst.Module:
     """``cst.parse_module`` of a source CPython's parser accepted, without LibCST's check of each node.
 
     LibCST checks every node it builds (``CSTNode.__post_init__`` calls ``_validate``), which is
     for trees built by hand: it rejects nothing CPython accepts, and takes a sixth of the parse
     (its own comment there says validation could move out of parsing). The check is off for this
     call only; a source ``ast`` has not parsed goes through ``parse_checked``. With ``statements`` (the
-    lines of its top-level statements, ``ModuleScan.statements``), inside ``STATEMENTS.reusing()``, the
+    lines of its top-level statements, ``ModuleScan.statements``, and ``members``, those of the top-level
+    classes' statements), inside ``STATEMENTS.reusing()``, the
     parse of chunks of statements kept from earlier modules is reused (the same tree).
     """
     node_type = cst.CSTNode
@@ -46,7 +48,8 @@ def parse_accepted(source: str, statements: Sequence[tuple[int, int]] = ()) -> c
         checked = node_type.__post_init__
         node_type.__post_init__ = _unchecked  # type: ignore[method-assign,assignment]
         try:
-            return STATEMENTS.parse(source, statements) if statements and STATEMENTS.active else cst.parse_module(source)
+            return STATEMENTS.parse(source, statements, members) if statements and STATEMENTS.active else (
+                cst.parse_module(source))
         finally:
             node_type.__post_init__ = checked  # type: ignore[method-assign]
 

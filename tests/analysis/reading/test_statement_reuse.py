@@ -20,6 +20,12 @@ def _statements(source: str) -> tuple[tuple[int, int], ...]:
     return found.statements
 
 
+def _lines(source: str) -> tuple[tuple[tuple[int, int], ...], dict[int, tuple[tuple[int, int], ...]]]:
+    found = scan_source(source)
+    assert found is not None
+    return found.statements, found.members
+
+
 def _cuts(source: str) -> list[int]:
     return chunk_starts(source.split("\n"), _statements(source))
 
@@ -74,6 +80,7 @@ MODULES = {
     "mixed indentation": "def f():\n  return 1\n\n\ndef g():\n    return 2\n\nx = 1\n",
     "suite then indented else": "import a\nif a: b = 1\nelse:\n    b = 2\ntry:\n    pass\nexcept E:\n    pass\nfinally:\n    c = 3\n",
     "no newline at the end": "import a\nx = a.f()",
+    "a class at the end, no newline": "import a\n\n\nclass A:\n    x = 1\n\n    def f(self):\n        return a",
     "match and async": "import a\n\nmatch a:\n    case 1:\n        pass\n\nasync def f():\n    async with a:\n        pass\n",
     "comments at the end": "import a\nx = 1\n\n# one\n    # two indented\n        # three\n",
     "continuation": "import a\nx = 1 + \\\n    2\ny = [\n# inside brackets\n    3,\n]\n",
@@ -84,8 +91,8 @@ MODULES = {
 def test_the_tree_is_libcsts_whole_parse(name: str) -> None:
     source = textwrap.dedent(MODULES[name])
     reuse = StatementReuse()
-    first = reuse.parse(source, _statements(source))
-    again = reuse.parse(source, _statements(source))  # every chunk from the kept ones
+    first = reuse.parse(source, *_lines(source))
+    again = reuse.parse(source, *_lines(source))  # every chunk from the kept ones
     whole = cst.parse_module(source)
     assert first.deep_equals(whole) and again.deep_equals(whole)
     assert again.code == source
@@ -95,9 +102,9 @@ def test_a_new_version_parses_only_its_changed_statement() -> None:
     v1 = "import mlflow\n\n\ndef a():\n    return 1\n\n\ndef b():\n    mlflow.log_metric('m', 1)\n\n\nb()\n"
     v2 = v1.replace("return 1", "return 2")
     reuse = StatementReuse()
-    reuse.parse(v1, _statements(v1))
+    reuse.parse(v1, *_lines(v1))
     assert (reuse.parsed, reuse.reused) == (4, 0)
-    tree = reuse.parse(v2, _statements(v2))
+    tree = reuse.parse(v2, *_lines(v2))
     assert (reuse.parsed, reuse.reused) == (5, 3)  # `def a` again; the import, `def b` and the call kept
     assert tree.deep_equals(cst.parse_module(v2))
 
@@ -112,8 +119,8 @@ def _node_ids(node: cst.CSTNode, out: list[int]) -> list[int]:
 def test_the_same_statement_twice_gives_two_nodes() -> None:
     source = "import mlflow\nmlflow.log_metric('m', 1)\nmlflow.log_metric('m', 1)\n"
     reuse = StatementReuse()
-    reuse.parse(source, _statements(source))
-    tree = reuse.parse(source, _statements(source))
+    reuse.parse(source, *_lines(source))
+    tree = reuse.parse(source, *_lines(source))
     ids = [id(node) for node in tree.body]
     assert len(set(_node_ids(tree.body[1], []) + _node_ids(tree.body[2], []))) == len(
         _node_ids(tree.body[1], [])) * 2, "a node shared by two statements of one tree"
@@ -123,11 +130,11 @@ def test_the_same_statement_twice_gives_two_nodes() -> None:
 def test_modules_that_cannot_be_cut_are_parsed_whole() -> None:
     reuse = StatementReuse()
     for source in ("x = 1\r\ny = 2\r\n", "x = 1\n", "x = 1\n\x0c\ny = 2\n"):
-        tree = reuse.parse(source, _statements(source))
+        tree = reuse.parse(source, *_lines(source))
         assert tree.deep_equals(cst.parse_module(source))
     assert (reuse.whole, reuse.chunked, reuse.parsed) == (3, 0, 0)
     mixed = textwrap.dedent(MODULES["mixed indentation"])
-    assert reuse.parse(mixed, _statements(mixed)).deep_equals(cst.parse_module(mixed))
+    assert reuse.parse(mixed, *_lines(mixed)).deep_equals(cst.parse_module(mixed))
     assert reuse.whole == 4  # its chunks disagree on the default indentation
 
 
@@ -170,3 +177,82 @@ def test_a_history_task_runs_with_reuse_on() -> None:
 
     assert history_run._history_task(Analyzer(), "task") == "task"  # type: ignore[arg-type]
     assert seen == [True] and not cst_walk.STATEMENTS.active
+
+
+CLASS_V1 = '''\
+import mlflow
+
+
+class Trainer(Base):
+    """Trains."""
+
+    retries = 3  # a class attribute
+
+    # about fit
+    @mlflow.trace
+    def fit(self, x):
+        mlflow.log_param("x", x)
+        return x
+
+    def score(self):
+        return 1
+            # deeper than the members: the body's footer, no cut before the next member
+    def save(self):
+        class Inner:
+            pass
+        return Inner
+
+
+trainer = Trainer()
+'''
+
+
+def test_a_class_is_cut_at_its_members() -> None:
+    reuse = StatementReuse()
+    tree = reuse.parse(CLASS_V1, *_lines(CLASS_V1))
+    assert tree.deep_equals(cst.parse_module(CLASS_V1))
+    # the import, the class's shell (up to the docstring), `retries`, `fit`, `score` and `save` together, the instance
+    assert reuse.parsed == 6
+    v2 = CLASS_V1.replace('mlflow.log_param("x", x)', 'mlflow.log_param("x", x * 2)')
+    again = reuse.parse(v2, *_lines(v2))
+    assert again.deep_equals(cst.parse_module(v2)) and again.code == v2
+    assert (reuse.parsed, reuse.reused) == (7, 5)  # `fit` alone parsed again
+
+
+def test_a_class_indented_otherwise_than_the_module_is_parsed_whole() -> None:
+    source = "def f():\n    return 1\n\n\nclass A:\n  x = 1\n\n  def g(self):\n    return 2\n"
+    reuse = StatementReuse()
+    assert reuse.parse(source, *_lines(source)).deep_equals(cst.parse_module(source))
+    assert reuse.whole == 1
+
+
+BLOCKS_V1 = '''\
+import mlflow
+
+
+def main(epochs):
+    """Train."""
+    mlflow.log_param("epochs", epochs)
+    for epoch in range(epochs):
+        mlflow.log_metric("loss", 1 / (epoch + 1), step=epoch)
+
+    # the end
+    return epochs
+
+
+if __name__ == "__main__":
+    main(3)
+    print("done")
+else:
+    pass
+'''
+
+
+def test_a_function_is_cut_at_its_statements_and_an_if_with_else_is_not() -> None:
+    reuse = StatementReuse()
+    assert reuse.parse(BLOCKS_V1, *_lines(BLOCKS_V1)).deep_equals(cst.parse_module(BLOCKS_V1))
+    assert reuse.parsed == 6  # the import; main's shell (to its docstring), its three statements; the `if` whole
+    v2 = BLOCKS_V1.replace("step=epoch)", "step=epoch + 1)")
+    again = reuse.parse(v2, *_lines(v2))
+    assert again.deep_equals(cst.parse_module(v2)) and again.code == v2
+    assert (reuse.parsed, reuse.reused) == (7, 5)  # the loop alone parsed again
