@@ -64,14 +64,18 @@ def test_every_registered_table_has_its_row_type() -> None:
     assert "probe.csv" not in ROW_TYPES  # another command's table
 
 
-def test_the_population_is_one_repository_per_duplicate_family(tmp_path: Path) -> None:
-    results, corpus = tmp_path / "out", tmp_path / "corpus"
+def _analyzed(results: Path, repos: tuple[str, ...]) -> None:
+    """A reproducibility.csv with a row for each of ``repos`` (what makes a repository analyzed)."""
     repro = TABLES["reproducibility"].columns
     values = {"repo": "", "has_mlproject": "false", "env_spec": "none", "pinned_share": "0.0", "n_deps": "0",
               "python_pinned": "false", "mlflow_pinned": "false", "docker_pinned_by_digest": "", "seeds_set": "false",
               "data_logged": "false", "params_logged": "false", "readiness": "0.25"}
-    _csv(results / "reproducibility.csv", repro,
-         [[{**values, "repo": repo}[c] for c in repro] for repo in ("a/x", "b/x-copy", "c/y")])
+    _csv(results / "reproducibility.csv", repro, [[{**values, "repo": repo}[c] for c in repro] for repo in repos])
+
+
+def test_the_population_is_one_repository_per_duplicate_family(tmp_path: Path) -> None:
+    results, corpus = tmp_path / "out", tmp_path / "corpus"
+    _analyzed(results, ("a/x", "b/x-copy", "c/y"))
     _csv(corpus / "manifest.csv", ["repo", "status", "duplicate_of"],
          [["a/x", "ok", ""], ["b/x-copy", "ok", "a/x"], ["c/y", "ok", ""], ["d/z", "ok", ""]])
     inputs = ReportInputs(results, corpus=corpus)
@@ -88,12 +92,7 @@ def test_every_repository_means_every_mined_one_as_the_statistics_take_them(tmp_
     from analysis.report.methodology import selection_funnel
 
     results, corpus = tmp_path / "out", tmp_path / "corpus"
-    repro = TABLES["reproducibility"].columns
-    values = {"repo": "", "has_mlproject": "false", "env_spec": "none", "pinned_share": "0.0", "n_deps": "0",
-              "python_pinned": "false", "mlflow_pinned": "false", "docker_pinned_by_digest": "", "seeds_set": "false",
-              "data_logged": "false", "params_logged": "false", "readiness": "0.25"}
-    _csv(results / "reproducibility.csv", repro,
-         [[{**values, "repo": repo}[c] for c in repro] for repo in ("a/x", "b/x-copy", "e/gone")])
+    _analyzed(results, ("a/x", "b/x-copy", "e/gone"))
     _csv(corpus / "manifest.csv", ["repo", "status", "duplicate_of", "reason"],
          [["a/x", "ok", "", ""], ["b/x-copy", "ok", "a/x", ""], ["e/gone", "error", "", "clone failed"]])
     every = ReportInputs(results, corpus=corpus, all_repos=True)
