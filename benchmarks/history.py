@@ -10,7 +10,9 @@ the ratios history cold / analyze cold (issue 21's target: at most 4x) and warm 
 target under 2 GB), the commits analyzed and the distinct files parsed. With ``--reference`` (the
 shared corpus's ``dev-history.csv``), also how many comparable commits agree on ``.py`` call sites.
 
-With ``--floor``, also the floor the ratio cannot go under while each distinct file is parsed by LibCST:
+With ``--floor``, also the floor the ratio could not go under while each distinct file was parsed whole by
+LibCST (since ``af5caff`` the history reuses the parse of a file's unchanged statements, and can go under it;
+``benchmarks/statement_reuse.py`` measures that reuse):
 ``libcst.parse_module`` alone (one process, after the runs) of the ``.py`` files and notebooks the cold
 history run parsed (each distinct blob of the first-parent histories whose findings the cold run put in
 its results cache, in the default import context), those of HEAD's trees apart from the others. Their
