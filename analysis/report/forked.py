@@ -2,8 +2,8 @@
 
 Only for a process with no other thread (a fork copies only the calling thread: a lock another one
 held would stay held in the child), such as the report's process (``analysis.report.process``): it
-renders figures, works out the statistics while it imports, and the agreement table beside the other
-statistics, on the core the driver leaves idle. A child that
+renders figures, and the agreement table beside the other statistics, on the core the driver leaves
+idle. A child that
 fails, is killed or is stopped gives no result; its caller then does the work itself.
 """
 

@@ -145,8 +145,8 @@ def _serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver stops this process
     from analysis.statistics.community import write_statistics  # pandas: the statistics are asked first
 
-    def respond(line: str) -> str:
-        """The answer line to a request (``null``, or the error), once it is carried out."""
+    def answer(line: str) -> None:
+        """Carry out a request and write its answer line (``null``, or the error)."""
         request = json.loads(line)
         error: dict[str, Any] | None = None
         try:
@@ -163,42 +163,30 @@ def _serve() -> None:
                      "traceback": traceback.format_exc()}
         except Exception:  # the driver raises it, with this traceback
             error = {"os_error": None, "traceback": traceback.format_exc()}
-        return json.dumps(error) + "\n"
-
-    def answer(text: str) -> None:
-        answers.write(text)
+        answers.write(json.dumps(error) + "\n")
         answers.flush()
 
     held: list[str] = []  # a report asked while importing: drawn once everything is imported
-    # statistics asked while this process imports, worked out by a forked child meanwhile (the request
-    # and the child): answered once everything is imported
-    forked: list[tuple[str, Child]] = []
 
     def asked_already() -> None:
-        """Take the statistics the driver asked while this process imports (it waits for them): in a
-        forked child, while this process imports on (the report cannot be drawn before both are done),
-        or here where a child cannot be forked; then import on."""
+        """Answer the statistics the driver asked while this process imports (it waits for them),
+        then import on."""
         try:
             while not held and select.select([sys.stdin], [], [], 0)[0]:
                 line = sys.stdin.readline()
                 if not line:
                     _exit()
-                if "statistics" not in json.loads(line):
-                    held.append(line)
-                elif can_fork() and not forked:
-                    forked.append((line, Child(lambda: respond(line).encode())))
+                if "statistics" in json.loads(line):
+                    answer(line)
                 else:
-                    answer(respond(line))
+                    held.append(line)
         except (OSError, ValueError):  # no select on pipes (Windows): the requests wait
             pass
 
     asked_already()
     prepare(asked_already)  # everything imported before the report is drawn
-    for line, child in forked:  # the child's answer; worked out here if it gave none (killed, say)
-        text = (child.result() or b"").decode()
-        answer(text if text.endswith("\n") else respond(line))
     for line in itertools.chain(held, sys.stdin):  # one at a time: the driver waits for each answer
-        answer(respond(line))
+        answer(line)
     _exit()
 
 
