@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.statistics.community import ALL, ONE_PER_FAMILY, populations
 from analysis.tables import CATALOG, HISTORY, STATISTICS, STORAGE, TABLES, table_frame
 
 REFERENCE_FILES = ("dev-call-sites.csv", "dev-mlprojects.jsonl", "dev-dependencies.csv")
@@ -169,15 +170,13 @@ class ReportInputs:
         """The repositories shares are taken over: mined (status ok), one per duplicate family (unless
         ``all_repos``), analyzed.
 
-        As ``analysis.statistics.community.community_statistics`` takes them; without the corpus's manifest
+        ``analysis.statistics.community.populations``, as the statistics take them; without the corpus's manifest
         (no duplicate family known), every analyzed repository: ``population_name`` is then ``all``.
         """
         manifest = self.corpus_table("manifest.csv")
         if manifest.empty:
             return self.analyzed
-        ok = manifest["status"] == "ok"
-        kept = set(manifest.loc[ok if self.all_repos else ok & (manifest["duplicate_of"] == ""), "repo"])
-        return [r for r in self.analyzed if r in kept]
+        return populations(manifest, self.analyzed)[ALL if self.all_repos else ONE_PER_FAMILY]
 
     def in_population(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``frame`` whose repository is one of the report's population (a frame without a
@@ -197,7 +196,7 @@ class ReportInputs:
     def population_name(self) -> str:
         """``all`` or ``one-per-family``: the ``population`` column of ``practices.csv`` the report reads
         (``all`` too where the corpus's manifest is not found: its repositories are every analyzed one)."""
-        return "all" if self.all_repos or self.corpus_table("manifest.csv").empty else "one-per-family"
+        return ALL if self.all_repos or self.corpus_table("manifest.csv").empty else ONE_PER_FAMILY
 
     def input_files(self) -> list[Path]:
         """Every file outside the results directory the report may read (for the report's digest)."""
