@@ -30,11 +30,11 @@ def main() -> None:
     import libcst
 
     from analysis.ftypes import ReadError
-    from analysis.history.gitlog import SUBMODULE, SYMLINK, BlobReader, first_parent_history
-    from analysis.passes.registry import file_kind
+    from analysis.history.gitlog import BlobReader
     from analysis.reading.astscan import scan_source
     from analysis.reading.cst_walk import STATEMENTS, parse_accepted
     from analysis.reading.sources import decode_python, notebook_code
+    from history import _distinct_blobs  # benchmarks/history.py: every (blob, kind) of a first-parent history
     from miner.corpus import read_corpus
 
     corpus = read_corpus(opts.corpus.resolve())
@@ -44,15 +44,11 @@ def main() -> None:
     differ: list[str] = []
     for repo in repos:
         assert repo.git_dir is not None
-        blobs: dict[str, str] = {}
-        for commit in first_parent_history(repo.git_dir, repo.commit):
-            for ch in commit.changes or ():
-                if ch.mode and ch.mode not in (SYMLINK, SUBMODULE) and file_kind(ch.path) in ("python", "notebook"):
-                    blobs.setdefault(ch.sha, file_kind(ch.path))
+        blobs, _head = _distinct_blobs(repo.git_dir, repo.commit)  # oldest first, as the history meets them
         with BlobReader(repo.git_dir) as reader:
-            datas = reader.read_many(blobs)
+            datas = reader.read_many(sha for sha, _kind in blobs)
         with STATEMENTS.reusing():
-            for sha, kind in blobs.items():
+            for sha, kind in blobs:
                 data = datas.get(sha)
                 if data is None or b"mlflow" not in data.lower():
                     continue

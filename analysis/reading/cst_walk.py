@@ -38,10 +38,10 @@ def parse_accepted(source: str, statements: Sequence[tuple[int, int]] = (),
     LibCST checks every node it builds (``CSTNode.__post_init__`` calls ``_validate``), which is
     for trees built by hand: it rejects nothing CPython accepts, and takes a sixth of the parse
     (its own comment there says validation could move out of parsing). The check is off for this
-    call only; a source ``ast`` has not parsed goes through ``parse_checked``. With ``statements`` (the
-    lines of its top-level statements, ``ModuleScan.statements``, and ``members``, those of the top-level
-    classes' statements), inside ``STATEMENTS.reusing()``, the
-    parse of chunks of statements kept from earlier modules is reused (the same tree).
+    call only; a source ``ast`` has not parsed goes through ``parse_checked``. Inside
+    ``STATEMENTS.reusing()``, with ``statements`` and ``members`` (the lines of its top-level statements
+    and of the statements in their blocks: ``ModuleScan.statements``, ``ModuleScan.members``), the parse
+    of chunks of statements kept from earlier modules is reused (the same tree).
     """
     node_type = cst.CSTNode
     with PARSE_LOCK:

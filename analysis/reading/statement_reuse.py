@@ -98,9 +98,9 @@ MEMBER_PREFIX = "class _:\n"  # a member's text is parsed after this line, at it
 _BLOCKS = (cst.ClassDef, cst.FunctionDef, cst.With, cst.If, cst.For, cst.While)  # async ones included
 
 
-def _block_piece(lines: list[str], parts: list[str], start: int, end: int, first: int, last: int,
+def _block_piece(lines: list[str], parts: list[str], start: int, end: int, last: int,
                  members: Sequence[tuple[int, int]]) -> BlockPiece | None:
-    """The chunk ``lines[start:end]`` holding one statement with a block (lines ``first``-``last``, 1-based)
+    """The chunk ``lines[start:end]`` holding one statement with a block (its last line ``last``, 1-based)
     cut at the block's statements, or None where it cannot be: lines between them other than empty
     ones and comments at their indentation, or lines after the statement in the chunk."""
     if end != last or not members:
@@ -204,7 +204,7 @@ class StatementReuse:
         pieces: list[str | BlockPiece] = []
         for (start, ns), end in zip(groups, [*(a for a, _ns in groups[1:]), len(lines)]):
             first, last = statements[ns[0]]
-            piece = _block_piece(lines, parts, start, end, first, last, members[first]) if (
+            piece = _block_piece(lines, parts, start, end, last, members[first]) if (
                 len(ns) == 1 and first in members) else None
             pieces.append(piece or "".join(lines[start:end]))
         return pieces if len(pieces) > 1 or isinstance(pieces[0], BlockPiece) else None

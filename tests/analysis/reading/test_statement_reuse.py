@@ -14,16 +14,15 @@ from analysis.reading.astscan import scan_source
 from analysis.reading.statement_reuse import FULL_COLLECTION_EVERY, StatementReuse, chunk_starts
 
 
-def _statements(source: str) -> tuple[tuple[int, int], ...]:
-    found = scan_source(source)
-    assert found is not None
-    return found.statements
-
-
 def _lines(source: str) -> tuple[tuple[tuple[int, int], ...], dict[int, tuple[tuple[int, int], ...]]]:
+    """``ModuleScan.statements`` and ``ModuleScan.members`` of a source."""
     found = scan_source(source)
     assert found is not None
     return found.statements, found.members
+
+
+def _statements(source: str) -> tuple[tuple[int, int], ...]:
+    return _lines(source)[0]
 
 
 def _cuts(source: str) -> list[int]:
